@@ -1,0 +1,343 @@
+//! Class names as the DevTools Summary shows them, and the detached state they depend on.
+//!
+//! Objects and native nodes are named by their constructor (`<div id=…>` shortened to `<div>`,
+//! detached DOM nodes prefixed `Detached `); closures are `Function`, regexps `RegExp`, hidden
+//! nodes `(system)`, code `(compiled code)`, everything else `(type)`. Plain `Object`s are named
+//! by the shapes that recur in the heap, such as `{id, name}`, as DevTools does.
+
+use std::collections::HashMap;
+
+use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind, StrId};
+
+/// V8's detachedness value for detached nodes.
+pub const DETACHED: u8 = 2;
+const ATTACHED: u8 = 1;
+
+/// Effective detachedness after DevTools' propagation: attached and detached state flows from
+/// marked native nodes to the native nodes they reference (never through JS objects).
+/// Empty when the snapshot has no `detachedness` field.
+pub fn propagate_detachedness(g: &HeapGraph) -> Vec<u8> {
+    if !g.has_detachedness() {
+        return Vec::new();
+    }
+    let n = g.node_count();
+    let mut state: Vec<u8> = (0..n as NodeIx).map(|v| g.detachedness(v)).collect();
+    let mut visited = vec![false; n];
+    let mut attached: Vec<NodeIx> = Vec::new();
+    let mut detached: Vec<NodeIx> = Vec::new();
+    let mut process = |v: NodeIx,
+                       s: u8,
+                       state: &mut Vec<u8>,
+                       attached: &mut Vec<NodeIx>,
+                       detached: &mut Vec<NodeIx>| {
+        let i = v as usize;
+        if visited[i] {
+            return;
+        }
+        visited[i] = true;
+        if g.kind(v) != NodeKind::Native {
+            return;
+        }
+        state[i] = s;
+        match s {
+            ATTACHED => attached.push(v),
+            DETACHED => detached.push(v),
+            _ => {}
+        }
+    };
+    for v in 0..n as NodeIx {
+        let s = g.detachedness(v);
+        if s != 0 {
+            process(v, s, &mut state, &mut attached, &mut detached);
+        }
+    }
+    let follows = |e: usize| !matches!(g.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak);
+    while let Some(v) = attached.pop() {
+        for e in g.edge_range(v) {
+            if follows(e) {
+                process(
+                    g.edge_target(e),
+                    ATTACHED,
+                    &mut state,
+                    &mut attached,
+                    &mut detached,
+                );
+            }
+        }
+    }
+    while let Some(v) = detached.pop() {
+        if state[v as usize] == ATTACHED {
+            continue;
+        }
+        for e in g.edge_range(v) {
+            if follows(e) {
+                process(
+                    g.edge_target(e),
+                    DETACHED,
+                    &mut state,
+                    &mut attached,
+                    &mut detached,
+                );
+            }
+        }
+    }
+    state
+}
+
+/// True when `n` is a detached DOM (native) node: by the propagated state when the snapshot has
+/// one, else by the `Detached ` name prefix older Blink snapshots use.
+pub fn is_detached(g: &HeapGraph, detached: &[u8], n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Native
+        && match detached.get(n as usize) {
+            Some(&s) => s == DETACHED || g.name(n).starts_with("Detached "),
+            None => g.name(n).starts_with("Detached "),
+        }
+}
+
+/// Shorten `<div id="a" class="b">` to `<div>`; other names are returned unchanged.
+fn shorten_tag(name: &str) -> &str {
+    let start = if name.starts_with("Detached <") {
+        10
+    } else if name.starts_with('<') {
+        0
+    } else {
+        return name;
+    };
+    match name[start..].find(' ') {
+        Some(sp) => &name[..start + sp],
+        None => name,
+    }
+}
+
+/// Class name of a node, given its effective detached state. (The `{a, b}` names of plain
+/// objects come from [`PlainObjectNames`].)
+pub fn base_class_name(g: &HeapGraph, detached: &[u8], n: NodeIx) -> String {
+    match g.kind(n) {
+        NodeKind::Hidden => "(system)".into(),
+        NodeKind::Object | NodeKind::Native => {
+            let name = g.name(n);
+            let detached_prefix = g.kind(n) == NodeKind::Native
+                && detached.get(n as usize) == Some(&DETACHED)
+                && !name.starts_with("Detached ");
+            if detached_prefix {
+                let full = format!("Detached {name}");
+                let short = shorten_tag(&full);
+                if short.len() < full.len() {
+                    format!("{short}>")
+                } else {
+                    full
+                }
+            } else {
+                let short = shorten_tag(name);
+                if short.len() < name.len() {
+                    format!("{short}>")
+                } else {
+                    name.to_string()
+                }
+            }
+        }
+        NodeKind::Code => "(compiled code)".into(),
+        NodeKind::Closure => "Function".into(),
+        NodeKind::RegExp => "RegExp".into(),
+        _ => format!("({})", g.type_name(n)),
+    }
+}
+
+/// Names for plain `Object`s inferred from the property sets that recur in the heap.
+pub struct PlainObjectNames {
+    /// Each definition: its display name and its property string ids (sorted).
+    definitions: Vec<(String, Vec<StrId>)>,
+}
+
+/// DevTools stops adding property names to an inferred class name past this many characters.
+const MAX_INTERFACE_NAME: usize = 120;
+
+fn format_property(name: &str) -> String {
+    if name.contains([',', '\'', '"', '{', '}']) {
+        serde_json::to_string(name).unwrap_or_else(|_| name.to_string())
+    } else {
+        name.to_string()
+    }
+}
+
+fn is_plain_object(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Object && g.name(n) == "Object"
+}
+
+impl PlainObjectNames {
+    /// Infer the recurring shapes: a shape names a class when at least
+    /// max(2, plain objects / 1000) objects have exactly that leading property list.
+    pub fn infer(g: &HeapGraph) -> Self {
+        let mut counts: HashMap<String, (u32, usize, Vec<StrId>)> = HashMap::new();
+        let mut total = 0usize;
+        let mut order = 0usize;
+        for v in 0..g.node_count() as NodeIx {
+            if !is_plain_object(g, v) {
+                continue;
+            }
+            total += 1;
+            let mut text = String::from("{");
+            let mut props = Vec::new();
+            for e in g.edges(v) {
+                if e.kind != EdgeKind::Property {
+                    continue;
+                }
+                let raw = g.strings().get(e.name_or_index);
+                if raw == "__proto__" {
+                    continue;
+                }
+                let f = format_property(raw);
+                if !props.is_empty() && text.len() + f.len() > MAX_INTERFACE_NAME {
+                    break;
+                }
+                if !props.is_empty() {
+                    text.push_str(", ");
+                }
+                text.push_str(&f);
+                props.push(e.name_or_index);
+            }
+            if props.is_empty() {
+                continue;
+            }
+            text.push('}');
+            let entry = counts.entry(text).or_insert_with(|| {
+                order += 1;
+                (0, order, props)
+            });
+            entry.0 += 1;
+        }
+        let mut candidates: Vec<(String, u32, usize, Vec<StrId>)> = counts
+            .into_iter()
+            .map(|(k, (c, o, p))| (k, c, o, p))
+            .collect();
+        candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+        let threshold = 2.max(total / 1000) as u32;
+        let definitions = candidates
+            .into_iter()
+            .take_while(|c| c.1 >= threshold)
+            .map(|(name, _, _, mut props)| {
+                props.sort_by(|a, b| cmp_utf16(g.strings().get(*a), g.strings().get(*b)));
+                (name, props)
+            })
+            .collect();
+        Self { definitions }
+    }
+
+    /// No inferred names (for callers that want constructor names only).
+    pub fn none() -> Self {
+        Self {
+            definitions: Vec::new(),
+        }
+    }
+
+    /// Index of the definition naming plain object `n`: the largest property set contained in
+    /// the object's properties (earlier definitions win ties).
+    pub fn definition_of(&self, g: &HeapGraph, n: NodeIx) -> Option<usize> {
+        if self.definitions.is_empty() || !is_plain_object(g, n) {
+            return None;
+        }
+        let mut props: Vec<StrId> = g
+            .edges(n)
+            .filter(|e| e.kind == EdgeKind::Property)
+            .map(|e| e.name_or_index)
+            .collect();
+        props.sort_unstable();
+        let mut best: Option<(usize, usize)> = None;
+        for (i, (_, def)) in self.definitions.iter().enumerate() {
+            if def.len() <= best.map_or(0, |b| b.1) {
+                continue;
+            }
+            if def.iter().all(|p| props.binary_search(p).is_ok()) {
+                best = Some((i, def.len()));
+            }
+        }
+        best.map(|b| b.0)
+    }
+
+    /// Display name of definition `i`.
+    pub fn name(&self, i: usize) -> &str {
+        &self.definitions[i].0
+    }
+}
+
+/// JavaScript's default string order (UTF-16 code units).
+fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// Class of every node, as ids into a list of class names.
+pub struct ClassIndex {
+    /// Class id per node.
+    pub class_of: Vec<u32>,
+    /// Class names by id.
+    pub names: Vec<String>,
+}
+
+impl ClassIndex {
+    /// Classify every node. Objects with a known source location are keyed by it too, so two
+    /// constructors with one name in different files stay apart (as in DevTools).
+    pub fn build(
+        g: &HeapGraph,
+        detached: &[u8],
+        locations: &HashMap<NodeIx, (i64, i64, i64)>,
+    ) -> Self {
+        let plain = PlainObjectNames::infer(g);
+        let mut ids: HashMap<(String, Option<(i64, i64, i64)>), u32> = HashMap::new();
+        // Cache by (kind, name string) so most nodes cost one small lookup.
+        let mut fast: HashMap<(u8, StrId, bool), u32> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut class_of = Vec::with_capacity(g.node_count());
+        for v in 0..g.node_count() as NodeIx {
+            let loc = if g.kind(v) == NodeKind::Object {
+                locations.get(&v).copied()
+            } else {
+                None
+            };
+            let def = plain.definition_of(g, v);
+            let det = detached.get(v as usize) == Some(&DETACHED);
+            let id = if loc.is_none() && def.is_none() {
+                let key = (g.node_type[v as usize], g.name_id(v), det);
+                if let Some(&id) = fast.get(&key) {
+                    id
+                } else {
+                    let name = base_class_name(g, detached, v);
+                    let id = *ids.entry((name.clone(), None)).or_insert_with(|| {
+                        names.push(name);
+                        (names.len() - 1) as u32
+                    });
+                    fast.insert(key, id);
+                    id
+                }
+            } else {
+                let name = match def {
+                    Some(d) => plain.name(d).to_string(),
+                    None => base_class_name(g, detached, v),
+                };
+                *ids.entry((name.clone(), loc)).or_insert_with(|| {
+                    names.push(name);
+                    (names.len() - 1) as u32
+                })
+            };
+            class_of.push(id);
+        }
+        Self { class_of, names }
+    }
+
+    /// Class name of node `n`.
+    pub fn name_of(&self, n: NodeIx) -> &str {
+        &self.names[self.class_of[n as usize] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_names_are_shortened() {
+        assert_eq!(shorten_tag("<div id=\"a\">"), "<div");
+        assert_eq!(shorten_tag("<br>"), "<br>");
+        assert_eq!(shorten_tag("Detached <li class=x>"), "Detached <li");
+        assert_eq!(shorten_tag("system / Context"), "system / Context");
+    }
+}

@@ -1,0 +1,350 @@
+//! The command-line face: parse flags, load, analyse, print. All the work is in the library.
+
+pub mod args;
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::analysis::retainers::{retainer_paths, sorted_retainers};
+use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, RuleSet};
+use crate::error::{Error, Result};
+use crate::model::NodeIx;
+use crate::progress::Progress;
+use crate::report::json::{DominatorJson, EdgeJson, NodeJson, PathJson, SummaryJson};
+use crate::report::{one_line, text};
+use args::{Cli, Command, Input, Rules};
+
+/// Files smaller than this load too fast to need a progress bar.
+const PROGRESS_BAR_MIN_BYTES: u64 = 4 << 20;
+
+/// Run the CLI with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("heapsight: {e}");
+            if e.is_bad_input() {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let mut out = String::new();
+    match cli.command {
+        Command::Summary { input, top, json } => {
+            let s = open(&input)?;
+            let summary = s.summary();
+            let stats = s.statistics();
+            let n = if top == 0 {
+                summary.classes.len()
+            } else {
+                top.min(summary.classes.len())
+            };
+            let file = input.file.display().to_string();
+            if json {
+                out = to_json(&SummaryJson {
+                    file,
+                    node_count: summary.node_count,
+                    edge_count: summary.edge_count,
+                    total_size: summary.total_size,
+                    statistics: &stats,
+                    classes: &summary.classes[..n],
+                    class_count: summary.classes.len(),
+                })?;
+            } else {
+                text::summary(
+                    &mut out,
+                    &file,
+                    &s,
+                    summary.total_size,
+                    &summary.classes[..n],
+                    summary.classes.len(),
+                    &stats,
+                );
+            }
+        }
+        Command::Dominators {
+            input,
+            depth,
+            top,
+            json,
+        } => {
+            let s = open(&input)?;
+            let total = s.summary_total();
+            if json {
+                out = to_json(&dominator_json(&s, s.graph().root(), total, depth, top))?;
+            } else {
+                text::dominators(&mut out, &s, total, depth, top);
+            }
+        }
+        Command::Node {
+            input,
+            id,
+            limit,
+            json,
+        } => {
+            let s = open(&input)?;
+            let n = find_node(&s, &id)?;
+            node_report(&mut out, &s, n, limit, json)?;
+        }
+        Command::Retainers {
+            input,
+            id,
+            paths,
+            json,
+        } => {
+            let s = open(&input)?;
+            let n = find_node(&s, &id)?;
+            let found = retainer_paths(s.graph(), &s.analysis, n, paths);
+            if json {
+                #[derive(serde::Serialize)]
+                struct Out {
+                    node: NodeJson,
+                    paths: Vec<PathJson>,
+                }
+                out = to_json(&Out {
+                    node: NodeJson::new(&s, n),
+                    paths: found.iter().map(|p| PathJson::new(&s, p)).collect(),
+                })?;
+            } else {
+                out.push_str(&text::node_line(&s, n));
+                out.push('\n');
+                if found.is_empty() {
+                    out.push_str("no retainer path: the node is not reachable from the GC roots without weak edges\n");
+                }
+                text::paths(&mut out, &s, &found);
+            }
+        }
+        Command::Nodes { input, tsv: _ } => {
+            let s = open(&input)?;
+            return write_tsv(&s);
+        }
+    }
+    print(&out)
+}
+
+fn print(s: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Request(format!("cannot write output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::Request(e.to_string()))?;
+    s.push('\n');
+    Ok(s)
+}
+
+impl AnalyzedSnapshot {
+    fn summary_total(&self) -> u64 {
+        self.analysis.retained_size(self.graph().root())
+            + self.snapshot.info.extra_native_bytes.unwrap_or(0)
+    }
+}
+
+/// Load and analyse, with a progress bar on a terminal for files of a few MB or more.
+fn open(input: &Input) -> Result<AnalyzedSnapshot> {
+    let size = std::fs::metadata(&input.file).map(|m| m.len()).unwrap_or(0);
+    let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_BAR_MIN_BYTES).then(|| {
+        let b = ProgressBar::new(size);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg:<24} [{bar:30}] {percent:>3}% {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    });
+    let report = |phase: &str, done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total.max(1));
+            b.set_position(done.min(total));
+            b.set_message(phase.to_string());
+        }
+    };
+    let progress = Progress::new(Some(&report), None);
+    let result = crate::formats::load(&input.file, progress).and_then(|snap| {
+        let rules = match input.rules {
+            Rules::Devtools => RuleSet::DevTools,
+            Rules::Memlab => RuleSet::Memlab,
+        };
+        AnalyzedSnapshot::new(snap, AnalysisOptions { rules }, progress)
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
+}
+
+/// Accept `@123`, `123`.
+fn find_node(s: &AnalyzedSnapshot, text: &str) -> Result<NodeIx> {
+    let digits = text.trim().trim_start_matches('@');
+    let id: u32 = digits.parse().map_err(|_| {
+        Error::Request(format!(
+            "'{text}' is not a node id (expected something like @12345)"
+        ))
+    })?;
+    s.graph()
+        .node_by_id(id)
+        .ok_or_else(|| Error::Request(format!("no node with id @{id} in this snapshot")))
+}
+
+fn dominator_json(
+    s: &AnalyzedSnapshot,
+    n: NodeIx,
+    total: u64,
+    depth: usize,
+    top: usize,
+) -> DominatorJson {
+    let kids = s.analysis.dominators.children().of(n);
+    DominatorJson {
+        node: NodeJson::new(s, n),
+        share: if total == 0 {
+            0.0
+        } else {
+            s.analysis.retained_size(n) as f64 / total as f64
+        },
+        child_count: kids.len(),
+        children: if depth == 0 {
+            Vec::new()
+        } else {
+            kids.iter()
+                .take(top)
+                .map(|&c| dominator_json(s, c, total, depth - 1, top))
+                .collect()
+        },
+    }
+}
+
+fn node_report(
+    out: &mut String,
+    s: &AnalyzedSnapshot,
+    n: NodeIx,
+    limit: usize,
+    json: bool,
+) -> Result<()> {
+    let g = s.graph();
+    let edges: Vec<_> = g.edges(n).take(limit).collect();
+    let retainers: Vec<_> = sorted_retainers(g, &s.analysis, n)
+        .into_iter()
+        .take(limit)
+        .collect();
+    let chain = s.analysis.dominators.chain(n);
+    if json {
+        #[derive(serde::Serialize)]
+        struct Out {
+            node: NodeJson,
+            edge_count: usize,
+            edges: Vec<EdgeJson>,
+            retainer_count: usize,
+            retainers: Vec<EdgeJson>,
+            dominator_chain: Vec<NodeJson>,
+        }
+        let edge_json = |e: &crate::model::EdgeRef, other: NodeIx| EdgeJson {
+            edge_type: g.edge_type_name(e.index as usize).to_string(),
+            edge_name: g.edge_label(e.index as usize),
+            node: NodeJson::new(s, other),
+        };
+        *out = to_json(&Out {
+            node: NodeJson::new(s, n),
+            edge_count: g.edge_range(n).len(),
+            edges: edges.iter().map(|e| edge_json(e, e.to)).collect(),
+            retainer_count: g.retainer_count(n),
+            retainers: retainers.iter().map(|e| edge_json(e, e.from)).collect(),
+            dominator_chain: chain.iter().map(|&d| NodeJson::new(s, d)).collect(),
+        })?;
+        return Ok(());
+    }
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "{}", text::node_line(s, n));
+    let _ = writeln!(
+        out,
+        "type {}, name {:?}",
+        g.type_name(n),
+        one_line(g.name(n), 200)
+    );
+    let _ = writeln!(out, "\nedges ({} in all):", g.edge_range(n).len());
+    for e in &edges {
+        let i = e.index as usize;
+        let _ = writeln!(
+            out,
+            "  --{} {}--> {}",
+            g.edge_type_name(i),
+            one_line(&g.edge_label(i), 50),
+            text::node_line(s, e.to)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nretainers ({} in all; weak and root edges not listed):",
+        g.retainer_count(n)
+    );
+    for e in &retainers {
+        let i = e.index as usize;
+        let _ = writeln!(
+            out,
+            "  {} --{} {}-->",
+            text::node_line(s, e.from),
+            g.edge_type_name(i),
+            one_line(&g.edge_label(i), 50)
+        );
+    }
+    let _ = writeln!(out, "\ndominator chain:");
+    for d in chain {
+        let _ = writeln!(out, "  {}", text::node_line(s, d));
+    }
+    Ok(())
+}
+
+/// `nodes --tsv`: one row per node, streamed so millions of rows don't pile up in memory.
+fn write_tsv(s: &AnalyzedSnapshot) -> Result<()> {
+    let g = s.graph();
+    let a = &s.analysis;
+    let stdout = std::io::stdout().lock();
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout);
+    let mut line = String::new();
+    let res = (|| -> std::io::Result<()> {
+        writeln!(
+            w,
+            "id\ttype\tname\tself_size\tretained_size\tdominator_id\tdistance"
+        )?;
+        for n in 0..g.node_count() as NodeIx {
+            use std::fmt::Write as _;
+            line.clear();
+            let name = one_line(g.name(n), 80);
+            let _ = write!(
+                line,
+                "{}\t{}\t{}\t{}\t{}\t{}\t",
+                g.id(n),
+                g.type_name(n),
+                name,
+                a.shallow_size(n),
+                a.retained_size(n),
+                g.id(a.dominator(n))
+            );
+            if let Some(d) = a.distance(n) {
+                let _ = write!(line, "{d}");
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        w.flush()
+    })();
+    match res {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Request(format!("cannot write output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}

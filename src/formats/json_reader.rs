@@ -1,0 +1,566 @@
+//! A streaming JSON scanner made for heap snapshots: huge flat integer arrays and string arrays,
+//! read chunk by chunk with no document tree. Nesting is handled with explicit state, never
+//! recursion, so hostile input can't overflow the stack.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+const CHUNK: usize = 1 << 22;
+
+/// Counts how many bytes have been pulled from the underlying file (for progress on gzip input).
+pub struct CountingReader<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> CountingReader<R> {
+    /// Wrap `inner`; `count` is bumped by every read.
+    pub fn new(inner: R, count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        Self { inner, count }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The scanner: a buffer over any reader, with the position in the decompressed stream.
+pub struct JsonReader<'p> {
+    src: Box<dyn Read + Send>,
+    path: PathBuf,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    progress: Progress<'p>,
+    phase: &'static str,
+    /// Reports progress as (`done()`, `total`).
+    done: Box<dyn Fn() -> u64 + Send>,
+    total: u64,
+    capture: Option<Vec<u8>>,
+}
+
+impl<'p> JsonReader<'p> {
+    /// Read from `src`; `done` tells how far through the file we are, out of `total` bytes.
+    pub fn new(
+        src: Box<dyn Read + Send>,
+        path: &Path,
+        progress: Progress<'p>,
+        done: Box<dyn Fn() -> u64 + Send>,
+        total: u64,
+    ) -> Self {
+        Self {
+            src,
+            path: path.to_path_buf(),
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            base: 0,
+            eof: false,
+            progress,
+            phase: "reading",
+            done,
+            total,
+            capture: None,
+        }
+    }
+
+    /// Name the phase reported with progress (e.g. "reading nodes").
+    pub fn set_phase(&mut self, phase: &'static str) {
+        self.phase = phase;
+    }
+
+    /// Offset of the next unread byte in the (decompressed) stream.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// A format error at the current offset.
+    pub fn error(&self, what: impl Into<String>) -> Error {
+        Error::format(&self.path, what, self.offset())
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Load the next chunk; false at end of input.
+    fn refill(&mut self) -> Result<bool> {
+        if self.pos < self.len {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        self.progress.step(self.phase, (self.done)(), self.total)?;
+        self.base += self.len as u64;
+        self.pos = 0;
+        self.len = 0;
+        loop {
+            match self.src.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.len = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // A corrupt gzip stream surfaces here as InvalidInput/InvalidData.
+                    return Err(match e.kind() {
+                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => {
+                            self.error(format!("cannot decompress: {e}"))
+                        }
+                        _ => Error::Io {
+                            path: self.path.clone(),
+                            source: e,
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    fn truncated(&self, inside: &str) -> Error {
+        self.error(format!(
+            "file ends unexpectedly inside {inside} (truncated?)"
+        ))
+    }
+
+    /// Next byte without consuming it; `None` at end of input.
+    #[inline]
+    fn peek_raw(&mut self) -> Result<Option<u8>> {
+        if self.pos == self.len && !self.refill()? {
+            return Ok(None);
+        }
+        Ok(Some(self.buf[self.pos]))
+    }
+
+    #[inline]
+    fn bump(&mut self) {
+        if let Some(c) = self.capture.as_mut() {
+            c.push(self.buf[self.pos]);
+        }
+        self.pos += 1;
+    }
+
+    /// Skip white space (and a UTF-8 byte-order mark at the very start); next byte or `None`.
+    pub fn peek(&mut self) -> Result<Option<u8>> {
+        loop {
+            match self.peek_raw()? {
+                Some(b' ' | b'\n' | b'\r' | b'\t') => self.bump(),
+                Some(0xEF) if self.offset() == 0 => {
+                    for expected in [0xEF, 0xBB, 0xBF] {
+                        if self.peek_raw()? != Some(expected) {
+                            return Err(self.error("not JSON: unexpected byte at start"));
+                        }
+                        self.bump();
+                    }
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Consume `want` (after white space) or fail naming `inside`.
+    pub fn expect(&mut self, want: u8, inside: &str) -> Result<()> {
+        match self.peek()? {
+            Some(b) if b == want => {
+                self.bump();
+                Ok(())
+            }
+            Some(b) => Err(self.error(format!(
+                "expected '{}' in {inside}, found '{}'",
+                want as char,
+                printable(b)
+            ))),
+            None => Err(self.truncated(inside)),
+        }
+    }
+
+    /// After a value inside an object or array: true when another item follows (a ','),
+    /// false when `close` ends the container.
+    pub fn more(&mut self, close: u8, inside: &str) -> Result<bool> {
+        match self.peek()? {
+            Some(b',') => {
+                self.bump();
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.bump();
+                Ok(false)
+            }
+            Some(b) => Err(self.error(format!(
+                "expected ',' or '{}' in {inside}, found '{}'",
+                close as char,
+                printable(b)
+            ))),
+            None => Err(self.truncated(inside)),
+        }
+    }
+
+    /// Read a JSON string into `out` (cleared first). Invalid UTF-8 and lone surrogates become
+    /// U+FFFD, as a browser would show them.
+    pub fn read_string(&mut self, out: &mut String, inside: &str) -> Result<()> {
+        self.expect(b'"', inside)?;
+        let mut bytes = std::mem::take(out).into_bytes();
+        bytes.clear();
+        let mut pending_high: Option<u16> = None;
+        loop {
+            if self.pos == self.len && !self.refill()? {
+                return Err(self.truncated(inside));
+            }
+            // Copy the run of plain bytes in one go.
+            let chunk = &self.buf[self.pos..self.len];
+            let run = chunk
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .unwrap_or(chunk.len());
+            if run > 0 {
+                if let Some(h) = pending_high.take() {
+                    push_utf16(&mut bytes, h as u32);
+                }
+                bytes.extend_from_slice(&chunk[..run]);
+                if let Some(c) = self.capture.as_mut() {
+                    c.extend_from_slice(&chunk[..run]);
+                }
+                self.pos += run;
+                continue;
+            }
+            let b = self.buf[self.pos];
+            self.bump();
+            if b == b'"' {
+                if let Some(h) = pending_high.take() {
+                    push_utf16(&mut bytes, h as u32);
+                }
+                break;
+            }
+            let esc = self.next_byte(inside)?;
+            if esc != b'u' {
+                if let Some(h) = pending_high.take() {
+                    push_utf16(&mut bytes, h as u32);
+                }
+            }
+            match esc {
+                b'"' => bytes.push(b'"'),
+                b'\\' => bytes.push(b'\\'),
+                b'/' => bytes.push(b'/'),
+                b'b' => bytes.push(8),
+                b'f' => bytes.push(12),
+                b'n' => bytes.push(b'\n'),
+                b'r' => bytes.push(b'\r'),
+                b't' => bytes.push(b'\t'),
+                b'u' => {
+                    let mut v: u16 = 0;
+                    for _ in 0..4 {
+                        let h = self.next_byte(inside)?;
+                        let d = (h as char)
+                            .to_digit(16)
+                            .ok_or_else(|| self.error(format!("bad \\u escape in {inside}")))?;
+                        v = v * 16 + d as u16;
+                    }
+                    match (pending_high.take(), v) {
+                        (Some(h), 0xDC00..=0xDFFF) => {
+                            let c = 0x10000 + (((h as u32) - 0xD800) << 10) + (v as u32 - 0xDC00);
+                            push_utf16(&mut bytes, c);
+                        }
+                        (h, 0xD800..=0xDBFF) => {
+                            if let Some(h) = h {
+                                push_utf16(&mut bytes, h as u32);
+                            }
+                            pending_high = Some(v);
+                        }
+                        (h, _) => {
+                            if let Some(h) = h {
+                                push_utf16(&mut bytes, h as u32);
+                            }
+                            push_utf16(&mut bytes, v as u32);
+                        }
+                    }
+                }
+                other => {
+                    return Err(
+                        self.error(format!("bad escape '\\{}' in {inside}", printable(other)))
+                    )
+                }
+            }
+        }
+        *out = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Ok(())
+    }
+
+    fn next_byte(&mut self, inside: &str) -> Result<u8> {
+        match self.peek_raw()? {
+            Some(b) => {
+                self.bump();
+                Ok(b)
+            }
+            None => Err(self.truncated(inside)),
+        }
+    }
+
+    /// Read one integer (for the few scattered numbers outside the big arrays).
+    pub fn read_int(&mut self, inside: &str) -> Result<i64> {
+        self.peek()?;
+        let mut text = String::new();
+        while let Some(b) = self.peek_raw()? {
+            if !(b.is_ascii_digit() || (b == b'-' && text.is_empty())) || text.len() > 20 {
+                break;
+            }
+            text.push(b as char);
+            self.bump();
+        }
+        text.parse()
+            .map_err(|_| self.error(format!("expected an integer in {inside}")))
+    }
+
+    /// Skip one value of any shape, iteratively.
+    pub fn skip_value(&mut self, inside: &str) -> Result<()> {
+        let mut depth = 0usize;
+        let mut scratch = String::new();
+        loop {
+            match self.peek()? {
+                None => return Err(self.truncated(inside)),
+                Some(b'"') => self.read_string(&mut scratch, inside)?,
+                Some(b'[' | b'{') => {
+                    self.bump();
+                    depth += 1;
+                    continue;
+                }
+                Some(b']' | b'}') => {
+                    if depth == 0 {
+                        return Err(self.error(format!("unexpected closing bracket in {inside}")));
+                    }
+                    self.bump();
+                    depth -= 1;
+                }
+                Some(b',' | b':') if depth > 0 => {
+                    self.bump();
+                    continue;
+                }
+                Some(_) => {
+                    // A number or literal: consume until a delimiter.
+                    let mut any = false;
+                    while let Some(b) = self.peek_raw()? {
+                        if matches!(b, b',' | b']' | b'}' | b':' | b' ' | b'\n' | b'\r' | b'\t') {
+                            break;
+                        }
+                        if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')) {
+                            return Err(
+                                self.error(format!("unexpected '{}' in {inside}", printable(b)))
+                            );
+                        }
+                        self.bump();
+                        any = true;
+                    }
+                    if !any {
+                        return Err(self.error(format!("missing value in {inside}")));
+                    }
+                }
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Read one value (of at most `limit` bytes) as raw JSON text, to hand to serde_json.
+    pub fn capture_value(&mut self, inside: &str, limit: usize) -> Result<Vec<u8>> {
+        self.peek()?;
+        self.capture = Some(Vec::new());
+        let r = self.skip_value(inside);
+        let raw = self.capture.take().unwrap_or_default();
+        r?;
+        if raw.len() > limit {
+            return Err(self.error(format!("{inside} is larger than {limit} bytes")));
+        }
+        Ok(raw)
+    }
+
+    /// Read an array of integers, calling `sink` for each. The hot loop of the loader: it walks
+    /// the buffer directly. Negative numbers are allowed only when `allow_negative` is set.
+    pub fn read_int_array(
+        &mut self,
+        inside: &str,
+        allow_negative: bool,
+        mut sink: impl FnMut(&Self, i64) -> Result<()>,
+    ) -> Result<u64> {
+        #[derive(PartialEq)]
+        enum State {
+            /// Before a value (just after '[' or ',').
+            Value,
+            /// After '-'.
+            Sign,
+            InNumber,
+            /// After a number and white space.
+            AfterNumber,
+        }
+        self.expect(b'[', inside)?;
+        let mut state = State::Value;
+        let mut cur: i64 = 0;
+        let mut neg = false;
+        let mut count: u64 = 0;
+        loop {
+            if self.pos == self.len && !self.refill()? {
+                return Err(self.truncated(inside));
+            }
+            let mut i = self.pos;
+            let end = self.len;
+            while i < end {
+                let b = self.buf[i];
+                match b {
+                    b'0'..=b'9' => {
+                        if state == State::AfterNumber {
+                            self.pos = i;
+                            return Err(
+                                self.error(format!("missing ',' between numbers in {inside}"))
+                            );
+                        }
+                        if cur > (i64::MAX - 9) / 10 {
+                            self.pos = i;
+                            return Err(self.error(format!("number too large in {inside}")));
+                        }
+                        cur = cur * 10 + (b - b'0') as i64;
+                        state = State::InNumber;
+                    }
+                    b',' | b']' => {
+                        let had_value = matches!(state, State::InNumber | State::AfterNumber);
+                        if had_value {
+                            self.pos = i;
+                            sink(self, if neg { -cur } else { cur })?;
+                            count += 1;
+                        } else if b == b',' || count > 0 || state == State::Sign {
+                            self.pos = i;
+                            return Err(self.error(format!("missing number in {inside}")));
+                        }
+                        cur = 0;
+                        neg = false;
+                        state = State::Value;
+                        if b == b']' {
+                            self.pos = i;
+                            self.bump();
+                            return Ok(count);
+                        }
+                    }
+                    b' ' | b'\n' | b'\r' | b'\t' => {
+                        if state == State::InNumber {
+                            state = State::AfterNumber;
+                        } else if state == State::Sign {
+                            self.pos = i;
+                            return Err(self.error(format!("lone '-' in {inside}")));
+                        }
+                    }
+                    b'-' if allow_negative && state == State::Value => {
+                        neg = true;
+                        state = State::Sign;
+                    }
+                    _ => {
+                        self.pos = i;
+                        let what = if b == b'-' {
+                            format!("negative number in {inside}")
+                        } else if b == b'.' || b == b'e' || b == b'E' {
+                            format!("non-integer number in {inside}")
+                        } else {
+                            format!("unexpected '{}' in {inside}", printable(b))
+                        };
+                        return Err(self.error(what));
+                    }
+                }
+                i += 1;
+            }
+            self.pos = end;
+        }
+    }
+}
+
+fn push_utf16(out: &mut Vec<u8>, c: u32) {
+    let ch = char::from_u32(c).unwrap_or('\u{FFFD}');
+    let mut tmp = [0u8; 4];
+    out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+}
+
+fn printable(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        (b as char).to_string()
+    } else {
+        format!("\\x{b:02x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(s: &'static str) -> JsonReader<'static> {
+        JsonReader::new(
+            Box::new(s.as_bytes()),
+            Path::new("t.json"),
+            Progress::default(),
+            Box::new(|| 0),
+            s.len() as u64,
+        )
+    }
+
+    #[test]
+    fn ints_and_errors() {
+        let mut r = reader("[1, 22,\n333 ,-4]");
+        let mut v = vec![];
+        r.read_int_array("x", true, |_, x| {
+            v.push(x);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(v, [1, 22, 333, -4]);
+        assert!(reader("[1 2]")
+            .read_int_array("x", false, |_, _| Ok(()))
+            .is_err());
+        assert!(reader("[1,,2]")
+            .read_int_array("x", false, |_, _| Ok(()))
+            .is_err());
+        assert!(reader("[-1]")
+            .read_int_array("x", false, |_, _| Ok(()))
+            .is_err());
+        assert!(reader("[1,2")
+            .read_int_array("x", false, |_, _| Ok(()))
+            .is_err());
+        assert_eq!(
+            reader("[]")
+                .read_int_array("x", false, |_, _| Ok(()))
+                .unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn strings_with_escapes() {
+        let mut r = reader(r#""a\"b\\c\n\u00e9\ud83d\ude00\ud800x""#);
+        let mut s = String::new();
+        r.read_string(&mut s, "x").unwrap();
+        assert_eq!(s, "a\"b\\c\né😀\u{FFFD}x");
+    }
+
+    #[test]
+    fn skip_and_capture() {
+        let mut r = reader(r#"{"a":[1,{"b":"]"}],"c":-2e5} 7"#);
+        let raw = r.capture_value("x", 1000).unwrap();
+        assert_eq!(raw, br#"{"a":[1,{"b":"]"}],"c":-2e5}"#);
+        r.skip_value("x").unwrap();
+        assert_eq!(r.peek().unwrap(), None);
+    }
+}

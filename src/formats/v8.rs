@@ -1,0 +1,602 @@
+//! V8 heap snapshots (`.heapsnapshot`) and heap timelines (`.heaptimeline`), from Node, Chrome,
+//! Electron and Deno. Fields are located by name from `snapshot.meta`; sections the model does
+//! not use (such as Chromium's `scopes`) are skipped.
+
+use serde_json::Value;
+
+use super::json_reader::JsonReader;
+use crate::error::Result;
+use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_NODES};
+use crate::model::kinds::{EdgeKind, NodeKind};
+use crate::model::{AllocationTraces, FieldTable, Snapshot, SnapshotInfo, TraceNode};
+
+/// The parts of `snapshot.meta` the loader needs.
+struct Meta {
+    node_fields: Vec<String>,
+    node_types: Vec<String>,
+    edge_fields: Vec<String>,
+    edge_types: Vec<String>,
+    trace_function_info_fields: Vec<String>,
+    trace_node_fields: Vec<String>,
+    sample_fields: Vec<String>,
+    location_fields: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum NodeField {
+    Type,
+    Name,
+    Id,
+    SelfSize,
+    EdgeCount,
+    TraceNodeId,
+    Detachedness,
+    Ignored,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum EdgeField {
+    Type,
+    NameOrIndex,
+    ToNode,
+    Ignored,
+}
+
+/// Raw JSON of `snapshot` is small; anything bigger is not a heap snapshot.
+const META_LIMIT: usize = 16 << 20;
+
+/// Load a V8 heap snapshot or timeline from `reader`. `size_hint_bytes` bounds capacities
+/// taken from the file's declared counts.
+pub fn load(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
+    let mut info = SnapshotInfo::default();
+    let mut meta: Option<Meta> = None;
+    let mut g = HeapGraph::default();
+    let mut traces = AllocationTraces::default();
+    let mut declared_nodes = 0u64;
+    let mut declared_edges = 0u64;
+    let mut node_edge_counts: Vec<u32> = Vec::new();
+    let mut have_nodes = false;
+    let mut have_edges = false;
+    let mut have_strings = false;
+    let mut key = String::new();
+
+    match r.peek()? {
+        Some(b'{') => {}
+        Some(_) => return Err(r.error("not a heap snapshot: the file is not a JSON object")),
+        None => return Err(r.error("the file is empty")),
+    }
+    r.expect(b'{', "the top-level object")?;
+    if r.peek()? == Some(b'}') {
+        return Err(r.error("not a heap snapshot: empty JSON object"));
+    }
+    loop {
+        r.read_string(&mut key, "the top-level object")?;
+        r.expect(b':', "the top-level object")?;
+        match key.as_str() {
+            "snapshot" => {
+                r.set_phase("reading meta");
+                let raw = r.capture_value("\"snapshot\"", META_LIMIT)?;
+                let v: Value = serde_json::from_slice(&raw)
+                    .map_err(|e| r.error(format!("\"snapshot\" is not valid JSON: {e}")))?;
+                let m = parse_meta(&r, &v)?;
+                declared_nodes = v.get("node_count").and_then(Value::as_u64).unwrap_or(0);
+                declared_edges = v.get("edge_count").and_then(Value::as_u64).unwrap_or(0);
+                info.title = v.get("title").and_then(Value::as_str).map(String::from);
+                info.extra_native_bytes = v.get("extra_native_bytes").and_then(Value::as_u64);
+                if let Some(root) = v.get("root_index").and_then(Value::as_u64) {
+                    let f = m.node_fields.len() as u64;
+                    if root % f != 0 {
+                        return Err(r.error("snapshot.root_index is not a node boundary"));
+                    }
+                    g.root = u32::try_from(root / f)
+                        .map_err(|_| r.error("snapshot.root_index out of range"))?;
+                }
+                setup_types(&mut g, &m);
+                g.node_field_count = m.node_fields.len() as u32;
+                meta = Some(m);
+            }
+            "nodes" => {
+                let m = meta.as_ref().ok_or_else(|| {
+                    r.error("\"nodes\" comes before \"snapshot\" (no meta to read it with)")
+                })?;
+                r.set_phase("reading nodes");
+                let f = m.node_fields.len() as u64;
+                let cap = declared_nodes
+                    .min(max_stream_bytes / (2 * f))
+                    .min(MAX_NODES);
+                node_edge_counts = read_nodes(&mut r, m, &mut g, cap as usize)?;
+                have_nodes = true;
+            }
+            "edges" => {
+                let m = meta
+                    .as_ref()
+                    .ok_or_else(|| r.error("\"edges\" comes before \"snapshot\""))?;
+                if !have_nodes {
+                    return Err(r.error("\"edges\" comes before \"nodes\" (can't place edges)"));
+                }
+                r.set_phase("reading edges");
+                let f = m.edge_fields.len() as u64;
+                let cap = declared_edges
+                    .min(max_stream_bytes / (2 * f))
+                    .min(MAX_EDGES);
+                read_edges(&mut r, m, &mut g, cap as usize)?;
+                check_edge_counts(&r, &mut g, &node_edge_counts)?;
+                node_edge_counts = Vec::new();
+                have_edges = true;
+            }
+            "strings" => {
+                r.set_phase("reading strings");
+                read_strings(&mut r, &mut g)?;
+                have_strings = true;
+            }
+            "trace_function_infos" | "samples" | "locations" => {
+                let m = meta
+                    .as_ref()
+                    .ok_or_else(|| r.error(format!("\"{key}\" comes before \"snapshot\"")))?;
+                let fields = match key.as_str() {
+                    "trace_function_infos" => &m.trace_function_info_fields,
+                    "samples" => &m.sample_fields,
+                    _ => &m.location_fields,
+                };
+                let table = read_field_table(&mut r, &key, fields)?;
+                match key.as_str() {
+                    "trace_function_infos" => traces.function_infos = table,
+                    "samples" => traces.samples = table,
+                    _ => traces.locations = table,
+                }
+            }
+            "trace_tree" => {
+                let m = meta
+                    .as_ref()
+                    .ok_or_else(|| r.error("\"trace_tree\" comes before \"snapshot\""))?;
+                traces.tree = read_trace_tree(&mut r, &m.trace_node_fields)?;
+            }
+            _ => r.skip_value(&format!("\"{key}\""))?,
+        }
+        if !r.more(b'}', "the top-level object")? {
+            break;
+        }
+    }
+    if r.peek()?.is_some() {
+        return Err(r.error("unexpected data after the end of the snapshot"));
+    }
+    if meta.is_none() {
+        return Err(r.error("not a heap snapshot: no \"snapshot\" section with meta"));
+    }
+    for (have, section) in [
+        (have_nodes, "nodes"),
+        (have_edges, "edges"),
+        (have_strings, "strings"),
+    ] {
+        if !have {
+            return Err(r.error(format!("no \"{section}\" section")));
+        }
+    }
+    if g.node_count() == 0 {
+        return Err(r.error("the snapshot has no nodes"));
+    }
+    if g.root as usize >= g.node_count() {
+        return Err(r.error("snapshot.root_index points past the last node"));
+    }
+    check_string_refs(&r, &g)?;
+    r.set_phase("building retainers");
+    g.strings.finish();
+    g.build_retainers();
+    info.declared_node_count = declared_nodes;
+    info.declared_edge_count = declared_edges;
+    Ok(Snapshot {
+        graph: g,
+        info,
+        traces,
+    })
+}
+
+fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
+    v?.as_array()?
+        .iter()
+        .map(|x| x.as_str().map(String::from))
+        .collect()
+}
+
+fn parse_meta(r: &JsonReader<'_>, v: &Value) -> Result<Meta> {
+    let meta = v
+        .get("meta")
+        .ok_or_else(|| r.error("\"snapshot\" has no \"meta\" (not a heap snapshot?)"))?;
+    let list = |name: &str| -> Result<Vec<String>> {
+        string_list(meta.get(name)).ok_or_else(|| {
+            r.error(format!(
+                "snapshot.meta.{name} is missing or not a list of names"
+            ))
+        })
+    };
+    let optional = |name: &str| string_list(meta.get(name)).unwrap_or_default();
+    let node_fields = list("node_fields")?;
+    let edge_fields = list("edge_fields")?;
+    // `node_types[0]` / `edge_types[0]` list the names of the `type` field's values.
+    let types_of = |name: &str| -> Result<Vec<String>> {
+        string_list(meta.get(name).and_then(|t| t.get(0))).ok_or_else(|| {
+            r.error(format!(
+                "snapshot.meta.{name}[0] is missing or not a list of names"
+            ))
+        })
+    };
+    let node_types = types_of("node_types")?;
+    let edge_types = types_of("edge_types")?;
+    for required in ["type", "name", "id", "self_size", "edge_count"] {
+        if !node_fields.iter().any(|f| f == required) {
+            return Err(r.error(format!("snapshot.meta.node_fields has no \"{required}\"")));
+        }
+    }
+    for required in ["type", "name_or_index", "to_node"] {
+        if !edge_fields.iter().any(|f| f == required) {
+            return Err(r.error(format!("snapshot.meta.edge_fields has no \"{required}\"")));
+        }
+    }
+    if node_types.len() > 255 || edge_types.len() > 255 {
+        return Err(r.error("snapshot.meta lists more than 255 node or edge types"));
+    }
+    if node_fields.len() > 64 || edge_fields.len() > 64 {
+        return Err(r.error("snapshot.meta lists more than 64 node or edge fields"));
+    }
+    Ok(Meta {
+        node_fields,
+        node_types,
+        edge_fields,
+        edge_types,
+        trace_function_info_fields: optional("trace_function_info_fields"),
+        trace_node_fields: optional("trace_node_fields"),
+        sample_fields: optional("sample_fields"),
+        location_fields: optional("location_fields"),
+    })
+}
+
+fn setup_types(g: &mut HeapGraph, m: &Meta) {
+    g.node_type_names = m.node_types.clone();
+    g.node_kinds = m
+        .node_types
+        .iter()
+        .map(|s| NodeKind::from_v8_name(s))
+        .collect();
+    g.edge_type_names = m.edge_types.clone();
+    g.edge_kinds = m
+        .edge_types
+        .iter()
+        .map(|s| EdgeKind::from_v8_name(s))
+        .collect();
+}
+
+fn u32_field(r: &JsonReader<'_>, v: i64, what: &str, ordinal: u64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| r.error(format!("{what} of node {ordinal} is out of range ({v})")))
+}
+
+/// Read `nodes` into the graph's node arrays; returns each node's edge count.
+fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<Vec<u32>> {
+    let fields: Vec<NodeField> = m
+        .node_fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "type" => NodeField::Type,
+            "name" => NodeField::Name,
+            "id" => NodeField::Id,
+            "self_size" => NodeField::SelfSize,
+            "edge_count" => NodeField::EdgeCount,
+            "trace_node_id" => NodeField::TraceNodeId,
+            "detachedness" => NodeField::Detachedness,
+            _ => NodeField::Ignored,
+        })
+        .collect();
+    let has_detachedness = fields.contains(&NodeField::Detachedness);
+    let type_count = m.node_types.len() as i64;
+    g.node_type = Vec::with_capacity(cap);
+    g.node_name = Vec::with_capacity(cap);
+    g.node_id = Vec::with_capacity(cap);
+    g.node_self_size = Vec::with_capacity(cap);
+    if has_detachedness {
+        g.node_detachedness = Vec::with_capacity(cap);
+    }
+    let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
+    let mut field = 0usize;
+    let mut ordinal = 0u64;
+    let node_types = &mut g.node_type;
+    let node_name = &mut g.node_name;
+    let node_id = &mut g.node_id;
+    let node_self = &mut g.node_self_size;
+    let node_trace = &mut g.node_trace_id;
+    let node_det = &mut g.node_detachedness;
+    let big = &mut g.big_self_sizes;
+    let count = r.read_int_array("\"nodes\"", false, |r, v| {
+        match fields[field] {
+            NodeField::Type => {
+                if ordinal >= MAX_NODES {
+                    return Err(r.error(format!("more than {MAX_NODES} nodes: too many to index")));
+                }
+                if v >= type_count {
+                    return Err(r.error(format!("node {ordinal} has unknown type {v}")));
+                }
+                node_types.push(v as u8);
+            }
+            NodeField::Name => node_name.push(u32_field(r, v, "name", ordinal)?),
+            NodeField::Id => node_id.push(u32_field(r, v, "id", ordinal)?),
+            NodeField::SelfSize => {
+                if v >= u32::MAX as i64 {
+                    big.insert(ordinal as u32, v as u64);
+                    node_self.push(u32::MAX);
+                } else {
+                    node_self.push(v as u32);
+                }
+            }
+            NodeField::EdgeCount => edge_counts.push(u32_field(r, v, "edge_count", ordinal)?),
+            NodeField::TraceNodeId => {
+                let t = u32_field(r, v, "trace_node_id", ordinal)?;
+                // Allocate the column only once a node really has a trace.
+                if t != 0 && node_trace.is_empty() {
+                    node_trace.resize(ordinal as usize, 0);
+                }
+                if !node_trace.is_empty() {
+                    node_trace.push(t);
+                }
+            }
+            NodeField::Detachedness => node_det.push(v.clamp(0, 255) as u8),
+            NodeField::Ignored => {}
+        }
+        field += 1;
+        if field == fields.len() {
+            field = 0;
+            ordinal += 1;
+        }
+        Ok(())
+    })?;
+    if count % fields.len() as u64 != 0 {
+        return Err(r.error(format!(
+            "\"nodes\" has {count} numbers, not a multiple of the {} node fields",
+            fields.len()
+        )));
+    }
+    let n = ordinal as usize;
+    if !g.node_trace_id.is_empty() {
+        g.node_trace_id.resize(n, 0);
+    }
+    for v in [&mut g.node_name, &mut g.node_id, &mut g.node_self_size] {
+        v.shrink_to_fit();
+    }
+    g.node_type.shrink_to_fit();
+    g.node_detachedness.shrink_to_fit();
+    Ok(edge_counts)
+}
+
+fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<()> {
+    let fields: Vec<EdgeField> = m
+        .edge_fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "type" => EdgeField::Type,
+            "name_or_index" => EdgeField::NameOrIndex,
+            "to_node" => EdgeField::ToNode,
+            _ => EdgeField::Ignored,
+        })
+        .collect();
+    let node_field_count = m.node_fields.len() as u64;
+    let node_count = g.node_count() as u64;
+    let type_count = m.edge_types.len() as i64;
+    g.edge_type = Vec::with_capacity(cap);
+    g.edge_name = Vec::with_capacity(cap);
+    g.edge_to = Vec::with_capacity(cap);
+    let (et, en, eto) = (&mut g.edge_type, &mut g.edge_name, &mut g.edge_to);
+    let mut field = 0usize;
+    let mut edge = 0u64;
+    let count = r.read_int_array("\"edges\"", false, |r, v| {
+        match fields[field] {
+            EdgeField::Type => {
+                if edge >= MAX_EDGES {
+                    return Err(r.error(format!("more than {MAX_EDGES} edges: too many to index")));
+                }
+                if v >= type_count {
+                    return Err(r.error(format!("edge {edge} has unknown type {v}")));
+                }
+                et.push(v as u8);
+            }
+            EdgeField::NameOrIndex => en.push(u32::try_from(v).map_err(|_| {
+                r.error(format!(
+                    "name_or_index of edge {edge} is out of range ({v})"
+                ))
+            })?),
+            EdgeField::ToNode => {
+                let v = v as u64;
+                let to = v / node_field_count;
+                if to >= node_count || v % node_field_count != 0 {
+                    return Err(r.error(format!(
+                        "edge {edge} points to {v}, which is not a node (nodes: {node_count})"
+                    )));
+                }
+                eto.push(to as u32);
+            }
+            EdgeField::Ignored => {}
+        }
+        field += 1;
+        if field == fields.len() {
+            field = 0;
+            edge += 1;
+        }
+        Ok(())
+    })?;
+    if count % fields.len() as u64 != 0 {
+        return Err(r.error(format!(
+            "\"edges\" has {count} numbers, not a multiple of the {} edge fields",
+            fields.len()
+        )));
+    }
+    g.edge_type.shrink_to_fit();
+    g.edge_name.shrink_to_fit();
+    g.edge_to.shrink_to_fit();
+    Ok(())
+}
+
+/// Turn per-node edge counts into CSR offsets, checking they add up to the edges read.
+fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, counts: &[u32]) -> Result<()> {
+    let mut first = Vec::with_capacity(counts.len() + 1);
+    let mut acc: u64 = 0;
+    first.push(0u32);
+    for &c in counts {
+        acc += c as u64;
+        if acc > g.edge_count() as u64 {
+            break;
+        }
+        first.push(acc as u32);
+    }
+    if acc != g.edge_count() as u64 {
+        return Err(r.error(format!(
+            "nodes' edge_count fields add up to {acc}{}, but \"edges\" holds {} edges",
+            if first.len() <= counts.len() {
+                " or more"
+            } else {
+                ""
+            },
+            g.edge_count()
+        )));
+    }
+    g.first_edge = first;
+    Ok(())
+}
+
+fn read_strings(r: &mut JsonReader<'_>, g: &mut HeapGraph) -> Result<()> {
+    r.expect(b'[', "\"strings\"")?;
+    let mut s = String::new();
+    if r.peek()? == Some(b']') {
+        r.expect(b']', "\"strings\"")?;
+        return Ok(());
+    }
+    loop {
+        r.read_string(&mut s, "\"strings\"")?;
+        if g.strings.push(&s).is_none() {
+            return Err(r.error("the string table is larger than 4 GiB"));
+        }
+        if !r.more(b']', "\"strings\"")? {
+            return Ok(());
+        }
+    }
+}
+
+fn check_string_refs(r: &JsonReader<'_>, g: &HeapGraph) -> Result<()> {
+    let n_strings = g.strings.len() as u32;
+    if let Some(bad) = g.node_name.iter().position(|&s| s >= n_strings) {
+        return Err(r.error(format!(
+            "node {bad} (id {}) names string {}, but there are only {n_strings} strings",
+            g.node_id[bad], g.node_name[bad]
+        )));
+    }
+    for e in 0..g.edge_count() {
+        if !g.edge_kind(e).named_by_index() && g.edge_name[e] >= n_strings {
+            return Err(r.error(format!(
+                "edge {e} names string {}, but there are only {n_strings} strings",
+                g.edge_name[e]
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn read_field_table(r: &mut JsonReader<'_>, key: &str, fields: &[String]) -> Result<FieldTable> {
+    let mut values = Vec::new();
+    let inside = format!("\"{key}\"");
+    r.read_int_array(&inside, true, |_, v| {
+        values.push(v);
+        Ok(())
+    })?;
+    if !fields.is_empty() && values.len() % fields.len() != 0 {
+        return Err(r.error(format!(
+            "{inside} has {} numbers, not a multiple of its {} fields",
+            values.len(),
+            fields.len()
+        )));
+    }
+    Ok(FieldTable {
+        fields: fields.to_vec(),
+        values,
+    })
+}
+
+/// The trace tree nests children arrays inside each node; read it with an explicit stack.
+fn read_trace_tree(r: &mut JsonReader<'_>, fields: &[String]) -> Result<Vec<TraceNode>> {
+    let pos = |name: &str| fields.iter().position(|f| f == name);
+    let (Some(children), Some(id_f), Some(fn_f), Some(count_f), Some(size_f)) = (
+        pos("children"),
+        pos("id"),
+        pos("function_info_index"),
+        pos("count"),
+        pos("size"),
+    ) else {
+        return Err(r.error("\"trace_tree\" present but snapshot.meta.trace_node_fields lacks id, function_info_index, count, size or children"));
+    };
+    let inside = "\"trace_tree\"";
+    let mut out: Vec<TraceNode> = Vec::new();
+    // One frame per open array: the parent trace node and the values of the node being read.
+    struct Frame {
+        parent: u32,
+        field: usize,
+        vals: [u64; 4],
+    }
+    let mut stack = vec![Frame {
+        parent: u32::MAX,
+        field: 0,
+        vals: [0; 4],
+    }];
+    r.expect(b'[', inside)?;
+    let mut first_in_array = true;
+    loop {
+        let c = r
+            .peek()?
+            .ok_or_else(|| r.error("file ends inside \"trace_tree\""))?;
+        if c == b']' {
+            r.expect(b']', inside)?;
+            let frame = stack.pop().expect("stack is never empty here");
+            if frame.field != 0 {
+                return Err(r.error("a \"trace_tree\" node has too few fields"));
+            }
+            let Some(top) = stack.last_mut() else {
+                return Ok(out);
+            };
+            top.field = (top.field + 1) % fields.len();
+            first_in_array = false;
+            continue;
+        }
+        if !first_in_array {
+            r.expect(b',', inside)?;
+        }
+        first_in_array = false;
+        let top = stack.last_mut().expect("stack is never empty here");
+        if top.field == children {
+            let parent = u32::try_from(out.len()).map_err(|_| r.error("too many trace nodes"))?;
+            let v = top.vals;
+            out.push(TraceNode {
+                id: v[0] as u32,
+                function_info_index: v[1] as u32,
+                count: v[2] as u32,
+                size: v[3],
+                parent: top.parent,
+            });
+            r.expect(b'[', inside)?;
+            stack.push(Frame {
+                parent,
+                field: 0,
+                vals: [0; 4],
+            });
+            first_in_array = true;
+            continue;
+        }
+        let val = r.read_int(inside)?;
+        let slot = [id_f, fn_f, count_f, size_f]
+            .iter()
+            .position(|&f| f == top.field);
+        if let Some(slot) = slot {
+            top.vals[slot] = val.max(0) as u64;
+        }
+        top.field = (top.field + 1) % fields.len();
+    }
+}
+
+/// True when the first bytes look like a V8 heap snapshot.
+pub fn sniff(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    t.starts_with('{') && t.contains("\"snapshot\"")
+}

@@ -1,0 +1,23 @@
+//! heapsight: find what holds the memory in V8 heap snapshots and Rust allocation dumps.
+//!
+//! The engine reads a file into a compact retention graph ([`model::HeapGraph`]), then runs
+//! the analyses DevTools users know — distances, dominators, retained sizes, class summary,
+//! retainer paths — with DevTools' rules, so the numbers match.
+//!
+//! ```no_run
+//! let snap = heapsight::formats::load("app.heapsnapshot".as_ref(), Default::default())?;
+//! let analysis = heapsight::analysis::Analysis::run(&snap.graph, Default::default())?;
+//! println!("{} bytes reachable", analysis.retained_size(snap.graph.root()));
+//! # Ok::<(), heapsight::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod analysis;
+pub mod cli;
+pub mod error;
+pub mod formats;
+pub mod model;
+pub mod progress;
+pub mod report;
+
+pub use error::{Error, Result};

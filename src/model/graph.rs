@@ -1,0 +1,427 @@
+//! The retention graph: struct-of-arrays nodes, CSR edges and CSR retainers, all `u32`-indexed.
+//!
+//! Bytes per node: type 1, name 4, id 4, self size 4, first edge 4, first retainer 4, plus
+//! detachedness 1 and trace node id 4 when the snapshot has them. Bytes per edge: type 1,
+//! name 4, target 4, retainer 4. Nothing is allocated per node.
+
+use std::collections::HashMap;
+
+use super::kinds::{EdgeKind, NodeKind};
+use super::strings::{StrId, StringTable};
+
+/// Index of a node (its ordinal in the snapshot).
+pub type NodeIx = u32;
+/// Index of an edge in the CSR edge arrays.
+pub type EdgeIx = u32;
+
+/// High bit of a retainer entry: the edge is not "essential" for dominators (weak, or a
+/// shortcut from a node other than the root).
+pub(crate) const NON_ESSENTIAL: u32 = 1 << 31;
+/// Self sizes at or above this are kept in a side table so the array can stay `u32`.
+const BIG_SELF_SIZE: u32 = u32::MAX;
+
+/// The largest node count the graph can hold (the retainer encoding uses the high bit).
+pub const MAX_NODES: u64 = (1 << 31) - 1;
+/// The largest edge count the graph can hold.
+pub const MAX_EDGES: u64 = u32::MAX as u64 - 1;
+
+/// A heap as a graph of nodes (objects) and edges (references).
+#[derive(Debug, Default, Clone)]
+pub struct HeapGraph {
+    pub(crate) node_type: Vec<u8>,
+    pub(crate) node_name: Vec<StrId>,
+    pub(crate) node_id: Vec<u32>,
+    pub(crate) node_self_size: Vec<u32>,
+    pub(crate) big_self_sizes: HashMap<NodeIx, u64>,
+    /// Empty when the snapshot has no allocation traces (or all of them are 0).
+    pub(crate) node_trace_id: Vec<u32>,
+    /// Empty when the snapshot has no `detachedness` field.
+    pub(crate) node_detachedness: Vec<u8>,
+    /// `first_edge[n]..first_edge[n + 1]` are node `n`'s edges; length is nodes + 1.
+    pub(crate) first_edge: Vec<EdgeIx>,
+    pub(crate) edge_type: Vec<u8>,
+    pub(crate) edge_name: Vec<u32>,
+    pub(crate) edge_to: Vec<NodeIx>,
+    /// Like `first_edge`, over `retainers`; filled by [`HeapGraph::build_retainers`].
+    pub(crate) first_retainer: Vec<u32>,
+    /// Retaining node of each incoming edge, with [`NON_ESSENTIAL`] set for weak/shortcut edges.
+    pub(crate) retainers: Vec<u32>,
+    pub(crate) node_type_names: Vec<String>,
+    pub(crate) node_kinds: Vec<NodeKind>,
+    pub(crate) edge_type_names: Vec<String>,
+    pub(crate) edge_kinds: Vec<EdgeKind>,
+    pub(crate) strings: StringTable,
+    pub(crate) root: NodeIx,
+    /// Numbers per node in the V8 file (to resolve `locations`' node indexes); 0 otherwise.
+    pub(crate) node_field_count: u32,
+}
+
+/// One outgoing or incoming edge, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeRef {
+    /// The edge's index.
+    pub index: EdgeIx,
+    /// The node the edge starts at (the retainer).
+    pub from: NodeIx,
+    /// The node the edge points to.
+    pub to: NodeIx,
+    /// The edge's kind.
+    pub kind: EdgeKind,
+    /// String id for named edges, the element index for element and hidden edges.
+    pub name_or_index: u32,
+}
+
+impl HeapGraph {
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.node_type.len()
+    }
+
+    /// Number of edges.
+    pub fn edge_count(&self) -> usize {
+        self.edge_to.len()
+    }
+
+    /// The root node (V8's synthetic root, node 0 unless the snapshot says otherwise).
+    pub fn root(&self) -> NodeIx {
+        self.root
+    }
+
+    /// The string table.
+    pub fn strings(&self) -> &StringTable {
+        &self.strings
+    }
+
+    /// The node's kind.
+    #[inline]
+    pub fn kind(&self, n: NodeIx) -> NodeKind {
+        self.node_kinds[self.node_type[n as usize] as usize]
+    }
+
+    /// The node's type as the snapshot names it (`"object"`, `"closure"`, …).
+    pub fn type_name(&self, n: NodeIx) -> &str {
+        &self.node_type_names[self.node_type[n as usize] as usize]
+    }
+
+    /// The node's name string id.
+    #[inline]
+    pub fn name_id(&self, n: NodeIx) -> StrId {
+        self.node_name[n as usize]
+    }
+
+    /// The node's name.
+    #[inline]
+    pub fn name(&self, n: NodeIx) -> &str {
+        self.strings.get(self.node_name[n as usize])
+    }
+
+    /// The node's snapshot id (what DevTools shows as `@id`).
+    #[inline]
+    pub fn id(&self, n: NodeIx) -> u32 {
+        self.node_id[n as usize]
+    }
+
+    /// The node's own (shallow) size in bytes.
+    #[inline]
+    pub fn self_size(&self, n: NodeIx) -> u64 {
+        let s = self.node_self_size[n as usize];
+        if s == BIG_SELF_SIZE {
+            self.big_self_sizes.get(&n).copied().unwrap_or(s as u64)
+        } else {
+            s as u64
+        }
+    }
+
+    /// Allocation trace node id, 0 when unknown.
+    pub fn trace_node_id(&self, n: NodeIx) -> u32 {
+        self.node_trace_id.get(n as usize).copied().unwrap_or(0)
+    }
+
+    /// V8's detachedness: 0 unknown, 1 attached, 2 detached. 0 when the snapshot lacks the field.
+    pub fn detachedness(&self, n: NodeIx) -> u8 {
+        self.node_detachedness.get(n as usize).copied().unwrap_or(0)
+    }
+
+    /// True when the snapshot records detachedness.
+    pub fn has_detachedness(&self) -> bool {
+        !self.node_detachedness.is_empty()
+    }
+
+    /// Range of the node's outgoing edge indices.
+    #[inline]
+    pub fn edge_range(&self, n: NodeIx) -> std::ops::Range<usize> {
+        self.first_edge[n as usize] as usize..self.first_edge[n as usize + 1] as usize
+    }
+
+    /// Target node of edge `e`.
+    #[inline]
+    pub fn edge_target(&self, e: usize) -> NodeIx {
+        self.edge_to[e]
+    }
+
+    /// Kind of edge `e`.
+    #[inline]
+    pub fn edge_kind(&self, e: usize) -> EdgeKind {
+        self.edge_kinds[self.edge_type[e] as usize]
+    }
+
+    /// Edge `e`'s type as the snapshot names it (`"property"`, `"element"`, …).
+    pub fn edge_type_name(&self, e: usize) -> &str {
+        &self.edge_type_names[self.edge_type[e] as usize]
+    }
+
+    /// Edge `e`'s raw name field: a string id, or an index for element and hidden edges.
+    #[inline]
+    pub fn edge_name_or_index(&self, e: usize) -> u32 {
+        self.edge_name[e]
+    }
+
+    /// The edge's name as DevTools prints it: `[3]` for elements, the property name otherwise.
+    pub fn edge_label(&self, e: usize) -> String {
+        let v = self.edge_name[e];
+        match self.edge_kind(e) {
+            EdgeKind::Element | EdgeKind::Hidden => format!("[{v}]"),
+            _ => self.strings.get(v).to_string(),
+        }
+    }
+
+    /// The node's outgoing edges.
+    pub fn edges(&self, n: NodeIx) -> impl Iterator<Item = EdgeRef> + '_ {
+        self.edge_range(n).map(move |e| EdgeRef {
+            index: e as EdgeIx,
+            from: n,
+            to: self.edge_to[e],
+            kind: self.edge_kind(e),
+            name_or_index: self.edge_name[e],
+        })
+    }
+
+    /// Number of incoming edges.
+    pub fn retainer_count(&self, n: NodeIx) -> usize {
+        let r = self.retainer_range(n);
+        r.end - r.start
+    }
+
+    #[inline]
+    fn retainer_range(&self, n: NodeIx) -> std::ops::Range<usize> {
+        self.first_retainer[n as usize] as usize..self.first_retainer[n as usize + 1] as usize
+    }
+
+    /// Retaining nodes, one per incoming edge (a node appears once per edge it has to `n`).
+    #[inline]
+    pub fn retainer_nodes(&self, n: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
+        self.retainers[self.retainer_range(n)]
+            .iter()
+            .map(|&r| r & !NON_ESSENTIAL)
+    }
+
+    /// Retainers through edges that count for dominators: not weak, and shortcuts only from
+    /// the root (DevTools' "essential" edges).
+    #[inline]
+    pub fn essential_retainer_nodes(&self, n: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
+        self.retainers[self.retainer_range(n)]
+            .iter()
+            .filter(|&&r| r & NON_ESSENTIAL == 0)
+            .copied()
+    }
+
+    /// True when edge `e` (starting at `from`) counts for dominators.
+    #[inline]
+    pub fn is_essential_edge(&self, from: NodeIx, e: usize) -> bool {
+        match self.edge_kind(e) {
+            EdgeKind::Weak => false,
+            EdgeKind::Shortcut => from == self.root,
+            _ => true,
+        }
+    }
+
+    /// Incoming edges, resolved to the edge itself (in retainer order).
+    pub fn retainer_edges(&self, n: NodeIx) -> Vec<EdgeRef> {
+        let mut out = Vec::with_capacity(self.retainer_count(n));
+        let mut last = None;
+        for from in self.retainer_nodes(n) {
+            // Entries from one retainer are contiguous; resolve them all on its first entry.
+            if last == Some(from) {
+                continue;
+            }
+            last = Some(from);
+            out.extend(self.edges(from).filter(|e| e.to == n));
+        }
+        out
+    }
+
+    /// Fill the retainer CSR from the edges (a counting sort by target).
+    pub(crate) fn build_retainers(&mut self) {
+        let n = self.node_count();
+        let mut first = vec![0u32; n + 1];
+        for &t in &self.edge_to {
+            first[t as usize + 1] += 1;
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut fill = first.clone();
+        let mut retainers = vec![0u32; self.edge_count()];
+        for from in 0..n as NodeIx {
+            for e in self.edge_range(from) {
+                let t = self.edge_to[e] as usize;
+                let flag = if self.is_essential_edge(from, e) {
+                    0
+                } else {
+                    NON_ESSENTIAL
+                };
+                retainers[fill[t] as usize] = from | flag;
+                fill[t] += 1;
+            }
+        }
+        self.first_retainer = first;
+        self.retainers = retainers;
+    }
+
+    /// Heap bytes held by the graph's arrays (for the bytes-per-node figures).
+    pub fn heap_bytes(&self) -> usize {
+        self.node_type.capacity()
+            + self.node_name.capacity() * 4
+            + self.node_id.capacity() * 4
+            + self.node_self_size.capacity() * 4
+            + self.node_trace_id.capacity() * 4
+            + self.node_detachedness.capacity()
+            + self.first_edge.capacity() * 4
+            + self.edge_type.capacity()
+            + self.edge_name.capacity() * 4
+            + self.edge_to.capacity() * 4
+            + self.first_retainer.capacity() * 4
+            + self.retainers.capacity() * 4
+            + self.strings.heap_bytes()
+    }
+
+    /// Find a node by its snapshot id (linear scan: ids are not sorted in every producer).
+    pub fn node_by_id(&self, id: u32) -> Option<NodeIx> {
+        self.node_id
+            .iter()
+            .position(|&x| x == id)
+            .map(|i| i as NodeIx)
+    }
+}
+
+/// Builds a [`HeapGraph`] node by node, for hand-made graphs and non-V8 formats.
+///
+/// Edges must be added in source-node order (all of node 0's, then node 1's, …), as in a
+/// V8 snapshot; [`GraphBuilder::finish`] checks targets and builds the retainers.
+#[derive(Debug)]
+pub struct GraphBuilder {
+    g: HeapGraph,
+    edge_counts: Vec<u32>,
+    pending_edges: Vec<(NodeIx, u8, u32, NodeIx)>,
+}
+
+impl Default for GraphBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const V8_NODE_TYPES: [&str; 15] = [
+    "hidden",
+    "array",
+    "string",
+    "object",
+    "code",
+    "closure",
+    "regexp",
+    "number",
+    "native",
+    "synthetic",
+    "concatenated string",
+    "sliced string",
+    "symbol",
+    "bigint",
+    "object shape",
+];
+const V8_EDGE_TYPES: [&str; 7] = [
+    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
+];
+
+impl GraphBuilder {
+    /// A builder using V8's node and edge type lists.
+    pub fn new() -> Self {
+        let mut g = HeapGraph::default();
+        g.node_type_names = V8_NODE_TYPES.iter().map(|s| s.to_string()).collect();
+        g.node_kinds = V8_NODE_TYPES
+            .iter()
+            .map(|s| NodeKind::from_v8_name(s))
+            .collect();
+        g.edge_type_names = V8_EDGE_TYPES.iter().map(|s| s.to_string()).collect();
+        g.edge_kinds = V8_EDGE_TYPES
+            .iter()
+            .map(|s| EdgeKind::from_v8_name(s))
+            .collect();
+        Self {
+            g,
+            edge_counts: Vec::new(),
+            pending_edges: Vec::new(),
+        }
+    }
+
+    /// Add a node; returns its index. The first node added is the root.
+    pub fn node(&mut self, kind: &str, name: &str, id: u32, self_size: u64) -> NodeIx {
+        let ix = self.g.node_type.len() as NodeIx;
+        let t = V8_NODE_TYPES.iter().position(|k| *k == kind).unwrap_or(0);
+        self.g.node_type.push(t as u8);
+        let name = self.g.strings.intern(name).unwrap_or(0);
+        self.g.node_name.push(name);
+        self.g.node_id.push(id);
+        if self_size >= BIG_SELF_SIZE as u64 {
+            self.g.big_self_sizes.insert(ix, self_size);
+            self.g.node_self_size.push(BIG_SELF_SIZE);
+        } else {
+            self.g.node_self_size.push(self_size as u32);
+        }
+        self.edge_counts.push(0);
+        ix
+    }
+
+    /// Set the node's detachedness (0 unknown, 1 attached, 2 detached).
+    pub fn detachedness(&mut self, n: NodeIx, value: u8) {
+        let len = self.g.node_type.len();
+        self.g.node_detachedness.resize(len, 0);
+        self.g.node_detachedness[n as usize] = value;
+    }
+
+    /// Add an edge `from -kind:name-> to`; `name` is parsed as an index for element/hidden edges.
+    pub fn edge(&mut self, from: NodeIx, kind: &str, name: &str, to: NodeIx) {
+        let t = V8_EDGE_TYPES.iter().position(|k| *k == kind).unwrap_or(3);
+        let name = if EdgeKind::from_v8_name(kind).named_by_index() {
+            name.parse().unwrap_or(0)
+        } else {
+            self.g.strings.intern(name).unwrap_or(0)
+        };
+        self.pending_edges.push((from, t as u8, name, to));
+        self.edge_counts[from as usize] += 1;
+    }
+
+    /// Finish: sort edges by source (stable), build the CSR arrays and the retainers.
+    pub fn finish(mut self) -> HeapGraph {
+        let n = self.g.node_type.len();
+        if !self.g.node_detachedness.is_empty() {
+            self.g.node_detachedness.resize(n, 0);
+        }
+        self.pending_edges.sort_by_key(|e| e.0);
+        let mut first = Vec::with_capacity(n + 1);
+        let mut acc = 0u32;
+        first.push(0);
+        for c in &self.edge_counts {
+            acc += c;
+            first.push(acc);
+        }
+        self.g.first_edge = first;
+        for (_, t, name, to) in self.pending_edges {
+            self.g.edge_type.push(t);
+            self.g.edge_name.push(name);
+            self.g.edge_to.push(to);
+        }
+        self.g.strings.finish();
+        self.g.build_retainers();
+        self.g
+    }
+}

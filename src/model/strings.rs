@@ -1,0 +1,116 @@
+//! One shared table for every name in a snapshot: each string is stored once and named by a `u32`.
+
+use std::collections::HashMap;
+
+/// Index of a string in a [`StringTable`].
+pub type StrId = u32;
+
+/// Strings laid end to end in one buffer, addressed by `u32` ids.
+///
+/// V8 snapshots already de-duplicate their strings, so the loader appends them as they come;
+/// other formats call [`StringTable::intern`], which keeps a lookup map only while building.
+#[derive(Debug, Default, Clone)]
+pub struct StringTable {
+    bytes: String,
+    /// `ends[i]` is where string `i` ends in `bytes`; it starts where `i - 1` ends.
+    ends: Vec<u32>,
+    lookup: Option<HashMap<Box<str>, StrId>>,
+}
+
+impl StringTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when the table has no strings.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Total bytes of string content (what the table costs beyond 4 bytes a string).
+    pub fn content_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Append a string without looking for an equal one; `None` when the table would pass 4 GiB.
+    pub fn push(&mut self, s: &str) -> Option<StrId> {
+        let end = u32::try_from(self.bytes.len() + s.len()).ok()?;
+        let id = u32::try_from(self.ends.len()).ok()?;
+        self.bytes.push_str(s);
+        self.ends.push(end);
+        Some(id)
+    }
+
+    /// The id of `s`, adding it if it is new. Builds a lookup map on first use.
+    pub fn intern(&mut self, s: &str) -> Option<StrId> {
+        if self.lookup.is_none() {
+            let map = (0..self.len() as StrId)
+                .map(|i| (Box::from(self.get(i)), i))
+                .collect();
+            self.lookup = Some(map);
+        }
+        if let Some(&id) = self.lookup.as_ref().and_then(|m| m.get(s)) {
+            return Some(id);
+        }
+        let id = self.push(s)?;
+        if let Some(m) = self.lookup.as_mut() {
+            m.insert(Box::from(s), id);
+        }
+        Some(id)
+    }
+
+    /// Drop the interning map once building is done.
+    pub fn finish(&mut self) {
+        self.lookup = None;
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    /// The string with id `id`, or `""` for an id out of range.
+    pub fn get(&self, id: StrId) -> &str {
+        let i = id as usize;
+        let Some(&end) = self.ends.get(i) else {
+            return "";
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start as usize..end as usize]
+    }
+
+    /// Iterate over `(id, string)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (StrId, &str)> + '_ {
+        (0..self.len() as StrId).map(move |i| (i, self.get(i)))
+    }
+
+    /// Heap bytes used by the table.
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_get_and_intern() {
+        let mut t = StringTable::new();
+        assert_eq!(t.push("a"), Some(0));
+        assert_eq!(t.push(""), Some(1));
+        assert_eq!(t.push("héllo"), Some(2));
+        assert_eq!(t.get(0), "a");
+        assert_eq!(t.get(1), "");
+        assert_eq!(t.get(2), "héllo");
+        assert_eq!(t.get(99), "");
+        assert_eq!(t.intern("héllo"), Some(2));
+        assert_eq!(t.intern("new"), Some(3));
+        assert_eq!(t.intern("new"), Some(3));
+        t.finish();
+        assert_eq!(t.len(), 4);
+    }
+}

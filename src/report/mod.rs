@@ -1,0 +1,48 @@
+//! Writers over analysis results: plain text tables and JSON (schemas in docs/json-schema.md).
+//! One result, several outputs; the CLI and GUI only choose.
+
+pub mod json;
+pub mod text;
+
+/// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if v >= 100.0 {
+        format!("{v:.0} {}", UNITS[u])
+    } else if v >= 10.0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.2} {}", UNITS[u])
+    }
+}
+
+/// A node name fit for one table cell: control characters become spaces, at most `max` chars.
+pub fn one_line(name: &str, max: usize) -> String {
+    name.chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.50 KiB");
+        assert_eq!(human_bytes(15 * 1024 * 1024), "15.0 MiB");
+        assert_eq!(one_line("a\tb\nc", 3), "a b");
+    }
+}

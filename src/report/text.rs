@@ -1,0 +1,153 @@
+//! Plain-text tables for the terminal.
+
+use std::fmt::Write;
+
+use super::{human_bytes, one_line};
+use crate::analysis::distances::SYSTEM_DISTANCE;
+use crate::analysis::retainers::RetainerPath;
+use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
+use crate::model::NodeIx;
+
+/// A distance as DevTools shows it: `−` for unreachable and system-only nodes.
+pub fn distance_text(d: Option<u32>) -> String {
+    match d {
+        Some(d) if d < SYSTEM_DISTANCE => d.to_string(),
+        _ => "\u{2212}".to_string(),
+    }
+}
+
+fn percent(part: u64, total: u64) -> String {
+    if total == 0 {
+        "0.0 %".into()
+    } else {
+        format!("{:.1} %", part as f64 * 100.0 / total as f64)
+    }
+}
+
+/// The class table with totals above it.
+pub fn summary(
+    out: &mut String,
+    file: &str,
+    s: &AnalyzedSnapshot,
+    total: u64,
+    rows: &[ClassRow],
+    all: usize,
+    stats: &Statistics,
+) {
+    let g = s.graph();
+    let _ = writeln!(out, "{file}");
+    let _ = writeln!(
+        out,
+        "{} nodes, {} edges, total {} ({} bytes)",
+        g.node_count(),
+        g.edge_count(),
+        human_bytes(total),
+        total
+    );
+    let _ = writeln!(
+        out,
+        "code {} · strings {} · JS arrays {} · typed arrays {} · system {} · native {} · other {}",
+        human_bytes(stats.code),
+        human_bytes(stats.strings),
+        human_bytes(stats.js_arrays),
+        human_bytes(stats.typed_arrays),
+        human_bytes(stats.system),
+        human_bytes(stats.native),
+        human_bytes(stats.other)
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<40} {:>9} {:>11} {:>7} {:>11} {:>7} {:>8}",
+        "Constructor", "Count", "Shallow", "", "Retained", "", "Distance"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>9} {:>11} {:>7} {:>11} {:>7} {:>8}",
+            one_line(&r.name, 40),
+            r.count,
+            human_bytes(r.shallow_size),
+            percent(r.shallow_size, total),
+            human_bytes(r.retained_size),
+            percent(r.retained_size, total),
+            distance_text(r.distance)
+        );
+    }
+    if rows.len() < all {
+        let _ = writeln!(
+            out,
+            "… {} more classes (use --top 0 for all)",
+            all - rows.len()
+        );
+    }
+}
+
+/// One line describing a node: `Class name @id  shallow  retained`.
+pub fn node_line(s: &AnalyzedSnapshot, n: NodeIx) -> String {
+    let g = s.graph();
+    let a = &s.analysis;
+    let class = s.class_name(n);
+    let name = one_line(g.name(n), 60);
+    let label = if name.is_empty() || name == class {
+        class.to_string()
+    } else {
+        format!("{class} {name:?}")
+    };
+    format!(
+        "{label} @{}  self {}  retained {}  distance {}",
+        g.id(n),
+        human_bytes(a.shallow_size(n)),
+        human_bytes(a.retained_size(n)),
+        distance_text(a.distance(n))
+    )
+}
+
+/// The dominator tree, indented, `top` children per node, `depth` levels.
+pub fn dominators(out: &mut String, s: &AnalyzedSnapshot, total: u64, depth: usize, top: usize) {
+    let children = s.analysis.dominators.children();
+    let mut stack: Vec<(NodeIx, usize)> = vec![(s.graph().root(), 0)];
+    while let Some((v, level)) = stack.pop() {
+        let share = percent(s.analysis.retained_size(v), total);
+        let _ = writeln!(
+            out,
+            "{}{:>7}  {}",
+            "  ".repeat(level),
+            share,
+            node_line(s, v)
+        );
+        if level < depth {
+            let kids = children.of(v);
+            if kids.len() > top {
+                stack.push((u32::MAX, level + 1));
+            }
+            for &c in kids.iter().take(top).rev() {
+                stack.push((c, level + 1));
+            }
+        }
+        // A marker entry says "more children were cut".
+        while let Some(&(u32::MAX, l)) = stack.last() {
+            stack.pop();
+            let _ = writeln!(out, "{}…", "  ".repeat(l));
+        }
+    }
+}
+
+/// Retainer paths, one edge per line, root first.
+pub fn paths(out: &mut String, s: &AnalyzedSnapshot, paths: &[RetainerPath]) {
+    let g = s.graph();
+    for (i, p) in paths.iter().enumerate() {
+        let _ = writeln!(out, "path {} ({} steps):", i + 1, p.steps.len());
+        for (depth, st) in p.steps.iter().enumerate() {
+            let e = st.edge.index as usize;
+            let _ = writeln!(
+                out,
+                "{}--{} {}--> {}",
+                "  ".repeat(depth + 1),
+                g.edge_type_name(e),
+                one_line(&g.edge_label(e), 60),
+                node_line(s, st.edge.to)
+            );
+        }
+    }
+}
