@@ -1,1 +1,143 @@
-fn main() {}
+//! Pipeline benchmark: wall time and peak memory per phase on a snapshot you name.
+//!
+//! ```text
+//! node scripts/make-big-snapshot.js            # ~1.9 GB, 20 M nodes, 64 M edges (3 min)
+//! cargo bench --bench pipeline -- target/bench/big.heapsnapshot
+//! cargo bench --bench pipeline -- sample-snapshots/node-leak/target.heapsnapshot
+//! ```
+//!
+//! Phases are told apart by the progress callback's phase names. Peak memory per phase comes
+//! from Linux's VmHWM, reset between phases through /proc/self/clear_refs.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot};
+use heapsight::progress::Progress;
+
+fn status_kib(field: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+struct Phases {
+    current: String,
+    started: Instant,
+    rows: Vec<(String, f64, u64)>,
+}
+
+impl Phases {
+    fn switch(&mut self, next: &str) {
+        if next == self.current {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs_f64();
+        let peak = status_kib("VmHWM:");
+        let name = std::mem::replace(&mut self.current, next.to_string());
+        self.rows.push((name, secs, peak));
+        reset_peak();
+        self.started = Instant::now();
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: cargo bench --bench pipeline -- SNAPSHOT");
+        std::process::exit(2);
+    };
+    let file_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    reset_peak();
+    let phases = Mutex::new(Phases {
+        current: "open".into(),
+        started: Instant::now(),
+        rows: Vec::new(),
+    });
+    let total_start = Instant::now();
+    let on_progress = |phase: &str, _done: u64, _total: u64| {
+        phases.lock().unwrap().switch(phase);
+    };
+    let progress = Progress::new(Some(&on_progress), None);
+    let snap = heapsight::formats::load(path.as_ref(), progress).expect("load");
+    let (nodes, edges) = (snap.graph.node_count(), snap.graph.edge_count());
+    let graph_bytes = snap.graph.heap_bytes();
+    let analyzed =
+        AnalyzedSnapshot::new(snap, AnalysisOptions::default(), progress).expect("analysis");
+    on_progress("summary", 0, 0);
+    let summary = analyzed.summary();
+    on_progress("statistics", 0, 0);
+    let stats = analyzed.statistics();
+    on_progress("done", 0, 0);
+    let total = total_start.elapsed().as_secs_f64();
+    let overall_peak = phases
+        .lock()
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r.2)
+        .max()
+        .unwrap_or(0);
+
+    println!("snapshot      {path}");
+    println!(
+        "size          {:.1} MiB, {nodes} nodes, {edges} edges",
+        file_size as f64 / (1 << 20) as f64
+    );
+    println!("{:<22} {:>9} {:>13}", "phase", "seconds", "peak RSS MiB");
+    for (name, secs, peak) in &phases.lock().unwrap().rows {
+        if name == "loaded" || name == "open" && *secs < 0.001 {
+            continue;
+        }
+        println!("{name:<22} {secs:>9.3} {:>13.0}", *peak as f64 / 1024.0);
+    }
+    println!(
+        "{:<22} {total:>9.3} {:>13.0}",
+        "TOTAL",
+        overall_peak as f64 / 1024.0
+    );
+    println!(
+        "peak / file   {:.2}x",
+        overall_peak as f64 * 1024.0 / file_size.max(1) as f64
+    );
+    println!(
+        "graph         {:.1} bytes/node + {:.1} bytes/edge layout; {} MiB in all (with strings)",
+        graph_layout_per_node(&analyzed),
+        graph_layout_per_edge(),
+        graph_bytes >> 20
+    );
+    println!(
+        "classes       {}; total size {} bytes; strings {} bytes",
+        summary.classes.len(),
+        summary.total_size,
+        stats.strings
+    );
+}
+
+/// Fixed per-node cost of the graph (see `model::graph`): type, name, id, self size, first
+/// edge, first retainer, plus optional columns.
+fn graph_layout_per_node(s: &AnalyzedSnapshot) -> f64 {
+    let g = s.graph();
+    let mut b = 1.0 + 4.0 * 5.0;
+    if g.has_detachedness() {
+        b += 1.0;
+    }
+    if (0..g.node_count().min(1) as u32).any(|n| g.trace_node_id(n) != 0) {
+        b += 4.0;
+    }
+    b
+}
+
+fn graph_layout_per_edge() -> f64 {
+    1.0 + 4.0 + 4.0 + 4.0
+}

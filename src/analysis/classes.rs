@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind, StrId};
+use crate::model::{EdgeKind, FxHashMap, HeapGraph, Location, NodeIx, NodeKind, StrId};
 
 /// V8's detachedness value for detached nodes.
 pub const DETACHED: u8 = 2;
@@ -276,47 +276,53 @@ pub struct ClassIndex {
 impl ClassIndex {
     /// Classify every node. Objects with a known source location are keyed by it too, so two
     /// constructors with one name in different files stay apart (as in DevTools).
-    pub fn build(
-        g: &HeapGraph,
-        detached: &[u8],
-        locations: &HashMap<NodeIx, (i64, i64, i64)>,
-    ) -> Self {
+    /// `locations` must be sorted by node.
+    pub fn build(g: &HeapGraph, detached: &[u8], locations: &[Location]) -> Self {
         let plain = PlainObjectNames::infer(g);
-        let mut ids: HashMap<(String, Option<(i64, i64, i64)>), u32> = HashMap::new();
-        // Cache by (kind, name string) so most nodes cost one small lookup.
-        let mut fast: HashMap<(u8, StrId, bool), u32> = HashMap::new();
+        // Key: what decides the class without building its name — (type, name string,
+        // detached, inferred shape, location).
+        type Key = (u8, StrId, bool, u32, Option<(u32, u32, u32)>);
+        let mut by_key: FxHashMap<Key, u32> = FxHashMap::default();
+        let mut by_name: FxHashMap<(String, Option<(u32, u32, u32)>), u32> = FxHashMap::default();
         let mut names: Vec<String> = Vec::new();
         let mut class_of = Vec::with_capacity(g.node_count());
+        let mut loc_iter = locations.iter().peekable();
         for v in 0..g.node_count() as NodeIx {
-            let loc = if g.kind(v) == NodeKind::Object {
-                locations.get(&v).copied()
-            } else {
-                None
-            };
+            let mut loc = None;
+            while let Some(l) = loc_iter.peek() {
+                if l.node > v {
+                    break;
+                }
+                if l.node == v && g.kind(v) == NodeKind::Object {
+                    loc = Some((l.script_id, l.line, l.column));
+                }
+                loc_iter.next();
+            }
             let def = plain.definition_of(g, v);
             let det = detached.get(v as usize) == Some(&DETACHED);
-            let id = if loc.is_none() && def.is_none() {
-                let key = (g.node_type[v as usize], g.name_id(v), det);
-                if let Some(&id) = fast.get(&key) {
-                    id
-                } else {
-                    let name = base_class_name(g, detached, v);
-                    let id = *ids.entry((name.clone(), None)).or_insert_with(|| {
+            // Only objects and native nodes are classed by name; the rest by type alone.
+            let named = matches!(g.kind(v), NodeKind::Object | NodeKind::Native);
+            let key = (
+                g.node_type[v as usize],
+                if named { g.name_id(v) } else { u32::MAX },
+                det,
+                def.map_or(u32::MAX, |d| d as u32),
+                loc,
+            );
+            let id = match by_key.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let name = match def {
+                        Some(d) => plain.name(d).to_string(),
+                        None => base_class_name(g, detached, v),
+                    };
+                    let id = *by_name.entry((name.clone(), loc)).or_insert_with(|| {
                         names.push(name);
                         (names.len() - 1) as u32
                     });
-                    fast.insert(key, id);
+                    by_key.insert(key, id);
                     id
                 }
-            } else {
-                let name = match def {
-                    Some(d) => plain.name(d).to_string(),
-                    None => base_class_name(g, detached, v),
-                };
-                *ids.entry((name.clone(), loc)).or_insert_with(|| {
-                    names.push(name);
-                    (names.len() - 1) as u32
-                })
             };
             class_of.push(id);
         }

@@ -11,13 +11,12 @@
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
 //! immediate dominators. Temporary memory: six `u32` arrays of nodes + 1.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
-use crate::model::{EdgeKind, HeapGraph, NodeIx};
+use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
 
 /// Immediate dominators and retained sizes of every node.
@@ -30,7 +29,7 @@ pub struct DominatorTree {
     children: OnceLock<DominatedChildren>,
 }
 
-/// The dominator tree's child lists (CSR), each sorted by retained size, largest first.
+/// The dominator tree's child lists (CSR), in node order.
 #[derive(Debug, Clone, Default)]
 pub struct DominatedChildren {
     first: Vec<u32>,
@@ -38,7 +37,7 @@ pub struct DominatedChildren {
 }
 
 impl DominatedChildren {
-    /// Nodes `n` immediately dominates, largest retained size first.
+    /// Nodes `n` immediately dominates, in node order.
     pub fn of(&self, n: NodeIx) -> &[NodeIx] {
         &self.list[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
     }
@@ -62,9 +61,9 @@ pub struct RetentionRules {
     /// Nodes reachable from the page's entry points; edges from outside into it don't retain.
     pub page_owned: FixedBitSet,
     /// `(table, value)` pairs joined by a WeakMap table's internal edge (DevTools drops these).
-    weakmap_table_edges: HashSet<(NodeIx, NodeIx)>,
+    weakmap_table_edges: FxHashSet<(NodeIx, NodeIx)>,
     /// Ephemeron edge names (string id → table id), to test forward edges.
-    ephemeron_names: HashMap<u32, u32>,
+    ephemeron_names: FxHashMap<u32, u32>,
 }
 
 impl RetentionRules {
@@ -100,8 +99,8 @@ impl RetentionRules {
                 }
             }
         }
-        let mut ephemeron_names = HashMap::new();
-        let mut weakmap_table_edges = HashSet::new();
+        let mut ephemeron_names = FxHashMap::default();
+        let mut weakmap_table_edges = FxHashSet::default();
         if set == RuleSet::DevTools {
             for (id, s) in g.strings().iter() {
                 if let Some((_, table)) = super::distances::parse_ephemeron_edge(s) {
@@ -133,8 +132,8 @@ impl RetentionRules {
         Self {
             set: RuleSet::DevTools,
             page_owned: FixedBitSet::with_capacity(g.node_count()),
-            weakmap_table_edges: HashSet::new(),
-            ephemeron_names: HashMap::new(),
+            weakmap_table_edges: FxHashSet::default(),
+            ephemeron_names: FxHashMap::default(),
         }
     }
 
@@ -254,6 +253,7 @@ impl DominatorTree {
             Ok(())
         };
 
+        progress.step("dominators: search", 0, total)?;
         visit_from(root, 0, &mut num, &mut vertex, &mut parent, &mut label)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
@@ -276,6 +276,7 @@ impl DominatorTree {
         }
         debug_assert_eq!(count as usize, n);
 
+        progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
         let mut semi: Vec<u32> = (0..=n as u32).collect();
         for (i, l) in label.iter_mut().enumerate() {
@@ -310,6 +311,7 @@ impl DominatorTree {
         drop(path);
         drop(label);
 
+        progress.step("dominators: idom", 0, total)?;
         // Immediate dominators (by number), in place over `parent`.
         let idom_num = &mut parent;
         for i in 2..=n {
@@ -332,12 +334,13 @@ impl DominatorTree {
             };
         }
         drop(parent);
+        progress.step("retained sizes", 0, 1)?;
         let mut retained: Vec<u64> = (0..n as NodeIx).map(&self_size).collect();
         for i in (2..=n).rev() {
             let v = vertex[i];
             retained[idom[v as usize] as usize] += retained[v as usize];
         }
-        progress.step("dominators", total, total)?;
+
         Ok(Self {
             idom,
             retained,
@@ -366,16 +369,19 @@ impl DominatorTree {
                     fill[d as usize] += 1;
                 }
             }
-            for v in 0..n {
-                let r = first[v] as usize..first[v + 1] as usize;
-                list[r].sort_by(|&a, &b| {
-                    self.retained[b as usize]
-                        .cmp(&self.retained[a as usize])
-                        .then(a.cmp(&b))
-                });
-            }
             DominatedChildren { first, list }
         })
+    }
+
+    /// Nodes `n` immediately dominates, largest retained size first (ties by index).
+    pub fn sorted_children(&self, n: NodeIx) -> Vec<NodeIx> {
+        let mut kids = self.children().of(n).to_vec();
+        kids.sort_by(|&a, &b| {
+            self.retained[b as usize]
+                .cmp(&self.retained[a as usize])
+                .then(a.cmp(&b))
+        });
+        kids
     }
 
     /// The chain of dominators from `n` up to the root (starting with `n`'s idom).

@@ -8,14 +8,12 @@ pub mod retainers;
 pub mod shallow;
 pub mod summary;
 
-use std::collections::HashMap;
-
 pub use classes::ClassIndex;
 pub use dominators::{DominatorTree, RetentionRules, RuleSet};
 pub use summary::{ClassRow, Statistics, Summary};
 
 use crate::error::Result;
-use crate::model::{HeapGraph, NodeIx, Snapshot};
+use crate::model::{HeapGraph, NodeIx, SizeColumn, Snapshot};
 use crate::progress::Progress;
 
 /// Options for [`Analysis::run`].
@@ -27,14 +25,14 @@ pub struct AnalysisOptions {
 
 /// Per-node results every view needs: shallow sizes, dominators, retained sizes, distances.
 ///
-/// Memory: 8 bytes a node for shallow sizes, 4 for dominators, 8 for retained sizes, 4 for
+/// Memory: 4 bytes a node for shallow sizes, 4 for dominators, 8 for retained sizes, 4 for
 /// distances, 1 for detached state when the snapshot has it.
 #[derive(Debug, Clone)]
 pub struct Analysis {
     /// The rules used.
     pub rules: RuleSet,
     /// Shallow size of each node as DevTools shows it (storage re-attributed to owners).
-    pub shallow: Vec<u64>,
+    pub shallow: SizeColumn,
     /// Dominator tree and retained sizes.
     pub dominators: DominatorTree,
     /// Distance from the roots; [`distances::NO_DISTANCE`] for unreachable nodes.
@@ -46,16 +44,18 @@ pub struct Analysis {
 impl Analysis {
     /// Run the per-node analyses.
     pub fn run(g: &HeapGraph, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
+        progress.step("shallow sizes", 0, 1)?;
         let shallow = match opts.rules {
             RuleSet::DevTools => shallow::devtools_sizes(g, progress)?,
-            RuleSet::Memlab => (0..g.node_count() as NodeIx)
-                .map(|v| g.self_size(v))
-                .collect(),
+            RuleSet::Memlab => SizeColumn::from_fn(g.node_count(), |v| g.self_size(v)),
         };
+        progress.step("retention rules", 0, 1)?;
         let rules = RetentionRules::for_graph(g, opts.rules);
-        let dominators = DominatorTree::compute(g, &rules, |v| shallow[v as usize], progress)?;
+        let dominators = DominatorTree::compute(g, &rules, |v| shallow.get(v), progress)?;
         drop(rules);
+        progress.step("distances", 0, 1)?;
         let distances = distances::compute(g, progress)?;
+        progress.step("detachedness", 0, 1)?;
         let detached = classes::propagate_detachedness(g);
         Ok(Self {
             rules: opts.rules,
@@ -69,7 +69,7 @@ impl Analysis {
     /// Shallow size of `n`.
     #[inline]
     pub fn shallow_size(&self, n: NodeIx) -> u64 {
-        self.shallow[n as usize]
+        self.shallow.get(n)
     }
 
     /// Retained size of `n`.
@@ -106,8 +106,11 @@ impl AnalyzedSnapshot {
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let analysis = Analysis::run(&snapshot.graph, opts, progress)?;
         progress.step("classes", 0, 1)?;
-        let locations = object_locations(&snapshot);
-        let classes = ClassIndex::build(&snapshot.graph, &analysis.detached, &locations);
+        let classes = ClassIndex::build(
+            &snapshot.graph,
+            &analysis.detached,
+            &snapshot.traces.locations,
+        );
         Ok(Self {
             snapshot,
             analysis,
@@ -143,25 +146,4 @@ impl AnalyzedSnapshot {
     pub fn class_name(&self, n: NodeIx) -> &str {
         self.classes.name_of(n)
     }
-}
-
-/// Source location of objects from the `locations` section, keyed by node ordinal.
-fn object_locations(s: &Snapshot) -> HashMap<NodeIx, (i64, i64, i64)> {
-    let loc = &s.traces.locations;
-    let f = s.graph.node_field_count.max(1) as i64;
-    let mut out = HashMap::new();
-    for row in 0..loc.rows() {
-        let (Some(idx), Some(script), Some(line), Some(col)) = (
-            loc.get(row, "object_index"),
-            loc.get(row, "script_id"),
-            loc.get(row, "line"),
-            loc.get(row, "column"),
-        ) else {
-            continue;
-        };
-        if idx >= 0 && idx % f == 0 && ((idx / f) as usize) < s.graph.node_count() {
-            out.insert((idx / f) as NodeIx, (script, line, col));
-        }
-    }
-    out
 }

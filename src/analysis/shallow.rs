@@ -5,7 +5,7 @@
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
-use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind};
+use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind, SizeColumn};
 use crate::progress::Progress;
 
 use super::distances::is_user_root;
@@ -24,9 +24,9 @@ fn is_owned_kind(g: &HeapGraph, n: NodeIx) -> bool {
 
 /// Self sizes as DevTools shows them. Only snapshots with user roots are re-attributed (as in
 /// DevTools); otherwise these are the file's sizes.
-pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u64>> {
+pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<SizeColumn> {
     let n = g.node_count();
-    let mut sizes: Vec<u64> = (0..n as NodeIx).map(|v| g.self_size(v)).collect();
+    let mut sizes = SizeColumn::from_fn(n, |v| g.self_size(v));
     let root = g.root();
     if !g.edges(root).any(|e| is_user_root(g, e.to)) {
         return Ok(sizes);
@@ -74,8 +74,9 @@ pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u64>>
         if o == NO_OWNER || o == MANY_OWNERS || o == root || g.kind(o) == NodeKind::Synthetic {
             continue;
         }
-        sizes[o as usize] += sizes[x];
-        sizes[x] = 0;
+        let moved = sizes.get(x as NodeIx);
+        sizes.set(o, sizes.get(o) + moved);
+        sizes.set(x as NodeIx, 0);
     }
     Ok(sizes)
 }

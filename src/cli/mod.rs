@@ -208,7 +208,7 @@ fn dominator_json(
     depth: usize,
     top: usize,
 ) -> DominatorJson {
-    let kids = s.analysis.dominators.children().of(n);
+    let kids = s.analysis.dominators.sorted_children(n);
     DominatorJson {
         node: NodeJson::new(s, n),
         share: if total == 0 {

@@ -90,6 +90,11 @@ impl<'p> JsonReader<'p> {
         Error::format(&self.path, what, self.offset())
     }
 
+    /// Where progress goes.
+    pub fn progress(&self) -> Progress<'p> {
+        self.progress
+    }
+
     /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path
@@ -393,6 +398,35 @@ impl<'p> JsonReader<'p> {
         Ok(raw)
     }
 
+    /// Read an array of integers in rows of `width`, calling `sink` with each full row.
+    /// Returns the number of rows; a partial last row is an error.
+    pub fn read_int_rows(
+        &mut self,
+        inside: &str,
+        width: usize,
+        allow_negative: bool,
+        mut sink: impl FnMut(&Self, &[i64]) -> Result<()>,
+    ) -> Result<u64> {
+        assert!((1..=64).contains(&width), "row width must be 1..=64");
+        let mut row = [0i64; 64];
+        let mut field = 0usize;
+        let count = self.read_int_array(inside, allow_negative, |r, v| {
+            row[field] = v;
+            field += 1;
+            if field == width {
+                field = 0;
+                sink(r, &row[..width])?;
+            }
+            Ok(())
+        })?;
+        if field != 0 {
+            return Err(self.error(format!(
+                "{inside} has {count} numbers, not a multiple of its {width} fields"
+            )));
+        }
+        Ok(count / width as u64)
+    }
+
     /// Read an array of integers, calling `sink` for each. The hot loop of the loader: it walks
     /// the buffer directly. Negative numbers are allowed only when `allow_negative` is set.
     pub fn read_int_array(
@@ -424,21 +458,23 @@ impl<'p> JsonReader<'p> {
             let end = self.len;
             while i < end {
                 let b = self.buf[i];
-                match b {
-                    b'0'..=b'9' => {
-                        if state == State::AfterNumber {
-                            self.pos = i;
-                            return Err(
-                                self.error(format!("missing ',' between numbers in {inside}"))
-                            );
-                        }
-                        if cur > (i64::MAX - 9) / 10 {
-                            self.pos = i;
-                            return Err(self.error(format!("number too large in {inside}")));
-                        }
-                        cur = cur * 10 + (b - b'0') as i64;
-                        state = State::InNumber;
+                let digit = b.wrapping_sub(b'0');
+                if digit <= 9 {
+                    // The hot path: most bytes are digits.
+                    if state == State::AfterNumber {
+                        self.pos = i;
+                        return Err(self.error(format!("missing ',' between numbers in {inside}")));
                     }
+                    if cur > (i64::MAX - 9) / 10 {
+                        self.pos = i;
+                        return Err(self.error(format!("number too large in {inside}")));
+                    }
+                    cur = cur * 10 + digit as i64;
+                    state = State::InNumber;
+                    i += 1;
+                    continue;
+                }
+                match b {
                     b',' | b']' => {
                         let had_value = matches!(state, State::InNumber | State::AfterNumber);
                         if had_value {

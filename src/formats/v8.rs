@@ -8,7 +8,7 @@ use super::json_reader::JsonReader;
 use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_NODES};
 use crate::model::kinds::{EdgeKind, NodeKind};
-use crate::model::{AllocationTraces, FieldTable, Snapshot, SnapshotInfo, TraceNode};
+use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
 
 /// The parts of `snapshot.meta` the loader needs.
 struct Meta {
@@ -20,26 +20,6 @@ struct Meta {
     trace_node_fields: Vec<String>,
     sample_fields: Vec<String>,
     location_fields: Vec<String>,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum NodeField {
-    Type,
-    Name,
-    Id,
-    SelfSize,
-    EdgeCount,
-    TraceNodeId,
-    Detachedness,
-    Ignored,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum EdgeField {
-    Type,
-    NameOrIndex,
-    ToNode,
-    Ignored,
 }
 
 /// Raw JSON of `snapshot` is small; anything bigger is not a heap snapshot.
@@ -129,20 +109,21 @@ pub fn load(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
                 read_strings(&mut r, &mut g)?;
                 have_strings = true;
             }
-            "trace_function_infos" | "samples" | "locations" => {
+            "locations" => {
+                let m = meta
+                    .as_ref()
+                    .ok_or_else(|| r.error("\"locations\" comes before \"snapshot\""))?;
+                traces.locations = read_locations(&mut r, m)?;
+            }
+            "trace_function_infos" | "samples" => {
                 let m = meta
                     .as_ref()
                     .ok_or_else(|| r.error(format!("\"{key}\" comes before \"snapshot\"")))?;
-                let fields = match key.as_str() {
-                    "trace_function_infos" => &m.trace_function_info_fields,
-                    "samples" => &m.sample_fields,
-                    _ => &m.location_fields,
-                };
-                let table = read_field_table(&mut r, &key, fields)?;
-                match key.as_str() {
-                    "trace_function_infos" => traces.function_infos = table,
-                    "samples" => traces.samples = table,
-                    _ => traces.locations = table,
+                if key == "samples" {
+                    traces.samples = read_field_table(&mut r, &key, &m.sample_fields)?;
+                } else {
+                    traces.function_infos =
+                        read_field_table(&mut r, &key, &m.trace_function_info_fields)?;
                 }
             }
             "trace_tree" => {
@@ -178,8 +159,21 @@ pub fn load(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
     if g.root as usize >= g.node_count() {
         return Err(r.error("snapshot.root_index points past the last node"));
     }
+    r.progress().report("checking", 0, 1);
     check_string_refs(&r, &g)?;
-    r.set_phase("building retainers");
+    if let Some(bad) = traces
+        .locations
+        .iter()
+        .find(|l| l.node as usize >= g.node_count())
+    {
+        return Err(r.error(format!(
+            "\"locations\" names node {}, but there are only {} nodes",
+            bad.node,
+            g.node_count()
+        )));
+    }
+    traces.locations.sort_by_key(|l| l.node);
+    r.progress().report("building retainers", 0, 1);
     g.strings.finish();
     g.build_retainers();
     info.declared_node_count = declared_nodes;
@@ -265,38 +259,33 @@ fn setup_types(g: &mut HeapGraph, m: &Meta) {
         .collect();
 }
 
-fn u32_field(r: &JsonReader<'_>, v: i64, what: &str, ordinal: u64) -> Result<u32> {
-    u32::try_from(v).map_err(|_| r.error(format!("{what} of node {ordinal} is out of range ({v})")))
-}
-
 /// Read `nodes` into the graph's node arrays; returns each node's edge count.
 fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<Vec<u32>> {
-    let fields: Vec<NodeField> = m
-        .node_fields
-        .iter()
-        .map(|f| match f.as_str() {
-            "type" => NodeField::Type,
-            "name" => NodeField::Name,
-            "id" => NodeField::Id,
-            "self_size" => NodeField::SelfSize,
-            "edge_count" => NodeField::EdgeCount,
-            "trace_node_id" => NodeField::TraceNodeId,
-            "detachedness" => NodeField::Detachedness,
-            _ => NodeField::Ignored,
-        })
-        .collect();
-    let has_detachedness = fields.contains(&NodeField::Detachedness);
+    let pos = |name: &str| m.node_fields.iter().position(|f| f == name);
+    // parse_meta checked that these exist.
+    let (t, nm, id, sz, ec) = (
+        pos("type").unwrap_or(0),
+        pos("name").unwrap_or(0),
+        pos("id").unwrap_or(0),
+        pos("self_size").unwrap_or(0),
+        pos("edge_count").unwrap_or(0),
+    );
+    let trace = pos("trace_node_id");
+    let det = pos("detachedness");
     let type_count = m.node_types.len() as i64;
     g.node_type = Vec::with_capacity(cap);
     g.node_name = Vec::with_capacity(cap);
     g.node_id = Vec::with_capacity(cap);
     g.node_self_size = Vec::with_capacity(cap);
-    if has_detachedness {
+    if det.is_some() {
         g.node_detachedness = Vec::with_capacity(cap);
     }
     let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
-    let mut field = 0usize;
     let mut ordinal = 0u64;
+    let mut max_name = 0i64;
+    let too_big = |r: &JsonReader<'_>, what: &str, ordinal: u64, v: i64| {
+        r.error(format!("{what} of node {ordinal} is out of range ({v})"))
+    };
     let node_types = &mut g.node_type;
     let node_name = &mut g.node_name;
     let node_id = &mut g.node_id;
@@ -304,54 +293,53 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let node_trace = &mut g.node_trace_id;
     let node_det = &mut g.node_detachedness;
     let big = &mut g.big_self_sizes;
-    let count = r.read_int_array("\"nodes\"", false, |r, v| {
-        match fields[field] {
-            NodeField::Type => {
-                if ordinal >= MAX_NODES {
-                    return Err(r.error(format!("more than {MAX_NODES} nodes: too many to index")));
-                }
-                if v >= type_count {
-                    return Err(r.error(format!("node {ordinal} has unknown type {v}")));
-                }
-                node_types.push(v as u8);
-            }
-            NodeField::Name => node_name.push(u32_field(r, v, "name", ordinal)?),
-            NodeField::Id => node_id.push(u32_field(r, v, "id", ordinal)?),
-            NodeField::SelfSize => {
-                if v >= u32::MAX as i64 {
-                    big.insert(ordinal as u32, v as u64);
-                    node_self.push(u32::MAX);
-                } else {
-                    node_self.push(v as u32);
-                }
-            }
-            NodeField::EdgeCount => edge_counts.push(u32_field(r, v, "edge_count", ordinal)?),
-            NodeField::TraceNodeId => {
-                let t = u32_field(r, v, "trace_node_id", ordinal)?;
-                // Allocate the column only once a node really has a trace.
-                if t != 0 && node_trace.is_empty() {
-                    node_trace.resize(ordinal as usize, 0);
-                }
-                if !node_trace.is_empty() {
-                    node_trace.push(t);
-                }
-            }
-            NodeField::Detachedness => node_det.push(v.clamp(0, 255) as u8),
-            NodeField::Ignored => {}
+    r.read_int_rows("\"nodes\"", m.node_fields.len(), false, |r, row| {
+        if ordinal >= MAX_NODES {
+            return Err(r.error(format!("more than {MAX_NODES} nodes: too many to index")));
         }
-        field += 1;
-        if field == fields.len() {
-            field = 0;
-            ordinal += 1;
+        if row[t] >= type_count {
+            return Err(r.error(format!("node {ordinal} has unknown type {}", row[t])));
         }
+        if row[nm] > u32::MAX as i64 {
+            return Err(too_big(r, "name", ordinal, row[nm]));
+        }
+        if row[id] > u32::MAX as i64 {
+            return Err(too_big(r, "id", ordinal, row[id]));
+        }
+        if row[ec] > u32::MAX as i64 {
+            return Err(too_big(r, "edge_count", ordinal, row[ec]));
+        }
+        max_name = max_name.max(row[nm]);
+        node_types.push(row[t] as u8);
+        node_name.push(row[nm] as u32);
+        node_id.push(row[id] as u32);
+        edge_counts.push(row[ec] as u32);
+        let size = row[sz];
+        if size >= u32::MAX as i64 {
+            big.insert(ordinal as u32, size as u64);
+            node_self.push(u32::MAX);
+        } else {
+            node_self.push(size as u32);
+        }
+        if let Some(tp) = trace {
+            let tv = row[tp];
+            if tv > u32::MAX as i64 {
+                return Err(too_big(r, "trace_node_id", ordinal, tv));
+            }
+            // Allocate the column only once a node really has a trace.
+            if tv != 0 && node_trace.is_empty() {
+                node_trace.resize(ordinal as usize, 0);
+            }
+            if !node_trace.is_empty() {
+                node_trace.push(tv as u32);
+            }
+        }
+        if let Some(dp) = det {
+            node_det.push(row[dp].clamp(0, 255) as u8);
+        }
+        ordinal += 1;
         Ok(())
     })?;
-    if count % fields.len() as u64 != 0 {
-        return Err(r.error(format!(
-            "\"nodes\" has {count} numbers, not a multiple of the {} node fields",
-            fields.len()
-        )));
-    }
     let n = ordinal as usize;
     if !g.node_trace_id.is_empty() {
         g.node_trace_id.resize(n, 0);
@@ -361,73 +349,56 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     }
     g.node_type.shrink_to_fit();
     g.node_detachedness.shrink_to_fit();
+    g.max_node_name = max_name as u32;
     Ok(edge_counts)
 }
 
 fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<()> {
-    let fields: Vec<EdgeField> = m
-        .edge_fields
-        .iter()
-        .map(|f| match f.as_str() {
-            "type" => EdgeField::Type,
-            "name_or_index" => EdgeField::NameOrIndex,
-            "to_node" => EdgeField::ToNode,
-            _ => EdgeField::Ignored,
-        })
-        .collect();
-    let node_field_count = m.node_fields.len() as u64;
-    let node_count = g.node_count() as u64;
+    let pos = |name: &str| m.edge_fields.iter().position(|f| f == name).unwrap_or(0);
+    let (t, nm, to) = (pos("type"), pos("name_or_index"), pos("to_node"));
+    let node_field_count = m.node_fields.len() as i64;
+    let node_count = g.node_count() as i64;
     let type_count = m.edge_types.len() as i64;
     g.edge_type = Vec::with_capacity(cap);
     g.edge_name = Vec::with_capacity(cap);
     g.edge_to = Vec::with_capacity(cap);
+    let string_named: Vec<bool> = g.edge_kinds.iter().map(|k| !k.named_by_index()).collect();
+    let mut max_name = 0u32;
     let (et, en, eto) = (&mut g.edge_type, &mut g.edge_name, &mut g.edge_to);
-    let mut field = 0usize;
     let mut edge = 0u64;
-    let count = r.read_int_array("\"edges\"", false, |r, v| {
-        match fields[field] {
-            EdgeField::Type => {
-                if edge >= MAX_EDGES {
-                    return Err(r.error(format!("more than {MAX_EDGES} edges: too many to index")));
-                }
-                if v >= type_count {
-                    return Err(r.error(format!("edge {edge} has unknown type {v}")));
-                }
-                et.push(v as u8);
-            }
-            EdgeField::NameOrIndex => en.push(u32::try_from(v).map_err(|_| {
-                r.error(format!(
-                    "name_or_index of edge {edge} is out of range ({v})"
-                ))
-            })?),
-            EdgeField::ToNode => {
-                let v = v as u64;
-                let to = v / node_field_count;
-                if to >= node_count || v % node_field_count != 0 {
-                    return Err(r.error(format!(
-                        "edge {edge} points to {v}, which is not a node (nodes: {node_count})"
-                    )));
-                }
-                eto.push(to as u32);
-            }
-            EdgeField::Ignored => {}
+    r.read_int_rows("\"edges\"", m.edge_fields.len(), false, |r, row| {
+        if edge >= MAX_EDGES {
+            return Err(r.error(format!("more than {MAX_EDGES} edges: too many to index")));
         }
-        field += 1;
-        if field == fields.len() {
-            field = 0;
-            edge += 1;
+        if row[t] >= type_count {
+            return Err(r.error(format!("edge {edge} has unknown type {}", row[t])));
         }
+        if row[nm] > u32::MAX as i64 {
+            return Err(r.error(format!(
+                "name_or_index of edge {edge} is out of range ({})",
+                row[nm]
+            )));
+        }
+        let target = row[to] / node_field_count;
+        if target >= node_count || row[to] % node_field_count != 0 {
+            return Err(r.error(format!(
+                "edge {edge} points to {}, which is not a node (nodes: {node_count})",
+                row[to]
+            )));
+        }
+        if string_named[row[t] as usize] {
+            max_name = max_name.max(row[nm] as u32);
+        }
+        et.push(row[t] as u8);
+        en.push(row[nm] as u32);
+        eto.push(target as u32);
+        edge += 1;
         Ok(())
     })?;
-    if count % fields.len() as u64 != 0 {
-        return Err(r.error(format!(
-            "\"edges\" has {count} numbers, not a multiple of the {} edge fields",
-            fields.len()
-        )));
-    }
     g.edge_type.shrink_to_fit();
     g.edge_name.shrink_to_fit();
     g.edge_to.shrink_to_fit();
+    g.max_edge_name = max_name;
     Ok(())
 }
 
@@ -478,6 +449,12 @@ fn read_strings(r: &mut JsonReader<'_>, g: &mut HeapGraph) -> Result<()> {
 
 fn check_string_refs(r: &JsonReader<'_>, g: &HeapGraph) -> Result<()> {
     let n_strings = g.strings.len() as u32;
+    // The loader tracked the largest string index; only look for the culprit when it's bad.
+    if (g.node_count() == 0 || g.max_node_name < n_strings)
+        && (g.edge_count() == 0 || g.max_edge_name < n_strings)
+    {
+        return Ok(());
+    }
     if let Some(bad) = g.node_name.iter().position(|&s| s >= n_strings) {
         return Err(r.error(format!(
             "node {bad} (id {}) names string {}, but there are only {n_strings} strings",
@@ -513,6 +490,51 @@ fn read_field_table(r: &mut JsonReader<'_>, key: &str, fields: &[String]) -> Res
         fields: fields.to_vec(),
         values,
     })
+}
+
+/// `locations` rows: object index (a node index), script id, line, column.
+fn read_locations(r: &mut JsonReader<'_>, m: &Meta) -> Result<Vec<Location>> {
+    let pos = |name: &str| m.location_fields.iter().position(|f| f == name);
+    let (Some(obj), Some(script), Some(line), Some(col)) = (
+        pos("object_index"),
+        pos("script_id"),
+        pos("line"),
+        pos("column"),
+    ) else {
+        return Err(r.error("\"locations\" present but snapshot.meta.location_fields lacks object_index, script_id, line or column"));
+    };
+    let width = m.location_fields.len();
+    let node_fields = m.node_fields.len() as i64;
+    let mut out = Vec::new();
+    let mut row = [0i64; 16];
+    let mut field = 0;
+    r.read_int_array("\"locations\"", true, |r, v| {
+        if field < row.len() {
+            row[field] = v;
+        }
+        field += 1;
+        if field == width {
+            field = 0;
+            let o = row[obj];
+            if o < 0 || o % node_fields != 0 || o / node_fields > u32::MAX as i64 {
+                return Err(r.error(format!(
+                    "\"locations\" has object index {o}, which is not a node"
+                )));
+            }
+            let to_u32 = |x: i64| x.clamp(0, u32::MAX as i64) as u32;
+            out.push(Location {
+                node: (o / node_fields) as u32,
+                script_id: to_u32(row[script]),
+                line: to_u32(row[line]),
+                column: to_u32(row[col]),
+            });
+        }
+        Ok(())
+    })?;
+    if field != 0 {
+        return Err(r.error("\"locations\" ends in the middle of a row"));
+    }
+    Ok(out)
 }
 
 /// The trace tree nests children arrays inside each node; read it with an explicit stack.

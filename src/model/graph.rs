@@ -54,6 +54,9 @@ pub struct HeapGraph {
     pub(crate) root: NodeIx,
     /// Numbers per node in the V8 file (to resolve `locations`' node indexes); 0 otherwise.
     pub(crate) node_field_count: u32,
+    /// Largest node name / string-named edge name index seen while loading (for validation).
+    pub(crate) max_node_name: u32,
+    pub(crate) max_edge_name: u32,
 }
 
 /// One outgoing or incoming edge, resolved.

@@ -1,13 +1,17 @@
 //! The in-memory model every input format loads into: a [`HeapGraph`] plus what the file said
 //! about itself and any allocation traces it carried.
 
+pub mod fxhash;
 pub mod graph;
 pub mod kinds;
 mod petgraph_impl;
+pub mod sizes;
 pub mod strings;
 
+pub use fxhash::{FxHashMap, FxHashSet};
 pub use graph::{EdgeIx, EdgeRef, GraphBuilder, HeapGraph, NodeIx};
 pub use kinds::{EdgeKind, NodeKind};
+pub use sizes::SizeColumn;
 pub use strings::{StrId, StringTable};
 
 /// A loaded heap: the graph and what came with it.
@@ -85,13 +89,29 @@ pub struct AllocationTraces {
     pub tree: Vec<TraceNode>,
     /// `samples`: timestamp and last assigned object id.
     pub samples: FieldTable,
-    /// `locations`: source positions of objects.
-    pub locations: FieldTable,
+    /// `locations`: source positions of objects, sorted by node.
+    pub locations: Vec<Location>,
+}
+
+/// Where an object was created (from the `locations` section).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The node (ordinal).
+    pub node: u32,
+    /// Script id.
+    pub script_id: u32,
+    /// Zero-based line.
+    pub line: u32,
+    /// Zero-based column.
+    pub column: u32,
 }
 
 impl AllocationTraces {
     /// True when the file carried no allocation data.
     pub fn is_empty(&self) -> bool {
-        self.tree.is_empty() && self.samples.rows() == 0 && self.function_infos.rows() == 0
+        self.tree.is_empty()
+            && self.samples.rows() == 0
+            && self.function_infos.rows() == 0
+            && self.locations.is_empty()
     }
 }

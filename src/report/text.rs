@@ -105,7 +105,6 @@ pub fn node_line(s: &AnalyzedSnapshot, n: NodeIx) -> String {
 
 /// The dominator tree, indented, `top` children per node, `depth` levels.
 pub fn dominators(out: &mut String, s: &AnalyzedSnapshot, total: u64, depth: usize, top: usize) {
-    let children = s.analysis.dominators.children();
     let mut stack: Vec<(NodeIx, usize)> = vec![(s.graph().root(), 0)];
     while let Some((v, level)) = stack.pop() {
         let share = percent(s.analysis.retained_size(v), total);
@@ -117,7 +116,7 @@ pub fn dominators(out: &mut String, s: &AnalyzedSnapshot, total: u64, depth: usi
             node_line(s, v)
         );
         if level < depth {
-            let kids = children.of(v);
+            let kids = s.analysis.dominators.sorted_children(v);
             if kids.len() > top {
                 stack.push((u32::MAX, level + 1));
             }

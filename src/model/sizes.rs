@@ -1,0 +1,79 @@
+//! A column of byte sizes stored as `u32`, with the rare larger value kept aside, so per-node
+//! sizes cost 4 bytes instead of 8.
+
+use super::fxhash::FxHashMap;
+
+const BIG: u32 = u32::MAX;
+
+/// Sizes indexed by node; values of 4 GiB or more live in a side table.
+#[derive(Debug, Clone, Default)]
+pub struct SizeColumn {
+    small: Vec<u32>,
+    big: FxHashMap<u32, u64>,
+}
+
+impl SizeColumn {
+    /// A column of `n` values from `f`.
+    pub fn from_fn(n: usize, f: impl Fn(u32) -> u64) -> Self {
+        let mut c = Self {
+            small: Vec::with_capacity(n),
+            big: FxHashMap::default(),
+        };
+        for i in 0..n as u32 {
+            let v = f(i);
+            if v >= BIG as u64 {
+                c.big.insert(i, v);
+                c.small.push(BIG);
+            } else {
+                c.small.push(v as u32);
+            }
+        }
+        c
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.small.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.small.is_empty()
+    }
+
+    /// Value `i`.
+    #[inline]
+    pub fn get(&self, i: u32) -> u64 {
+        let v = self.small[i as usize];
+        if v == BIG {
+            self.big.get(&i).copied().unwrap_or(BIG as u64)
+        } else {
+            v as u64
+        }
+    }
+
+    /// Set value `i`.
+    pub fn set(&mut self, i: u32, v: u64) {
+        if v >= BIG as u64 {
+            self.big.insert(i, v);
+            self.small[i as usize] = BIG;
+        } else {
+            self.big.remove(&i);
+            self.small[i as usize] = v as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_values_round_trip() {
+        let mut c = SizeColumn::from_fn(3, |i| [1, 5_000_000_000, 0][i as usize]);
+        assert_eq!(c.get(1), 5_000_000_000);
+        c.set(0, c.get(0) + c.get(1));
+        c.set(1, 0);
+        assert_eq!((c.get(0), c.get(1), c.get(2)), (5_000_000_001, 0, 0));
+    }
+}
