@@ -6,8 +6,9 @@
 //!
 //! ```no_run
 //! let snap = heapsight::formats::load("app.heapsnapshot".as_ref(), Default::default())?;
-//! let analysis = heapsight::analysis::Analysis::run(&snap.graph, Default::default())?;
-//! println!("{} bytes reachable", analysis.retained_size(snap.graph.root()));
+//! let analysis =
+//!     heapsight::analysis::Analysis::run(&snap.graph, Default::default(), Default::default())?;
+//! println!("the heap holds {} bytes", analysis.retained_size(snap.graph.root()));
 //! # Ok::<(), heapsight::Error>(())
 //! ```
 #![warn(missing_docs)]

@@ -281,9 +281,10 @@ impl ClassIndex {
         let plain = PlainObjectNames::infer(g);
         // Key: what decides the class without building its name — (type, name string,
         // detached, inferred shape, location).
-        type Key = (u8, StrId, bool, u32, Option<(u32, u32, u32)>);
+        type Loc = Option<(u32, u32, u32)>;
+        type Key = (u8, StrId, bool, u32, Loc);
         let mut by_key: FxHashMap<Key, u32> = FxHashMap::default();
-        let mut by_name: FxHashMap<(String, Option<(u32, u32, u32)>), u32> = FxHashMap::default();
+        let mut by_name: FxHashMap<(String, Loc), u32> = FxHashMap::default();
         let mut names: Vec<String> = Vec::new();
         let mut class_of = Vec::with_capacity(g.node_count());
         let mut loc_iter = locations.iter().peekable();

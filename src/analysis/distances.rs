@@ -60,7 +60,7 @@ fn bfs(
     while head < queue.len() {
         let v = queue[head];
         head += 1;
-        if head % (1 << 20) == 0 {
+        if head.is_multiple_of(1 << 20) {
             progress.step("distances", head as u64, total)?;
         }
         let d = dist[v as usize] + 1;
@@ -125,10 +125,14 @@ impl DistanceFilter {
     }
 }
 
-/// Parse `part of key (Foo @123) -> value (Bar @456) pair in WeakMap (table @789)` into
-/// (key id, table id).
+/// Parse V8's WeakMap edge name `3 / part of key (Foo @123) -> value (Bar @456) pair in WeakMap
+/// (table @789)` into (key id, table id). Like DevTools, the whole name must have this shape.
 pub fn parse_ephemeron_edge(name: &str) -> Option<(u32, u32)> {
-    let rest = name.strip_prefix("part of key (")?;
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || name.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
+        return None;
+    }
+    let rest = name[digits..].strip_prefix(" / part of key (")?;
     let arrow = rest.find(") -> value (")?;
     let key_part = &rest[..arrow];
     let key_id = key_part.rsplit_once(" @")?.1.parse().ok()?;
@@ -147,9 +151,16 @@ mod tests {
     fn ephemeron_names() {
         assert_eq!(
             parse_ephemeron_edge(
-                "part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
+                "3 / part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
             ),
             Some((123, 789))
+        );
+        // DevTools requires the leading number.
+        assert_eq!(
+            parse_ephemeron_edge(
+                "part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
+            ),
+            None
         );
         assert_eq!(parse_ephemeron_edge("map"), None);
     }

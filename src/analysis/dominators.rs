@@ -243,7 +243,7 @@ impl DominatorTree {
                         parent[count as usize] = top;
                         label[count as usize] = g.edge_range(t).start as u32;
                         top = count;
-                        if count % (1 << 20) == 0 {
+                        if count.is_multiple_of(1 << 20) {
                             progress.step("dominators: search", count as u64, total)?;
                         }
                     }
@@ -303,7 +303,7 @@ impl DominatorTree {
             }
             semi[i as usize] = s;
             ancestor[i as usize] = parent[i as usize];
-            if i % (1 << 20) == 0 {
+            if i.is_multiple_of(1 << 20) {
                 progress.step("dominators: semidominators", (n as u32 - i) as u64, total)?;
             }
         }

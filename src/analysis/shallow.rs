@@ -45,7 +45,7 @@ pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<SizeColum
         if owned.contains(s as usize) {
             continue;
         }
-        if s % (1 << 20) == 0 {
+        if s.is_multiple_of(1 << 20) {
             progress.step("shallow sizes", s as u64, n as u64)?;
         }
         stack.push(s);
@@ -69,8 +69,7 @@ pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<SizeColum
             }
         }
     }
-    for x in 0..n {
-        let o = owner[x];
+    for (x, &o) in owner.iter().enumerate() {
         if o == NO_OWNER || o == MANY_OWNERS || o == root || g.kind(o) == NodeKind::Synthetic {
             continue;
         }

@@ -348,17 +348,19 @@ const V8_EDGE_TYPES: [&str; 7] = [
 impl GraphBuilder {
     /// A builder using V8's node and edge type lists.
     pub fn new() -> Self {
-        let mut g = HeapGraph::default();
-        g.node_type_names = V8_NODE_TYPES.iter().map(|s| s.to_string()).collect();
-        g.node_kinds = V8_NODE_TYPES
-            .iter()
-            .map(|s| NodeKind::from_v8_name(s))
-            .collect();
-        g.edge_type_names = V8_EDGE_TYPES.iter().map(|s| s.to_string()).collect();
-        g.edge_kinds = V8_EDGE_TYPES
-            .iter()
-            .map(|s| EdgeKind::from_v8_name(s))
-            .collect();
+        let g = HeapGraph {
+            node_type_names: V8_NODE_TYPES.iter().map(|s| s.to_string()).collect(),
+            node_kinds: V8_NODE_TYPES
+                .iter()
+                .map(|s| NodeKind::from_v8_name(s))
+                .collect(),
+            edge_type_names: V8_EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
+            edge_kinds: V8_EDGE_TYPES
+                .iter()
+                .map(|s| EdgeKind::from_v8_name(s))
+                .collect(),
+            ..HeapGraph::default()
+        };
         Self {
             g,
             edge_counts: Vec::new(),
