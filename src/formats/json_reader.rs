@@ -129,9 +129,9 @@ impl<'p> JsonReader<'p> {
                         std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => {
                             self.error(format!("cannot decompress: {e}"))
                         }
-                        std::io::ErrorKind::UnexpectedEof => self.error(format!(
-                            "compressed data ends early (truncated?): {e}"
-                        )),
+                        std::io::ErrorKind::UnexpectedEof => {
+                            self.error(format!("compressed data ends early (truncated?): {e}"))
+                        }
                         _ => Error::Io {
                             path: self.path.clone(),
                             source: e,

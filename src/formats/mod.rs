@@ -2,6 +2,7 @@
 //! recognised from the content (gzip magic, then JSON shape), never from the file name.
 
 pub mod json_reader;
+mod prefetch;
 pub mod v8;
 
 use std::fs::File;
@@ -41,6 +42,7 @@ pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
     } else {
         (Box::new(counting), total)
     };
+    let src: Box<dyn Read + Send> = Box::new(prefetch::Prefetch::new(src));
     let done = Box::new(move || counter.load(Ordering::Relaxed));
     let reader = JsonReader::new(src, path, progress, done, total);
     let snapshot = v8::load(reader, max_bytes)?;
