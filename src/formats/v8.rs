@@ -49,9 +49,15 @@ pub fn load(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
     if r.peek()? == Some(b'}') {
         return Err(r.error("not a heap snapshot: empty JSON object"));
     }
+    let mut seen: Vec<String> = Vec::new();
     loop {
         r.read_string(&mut key, "the top-level object")?;
         r.expect(b':', "the top-level object")?;
+        // A repeated section would leave the arrays out of step with each other.
+        if seen.contains(&key) {
+            return Err(r.error(format!("\"{key}\" appears twice")));
+        }
+        seen.push(key.clone());
         match key.as_str() {
             "snapshot" => {
                 r.set_phase("reading meta");
@@ -232,6 +238,10 @@ fn parse_meta(r: &JsonReader<'_>, v: &Value) -> Result<Meta> {
     if node_fields.len() > 64 || edge_fields.len() > 64 {
         return Err(r.error("snapshot.meta lists more than 64 node or edge fields"));
     }
+    let location_fields = optional("location_fields");
+    if location_fields.len() > 64 {
+        return Err(r.error("snapshot.meta lists more than 64 location fields"));
+    }
     Ok(Meta {
         node_fields,
         node_types,
@@ -240,7 +250,7 @@ fn parse_meta(r: &JsonReader<'_>, v: &Value) -> Result<Meta> {
         trace_function_info_fields: optional("trace_function_info_fields"),
         trace_node_fields: optional("trace_node_fields"),
         sample_fields: optional("sample_fields"),
-        location_fields: optional("location_fields"),
+        location_fields,
     })
 }
 
@@ -503,37 +513,24 @@ fn read_locations(r: &mut JsonReader<'_>, m: &Meta) -> Result<Vec<Location>> {
     ) else {
         return Err(r.error("\"locations\" present but snapshot.meta.location_fields lacks object_index, script_id, line or column"));
     };
-    let width = m.location_fields.len();
     let node_fields = m.node_fields.len() as i64;
     let mut out = Vec::new();
-    let mut row = [0i64; 16];
-    let mut field = 0;
-    r.read_int_array("\"locations\"", true, |r, v| {
-        if field < row.len() {
-            row[field] = v;
+    r.read_int_rows("\"locations\"", m.location_fields.len(), true, |r, row| {
+        let o = row[obj];
+        if o < 0 || o % node_fields != 0 || o / node_fields > u32::MAX as i64 {
+            return Err(r.error(format!(
+                "\"locations\" has object index {o}, which is not a node"
+            )));
         }
-        field += 1;
-        if field == width {
-            field = 0;
-            let o = row[obj];
-            if o < 0 || o % node_fields != 0 || o / node_fields > u32::MAX as i64 {
-                return Err(r.error(format!(
-                    "\"locations\" has object index {o}, which is not a node"
-                )));
-            }
-            let to_u32 = |x: i64| x.clamp(0, u32::MAX as i64) as u32;
-            out.push(Location {
-                node: (o / node_fields) as u32,
-                script_id: to_u32(row[script]),
-                line: to_u32(row[line]),
-                column: to_u32(row[col]),
-            });
-        }
+        let to_u32 = |x: i64| x.clamp(0, u32::MAX as i64) as u32;
+        out.push(Location {
+            node: (o / node_fields) as u32,
+            script_id: to_u32(row[script]),
+            line: to_u32(row[line]),
+            column: to_u32(row[col]),
+        });
         Ok(())
     })?;
-    if field != 0 {
-        return Err(r.error("\"locations\" ends in the middle of a row"));
-    }
     Ok(out)
 }
 

@@ -1,0 +1,344 @@
+//! Class names (DevTools' Summary), the Summary's counting rules, and retainer paths, on
+//! hand-made snapshots.
+
+mod common;
+
+use common::Heap;
+use heapsight::analysis::retainers::retainer_paths;
+use heapsight::analysis::{AnalyzedSnapshot, ClassRow};
+use heapsight::model::NodeIx;
+
+fn rows_named(s: &AnalyzedSnapshot, name: &str) -> Vec<ClassRow> {
+    s.summary()
+        .classes
+        .into_iter()
+        .filter(|r| r.name == name)
+        .collect()
+}
+
+fn row(s: &AnalyzedSnapshot, name: &str) -> ClassRow {
+    let rows = rows_named(s, name);
+    assert_eq!(rows.len(), 1, "exactly one Summary row named {name:?}");
+    rows[0].clone()
+}
+
+#[test]
+fn class_names_by_node_type() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let cases = [
+        ("closure", "handleRequest", "Function"),
+        ("string", "hello", "(string)"),
+        ("concatenated string", "ab", "(concatenated string)"),
+        ("sliced string", "b", "(sliced string)"),
+        ("hidden", "system / Context", "(system)"),
+        ("code", "(baseline code)", "(compiled code)"),
+        ("regexp", "a+b", "RegExp"),
+        ("number", "heap number", "(number)"),
+        ("array", "(object elements)", "(array)"),
+        ("symbol", "Symbol(x)", "(symbol)"),
+        ("bigint", "bigint", "(bigint)"),
+        ("object shape", "system / Map", "(object shape)"),
+        ("object", "RequestContext", "RequestContext"),
+        ("object", "system / Context", "system / Context"),
+        (
+            "object",
+            "Window / https://example.com",
+            "Window / https://example.com",
+        ),
+        ("native", "<div id=x>", "<div>"),
+        ("native", "<div id=\"a\" class=\"b\">", "<div>"),
+        ("native", "<br>", "<br>"),
+        ("native", "Detached <li class=x>", "Detached <li>"),
+        ("object", "<Foo bar>", "<Foo>"),
+    ];
+    let mut nodes = Vec::new();
+    for (i, (kind, name, _)) in cases.iter().enumerate() {
+        let n = h.node(kind, name, 8);
+        h.edge(root, "element", &(i + 1).to_string(), n);
+        nodes.push(n);
+    }
+    let s = h.analyze();
+    for (n, (kind, name, class)) in nodes.iter().zip(cases) {
+        assert_eq!(s.class_name(*n), class, "{kind} named {name:?}");
+    }
+    assert_eq!(s.class_name(root), "(synthetic)");
+}
+
+#[test]
+fn detached_native_nodes_get_the_prefix_and_pass_it_on() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let div = h.node("native", "<div id=y class=z>", 10);
+    let span = h.node("native", "<span>", 10);
+    let p = h.node("native", "<p id=q>", 10);
+    let js = h.node("object", "Listener", 10);
+    let js_child = h.node("native", "<b>", 10);
+    let attached = h.node("native", "<div id=live>", 10);
+    let hidden_child = h.node("native", "<i>", 10);
+    h.edge(root, "element", "1", div);
+    h.edge(root, "element", "2", span);
+    h.edge(root, "element", "3", attached);
+    h.edge(div, "element", "1", p);
+    h.edge(div, "property", "listener", js);
+    h.edge(js, "property", "b", js_child);
+    h.edge(div, "hidden", "2", hidden_child);
+    h.detachedness(div, 2);
+    h.detachedness(span, 2);
+    h.detachedness(attached, 1);
+    let s = h.analyze();
+    assert_eq!(s.class_name(div), "Detached <div>");
+    assert_eq!(s.class_name(span), "Detached <span>");
+    // Detachedness flows to native children (not through hidden edges, not through JS objects).
+    assert_eq!(s.class_name(p), "Detached <p>");
+    assert_eq!(s.class_name(js), "Listener");
+    assert_eq!(s.class_name(js_child), "<b>");
+    assert_eq!(s.class_name(hidden_child), "<i>");
+    assert_eq!(s.class_name(attached), "<div>");
+    assert_eq!(row(&s, "Detached <div>").count, 1);
+    assert_eq!(row(&s, "<div>").count, 1);
+}
+
+#[test]
+fn summary_counts_skip_zero_size_nodes_and_nested_instances() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let foo1 = h.node("object", "Foo", 10);
+    let foo2 = h.node("object", "Foo", 10);
+    let bar = h.node("object", "Bar", 5);
+    let foo3 = h.node("object", "Foo", 7);
+    let foo0 = h.node("object", "Foo", 0);
+    let zero = h.node("object", "Zero", 0);
+    h.edge(root, "element", "1", foo1);
+    h.edge(root, "element", "2", foo3);
+    h.edge(root, "element", "3", foo0);
+    h.edge(root, "element", "4", zero);
+    h.edge(foo1, "property", "inner", foo2);
+    h.edge(foo2, "property", "bar", bar);
+    let s = h.analyze();
+    // Foo1 → Foo2 → Bar: Foo1 retains 25, Foo2 15, Foo3 7. The class retains 25 + 7 = 32:
+    // Foo2 is inside Foo1's dominator subtree and is not added again. Foo0 has size 0: not
+    // counted (count 3, not 4).
+    let foo = row(&s, "Foo");
+    assert_eq!(foo.count, 3);
+    assert_eq!(foo.shallow_size, 27);
+    assert_eq!(foo.retained_size, 32);
+    assert_eq!(foo.distance, Some(1));
+    let bar_row = row(&s, "Bar");
+    assert_eq!((bar_row.count, bar_row.retained_size), (1, 5));
+    assert_eq!(bar_row.distance, Some(3));
+    // A class whose instances are all zero-size has no row.
+    assert!(rows_named(&s, "Zero").is_empty());
+    let summary = s.summary();
+    assert_eq!(summary.total_size, 32);
+    assert_eq!(summary.node_count, 7);
+    assert_eq!(summary.edge_count, 6);
+    // Rows come largest retained size first.
+    assert!(summary
+        .classes
+        .windows(2)
+        .all(|w| w[0].retained_size >= w[1].retained_size));
+}
+
+#[test]
+fn unreachable_instance_makes_the_class_distance_none() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let a = h.node("object", "Foo", 10);
+    let b = h.node("object", "Foo", 10);
+    h.edge(root, "element", "1", a);
+    h.edge(a, "weak", "w", b);
+    let s = h.analyze();
+    let foo = row(&s, "Foo");
+    assert_eq!(foo.count, 2);
+    assert_eq!(foo.distance, None);
+    // b is an orphan under the root: Foo retains 10 + 10.
+    assert_eq!(foo.retained_size, 20);
+}
+
+#[test]
+fn objects_with_source_locations_are_separate_rows() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let a = h.node("object", "Foo", 10);
+    let b = h.node("object", "Foo", 20);
+    let c = h.node("object", "Foo", 30);
+    h.edge(root, "element", "1", a);
+    h.edge(root, "element", "2", b);
+    h.edge(root, "element", "3", c);
+    // locations: object_index (a node index), script_id, line, column. a and b share a place.
+    let f = common::NODE20_FIELDS as u32;
+    h.top_level(&format!(
+        "\"locations\":[{},7,10,2,{},7,10,2,{},8,1,1]",
+        a * f,
+        b * f,
+        c * f
+    ));
+    let s = h.analyze();
+    let mut counts: Vec<u64> = rows_named(&s, "Foo").iter().map(|r| r.count).collect();
+    counts.sort();
+    assert_eq!(counts, vec![1, 2]);
+}
+
+#[test]
+fn plain_objects_named_by_recurring_shape() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    for i in 0..3 {
+        let o = h.node("object", "Object", 16);
+        h.edge(root, "element", &i.to_string(), o);
+        h.edge(o, "property", "id", root);
+        h.edge(o, "property", "name", root);
+        h.edge(o, "property", "__proto__", root);
+    }
+    let lone = h.node("object", "Object", 16);
+    h.edge(root, "element", "9", lone);
+    h.edge(lone, "property", "unique", root);
+    let s = h.analyze();
+    // {id, name} occurs 3 times (≥ 2): a class; {unique} once: stays Object.
+    assert_eq!(row(&s, "{id, name}").count, 3);
+    assert_eq!(row(&s, "Object").count, 1);
+}
+
+/// root → A → B → C → T, plus A -weak-> T, U → T with U unreachable, A -weak-> W.
+fn path_heap() -> (Heap, [NodeIx; 7]) {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let a = h.node("object", "A", 10);
+    let b = h.node("object", "B", 10);
+    let c = h.node("object", "C", 10);
+    let t = h.node("object", "T", 10);
+    let u = h.node("object", "U", 10);
+    let w = h.node("object", "W", 10);
+    h.edge(root, "element", "1", a);
+    h.edge(a, "property", "b", b);
+    h.edge(a, "weak", "t", t);
+    h.edge(a, "weak", "w", w);
+    h.edge(b, "property", "c", c);
+    h.edge(c, "property", "t", t);
+    h.edge(u, "property", "t", t);
+    (h, [root, a, b, c, t, u, w])
+}
+
+#[test]
+fn retainer_path_is_the_shortest_strong_path() {
+    let (h, [root, a, b, c, t, u, w]) = path_heap();
+    let s = h.analyze();
+    let g = s.graph();
+    let paths = retainer_paths(g, &s.analysis, t, 5);
+    // The weak edge A → T is not a path; U is unreachable: one path, root → A → B → C → T.
+    assert_eq!(paths.len(), 1);
+    let nodes: Vec<(NodeIx, NodeIx)> = paths[0]
+        .steps
+        .iter()
+        .map(|st| (st.edge.from, st.edge.to))
+        .collect();
+    assert_eq!(nodes, vec![(root, a), (a, b), (b, c), (c, t)]);
+    let labels: Vec<String> = paths[0]
+        .steps
+        .iter()
+        .map(|st| g.edge_label(st.edge.index as usize))
+        .collect();
+    assert_eq!(labels, ["[1]", "b", "c", "t"]);
+    // Nothing but weak edges, or no retainer reachable from the roots: no path.
+    assert!(retainer_paths(g, &s.analysis, w, 3).is_empty());
+    assert!(retainer_paths(g, &s.analysis, u, 3).is_empty());
+    assert!(retainer_paths(g, &s.analysis, root, 3).is_empty());
+}
+
+#[test]
+fn retainer_paths_through_each_close_retainer_shortest_first() {
+    // Diamond: root → A → {B, C} → D, and a longer path A → X → Y → D.
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let a = h.node("object", "A", 1);
+    let b = h.node("object", "B", 1);
+    let c = h.node("object", "C", 1);
+    let x = h.node("object", "X", 1);
+    let y = h.node("object", "Y", 1);
+    let d = h.node("object", "D", 1);
+    h.edge(root, "element", "1", a);
+    h.edge(a, "property", "x", x);
+    h.edge(a, "property", "c", c);
+    h.edge(a, "property", "b", b);
+    h.edge(x, "property", "y", y);
+    h.edge(y, "property", "d", d);
+    h.edge(c, "property", "d", d);
+    h.edge(b, "property", "d", d);
+    let s = h.analyze();
+    let g = s.graph();
+    let via = |k: usize| -> Vec<Vec<NodeIx>> {
+        retainer_paths(g, &s.analysis, d, k)
+            .iter()
+            .map(|p| p.steps.iter().map(|st| st.edge.to).collect())
+            .collect()
+    };
+    // Retainers of D: B and C (distance 2), Y (distance 3). Ties go by name: B before C.
+    assert_eq!(via(1), vec![vec![a, b, d]]);
+    assert_eq!(via(2), vec![vec![a, b, d], vec![a, c, d]]);
+    assert_eq!(via(9), vec![vec![a, b, d], vec![a, c, d], vec![a, x, y, d]]);
+}
+
+#[test]
+fn statistics_by_category() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let g = h.node("object", "global", 10);
+    let arr = h.node("object", "Array", 16);
+    let elems = h.node("array", "", 40);
+    let sys = h.node("hidden", "system / Foo", 8);
+    let code = h.node("code", "f", 30);
+    let s_ = h.node("string", "s", 20);
+    let buf = h.node("native", "system / JSArrayBufferData", 64);
+    let div = h.node("native", "<div>", 6);
+    h.edge(root, "shortcut", "global", g);
+    h.edge(root, "element", "1", div);
+    h.edge(g, "property", "a", arr);
+    h.edge(arr, "internal", "elements", elems);
+    h.edge(g, "internal", "sys", sys);
+    h.edge(arr, "internal", "sys", sys);
+    h.edge(g, "internal", "code", code);
+    h.edge(g, "property", "s", s_);
+    h.edge(g, "internal", "buf", buf);
+    h.snapshot_field("\"extra_native_bytes\":1000");
+    let s = h.analyze();
+    // The elements store (40) is owned by the Array alone: it moves there (Array shows 56).
+    // The hidden node has two owners (global and the Array): it keeps its 8 bytes.
+    assert_eq!(s.analysis.shallow_size(arr), 56);
+    assert_eq!(s.analysis.shallow_size(sys), 8);
+    let st = s.statistics();
+    // total = 10 + 16 + 40 + 8 + 30 + 20 + 64 + 6 = 194, plus 1000 extra native bytes.
+    assert_eq!(st.total, 1194);
+    assert_eq!(st.native, 1000 + 64 + 6);
+    assert_eq!(st.typed_arrays, 64);
+    assert_eq!(st.code, 30);
+    assert_eq!(st.strings, 20);
+    assert_eq!(st.system, 8);
+    // The Array's own (adjusted) 56; its elements store now counts 0.
+    assert_eq!(st.js_arrays, 56);
+    // What is left is global's 10 bytes.
+    assert_eq!(st.other, 10);
+}
+
+#[test]
+fn attached_state_wins_over_detached_and_names_are_not_prefixed_twice() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let live = h.node("native", "<body>", 10);
+    let dead = h.node("native", "<div>", 10);
+    let shared = h.node("native", "<span>", 10);
+    let old_style = h.node("native", "Detached <ul id=u>", 10);
+    h.edge(root, "element", "1", live);
+    h.edge(root, "element", "2", dead);
+    h.edge(root, "element", "3", old_style);
+    h.edge(dead, "element", "1", shared);
+    h.edge(live, "element", "1", shared);
+    h.detachedness(live, 1);
+    h.detachedness(dead, 2);
+    h.detachedness(old_style, 2);
+    let s = h.analyze();
+    // Attached state spreads first, so `shared` (held by both) is attached.
+    assert_eq!(s.class_name(shared), "<span>");
+    assert_eq!(s.class_name(dead), "Detached <div>");
+    assert_eq!(s.class_name(old_style), "Detached <ul>");
+}
