@@ -17,6 +17,8 @@ pub mod analysis;
 pub mod cli;
 pub mod error;
 pub mod formats;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod model;
 pub mod progress;
 pub mod report;

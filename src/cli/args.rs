@@ -5,12 +5,24 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Find what holds the memory in V8 heap snapshots.
+///
+/// With no command, opens the desktop app (with FILEs open, if given).
 #[derive(Debug, Parser)]
-#[command(name = "heapsight", version, about, long_about = None)]
+#[command(
+    name = "heapsight",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; none opens the app.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Snapshots to open in the app.
+    pub files: Vec<PathBuf>,
+    /// The app's first view: summary, dominators, containment or statistics.
+    #[arg(long, value_name = "VIEW")]
+    pub view: Option<String>,
 }
 
 /// The subcommands.

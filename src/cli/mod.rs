@@ -37,8 +37,11 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let Some(command) = cli.command else {
+        return run_app(cli.files, cli.view);
+    };
     let mut out = String::new();
-    match cli.command {
+    match command {
         Command::Summary { input, top, json } => {
             let s = open(&input)?;
             let summary = s.summary();
@@ -129,6 +132,28 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     print(&out)
+}
+
+#[cfg(feature = "gui")]
+fn run_app(files: Vec<std::path::PathBuf>, view: Option<String>) -> Result<()> {
+    let view = match view.as_deref() {
+        None => None,
+        Some(name) => Some(crate::gui::ViewKind::from_name(name).ok_or_else(|| {
+            Error::Request(format!(
+                "unknown view '{name}' (summary, dominators, containment or statistics)"
+            ))
+        })?),
+    };
+    crate::gui::run(files, view).map_err(Error::Request)
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_app(_files: Vec<std::path::PathBuf>, _view: Option<String>) -> Result<()> {
+    Err(Error::Request(
+        "this heapsight was built without the desktop app (feature `gui`); \
+         use a command such as `heapsight summary FILE` (see `heapsight --help`)"
+            .into(),
+    ))
 }
 
 fn print(s: &str) -> Result<()> {

@@ -1,0 +1,457 @@
+//! The app: open snapshots as tabs, the menu and tool bars, the status bar, and wiring between
+//! the views. It owns no analysis: finished results arrive from background tasks.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+
+use eframe::egui;
+
+use super::views::containment::ContainmentView;
+use super::views::dominators::DominatorsView;
+use super::views::retainers::RetainersPanel;
+use super::views::search::SearchBox;
+use super::views::start::{self, StartAction};
+use super::views::statistics::StatisticsView;
+use super::views::summary::SummaryView;
+use super::views::ViewKind;
+use super::worker::LoadJob;
+use super::{format, LoadedSnapshot, Selection};
+use crate::report::text::distance_text;
+
+const RECENT_KEY: &str = "heapsight.recent";
+const MAX_RECENT: usize = 10;
+
+/// One open snapshot and the state of its views.
+pub struct SnapshotTab {
+    /// The snapshot.
+    pub snap: Arc<LoadedSnapshot>,
+    /// What is selected; every view reads and writes it.
+    pub selection: Selection,
+    /// The view shown.
+    pub view: ViewKind,
+    /// Summary view state.
+    pub summary: SummaryView,
+    /// Dominator tree state.
+    pub dominators: DominatorsView,
+    /// Containment state.
+    pub containment: ContainmentView,
+    /// Statistics state.
+    pub statistics: StatisticsView,
+    /// Retainers panel state.
+    pub retainers: RetainersPanel,
+    /// Search box state.
+    pub search: SearchBox,
+}
+
+impl SnapshotTab {
+    /// A tab for a loaded snapshot, showing `view`.
+    pub fn new(snap: LoadedSnapshot, view: ViewKind) -> Self {
+        Self {
+            snap: Arc::new(snap),
+            selection: Selection::default(),
+            view,
+            summary: SummaryView::default(),
+            dominators: DominatorsView::default(),
+            containment: ContainmentView::default(),
+            statistics: StatisticsView::default(),
+            retainers: RetainersPanel::default(),
+            search: SearchBox::default(),
+        }
+    }
+}
+
+/// The heapsight desktop app.
+pub struct HeapsightApp {
+    /// Open snapshots.
+    pub tabs: Vec<SnapshotTab>,
+    /// Index of the tab shown (`tabs.len()` or more: the start page).
+    pub active: usize,
+    /// Snapshots being opened.
+    pub loading: Vec<LoadJob>,
+    /// Errors to show until dismissed.
+    pub errors: Vec<String>,
+    /// Recently opened files, newest first.
+    pub recent: Vec<PathBuf>,
+    samples: Vec<PathBuf>,
+    start_view: ViewKind,
+    pending_files: Vec<PathBuf>,
+    dialog: Option<Receiver<Vec<PathBuf>>>,
+}
+
+impl HeapsightApp {
+    /// Create the app; `files` start loading on the first frame.
+    pub fn new(
+        cc: Option<&eframe::CreationContext<'_>>,
+        files: Vec<PathBuf>,
+        start_view: Option<ViewKind>,
+    ) -> Self {
+        let recent = cc
+            .and_then(|cc| cc.storage)
+            .and_then(|s| s.get_string(RECENT_KEY))
+            .map(|s| {
+                s.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(cc) = cc {
+            cc.egui_ctx
+                .options_mut(|o| o.theme_preference = egui::ThemePreference::System);
+        }
+        Self {
+            tabs: Vec::new(),
+            active: 0,
+            loading: Vec::new(),
+            errors: Vec::new(),
+            recent,
+            samples: start::bundled_samples(),
+            start_view: start_view.unwrap_or_default(),
+            pending_files: files,
+            dialog: None,
+        }
+    }
+
+    /// Start opening `path` in the background.
+    pub fn open(&mut self, ctx: &egui::Context, path: PathBuf) {
+        if self.loading.iter().any(|j| j.path == path) {
+            return;
+        }
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path.clone());
+        self.recent.truncate(MAX_RECENT);
+        self.loading.push(LoadJob::start(ctx, path));
+    }
+
+    /// True while any snapshot is loading.
+    pub fn is_loading(&self) -> bool {
+        !self.loading.is_empty()
+    }
+
+    /// The tab shown, if any.
+    pub fn active_tab(&mut self) -> Option<&mut SnapshotTab> {
+        self.tabs.get_mut(self.active)
+    }
+
+    fn poll_background(&mut self, ctx: &egui::Context) {
+        for path in std::mem::take(&mut self.pending_files) {
+            self.open(ctx, path);
+        }
+        let mut i = 0;
+        while i < self.loading.len() {
+            match self.loading[i].task.poll() {
+                Some(result) => {
+                    let job = self.loading.remove(i);
+                    match result {
+                        Ok(snap) => {
+                            self.tabs.push(SnapshotTab::new(snap, self.start_view));
+                            self.active = self.tabs.len() - 1;
+                        }
+                        Err(crate::Error::Cancelled) => {}
+                        Err(e) => self
+                            .errors
+                            .push(format!("Could not open {}: {e}", job.path.display())),
+                    }
+                }
+                None => i += 1,
+            }
+        }
+        if let Some(rx) = &self.dialog {
+            if let Ok(files) = rx.try_recv() {
+                self.dialog = None;
+                for f in files {
+                    self.open(ctx, f);
+                }
+            }
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        for f in dropped {
+            self.open(ctx, f);
+        }
+    }
+
+    /// Show the file dialog on its own thread (it may block, or fail with no desktop portal).
+    fn browse(&mut self, ctx: &egui::Context) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let files = rfd::FileDialog::new()
+                .set_title("Open heap snapshots")
+                .add_filter("Heap snapshots", &["heapsnapshot", "heaptimeline", "gz"])
+                .add_filter("All files", &["*"])
+                .pick_files()
+                .unwrap_or_default();
+            let _ = tx.send(files);
+            ctx.request_repaint();
+        });
+        self.dialog = Some(rx);
+    }
+
+    /// Draw the whole app into `ui` (eframe calls this each frame; tests call it directly).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_background(&ctx);
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
+            self.browse(&ctx);
+        }
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        if let Some(tab) = self.tabs.get_mut(self.active) {
+            egui::Panel::top("views").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for v in ViewKind::ALL {
+                        ui.selectable_value(&mut tab.view, v, v.label());
+                    }
+                    ui.separator();
+                    tab.search.ui(ui, &tab.snap, &mut tab.selection);
+                });
+            });
+            if tab.search.results.is_some() {
+                egui::Panel::right("search results")
+                    .resizable(true)
+                    .default_size(300.0)
+                    .show(ui, |ui| search_results(ui, tab));
+            }
+            egui::Panel::bottom("retainers")
+                .resizable(true)
+                .default_size(220.0)
+                .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.error_list(ui);
+            match self.tabs.get_mut(self.active) {
+                Some(tab) => match tab.view {
+                    ViewKind::Summary => tab.summary.ui(ui, &tab.snap, &mut tab.selection),
+                    ViewKind::Dominators => tab.dominators.ui(ui, &tab.snap, &mut tab.selection),
+                    ViewKind::Containment => tab.containment.ui(ui, &tab.snap, &mut tab.selection),
+                    ViewKind::Statistics => tab.statistics.ui(ui, &tab.snap, &mut tab.selection),
+                },
+                None => match start::ui(ui, &self.recent, &self.samples) {
+                    Some(StartAction::Open(p)) => self.open(&ctx, p),
+                    Some(StartAction::Browse) => self.browse(&ctx),
+                    None => {}
+                },
+            }
+        });
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal_wrapped(|ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    self.browse(&ctx);
+                    ui.close();
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("None");
+                    }
+                    for p in self.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.open(&ctx, p);
+                            ui.close();
+                        }
+                    }
+                });
+                if ui
+                    .add_enabled(
+                        self.active < self.tabs.len(),
+                        egui::Button::new("Close tab"),
+                    )
+                    .clicked()
+                {
+                    self.tabs.remove(self.active);
+                    self.active = self.active.saturating_sub(1);
+                    ui.close();
+                }
+            });
+            ui.separator();
+            // Tabs: open snapshots, then the start page.
+            let mut close = None;
+            for (i, tab) in self.tabs.iter().enumerate() {
+                let selected = self.active == i;
+                let r = ui
+                    .selectable_label(selected, &tab.snap.title)
+                    .on_hover_text(tab.snap.path.display().to_string());
+                if r.clicked() {
+                    self.active = i;
+                }
+                if r.middle_clicked() {
+                    close = Some(i);
+                }
+            }
+            if let Some(i) = close {
+                self.tabs.remove(i);
+                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            }
+            if ui
+                .selectable_label(self.active >= self.tabs.len(), "+ Start")
+                .on_hover_text("Start page: recent files and samples")
+                .clicked()
+            {
+                self.active = self.tabs.len();
+            }
+            for job in &self.loading {
+                ui.separator();
+                let p = job.task.progress();
+                ui.label(format!(
+                    "Opening {}",
+                    job.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                ));
+                ui.add(
+                    egui::ProgressBar::new(p.fraction)
+                        .desired_width(160.0)
+                        .text(format!("{} {:.0} %", p.phase, p.fraction * 100.0)),
+                );
+                if ui.button("Cancel").clicked() {
+                    job.task.cancel();
+                }
+            }
+        });
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| match self.tabs.get(self.active) {
+            Some(tab) => {
+                let s = &tab.snap;
+                let g = s.data.graph();
+                ui.label(s.path.display().to_string());
+                ui.separator();
+                ui.label(format!(
+                    "{} nodes",
+                    format::group_digits(g.node_count() as u64)
+                ));
+                ui.separator();
+                ui.label(format!(
+                    "{} edges",
+                    format::group_digits(g.edge_count() as u64)
+                ));
+                ui.separator();
+                ui.label(format!(
+                    "total {}",
+                    format::human_bytes(s.summary.total_size)
+                ))
+                .on_hover_text(format!(
+                    "{} bytes",
+                    format::group_digits(s.summary.total_size)
+                ));
+                ui.separator();
+                ui.label(format!("loaded in {:.2} s", s.load_secs));
+                if let Some(n) = tab.selection.node {
+                    ui.separator();
+                    ui.label(format!(
+                        "selected {} @{} (distance {})",
+                        s.data.class_name(n),
+                        g.id(n),
+                        distance_text(s.data.analysis.distance(n))
+                    ));
+                }
+            }
+            None => {
+                ui.label(format!("{} snapshot(s) open", self.tabs.len()));
+            }
+        });
+    }
+
+    fn error_list(&mut self, ui: &mut egui::Ui) {
+        let mut dismiss = None;
+        for (i, e) in self.errors.iter().enumerate() {
+            egui::Frame::group(ui.style())
+                .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                        if ui.small_button("Dismiss").clicked() {
+                            dismiss = Some(i);
+                        }
+                    });
+                });
+        }
+        if let Some(i) = dismiss {
+            self.errors.remove(i);
+        }
+    }
+}
+
+fn search_results(ui: &mut egui::Ui, tab: &mut SnapshotTab) {
+    let Some(results) = &tab.search.results else {
+        return;
+    };
+    let snap = tab.snap.clone();
+    let mut close = false;
+    ui.horizontal(|ui| {
+        ui.strong("Search results");
+        if ui.small_button("Close").clicked() {
+            close = true;
+        }
+    });
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        if !results.classes.is_empty() {
+            ui.label(egui::RichText::new("Classes").weak());
+            for &c in &results.classes {
+                let row = &snap.summary.classes[c];
+                if ui
+                    .selectable_label(false, format!("{}  ×{}", row.name, row.count))
+                    .clicked()
+                {
+                    tab.view = ViewKind::Summary;
+                    tab.summary.reveal_class(row.class_id);
+                }
+            }
+        }
+        if !results.nodes.is_empty() {
+            ui.label(egui::RichText::new("Nodes").weak());
+            let g = snap.data.graph();
+            for &n in &results.nodes {
+                let text = format!(
+                    "{} @{}  {}",
+                    snap.data.class_name(n),
+                    g.id(n),
+                    crate::report::one_line(g.name(n), 40)
+                );
+                if ui
+                    .selectable_label(tab.selection.node == Some(n), text)
+                    .clicked()
+                {
+                    tab.selection.node = Some(n);
+                }
+            }
+            if results.truncated {
+                ui.label(egui::RichText::new("(more matches not shown)").weak());
+            }
+        }
+    });
+    if close {
+        tab.search.results = None;
+    }
+}
+
+impl eframe::App for HeapsightApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let list: Vec<String> = self
+            .recent
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        storage.set_string(RECENT_KEY, list.join("\n"));
+    }
+}

@@ -1,0 +1,51 @@
+//! One file per view or panel; each is a small struct holding only view state (scroll, sort,
+//! expanded rows) with one `ui` method over the shared snapshot and the tab's selection.
+
+pub mod containment;
+pub mod dominators;
+pub mod retainers;
+pub mod search;
+pub mod start;
+pub mod statistics;
+pub mod summary;
+
+/// The main views a tab can show (the retainers panel is always below them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewKind {
+    /// Class table.
+    #[default]
+    Summary,
+    /// Dominator tree.
+    Dominators,
+    /// Containment from the root.
+    Containment,
+    /// Size by category.
+    Statistics,
+}
+
+impl ViewKind {
+    /// All views, in tab order.
+    pub const ALL: [ViewKind; 4] = [
+        ViewKind::Summary,
+        ViewKind::Dominators,
+        ViewKind::Containment,
+        ViewKind::Statistics,
+    ];
+
+    /// The view's title.
+    pub fn label(self) -> &'static str {
+        match self {
+            ViewKind::Summary => "Summary",
+            ViewKind::Dominators => "Dominators",
+            ViewKind::Containment => "Containment",
+            ViewKind::Statistics => "Statistics",
+        }
+    }
+
+    /// Parse a view name (case-insensitive), for `--view`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.label().eq_ignore_ascii_case(name))
+    }
+}

@@ -1,0 +1,157 @@
+//! Background work for the GUI: loading and analysing snapshots, and any other task that could
+//! take longer than a frame (searches, instance lists). The UI polls; it never waits.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use eframe::egui;
+
+use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, Statistics, Summary};
+use crate::progress::Progress;
+
+/// A snapshot with everything the views read, shared read-only between views and tasks.
+pub struct LoadedSnapshot {
+    /// The file.
+    pub path: PathBuf,
+    /// Short name for tabs (the file name).
+    pub title: String,
+    /// Graph and per-node analyses.
+    pub data: AnalyzedSnapshot,
+    /// The class summary.
+    pub summary: Summary,
+    /// Statistics by category.
+    pub stats: Statistics,
+    /// Seconds from open to ready.
+    pub load_secs: f64,
+    /// File size in bytes.
+    pub file_size: u64,
+}
+
+impl LoadedSnapshot {
+    /// Load and analyse `path` (the worker calls this; tests may call it directly).
+    pub fn load(path: &Path, progress: Progress<'_>) -> crate::Result<Self> {
+        let start = Instant::now();
+        let snapshot = crate::formats::load(path, progress)?;
+        let data = AnalyzedSnapshot::new(snapshot, AnalysisOptions::default(), progress)?;
+        progress.step("summary", 0, 1)?;
+        let summary = data.summary();
+        let stats = data.statistics();
+        Ok(Self {
+            path: path.to_path_buf(),
+            title: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+            data,
+            summary,
+            stats,
+            load_secs: start.elapsed().as_secs_f64(),
+            file_size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+}
+
+/// Where a task is, for a progress bar.
+#[derive(Debug, Clone, Default)]
+pub struct TaskProgress {
+    /// Phase name.
+    pub phase: String,
+    /// 0..1 within the phase.
+    pub fraction: f32,
+}
+
+/// A value computed on another thread; poll it each frame.
+pub struct BackgroundTask<T> {
+    rx: Receiver<T>,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<Mutex<TaskProgress>>,
+}
+
+impl<T: Send + 'static> BackgroundTask<T> {
+    /// Run `work` on a new thread; the UI is asked to repaint when it finishes.
+    pub fn spawn(
+        ctx: &egui::Context,
+        work: impl FnOnce(Progress<'_>) -> T + Send + 'static,
+    ) -> Self {
+        let (tx, rx) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(Mutex::new(TaskProgress::default()));
+        let (c, p, ctx) = (cancel.clone(), progress.clone(), ctx.clone());
+        std::thread::spawn(move || {
+            let last_repaint = Mutex::new(Instant::now());
+            let report = |phase: &str, done: u64, total: u64| {
+                if let Ok(mut g) = p.lock() {
+                    g.phase.clear();
+                    g.phase.push_str(phase);
+                    g.fraction = if total == 0 {
+                        0.0
+                    } else {
+                        done as f32 / total as f32
+                    };
+                }
+                // Repaint at most ~30 times a second for progress.
+                if let Ok(mut t) = last_repaint.lock() {
+                    if t.elapsed().as_millis() > 33 {
+                        *t = Instant::now();
+                        ctx.request_repaint();
+                    }
+                }
+            };
+            let result = work(Progress::new(Some(&report), Some(&c)));
+            let _ = tx.send(result);
+            ctx.request_repaint();
+        });
+        Self {
+            rx,
+            cancel,
+            progress,
+        }
+    }
+
+    /// The result once ready (taken once); `None` while running.
+    pub fn poll(&mut self) -> Option<T> {
+        match self.rx.try_recv() {
+            Ok(v) => Some(v),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+        }
+    }
+
+    /// Ask the task to stop (it ends with a `Cancelled` error where it checks).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Current progress.
+    pub fn progress(&self) -> TaskProgress {
+        self.progress.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+}
+
+impl<T> Drop for BackgroundTask<T> {
+    fn drop(&mut self) {
+        // Nobody will read the result: let the thread stop early.
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot being opened.
+pub struct LoadJob {
+    /// The file.
+    pub path: PathBuf,
+    /// The work.
+    pub task: BackgroundTask<crate::Result<LoadedSnapshot>>,
+}
+
+impl LoadJob {
+    /// Start loading `path`.
+    pub fn start(ctx: &egui::Context, path: PathBuf) -> Self {
+        let p = path.clone();
+        Self {
+            path,
+            task: BackgroundTask::spawn(ctx, move |progress| LoadedSnapshot::load(&p, progress)),
+        }
+    }
+}

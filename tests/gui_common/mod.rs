@@ -1,0 +1,26 @@
+//! Shared helpers for the GUI tests.
+#![allow(dead_code)]
+
+use egui_kittest::Harness;
+use heapsight::gui::{egui, HeapsightApp};
+
+/// The Node leak sample (1000 leaked `RequestContext`).
+pub const SAMPLE: &str = "sample-snapshots/node-leak/target.heapsnapshot";
+
+/// Build the app with `files` and step frames until they are loaded (bounded by frame count,
+/// not by time).
+pub fn app_with(files: &[&str]) -> Harness<'static, HeapsightApp> {
+    let app = HeapsightApp::new(None, files.iter().map(Into::into).collect(), None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut HeapsightApp| app.show(ui), app);
+    for _ in 0..2000 {
+        h.step();
+        if !h.state().is_loading() && !h.state().tabs.is_empty() || !h.state().errors.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run_steps(2);
+    h
+}
