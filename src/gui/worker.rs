@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -113,10 +113,7 @@ impl<T: Send + 'static> BackgroundTask<T> {
 
     /// The result once ready (taken once); `None` while running.
     pub fn poll(&mut self) -> Option<T> {
-        match self.rx.try_recv() {
-            Ok(v) => Some(v),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        self.rx.try_recv().ok()
     }
 
     /// Ask the task to stop (it ends with a `Cancelled` error where it checks).
