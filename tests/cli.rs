@@ -247,12 +247,31 @@ fn help_for_every_subcommand() {
     assert!(stdout_ok(&["--version"]).starts_with("heapsight "));
 }
 
+/// With no command the app opens; without a display it says so in one line instead of panicking.
+#[test]
+fn no_command_without_display_explains_and_points_to_the_cli() {
+    let out = Command::new(env!("CARGO_BIN_EXE_heapsight"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run heapsight");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("display") || err.contains("desktop app"),
+        "{err}"
+    );
+    assert!(
+        err.contains("heapsight summary") || err.contains("--help"),
+        "{err}"
+    );
+}
+
 #[test]
 fn usage_errors_exit_2() {
     for args in [
-        vec![],
         vec!["summary"],
-        vec!["frobnicate"],
         vec!["summary", "x.heapsnapshot", "--no-such-flag"],
         vec!["nodes", "x.heapsnapshot"],
         vec!["summary", "x.heapsnapshot", "--rules", "chrome"],

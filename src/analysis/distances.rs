@@ -24,8 +24,28 @@ pub fn is_user_root(g: &HeapGraph, n: NodeIx) -> bool {
     g.kind(n) != NodeKind::Synthetic || is_document_dom_trees_root(g, n)
 }
 
+/// No parent edge (the root, and unreachable nodes).
+pub const NO_EDGE: u32 = u32::MAX;
+
 /// Compute distances from the root for every node.
 pub fn compute(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
+    search(g, progress, None)
+}
+
+/// The edge by which the distance search first reached each node ([`NO_EDGE`] for the root and
+/// unreachable nodes): following them up gives a shortest retainer path in O(length), with no
+/// scan of big retainers. Computed on demand (4 bytes a node).
+pub fn parent_edges(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
+    let mut parents = vec![NO_EDGE; g.node_count()];
+    search(g, progress, Some(&mut parents))?;
+    Ok(parents)
+}
+
+fn search(
+    g: &HeapGraph,
+    progress: Progress<'_>,
+    mut parents: Option<&mut [u32]>,
+) -> Result<Vec<u32>> {
     let n = g.node_count();
     let mut dist = vec![NO_DISTANCE; n];
     let mut queue: Vec<NodeIx> = Vec::with_capacity(1024);
@@ -33,18 +53,28 @@ pub fn compute(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
     for e in g.edges(root) {
         if is_user_root(g, e.to) && dist[e.to as usize] == NO_DISTANCE {
             dist[e.to as usize] = 1;
+            if let Some(p) = parents.as_deref_mut() {
+                p[e.to as usize] = e.index;
+            }
             queue.push(e.to);
         }
     }
     let mut filter = DistanceFilter::new(g);
     let had_user_roots = !queue.is_empty();
-    bfs(g, &mut dist, &mut queue, &mut filter, progress)?;
+    bfs(
+        g,
+        &mut dist,
+        &mut queue,
+        &mut filter,
+        parents.as_deref_mut(),
+        progress,
+    )?;
     if dist[root as usize] == NO_DISTANCE {
         dist[root as usize] = if had_user_roots { SYSTEM_DISTANCE } else { 0 };
     }
     queue.clear();
     queue.push(root);
-    bfs(g, &mut dist, &mut queue, &mut filter, progress)?;
+    bfs(g, &mut dist, &mut queue, &mut filter, parents, progress)?;
     Ok(dist)
 }
 
@@ -53,6 +83,7 @@ fn bfs(
     dist: &mut [u32],
     queue: &mut Vec<NodeIx>,
     filter: &mut DistanceFilter,
+    mut parents: Option<&mut [u32]>,
     progress: Progress<'_>,
 ) -> Result<()> {
     let mut head = 0;
@@ -73,6 +104,9 @@ fn bfs(
                 continue;
             }
             dist[t as usize] = d;
+            if let Some(p) = parents.as_deref_mut() {
+                p[t as usize] = e as u32;
+            }
             queue.push(t);
         }
     }

@@ -2,8 +2,10 @@
 //! (see `docs/devtools-rules.md`).
 
 pub mod classes;
+pub mod diff;
 pub mod distances;
 pub mod dominators;
+pub mod leaks;
 pub mod retainers;
 pub mod shallow;
 pub mod summary;
@@ -39,6 +41,8 @@ pub struct Analysis {
     pub distances: Vec<u32>,
     /// Propagated detachedness (empty when the snapshot has none).
     pub detached: Vec<u8>,
+    /// Parent edges of the distance search, computed on first use.
+    parents: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl Analysis {
@@ -63,6 +67,7 @@ impl Analysis {
             dominators,
             distances,
             detached,
+            parents: std::sync::OnceLock::new(),
         })
     }
 
@@ -82,6 +87,13 @@ impl Analysis {
     #[inline]
     pub fn dominator(&self, n: NodeIx) -> NodeIx {
         self.dominators.idom[n as usize]
+    }
+
+    /// The edge by which the distance search first reached each node (see
+    /// [`distances::parent_edges`]); computed on first use.
+    pub fn parent_edges(&self, g: &HeapGraph) -> &[u32] {
+        self.parents
+            .get_or_init(|| distances::parent_edges(g, Progress::default()).unwrap_or_default())
     }
 
     /// Distance of `n`, `None` when unreachable.

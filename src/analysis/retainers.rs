@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::distances::NO_DISTANCE;
+use super::distances::{NO_DISTANCE, NO_EDGE};
 use super::Analysis;
 use crate::model::{EdgeKind, EdgeRef, HeapGraph, NodeIx};
 
@@ -50,42 +50,40 @@ fn closeness(g: &HeapGraph, a: &Analysis, e: &EdgeRef) -> u64 {
     }
 }
 
-/// The retainer one step closer to the roots (the root itself when it holds `n` directly);
-/// ties go to the retainer whose name sorts first, as in DevTools.
-fn closer_retainer(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Option<EdgeRef> {
-    let d = a.distances[n as usize];
-    if d == NO_DISTANCE {
-        return None;
-    }
-    shown_retainers(g, n)
-        .filter(|e| e.from == g.root() || a.distances[e.from as usize] < d)
-        .min_by(|x, y| {
-            closeness(g, a, x)
-                .cmp(&closeness(g, a, y))
-                .then_with(|| g.name(x.from).cmp(g.name(y.from)))
-        })
-}
-
-/// Shortest path from the roots to `n` through `first` (an edge into `n`), or `None` when
-/// the retainer is unreachable.
-fn path_via(g: &HeapGraph, a: &Analysis, first: EdgeRef) -> Option<RetainerPath> {
-    let mut rev = vec![PathStep { edge: first }];
-    let mut v = first.from;
+/// The shortest path from the root to `n`, along the distance search's parent edges (never
+/// weak); `None` for the root and for unreachable nodes. O(path length).
+pub fn shortest_path(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Option<RetainerPath> {
+    let parents = a.parent_edges(g);
+    let mut rev = Vec::new();
+    let mut v = n;
     while v != g.root() {
-        let e = closer_retainer(g, a, v)?;
-        rev.push(PathStep { edge: e });
-        v = e.from;
-        if rev.len() > g.node_count() {
+        let e = *parents.get(v as usize)?;
+        if e == NO_EDGE || rev.len() > g.node_count() {
             return None;
         }
+        let edge = g.edge_ref(e as usize);
+        rev.push(PathStep { edge });
+        v = edge.from;
     }
     rev.reverse();
     Some(RetainerPath { steps: rev })
 }
 
+/// Shortest path from the roots to `n` through `first` (an edge into `n`), or `None` when
+/// the retainer is unreachable.
+fn path_via(g: &HeapGraph, a: &Analysis, first: EdgeRef) -> Option<RetainerPath> {
+    let mut p = if first.from == g.root() {
+        RetainerPath::default()
+    } else {
+        shortest_path(g, a, first.from)?
+    };
+    p.steps.push(PathStep { edge: first });
+    Some(p)
+}
+
 /// Up to `k` retainer paths to `n`, shortest first: one through each of its closest retainers.
 pub fn retainer_paths(g: &HeapGraph, a: &Analysis, n: NodeIx, k: usize) -> Vec<RetainerPath> {
-    if n == g.root() {
+    if n == g.root() || k == 0 {
         return Vec::new();
     }
     let mut firsts: Vec<EdgeRef> = shown_retainers(g, n)

@@ -162,6 +162,22 @@ impl HeapGraph {
         self.edge_to[e]
     }
 
+    /// The node edge `e` starts at (binary search over the CSR offsets).
+    pub fn edge_source(&self, e: usize) -> NodeIx {
+        (self.first_edge.partition_point(|&f| f as usize <= e) - 1) as NodeIx
+    }
+
+    /// Edge `e` resolved.
+    pub fn edge_ref(&self, e: usize) -> EdgeRef {
+        EdgeRef {
+            index: e as EdgeIx,
+            from: self.edge_source(e),
+            to: self.edge_to[e],
+            kind: self.edge_kind(e),
+            name_or_index: self.edge_name[e],
+        }
+    }
+
     /// Kind of edge `e`.
     #[inline]
     pub fn edge_kind(&self, e: usize) -> EdgeKind {

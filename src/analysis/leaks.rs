@@ -1,0 +1,207 @@
+//! Three-snapshot leak detection (baseline, target, final), after memlab: objects allocated after
+//! the baseline that exist in the target and are still alive in the final snapshot. Noise (V8
+//! internals, code, strings, shapes) is left out, objects held by another leaked object are
+//! reported under it, and the rest are clustered by the retainer path that keeps them alive,
+//! so 2,000 copies of one leak are one cluster with a count.
+
+use serde::Serialize;
+
+use super::distances::NO_DISTANCE;
+use super::retainers::{shortest_path, RetainerPath};
+use super::AnalyzedSnapshot;
+use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
+
+/// One step of a leak trace: the edge taken and the node it reaches.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TraceStep {
+    /// Class of the node reached.
+    pub node_class: String,
+    /// Id of the node reached (of the cluster's representative object).
+    pub node_id: u32,
+    /// The edge's name as DevTools prints it.
+    pub edge_name: String,
+    /// The edge's type.
+    pub edge_type: String,
+}
+
+/// Leaked objects that share one retainer path shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakCluster {
+    /// Class name of the leaked objects.
+    pub class: String,
+    /// How many leaked objects follow this path.
+    pub count: u64,
+    /// Bytes they retain together.
+    pub retained_size: u64,
+    /// Shortest retainer path of one representative, from the root to the leaked object.
+    pub trace: Vec<TraceStep>,
+    /// Ids of up to 20 leaked objects in the cluster.
+    pub example_ids: Vec<u32>,
+    /// All leaked objects of the cluster (final snapshot's node indices).
+    #[serde(skip)]
+    pub nodes: Vec<NodeIx>,
+}
+
+/// The result of a leak search.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakReport {
+    /// Clusters, largest retained size first.
+    pub clusters: Vec<LeakCluster>,
+    /// Objects allocated after the baseline, present in the target and alive in the final
+    /// snapshot, before noise filtering.
+    pub surviving_count: u64,
+    /// Leaked objects reported (cluster members).
+    pub leaked_count: u64,
+    /// Bytes retained by all clusters.
+    pub leaked_retained_size: u64,
+}
+
+/// Is this node something a user could leak (not V8's own bookkeeping)?
+pub fn is_leak_candidate(g: &HeapGraph, n: NodeIx) -> bool {
+    match g.kind(n) {
+        NodeKind::Object | NodeKind::Closure | NodeKind::RegExp => {
+            !g.name(n).starts_with("system / ")
+        }
+        // Embedder objects: DOM nodes yes, the embedder's internals ("Node / …", "v8::…") no.
+        NodeKind::Native => {
+            let name = g.name(n);
+            !name.contains(" / ") && !name.contains("::")
+        }
+        _ => false,
+    }
+}
+
+fn id_set(s: &AnalyzedSnapshot) -> FxHashSet<u32> {
+    let g = s.graph();
+    (0..g.node_count() as NodeIx).map(|n| g.id(n)).collect()
+}
+
+/// An edge name with indices folded, so the same path through different slots matches.
+fn edge_shape(g: &HeapGraph, e: usize) -> String {
+    match g.edge_kind(e) {
+        EdgeKind::Element | EdgeKind::Hidden => "[]".into(),
+        _ => {
+            let name = g.strings().get(g.edge_name_or_index(e));
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+                "[]".into()
+            } else {
+                name.to_string()
+            }
+        }
+    }
+}
+
+fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath) -> Vec<TraceStep> {
+    let g = s.graph();
+    p.steps
+        .iter()
+        .map(|st| {
+            let e = st.edge.index as usize;
+            TraceStep {
+                node_class: s.class_name(st.edge.to).to_string(),
+                node_id: g.id(st.edge.to),
+                edge_name: g.edge_label(e),
+                edge_type: g.edge_type_name(e).to_string(),
+            }
+        })
+        .collect()
+}
+
+impl LeakReport {
+    /// Find what leaked between `target` and `final_`, relative to `baseline`.
+    pub fn compute(
+        baseline: &AnalyzedSnapshot,
+        target: &AnalyzedSnapshot,
+        final_: &AnalyzedSnapshot,
+    ) -> Self {
+        let base_ids = id_set(baseline);
+        let target_ids = id_set(target);
+        let g = final_.graph();
+        let a = &final_.analysis;
+        let n = g.node_count();
+        // Surviving: allocated after the baseline, seen in the target, alive and reachable now.
+        let mut surviving = vec![false; n];
+        let mut surviving_count = 0u64;
+        for v in 0..n as NodeIx {
+            let id = g.id(v);
+            if a.distances[v as usize] != NO_DISTANCE
+                && target_ids.contains(&id)
+                && !base_ids.contains(&id)
+            {
+                surviving[v as usize] = true;
+                surviving_count += 1;
+            }
+        }
+        drop(base_ids);
+        drop(target_ids);
+        // Report only leaked candidates not held (dominated) by another leaked candidate.
+        let held_by_leak = |v: NodeIx| -> bool {
+            let mut d = a.dominator(v);
+            let mut steps = 0;
+            while d != g.root() && surviving[d as usize] && steps < 1_000_000 {
+                if is_leak_candidate(g, d) {
+                    return true;
+                }
+                d = a.dominator(d);
+                steps += 1;
+            }
+            false
+        };
+        let mut clusters: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
+        for v in 0..n as NodeIx {
+            if !surviving[v as usize] || !is_leak_candidate(g, v) || held_by_leak(v) {
+                continue;
+            }
+            let Some(path) = shortest_path(g, a, v) else {
+                continue;
+            };
+            let mut key: Vec<String> = path
+                .steps
+                .iter()
+                .map(|st| {
+                    format!(
+                        "{}:{}",
+                        edge_shape(g, st.edge.index as usize),
+                        final_.class_name(st.edge.to)
+                    )
+                })
+                .collect();
+            key.shrink_to_fit();
+            let c = clusters.entry(key).or_insert_with(|| LeakCluster {
+                class: final_.class_name(v).to_string(),
+                count: 0,
+                retained_size: 0,
+                trace: trace_steps(final_, &path),
+                example_ids: Vec::new(),
+                nodes: Vec::new(),
+            });
+            c.count += 1;
+            c.retained_size += a.retained_size(v);
+            if c.example_ids.len() < 20 {
+                c.example_ids.push(g.id(v));
+            }
+            c.nodes.push(v);
+        }
+        let mut clusters: Vec<LeakCluster> = clusters.into_values().collect();
+        clusters.sort_by(|x, y| {
+            y.retained_size
+                .cmp(&x.retained_size)
+                .then(y.count.cmp(&x.count))
+                .then(x.class.cmp(&y.class))
+        });
+        Self {
+            leaked_count: clusters.iter().map(|c| c.count).sum(),
+            leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
+            surviving_count,
+            clusters,
+        }
+    }
+
+    /// Clusters that trip a CI gate: at least `min_count` objects and `min_bytes` retained.
+    pub fn gate(&self, min_count: u64, min_bytes: u64) -> Vec<&LeakCluster> {
+        self.clusters
+            .iter()
+            .filter(|c| c.count >= min_count && c.retained_size >= min_bytes)
+            .collect()
+    }
+}
