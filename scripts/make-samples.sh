@@ -9,6 +9,7 @@ cd "$root"
 
 # --expose-gc: the scenario calls gc() before each snapshot so counts are exact.
 node --expose-gc scripts/make-leak-scenario.js sample-snapshots/node-leak
+node --expose-gc scripts/make-leak-scenario.js --fixed sample-snapshots/node-noleak
 node scripts/make-timeline.js sample-snapshots/node-timeline/alloc.heaptimeline
 
 # Keep the repository small: anything over 5 MB is stored as .gz only.

@@ -29,6 +29,9 @@ pub enum Error {
     /// A request that does not fit the loaded data, such as an unknown node id.
     #[error("{0}")]
     Request(String),
+    /// A CI gate (`leaks --fail-on-leak`) tripped; the output was written.
+    #[error("{0}")]
+    Gate(String),
 }
 
 impl Error {

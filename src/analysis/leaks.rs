@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use super::classes::is_detached;
+use super::detached::is_dom_like;
 use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
@@ -56,18 +58,51 @@ pub struct LeakReport {
     pub leaked_retained_size: u64,
 }
 
-/// Is this node something a user could leak (not V8's own bookkeeping)?
-pub fn is_leak_candidate(g: &HeapGraph, n: NodeIx) -> bool {
+/// Is this node something a user could leak (not V8's own bookkeeping)? Embedder (native)
+/// objects count only as detached DOM nodes: attached ones belong to the live page.
+pub fn is_leak_candidate(s: &AnalyzedSnapshot, n: NodeIx) -> bool {
+    let g = s.graph();
     match g.kind(n) {
         NodeKind::Object | NodeKind::Closure | NodeKind::RegExp => {
             !g.name(n).starts_with("system / ")
         }
-        // Embedder objects: DOM nodes yes, the embedder's internals ("Node / …", "v8::…") no.
-        NodeKind::Native => {
-            let name = g.name(n);
-            !name.contains(" / ") && !name.contains("::")
-        }
+        NodeKind::Native => is_detached(g, &s.analysis.detached, n) && is_dom_like(g, n),
         _ => false,
+    }
+}
+
+/// Edges into V8's and the embedder's own caches: objects kept only through them are engine
+/// bookkeeping (allocation-site boilerplates, lazily made API prototypes), not user leaks.
+const ENGINE_CACHE_EDGES: [&str; 5] = [
+    "transition_info",
+    "fast_template_instantiations_cache",
+    "slow_template_instantiations_cache",
+    "feedback_cell",
+    "feedback_vector",
+];
+
+/// Embedder objects that cache per-context wrappers and templates (Blink's).
+const ENGINE_CACHE_NODES: [&str; 1] = ["blink::V8PerContextData"];
+
+/// Is this retainer path engine bookkeeping: through compiled code or an engine cache?
+fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
+    let last = p.steps.len().saturating_sub(1);
+    p.steps.iter().enumerate().any(|(i, st)| {
+        let e = st.edge.index as usize;
+        let to = st.edge.to;
+        (i < last && (g.kind(to) == NodeKind::Code || ENGINE_CACHE_NODES.contains(&g.name(to))))
+            || (!g.edge_kind(e).named_by_index()
+                && ENGINE_CACHE_EDGES.contains(&g.strings().get(g.edge_name_or_index(e))))
+    })
+}
+
+/// A node's name for traces: its class, or the root's name for synthetic roots.
+fn trace_class(s: &AnalyzedSnapshot, n: NodeIx) -> String {
+    let g = s.graph();
+    if g.kind(n) == NodeKind::Synthetic && !g.name(n).is_empty() {
+        g.name(n).to_string()
+    } else {
+        s.class_name(n).to_string()
     }
 }
 
@@ -98,7 +133,7 @@ fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath) -> Vec<TraceStep> {
         .map(|st| {
             let e = st.edge.index as usize;
             TraceStep {
-                node_class: s.class_name(st.edge.to).to_string(),
+                node_class: trace_class(s, st.edge.to),
                 node_id: g.id(st.edge.to),
                 edge_name: g.edge_label(e),
                 edge_type: g.edge_type_name(e).to_string(),
@@ -139,7 +174,7 @@ impl LeakReport {
             let mut d = a.dominator(v);
             let mut steps = 0;
             while d != g.root() && surviving[d as usize] && steps < 1_000_000 {
-                if is_leak_candidate(g, d) {
+                if is_leak_candidate(final_, d) {
                     return true;
                 }
                 d = a.dominator(d);
@@ -149,12 +184,19 @@ impl LeakReport {
         };
         let mut clusters: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         for v in 0..n as NodeIx {
-            if !surviving[v as usize] || !is_leak_candidate(g, v) || held_by_leak(v) {
+            if !surviving[v as usize] || !is_leak_candidate(final_, v) || held_by_leak(v) {
                 continue;
             }
             let Some(path) = shortest_path(g, a, v) else {
                 continue;
             };
+            // Reached through another leaked object: it is part of that leak.
+            let through_leak = path.steps[..path.steps.len().saturating_sub(1)]
+                .iter()
+                .any(|st| surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to));
+            if through_leak || is_engine_path(g, &path) {
+                continue;
+            }
             let mut key: Vec<String> = path
                 .steps
                 .iter()

@@ -2,13 +2,16 @@
 //! (see `docs/devtools-rules.md`).
 
 pub mod classes;
+pub mod detached;
 pub mod diff;
 pub mod distances;
 pub mod dominators;
 pub mod leaks;
 pub mod retainers;
 pub mod shallow;
+pub mod strings;
 pub mod summary;
+pub mod suspects;
 
 pub use classes::ClassIndex;
 pub use dominators::{DominatorTree, RetentionRules, RuleSet};

@@ -37,8 +37,11 @@ pub enum Command {
         #[arg(long, default_value_t = 25)]
         top: usize,
         /// Print JSON (schema in docs/json-schema.md).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        /// Print the class table as CSV.
+        #[arg(long)]
+        csv: bool,
     },
     /// The dominator tree, largest retained size first.
     Dominators {
@@ -83,6 +86,87 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two snapshots: per class, new and deleted objects (matched by id) and bytes.
+    Diff {
+        /// The earlier snapshot.
+        before: PathBuf,
+        /// The later snapshot.
+        after: PathBuf,
+        /// Classes shown (0 = all).
+        #[arg(long, default_value_t = 25)]
+        top: usize,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+        /// Whose rules decide sizes.
+        #[arg(long, value_enum, default_value_t = Rules::Devtools)]
+        rules: Rules,
+    },
+    /// Three-snapshot leak detection: what was allocated after BASELINE, exists in TARGET and
+    /// is still alive in FINAL, clustered by retainer path. Exit code 1 when --fail-on-leak trips.
+    Leaks {
+        /// Before the action.
+        #[arg(long)]
+        baseline: PathBuf,
+        /// After the action.
+        #[arg(long)]
+        target: PathBuf,
+        /// After undoing the action.
+        #[arg(long = "final")]
+        final_: PathBuf,
+        /// Print JSON (schema in docs/json-schema.md).
+        #[arg(long, group = "format")]
+        json: bool,
+        /// Print Markdown.
+        #[arg(long, group = "format")]
+        md: bool,
+        /// Print a self-contained HTML page.
+        #[arg(long, group = "format")]
+        html: bool,
+        /// Write the output to this file (atomically) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Exit with code 1 when a leak cluster passes the limits below (for CI).
+        #[arg(long)]
+        fail_on_leak: bool,
+        /// With --fail-on-leak: objects a cluster needs to count.
+        #[arg(long, default_value_t = 1, requires = "fail_on_leak")]
+        min_count: u64,
+        /// With --fail-on-leak: bytes a cluster must retain to count.
+        #[arg(long, default_value_t = 0, requires = "fail_on_leak")]
+        min_bytes: u64,
+    },
+    /// Detached DOM trees and what keeps them alive.
+    Detached {
+        /// The file and rules.
+        #[command(flatten)]
+        input: Input,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A leak-suspects report over one or more snapshots (two: plus a comparison; three:
+    /// baseline/target/final leak detection too).
+    Report {
+        /// Snapshots, oldest first.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        /// Write to this file (atomically) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Share of the heap (0..1) that makes an object a suspect.
+        #[arg(long, default_value_t = 0.10)]
+        threshold: f64,
+        /// Instances of one class that make a collection an accumulation point.
+        #[arg(long, default_value_t = 100)]
+        min_instances: u64,
+    },
     /// One row per node, for notebooks and spreadsheets.
     Nodes {
         /// The file and rules.
@@ -103,6 +187,17 @@ pub struct Input {
     /// Whose rules decide retained sizes: DevTools (default) or memlab (for cross-checking).
     #[arg(long, value_enum, default_value_t = Rules::Devtools)]
     pub rules: Rules,
+}
+
+/// `report --format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// JSON (schema in docs/json-schema.md).
+    Json,
+    /// Markdown.
+    Md,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// `--rules` values.

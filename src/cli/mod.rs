@@ -1,6 +1,7 @@
 //! The command-line face: parse flags, load, analyse, print. All the work is in the library.
 
 pub mod args;
+mod compare;
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -42,7 +43,12 @@ fn run(cli: Cli) -> Result<()> {
     };
     let mut out = String::new();
     match command {
-        Command::Summary { input, top, json } => {
+        Command::Summary {
+            input,
+            top,
+            json,
+            csv,
+        } => {
             let s = open(&input)?;
             let summary = s.summary();
             let stats = s.statistics();
@@ -52,7 +58,9 @@ fn run(cli: Cli) -> Result<()> {
                 top.min(summary.classes.len())
             };
             let file = input.file.display().to_string();
-            if json {
+            if csv {
+                out = compare::summary_csv(&summary.classes[..n]);
+            } else if json {
                 out = to_json(&SummaryJson {
                     file,
                     node_count: summary.node_count,
@@ -126,6 +134,53 @@ fn run(cli: Cli) -> Result<()> {
                 text::paths(&mut out, &s, &found);
             }
         }
+        Command::Diff {
+            before,
+            after,
+            top,
+            json,
+            csv,
+            rules,
+        } => out = compare::diff(&before, &after, top, json, csv, rules)?,
+        Command::Leaks {
+            baseline,
+            target,
+            final_,
+            json,
+            md,
+            html,
+            output,
+            fail_on_leak,
+            min_count,
+            min_bytes,
+        } => {
+            let format = if json {
+                compare::Format::Json
+            } else if md {
+                compare::Format::Md
+            } else if html {
+                compare::Format::Html
+            } else {
+                compare::Format::Text
+            };
+            let gate = fail_on_leak.then_some((min_count, min_bytes));
+            return compare::leaks(
+                [&baseline, &target, &final_],
+                format,
+                output.as_deref(),
+                gate,
+            );
+        }
+        Command::Detached { input, json } => out = compare::detached(&input, json)?,
+        Command::Report {
+            files,
+            format,
+            output,
+            threshold,
+            min_instances,
+        } => {
+            return compare::report(&files, format, output.as_deref(), threshold, min_instances);
+        }
         Command::Nodes { input, tsv: _ } => {
             let s = open(&input)?;
             return write_tsv(&s);
@@ -156,6 +211,17 @@ fn run_app(_files: Vec<std::path::PathBuf>, _view: Option<String>) -> Result<()>
     ))
 }
 
+/// Print to stdout, or write atomically to `output`.
+fn emit(s: &str, output: Option<&std::path::Path>) -> Result<()> {
+    match output {
+        None => print(s),
+        Some(p) => crate::report::write_atomically(p, s.as_bytes()).map_err(|source| Error::Io {
+            path: p.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 fn print(s: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
@@ -181,7 +247,12 @@ impl AnalyzedSnapshot {
 
 /// Load and analyse, with a progress bar on a terminal for files of a few MB or more.
 fn open(input: &Input) -> Result<AnalyzedSnapshot> {
-    let size = std::fs::metadata(&input.file).map(|m| m.len()).unwrap_or(0);
+    open_path(&input.file, input.rules)
+}
+
+/// Load and analyse `path` under `rules`.
+fn open_path(path: &std::path::Path, rules: Rules) -> Result<AnalyzedSnapshot> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_BAR_MIN_BYTES).then(|| {
         let b = ProgressBar::new(size);
         b.set_style(
@@ -200,8 +271,8 @@ fn open(input: &Input) -> Result<AnalyzedSnapshot> {
         }
     };
     let progress = Progress::new(Some(&report), None);
-    let result = crate::formats::load(&input.file, progress).and_then(|snap| {
-        let rules = match input.rules {
+    let result = crate::formats::load(path, progress).and_then(|snap| {
+        let rules = match rules {
             Rules::Devtools => RuleSet::DevTools,
             Rules::Memlab => RuleSet::Memlab,
         };

@@ -1,7 +1,9 @@
 //! Writers over analysis results: plain text tables and JSON (schemas in docs/json-schema.md).
 //! One result, several outputs; the CLI and GUI only choose.
 
+pub mod document;
 pub mod json;
+pub mod leak_report;
 pub mod text;
 
 /// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`.
@@ -23,6 +25,31 @@ pub fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.2} {}", UNITS[u])
     }
+}
+
+/// Write `contents` to `path` atomically: a temporary file next to it, then a rename, so a
+/// reader never sees half a report.
+pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// A node name fit for one table cell: control characters become spaces, at most `max` chars.
