@@ -87,7 +87,7 @@ pub fn path_text(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<PathText> {
                     PathText {
                         edge_name: g.edge_label(e),
                         edge_type: g.edge_type_name(e).to_string(),
-                        node_class: s.class_name(st.edge.to).to_string(),
+                        node_class: s.path_label(st.edge.to).to_string(),
                         node_id: g.id(st.edge.to),
                     }
                 })

@@ -96,16 +96,6 @@ fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
     })
 }
 
-/// A node's name for traces: its class, or the root's name for synthetic roots.
-fn trace_class(s: &AnalyzedSnapshot, n: NodeIx) -> String {
-    let g = s.graph();
-    if g.kind(n) == NodeKind::Synthetic && !g.name(n).is_empty() {
-        g.name(n).to_string()
-    } else {
-        s.class_name(n).to_string()
-    }
-}
-
 fn id_set(s: &AnalyzedSnapshot) -> FxHashSet<u32> {
     let g = s.graph();
     (0..g.node_count() as NodeIx).map(|n| g.id(n)).collect()
@@ -133,7 +123,7 @@ fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath) -> Vec<TraceStep> {
         .map(|st| {
             let e = st.edge.index as usize;
             TraceStep {
-                node_class: trace_class(s, st.edge.to),
+                node_class: s.path_label(st.edge.to).to_string(),
                 node_id: g.id(st.edge.to),
                 edge_name: g.edge_label(e),
                 edge_type: g.edge_type_name(e).to_string(),

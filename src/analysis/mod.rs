@@ -161,4 +161,15 @@ impl AnalyzedSnapshot {
     pub fn class_name(&self, n: NodeIx) -> &str {
         self.classes.name_of(n)
     }
+
+    /// What to call `n` in a retainer path: its class, or its own name for the synthetic
+    /// roots (`(GC roots)`, `(Stack roots)`, …) whose class, `(synthetic)`, says nothing.
+    pub fn path_label(&self, n: NodeIx) -> &str {
+        let g = self.graph();
+        if g.kind(n) == crate::model::NodeKind::Synthetic && !g.name(n).is_empty() {
+            g.name(n)
+        } else {
+            self.class_name(n)
+        }
+    }
 }

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::detached::{path_text, PathText};
+use super::distances::is_user_root;
 use super::AnalyzedSnapshot;
 use crate::model::{FxHashMap, HeapGraph, NodeIx, NodeKind};
 use crate::report::human_bytes;
@@ -128,6 +129,12 @@ fn breakdown(s: &AnalyzedSnapshot, n: NodeIx, top: usize) -> Vec<ClassShare> {
     v
 }
 
+/// Classes a program creates on purpose: not V8's `(string)`, `(compiled code)`, `system / …`,
+/// nor functions (which pile up in every module scope).
+fn is_user_class(name: &str) -> bool {
+    !name.starts_with('(') && !name.starts_with("system / ") && name != "Function"
+}
+
 fn is_storage(g: &HeapGraph, n: NodeIx) -> bool {
     matches!(g.kind(n), NodeKind::Array | NodeKind::Hidden)
 }
@@ -135,6 +142,10 @@ fn is_storage(g: &HeapGraph, n: NodeIx) -> bool {
 fn describe(s: &AnalyzedSnapshot, n: NodeIx) -> String {
     let g = s.graph();
     format!("{} @{}", s.class_name(n), g.id(n))
+}
+
+fn is_user_root_of(g: &HeapGraph, n: NodeIx) -> bool {
+    g.retainer_nodes(n).any(|r| r == g.root()) && is_user_root(g, n)
 }
 
 /// Find leak suspects in one snapshot.
@@ -153,7 +164,9 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
         for &c in a.dominators.children().of(v) {
             if a.retained_size(c) >= big {
                 stack.push(c);
-                if is_real_object(g, c) {
+                // The global object holds everything a program keeps; saying so helps nobody.
+                let global = v == g.root() && is_user_root(g, c);
+                if is_real_object(g, c) && !global {
                     large.push(c);
                 }
             }
@@ -225,11 +238,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
         }
         let Some((&class, &(count, retained))) = counts
             .iter()
-            .filter(|(&c, _)| {
-                // Strings and numbers pile up everywhere; they are reported under their owners.
-                let name = &s.classes.names[c as usize];
-                name != "(string)" && name != "(number)" && name != "(concatenated string)"
-            })
+            .filter(|(&c, _)| is_user_class(&s.classes.names[c as usize]))
             .max_by_key(|(_, &(n, r))| (n, r))
         else {
             continue;
@@ -238,32 +247,45 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             continue;
         }
         let owner = owner_of(s, v);
-        if owner == g.root() || seen_owner.insert(owner, ()).is_some() {
+        if owner == g.root() || is_user_root_of(g, owner) || seen_owner.insert(owner, ()).is_some()
+        {
             continue;
         }
         let class_name = &s.classes.names[class as usize];
         let r = a.retained_size(owner);
         let via = if owner != v {
-            format!(" (through its internal {} @{})", s.class_name(v), g.id(v))
+            format!(" (in its internal {} @{})", s.class_name(v), g.id(v))
         } else {
             String::new()
         };
+        let holds = format!(
+            "holds {} {} objects{} that retain {} ({:.1} % of the heap). \
+             A collection that only grows is the classic leak: check what removes entries.",
+            count,
+            class_name,
+            via,
+            human_bytes(retained),
+            retained as f64 * 100.0 / total as f64
+        );
+        let text = format!("{} {holds}", describe(s, owner));
+        // Already a large retainer: say what it accumulates instead of listing it twice.
+        if let Some(existing) = out.iter_mut().find(|x| x.node == owner) {
+            existing.kind = SuspectKind::Accumulation;
+            existing.explanation = format!(
+                "{} retains {} ({:.1} % of the heap). It {holds}",
+                describe(s, owner),
+                human_bytes(existing.retained_size),
+                existing.share * 100.0,
+            );
+            continue;
+        }
         out.push(LeakSuspect {
             kind: SuspectKind::Accumulation,
             node_id: g.id(owner),
             class: s.class_name(owner).to_string(),
             retained_size: r,
             share: r as f64 / total as f64,
-            explanation: format!(
-                "{}{} holds {} {} objects that retain {} ({:.1} % of the heap). \
-                 A collection that only grows is the classic leak: check what removes entries.",
-                describe(s, owner),
-                via,
-                count,
-                class_name,
-                human_bytes(retained),
-                retained as f64 * 100.0 / total as f64
-            ),
+            explanation: text,
             breakdown: breakdown(s, owner, 5),
             path: path_text(s, owner),
             node: owner,

@@ -190,11 +190,15 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                // The nearest object a user would recognise, not V8's storage in between.
                 let holder = c
                     .trace
                     .iter()
                     .rev()
-                    .nth(1)
+                    .skip(1)
+                    .find(|s| {
+                        !s.node_class.starts_with('(') && !s.node_class.starts_with("system / ")
+                    })
                     .map(|s| format!("{} @{}", s.node_class, s.node_id))
                     .unwrap_or_default();
                 vec![
@@ -273,6 +277,7 @@ impl LeakSuspectsReport {
                 rows: c
                     .classes
                     .iter()
+                    .filter(|r| r.delta_count != 0 || r.size_delta != 0)
                     .map(|r| {
                         vec![
                             r.name.clone(),

@@ -8,6 +8,7 @@ pub mod search;
 pub mod start;
 pub mod statistics;
 pub mod summary;
+pub mod tree;
 
 /// The main views a tab can show (the retainers panel is always below them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
