@@ -3,6 +3,8 @@
 pub mod args;
 mod compare;
 
+pub use compare::summary_csv;
+
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 

@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use super::views::comparison::ComparisonView;
 use super::views::containment::ContainmentView;
+use super::views::detached::DetachedView;
 use super::views::dominators::DominatorsView;
+use super::views::leaks::LeaksView;
 use super::views::retainers::RetainersPanel;
 use super::views::search::SearchBox;
 use super::views::start::{self, StartAction};
@@ -42,6 +45,12 @@ pub struct SnapshotTab {
     pub retainers: RetainersPanel,
     /// Search box state.
     pub search: SearchBox,
+    /// Comparison state.
+    pub comparison: ComparisonView,
+    /// Leaks state.
+    pub leaks: LeaksView,
+    /// Detached DOM state.
+    pub detached: DetachedView,
 }
 
 impl SnapshotTab {
@@ -57,6 +66,9 @@ impl SnapshotTab {
             statistics: StatisticsView::default(),
             retainers: RetainersPanel::default(),
             search: SearchBox::default(),
+            comparison: ComparisonView::default(),
+            leaks: LeaksView::default(),
+            detached: DetachedView::default(),
         }
     }
 }
@@ -77,6 +89,55 @@ pub struct HeapsightApp {
     start_view: ViewKind,
     pending_files: Vec<PathBuf>,
     dialog: Option<Receiver<Vec<PathBuf>>>,
+    /// Messages about finished exports.
+    pub notices: Vec<String>,
+    export: Option<Receiver<Result<String, String>>>,
+}
+
+/// What File → Export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The leak-suspects report over all open snapshots, as one HTML page.
+    ReportHtml,
+    /// The same as Markdown.
+    ReportMarkdown,
+    /// The same as JSON.
+    ReportJson,
+    /// The shown snapshot's class table as CSV.
+    SummaryCsv,
+}
+
+impl ExportKind {
+    fn default_name(self) -> &'static str {
+        match self {
+            ExportKind::ReportHtml => "heapsight-report.html",
+            ExportKind::ReportMarkdown => "heapsight-report.md",
+            ExportKind::ReportJson => "heapsight-report.json",
+            ExportKind::SummaryCsv => "classes.csv",
+        }
+    }
+}
+
+/// Render an export (on a background thread).
+pub fn render_export(
+    kind: ExportKind,
+    snaps: &[Arc<LoadedSnapshot>],
+    active: usize,
+) -> Result<String, String> {
+    use crate::report::document::{to_html, to_markdown};
+    use crate::report::leak_report::LeakSuspectsReport;
+    if kind == ExportKind::SummaryCsv {
+        let s = snaps.get(active).ok_or("no snapshot open")?;
+        return Ok(crate::cli::summary_csv(&s.summary.classes));
+    }
+    let refs: Vec<(&crate::analysis::AnalyzedSnapshot, String)> =
+        snaps.iter().map(|s| (&s.data, s.title.clone())).collect();
+    let r = LeakSuspectsReport::build(&refs, Default::default());
+    Ok(match kind {
+        ExportKind::ReportHtml => to_html("heapsight leak suspects", &r.blocks()),
+        ExportKind::ReportMarkdown => to_markdown(&r.blocks()),
+        _ => serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?,
+    })
 }
 
 impl HeapsightApp {
@@ -110,6 +171,8 @@ impl HeapsightApp {
             start_view: start_view.unwrap_or_default(),
             pending_files: files,
             dialog: None,
+            notices: Vec::new(),
+            export: None,
         }
     }
 
@@ -157,6 +220,15 @@ impl HeapsightApp {
                 None => i += 1,
             }
         }
+        if let Some(rx) = &self.export {
+            if let Ok(result) = rx.try_recv() {
+                self.export = None;
+                match result {
+                    Ok(msg) => self.notices.push(msg),
+                    Err(e) => self.errors.push(format!("Export: {e}")),
+                }
+            }
+        }
         if let Some(rx) = &self.dialog {
             if let Ok(files) = rx.try_recv() {
                 self.dialog = None;
@@ -198,6 +270,31 @@ impl HeapsightApp {
         self.dialog = Some(rx);
     }
 
+    /// Export in the background: render, ask where to save (off the UI thread), write atomically.
+    pub fn export(&mut self, ctx: &egui::Context, kind: ExportKind) {
+        if self.tabs.is_empty() || self.export.is_some() {
+            return;
+        }
+        let snaps: Vec<Arc<LoadedSnapshot>> = self.tabs.iter().map(|t| t.snap.clone()).collect();
+        let active = self.active;
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let result = render_export(kind, &snaps, active).and_then(|text| {
+                let path = rfd::FileDialog::new()
+                    .set_file_name(kind.default_name())
+                    .save_file()
+                    .ok_or_else(|| "export cancelled (or no file dialog available)".to_string())?;
+                crate::report::write_atomically(&path, text.as_bytes())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(format!("Wrote {}", path.display()))
+            });
+            let _ = tx.send(result);
+            ctx.request_repaint();
+        });
+        self.export = Some(rx);
+    }
+
     /// Draw the whole app into `ui` (eframe calls this each frame; tests call it directly).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
@@ -228,6 +325,13 @@ impl HeapsightApp {
                 .default_size(220.0)
                 .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
         }
+        let others: Vec<Arc<LoadedSnapshot>> = self
+            .tabs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != self.active)
+            .map(|(_, t)| t.snap.clone())
+            .collect();
         egui::CentralPanel::default().show(ui, |ui| {
             self.error_list(ui);
             match self.tabs.get_mut(self.active) {
@@ -236,6 +340,12 @@ impl HeapsightApp {
                     ViewKind::Dominators => tab.dominators.ui(ui, &tab.snap, &mut tab.selection),
                     ViewKind::Containment => tab.containment.ui(ui, &tab.snap, &mut tab.selection),
                     ViewKind::Statistics => tab.statistics.ui(ui, &tab.snap, &mut tab.selection),
+                    ViewKind::Comparison => {
+                        tab.comparison
+                            .ui(ui, &tab.snap, &others, &mut tab.selection)
+                    }
+                    ViewKind::Leaks => tab.leaks.ui(ui, &tab.snap, &others, &mut tab.selection),
+                    ViewKind::Detached => tab.detached.ui(ui, &tab.snap, &mut tab.selection),
                 },
                 None => match start::ui(ui, &self.recent, &self.samples) {
                     Some(StartAction::Open(p)) => self.open(&ctx, p),
@@ -369,6 +479,24 @@ impl HeapsightApp {
     }
 
     fn error_list(&mut self, ui: &mut egui::Ui) {
+        let mut dismiss_notice = None;
+        for (i, n) in self.notices.iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.label(n);
+                if ui.small_button("Dismiss").clicked() {
+                    dismiss_notice = Some(i);
+                }
+            });
+        }
+        if let Some(i) = dismiss_notice {
+            self.notices.remove(i);
+        }
+        if self.export.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Exporting…");
+            });
+        }
         let mut dismiss = None;
         for (i, e) in self.errors.iter().enumerate() {
             egui::Frame::group(ui.style())

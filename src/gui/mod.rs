@@ -10,7 +10,7 @@ pub mod worker;
 
 use std::path::PathBuf;
 
-pub use app::{HeapsightApp, SnapshotTab};
+pub use app::{render_export, ExportKind, HeapsightApp, SnapshotTab};
 pub use eframe::egui;
 pub use views::ViewKind;
 pub use worker::LoadedSnapshot;

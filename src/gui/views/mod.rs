@@ -1,8 +1,11 @@
 //! One file per view or panel; each is a small struct holding only view state (scroll, sort,
 //! expanded rows) with one `ui` method over the shared snapshot and the tab's selection.
 
+pub mod comparison;
 pub mod containment;
+pub mod detached;
 pub mod dominators;
+pub mod leaks;
 pub mod retainers;
 pub mod search;
 pub mod start;
@@ -22,15 +25,24 @@ pub enum ViewKind {
     Containment,
     /// Size by category.
     Statistics,
+    /// Against another open snapshot.
+    Comparison,
+    /// Three-snapshot leak detection.
+    Leaks,
+    /// Detached DOM trees.
+    Detached,
 }
 
 impl ViewKind {
     /// All views, in tab order.
-    pub const ALL: [ViewKind; 4] = [
+    pub const ALL: [ViewKind; 7] = [
         ViewKind::Summary,
         ViewKind::Dominators,
         ViewKind::Containment,
         ViewKind::Statistics,
+        ViewKind::Comparison,
+        ViewKind::Leaks,
+        ViewKind::Detached,
     ];
 
     /// The view's title.
@@ -40,6 +52,9 @@ impl ViewKind {
             ViewKind::Dominators => "Dominators",
             ViewKind::Containment => "Containment",
             ViewKind::Statistics => "Statistics",
+            ViewKind::Comparison => "Comparison",
+            ViewKind::Leaks => "Leaks",
+            ViewKind::Detached => "Detached DOM",
         }
     }
 

@@ -1,0 +1,188 @@
+//! The Comparison view: this snapshot against a base picked among the open ones, per class
+//! (# new, # deleted, sizes), with the new objects of a class one click away.
+
+use std::sync::Arc;
+
+use eframe::egui;
+use egui_extras::{Column, TableBuilder};
+
+use crate::analysis::diff::SnapshotDiff;
+use crate::gui::format::{number_cell, size_cell};
+use crate::gui::worker::BackgroundTask;
+use crate::gui::{LoadedSnapshot, Selection};
+use crate::model::NodeIx;
+use crate::report::one_line;
+
+/// Comparison view state.
+#[derive(Default)]
+pub struct ComparisonView {
+    base: Option<usize>,
+    task: Option<BackgroundTask<SnapshotDiff>>,
+    diff: Option<(std::path::PathBuf, SnapshotDiff)>,
+    class: Option<String>,
+    objects: Vec<NodeIx>,
+    only_between: bool,
+}
+
+impl ComparisonView {
+    /// Draw: base picker, class table, new objects of the chosen class.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        snap: &Arc<LoadedSnapshot>,
+        others: &[Arc<LoadedSnapshot>],
+        selection: &mut Selection,
+    ) {
+        if others.is_empty() {
+            ui.label("Open a second snapshot (an earlier one) to compare this one with it.");
+            return;
+        }
+        if let Some(t) = self.task.as_mut() {
+            if let Some(d) = t.poll() {
+                let base = &others[self.base.unwrap_or(0).min(others.len() - 1)];
+                self.diff = Some((base.path.clone(), d));
+                self.task = None;
+                self.class = None;
+                self.objects.clear();
+            }
+        }
+        ui.horizontal(|ui| {
+            ui.label("Base:");
+            let current = self
+                .base
+                .and_then(|i| others.get(i))
+                .map_or("(pick one)".to_string(), |s| s.title.clone());
+            egui::ComboBox::from_id_salt("comparison base")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (i, o) in others.iter().enumerate() {
+                        if ui
+                            .selectable_label(self.base == Some(i), &o.title)
+                            .clicked()
+                        {
+                            self.base = Some(i);
+                            let (b, t) = (o.clone(), snap.clone());
+                            self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
+                                SnapshotDiff::compute(&b.data, &t.data)
+                            }));
+                        }
+                    }
+                });
+            ui.label(format!("compared with this snapshot, {}", snap.title));
+            if self.task.is_some() {
+                ui.spinner();
+            }
+        });
+        let Some((_, diff)) = &self.diff else {
+            if self.task.is_none() {
+                ui.label(
+                    egui::RichText::new("Pick the base snapshot (taken before this one).").weak(),
+                );
+            }
+            return;
+        };
+        ui.label(format!(
+            "{} new objects ({}), {} deleted ({}); {} allocated after the base was taken",
+            diff.new_count,
+            crate::report::human_bytes(diff.alloc_size),
+            diff.deleted_count,
+            crate::report::human_bytes(diff.freed_size),
+            diff.allocated_between(&snap.data).len()
+        ));
+        let mut clicked: Option<String> = None;
+        let height = ui.available_height();
+        ui.push_id("comparison table", |ui| {
+            TableBuilder::new(ui)
+                .striped(true)
+                .max_scroll_height(height * 0.55)
+                .column(Column::remainder().at_least(200.0).clip(true))
+                .columns(Column::auto().at_least(70.0), 6)
+                .header(20.0, |mut h| {
+                    for t in [
+                        "Constructor",
+                        "# New",
+                        "# Deleted",
+                        "# Delta",
+                        "Alloc. size",
+                        "Freed size",
+                        "Size delta",
+                    ] {
+                        h.col(|ui| {
+                            ui.strong(t);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(20.0, diff.classes.len(), |mut row| {
+                        let r = &diff.classes[row.index()];
+                        row.set_selected(self.class.as_deref() == Some(r.name.as_str()));
+                        row.col(|ui| {
+                            if ui.selectable_label(false, one_line(&r.name, 80)).clicked() {
+                                clicked = Some(r.name.clone());
+                            }
+                        });
+                        row.col(|ui| number_cell(ui, r.new_count.to_string()));
+                        row.col(|ui| number_cell(ui, r.deleted_count.to_string()));
+                        row.col(|ui| number_cell(ui, format!("{:+}", r.delta_count)));
+                        row.col(|ui| size_cell(ui, r.alloc_size));
+                        row.col(|ui| size_cell(ui, r.freed_size));
+                        row.col(|ui| {
+                            let sign = if r.size_delta < 0 { "−" } else { "+" };
+                            number_cell(
+                                ui,
+                                format!(
+                                    "{sign}{}",
+                                    crate::report::human_bytes(r.size_delta.unsigned_abs())
+                                ),
+                            );
+                        });
+                    });
+                });
+        });
+        if let Some(name) = clicked {
+            self.objects = diff.new_objects_of(&snap.data, &name);
+            if self.only_between {
+                let max = diff.base_max_id;
+                self.objects.retain(|&n| snap.data.graph().id(n) > max);
+            }
+            self.class = Some(name);
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            match &self.class {
+                Some(c) => ui.strong(format!("New {c} objects ({})", self.objects.len())),
+                None => {
+                    ui.label(egui::RichText::new("Click a class to list its new objects.").weak())
+                }
+            };
+            ui.checkbox(
+                &mut self.only_between,
+                "only allocated between the two snapshots",
+            );
+        });
+        let g = snap.data.graph();
+        ui.push_id("comparison objects", |ui| {
+            TableBuilder::new(ui)
+                .striped(true)
+                .column(Column::remainder().clip(true))
+                .columns(Column::auto().at_least(80.0), 2)
+                .body(|body| {
+                    body.rows(20.0, self.objects.len(), |mut row| {
+                        let n = self.objects[row.index()];
+                        row.set_selected(selection.node == Some(n));
+                        row.col(|ui| {
+                            let text = format!("{} @{}", one_line(g.name(n), 60), g.id(n));
+                            if ui
+                                .selectable_label(selection.node == Some(n), text)
+                                .clicked()
+                            {
+                                selection.node = Some(n);
+                            }
+                        });
+                        row.col(|ui| size_cell(ui, snap.data.analysis.shallow_size(n)));
+                        row.col(|ui| size_cell(ui, snap.data.analysis.retained_size(n)));
+                    });
+                });
+        });
+    }
+}

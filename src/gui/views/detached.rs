@@ -1,0 +1,120 @@
+//! The Detached DOM view: detached DOM trees with their size and the JS path that keeps each
+//! one alive.
+
+use std::sync::Arc;
+
+use eframe::egui;
+use egui_extras::{Column, TableBuilder};
+
+use crate::analysis::detached::DetachedDom;
+use crate::gui::format::{number_cell, size_cell};
+use crate::gui::worker::BackgroundTask;
+use crate::gui::{LoadedSnapshot, Selection};
+
+/// Detached view state.
+#[derive(Default)]
+pub struct DetachedView {
+    task: Option<BackgroundTask<DetachedDom>>,
+    result: Option<DetachedDom>,
+    chosen: usize,
+}
+
+impl DetachedView {
+    /// Draw the trees (computed in the background on first show).
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+        if self.result.is_none() && self.task.is_none() {
+            let s = snap.clone();
+            self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
+                DetachedDom::compute(&s.data)
+            }));
+        }
+        if let Some(t) = self.task.as_mut() {
+            match t.poll() {
+                Some(r) => {
+                    self.result = Some(r);
+                    self.task = None;
+                }
+                None => {
+                    ui.spinner();
+                    return;
+                }
+            }
+        }
+        let Some(d) = &self.result else {
+            return;
+        };
+        ui.label(format!(
+            "{} detached DOM node(s) in {} tree(s){}{}",
+            d.node_count,
+            d.trees.len(),
+            if d.other_detached_count > 0 {
+                format!(
+                    "; {} detached embedder objects that are not DOM nodes left out",
+                    d.other_detached_count
+                )
+            } else {
+                String::new()
+            },
+            if d.from_detachedness_field {
+                ""
+            } else {
+                " (from `Detached ` names: this snapshot has no detachedness field)"
+            }
+        ));
+        if d.trees.is_empty() {
+            return;
+        }
+        let mut chosen = self.chosen.min(d.trees.len() - 1);
+        ui.push_id("detached trees", |ui| {
+            let height = ui.available_height() * 0.6;
+            TableBuilder::new(ui)
+                .striped(true)
+                .max_scroll_height(height)
+                .column(Column::remainder().at_least(200.0).clip(true))
+                .columns(Column::auto().at_least(80.0), 2)
+                .header(20.0, |mut h| {
+                    for t in ["Tree (its largest node)", "Nodes", "Retained"] {
+                        h.col(|ui| {
+                            ui.strong(t);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(20.0, d.trees.len(), |mut row| {
+                        let i = row.index();
+                        let t = &d.trees[i];
+                        row.set_selected(i == chosen);
+                        row.col(|ui| {
+                            if ui
+                                .selectable_label(
+                                    i == chosen,
+                                    format!("{} @{}", t.root_class, t.root_id),
+                                )
+                                .clicked()
+                            {
+                                chosen = i;
+                                selection.node = Some(t.root);
+                            }
+                        });
+                        row.col(|ui| number_cell(ui, t.node_count.to_string()));
+                        row.col(|ui| size_cell(ui, t.retained_size));
+                    });
+                });
+        });
+        self.chosen = chosen;
+        let t = &d.trees[chosen];
+        ui.separator();
+        ui.strong("What keeps it alive, from the GC roots:");
+        ui.monospace("(root)");
+        for (i, s) in t.retainer_path.iter().enumerate() {
+            ui.monospace(format!(
+                "{}--{} {}--> {} @{}",
+                "  ".repeat(i + 1),
+                s.edge_type,
+                s.edge_name,
+                s.node_class,
+                s.node_id
+            ));
+        }
+    }
+}
