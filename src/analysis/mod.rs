@@ -1,6 +1,7 @@
 //! Analyses over a [`HeapGraph`], each in its own module, with DevTools' rules
 //! (see `docs/devtools-rules.md`).
 
+pub mod alloc;
 pub mod classes;
 pub mod detached;
 pub mod diff;

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Input, ReportFormat, Rules};
 use super::{emit, open, open_path, to_json};
+use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiff, SiteRow};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::SnapshotDiff;
 use crate::analysis::leaks::LeakReport;
 use crate::analysis::suspects::SuspectOptions;
 use crate::analysis::ClassRow;
 use crate::error::{Error, Result};
+use crate::model::alloc::AllocProfile;
 use crate::report::document::{to_csv, to_html, to_markdown};
 use crate::report::leak_report::{leak_blocks, trace_lines, LeakSuspectsReport};
 use crate::report::{human_bytes, one_line};
@@ -59,6 +61,124 @@ pub fn summary_csv(rows: &[ClassRow]) -> String {
     )
 }
 
+/// Text for `summary` on an allocation profile.
+pub fn alloc_summary_text(file: &Path, s: &AllocSummary) -> String {
+    let t = &s.totals;
+    let mut out = format!(
+        "{}\n{} profile by {}{}\n\n\
+         Total:     {} in {} blocks\n\
+         At peak:   {} in {} blocks\n\
+         At exit:   {} in {} blocks (leaked)\n",
+        file.display(),
+        s.format,
+        s.producer,
+        if s.command.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s.command)
+        },
+        bytes_exact(t.total_bytes),
+        t.total_blocks,
+        bytes_exact(t.peak_bytes),
+        t.peak_blocks,
+        bytes_exact(t.end_bytes),
+        t.end_blocks,
+    );
+    if t.temporary_blocks > 0 {
+        out.push_str(&format!("Temporary: {} allocations\n", t.temporary_blocks));
+    }
+    out.push_str(&format!("{} allocation sites\n", s.site_count));
+    let list =
+        |out: &mut String, title: &str, rows: &[SiteRow], value: &dyn Fn(&SiteRow) -> String| {
+            out.push_str(&format!("\n{title}:\n"));
+            if rows.is_empty() {
+                out.push_str("  (none)\n");
+            }
+            for r in rows {
+                out.push_str(&format!(
+                    "  {:>12}  {} {}\n",
+                    value(r),
+                    r.function,
+                    r.location
+                ));
+                for f in r.stack.iter().rev().skip(1).take(4) {
+                    out.push_str(&format!("  {:>12}    called from {f}\n", ""));
+                }
+            }
+        };
+    list(
+        &mut out,
+        "Top sites by bytes at peak",
+        &s.top_by_peak,
+        &|r| human_bytes(r.metrics.peak_bytes),
+    );
+    list(
+        &mut out,
+        "Top sites by bytes leaked at exit",
+        &s.top_by_leaked,
+        &|r| human_bytes(r.metrics.end_bytes),
+    );
+    if t.temporary_blocks > 0 {
+        list(
+            &mut out,
+            "Top sites by temporary allocations",
+            &s.top_by_temporary,
+            &|r| r.metrics.temporary_blocks.to_string(),
+        );
+    }
+    out
+}
+
+fn bytes_exact(n: u64) -> String {
+    format!("{n} bytes ({})", human_bytes(n))
+}
+
+/// `heapsight diff` of two allocation profiles, by call stack.
+fn diff_alloc(
+    before: &Path,
+    after: &Path,
+    a: &AllocProfile,
+    b: &AllocProfile,
+    top: usize,
+    json: bool,
+) -> Result<String> {
+    let mut d = diff_profiles(a, b);
+    if top != 0 {
+        d.truncate(top);
+    }
+    if json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            before: String,
+            after: String,
+            sites: &'a [SiteDiff],
+        }
+        return to_json(&Out {
+            before: before.display().to_string(),
+            after: after.display().to_string(),
+            sites: &d,
+        });
+    }
+    let mut out = format!(
+        "{} -> {} (by call stack; bytes at peak, bytes allocated)\n\n",
+        before.display(),
+        after.display()
+    );
+    for s in &d {
+        let change = format!("{:?}", s.change).to_lowercase();
+        out.push_str(&format!(
+            "{:<7} peak {:>10} -> {:<10} total {:>10} -> {:<10} {}\n",
+            change,
+            human_bytes(s.before.peak_bytes),
+            human_bytes(s.after.peak_bytes),
+            human_bytes(s.before.total_bytes),
+            human_bytes(s.after.total_bytes),
+            s.stack.last().map(String::as_str).unwrap_or("(no stack)")
+        ));
+    }
+    Ok(out)
+}
+
 /// `heapsight diff`.
 pub fn diff(
     before: &Path,
@@ -70,6 +190,15 @@ pub fn diff(
 ) -> Result<String> {
     let a = open_path(before, rules)?;
     let b = open_path(after, rules)?;
+    match (a.snapshot.alloc.as_deref(), b.snapshot.alloc.as_deref()) {
+        (Some(pa), Some(pb)) => return diff_alloc(before, after, pa, pb, top, json),
+        (None, None) => {}
+        _ => {
+            return Err(Error::Request(
+                "cannot compare a heap snapshot with an allocation profile".into(),
+            ))
+        }
+    }
     let d = SnapshotDiff::compute(&a, &b);
     let n = if top == 0 {
         d.classes.len()

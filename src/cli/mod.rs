@@ -52,6 +52,16 @@ fn run(cli: Cli) -> Result<()> {
             csv,
         } => {
             let s = open(&input)?;
+            if let Some(profile) = s.snapshot.alloc.as_deref() {
+                let top = if top == 0 { usize::MAX } else { top };
+                let summary = crate::analysis::alloc::AllocSummary::build(profile, top);
+                out = if json {
+                    to_json(&summary)?
+                } else {
+                    compare::alloc_summary_text(&input.file, &summary)
+                };
+                return print(&out);
+            }
             let summary = s.summary();
             let stats = s.statistics();
             let n = if top == 0 {

@@ -188,6 +188,7 @@ pub fn load(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
         graph: g,
         info,
         traces,
+        alloc: None,
     })
 }
 
@@ -611,11 +612,4 @@ fn read_trace_tree(r: &mut JsonReader<'_>, fields: &[String]) -> Result<Vec<Trac
         }
         top.field = (top.field + 1) % fields.len();
     }
-}
-
-/// True when the first bytes look like a V8 heap snapshot.
-pub fn sniff(head: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(head);
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    t.starts_with('{') && t.contains("\"snapshot\"")
 }

@@ -1,6 +1,7 @@
 //! The in-memory model every input format loads into: a [`HeapGraph`] plus what the file said
 //! about itself and any allocation traces it carried.
 
+pub mod alloc;
 pub mod fxhash;
 pub mod graph;
 pub mod kinds;
@@ -23,6 +24,9 @@ pub struct Snapshot {
     pub info: SnapshotInfo,
     /// Allocation traces (heap timelines and snapshots taken with allocation tracking).
     pub traces: AllocationTraces,
+    /// For allocation profiles (DHAT, heaptrack, pprof): the sites and metrics the call-tree
+    /// graph was built from.
+    pub alloc: Option<Box<alloc::AllocProfile>>,
 }
 
 /// Facts from the snapshot header.
