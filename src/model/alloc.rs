@@ -160,20 +160,34 @@ pub struct AllocProfile {
 
 /// Frames that are allocator or standard-library plumbing, folded away by default so stacks
 /// end at the user's function that allocated.
-pub const DEFAULT_FOLDED_PREFIXES: [&str; 12] = [
+pub const DEFAULT_FOLDED_PREFIXES: [&str; 14] = [
     "alloc::",
-    "<alloc::",
     "core::",
-    "<core::",
     "std::",
-    "<std::",
+    "hashbrown::",
     "__rust",
     "__rg_",
+    "__libc_",
     "dhat::",
-    "<dhat::",
     "malloc",
+    "calloc",
+    "realloc",
+    "posix_memalign",
     "operator new",
+    "_Znwm",
 ];
+
+/// Does `function` belong to a folded crate or allocator? A trait impl counts by its type
+/// (`<alloc::vec::Vec<T> as …>::f`), or by its trait when the type is a bare generic
+/// parameter (`<T as alloc::…>::f`); `<my::Thing as core::fmt::Debug>::fmt` is the user's.
+pub fn is_folded(function: &str, fold: &[&str]) -> bool {
+    let f = function.trim_start_matches('<');
+    let folded = |s: &str| fold.iter().any(|p| s.starts_with(p));
+    match f.split_once(" as ") {
+        Some((ty, tr)) if !ty.contains("::") => folded(ty) || folded(tr),
+        _ => folded(f),
+    }
+}
 
 impl AllocProfile {
     /// Intern a frame.
@@ -204,14 +218,20 @@ impl AllocProfile {
         self.strings.get(self.frames[f as usize].location)
     }
 
+    /// Is frame `f` plumbing: a folded function, or code from Rust's standard library sources
+    /// (valgrind names inlined std frames `UnknownInlinedFun` or by short generic names)?
+    pub fn is_folded_frame(&self, f: u32, fold: &[&str]) -> bool {
+        let (func, loc) = (self.function(f), self.location(f));
+        is_folded(func, fold)
+            || func == "UnknownInlinedFun"
+            || loc.starts_with("library/")
+            || loc.contains("/rustc/")
+    }
+
     /// The site's stack without folded frames at its allocating end (but never empty).
     pub fn user_stack<'a>(&self, site: &'a AllocSite, fold: &[&str]) -> &'a [u32] {
         let mut end = site.frames.len();
-        while end > 1
-            && fold
-                .iter()
-                .any(|p| self.function(site.frames[end - 1]).starts_with(p))
-        {
+        while end > 1 && self.is_folded_frame(site.frames[end - 1], fold) {
             end -= 1;
         }
         &site.frames[..end]
@@ -261,6 +281,28 @@ impl AllocProfile {
             b.edge(parent, "property", self.function(f), i as NodeIx + 1);
         }
         b.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding() {
+        let f = &DEFAULT_FOLDED_PREFIXES;
+        assert!(is_folded("alloc::vec::from_elem", f));
+        assert!(is_folded(
+            "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",
+            f
+        ));
+        assert!(is_folded(
+            "<alloc::string::String as core::clone::Clone>::clone",
+            f
+        ));
+        assert!(is_folded("malloc", f));
+        assert!(!is_folded("alloc_workload::load_tensors", f));
+        assert!(!is_folded("<my::Thing as core::fmt::Debug>::fmt", f));
     }
 }
 
