@@ -38,7 +38,8 @@ pub struct SnapshotDiff {
     pub new_count: u64,
     /// Number of deleted objects.
     pub deleted_count: u64,
-    /// Largest object id in the base (objects above it were allocated after the base).
+    /// Largest JS object id in the base (odd ids; embedder objects have even, address-like ids,
+    /// skipped as DevTools does): objects above it were allocated after the base.
     pub base_max_id: u32,
     /// New objects (target node indices), kept to drill into a class.
     #[serde(skip)]
@@ -128,7 +129,12 @@ impl SnapshotDiff {
             freed_size: classes.iter().map(|r| r.freed_size).sum(),
             new_count: classes.iter().map(|r| r.new_count).sum(),
             deleted_count: classes.iter().map(|r| r.deleted_count).sum(),
-            base_max_id: a.last().map_or(0, |x| x.0),
+            base_max_id: a
+                .iter()
+                .rev()
+                .map(|x| x.0)
+                .find(|id| id % 2 == 1)
+                .unwrap_or(0),
             classes,
             new_nodes,
         }

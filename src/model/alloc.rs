@@ -284,6 +284,11 @@ impl AllocProfile {
     }
 }
 
+/// Demangle a Rust (legacy or v0) symbol; other names come back unchanged.
+pub fn demangle(name: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,9 +309,4 @@ mod tests {
         assert!(!is_folded("alloc_workload::load_tensors", f));
         assert!(!is_folded("<my::Thing as core::fmt::Debug>::fmt", f));
     }
-}
-
-/// Demangle a Rust (legacy or v0) symbol; other names come back unchanged.
-pub fn demangle(name: &str) -> String {
-    format!("{:#}", rustc_demangle::demangle(name))
 }

@@ -259,3 +259,46 @@ impl Rng {
         self.next_u64() % n
     }
 }
+
+/// `json` (a snapshot written by [`Heap::json`]) as an older V8 writes it: without the
+/// `detachedness` node field, so detached DOM nodes are known only by their `Detached ` prefix.
+/// Sections keep their order (the loader wants `snapshot` first).
+pub fn without_detachedness(json: &str) -> String {
+    let meta = NODE20_META
+        .replace(r#","detachedness"]"#, "]")
+        .replace(r#""number","number"],"edge_fields""#, r#""number"],"edge_fields""#);
+    assert_ne!(meta, NODE20_META);
+    let json = json.replacen(NODE20_META, &meta, 1);
+    let section = |text: &str, start: &str, end: &str| -> (usize, usize, Vec<u64>) {
+        let a = text.find(start).expect(start) + start.len();
+        let b = a + text[a..].find(end).expect(end);
+        let values = text[a..b]
+            .split(',')
+            .map(|x| x.trim())
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse().unwrap())
+            .collect();
+        (a, b, values)
+    };
+    let join = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let old = NODE20_FIELDS;
+    // Drop the last field (detachedness) of each node.
+    let (a, b, nodes) = section(&json, "\"nodes\":[", "]");
+    let nodes: Vec<u64> = nodes
+        .chunks(old)
+        .flat_map(|row| row[..old - 1].to_vec())
+        .collect();
+    let json = format!("{}{}{}", &json[..a], join(&nodes), &json[b..]);
+    // Edges point at a node's first field: rescale to the narrower rows.
+    let (a, b, mut edges) = section(&json, "\"edges\":[", "]");
+    for e in edges.chunks_mut(3) {
+        e[2] = e[2] / old as u64 * (old as u64 - 1);
+    }
+    format!("{}{}{}", &json[..a], join(&edges), &json[b..])
+}
+
+/// Write `json` to a temp file, load and analyse it with DevTools' rules.
+pub fn analyze_json(json: &str) -> AnalyzedSnapshot {
+    let path = temp_file("heap.heapsnapshot", json.as_bytes());
+    analyze_file(&path, RuleSet::DevTools)
+}

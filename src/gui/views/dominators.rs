@@ -109,7 +109,8 @@ impl DominatorsView {
         self.tree = TreeTable::default();
         self.tree
             .set_roots(snap, DominatorSource, Children::Nodes(vec![root]));
-        self.tree.expand(0, snap, DominatorSource, None);
+        // The root may dominate millions of nodes: sort them off the UI thread if so.
+        self.tree.expand(0, snap, DominatorSource, Some(ui.ctx()));
         self.last_selection = None;
         true
     }

@@ -9,8 +9,11 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::tree::{self, Child, Children, PathMatch, TreeSource, TreeStyle, TreeTable};
+use super::tree::{
+    self, Child, Children, PathMatch, TreeSource, TreeStyle, TreeTable, BACKGROUND_WORK,
+};
 use crate::analysis::retainers::{retainer_paths, sorted_retainers, RetainerPath};
+use crate::gui::worker::BackgroundTask;
 use crate::gui::{format, LoadedSnapshot, Selection};
 use crate::model::{EdgeKind, NodeIx};
 use crate::report::text::distance_text;
@@ -71,6 +74,12 @@ pub struct RetainersPanel {
     target: Option<NodeIx>,
     /// Up to [`MAX_PATHS`] shortest paths from the roots to the target.
     paths: Vec<RetainerPath>,
+    /// Finding the paths (the first search of a snapshot walks the whole graph once).
+    paths_task: Option<BackgroundTask<Vec<RetainerPath>>>,
+    /// Listing the target's retainers, when it has very many.
+    roots_task: Option<BackgroundTask<Children>>,
+    /// The first path has been expanded in the tree (once both it and the tree were ready).
+    path_shown: bool,
     /// The snapshot shown (its address; 0 before the first frame).
     built_for: usize,
     /// The selection as of the last frame: a change not made here re-roots the panel.
@@ -93,6 +102,11 @@ impl RetainersPanel {
         &self.paths
     }
 
+    /// True while the retainers or the paths are being found.
+    pub fn busy(&self) -> bool {
+        self.paths_task.is_some() || self.roots_task.is_some()
+    }
+
     /// Draw the view.
     pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
         // Fill the height the panel was given, so the panel keeps its size whatever it shows.
@@ -100,8 +114,9 @@ impl RetainersPanel {
         let key = Arc::as_ptr(snap) as usize;
         if key != self.built_for || selection.node != self.last_selection {
             self.built_for = key;
-            self.set_target(snap, selection.node);
+            self.set_target(ui.ctx(), snap, selection.node);
         }
+        self.poll_tasks(snap);
         let Some(n) = self.target else {
             ui.label(egui::RichText::new("Select an object to see what keeps it alive").weak());
             self.last_selection = selection.node;
@@ -112,32 +127,69 @@ impl RetainersPanel {
             ui.label(
                 egui::RichText::new("The root holds the whole heap; nothing retains it.").weak(),
             );
+        } else if self.roots_task.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Listing the retainers…");
+            });
         } else if self.tree.rows().is_empty() {
             ui.label(egui::RichText::new("Nothing but the root retains this object.").weak());
         } else {
-            if !self.paths.is_empty() {
+            if !self.paths.is_empty() || self.paths_task.is_some() {
                 let width = (ui.available_width() * 0.4).max(200.0);
+                let busy = self.paths_task.is_some();
                 egui::Panel::right("retainer paths")
                     .resizable(true)
                     .default_size(width)
-                    .show(ui, |ui| paths_ui(ui, snap, &self.paths, selection));
+                    .show(ui, |ui| paths_ui(ui, snap, &self.paths, busy, selection));
             }
             self.tree.ui(ui, snap, selection, RetainerSource, &STYLE);
         }
         self.last_selection = selection.node;
     }
 
-    /// Show the retainers of `n`, with its shortest path to a GC root expanded.
-    fn set_target(&mut self, snap: &Arc<LoadedSnapshot>, n: Option<NodeIx>) {
+    /// Show the retainers of `n`, and start finding its paths to the GC roots.
+    fn set_target(&mut self, ctx: &egui::Context, snap: &Arc<LoadedSnapshot>, n: Option<NodeIx>) {
         self.target = n;
         self.tree = TreeTable::default();
         self.paths.clear();
+        self.paths_task = None;
+        self.roots_task = None;
+        self.path_shown = false;
         let Some(n) = n else { return };
-        let g = snap.data.graph();
-        self.tree
-            .set_roots(snap, RetainerSource, RetainerSource.children(snap, n));
-        // Each step costs the path length times the retainers' degree: fine on the UI thread.
-        self.paths = retainer_paths(g, &snap.data.analysis, n, MAX_PATHS);
+        if RetainerSource.work_hint(snap, n) > BACKGROUND_WORK {
+            // Shared objects (shapes, prototypes) can have millions of retainers to sort.
+            let s = snap.clone();
+            self.roots_task = Some(BackgroundTask::spawn(ctx, move |_| {
+                RetainerSource.children(&s, n)
+            }));
+        } else {
+            self.tree
+                .set_roots(snap, RetainerSource, RetainerSource.children(snap, n));
+        }
+        // A path costs its length once the distance search's parent edges exist, but the first
+        // request of a snapshot computes those for the whole graph: off the UI thread.
+        let s = snap.clone();
+        self.paths_task = Some(BackgroundTask::spawn(ctx, move |_| {
+            retainer_paths(s.data.graph(), &s.data.analysis, n, MAX_PATHS)
+        }));
+    }
+
+    /// Take finished work; once the retainers and the paths are both there, expand the first
+    /// path in the tree.
+    fn poll_tasks(&mut self, snap: &Arc<LoadedSnapshot>) {
+        if let Some(kids) = self.roots_task.as_mut().and_then(BackgroundTask::poll) {
+            self.roots_task = None;
+            self.tree.set_roots(snap, RetainerSource, kids);
+        }
+        if let Some(paths) = self.paths_task.as_mut().and_then(BackgroundTask::poll) {
+            self.paths_task = None;
+            self.paths = paths;
+        }
+        if self.path_shown || self.busy() || self.target.is_none() {
+            return;
+        }
+        self.path_shown = true;
         if let Some(first) = self.paths.first() {
             // The tree lists retainers from the node upwards and never the root itself.
             let steps: Vec<PathMatch> = first.steps[1..]
@@ -176,10 +228,16 @@ fn paths_ui(
     ui: &mut egui::Ui,
     snap: &LoadedSnapshot,
     paths: &[RetainerPath],
+    busy: bool,
     selection: &mut Selection,
 ) {
     let g = snap.data.graph();
-    ui.strong("Paths to GC roots");
+    ui.horizontal(|ui| {
+        ui.strong("Paths to GC roots");
+        if busy {
+            ui.spinner();
+        }
+    });
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {

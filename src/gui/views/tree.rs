@@ -25,7 +25,7 @@ use crate::report::text::distance_text;
 pub const PAGE: usize = 200;
 /// A node whose child listing costs more than this (see [`TreeSource::work_hint`]) is listed
 /// on a background thread when expanded by the user.
-const BACKGROUND_WORK: usize = 20_000;
+pub const BACKGROUND_WORK: usize = 20_000;
 /// Revealing a node loads pages of its siblings up to this position, not further.
 const REVEAL_LIMIT: usize = 10_000;
 /// Indent per tree level, in points.
@@ -572,8 +572,9 @@ impl TreeTable {
         secondary != style.primary
     }
 
-    /// Up/Down move the cursor, Right expands (or steps into the children), Left collapses (or
-    /// steps to the parent), Enter toggles.
+    /// Up/Down move the cursor, Right expands (or steps into the children, or loads the next
+    /// page on a "more" row), Left collapses (or steps to the parent). Not Enter: the search
+    /// field gives up its focus on Enter, and that key would then reach the tree too.
     fn handle_keys<S: TreeSource>(
         &mut self,
         ui: &egui::Ui,
@@ -582,17 +583,16 @@ impl TreeTable {
         src: S,
     ) {
         use egui::{Key, Modifiers};
-        let [up, down, left, right, enter] = ui.input_mut(|i| {
+        let [up, down, left, right] = ui.input_mut(|i| {
             [
                 Key::ArrowUp,
                 Key::ArrowDown,
                 Key::ArrowLeft,
                 Key::ArrowRight,
-                Key::Enter,
             ]
             .map(|k| i.consume_key(Modifiers::NONE, k))
         });
-        if !(up || down || left || right || enter) {
+        if !(up || down || left || right) {
             return;
         }
         let last = self.rows.len() - 1;
@@ -629,9 +629,6 @@ impl TreeTable {
                 } else {
                     target = Some(self.parent_of(c).unwrap_or(c));
                 }
-            } else if enter {
-                self.toggle(c, snap, src, Some(ui.ctx()));
-                target = Some(c);
             }
         }
         if let Some(t) = target {
