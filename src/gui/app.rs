@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use super::views::allocations::AllocationsView;
 use super::views::comparison::ComparisonView;
 use super::views::containment::ContainmentView;
 use super::views::detached::DetachedView;
@@ -51,11 +52,23 @@ pub struct SnapshotTab {
     pub leaks: LeaksView,
     /// Detached DOM state.
     pub detached: DetachedView,
+    /// Allocation-profile state.
+    pub allocations: AllocationsView,
 }
 
 impl SnapshotTab {
     /// A tab for a loaded snapshot, showing `view`.
-    pub fn new(snap: LoadedSnapshot, view: ViewKind) -> Self {
+    pub fn new(snap: LoadedSnapshot, view: Option<ViewKind>) -> Self {
+        // Each kind of file opens on its main view unless asked for another that applies.
+        let alloc = snap.data.snapshot.alloc.is_some();
+        let main = if alloc {
+            ViewKind::Allocations
+        } else {
+            ViewKind::Summary
+        };
+        let view = view
+            .filter(|v| ViewKind::for_file(alloc).contains(v))
+            .unwrap_or(main);
         Self {
             snap: Arc::new(snap),
             selection: Selection::default(),
@@ -69,6 +82,7 @@ impl SnapshotTab {
             comparison: ComparisonView::default(),
             leaks: LeaksView::default(),
             detached: DetachedView::default(),
+            allocations: AllocationsView::default(),
         }
     }
 }
@@ -86,7 +100,7 @@ pub struct HeapsightApp {
     /// Recently opened files, newest first.
     pub recent: Vec<PathBuf>,
     samples: Vec<PathBuf>,
-    start_view: ViewKind,
+    start_view: Option<ViewKind>,
     pending_files: Vec<PathBuf>,
     dialog: Option<Receiver<Vec<PathBuf>>>,
     /// Messages about finished exports.
@@ -168,7 +182,7 @@ impl HeapsightApp {
             errors: Vec::new(),
             recent,
             samples: start::bundled_samples(),
-            start_view: start_view.unwrap_or_default(),
+            start_view,
             pending_files: files,
             dialog: None,
             notices: Vec::new(),
@@ -307,7 +321,7 @@ impl HeapsightApp {
         if let Some(tab) = self.tabs.get_mut(self.active) {
             egui::Panel::top("views").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    for v in ViewKind::ALL {
+                    for v in ViewKind::for_file(tab.snap.data.snapshot.alloc.is_some()) {
                         ui.selectable_value(&mut tab.view, v, v.label());
                     }
                     ui.separator();
@@ -346,6 +360,10 @@ impl HeapsightApp {
                     }
                     ViewKind::Leaks => tab.leaks.ui(ui, &tab.snap, &others, &mut tab.selection),
                     ViewKind::Detached => tab.detached.ui(ui, &tab.snap, &mut tab.selection),
+                    ViewKind::Allocations => {
+                        tab.allocations
+                            .ui(ui, &tab.snap, &others, &mut tab.selection)
+                    }
                 },
                 None => match start::ui(ui, &self.recent, &self.samples) {
                     Some(StartAction::Open(p)) => self.open(&ctx, p),

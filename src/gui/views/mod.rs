@@ -1,10 +1,12 @@
 //! One file per view or panel; each is a small struct holding only view state (scroll, sort,
 //! expanded rows) with one `ui` method over the shared snapshot and the tab's selection.
 
+pub mod allocations;
 pub mod comparison;
 pub mod containment;
 pub mod detached;
 pub mod dominators;
+pub mod flamegraph;
 pub mod leaks;
 pub mod retainers;
 pub mod search;
@@ -31,11 +33,13 @@ pub enum ViewKind {
     Leaks,
     /// Detached DOM trees.
     Detached,
+    /// Allocation profiles: flame graph, sites, timeline.
+    Allocations,
 }
 
 impl ViewKind {
     /// All views, in tab order.
-    pub const ALL: [ViewKind; 7] = [
+    pub const ALL: [ViewKind; 8] = [
         ViewKind::Summary,
         ViewKind::Dominators,
         ViewKind::Containment,
@@ -43,7 +47,23 @@ impl ViewKind {
         ViewKind::Comparison,
         ViewKind::Leaks,
         ViewKind::Detached,
+        ViewKind::Allocations,
     ];
+
+    /// The views that make sense for a heap snapshot (`false`) or an allocation profile.
+    pub fn for_file(alloc_profile: bool) -> Vec<ViewKind> {
+        Self::ALL
+            .into_iter()
+            .filter(|v| match v {
+                ViewKind::Allocations => alloc_profile,
+                ViewKind::Comparison
+                | ViewKind::Leaks
+                | ViewKind::Detached
+                | ViewKind::Statistics => !alloc_profile,
+                _ => true,
+            })
+            .collect()
+    }
 
     /// The view's title.
     pub fn label(self) -> &'static str {
@@ -55,6 +75,7 @@ impl ViewKind {
             ViewKind::Comparison => "Comparison",
             ViewKind::Leaks => "Leaks",
             ViewKind::Detached => "Detached DOM",
+            ViewKind::Allocations => "Allocations",
         }
     }
 
