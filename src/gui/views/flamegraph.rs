@@ -51,7 +51,9 @@ impl FlameTree {
             nodes[0].value += v;
             let mut at = 0u32;
             for &f in p.user_stack(site, &DEFAULT_FOLDED_PREFIXES) {
-                let next = match index.get(&(at, f)) {
+                // Boxes merge by function, as flame graphs do (lines differ per call site).
+                let key = (at, p.frames[f as usize].function);
+                let next = match index.get(&key) {
                     Some(&n) => n,
                     None => {
                         let n = nodes.len() as u32;
@@ -64,7 +66,7 @@ impl FlameTree {
                             parent: at,
                         });
                         nodes[at as usize].children.push(n);
-                        index.insert((at, f), n);
+                        index.insert(key, n);
                         n
                     }
                 };
