@@ -337,6 +337,7 @@ impl HeapsightApp {
             egui::Panel::bottom("retainers")
                 .resizable(true)
                 .default_size(220.0)
+                .min_size(120.0)
                 .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
         }
         let others: Vec<Arc<LoadedSnapshot>> = self

@@ -38,6 +38,10 @@ impl LoadedSnapshot {
         let data = AnalyzedSnapshot::new(snapshot, AnalysisOptions::default(), progress)?;
         progress.step("summary", 0, 1)?;
         let summary = data.summary();
+        // Built here, off the UI thread, so the first dominator-tree open and the first
+        // retainer path are instant.
+        progress.step("retainer paths", 0, 1)?;
+        data.analysis.parent_edges(data.graph());
         let stats = data.statistics();
         Ok(Self {
             path: path.to_path_buf(),

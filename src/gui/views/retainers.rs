@@ -192,8 +192,10 @@ impl RetainersPanel {
         self.path_shown = true;
         if let Some(first) = self.paths.first() {
             // The tree lists retainers from the node upwards and never the root itself.
-            let steps: Vec<PathMatch> = first.steps[1..]
+            let steps: Vec<PathMatch> = first
+                .steps
                 .iter()
+                .skip(1)
                 .rev()
                 .map(|s| PathMatch {
                     node: s.edge.from,

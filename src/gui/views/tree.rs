@@ -353,7 +353,18 @@ impl TreeTable {
         if self.has_keyboard(&ctx, style) {
             self.handle_keys(ui, snap, selection, src);
         }
+        let area = ui.available_rect_before_wrap();
         let action = self.draw(ui, snap, selection, style);
+        if !style.primary {
+            // A click anywhere else hands the keys back to the main view.
+            let pressed_elsewhere = ctx.input(|i| {
+                i.pointer.any_pressed()
+                    && i.pointer.press_origin().is_some_and(|p| !area.contains(p))
+            });
+            if pressed_elsewhere {
+                ctx.data_mut(|d| d.insert_temp(keyboard_id(), false));
+            }
+        }
         match action {
             Some(RowAction::Toggle(i)) => {
                 self.toggle(i, snap, src, Some(&ctx));
@@ -599,7 +610,10 @@ impl TreeTable {
         // Key presses are rare: a scan for the selected node is fine here.
         let cursor = self
             .valid_cursor(selection.node)
-            .or_else(|| selection.node.and_then(|n| self.find_row(n)));
+            .or_else(|| selection.node.and_then(|n| self.find_row(n)))
+            // The selected row was collapsed away or the selection is elsewhere: go on from
+            // where the cursor was.
+            .or(self.cursor.filter(|&c| c <= last));
         let mut target = None;
         if down {
             target = Some(cursor.map_or(0, |c| (c + 1).min(last)));
