@@ -187,15 +187,21 @@ impl LeakReport {
             if through_leak || is_engine_path(g, &path) {
                 continue;
             }
+            let last = path.steps.len().saturating_sub(1);
+            // The edge into the leaked object is keyed by kind only: a dictionary object holds
+            // each entry under its own key, and those are still one leak.
             let mut key: Vec<String> = path
                 .steps
                 .iter()
-                .map(|st| {
-                    format!(
-                        "{}:{}",
-                        edge_shape(g, st.edge.index as usize),
-                        final_.class_name(st.edge.to)
-                    )
+                .enumerate()
+                .map(|(i, st)| {
+                    let e = st.edge.index as usize;
+                    let edge = if i == last {
+                        g.edge_type_name(e).to_string()
+                    } else {
+                        edge_shape(g, e)
+                    };
+                    format!("{edge}:{}", final_.class_name(st.edge.to))
                 })
                 .collect();
             key.shrink_to_fit();

@@ -22,10 +22,11 @@ pub struct DuplicatedString {
 /// Strings whose content occurs more than once, most wasted bytes first.
 pub fn duplicated_strings(s: &AnalyzedSnapshot, top: usize) -> Vec<DuplicatedString> {
     let g = s.graph();
-    // V8's string table holds each text once, so equal names mean equal content.
+    // V8's string table holds each text once, so equal names mean equal content. Only flat
+    // strings: V8 names every concatenated string "(concatenated string)", whatever its text.
     let mut by_name: FxHashMap<u32, (u64, u64, u64)> = FxHashMap::default();
     for n in 0..g.node_count() as NodeIx {
-        if !matches!(g.kind(n), NodeKind::String | NodeKind::ConsString) {
+        if g.kind(n) != NodeKind::String {
             continue;
         }
         let size = s.analysis.shallow_size(n);

@@ -30,17 +30,25 @@ pub enum Block {
     Path(Vec<String>),
 }
 
+/// Escape text for Markdown prose: class names like `<div>` or `<symbol x>` would otherwise be
+/// taken for HTML tags.
+fn md_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Render as GitHub-flavoured Markdown.
 pub fn to_markdown(blocks: &[Block]) -> String {
     let mut out = String::new();
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let cell = |s: &str| md_text(s).replace('|', "\\|").replace('\n', " ");
     for b in blocks {
         match b {
             Block::Heading(level, text) => {
-                let _ = writeln!(out, "{} {}\n", "#".repeat(*level as usize), text);
+                let _ = writeln!(out, "{} {}\n", "#".repeat(*level as usize), md_text(text));
             }
             Block::Paragraph(text) => {
-                let _ = writeln!(out, "{text}\n");
+                let _ = writeln!(out, "{}\n", md_text(text));
             }
             Block::Table {
                 head,
@@ -246,7 +254,7 @@ mod tests {
             Block::Path(vec!["root".into(), "--x--> A".into()]),
         ];
         let md = to_markdown(&doc);
-        assert!(md.contains("# T <x>") && md.contains("x\\|y") && md.contains("---:"));
+        assert!(md.contains("# T &lt;x&gt;") && md.contains("x\\|y") && md.contains("---:"));
         let html = to_html("t", &doc);
         assert!(
             html.contains("T &lt;x&gt;")

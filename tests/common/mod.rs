@@ -264,9 +264,10 @@ impl Rng {
 /// `detachedness` node field, so detached DOM nodes are known only by their `Detached ` prefix.
 /// Sections keep their order (the loader wants `snapshot` first).
 pub fn without_detachedness(json: &str) -> String {
-    let meta = NODE20_META
-        .replace(r#","detachedness"]"#, "]")
-        .replace(r#""number","number"],"edge_fields""#, r#""number"],"edge_fields""#);
+    let meta = NODE20_META.replace(r#","detachedness"]"#, "]").replace(
+        r#""number","number"],"edge_fields""#,
+        r#""number"],"edge_fields""#,
+    );
     assert_ne!(meta, NODE20_META);
     let json = json.replacen(NODE20_META, &meta, 1);
     let section = |text: &str, start: &str, end: &str| -> (usize, usize, Vec<u64>) {
