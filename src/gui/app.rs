@@ -18,6 +18,7 @@ use super::views::search::SearchBox;
 use super::views::start::{self, StartAction};
 use super::views::statistics::StatisticsView;
 use super::views::summary::SummaryView;
+use super::views::suspects::SuspectsView;
 use super::views::ViewKind;
 use super::worker::LoadJob;
 use super::{format, LoadedSnapshot, Selection};
@@ -54,6 +55,8 @@ pub struct SnapshotTab {
     pub detached: DetachedView,
     /// Allocation-profile state.
     pub allocations: AllocationsView,
+    /// Suspects state.
+    pub suspects: SuspectsView,
 }
 
 impl SnapshotTab {
@@ -83,6 +86,7 @@ impl SnapshotTab {
             leaks: LeaksView::default(),
             detached: DetachedView::default(),
             allocations: AllocationsView::default(),
+            suspects: SuspectsView::default(),
         }
     }
 }
@@ -361,6 +365,7 @@ impl HeapsightApp {
                     }
                     ViewKind::Leaks => tab.leaks.ui(ui, &tab.snap, &others, &mut tab.selection),
                     ViewKind::Detached => tab.detached.ui(ui, &tab.snap, &mut tab.selection),
+                    ViewKind::Suspects => tab.suspects.ui(ui, &tab.snap, &mut tab.selection),
                     ViewKind::Allocations => {
                         tab.allocations
                             .ui(ui, &tab.snap, &others, &mut tab.selection)

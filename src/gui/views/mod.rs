@@ -13,6 +13,7 @@ pub mod search;
 pub mod start;
 pub mod statistics;
 pub mod summary;
+pub mod suspects;
 pub mod tree;
 
 /// The main views a tab can show (the retainers panel is always below them).
@@ -33,19 +34,22 @@ pub enum ViewKind {
     Leaks,
     /// Detached DOM trees.
     Detached,
+    /// Leak suspects and duplicated strings of one snapshot.
+    Suspects,
     /// Allocation profiles: flame graph, sites, timeline.
     Allocations,
 }
 
 impl ViewKind {
     /// All views, in tab order.
-    pub const ALL: [ViewKind; 8] = [
+    pub const ALL: [ViewKind; 9] = [
         ViewKind::Summary,
         ViewKind::Dominators,
         ViewKind::Containment,
         ViewKind::Statistics,
         ViewKind::Comparison,
         ViewKind::Leaks,
+        ViewKind::Suspects,
         ViewKind::Detached,
         ViewKind::Allocations,
     ];
@@ -75,6 +79,7 @@ impl ViewKind {
             ViewKind::Comparison => "Comparison",
             ViewKind::Leaks => "Leaks",
             ViewKind::Detached => "Detached DOM",
+            ViewKind::Suspects => "Suspects",
             ViewKind::Allocations => "Allocations",
         }
     }
