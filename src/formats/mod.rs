@@ -2,7 +2,9 @@
 //! recognised from the content (gzip magic, then JSON shape), never from the file name.
 
 pub mod dhat;
+pub mod heaptrack;
 pub mod json_reader;
+pub mod pprof;
 mod prefetch;
 pub mod v8;
 
@@ -141,20 +143,8 @@ pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
         {
             return Err(Error::format(path, "the file is empty", 0));
         }
-        Some(Kind::Heaptrack) => {
-            return Err(Error::format(
-                path,
-                "heaptrack files are not supported yet",
-                0,
-            ));
-        }
-        Some(Kind::Pprof) => {
-            return Err(Error::format(
-                path,
-                "pprof profiles are not supported yet",
-                0,
-            ));
-        }
+        Some(Kind::Heaptrack) => heaptrack::load(path, input, progress)?,
+        Some(Kind::Pprof) => pprof::load(path, input, progress)?,
         None => {
             return Err(Error::format(
                 path,
