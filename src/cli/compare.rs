@@ -65,10 +65,7 @@ pub fn summary_csv(rows: &[ClassRow]) -> String {
 pub fn alloc_summary_text(file: &Path, s: &AllocSummary) -> String {
     let t = &s.totals;
     let mut out = format!(
-        "{}\n{} profile by {}{}\n\n\
-         Total:     {} in {} blocks\n\
-         At peak:   {} in {} blocks\n\
-         At exit:   {} in {} blocks (leaked)\n",
+        "{}\n{} profile by {}{}\n\n",
         file.display(),
         s.format,
         s.producer,
@@ -77,13 +74,46 @@ pub fn alloc_summary_text(file: &Path, s: &AllocSummary) -> String {
         } else {
             format!(": {}", s.command)
         },
-        bytes_exact(t.total_bytes),
-        t.total_blocks,
-        bytes_exact(t.peak_bytes),
-        t.peak_blocks,
-        bytes_exact(t.end_bytes),
-        t.end_blocks,
     );
+    let blocks = |n: u64| {
+        if n == 1 {
+            "1 block".to_string()
+        } else {
+            format!("{n} blocks")
+        }
+    };
+    // pprof heap dumps record only what was live at the dump; say so instead of printing zeros.
+    let live_only = s.format == "pprof";
+    if !live_only || t.total_bytes > 0 {
+        out.push_str(&format!(
+            "Total:     {} in {}\n",
+            bytes_exact(t.total_bytes),
+            blocks(t.total_blocks)
+        ));
+    }
+    let peak_label = if live_only {
+        "At dump:  "
+    } else {
+        "At peak:  "
+    };
+    let peak_blocks = if live_only && t.peak_blocks == 0 {
+        String::new()
+    } else {
+        format!(" in {}", blocks(t.peak_blocks))
+    };
+    out.push_str(&format!(
+        "{peak_label} {}{peak_blocks}\n",
+        bytes_exact(t.peak_bytes)
+    ));
+    if live_only {
+        out.push_str("(a pprof heap profile records what is live when it is taken; totals and leaks at exit are not recorded)\n");
+    } else {
+        out.push_str(&format!(
+            "At exit:   {} in {} (leaked)\n",
+            bytes_exact(t.end_bytes),
+            blocks(t.end_blocks)
+        ));
+    }
     if t.temporary_blocks > 0 {
         out.push_str(&format!("Temporary: {} allocations\n", t.temporary_blocks));
     }
