@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::alloc::AllocProfile;
 use crate::report::document::{to_csv, to_html, to_markdown};
 use crate::report::leak_report::{leak_blocks, trace_lines, LeakSuspectsReport};
-use crate::report::{human_bytes, one_line};
+use crate::report::{human_bytes, one_line, signed_bytes};
 
 /// Output formats of `leaks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,7 +295,6 @@ pub fn diff(
         "Size delta"
     );
     for r in &d.classes[..n] {
-        let sign = if r.size_delta < 0 { "−" } else { "+" };
         out.push_str(&format!(
             "{:<40} {:>8} {:>8} {:>+8} {:>11} {:>11} {:>12}\n",
             one_line(&r.name, 40),
@@ -304,7 +303,7 @@ pub fn diff(
             r.delta_count,
             human_bytes(r.alloc_size),
             human_bytes(r.freed_size),
-            format!("{sign}{}", human_bytes(r.size_delta.unsigned_abs()))
+            signed_bytes(r.size_delta)
         ));
     }
     if n < d.classes.len() {
@@ -404,19 +403,8 @@ pub fn detached(input: &Input, json: bool) -> Result<String> {
     if json {
         return to_json(&d);
     }
-    let mut out = format!(
-        "{} detached DOM node(s) in {} tree(s){}\n",
-        d.node_count,
-        d.trees.len(),
-        if d.other_detached_count > 0 {
-            format!(
-                "; {} other detached embedder object(s) left out",
-                d.other_detached_count
-            )
-        } else {
-            String::new()
-        }
-    );
+    let mut out = crate::report::text::detached_headline(&d);
+    out.push('\n');
     for t in d.trees.iter().take(20) {
         out.push_str(&format!(
             "\n{} @{}: {} node(s), retained {}\n",

@@ -286,11 +286,7 @@ impl LeakSuspectsReport {
                             format!("{:+}", r.delta_count),
                             human_bytes(r.alloc_size),
                             human_bytes(r.freed_size),
-                            format!(
-                                "{}{}",
-                                if r.size_delta < 0 { "−" } else { "+" },
-                                human_bytes(r.size_delta.unsigned_abs())
-                            ),
+                            super::signed_bytes(r.size_delta),
                         ]
                     })
                     .collect(),

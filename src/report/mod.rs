@@ -52,6 +52,12 @@ pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Res
     result
 }
 
+/// A size change with its sign: `+1.50 KiB`, `−812 B`.
+pub fn signed_bytes(delta: i64) -> String {
+    let sign = if delta < 0 { "\u{2212}" } else { "+" };
+    format!("{sign}{}", human_bytes(delta.unsigned_abs()))
+}
+
 /// A node name fit for one table cell: control characters become spaces, at most `max` chars.
 pub fn one_line(name: &str, max: usize) -> String {
     name.chars()

@@ -150,3 +150,22 @@ pub fn paths(out: &mut String, s: &AnalyzedSnapshot, paths: &[RetainerPath]) {
         }
     }
 }
+
+/// One line about a snapshot's detached DOM: counts, and what was left out or inferred.
+pub fn detached_headline(d: &crate::analysis::detached::DetachedDom) -> String {
+    let mut out = format!(
+        "{} detached DOM node(s) in {} tree(s)",
+        d.node_count,
+        d.trees.len()
+    );
+    if d.other_detached_count > 0 {
+        out.push_str(&format!(
+            "; {} detached embedder object(s) that are not DOM nodes left out",
+            d.other_detached_count
+        ));
+    }
+    if !d.from_detachedness_field {
+        out.push_str(" (from `Detached ` names: this snapshot has no detachedness field)");
+    }
+    out
+}

@@ -126,16 +126,7 @@ impl ComparisonView {
                         row.col(|ui| number_cell(ui, format!("{:+}", r.delta_count)));
                         row.col(|ui| size_cell(ui, r.alloc_size));
                         row.col(|ui| size_cell(ui, r.freed_size));
-                        row.col(|ui| {
-                            let sign = if r.size_delta < 0 { "−" } else { "+" };
-                            number_cell(
-                                ui,
-                                format!(
-                                    "{sign}{}",
-                                    crate::report::human_bytes(r.size_delta.unsigned_abs())
-                                ),
-                            );
-                        });
+                        row.col(|ui| number_cell(ui, crate::report::signed_bytes(r.size_delta)));
                     });
                 });
         });

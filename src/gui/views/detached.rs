@@ -43,24 +43,7 @@ impl DetachedView {
         let Some(d) = &self.result else {
             return;
         };
-        ui.label(format!(
-            "{} detached DOM node(s) in {} tree(s){}{}",
-            d.node_count,
-            d.trees.len(),
-            if d.other_detached_count > 0 {
-                format!(
-                    "; {} detached embedder objects that are not DOM nodes left out",
-                    d.other_detached_count
-                )
-            } else {
-                String::new()
-            },
-            if d.from_detachedness_field {
-                ""
-            } else {
-                " (from `Detached ` names: this snapshot has no detachedness field)"
-            }
-        ));
+        ui.label(crate::report::text::detached_headline(d));
         if d.trees.is_empty() {
             return;
         }
