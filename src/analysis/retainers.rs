@@ -21,16 +21,48 @@ pub struct RetainerPath {
     pub steps: Vec<PathStep>,
 }
 
-/// Retainers DevTools lists: not weak, not from the root.
-fn shown_retainers<'a>(g: &'a HeapGraph, n: NodeIx) -> impl Iterator<Item = EdgeRef> + 'a {
-    g.retainer_edges(n)
+/// Retainers with more edges than this are not scanned when the parent edge answers.
+const SCAN_LIMIT: usize = 4096;
+
+/// Incoming edges of `n`, resolved to the edges themselves (weak ones included). Resolving
+/// scans each retainer's edges for `n`; for a retainer with a huge edge list (a Map's table
+/// with millions of entries) the distance search's parent edge answers directly when it comes
+/// from that retainer, so selecting one entry doesn't scan the whole table.
+pub fn incoming_edges(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Vec<EdgeRef> {
+    let parent = a
+        .parent_edges(g)
+        .get(n as usize)
+        .filter(|&&e| e != NO_EDGE)
+        .map(|&e| g.edge_ref(e as usize));
+    let nodes: Vec<NodeIx> = g.retainer_nodes(n).collect();
+    let mut out = Vec::with_capacity(nodes.len());
+    for (i, &from) in nodes.iter().enumerate() {
+        // Entries from one retainer are contiguous; resolve them all on its first entry.
+        if i > 0 && nodes[i - 1] == from {
+            continue;
+        }
+        let single = nodes.get(i + 1) != Some(&from);
+        if single && g.edge_range(from).len() > SCAN_LIMIT {
+            if let Some(p) = parent.filter(|p| p.from == from) {
+                out.push(p);
+                continue;
+            }
+        }
+        out.extend(g.edges(from).filter(|e| e.to == n));
+    }
+    out
+}
+
+/// Retainers DevTools lists: not weak.
+fn shown_retainers(g: &HeapGraph, a: &Analysis, n: NodeIx) -> impl Iterator<Item = EdgeRef> {
+    incoming_edges(g, a, n)
         .into_iter()
-        .filter(move |e| e.kind != EdgeKind::Weak)
+        .filter(|e| e.kind != EdgeKind::Weak)
 }
 
 /// The node's retainers in DevTools' order: closest to the roots first, then by name.
 pub fn sorted_retainers(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Vec<EdgeRef> {
-    let mut v: Vec<EdgeRef> = shown_retainers(g, n)
+    let mut v: Vec<EdgeRef> = shown_retainers(g, a, n)
         .filter(|e| e.from != g.root())
         .collect();
     v.sort_by(|x, y| {
@@ -86,7 +118,7 @@ pub fn retainer_paths(g: &HeapGraph, a: &Analysis, n: NodeIx, k: usize) -> Vec<R
     if n == g.root() || k == 0 {
         return Vec::new();
     }
-    let mut firsts: Vec<EdgeRef> = shown_retainers(g, n)
+    let mut firsts: Vec<EdgeRef> = shown_retainers(g, a, n)
         .filter(|e| a.distances[e.from as usize] != NO_DISTANCE)
         .collect();
     firsts.sort_by(|x, y| {

@@ -45,7 +45,7 @@ impl TreeSource for RetainerSource {
             .collect();
         // Weak retainers don't keep the node alive; list them last, greyed, for completeness.
         list.extend(
-            g.retainer_edges(n)
+            crate::analysis::retainers::incoming_edges(g, &snap.data.analysis, n)
                 .into_iter()
                 .filter(|e| e.kind == EdgeKind::Weak && e.from != g.root())
                 .map(|e| Child {
