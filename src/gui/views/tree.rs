@@ -319,6 +319,12 @@ impl TreeTable {
         let mut parent: Parent = None;
         for step in steps {
             if let Some(p) = parent {
+                // Listing a node with a huge child list would stall this frame: stop revealing
+                // there (expanding it by hand lists it in the background).
+                let unexpanded = !self.rows[p].expanded;
+                if unexpanded && src.work_hint(snap, self.rows[p].child.node) > BACKGROUND_WORK {
+                    return None;
+                }
                 self.expand(p, snap, src, None);
                 if !self.rows[p].expanded {
                     return None;
