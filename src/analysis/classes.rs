@@ -223,13 +223,6 @@ impl PlainObjectNames {
         Self { definitions }
     }
 
-    /// No inferred names (for callers that want constructor names only).
-    pub fn none() -> Self {
-        Self {
-            definitions: Vec::new(),
-        }
-    }
-
     /// Index of the definition naming plain object `n`: the largest property set contained in
     /// the object's properties (earlier definitions win ties).
     pub fn definition_of(&self, g: &HeapGraph, n: NodeIx) -> Option<usize> {

@@ -59,7 +59,7 @@ fn search(
             queue.push(e.to);
         }
     }
-    let mut filter = DistanceFilter::new(g);
+    let mut filter = DistanceFilter::new();
     let had_user_roots = !queue.is_empty();
     bfs(
         g,
@@ -120,7 +120,7 @@ struct DistanceFilter {
 }
 
 impl DistanceFilter {
-    fn new(_g: &HeapGraph) -> Self {
+    fn new() -> Self {
         Self {
             pending_ephemerons: HashSet::new(),
         }

@@ -1,8 +1,6 @@
 //! Retainer paths: why is this object alive? Each path runs from a GC root down to the node,
 //! never through weak edges, always stepping to a retainer one step closer to the roots.
 
-use serde::Serialize;
-
 use super::distances::{NO_DISTANCE, NO_EDGE};
 use super::Analysis;
 use crate::model::{EdgeKind, EdgeRef, HeapGraph, NodeIx};
@@ -139,19 +137,4 @@ pub fn retainer_paths(g: &HeapGraph, a: &Analysis, n: NodeIx, k: usize) -> Vec<R
     }
     out.sort_by_key(|p| p.steps.len());
     out
-}
-
-/// Serializable form of a path step, for JSON output.
-#[derive(Debug, Clone, Serialize)]
-pub struct PathStepJson {
-    /// Edge kind (`property`, `element`, …).
-    pub edge_type: String,
-    /// Edge name as DevTools prints it.
-    pub edge_name: String,
-    /// Node reached by the edge: its id.
-    pub node_id: u32,
-    /// Its class name.
-    pub node_class: String,
-    /// Its name.
-    pub node_name: String,
 }

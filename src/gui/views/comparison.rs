@@ -6,6 +6,7 @@ use std::sync::Arc;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
+use super::pick_snapshot;
 use crate::analysis::diff::SnapshotDiff;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
@@ -47,27 +48,14 @@ impl ComparisonView {
             }
         }
         ui.horizontal(|ui| {
-            ui.label("Base:");
-            let current = self
-                .base
-                .and_then(|i| others.get(i))
-                .map_or("(pick one)".to_string(), |s| s.title.clone());
-            egui::ComboBox::from_id_salt("comparison base")
-                .selected_text(current)
-                .show_ui(ui, |ui| {
-                    for (i, o) in others.iter().enumerate() {
-                        if ui
-                            .selectable_label(self.base == Some(i), &o.title)
-                            .clicked()
-                        {
-                            self.base = Some(i);
-                            let (b, t) = (o.clone(), snap.clone());
-                            self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
-                                SnapshotDiff::compute(&b.data, &t.data)
-                            }));
-                        }
-                    }
-                });
+            if pick_snapshot(ui, "Base:", &mut self.base, others) {
+                if let Some(b) = self.base.and_then(|i| others.get(i)) {
+                    let (b, t) = (b.clone(), snap.clone());
+                    self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
+                        SnapshotDiff::compute(&b.data, &t.data)
+                    }));
+                }
+            }
             ui.label(format!("compared with this snapshot, {}", snap.title));
             if self.task.is_some() {
                 ui.spinner();

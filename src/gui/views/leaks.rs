@@ -6,6 +6,7 @@ use std::sync::Arc;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
+use super::pick_snapshot;
 use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
@@ -21,20 +22,6 @@ pub struct LeaksView {
     task: Option<BackgroundTask<LeakReport>>,
     report: Option<LeakReport>,
     cluster: usize,
-}
-
-fn pick(ui: &mut egui::Ui, label: &str, value: &mut Option<usize>, others: &[Arc<LoadedSnapshot>]) {
-    ui.label(label);
-    let current = value
-        .and_then(|i| others.get(i))
-        .map_or("(pick one)".to_string(), |s| s.title.clone());
-    egui::ComboBox::from_id_salt(label)
-        .selected_text(current)
-        .show_ui(ui, |ui| {
-            for (i, o) in others.iter().enumerate() {
-                ui.selectable_value(value, Some(i), &o.title);
-            }
-        });
 }
 
 impl LeaksView {
@@ -61,8 +48,8 @@ impl LeaksView {
             }
         }
         ui.horizontal(|ui| {
-            pick(ui, "Baseline:", &mut self.baseline, others);
-            pick(ui, "Target:", &mut self.target, others);
+            pick_snapshot(ui, "Baseline:", &mut self.baseline, others);
+            pick_snapshot(ui, "Target:", &mut self.target, others);
             ui.label(format!("Final: {}", snap.title));
             let ready = self.baseline.is_some() && self.target.is_some() && self.task.is_none();
             if ui

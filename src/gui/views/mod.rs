@@ -91,3 +91,25 @@ impl ViewKind {
             .find(|v| v.label().eq_ignore_ascii_case(name))
     }
 }
+
+/// A combo box choosing one of the other open snapshots by title; true when the choice changed.
+pub fn pick_snapshot(
+    ui: &mut eframe::egui::Ui,
+    label: &str,
+    value: &mut Option<usize>,
+    others: &[std::sync::Arc<crate::gui::LoadedSnapshot>],
+) -> bool {
+    ui.label(label);
+    let before = *value;
+    let current = value
+        .and_then(|i| others.get(i))
+        .map_or("(pick one)".to_string(), |s| s.title.clone());
+    eframe::egui::ComboBox::from_id_salt(label)
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (i, o) in others.iter().enumerate() {
+                ui.selectable_value(value, Some(i), &o.title);
+            }
+        });
+    *value != before
+}
