@@ -7,19 +7,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use common::{gzip, sample, temp_file};
+use common::{gzip, heapsight, heapsight_command, sample, temp_file};
 use serde_json::Value;
 
 const TARGET: &str = "node-leak/target.heapsnapshot";
-
-fn heapsight(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapsight"))
-        .args(args)
-        .output()
-        .expect("run heapsight")
-}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -250,7 +242,7 @@ fn help_for_every_subcommand() {
 /// With no command the app opens; without a display it says so in one line instead of panicking.
 #[test]
 fn no_command_without_display_explains_and_points_to_the_cli() {
-    let out = Command::new(env!("CARGO_BIN_EXE_heapsight"))
+    let out = heapsight_command()
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .output()

@@ -5,18 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{sample, temp_file};
+use common::{heapsight, sample, temp_file};
 use serde_json::Value;
-
-fn heapsight(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapsight"))
-        .args(args)
-        .output()
-        .expect("run heapsight")
-}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()

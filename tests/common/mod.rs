@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests: a tiny V8 heap snapshot writer (so hand-made graphs
-//! go through the real loader), temp files, and loading + analysing in one call.
+//! go through the real loader), temp files, loading + analysing in one call, and running the
+//! built `heapsight` binary.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot, RuleSet};
@@ -302,4 +304,17 @@ pub fn without_detachedness(json: &str) -> String {
 pub fn analyze_json(json: &str) -> AnalyzedSnapshot {
     let path = temp_file("heap.heapsnapshot", json.as_bytes());
     analyze_file(&path, RuleSet::DevTools)
+}
+
+/// A command running the `heapsight` binary Cargo built for these tests.
+pub fn heapsight_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_heapsight"))
+}
+
+/// Run the `heapsight` binary with `args` and collect its exit status and output.
+pub fn heapsight(args: &[&str]) -> Output {
+    heapsight_command()
+        .args(args)
+        .output()
+        .expect("run heapsight")
 }

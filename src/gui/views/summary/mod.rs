@@ -1,0 +1,195 @@
+//! The Summary view: DevTools' class table. One row per class (constructor), sortable by any
+//! column and filterable by name; a class expands into its instances, largest retained first.
+//!
+//! Everything that grows with the snapshot is computed on a change, never per frame: the sorted
+//! order on a sort change, the filtered order on a filter change, the flat row list on an
+//! expand or collapse. A class's instances need a scan over every node, so they are listed on a
+//! background thread and cached per class. Each frame draws only the visible rows.
+
+mod classes;
+mod keyboard;
+mod rows;
+mod table;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::gui::worker::BackgroundTask;
+use crate::gui::{LoadedSnapshot, Selection};
+use crate::model::NodeIx;
+
+pub use classes::{class_instances, InstanceList, Sort, SortColumn, MAX_INSTANCES};
+use rows::{Action, Cursor, Row};
+
+/// State of the Summary view of one tab.
+#[derive(Default)]
+pub struct SummaryView {
+    filter: String,
+    sort: Sort,
+    /// Which snapshot the caches below belong to.
+    snap_key: usize,
+    /// All classes in sort order.
+    sorted: Vec<u32>,
+    sorted_valid: bool,
+    /// The classes the filter lets through, in sort order.
+    shown: Vec<u32>,
+    shown_valid: bool,
+    /// Lower-case class names, built the first time a filter is typed or names are sorted.
+    lower_names: Vec<String>,
+    /// Every line of the table: shown classes with the instances of expanded ones.
+    rows: Vec<Row>,
+    rows_valid: bool,
+    expanded: HashSet<u32>,
+    instances: HashMap<u32, InstanceList>,
+    tasks: HashMap<u32, BackgroundTask<crate::Result<InstanceList>>>,
+    cursor: Option<Cursor>,
+    /// The tab's selection as last seen, to notice changes made by other views.
+    last_node: Option<NodeIx>,
+    scroll_to: Option<(usize, Option<egui::Align>)>,
+    /// A class to reveal on the next frame (by class id), and the row to scroll to once the
+    /// rows are rebuilt (by summary index).
+    reveal: Option<u32>,
+    scroll_to_class: Option<u32>,
+    /// After a re-sort, show the highlighted row (or the top).
+    scroll_after_sort: bool,
+}
+
+impl SummaryView {
+    /// Draw the view.
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+        self.bind(snap);
+        self.poll_tasks();
+        self.apply_reveal(snap);
+        self.toolbar(ui, snap);
+        self.refresh(ui.ctx(), snap);
+        self.follow_selection(selection);
+        self.keyboard(ui, snap, selection);
+        self.refresh(ui.ctx(), snap);
+        if let Some(action) = self.table(ui, snap) {
+            self.apply(action, selection);
+            ui.ctx().request_repaint();
+        }
+    }
+
+    /// Scroll to and expand class `class_id` (from search results), clearing the filter if it
+    /// hides the class. Takes effect on the next frame.
+    pub fn reveal_class(&mut self, class_id: u32) {
+        self.reveal = Some(class_id);
+    }
+
+    /// The current sort.
+    pub fn sort(&self) -> Sort {
+        self.sort
+    }
+
+    /// The filter text.
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    /// The classes shown, in table order, as indices into `snap.summary.classes`.
+    pub fn shown_classes(&self) -> &[u32] {
+        &self.shown
+    }
+
+    /// True when the class at `snap.summary.classes[index]` is expanded.
+    pub fn is_expanded(&self, index: u32) -> bool {
+        self.expanded.contains(&index)
+    }
+
+    /// The listed instances of the class at `snap.summary.classes[index]`, once found.
+    pub fn instances(&self, index: u32) -> Option<&InstanceList> {
+        self.instances.get(&index)
+    }
+
+    /// Forget everything computed for another snapshot.
+    fn bind(&mut self, snap: &Arc<LoadedSnapshot>) {
+        let key = Arc::as_ptr(snap) as usize;
+        if key != self.snap_key {
+            *self = Self {
+                filter: std::mem::take(&mut self.filter),
+                sort: self.sort,
+                reveal: self.reveal,
+                snap_key: key,
+                ..Self::default()
+            };
+        }
+    }
+
+    fn poll_tasks(&mut self) {
+        let instances = &mut self.instances;
+        let mut finished = false;
+        self.tasks.retain(|&c, task| match task.poll() {
+            Some(result) => {
+                // Only cancellation fails; an empty list stops it from being asked again.
+                instances.insert(c, result.unwrap_or_default());
+                finished = true;
+                false
+            }
+            None => true,
+        });
+        if finished {
+            self.rows_valid = false;
+        }
+    }
+
+    fn apply_reveal(&mut self, snap: &LoadedSnapshot) {
+        let Some(class_id) = self.reveal.take() else {
+            return;
+        };
+        let Some(index) = snap
+            .summary
+            .classes
+            .iter()
+            .position(|r| r.class_id == class_id)
+        else {
+            return;
+        };
+        let index = index as u32;
+        let query = self.filter.trim().to_lowercase();
+        if !query.is_empty()
+            && !snap.summary.classes[index as usize]
+                .name
+                .to_lowercase()
+                .contains(&query)
+        {
+            self.filter.clear();
+            self.shown_valid = false;
+        }
+        self.expanded.insert(index);
+        self.cursor = Some(Cursor::Class(index));
+        self.rows_valid = false;
+        self.scroll_to_class = Some(index);
+    }
+
+    fn apply(&mut self, action: Action, selection: &mut Selection) {
+        match action {
+            Action::Sort(column) => {
+                self.sort = if self.sort.column == column {
+                    Sort {
+                        column,
+                        descending: !self.sort.descending,
+                    }
+                } else {
+                    Sort {
+                        column,
+                        descending: column.default_descending(),
+                    }
+                };
+                self.sorted_valid = false;
+                self.scroll_after_sort = true;
+            }
+            Action::ClickClass(c) => {
+                self.cursor = Some(Cursor::Class(c));
+                self.set_expanded(c, !self.expanded.contains(&c));
+            }
+            Action::SelectNode(n) => {
+                self.cursor = Some(Cursor::Node(n));
+                selection.node = Some(n);
+                self.last_node = Some(n);
+            }
+        }
+    }
+}
