@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::model::alloc::{AllocMetrics, AllocProfile, DEFAULT_FOLDED_PREFIXES};
+use crate::model::alloc::{AllocMetrics, AllocProfile};
 use crate::model::FxHashMap;
 
 /// One allocation site, its stack folded to the user's code.
@@ -16,6 +16,13 @@ pub struct SiteRow {
     pub stack: Vec<String>,
     /// What was allocated there.
     pub metrics: AllocMetrics,
+    /// Blocks were allocated but never read (DHAT under valgrind only; else false).
+    pub never_read: bool,
+    /// Blocks were allocated but never written (DHAT under valgrind only; else false).
+    pub never_written: bool,
+    /// The blocks' average lifetime is at or below the producer's short-lived threshold
+    /// (DHAT's `tuth`; false when lifetimes aren't recorded).
+    pub short_lived: bool,
 }
 
 /// What `heapsight summary` shows for an allocation profile.
@@ -37,6 +44,15 @@ pub struct AllocSummary {
     pub top_by_leaked: Vec<SiteRow>,
     /// Sites with the most temporary allocations (pool candidates).
     pub top_by_temporary: Vec<SiteRow>,
+    /// Time unit of lifetimes (`instrs`, `µs`, …).
+    pub time_unit: String,
+    /// Average lifetime at or below which blocks are short-lived (DHAT only).
+    pub short_lived_threshold: Option<u64>,
+    /// Short-lived sites with the most blocks (DHAT only).
+    pub top_by_short_lived: Vec<SiteRow>,
+    /// Sites whose blocks were never read or never written, most bytes first (DHAT under
+    /// valgrind only).
+    pub top_never_read_or_written: Vec<SiteRow>,
 }
 
 fn frame_text(p: &AllocProfile, f: u32) -> String {
@@ -52,10 +68,7 @@ fn frame_text(p: &AllocProfile, f: u32) -> String {
 pub fn sites(p: &AllocProfile) -> Vec<SiteRow> {
     let mut by_stack: FxHashMap<&[u32], AllocMetrics> = FxHashMap::default();
     for s in &p.sites {
-        by_stack
-            .entry(p.user_stack(s, &DEFAULT_FOLDED_PREFIXES))
-            .or_default()
-            .add(&s.metrics);
+        by_stack.entry(p.user_stack(s)).or_default().add(&s.metrics);
     }
     by_stack
         .into_iter()
@@ -65,19 +78,30 @@ pub fn sites(p: &AllocProfile) -> Vec<SiteRow> {
                 function: leaf.map(|f| p.function(f).to_string()).unwrap_or_default(),
                 location: leaf.map(|f| p.location(f).to_string()).unwrap_or_default(),
                 stack: stack.iter().map(|&f| frame_text(p, f)).collect(),
+                never_read: p.has_access_counts
+                    && metrics.total_bytes > 0
+                    && metrics.read_bytes == 0,
+                never_written: p.has_access_counts
+                    && metrics.total_bytes > 0
+                    && metrics.written_bytes == 0,
+                short_lived: is_short_lived(p, &metrics),
                 metrics,
             }
         })
         .collect()
 }
 
-fn top_by(rows: &[SiteRow], top: usize, key: impl Fn(&AllocMetrics) -> u64) -> Vec<SiteRow> {
-    let mut v: Vec<&SiteRow> = rows.iter().filter(|r| key(&r.metrics) > 0).collect();
-    v.sort_by(|a, b| {
-        key(&b.metrics)
-            .cmp(&key(&a.metrics))
-            .then(a.stack.cmp(&b.stack))
-    });
+/// DHAT's rule: blocks whose average lifetime is at most the threshold the producer wrote.
+pub fn is_short_lived(p: &AllocProfile, m: &AllocMetrics) -> bool {
+    match (p.short_lived_threshold, m.average_lifetime()) {
+        (Some(limit), Some(avg)) => p.has_lifetimes && avg <= limit,
+        _ => false,
+    }
+}
+
+fn top_by(rows: &[SiteRow], top: usize, key: impl Fn(&SiteRow) -> u64) -> Vec<SiteRow> {
+    let mut v: Vec<&SiteRow> = rows.iter().filter(|r| key(r) > 0).collect();
+    v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.stack.cmp(&b.stack)));
     v.into_iter().take(top).cloned().collect()
 }
 
@@ -91,9 +115,25 @@ impl AllocSummary {
             command: p.command.clone(),
             totals: p.totals,
             site_count: rows.len(),
-            top_by_peak: top_by(&rows, top, |m| m.peak_bytes),
-            top_by_leaked: top_by(&rows, top, |m| m.end_bytes),
-            top_by_temporary: top_by(&rows, top, |m| m.temporary_blocks),
+            top_by_peak: top_by(&rows, top, |r| r.metrics.peak_bytes),
+            top_by_leaked: top_by(&rows, top, |r| r.metrics.end_bytes),
+            top_by_temporary: top_by(&rows, top, |r| r.metrics.temporary_blocks),
+            time_unit: p.time_unit.clone(),
+            short_lived_threshold: p.short_lived_threshold,
+            top_by_short_lived: top_by(&rows, top, |r| {
+                if r.short_lived {
+                    r.metrics.total_blocks
+                } else {
+                    0
+                }
+            }),
+            top_never_read_or_written: top_by(&rows, top, |r| {
+                if r.never_read || r.never_written {
+                    r.metrics.total_bytes
+                } else {
+                    0
+                }
+            }),
         }
     }
 }

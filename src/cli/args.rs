@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::alloc::Metric;
+
 /// Find what holds the memory in V8 heap snapshots.
 ///
 /// With no command, opens the desktop app (with FILEs open, if given).
@@ -104,6 +106,32 @@ pub enum Command {
         /// Whose rules decide sizes.
         #[arg(long, value_enum, default_value_t = Rules::Devtools)]
         rules: Rules,
+        /// Stack folding of allocation profiles.
+        #[command(flatten)]
+        fold: FoldArgs,
+    },
+    /// The call tree of an allocation profile (DHAT, heaptrack, pprof), top-down or bottom-up,
+    /// with every metric per function, largest first by the chosen one.
+    Calltree {
+        /// The file and folding.
+        #[command(flatten)]
+        input: Input,
+        /// Allocating functions first, their callers below (default: main first).
+        #[arg(long)]
+        bottom_up: bool,
+        /// Sort siblings by: peak_bytes, peak_blocks, end_bytes, end_blocks, total_bytes,
+        /// total_blocks, temporary_blocks, read_bytes, written_bytes.
+        #[arg(long, default_value = "peak_bytes", value_parser = parse_metric)]
+        sort: Metric,
+        /// Levels shown below the root.
+        #[arg(long, default_value_t = 6)]
+        depth: u32,
+        /// Rows shown at most (0 = all).
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// Print JSON (schema in docs/json-schema.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Three-snapshot leak detection: what was allocated after BASELINE, exists in TARGET and
     /// is still alive in FINAL, clustered by retainer path. Exit code 1 when --fail-on-leak trips.
@@ -182,11 +210,49 @@ pub enum Command {
 /// The input file and the rules to analyse it with.
 #[derive(Debug, Args)]
 pub struct Input {
-    /// A .heapsnapshot or .heaptimeline file (gzip-compressed is fine).
+    /// A heap snapshot (.heapsnapshot, .heaptimeline) or allocation profile (DHAT JSON,
+    /// heaptrack, pprof); gzip- or zstd-compressed is fine.
     pub file: PathBuf,
     /// Whose rules decide retained sizes: DevTools (default) or memlab (for cross-checking).
     #[arg(long, value_enum, default_value_t = Rules::Devtools)]
     pub rules: Rules,
+    /// Stack folding of allocation profiles.
+    #[command(flatten)]
+    pub fold: FoldArgs,
+}
+
+/// Which frames of allocation profiles are folded away as allocator/std plumbing.
+#[derive(Debug, Args)]
+pub struct FoldArgs {
+    /// Allocation profiles: keep allocator and std frames (alloc::, core::, std::, malloc, …)
+    /// at the allocating end of stacks instead of folding them away.
+    #[arg(long)]
+    pub no_fold: bool,
+    /// Allocation profiles: also fold functions starting with PREFIX (repeatable), e.g. a
+    /// pool or arena crate's path `my_pool::`.
+    #[arg(long, value_name = "PREFIX")]
+    pub fold: Vec<String>,
+}
+
+impl FoldArgs {
+    /// The load options these flags ask for.
+    pub fn options(&self) -> crate::formats::LoadOptions {
+        crate::formats::LoadOptions {
+            folding: crate::model::alloc::Folding::with_extra(!self.no_fold, self.fold.clone()),
+        }
+    }
+}
+
+/// Parse a metric name: `peak_bytes`, `peak-bytes`, … (see [`Metric::key`]).
+pub fn parse_metric(s: &str) -> Result<Metric, String> {
+    let key = s.replace('-', "_");
+    Metric::ALL
+        .into_iter()
+        .find(|m| m.key() == key)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.key()).collect();
+            format!("unknown metric {s:?}; one of: {}", names.join(", "))
+        })
 }
 
 /// `report --format` values.

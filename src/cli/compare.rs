@@ -4,13 +4,14 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Input, ReportFormat, Rules};
 use super::{emit, open, open_path, to_json};
-use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiff, SiteRow};
+use crate::analysis::alloc::{diff_profiles, SiteDiff};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::SnapshotDiff;
 use crate::analysis::leaks::LeakReport;
 use crate::analysis::suspects::SuspectOptions;
 use crate::analysis::ClassRow;
 use crate::error::{Error, Result};
+use crate::formats::LoadOptions;
 use crate::model::alloc::AllocProfile;
 use crate::report::document::{to_csv, to_html, to_markdown};
 use crate::report::leak_report::{leak_blocks, trace_lines, LeakSuspectsReport};
@@ -61,105 +62,7 @@ pub fn summary_csv(rows: &[ClassRow]) -> String {
     )
 }
 
-/// Text for `summary` on an allocation profile.
-pub fn alloc_summary_text(file: &Path, s: &AllocSummary) -> String {
-    let t = &s.totals;
-    let mut out = format!(
-        "{}\n{} profile by {}{}\n\n",
-        file.display(),
-        s.format,
-        s.producer,
-        if s.command.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", s.command)
-        },
-    );
-    let blocks = |n: u64| {
-        if n == 1 {
-            "1 block".to_string()
-        } else {
-            format!("{n} blocks")
-        }
-    };
-    // pprof heap dumps record only what was live at the dump; say so instead of printing zeros.
-    let live_only = s.format == "pprof";
-    if !live_only || t.total_bytes > 0 {
-        out.push_str(&format!(
-            "Total:     {} in {}\n",
-            bytes_exact(t.total_bytes),
-            blocks(t.total_blocks)
-        ));
-    }
-    let peak_label = if live_only {
-        "At dump:  "
-    } else {
-        "At peak:  "
-    };
-    let peak_blocks = if live_only && t.peak_blocks == 0 {
-        String::new()
-    } else {
-        format!(" in {}", blocks(t.peak_blocks))
-    };
-    out.push_str(&format!(
-        "{peak_label} {}{peak_blocks}\n",
-        bytes_exact(t.peak_bytes)
-    ));
-    if live_only {
-        out.push_str("(a pprof heap profile records what is live when it is taken; totals and leaks at exit are not recorded)\n");
-    } else {
-        out.push_str(&format!(
-            "At exit:   {} in {} (leaked)\n",
-            bytes_exact(t.end_bytes),
-            blocks(t.end_blocks)
-        ));
-    }
-    if t.temporary_blocks > 0 {
-        out.push_str(&format!("Temporary: {} allocations\n", t.temporary_blocks));
-    }
-    out.push_str(&format!("{} allocation sites\n", s.site_count));
-    let list =
-        |out: &mut String, title: &str, rows: &[SiteRow], value: &dyn Fn(&SiteRow) -> String| {
-            out.push_str(&format!("\n{title}:\n"));
-            if rows.is_empty() {
-                out.push_str("  (none)\n");
-            }
-            for r in rows {
-                out.push_str(&format!(
-                    "  {:>12}  {} {}\n",
-                    value(r),
-                    r.function,
-                    r.location
-                ));
-                for f in r.stack.iter().rev().skip(1).take(4) {
-                    out.push_str(&format!("  {:>12}    called from {f}\n", ""));
-                }
-            }
-        };
-    list(
-        &mut out,
-        "Top sites by bytes at peak",
-        &s.top_by_peak,
-        &|r| human_bytes(r.metrics.peak_bytes),
-    );
-    list(
-        &mut out,
-        "Top sites by bytes leaked at exit",
-        &s.top_by_leaked,
-        &|r| human_bytes(r.metrics.end_bytes),
-    );
-    if t.temporary_blocks > 0 {
-        list(
-            &mut out,
-            "Top sites by temporary allocations",
-            &s.top_by_temporary,
-            &|r| r.metrics.temporary_blocks.to_string(),
-        );
-    }
-    out
-}
-
-fn bytes_exact(n: u64) -> String {
+pub(super) fn bytes_exact(n: u64) -> String {
     format!("{n} bytes ({})", human_bytes(n))
 }
 
@@ -217,9 +120,10 @@ pub fn diff(
     json: bool,
     csv: bool,
     rules: Rules,
+    options: &LoadOptions,
 ) -> Result<String> {
-    let a = open_path(before, rules)?;
-    let b = open_path(after, rules)?;
+    let a = open_path(before, rules, options)?;
+    let b = open_path(after, rules, options)?;
     match (a.snapshot.alloc.as_deref(), b.snapshot.alloc.as_deref()) {
         (Some(pa), Some(pb)) => return diff_alloc(before, after, pa, pb, top, json),
         (None, None) => {}
@@ -322,7 +226,7 @@ pub fn leaks(
     output: Option<&Path>,
     gate: Option<(u64, u64)>,
 ) -> Result<()> {
-    let [b, t, f] = files.map(|p| open_path(p, Rules::Devtools));
+    let [b, t, f] = files.map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()));
     let (b, t, f) = (b?, t?, f?);
     let report = LeakReport::compute(&b, &t, &f);
     let names = files.map(|p| name_of(p));
@@ -442,7 +346,7 @@ pub fn report(
     }
     let snaps = files
         .iter()
-        .map(|p| open_path(p, Rules::Devtools).map(|s| (s, name_of(p))))
+        .map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()).map(|s| (s, name_of(p))))
         .collect::<Result<Vec<_>>>()?;
     let refs: Vec<_> = snaps.iter().map(|(s, n)| (s, n.clone())).collect();
     let r = LeakSuspectsReport::build(

@@ -1,5 +1,6 @@
 //! The command-line face: parse flags, load, analyse, print. All the work is in the library.
 
+mod alloc;
 pub mod args;
 mod compare;
 
@@ -58,7 +59,7 @@ fn run(cli: Cli) -> Result<()> {
                 out = if json {
                     to_json(&summary)?
                 } else {
-                    compare::alloc_summary_text(&input.file, &summary)
+                    alloc::summary_text(&input.file, &summary)
                 };
                 return print(&out);
             }
@@ -153,7 +154,27 @@ fn run(cli: Cli) -> Result<()> {
             json,
             csv,
             rules,
-        } => out = compare::diff(&before, &after, top, json, csv, rules)?,
+            fold,
+        } => out = compare::diff(&before, &after, top, json, csv, rules, &fold.options())?,
+        Command::Calltree {
+            input,
+            bottom_up,
+            sort,
+            depth,
+            limit,
+            json,
+        } => {
+            let s = open(&input)?;
+            let Some(profile) = s.snapshot.alloc.as_deref() else {
+                return Err(Error::Request(
+                    "calltree needs an allocation profile (DHAT, heaptrack or pprof); \
+                     for heap snapshots see `heapsight dominators`"
+                        .into(),
+                ));
+            };
+            let limit = if limit == 0 { usize::MAX } else { limit };
+            out = alloc::calltree(&input.file, profile, bottom_up, sort, depth, limit, json)?;
+        }
         Command::Leaks {
             baseline,
             target,
@@ -259,11 +280,15 @@ impl AnalyzedSnapshot {
 
 /// Load and analyse, with a progress bar on a terminal for files of a few MB or more.
 fn open(input: &Input) -> Result<AnalyzedSnapshot> {
-    open_path(&input.file, input.rules)
+    open_path(&input.file, input.rules, &input.fold.options())
 }
 
 /// Load and analyse `path` under `rules`.
-fn open_path(path: &std::path::Path, rules: Rules) -> Result<AnalyzedSnapshot> {
+fn open_path(
+    path: &std::path::Path,
+    rules: Rules,
+    options: &crate::formats::LoadOptions,
+) -> Result<AnalyzedSnapshot> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_BAR_MIN_BYTES).then(|| {
         let b = ProgressBar::new(size);
@@ -283,7 +308,7 @@ fn open_path(path: &std::path::Path, rules: Rules) -> Result<AnalyzedSnapshot> {
         }
     };
     let progress = Progress::new(Some(&report), None);
-    let result = crate::formats::load(path, progress).and_then(|snap| {
+    let result = crate::formats::load_with(path, options, progress).and_then(|snap| {
         let rules = match rules {
             Rules::Devtools => RuleSet::DevTools,
             Rules::Memlab => RuleSet::Memlab,

@@ -2,16 +2,15 @@
 //! (`dhat.out.*`). Read with typed, streaming deserialization (no document tree). Heap mode
 //! only: ad-hoc and copy profiles count something other than heap memory and are rejected.
 
+use std::io::Read;
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::Input;
 use crate::error::{Error, Result};
-use crate::model::alloc::{
-    demangle, AllocMetrics, AllocProfile, AllocSite, Metric, DEFAULT_FOLDED_PREFIXES,
-};
-use crate::model::{FxHashMap, Snapshot, SnapshotInfo};
+use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, AllocSite};
+use crate::model::FxHashMap;
 use crate::progress::Progress;
 
 #[derive(Deserialize)]
@@ -29,6 +28,10 @@ struct DhatFile {
     te: Option<u64>,
     #[serde(default)]
     bkacc: bool,
+    #[serde(default)]
+    bklt: bool,
+    #[serde(default)]
+    tuth: Option<u64>,
     pps: Vec<ProgramPoint>,
     ftbl: Vec<String>,
 }
@@ -71,10 +74,33 @@ fn parse_frame(text: &str) -> (String, String) {
 }
 
 /// Load a DHAT profile from an opened input.
-pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapshot> {
-    progress.step("reading DHAT profile", 0, input.total)?;
-    let file: DhatFile = serde_json::from_reader(std::io::BufReader::new(input.stream))
-        .map_err(|e| Error::format(path, format!("not a valid DHAT file: {e}"), 0))?;
+pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
+    const PHASE: &str = "reading DHAT profile";
+    progress.step(PHASE, 0, input.total)?;
+    let reader = ReportingReader {
+        inner: input.stream,
+        progress,
+        phase: PHASE,
+        done: input.done,
+        total: input.total,
+        unreported: 0,
+    };
+    let file: DhatFile = match serde_json::from_reader(std::io::BufReader::new(reader)) {
+        Ok(f) => f,
+        Err(e) => {
+            progress.check()?;
+            let at = if e.line() > 0 {
+                format!(" (line {}, column {})", e.line(), e.column())
+            } else {
+                String::new()
+            };
+            return Err(Error::format(
+                path,
+                format!("not a valid DHAT file: {e}{at}"),
+                0,
+            ));
+        }
+    };
     if file.version != 2 {
         return Err(Error::format(
             path,
@@ -104,6 +130,8 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapsho
         peak_time: file.tg,
         end_time: file.te,
         has_access_counts: file.bkacc,
+        has_lifetimes: file.bklt,
+        short_lived_threshold: file.tuth.filter(|_| file.bklt),
         ..Default::default()
     };
     // Frame table entries become frames once, on first use.
@@ -111,7 +139,7 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapsho
     let mut index = FxHashMap::default();
     for (i, pp) in file.pps.iter().enumerate() {
         if i % 4096 == 0 {
-            progress.step("reading DHAT profile", i as u64, file.pps.len() as u64)?;
+            progress.step("building DHAT call stacks", i as u64, file.pps.len() as u64)?;
         }
         let mut frames = Vec::with_capacity(pp.fs.len());
         // DHAT lists the allocating frame first; the model wants the outermost first.
@@ -158,22 +186,32 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapsho
     }
     profile.totals = profile.site_totals();
     profile.strings.finish();
-    Ok(alloc_snapshot(profile))
+    Ok(profile)
 }
 
-/// A snapshot over an allocation profile: the call tree by bytes at peak, plus the profile.
-pub fn alloc_snapshot(profile: AllocProfile) -> Snapshot {
-    let graph = profile.call_tree(Metric::PeakBytes, &DEFAULT_FOLDED_PREFIXES);
-    Snapshot {
-        info: SnapshotInfo {
-            title: Some(format!("{} {}", profile.producer, profile.command)),
-            declared_node_count: graph.node_count() as u64,
-            declared_edge_count: graph.edge_count() as u64,
-            ..Default::default()
-        },
-        graph,
-        traces: Default::default(),
-        alloc: Some(Box::new(profile)),
+/// Passes bytes through, reporting how much of the file has been read every MiB and stopping
+/// with an error once cancelled (serde's reader can't be interrupted otherwise).
+struct ReportingReader<'a, R> {
+    inner: R,
+    progress: Progress<'a>,
+    phase: &'static str,
+    done: Box<dyn Fn() -> u64 + Send>,
+    total: u64,
+    unreported: usize,
+}
+
+impl<R: Read> Read for ReportingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.unreported += n;
+        if self.unreported >= 1 << 20 {
+            self.unreported = 0;
+            self.progress.report(self.phase, (self.done)(), self.total);
+            if self.progress.check().is_err() {
+                return Err(std::io::Error::other("cancelled"));
+            }
+        }
+        Ok(n)
     }
 }
 

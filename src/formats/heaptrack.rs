@@ -40,7 +40,7 @@ use std::path::Path;
 use super::Input;
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, AllocSite, TimePoint};
-use crate::model::{FxHashMap, Snapshot, StringTable};
+use crate::model::{FxHashMap, StringTable};
 use crate::progress::Progress;
 
 /// Longest line accepted (heaptrack's longest lines are template-heavy function names).
@@ -890,7 +890,7 @@ fn suppression_matches(pattern: &str, text: &str) -> bool {
 }
 
 /// Load a heaptrack data file from an opened input.
-pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapshot> {
+pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
     let total = input.total;
     let done = input.done;
     progress.step(PHASE, 0, total)?;
@@ -936,8 +936,7 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapsho
             0,
         ));
     }
-    let profile = p.finish();
-    Ok(super::dhat::alloc_snapshot(profile))
+    Ok(p.finish())
 }
 
 #[cfg(test)]

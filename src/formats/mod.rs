@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::model::alloc::Folding;
 use crate::model::Snapshot;
 use crate::progress::Progress;
 use json_reader::{CountingReader, JsonReader};
@@ -125,17 +126,33 @@ pub fn open(path: &Path) -> Result<Input> {
     })
 }
 
+/// How to load a file. Only allocation profiles have options today.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Which frames of allocation profiles are folded away as plumbing.
+    pub folding: Folding,
+}
+
 /// Load any supported heap file: V8 snapshots and timelines, DHAT JSON, heaptrack data and
-/// pprof heap profiles (each possibly gzip- or zstd-compressed).
+/// pprof heap profiles (each possibly gzip- or zstd-compressed), with default options.
 pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
+    load_with(path, &LoadOptions::default(), progress)
+}
+
+/// [`load`] with options.
+pub fn load_with(path: &Path, options: &LoadOptions, progress: Progress<'_>) -> Result<Snapshot> {
     let input = open(path)?;
     let total = input.total;
+    let profile = |mut p: crate::model::alloc::AllocProfile| {
+        p.folding = options.folding.clone();
+        p.into_snapshot()
+    };
     let snapshot = match sniff(&input.head) {
         Some(Kind::V8) => {
             let reader = JsonReader::new(input.stream, path, progress, input.done, total);
             v8::load(reader, input.max_bytes)?
         }
-        Some(Kind::Dhat) => dhat::load(path, input, progress)?,
+        Some(Kind::Dhat) => profile(dhat::load(path, input, progress)?),
         _ if String::from_utf8_lossy(&input.head)
             .trim_start_matches('\u{feff}')
             .trim()
@@ -143,8 +160,8 @@ pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
         {
             return Err(Error::format(path, "the file is empty", 0));
         }
-        Some(Kind::Heaptrack) => heaptrack::load(path, input, progress)?,
-        Some(Kind::Pprof) => pprof::load(path, input, progress)?,
+        Some(Kind::Heaptrack) => profile(heaptrack::load(path, input, progress)?),
+        Some(Kind::Pprof) => profile(pprof::load(path, input, progress)?),
         None => {
             return Err(Error::format(
                 path,

@@ -22,7 +22,7 @@ use prost::Message;
 use super::Input;
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, AllocSite};
-use crate::model::{FxHashMap, Snapshot};
+use crate::model::FxHashMap;
 use crate::progress::Progress;
 
 /// pprof has no framing to stream by: the message is read whole, up to this many bytes.
@@ -191,7 +191,7 @@ const KNOWN_TYPES: &str =
     "inuse_space/bytes, inuse_objects/count, alloc_space/bytes, alloc_objects/count";
 
 /// Load a pprof profile from an opened input.
-pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapshot> {
+pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
     let data = read_all(path, input, progress)?;
     progress.step("decoding pprof profile", 0, data.len() as u64)?;
     let profile = Profile::decode(data.as_slice()).map_err(|e| {
@@ -202,8 +202,7 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<Snapsho
         )
     })?;
     drop(data);
-    let profile = convert(path, profile, progress)?;
-    Ok(super::dhat::alloc_snapshot(profile))
+    convert(path, profile, progress)
 }
 
 /// Read the (decompressed) stream whole, refusing more than [`MAX_PROFILE_BYTES`].

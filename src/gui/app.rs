@@ -22,9 +22,12 @@ use super::views::suspects::SuspectsView;
 use super::views::ViewKind;
 use super::worker::LoadJob;
 use super::{format, LoadedSnapshot, Selection};
+use crate::formats::LoadOptions;
+use crate::model::alloc::Folding;
 use crate::report::text::distance_text;
 
 const RECENT_KEY: &str = "heapsight.recent";
+const FOLDING_KEY: &str = "heapsight.folding";
 const MAX_RECENT: usize = 10;
 
 /// One open snapshot and the state of its views.
@@ -110,6 +113,8 @@ pub struct HeapsightApp {
     /// Messages about finished exports.
     pub notices: Vec<String>,
     export: Option<Receiver<Result<String, String>>>,
+    /// How files are loaded (the folding of allocation profiles); a persisted setting.
+    pub load_options: LoadOptions,
 }
 
 /// What File → Export writes.
@@ -175,6 +180,11 @@ impl HeapsightApp {
                     .collect()
             })
             .unwrap_or_default();
+        let folding = cc
+            .and_then(|cc| cc.storage)
+            .and_then(|s| s.get_string(FOLDING_KEY))
+            .map(|s| folding_from_text(&s))
+            .unwrap_or_default();
         if let Some(cc) = cc {
             cc.egui_ctx
                 .options_mut(|o| o.theme_preference = egui::ThemePreference::System);
@@ -191,6 +201,7 @@ impl HeapsightApp {
             dialog: None,
             notices: Vec::new(),
             export: None,
+            load_options: LoadOptions { folding },
         }
     }
 
@@ -202,7 +213,21 @@ impl HeapsightApp {
         self.recent.retain(|p| p != &path);
         self.recent.insert(0, path.clone());
         self.recent.truncate(MAX_RECENT);
-        self.loading.push(LoadJob::start(ctx, path));
+        let options = self.load_options.clone();
+        self.loading.push(LoadJob::start(ctx, path, options, false));
+    }
+
+    /// Use `folding` from now on, and reopen the open allocation profiles with it.
+    pub fn refold(&mut self, ctx: &egui::Context, folding: Folding) {
+        self.load_options.folding = folding;
+        for tab in &self.tabs {
+            let path = &tab.snap.path;
+            if tab.snap.alloc.is_some() && !self.loading.iter().any(|j| &j.path == path) {
+                let options = self.load_options.clone();
+                self.loading
+                    .push(LoadJob::start(ctx, path.clone(), options, true));
+            }
+        }
     }
 
     /// True while any snapshot is loading.
@@ -225,10 +250,23 @@ impl HeapsightApp {
                 Some(result) => {
                     let job = self.loading.remove(i);
                     match result {
-                        Ok(snap) => {
-                            self.tabs.push(SnapshotTab::new(snap, self.start_view));
-                            self.active = self.tabs.len() - 1;
-                        }
+                        Ok(snap) => match self
+                            .tabs
+                            .iter()
+                            .position(|t| job.reload && t.snap.path == snap.path)
+                        {
+                            // Reopened with new options: same place, same view.
+                            Some(i) => {
+                                let old = &mut self.tabs[i];
+                                let mut tab = SnapshotTab::new(snap, Some(old.view));
+                                tab.allocations = std::mem::take(&mut old.allocations).refolded();
+                                self.tabs[i] = tab;
+                            }
+                            None => {
+                                self.tabs.push(SnapshotTab::new(snap, self.start_view));
+                                self.active = self.tabs.len() - 1;
+                            }
+                        },
                         Err(crate::Error::Cancelled) => {}
                         Err(e) => self
                             .errors
@@ -351,6 +389,7 @@ impl HeapsightApp {
             .filter(|(i, _)| *i != self.active)
             .map(|(_, t)| t.snap.clone())
             .collect();
+        let mut refold = None;
         egui::CentralPanel::default().show(ui, |ui| {
             self.error_list(ui);
             match self.tabs.get_mut(self.active) {
@@ -367,8 +406,12 @@ impl HeapsightApp {
                     ViewKind::Detached => tab.detached.ui(ui, &tab.snap, &mut tab.selection),
                     ViewKind::Suspects => tab.suspects.ui(ui, &tab.snap, &mut tab.selection),
                     ViewKind::Allocations => {
-                        tab.allocations
-                            .ui(ui, &tab.snap, &others, &mut tab.selection)
+                        if let Some(f) =
+                            tab.allocations
+                                .ui(ui, &tab.snap, &others, &mut tab.selection)
+                        {
+                            refold = Some(f);
+                        }
                     }
                 },
                 None => match start::ui(ui, &self.recent, &self.samples) {
@@ -378,6 +421,9 @@ impl HeapsightApp {
                 },
             }
         });
+        if let Some(f) = refold {
+            self.refold(&ctx, f);
+        }
     }
 
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -605,5 +651,19 @@ impl eframe::App for HeapsightApp {
             .map(|p| p.display().to_string())
             .collect();
         storage.set_string(RECENT_KEY, list.join("\n"));
+        storage.set_string(FOLDING_KEY, folding_to_text(&self.load_options.folding));
     }
+}
+
+/// The folding setting as stored: `standard` or `none`, then one extra prefix per line.
+fn folding_to_text(f: &Folding) -> String {
+    let mut lines = vec![if f.std_sources { "standard" } else { "none" }.to_string()];
+    lines.extend(f.extra_prefixes());
+    lines.join("\n")
+}
+
+fn folding_from_text(s: &str) -> Folding {
+    let mut lines = s.lines();
+    let standard = lines.next() != Some("none");
+    Folding::with_extra(standard, lines.map(String::from))
 }

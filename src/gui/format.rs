@@ -12,6 +12,15 @@ pub fn size_cell(ui: &mut egui::Ui, bytes: u64) {
     });
 }
 
+/// A right-aligned cell for an allocation metric: sizes as [`size_cell`], counts as numbers.
+pub fn metric_cell(ui: &mut egui::Ui, m: crate::model::alloc::Metric, v: u64) {
+    if m.is_bytes() {
+        size_cell(ui, v);
+    } else {
+        number_cell(ui, group_digits(v));
+    }
+}
+
 /// A right-aligned plain number cell.
 pub fn number_cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -51,4 +60,48 @@ pub fn share_bar(ui: &mut egui::Ui, fraction: f32, width: f32) {
     filled.set_width(rect.width() * fraction.clamp(0.0, 1.0));
     ui.painter()
         .rect_filled(filled, 2.0, visuals.selection.bg_fill);
+}
+
+/// A small painted ▶/▼ triangle `width` wide (the default fonts have no arrow glyphs); its
+/// accessible label is "Expand …"/"Collapse …" plus `label()`.
+pub fn toggle_button(
+    ui: &mut egui::Ui,
+    width: f32,
+    expanded: bool,
+    label: impl Fn() -> String,
+) -> egui::Response {
+    let size = egui::vec2(width, ui.available_height());
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    response.widget_info(|| {
+        let verb = if expanded { "Collapse" } else { "Expand" };
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{verb} {}", label()))
+    });
+    if ui.is_rect_visible(rect) {
+        let color = if response.hovered() {
+            ui.visuals().strong_text_color()
+        } else {
+            ui.visuals().text_color()
+        };
+        let c = rect.center();
+        let s = 4.0;
+        let points = if expanded {
+            vec![
+                c + egui::vec2(-s, -s * 0.5),
+                c + egui::vec2(s, -s * 0.5),
+                c + egui::vec2(0.0, s * 0.7),
+            ]
+        } else {
+            vec![
+                c + egui::vec2(-s * 0.5, -s),
+                c + egui::vec2(-s * 0.5, s),
+                c + egui::vec2(s * 0.7, 0.0),
+            ]
+        };
+        ui.painter().add(egui::Shape::convex_polygon(
+            points,
+            color,
+            egui::Stroke::NONE,
+        ));
+    }
+    response
 }

@@ -9,7 +9,11 @@ use std::time::Instant;
 
 use eframe::egui;
 
+use crate::analysis::alloc::{sites, SiteRow};
+use crate::analysis::call_tree::{CallTree, Direction};
 use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, Statistics, Summary};
+use crate::formats::LoadOptions;
+use crate::model::alloc::AllocProfile;
 use crate::progress::Progress;
 
 /// A snapshot with everything the views read, shared read-only between views and tasks.
@@ -28,13 +32,59 @@ pub struct LoadedSnapshot {
     pub load_secs: f64,
     /// File size in bytes.
     pub file_size: u64,
+    /// The options it was loaded with (folding of allocation profiles).
+    pub options: LoadOptions,
+    /// For allocation profiles: call trees and site rows, built off the UI thread.
+    pub alloc: Option<AllocTables>,
+}
+
+/// What the Allocations view reads besides the profile itself.
+pub struct AllocTables {
+    /// Callers above callees.
+    pub top_down: CallTree,
+    /// Allocating functions above their callers.
+    pub bottom_up: CallTree,
+    /// Sites merged by folded stack.
+    pub sites: Vec<SiteRow>,
+}
+
+impl AllocTables {
+    /// Build both call trees and the site rows of `p`.
+    pub fn build(p: &AllocProfile) -> Self {
+        Self {
+            top_down: CallTree::build(p, Direction::TopDown),
+            bottom_up: CallTree::build(p, Direction::BottomUp),
+            sites: sites(p),
+        }
+    }
+
+    /// The tree hanging `direction`'s way.
+    pub fn tree(&self, direction: Direction) -> &CallTree {
+        match direction {
+            Direction::TopDown => &self.top_down,
+            Direction::BottomUp => &self.bottom_up,
+        }
+    }
 }
 
 impl LoadedSnapshot {
-    /// Load and analyse `path` (the worker calls this; tests may call it directly).
+    /// Load and analyse `path` with default options.
     pub fn load(path: &Path, progress: Progress<'_>) -> crate::Result<Self> {
+        Self::load_with(path, &LoadOptions::default(), progress)
+    }
+
+    /// Load and analyse `path` (the worker calls this; tests may call it directly).
+    pub fn load_with(
+        path: &Path,
+        options: &LoadOptions,
+        progress: Progress<'_>,
+    ) -> crate::Result<Self> {
         let start = Instant::now();
-        let snapshot = crate::formats::load(path, progress)?;
+        let snapshot = crate::formats::load_with(path, options, progress)?;
+        let alloc = snapshot.alloc.as_deref().map(|p| {
+            progress.report("call trees", 0, 1);
+            AllocTables::build(p)
+        });
         let data = AnalyzedSnapshot::new(snapshot, AnalysisOptions::default(), progress)?;
         progress.step("summary", 0, 1)?;
         let summary = data.summary();
@@ -54,6 +104,8 @@ impl LoadedSnapshot {
             stats,
             load_secs: start.elapsed().as_secs_f64(),
             file_size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            options: options.clone(),
+            alloc,
         })
     }
 }
@@ -142,17 +194,22 @@ impl<T> Drop for BackgroundTask<T> {
 pub struct LoadJob {
     /// The file.
     pub path: PathBuf,
+    /// True when it replaces the open tab of the same file (reopened with other options).
+    pub reload: bool,
     /// The work.
     pub task: BackgroundTask<crate::Result<LoadedSnapshot>>,
 }
 
 impl LoadJob {
-    /// Start loading `path`.
-    pub fn start(ctx: &egui::Context, path: PathBuf) -> Self {
+    /// Start loading `path` with `options`.
+    pub fn start(ctx: &egui::Context, path: PathBuf, options: LoadOptions, reload: bool) -> Self {
         let p = path.clone();
         Self {
             path,
-            task: BackgroundTask::spawn(ctx, move |progress| LoadedSnapshot::load(&p, progress)),
+            reload,
+            task: BackgroundTask::spawn(ctx, move |progress| {
+                LoadedSnapshot::load_with(&p, &options, progress)
+            }),
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::graph::{GraphBuilder, HeapGraph, NodeIx};
 use super::strings::{StrId, StringTable};
-use super::FxHashMap;
+use super::{FxHashMap, Snapshot, SnapshotInfo};
 
 /// What an allocation site (or the whole program) did, as far as the producer recorded it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,50 +55,134 @@ impl AllocMetrics {
     pub fn get(&self, m: Metric) -> u64 {
         match m {
             Metric::PeakBytes => self.peak_bytes,
+            Metric::PeakBlocks => self.peak_blocks,
             Metric::EndBytes => self.end_bytes,
+            Metric::EndBlocks => self.end_blocks,
             Metric::TotalBytes => self.total_bytes,
             Metric::TotalBlocks => self.total_blocks,
             Metric::TemporaryBlocks => self.temporary_blocks,
+            Metric::ReadBytes => self.read_bytes,
+            Metric::WrittenBytes => self.written_bytes,
+        }
+    }
+
+    /// Average lifetime of a block, in the profile's time unit (`None` with no blocks).
+    pub fn average_lifetime(&self) -> Option<u64> {
+        self.total_lifetime.checked_div(self.total_blocks)
+    }
+
+    /// `self - o`, field by field, never below zero.
+    pub fn saturating_sub(&self, o: &AllocMetrics) -> AllocMetrics {
+        AllocMetrics {
+            total_bytes: self.total_bytes.saturating_sub(o.total_bytes),
+            total_blocks: self.total_blocks.saturating_sub(o.total_blocks),
+            peak_bytes: self.peak_bytes.saturating_sub(o.peak_bytes),
+            peak_blocks: self.peak_blocks.saturating_sub(o.peak_blocks),
+            end_bytes: self.end_bytes.saturating_sub(o.end_bytes),
+            end_blocks: self.end_blocks.saturating_sub(o.end_blocks),
+            temporary_blocks: self.temporary_blocks.saturating_sub(o.temporary_blocks),
+            read_bytes: self.read_bytes.saturating_sub(o.read_bytes),
+            written_bytes: self.written_bytes.saturating_sub(o.written_bytes),
+            total_lifetime: self.total_lifetime.saturating_sub(o.total_lifetime),
         }
     }
 }
 
-/// The metric that sizes the call tree's nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+/// One measure of an allocation site: what call trees, flame graphs and tables can be sized
+/// and sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Bytes live at the peak.
     #[default]
     PeakBytes,
+    /// Blocks live at the peak.
+    PeakBlocks,
     /// Bytes leaked (live at exit).
     EndBytes,
+    /// Blocks leaked (live at exit).
+    EndBlocks,
     /// Bytes allocated in all.
     TotalBytes,
     /// Allocations in all.
     TotalBlocks,
     /// Temporary allocations.
     TemporaryBlocks,
+    /// Bytes read from the blocks (DHAT under valgrind).
+    ReadBytes,
+    /// Bytes written to the blocks (DHAT under valgrind).
+    WrittenBytes,
 }
 
 impl Metric {
-    /// All metrics.
-    pub const ALL: [Metric; 5] = [
+    /// All metrics, in the order tables show them.
+    pub const ALL: [Metric; 9] = [
         Metric::PeakBytes,
+        Metric::PeakBlocks,
         Metric::EndBytes,
+        Metric::EndBlocks,
         Metric::TotalBytes,
         Metric::TotalBlocks,
         Metric::TemporaryBlocks,
+        Metric::ReadBytes,
+        Metric::WrittenBytes,
     ];
 
     /// Human name.
     pub fn label(self) -> &'static str {
         match self {
             Metric::PeakBytes => "bytes at peak",
+            Metric::PeakBlocks => "blocks at peak",
             Metric::EndBytes => "bytes leaked (at exit)",
+            Metric::EndBlocks => "blocks leaked (at exit)",
             Metric::TotalBytes => "bytes allocated",
             Metric::TotalBlocks => "allocations",
             Metric::TemporaryBlocks => "temporary allocations",
+            Metric::ReadBytes => "bytes read",
+            Metric::WrittenBytes => "bytes written",
         }
+    }
+
+    /// Short name for a column header.
+    pub fn column(self) -> &'static str {
+        match self {
+            Metric::PeakBytes => "At peak",
+            Metric::PeakBlocks => "Blocks at peak",
+            Metric::EndBytes => "Leaked",
+            Metric::EndBlocks => "Blocks leaked",
+            Metric::TotalBytes => "Allocated",
+            Metric::TotalBlocks => "Allocations",
+            Metric::TemporaryBlocks => "Temporary",
+            Metric::ReadBytes => "Read",
+            Metric::WrittenBytes => "Written",
+        }
+    }
+
+    /// The name on the command line and in JSON (`peak_bytes`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::PeakBytes => "peak_bytes",
+            Metric::PeakBlocks => "peak_blocks",
+            Metric::EndBytes => "end_bytes",
+            Metric::EndBlocks => "end_blocks",
+            Metric::TotalBytes => "total_bytes",
+            Metric::TotalBlocks => "total_blocks",
+            Metric::TemporaryBlocks => "temporary_blocks",
+            Metric::ReadBytes => "read_bytes",
+            Metric::WrittenBytes => "written_bytes",
+        }
+    }
+
+    /// Is it a number of bytes (else a count of blocks)?
+    pub fn is_bytes(self) -> bool {
+        matches!(
+            self,
+            Metric::PeakBytes
+                | Metric::EndBytes
+                | Metric::TotalBytes
+                | Metric::ReadBytes
+                | Metric::WrittenBytes
+        )
     }
 }
 
@@ -156,6 +240,13 @@ pub struct AllocProfile {
     pub timeline: Vec<TimePoint>,
     /// True when read/written byte counts are meaningful (DHAT's heap mode).
     pub has_access_counts: bool,
+    /// True when block lifetimes are recorded (DHAT's `bklt`).
+    pub has_lifetimes: bool,
+    /// Average lifetime at or below which DHAT calls blocks short-lived (its `tuth`, in
+    /// [`AllocProfile::time_unit`]).
+    pub short_lived_threshold: Option<u64>,
+    /// Which frames count as plumbing and are folded away from the allocating end of stacks.
+    pub folding: Folding,
 }
 
 /// Frames that are allocator or standard-library plumbing, folded away by default so stacks
@@ -180,12 +271,83 @@ pub const DEFAULT_FOLDED_PREFIXES: [&str; 14] = [
 /// Does `function` belong to a folded crate or allocator? A trait impl counts by its type
 /// (`<alloc::vec::Vec<T> as …>::f`), or by its trait when the type is a bare generic
 /// parameter (`<T as alloc::…>::f`); `<my::Thing as core::fmt::Debug>::fmt` is the user's.
-pub fn is_folded(function: &str, fold: &[&str]) -> bool {
+pub fn is_folded<S: AsRef<str>>(function: &str, fold: &[S]) -> bool {
     let f = function.trim_start_matches('<');
-    let folded = |s: &str| fold.iter().any(|p| s.starts_with(p));
+    let folded = |s: &str| fold.iter().any(|p| s.starts_with(p.as_ref()));
     match f.split_once(" as ") {
         Some((ty, tr)) if !ty.contains("::") => folded(ty) || folded(tr),
         _ => folded(f),
+    }
+}
+
+/// Which frames are plumbing (allocator, `alloc`/`core`/`std`, the profiler itself): they are
+/// folded away from the allocating end of every stack, so a site is named after the user's
+/// function that allocated. A user setting (`--no-fold`, `--fold PREFIX`; the GUI's folding
+/// box).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folding {
+    /// Function-name prefixes (crate paths such as `alloc::`, allocator entry points).
+    pub prefixes: Vec<String>,
+    /// Also fold code from Rust's standard-library sources (`library/…`, `/rustc/…`) and the
+    /// inlined frames valgrind can't name (`UnknownInlinedFun`).
+    pub std_sources: bool,
+}
+
+impl Default for Folding {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+impl Folding {
+    /// heapsight's default: [`DEFAULT_FOLDED_PREFIXES`] and standard-library sources.
+    pub fn standard() -> Self {
+        Self {
+            prefixes: DEFAULT_FOLDED_PREFIXES.map(String::from).to_vec(),
+            std_sources: true,
+        }
+    }
+
+    /// Fold nothing: stacks end at the allocator.
+    pub fn none() -> Self {
+        Self {
+            prefixes: Vec::new(),
+            std_sources: false,
+        }
+    }
+
+    /// The standard folding (or none, when `standard` is false) plus `extra` prefixes.
+    pub fn with_extra(standard: bool, extra: impl IntoIterator<Item = String>) -> Self {
+        let mut f = if standard {
+            Self::standard()
+        } else {
+            Self::none()
+        };
+        for p in extra {
+            let p = p.trim().to_string();
+            if !p.is_empty() && !f.prefixes.contains(&p) {
+                f.prefixes.push(p);
+            }
+        }
+        f
+    }
+
+    /// Is the frame `function` at `location` plumbing?
+    pub fn folds(&self, function: &str, location: &str) -> bool {
+        is_folded(function, &self.prefixes)
+            || (self.std_sources
+                && (function == "UnknownInlinedFun"
+                    || location.starts_with("library/")
+                    || location.contains("/rustc/")))
+    }
+
+    /// The prefixes beyond the standard ones (what a user added).
+    pub fn extra_prefixes(&self) -> Vec<String> {
+        self.prefixes
+            .iter()
+            .filter(|p| !DEFAULT_FOLDED_PREFIXES.contains(&p.as_str()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -218,23 +380,32 @@ impl AllocProfile {
         self.strings.get(self.frames[f as usize].location)
     }
 
-    /// Is frame `f` plumbing: a folded function, or code from Rust's standard library sources
-    /// (valgrind names inlined std frames `UnknownInlinedFun` or by short generic names)?
-    pub fn is_folded_frame(&self, f: u32, fold: &[&str]) -> bool {
-        let (func, loc) = (self.function(f), self.location(f));
-        is_folded(func, fold)
-            || func == "UnknownInlinedFun"
-            || loc.starts_with("library/")
-            || loc.contains("/rustc/")
+    /// Is frame `f` plumbing under the profile's [`Folding`]?
+    pub fn is_folded_frame(&self, f: u32) -> bool {
+        self.folding.folds(self.function(f), self.location(f))
     }
 
     /// The site's stack without folded frames at its allocating end (but never empty).
-    pub fn user_stack<'a>(&self, site: &'a AllocSite, fold: &[&str]) -> &'a [u32] {
+    pub fn user_stack<'a>(&self, site: &'a AllocSite) -> &'a [u32] {
         let mut end = site.frames.len();
-        while end > 1 && self.is_folded_frame(site.frames[end - 1], fold) {
+        while end > 1 && self.is_folded_frame(site.frames[end - 1]) {
             end -= 1;
         }
         &site.frames[..end]
+    }
+
+    /// Does the producer record `m` (so a zero means zero, not "unknown")?
+    pub fn records(&self, m: Metric) -> bool {
+        match m {
+            Metric::PeakBytes | Metric::PeakBlocks => true,
+            // pprof heap profiles hold what is in use at the dump, nothing at exit.
+            Metric::EndBytes | Metric::EndBlocks => self.format != "pprof",
+            Metric::TotalBytes | Metric::TotalBlocks => {
+                self.format != "pprof" || self.totals.total_blocks > 0
+            }
+            Metric::TemporaryBlocks => self.format == "heaptrack",
+            Metric::ReadBytes | Metric::WrittenBytes => self.has_access_counts,
+        }
     }
 
     /// Sum of all sites' metrics.
@@ -248,8 +419,8 @@ impl AllocProfile {
 
     /// The call tree sized by `metric`: a synthetic root, one node per distinct stack prefix
     /// (named after its function, `file:line` in the name after a space), each site's value on
-    /// its allocating frame. Frames matching `fold` at the allocating end are folded away.
-    pub fn call_tree(&self, metric: Metric, fold: &[&str]) -> HeapGraph {
+    /// its allocating frame; stacks folded by the profile's [`Folding`].
+    pub fn call_tree(&self, metric: Metric) -> HeapGraph {
         let mut b = GraphBuilder::new();
         let root = b.node("synthetic", "(all allocations)", 1, 0);
         // (parent node, frame) → child node; sizes accumulate per node.
@@ -258,7 +429,7 @@ impl AllocProfile {
         let mut nodes: Vec<(NodeIx, u32)> = Vec::new();
         for site in &self.sites {
             let mut at = root;
-            for &f in self.user_stack(site, fold) {
+            for &f in self.user_stack(site) {
                 at = *children.entry((at, f)).or_insert_with(|| {
                     nodes.push((at, f));
                     sizes.push(0);
@@ -284,6 +455,25 @@ impl AllocProfile {
     }
 }
 
+impl AllocProfile {
+    /// A snapshot over this profile: its call tree by bytes at peak as the graph (so the
+    /// snapshot views work on it), and the profile itself.
+    pub fn into_snapshot(self) -> Snapshot {
+        let graph = self.call_tree(Metric::PeakBytes);
+        Snapshot {
+            info: SnapshotInfo {
+                title: Some(format!("{} {}", self.producer, self.command)),
+                declared_node_count: graph.node_count() as u64,
+                declared_edge_count: graph.edge_count() as u64,
+                ..Default::default()
+            },
+            graph,
+            traces: Default::default(),
+            alloc: Some(Box::new(self)),
+        }
+    }
+}
+
 /// Demangle a Rust (legacy or v0) symbol; other names come back unchanged.
 pub fn demangle(name: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(name))
@@ -296,6 +486,17 @@ mod tests {
     #[test]
     fn folding() {
         let f = &DEFAULT_FOLDED_PREFIXES;
+        let none = Folding::none();
+        assert!(!none.folds("alloc::vec::from_elem", "library/alloc/src/vec.rs"));
+        assert!(Folding::standard().folds("my::f", "/rustc/abc/library/core/src/x.rs"));
+        let mine = Folding::with_extra(false, ["my_pool::".to_string(), " ".to_string()]);
+        assert_eq!(mine.prefixes, ["my_pool::"]);
+        assert!(mine.folds("my_pool::Pool::get", ""));
+        assert!(!mine.folds("alloc::vec::from_elem", ""));
+        assert_eq!(
+            Folding::with_extra(true, ["x::".to_string()]).extra_prefixes(),
+            ["x::"]
+        );
         assert!(is_folded("alloc::vec::from_elem", f));
         assert!(is_folded(
             "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",

@@ -66,6 +66,15 @@ pub fn one_line(name: &str, max: usize) -> String {
         .collect()
 }
 
+/// An allocation metric's value as text: bytes human-readable, counts as plain numbers.
+pub fn metric_value(m: crate::model::alloc::Metric, v: u64) -> String {
+    if m.is_bytes() {
+        human_bytes(v)
+    } else {
+        v.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

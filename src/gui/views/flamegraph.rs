@@ -1,85 +1,56 @@
 //! A flame graph (icicle: callers on top) over an allocation profile for any metric: click to
-//! zoom, hover for details, search to highlight. Data in ([`FlameTree`]), view state separate
-//! ([`FlameState`]); only boxes wider than a pixel are drawn.
+//! zoom, hover for details, search to highlight. Data from the top-down [`CallTree`], laid out
+//! per metric in [`FlameTree`], view state separate ([`FlameState`]); only boxes wider than a
+//! pixel are drawn.
 
 use eframe::egui;
 
-use crate::model::alloc::{AllocProfile, Metric, DEFAULT_FOLDED_PREFIXES};
-use crate::model::FxHashMap;
-use crate::report::human_bytes;
+use crate::analysis::call_tree::{CallTree, ROOT};
+use crate::model::alloc::{AllocProfile, Metric};
+use crate::report::metric_value;
 
-/// One box: a stack prefix with its inclusive value.
-#[derive(Debug, Clone)]
-pub struct FlameNode {
-    /// Frame index in the profile (`u32::MAX` for the root).
-    pub frame: u32,
-    /// Inclusive value.
-    pub value: u64,
-    /// Children, largest first.
-    pub children: Vec<u32>,
-    /// Depth (root 0).
-    pub depth: u16,
-    /// Parent node (the root's is itself).
-    pub parent: u32,
-}
-
-/// The flame graph's tree for one metric.
+/// The flame graph's layout for one metric over a top-down [`CallTree`]: each node's children
+/// with a nonzero value, largest first.
 #[derive(Debug, Clone)]
 pub struct FlameTree {
-    /// Nodes; 0 is the root.
-    pub nodes: Vec<FlameNode>,
-    /// The metric.
+    /// The metric boxes are sized by.
     pub metric: Metric,
+    /// Children of node `n`: `kids[first[n]..first[n + 1]]`.
+    first: Vec<u32>,
+    kids: Vec<u32>,
+    /// Deepest level with a nonzero value.
+    max_depth: u32,
 }
 
 impl FlameTree {
-    /// Build from the profile's sites (std/allocator frames folded).
-    pub fn build(p: &AllocProfile, metric: Metric) -> Self {
-        let mut nodes = vec![FlameNode {
-            frame: u32::MAX,
-            value: 0,
-            children: Vec::new(),
-            depth: 0,
-            parent: 0,
-        }];
-        let mut index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-        for site in &p.sites {
-            let v = site.metrics.get(metric);
-            if v == 0 {
-                continue;
-            }
-            nodes[0].value += v;
-            let mut at = 0u32;
-            for &f in p.user_stack(site, &DEFAULT_FOLDED_PREFIXES) {
-                // Boxes merge by function, as flame graphs do (lines differ per call site).
-                let key = (at, p.frames[f as usize].function);
-                let next = match index.get(&key) {
-                    Some(&n) => n,
-                    None => {
-                        let n = nodes.len() as u32;
-                        let depth = nodes[at as usize].depth.saturating_add(1);
-                        nodes.push(FlameNode {
-                            frame: f,
-                            value: 0,
-                            children: Vec::new(),
-                            depth,
-                            parent: at,
-                        });
-                        nodes[at as usize].children.push(n);
-                        index.insert(key, n);
-                        n
-                    }
-                };
-                nodes[next as usize].value += v;
-                at = next;
+    /// Lay out `tree` (top-down) by `metric`.
+    pub fn build(p: &AllocProfile, tree: &CallTree, metric: Metric) -> Self {
+        let mut first = Vec::with_capacity(tree.len() + 1);
+        let mut kids = Vec::new();
+        let mut max_depth = 0;
+        for n in 0..tree.len() as u32 {
+            first.push(kids.len() as u32);
+            if tree.metrics(n).get(metric) > 0 {
+                max_depth = max_depth.max(tree.depth(n));
+                let sorted = tree.sorted_children(p, n, metric);
+                kids.extend(
+                    sorted
+                        .into_iter()
+                        .filter(|&c| tree.metrics(c).get(metric) > 0),
+                );
             }
         }
-        let values: Vec<u64> = nodes.iter().map(|n| n.value).collect();
-        for n in &mut nodes {
-            n.children
-                .sort_by_key(|&c| std::cmp::Reverse(values[c as usize]));
+        first.push(kids.len() as u32);
+        Self {
+            metric,
+            first,
+            kids,
+            max_depth,
         }
-        Self { nodes, metric }
+    }
+
+    fn children(&self, n: u32) -> &[u32] {
+        &self.kids[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
     }
 }
 
@@ -94,17 +65,11 @@ pub struct FlameState {
 
 const ROW: f32 = 18.0;
 
-fn format_value(metric: Metric, v: u64) -> String {
-    match metric {
-        Metric::TotalBlocks | Metric::TemporaryBlocks => format!("{v}"),
-        _ => human_bytes(v),
-    }
-}
-
 /// Draw the flame graph; returns the frame clicked (to select it elsewhere), if any.
 pub fn flamegraph_ui(
     ui: &mut egui::Ui,
     p: &AllocProfile,
+    calls: &CallTree,
     tree: &FlameTree,
     state: &mut FlameState,
 ) {
@@ -122,9 +87,10 @@ pub fn flamegraph_ui(
         }
         ui.label(egui::RichText::new("Click a box to zoom in; hover for details.").weak());
     });
-    let zoom = (state.zoom as usize).min(tree.nodes.len().saturating_sub(1));
-    let total = tree.nodes[0].value.max(1);
-    let max_depth = tree.nodes.iter().map(|n| n.depth).max().unwrap_or(0) as f32;
+    let zoom = (state.zoom as usize).min(calls.len().saturating_sub(1));
+    let value = |n: u32| calls.metrics(n).get(tree.metric);
+    let total = value(ROOT).max(1);
+    let max_depth = tree.max_depth as f32;
     egui::ScrollArea::vertical().show(ui, |ui| {
         let width = ui.available_width();
         let (rect, _) = ui.allocate_exact_size(
@@ -140,18 +106,14 @@ pub fn flamegraph_ui(
         let mut chain = Vec::new();
         let mut stack: Vec<(u32, f32, f32)> = vec![(zoom as u32, rect.left(), width)];
         if zoom != 0 {
-            chain = ancestors(tree, zoom as u32);
+            chain = calls.path(zoom as u32);
+            chain.pop();
         }
         let mut hovered: Option<u32> = None;
         let mut draw = |n: u32, x: f32, w: f32, painter: &egui::Painter| {
-            let node = &tree.nodes[n as usize];
-            let y = rect.top() + node.depth as f32 * ROW;
+            let y = rect.top() + calls.depth(n) as f32 * ROW;
             let r = egui::Rect::from_min_size(egui::pos2(x, y), egui::vec2(w.max(1.0), ROW - 1.0));
-            let name = if node.frame == u32::MAX {
-                "all"
-            } else {
-                p.function(node.frame)
-            };
+            let name = calls.frame(n).map_or("all", |f| p.function(f));
             let matches = !search.is_empty() && name.to_lowercase().contains(&search);
             let hue = (name
                 .bytes()
@@ -170,7 +132,7 @@ pub fn flamegraph_ui(
             };
             painter.rect_filled(r, 2.0, fill);
             if w > 30.0 {
-                let text = format!("{name} {}", format_value(tree.metric, node.value));
+                let text = format!("{name} {}", metric_value(tree.metric, value(n)));
                 painter.with_clip_rect(r.shrink(2.0)).text(
                     r.left_center() + egui::vec2(3.0, 0.0),
                     egui::Align2::LEFT_CENTER,
@@ -192,10 +154,9 @@ pub fn flamegraph_ui(
         }
         while let Some((n, x, w)) = stack.pop() {
             draw(n, x, w, &painter);
-            let node = &tree.nodes[n as usize];
             let mut cx = x;
-            for &c in &node.children {
-                let cw = w * tree.nodes[c as usize].value as f32 / node.value.max(1) as f32;
+            for &c in tree.children(n) {
+                let cw = w * value(c) as f32 / value(n).max(1) as f32;
                 if cw >= 1.0 {
                     stack.push((c, cx, cw));
                 }
@@ -203,14 +164,9 @@ pub fn flamegraph_ui(
             }
         }
         if let Some(h) = hovered {
-            let node = &tree.nodes[h as usize];
-            let (name, loc) = if node.frame == u32::MAX {
-                ("all allocations".to_string(), String::new())
-            } else {
-                (
-                    p.function(node.frame).to_string(),
-                    p.location(node.frame).to_string(),
-                )
+            let (name, loc) = match calls.frame(h) {
+                None => ("all allocations".to_string(), String::new()),
+                Some(f) => (p.function(f).to_string(), p.location(f).to_string()),
             };
             egui::Tooltip::always_open(
                 ui.ctx().clone(),
@@ -226,8 +182,8 @@ pub fn flamegraph_ui(
                 ui.label(format!(
                     "{}: {} ({:.1} %)",
                     tree.metric.label(),
-                    format_value(tree.metric, node.value),
-                    node.value as f64 * 100.0 / total as f64
+                    metric_value(tree.metric, value(h)),
+                    value(h) as f64 * 100.0 / total as f64
                 ));
             });
             if clicked {
@@ -235,19 +191,4 @@ pub fn flamegraph_ui(
             }
         }
     });
-}
-
-/// The nodes above `n`, root first.
-fn ancestors(tree: &FlameTree, n: u32) -> Vec<u32> {
-    let mut path = Vec::new();
-    let mut at = tree.nodes[n as usize].parent;
-    while at != n && path.len() < tree.nodes.len() {
-        path.push(at);
-        if at == 0 {
-            break;
-        }
-        at = tree.nodes[at as usize].parent;
-    }
-    path.reverse();
-    path
 }

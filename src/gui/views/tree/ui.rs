@@ -300,48 +300,10 @@ fn tree_cell(
         ui.add(egui::Spinner::new().size(INDENT - 2.0));
     } else if r.has_children {
         let label = || row_text(snap, &r.child, style.joiner);
-        clicked = toggle_button(ui, r.expanded, label).clicked();
+        clicked = format::toggle_button(ui, INDENT, r.expanded, label).clicked();
     } else {
         ui.add_space(INDENT);
     }
     ui.add(egui::Label::new(row_job(ui, snap, &r.child, style.joiner)).truncate());
     clicked
-}
-
-/// A small ▶/▼ triangle; its accessible label is "Expand …"/"Collapse …" plus the row text.
-fn toggle_button(ui: &mut egui::Ui, expanded: bool, label: impl Fn() -> String) -> egui::Response {
-    let size = egui::vec2(INDENT, ui.available_height());
-    let (rect, response) = ui.allocate_exact_size(size, Sense::click());
-    response.widget_info(|| {
-        let verb = if expanded { "Collapse" } else { "Expand" };
-        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{verb} {}", label()))
-    });
-    if ui.is_rect_visible(rect) {
-        let color = if response.hovered() {
-            ui.visuals().strong_text_color()
-        } else {
-            ui.visuals().text_color()
-        };
-        let c = rect.center();
-        let s = 4.0;
-        let points = if expanded {
-            vec![
-                c + egui::vec2(-s, -s * 0.5),
-                c + egui::vec2(s, -s * 0.5),
-                c + egui::vec2(0.0, s * 0.7),
-            ]
-        } else {
-            vec![
-                c + egui::vec2(-s * 0.5, -s),
-                c + egui::vec2(-s * 0.5, s),
-                c + egui::vec2(s * 0.7, 0.0),
-            ]
-        };
-        ui.painter().add(egui::Shape::convex_polygon(
-            points,
-            color,
-            egui::Stroke::NONE,
-        ));
-    }
-    response
 }

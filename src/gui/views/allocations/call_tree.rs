@@ -1,0 +1,264 @@
+//! The call-tree part of the Allocations view: top-down or bottom-up, one column per metric the
+//! producer records, siblings sorted by the clicked column, virtualised rows, keyboard moves
+//! (Up/Down, Right expands, Left collapses or goes to the parent).
+
+use eframe::egui;
+use egui_extras::{Column, TableBuilder};
+
+use crate::analysis::call_tree::{CallTree, Direction, ROOT};
+use crate::gui::format::{metric_cell, toggle_button};
+use crate::gui::worker::AllocTables;
+use crate::model::alloc::{AllocProfile, Metric};
+use crate::model::FxHashSet;
+
+const INDENT: f32 = 14.0;
+/// A first look opens the heaviest path down to where it branches, at most this deep.
+const AUTO_EXPAND_DEPTH: u32 = 40;
+
+/// State of the call-tree part.
+#[derive(Default)]
+pub struct CallTreeView {
+    direction: Direction,
+    sort: Metric,
+    /// Expanded nodes, per direction.
+    expanded: [FxHashSet<u32>; 2],
+    /// Nodes of the visible rows, in order; rebuilt when expansion or sorting changes.
+    rows: Option<Vec<u32>>,
+    selected: [Option<u32>; 2],
+    scroll_to: Option<usize>,
+}
+
+fn slot(d: Direction) -> usize {
+    match d {
+        Direction::TopDown => 0,
+        Direction::BottomUp => 1,
+    }
+}
+
+impl CallTreeView {
+    /// Draw the part.
+    pub fn ui(&mut self, ui: &mut egui::Ui, p: &AllocProfile, tables: &AllocTables) {
+        let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();
+        if !metrics.contains(&self.sort) {
+            self.sort = Metric::PeakBytes;
+        }
+        ui.horizontal(|ui| {
+            for (d, label) in [
+                (Direction::TopDown, "Top-down (callers first)"),
+                (
+                    Direction::BottomUp,
+                    "Bottom-up (allocating functions first)",
+                ),
+            ] {
+                if ui.selectable_value(&mut self.direction, d, label).changed() {
+                    self.rows = None;
+                }
+            }
+            ui.separator();
+            ui.label(
+                egui::RichText::new("Click a column to sort siblings by it; arrow keys move.")
+                    .weak(),
+            );
+        });
+        let tree = tables.tree(self.direction);
+        let s = slot(self.direction);
+        if self.expanded[s].is_empty() {
+            self.expand_heaviest_path(p, tree);
+        }
+        self.keyboard(ui, p, tree);
+        let rows = self
+            .rows
+            .get_or_insert_with(|| visible_rows(p, tree, &self.expanded[s], self.sort));
+        let top_down = self.direction == Direction::TopDown;
+        let mut clicked_sort = None;
+        let mut toggled = None;
+        let mut selected = self.selected[s];
+        let mut table = TableBuilder::new(ui)
+            .striped(true)
+            .sense(egui::Sense::click())
+            .column(Column::remainder().at_least(260.0).clip(true))
+            .columns(
+                Column::auto().at_least(78.0),
+                metrics.len() + top_down as usize,
+            );
+        if let Some(i) = self.scroll_to.take() {
+            table = table.scroll_to_row(i, None);
+        }
+        table
+            .header(20.0, |mut h| {
+                h.col(|ui| {
+                    ui.strong("Function");
+                });
+                for &m in &metrics {
+                    h.col(|ui| {
+                        if ui
+                            .selectable_label(self.sort == m, m.column())
+                            .on_hover_text(format!("Sort by {}", m.label()))
+                            .clicked()
+                        {
+                            clicked_sort = Some(m);
+                        }
+                    });
+                }
+                if top_down {
+                    h.col(|ui| {
+                        ui.strong(format!("Self {}", self.sort.column().to_lowercase()))
+                            .on_hover_text("Allocated in the function itself, not in its callees");
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(20.0, rows.len(), |mut row| {
+                    let n = rows[row.index()];
+                    row.set_selected(selected == Some(n));
+                    let m = tree.metrics(n);
+                    row.col(|ui| {
+                        ui.add_space(INDENT * tree.depth(n).saturating_sub(1) as f32);
+                        let name = tree.function(p, n);
+                        if tree.children(n).is_empty() {
+                            ui.add_space(INDENT);
+                        } else {
+                            let open = self.expanded[s].contains(&n);
+                            if toggle_button(ui, INDENT, open, || name.to_string()).clicked() {
+                                toggled = Some(n);
+                            }
+                        }
+                        let loc = tree.frame(n).map(|f| p.location(f)).unwrap_or("");
+                        let r = ui.add(egui::Label::new(name).truncate());
+                        if !loc.is_empty() {
+                            r.on_hover_text(loc);
+                        }
+                    });
+                    for &metric in &metrics {
+                        row.col(|ui| metric_cell(ui, metric, m.get(metric)));
+                    }
+                    if top_down {
+                        row.col(|ui| {
+                            metric_cell(ui, self.sort, tree.self_metrics(n).get(self.sort))
+                        });
+                    }
+                    if row.response().clicked() {
+                        selected = Some(n);
+                    }
+                    if row.response().double_clicked() {
+                        toggled = Some(n);
+                    }
+                });
+            });
+        self.selected[s] = selected;
+        if let Some(m) = clicked_sort {
+            self.sort = m;
+            self.rows = None;
+        }
+        if let Some(n) = toggled {
+            self.toggle(n);
+        }
+    }
+
+    fn toggle(&mut self, n: u32) {
+        let set = &mut self.expanded[slot(self.direction)];
+        if !set.remove(&n) {
+            set.insert(n);
+        }
+        self.rows = None;
+    }
+
+    /// Open the root and, below it, the heaviest child while it is the only one that counts
+    /// (its siblings together hold less than a tenth), so the first look shows where the
+    /// memory goes.
+    fn expand_heaviest_path(&mut self, p: &AllocProfile, tree: &CallTree) {
+        let set = &mut self.expanded[slot(self.direction)];
+        let mut at = ROOT;
+        set.insert(ROOT);
+        while tree.depth(at) < AUTO_EXPAND_DEPTH {
+            let kids = tree.sorted_children(p, at, self.sort);
+            let Some(&first) = kids.first() else { break };
+            set.insert(first);
+            let total = tree.metrics(at).get(self.sort);
+            if tree.metrics(first).get(self.sort) * 10 < total * 9 {
+                break;
+            }
+            at = first;
+        }
+        self.rows = None;
+    }
+
+    fn keyboard(&mut self, ui: &egui::Ui, p: &AllocProfile, tree: &CallTree) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let s = slot(self.direction);
+        let rows = self
+            .rows
+            .get_or_insert_with(|| visible_rows(p, tree, &self.expanded[s], self.sort));
+        let (up, down, left, right) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowUp),
+                i.key_pressed(egui::Key::ArrowDown),
+                i.key_pressed(egui::Key::ArrowLeft),
+                i.key_pressed(egui::Key::ArrowRight),
+            )
+        });
+        if !(up || down || left || right) || rows.is_empty() {
+            return;
+        }
+        let at = self.selected[s].and_then(|n| rows.iter().position(|&r| r == n));
+        let Some(i) = at else {
+            self.selected[s] = Some(rows[0]);
+            self.scroll_to = Some(0);
+            return;
+        };
+        let n = rows[i];
+        let open = self.expanded[s].contains(&n);
+        if up && i > 0 {
+            self.select_row(i - 1);
+        } else if down && i + 1 < rows.len() {
+            self.select_row(i + 1);
+        } else if (right && !open && !tree.children(n).is_empty()) || (left && open) {
+            self.toggle(n);
+        } else if left && tree.depth(n) > 1 {
+            let parent = tree.parent(n);
+            self.selected[s] = Some(parent);
+            self.scroll_to = rows.iter().position(|&r| r == parent);
+        }
+    }
+
+    fn select_row(&mut self, i: usize) {
+        if let Some(rows) = &self.rows {
+            self.selected[slot(self.direction)] = rows.get(i).copied();
+            self.scroll_to = Some(i);
+        }
+    }
+
+    /// The selected node's function, for tests and the status line.
+    pub fn selected_function<'a>(
+        &self,
+        p: &'a AllocProfile,
+        tables: &AllocTables,
+    ) -> Option<&'a str> {
+        let tree = tables.tree(self.direction);
+        self.selected[slot(self.direction)].map(|n| tree.function(p, n))
+    }
+}
+
+/// Visible rows: the root's children and, below every expanded node, its children, largest
+/// first by `sort`.
+fn visible_rows(
+    p: &AllocProfile,
+    tree: &CallTree,
+    expanded: &FxHashSet<u32>,
+    sort: Metric,
+) -> Vec<u32> {
+    let mut rows = Vec::new();
+    let mut stack: Vec<u32> = tree.sorted_children(p, ROOT, sort);
+    stack.reverse();
+    while let Some(n) = stack.pop() {
+        rows.push(n);
+        if expanded.contains(&n) {
+            let mut kids = tree.sorted_children(p, n, sort);
+            kids.reverse();
+            stack.extend(kids);
+        }
+    }
+    rows
+}

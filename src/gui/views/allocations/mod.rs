@@ -1,0 +1,411 @@
+//! The Allocations view for DHAT, heaptrack and pprof files: totals, the folding setting, and
+//! parts: a flame graph for any metric, top-down and bottom-up call trees with every metric,
+//! site lists (all sites, leaked at exit, temporary, short-lived, DHAT's access metrics),
+//! memory over time with the peak marked, and a diff with another open profile by call stack.
+
+mod call_tree;
+mod sites;
+
+use std::sync::Arc;
+
+use eframe::egui;
+use egui_extras::{Column, TableBuilder};
+
+use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
+use crate::analysis::alloc::{diff_profiles, SiteDiff};
+use crate::gui::format::size_cell;
+use crate::gui::{LoadedSnapshot, Selection};
+use crate::model::alloc::{AllocProfile, Folding, Metric};
+use crate::report::human_bytes;
+use call_tree::CallTreeView;
+use sites::{leaked, SiteColumn, SiteList};
+
+/// Which part of the view is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Part {
+    #[default]
+    FlameGraph,
+    CallTree,
+    Sites,
+    Leaked,
+    Temporary,
+    ShortLived,
+    Access,
+    Timeline,
+    Diff,
+}
+
+/// Allocations view state.
+#[derive(Default)]
+pub struct AllocationsView {
+    part: Part,
+    metric: Metric,
+    flame: Option<FlameTree>,
+    flame_state: FlameState,
+    calls: CallTreeView,
+    lists: Option<Lists>,
+    only_unused: bool,
+    other: Option<usize>,
+    diff: Option<Vec<SiteDiff>>,
+    folding: Option<FoldingDraft>,
+}
+
+/// The site lists, made on first use (their columns depend on what the producer records).
+struct Lists {
+    all: SiteList,
+    leaked: SiteList,
+    temporary: SiteList,
+    short_lived: SiteList,
+    access: SiteList,
+    unused: SiteList,
+}
+
+impl Lists {
+    fn new(p: &AllocProfile) -> Self {
+        use Metric::*;
+        use SiteColumn::Metric as M;
+        let access = || {
+            vec![
+                M(TotalBytes),
+                M(ReadBytes),
+                M(WrittenBytes),
+                SiteColumn::ReadPerByte,
+                SiteColumn::WrittenPerByte,
+                SiteColumn::Flags,
+            ]
+        };
+        Self {
+            all: SiteList::new("all", SiteList::metric_columns(p), M(PeakBytes)),
+            leaked: SiteList::new(
+                "leaked",
+                vec![M(EndBytes), M(EndBlocks), M(PeakBytes), M(TotalBytes)],
+                M(EndBytes),
+            ),
+            temporary: SiteList::new(
+                "temporary",
+                vec![M(TemporaryBlocks), M(TotalBlocks), M(TotalBytes)],
+                M(TemporaryBlocks),
+            ),
+            short_lived: SiteList::new(
+                "short-lived",
+                vec![M(TotalBlocks), M(TotalBytes), SiteColumn::AvgLifetime],
+                M(TotalBlocks),
+            ),
+            access: SiteList::new("access", access(), M(TotalBytes)),
+            unused: SiteList::new("unused", access(), M(TotalBytes)),
+        }
+    }
+}
+
+/// The folding setting as edited, applied with a button.
+struct FoldingDraft {
+    standard: bool,
+    extra: String,
+}
+
+impl FoldingDraft {
+    fn of(f: &Folding) -> Self {
+        Self {
+            standard: f.std_sources,
+            extra: f.extra_prefixes().join(", "),
+        }
+    }
+
+    fn folding(&self) -> Folding {
+        Folding::with_extra(
+            self.standard,
+            self.extra
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        )
+    }
+}
+
+impl AllocationsView {
+    /// The same view settings for a reloaded profile, without anything computed from the old one.
+    pub fn refolded(self) -> Self {
+        Self {
+            part: self.part,
+            metric: self.metric,
+            only_unused: self.only_unused,
+            ..Default::default()
+        }
+    }
+
+    /// Draw the view (only for allocation profiles). Returns a new folding setting when the
+    /// user applies one (the app reloads open profiles with it).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        snap: &Arc<LoadedSnapshot>,
+        others: &[Arc<LoadedSnapshot>],
+        _selection: &mut Selection,
+    ) -> Option<Folding> {
+        let (Some(p), Some(tables)) = (snap.data.snapshot.alloc.as_deref(), snap.alloc.as_ref())
+        else {
+            ui.label("This file is a heap snapshot, not an allocation profile.");
+            return None;
+        };
+        totals(ui, p);
+        let refold = self.folding_ui(ui, &snap.options.folding);
+        ui.horizontal_wrapped(|ui| {
+            for (part, label) in [
+                (Part::FlameGraph, "Flame graph"),
+                (Part::CallTree, "Call tree"),
+                (Part::Sites, "All sites"),
+                (Part::Leaked, "Leaked at exit"),
+                (Part::Temporary, "Temporary allocations"),
+                (Part::ShortLived, "Short-lived"),
+                (Part::Access, "Access (DHAT)"),
+                (Part::Timeline, "Memory over time"),
+                (Part::Diff, "Diff"),
+            ] {
+                ui.selectable_value(&mut self.part, part, label);
+            }
+        });
+        ui.separator();
+        let lists = self.lists.get_or_insert_with(|| Lists::new(p));
+        let rows = &tables.sites;
+        match self.part {
+            Part::FlameGraph => {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label("Metric:");
+                    for m in Metric::ALL.into_iter().filter(|&m| p.records(m)) {
+                        ui.selectable_value(&mut self.metric, m, m.label());
+                    }
+                });
+                if self.flame.as_ref().is_none_or(|f| f.metric != self.metric) {
+                    self.flame = Some(FlameTree::build(p, &tables.top_down, self.metric));
+                    self.flame_state.zoom = 0;
+                }
+                if let Some(tree) = &self.flame {
+                    flamegraph_ui(ui, p, &tables.top_down, tree, &mut self.flame_state);
+                }
+            }
+            Part::CallTree => self.calls.ui(ui, p, tables),
+            Part::Sites => lists.all.ui(ui, p, rows, |_| true),
+            Part::Leaked => {
+                if !p.records(Metric::EndBytes) {
+                    ui.label("This producer does not record what is left at exit.");
+                }
+                lists.leaked.ui(ui, p, rows, |r| leaked(&r.metrics))
+            }
+            Part::Temporary => {
+                if !p.records(Metric::TemporaryBlocks) {
+                    ui.label(
+                        "This producer does not record temporary allocations (heaptrack does).",
+                    );
+                }
+                lists
+                    .temporary
+                    .ui(ui, p, rows, |r| r.metrics.temporary_blocks > 0)
+            }
+            Part::ShortLived => match p.short_lived_threshold {
+                Some(limit) => {
+                    ui.label(format!(
+                        "Sites whose blocks live {limit} {} or less on average (DHAT's \
+                         short-lived rule): candidates for reuse, a pool or the stack.",
+                        p.time_unit
+                    ));
+                    lists.short_lived.ui(ui, p, rows, |r| r.short_lived)
+                }
+                None => {
+                    ui.label(
+                        "Block lifetimes come from DHAT (dhat-rs or valgrind); for heaptrack \
+                         files see Temporary allocations.",
+                    );
+                }
+            },
+            Part::Access => {
+                if !p.has_access_counts {
+                    ui.label(
+                        "Access counts come from `valgrind --tool=dhat` (dhat-rs doesn't record them).",
+                    );
+                } else {
+                    ui.horizontal(|ui| {
+                        ui.label(
+                            "Bytes read and written per allocated byte. Never read: the \
+                             writes were wasted; never written: the memory was.",
+                        );
+                        ui.checkbox(&mut self.only_unused, "Only never read or never written");
+                    });
+                    if self.only_unused {
+                        lists
+                            .unused
+                            .ui(ui, p, rows, |r| r.never_read || r.never_written)
+                    } else {
+                        lists.access.ui(ui, p, rows, |_| true)
+                    }
+                }
+            }
+            Part::Timeline => timeline(ui, p),
+            Part::Diff => self.diff_ui(ui, p, others),
+        }
+        refold
+    }
+
+    /// The function selected in the call tree, if any (for tests and tools).
+    pub fn selected_function(&self, snap: &LoadedSnapshot) -> Option<String> {
+        let (p, tables) = (snap.data.snapshot.alloc.as_deref()?, snap.alloc.as_ref()?);
+        self.calls.selected_function(p, tables).map(String::from)
+    }
+
+    /// The folding row: standard folding on or off, extra prefixes, Apply.
+    fn folding_ui(&mut self, ui: &mut egui::Ui, current: &Folding) -> Option<Folding> {
+        let draft = self
+            .folding
+            .get_or_insert_with(|| FoldingDraft::of(current));
+        let mut apply = false;
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut draft.standard, "Fold allocator and std frames")
+                .on_hover_text(
+                    "Drop alloc::, core::, std::, malloc and the profiler's own frames from the \
+                     allocating end of each stack, so sites are named after your code",
+                );
+            ui.label("Also fold:");
+            ui.add(
+                egui::TextEdit::singleline(&mut draft.extra)
+                    .hint_text("my_pool::, bumpalo::")
+                    .desired_width(180.0),
+            );
+            let changed = draft.folding() != *current;
+            apply = ui
+                .add_enabled(changed, egui::Button::new("Apply"))
+                .on_hover_text("Reload the open allocation profiles with this folding")
+                .clicked();
+        });
+        apply.then(|| draft.folding())
+    }
+
+    fn diff_ui(&mut self, ui: &mut egui::Ui, p: &AllocProfile, others: &[Arc<LoadedSnapshot>]) {
+        let profiles: Vec<(usize, &Arc<LoadedSnapshot>)> = others
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.data.snapshot.alloc.is_some())
+            .collect();
+        if profiles.is_empty() {
+            ui.label("Open another allocation profile (an earlier run) to compare with.");
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.label("Earlier run:");
+            for (i, o) in &profiles {
+                if ui
+                    .selectable_label(self.other == Some(*i), &o.title)
+                    .clicked()
+                {
+                    self.other = Some(*i);
+                    if let Some(before) = o.data.snapshot.alloc.as_deref() {
+                        self.diff = Some(diff_profiles(before, p));
+                    }
+                }
+            }
+        });
+        let Some(d) = &self.diff else {
+            return;
+        };
+        TableBuilder::new(ui)
+            .striped(true)
+            .column(Column::auto().at_least(60.0))
+            .column(Column::remainder().clip(true))
+            .columns(Column::auto().at_least(90.0), 4)
+            .header(20.0, |mut h| {
+                for t in [
+                    "Change",
+                    "Allocating function",
+                    "Peak before",
+                    "Peak after",
+                    "Allocated before",
+                    "Allocated after",
+                ] {
+                    h.col(|ui| {
+                        ui.strong(t);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(20.0, d.len(), |mut row| {
+                    let s = &d[row.index()];
+                    row.col(|ui| {
+                        ui.label(format!("{:?}", s.change).to_lowercase());
+                    });
+                    row.col(|ui| {
+                        ui.label(s.stack.last().map(String::as_str).unwrap_or("(no stack)"))
+                            .on_hover_text(s.stack.join("\n"));
+                    });
+                    row.col(|ui| size_cell(ui, s.before.peak_bytes));
+                    row.col(|ui| size_cell(ui, s.after.peak_bytes));
+                    row.col(|ui| size_cell(ui, s.before.total_bytes));
+                    row.col(|ui| size_cell(ui, s.after.total_bytes));
+                });
+            });
+    }
+}
+
+fn totals(ui: &mut egui::Ui, p: &AllocProfile) {
+    let t = &p.totals;
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(format!("{} ({})", p.producer, p.format));
+        ui.separator();
+        ui.label(format!(
+            "allocated {} in {} blocks",
+            human_bytes(t.total_bytes),
+            t.total_blocks
+        ));
+        ui.separator();
+        ui.label(format!(
+            "at peak {} in {} blocks",
+            human_bytes(t.peak_bytes),
+            t.peak_blocks
+        ));
+        ui.separator();
+        ui.label(format!(
+            "leaked {} in {} blocks",
+            human_bytes(t.end_bytes),
+            t.end_blocks
+        ));
+        if t.temporary_blocks > 0 {
+            ui.separator();
+            ui.label(format!("{} temporary", t.temporary_blocks));
+        }
+    });
+}
+
+fn timeline(ui: &mut egui::Ui, p: &AllocProfile) {
+    use egui_plot::{Line, Plot, PlotPoints, Points, VLine};
+    if p.timeline.is_empty() {
+        ui.label(match (p.peak_time, p.end_time) {
+            (Some(g), Some(e)) => format!(
+                "This producer records no curve, only marks: the peak (t-gmax) at {g} {} and the end (t-end) at {e} {}.",
+                p.time_unit, p.time_unit
+            ),
+            _ => "This producer records no memory-over-time data.".to_string(),
+        });
+        return;
+    }
+    let points: Vec<[f64; 2]> = p
+        .timeline
+        .iter()
+        .map(|t| [t.time as f64, t.bytes as f64])
+        .collect();
+    let peak = p.timeline.iter().max_by_key(|t| t.bytes).copied();
+    ui.label(format!(
+        "Live heap over time ({}); peak {}",
+        p.time_unit,
+        peak.map(|t| human_bytes(t.bytes)).unwrap_or_default()
+    ));
+    Plot::new("memory over time")
+        .height(ui.available_height().max(200.0))
+        .y_axis_label("bytes")
+        .x_axis_label(p.time_unit.clone())
+        .show(ui, |plot| {
+            plot.line(Line::new("live bytes", PlotPoints::from(points)));
+            if let Some(t) = peak {
+                plot.vline(VLine::new("peak", t.time as f64));
+                plot.points(
+                    Points::new("peak point", vec![[t.time as f64, t.bytes as f64]]).radius(4.0),
+                );
+            }
+        });
+}

@@ -1,0 +1,183 @@
+//! Site tables of the Allocations view: all sites, leaked at exit, temporary, short-lived and
+//! DHAT's access metrics. One table type; each list picks its columns, its rows and the column
+//! it sorts by first. Sorted row order is cached until the sort changes.
+
+use eframe::egui;
+use egui_extras::{Column, TableBuilder};
+
+use crate::analysis::alloc::SiteRow;
+use crate::gui::format::{metric_cell, number_cell};
+use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
+
+/// A column of a site table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteColumn {
+    /// One metric.
+    Metric(Metric),
+    /// Bytes read per allocated byte.
+    ReadPerByte,
+    /// Bytes written per allocated byte.
+    WrittenPerByte,
+    /// Average block lifetime.
+    AvgLifetime,
+    /// `never read` / `never written`.
+    Flags,
+}
+
+impl SiteColumn {
+    fn title(self) -> &'static str {
+        match self {
+            SiteColumn::Metric(m) => m.column(),
+            SiteColumn::ReadPerByte => "Read/byte",
+            SiteColumn::WrittenPerByte => "Written/byte",
+            SiteColumn::AvgLifetime => "Avg lifetime",
+            SiteColumn::Flags => "Access",
+        }
+    }
+
+    /// Sort key: larger first, except lifetimes and access ratios (smaller is the finding).
+    fn key(self, r: &SiteRow) -> i128 {
+        let m = &r.metrics;
+        match self {
+            SiteColumn::Metric(x) => m.get(x) as i128,
+            SiteColumn::ReadPerByte => -(per_byte(m.read_bytes, m.total_bytes) as i128),
+            SiteColumn::WrittenPerByte => -(per_byte(m.written_bytes, m.total_bytes) as i128),
+            SiteColumn::AvgLifetime => -(m.average_lifetime().unwrap_or(u64::MAX) as i128),
+            SiteColumn::Flags => (r.never_read as i128) * 2 + r.never_written as i128,
+        }
+    }
+
+    fn cell(self, ui: &mut egui::Ui, r: &SiteRow, time_unit: &str) {
+        let m = &r.metrics;
+        let text = match self {
+            SiteColumn::Metric(x) => return metric_cell(ui, x, m.get(x)),
+            SiteColumn::ReadPerByte => ratio(m.read_bytes, m.total_bytes),
+            SiteColumn::WrittenPerByte => ratio(m.written_bytes, m.total_bytes),
+            SiteColumn::AvgLifetime => m
+                .average_lifetime()
+                .map(|t| format!("{t} {time_unit}"))
+                .unwrap_or_default(),
+            SiteColumn::Flags => match (r.never_read, r.never_written) {
+                (true, true) => "never read or written",
+                (true, false) => "never read",
+                (false, true) => "never written",
+                (false, false) => "",
+            }
+            .to_string(),
+        };
+        number_cell(ui, text);
+    }
+}
+
+/// Accesses per allocated byte, ×100 (for sorting).
+fn per_byte(n: u64, bytes: u64) -> u64 {
+    (n as u128 * 100 / bytes.max(1) as u128) as u64
+}
+
+fn ratio(n: u64, bytes: u64) -> String {
+    format!("{:.2}", n as f64 / bytes.max(1) as f64)
+}
+
+/// One list: which rows, which columns, sorted how.
+pub struct SiteList {
+    id: &'static str,
+    columns: Vec<SiteColumn>,
+    sort: SiteColumn,
+    /// Row indices in display order, for the current sort.
+    order: Option<Vec<u32>>,
+}
+
+impl SiteList {
+    /// A list over the rows `keep` accepts, with `columns`, sorted by `sort` first.
+    pub fn new(id: &'static str, columns: Vec<SiteColumn>, sort: SiteColumn) -> Self {
+        Self {
+            id,
+            columns,
+            sort,
+            order: None,
+        }
+    }
+
+    /// The metric columns the producer of `p` records (with lifetimes when recorded).
+    pub fn metric_columns(p: &AllocProfile) -> Vec<SiteColumn> {
+        let mut c: Vec<SiteColumn> = Metric::ALL
+            .into_iter()
+            .filter(|&m| p.records(m))
+            .map(SiteColumn::Metric)
+            .collect();
+        if p.has_lifetimes {
+            c.push(SiteColumn::AvgLifetime);
+        }
+        c
+    }
+
+    /// Draw the rows of `rows` that `keep` accepts.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        p: &AllocProfile,
+        rows: &[SiteRow],
+        keep: impl Fn(&SiteRow) -> bool,
+    ) {
+        let sort = self.sort;
+        let order = self.order.get_or_insert_with(|| {
+            let mut v: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&i| keep(&rows[i as usize]))
+                .collect();
+            v.sort_by(|&a, &b| {
+                let (a, b) = (&rows[a as usize], &rows[b as usize]);
+                sort.key(b)
+                    .cmp(&sort.key(a))
+                    .then_with(|| a.stack.cmp(&b.stack))
+            });
+            v
+        });
+        ui.label(format!(
+            "{} sites; click a column to sort by it, hover a function for its stack",
+            order.len()
+        ));
+        let mut clicked = None;
+        ui.push_id(self.id, |ui| {
+            TableBuilder::new(ui)
+                .striped(true)
+                .column(Column::remainder().at_least(220.0).clip(true))
+                .columns(Column::auto().at_least(80.0), self.columns.len())
+                .header(20.0, |mut h| {
+                    h.col(|ui| {
+                        ui.strong("Allocating function");
+                    });
+                    for &c in &self.columns {
+                        h.col(|ui| {
+                            if ui.selectable_label(sort == c, c.title()).clicked() {
+                                clicked = Some(c);
+                            }
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(20.0, order.len(), |mut row| {
+                        let r = &rows[order[row.index()] as usize];
+                        row.col(|ui| {
+                            ui.add(
+                                egui::Label::new(format!("{} {}", r.function, r.location))
+                                    .truncate(),
+                            )
+                            .on_hover_text(r.stack.join("\n"));
+                        });
+                        for &c in &self.columns {
+                            row.col(|ui| c.cell(ui, r, &p.time_unit));
+                        }
+                    });
+                });
+        });
+        if let Some(c) = clicked {
+            self.sort = c;
+            self.order = None;
+        }
+    }
+}
+
+/// Does `m` hold anything at exit?
+pub fn leaked(m: &AllocMetrics) -> bool {
+    m.end_bytes > 0 || m.end_blocks > 0
+}
