@@ -82,7 +82,9 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
         progress,
         phase: PHASE,
         done: input.done,
+        compressed: input.compressed,
         total: input.total,
+        consumed: 0,
         unreported: 0,
     };
     let file: DhatFile = match serde_json::from_reader(std::io::BufReader::new(reader)) {
@@ -190,13 +192,16 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
 }
 
 /// Passes bytes through, reporting how much of the file has been read every MiB and stopping
-/// with an error once cancelled (serde's reader can't be interrupted otherwise).
+/// with an error once cancelled (serde's reader can't be interrupted otherwise). Uncompressed,
+/// the position is what the parser consumed; compressed, the file bytes read so far.
 struct ReportingReader<'a, R> {
     inner: R,
     progress: Progress<'a>,
     phase: &'static str,
     done: Box<dyn Fn() -> u64 + Send>,
+    compressed: bool,
     total: u64,
+    consumed: u64,
     unreported: usize,
 }
 
@@ -204,9 +209,16 @@ impl<R: Read> Read for ReportingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.unreported += n;
+        self.consumed += n as u64;
         if self.unreported >= 1 << 20 {
             self.unreported = 0;
-            self.progress.report(self.phase, (self.done)(), self.total);
+            let at = if self.compressed {
+                (self.done)()
+            } else {
+                self.consumed
+            };
+            self.progress
+                .report(self.phase, at.min(self.total), self.total);
             if self.progress.check().is_err() {
                 return Err(std::io::Error::other("cancelled"));
             }

@@ -68,8 +68,11 @@ pub struct Input {
     pub total: u64,
     /// Bound on the decompressed size (for capacities taken from declared counts).
     pub max_bytes: u64,
-    /// Bytes of the file read so far.
+    /// Bytes of the file read so far (by the read-ahead thread: up to a few chunks ahead of
+    /// what the parser has consumed).
     pub done: Box<dyn Fn() -> u64 + Send>,
+    /// True when the file is gzip- or zstd-compressed (`stream` is longer than `total`).
+    pub compressed: bool,
 }
 
 /// Open `path` read-only, undo gzip or zstd compression, and read the head.
@@ -85,6 +88,8 @@ pub fn open(path: &Path) -> Result<Input> {
     let file = File::open(path).map_err(io_err)?;
     let counter = Arc::new(AtomicU64::new(0));
     let counting = CountingReader::new(file, counter.clone());
+    let compressed =
+        (got >= 2 && magic[..2] == [0x1f, 0x8b]) || (got == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd]);
     let (src, max_bytes): (Box<dyn Read + Send>, u64) = if got >= 2 && magic[..2] == [0x1f, 0x8b] {
         let buffered = BufReader::with_capacity(1 << 20, counting);
         (
@@ -123,6 +128,7 @@ pub fn open(path: &Path) -> Result<Input> {
         total,
         max_bytes,
         done: Box::new(move || counter.load(Ordering::Relaxed)),
+        compressed,
     })
 }
 

@@ -280,6 +280,15 @@ pub fn is_folded<S: AsRef<str>>(function: &str, fold: &[S]) -> bool {
     }
 }
 
+/// Is `location` in Rust's standard library sources? Producers spell them `library/core/…`,
+/// `/rustc/<hash>/library/…` or, as dhat-rs does, `alloc/src/…`.
+fn is_std_source(location: &str) -> bool {
+    const CRATES: [&str; 3] = ["alloc/src/", "core/src/", "std/src/"];
+    location.starts_with("library/")
+        || location.contains("/rustc/")
+        || CRATES.iter().any(|c| location.starts_with(c))
+}
+
 /// Which frames are plumbing (allocator, `alloc`/`core`/`std`, the profiler itself): they are
 /// folded away from the allocating end of every stack, so a site is named after the user's
 /// function that allocated. A user setting (`--no-fold`, `--fold PREFIX`; the GUI's folding
@@ -335,10 +344,7 @@ impl Folding {
     /// Is the frame `function` at `location` plumbing?
     pub fn folds(&self, function: &str, location: &str) -> bool {
         is_folded(function, &self.prefixes)
-            || (self.std_sources
-                && (function == "UnknownInlinedFun"
-                    || location.starts_with("library/")
-                    || location.contains("/rustc/")))
+            || (self.std_sources && (function == "UnknownInlinedFun" || is_std_source(location)))
     }
 
     /// The prefixes beyond the standard ones (what a user added).
@@ -397,7 +403,9 @@ impl AllocProfile {
     /// Does the producer record `m` (so a zero means zero, not "unknown")?
     pub fn records(&self, m: Metric) -> bool {
         match m {
-            Metric::PeakBytes | Metric::PeakBlocks => true,
+            Metric::PeakBytes => true,
+            // jemalloc's pprof dumps hold bytes only.
+            Metric::PeakBlocks => self.format != "pprof" || self.totals.peak_blocks > 0,
             // pprof heap profiles hold what is in use at the dump, nothing at exit.
             Metric::EndBytes | Metric::EndBlocks => self.format != "pprof",
             Metric::TotalBytes | Metric::TotalBlocks => {
@@ -489,6 +497,11 @@ mod tests {
         let none = Folding::none();
         assert!(!none.folds("alloc::vec::from_elem", "library/alloc/src/vec.rs"));
         assert!(Folding::standard().folds("my::f", "/rustc/abc/library/core/src/x.rs"));
+        assert!(Folding::standard().folds(
+            "<u8 as <[_]>::to_vec_in::ConvertVec>::to_vec",
+            "alloc/src/slice.rs:448:29"
+        ));
+        assert!(!Folding::standard().folds("my::f", "my-crate/src/alloc/src/x.rs"));
         let mine = Folding::with_extra(false, ["my_pool::".to_string(), " ".to_string()]);
         assert_eq!(mine.prefixes, ["my_pool::"]);
         assert!(mine.folds("my_pool::Pool::get", ""));
