@@ -12,6 +12,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use heapsight::analysis::call_tree::{CallTree, Direction};
 use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot};
 use heapsight::progress::Progress;
 
@@ -78,6 +79,15 @@ fn main() {
     let summary = analyzed.summary();
     on_progress("statistics", 0, 0);
     let stats = analyzed.statistics();
+    let call_tree_nodes = analyzed.snapshot.alloc.as_deref().map(|p| {
+        on_progress("call tree top-down", 0, 0);
+        let down = CallTree::build(p, Direction::TopDown);
+        on_progress("call tree bottom-up", 0, 0);
+        let up = CallTree::build(p, Direction::BottomUp);
+        on_progress("site stats", 0, 0);
+        let rows = heapsight::analysis::alloc::site_stats(p);
+        (p.sites.len(), down.len(), up.len(), rows.len())
+    });
     on_progress("done", 0, 0);
     let total = total_start.elapsed().as_secs_f64();
     let overall_peak = phases
@@ -116,6 +126,13 @@ fn main() {
         graph_layout_per_edge(),
         graph_bytes >> 20
     );
+    if let Some((sites, down, up, rows)) = call_tree_nodes {
+        println!(
+            "alloc profile {sites} sites ({rows} after folding); call trees {down} nodes top-down, \
+             {up} bottom-up ({} bytes/node)",
+            std::mem::size_of::<heapsight::model::alloc::AllocMetrics>() + 4 * 4
+        );
+    }
     println!(
         "classes       {}; total size {} bytes; strings {} bytes",
         summary.classes.len(),

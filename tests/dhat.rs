@@ -108,11 +108,11 @@ fn the_call_tree_carries_peak_bytes_and_the_views_work_on_it() {
 
 #[test]
 fn diff_of_two_runs_by_call_stack() {
-    let d = diff_profiles(
-        &profile("dhat-rs-small.json"),
-        &profile("dhat-rs-large.json"),
-    );
-    let tensors = d
+    let (a, b) = (profile("dhat-rs-small.json"), profile("dhat-rs-large.json"));
+    let diff = diff_profiles(&a, &b);
+    let rows: Vec<_> = diff.sites.iter().map(|d| diff.row(&a, &b, d)).collect();
+    assert_eq!(rows.len(), diff.sites.len());
+    let tensors = rows
         .iter()
         .find(|s| {
             s.stack

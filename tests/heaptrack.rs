@@ -40,7 +40,7 @@ fn text_error(text: &[u8]) -> String {
 
 /// Function names of a site's stack, outermost first.
 fn stack(p: &AllocProfile, s: &AllocSite) -> Vec<String> {
-    s.frames
+    p.stack(s)
         .iter()
         .map(|&f| p.function(f).to_string())
         .collect()
@@ -51,7 +51,7 @@ fn site<'a>(p: &'a AllocProfile, f: &str) -> &'a AllocSite {
     let found: Vec<_> = p
         .sites
         .iter()
-        .filter(|s| s.frames.last().map(|&x| p.function(x)) == Some(f))
+        .filter(|s| p.stack(s).last().map(|&x| p.function(x)) == Some(f))
         .collect();
     assert_eq!(found.len(), 1, "sites allocating in {f}");
     found[0]
@@ -409,8 +409,8 @@ fn hand_written_accounting() {
 
         let work = site(&p, "work");
         assert_eq!(stack(&p, work), ["main", "work"]);
-        assert_eq!(p.location(work.frames[0]), "main.c:10");
-        assert_eq!(p.location(work.frames[1]), "main.c:20");
+        assert_eq!(p.location(p.stack(work)[0]), "main.c:10");
+        assert_eq!(p.location(p.stack(work)[1]), "main.c:20");
         assert_eq!(work.metrics.total_blocks, 4);
         assert_eq!(work.metrics.total_bytes, 400);
         assert_eq!(
@@ -489,19 +489,19 @@ a 8 5
     // `i` lists the innermost (inlined) function first, its callers after it.
     let s = site(&p, "inner");
     assert_eq!(stack(&p, s), ["main", "outer", "inner"]);
-    assert_eq!(p.location(s.frames[1]), "a.rs:3");
-    assert_eq!(p.location(s.frames[2]), "a.rs:2");
+    assert_eq!(p.location(p.stack(s)[1]), "a.rs:3");
+    assert_eq!(p.location(p.stack(s)[2]), "a.rs:2");
     assert_eq!(
         stack(&p, site(&p, "my_app::Node::new")),
         ["main", "my_app::Node::new"]
     );
     // heaptrack_interpret half-demangles legacy Rust names; the hash and escapes go.
     let debug = site(&p, "<my_app::Thing as core::fmt::Debug>::fmt");
-    assert_eq!(p.location(*debug.frames.last().unwrap()), "");
+    assert_eq!(p.location(*p.stack(debug).last().unwrap()), "");
     // An address without symbols: `??` in its module.
     let unknown = site(&p, "??");
     assert_eq!(
-        p.location(*unknown.frames.last().unwrap()),
+        p.location(*p.stack(unknown).last().unwrap()),
         "/usr/lib/libx.so"
     );
 }

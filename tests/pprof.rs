@@ -126,7 +126,7 @@ fn live_under(p: &AllocProfile, function: &str) -> u64 {
     let name = format!("pprof_workload::{function}");
     p.sites
         .iter()
-        .filter(|s| s.frames.iter().any(|&f| p.function(f) == name))
+        .filter(|s| p.stack(s).iter().any(|&f| p.function(f) == name))
         .map(|s| s.metrics.peak_bytes)
         .sum()
 }
@@ -218,7 +218,9 @@ fn the_call_tree_of_a_real_profile_carries_the_live_bytes() {
 
 #[test]
 fn diff_of_the_two_real_profiles_by_call_stack() {
-    let d = diff_profiles(&profile("small"), &profile("large"));
+    let (a, b) = (profile("small"), profile("large"));
+    let diff = diff_profiles(&a, &b);
+    let d: Vec<_> = diff.sites.iter().map(|s| diff.row(&a, &b, s)).collect();
     let grown = |f: &str| {
         d.iter()
             .filter(|s| s.stack.last().is_some_and(|l| l.starts_with(f)))
@@ -400,8 +402,7 @@ fn go_style_sample_types_inlined_and_unsymbolized_frames() {
         assert_eq!(p.totals.end_bytes, 0);
         assert_eq!(p.sites.len(), 2);
         let stack = |i: usize| -> Vec<String> {
-            p.sites[i]
-                .frames
+            p.stack(&p.sites[i])
                 .iter()
                 .map(|&f| format!("{} @ {}", p.function(f), p.location(f)))
                 .collect()

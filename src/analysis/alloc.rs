@@ -55,7 +55,8 @@ pub struct AllocSummary {
     pub top_never_read_or_written: Vec<SiteRow>,
 }
 
-fn frame_text(p: &AllocProfile, f: u32) -> String {
+/// `function (file:line)`, or the function alone when the location is unknown.
+pub fn frame_text(p: &AllocProfile, f: u32) -> String {
     let loc = p.location(f);
     if loc.is_empty() {
         p.function(f).to_string()
@@ -64,31 +65,80 @@ fn frame_text(p: &AllocProfile, f: u32) -> String {
     }
 }
 
-/// Sites merged by their folded stack.
-pub fn sites(p: &AllocProfile) -> Vec<SiteRow> {
-    let mut by_stack: FxHashMap<&[u32], AllocMetrics> = FxHashMap::default();
-    for s in &p.sites {
-        by_stack.entry(p.user_stack(s)).or_default().add(&s.metrics);
+/// An allocation site after folding, compactly: which site of the profile has its stack, and
+/// the metrics of every site with that folded stack. [`SiteRow::of`] spells it out.
+#[derive(Debug, Clone)]
+pub struct SiteStat {
+    /// A site of the profile whose folded stack this is.
+    pub site: u32,
+    /// Metrics of all sites with this folded stack.
+    pub metrics: AllocMetrics,
+    /// See [`SiteRow::never_read`].
+    pub never_read: bool,
+    /// See [`SiteRow::never_written`].
+    pub never_written: bool,
+    /// See [`SiteRow::short_lived`].
+    pub short_lived: bool,
+}
+
+impl SiteStat {
+    /// The folded stack, outermost first.
+    pub fn stack<'a>(&self, p: &'a AllocProfile) -> &'a [u32] {
+        p.user_stack(&p.sites[self.site as usize])
     }
-    by_stack
-        .into_iter()
-        .map(|(stack, metrics)| {
-            let leaf = stack.last().copied();
-            SiteRow {
-                function: leaf.map(|f| p.function(f).to_string()).unwrap_or_default(),
-                location: leaf.map(|f| p.location(f).to_string()).unwrap_or_default(),
-                stack: stack.iter().map(|&f| frame_text(p, f)).collect(),
-                never_read: p.has_access_counts
-                    && metrics.total_bytes > 0
-                    && metrics.read_bytes == 0,
-                never_written: p.has_access_counts
-                    && metrics.total_bytes > 0
-                    && metrics.written_bytes == 0,
-                short_lived: is_short_lived(p, &metrics),
-                metrics,
-            }
-        })
-        .collect()
+
+    /// The allocating frame (the innermost after folding), if the stack has any.
+    pub fn leaf(&self, p: &AllocProfile) -> Option<u32> {
+        self.stack(p).last().copied()
+    }
+}
+
+impl SiteRow {
+    /// The site spelled out.
+    pub fn of(p: &AllocProfile, s: &SiteStat) -> Self {
+        let stack = s.stack(p);
+        let leaf = stack.last().copied();
+        SiteRow {
+            function: leaf.map(|f| p.function(f).to_string()).unwrap_or_default(),
+            location: leaf.map(|f| p.location(f).to_string()).unwrap_or_default(),
+            stack: stack.iter().map(|&f| frame_text(p, f)).collect(),
+            metrics: s.metrics,
+            never_read: s.never_read,
+            never_written: s.never_written,
+            short_lived: s.short_lived,
+        }
+    }
+}
+
+/// Sites merged by their folded stack, compactly (no strings), in first-seen order.
+pub fn site_stats(p: &AllocProfile) -> Vec<SiteStat> {
+    let mut index: FxHashMap<&[u32], u32> = FxHashMap::default();
+    let mut out: Vec<SiteStat> = Vec::new();
+    for (i, s) in p.sites.iter().enumerate() {
+        let at = *index.entry(p.user_stack(s)).or_insert_with(|| {
+            out.push(SiteStat {
+                site: i as u32,
+                metrics: AllocMetrics::default(),
+                never_read: false,
+                never_written: false,
+                short_lived: false,
+            });
+            (out.len() - 1) as u32
+        });
+        out[at as usize].metrics.add(&s.metrics);
+    }
+    for s in &mut out {
+        let m = &s.metrics;
+        s.never_read = p.has_access_counts && m.total_bytes > 0 && m.read_bytes == 0;
+        s.never_written = p.has_access_counts && m.total_bytes > 0 && m.written_bytes == 0;
+        s.short_lived = is_short_lived(p, m);
+    }
+    out
+}
+
+/// Sites merged by their folded stack, spelled out.
+pub fn sites(p: &AllocProfile) -> Vec<SiteRow> {
+    site_stats(p).iter().map(|s| SiteRow::of(p, s)).collect()
 }
 
 /// DHAT's rule: blocks whose average lifetime is at most the threshold the producer wrote.
@@ -99,35 +149,47 @@ pub fn is_short_lived(p: &AllocProfile, m: &AllocMetrics) -> bool {
     }
 }
 
-fn top_by(rows: &[SiteRow], top: usize, key: impl Fn(&SiteRow) -> u64) -> Vec<SiteRow> {
-    let mut v: Vec<&SiteRow> = rows.iter().filter(|r| key(r) > 0).collect();
-    v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.stack.cmp(&b.stack)));
-    v.into_iter().take(top).cloned().collect()
+/// The `top` stats with the largest nonzero `key`, spelled out; ties by stack text.
+fn top_by(
+    p: &AllocProfile,
+    stats: &[SiteStat],
+    top: usize,
+    key: impl Fn(&SiteStat) -> u64,
+) -> Vec<SiteRow> {
+    let mut v: Vec<&SiteStat> = stats.iter().filter(|s| key(s) > 0).collect();
+    v.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| stack_order(p, a, b)));
+    v.into_iter().take(top).map(|s| SiteRow::of(p, s)).collect()
+}
+
+/// Stacks compared by their functions' text, outermost first, for stable tie-breaking.
+fn stack_order(p: &AllocProfile, a: &SiteStat, b: &SiteStat) -> std::cmp::Ordering {
+    let text = |s: &SiteStat| s.stack(p).iter().map(|&f| (p.function(f), p.location(f)));
+    text(a).cmp(text(b))
 }
 
 impl AllocSummary {
     /// Summarise `p`, keeping `top` sites per list.
     pub fn build(p: &AllocProfile, top: usize) -> Self {
-        let rows = sites(p);
+        let rows = site_stats(p);
         Self {
             format: p.format.clone(),
             producer: p.producer.clone(),
             command: p.command.clone(),
             totals: p.totals,
             site_count: rows.len(),
-            top_by_peak: top_by(&rows, top, |r| r.metrics.peak_bytes),
-            top_by_leaked: top_by(&rows, top, |r| r.metrics.end_bytes),
-            top_by_temporary: top_by(&rows, top, |r| r.metrics.temporary_blocks),
+            top_by_peak: top_by(p, &rows, top, |r| r.metrics.peak_bytes),
+            top_by_leaked: top_by(p, &rows, top, |r| r.metrics.end_bytes),
+            top_by_temporary: top_by(p, &rows, top, |r| r.metrics.temporary_blocks),
             time_unit: p.time_unit.clone(),
             short_lived_threshold: p.short_lived_threshold,
-            top_by_short_lived: top_by(&rows, top, |r| {
+            top_by_short_lived: top_by(p, &rows, top, |r| {
                 if r.short_lived {
                     r.metrics.total_blocks
                 } else {
                     0
                 }
             }),
-            top_never_read_or_written: top_by(&rows, top, |r| {
+            top_never_read_or_written: top_by(p, &rows, top, |r| {
                 if r.never_read || r.never_written {
                     r.metrics.total_bytes
                 } else {
@@ -154,10 +216,37 @@ pub enum SiteChange {
     Gone,
 }
 
-/// A site of a profile diff.
-#[derive(Debug, Clone, Serialize)]
+/// A site of a profile diff: the stack's index in each profile's [`site_stats`], when there.
+#[derive(Debug, Clone)]
 pub struct SiteDiff {
-    /// Stack, outermost first.
+    /// The stack in the first profile's site stats.
+    pub before_site: Option<u32>,
+    /// The stack in the second profile's site stats.
+    pub after_site: Option<u32>,
+    /// What changed.
+    pub change: SiteChange,
+    /// Metrics in the first profile (zero when new).
+    pub before: AllocMetrics,
+    /// Metrics in the second (zero when gone).
+    pub after: AllocMetrics,
+}
+
+/// Two profiles compared site by site.
+#[derive(Debug, Clone)]
+pub struct ProfileDiff {
+    /// The first profile's sites.
+    pub before_sites: Vec<SiteStat>,
+    /// The second profile's sites.
+    pub after_sites: Vec<SiteStat>,
+    /// One entry per folded stack in either, largest change in bytes at peak first, then in
+    /// bytes allocated.
+    pub sites: Vec<SiteDiff>,
+}
+
+/// A site diff spelled out, for JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteDiffRow {
+    /// Stack, outermost first, `function (file:line)`.
     pub stack: Vec<String>,
     /// What changed.
     pub change: SiteChange,
@@ -167,23 +256,73 @@ pub struct SiteDiff {
     pub after: AllocMetrics,
 }
 
-/// Compare two allocation profiles site by site (by folded stack text, so two builds of one
-/// program match), largest change in bytes at peak first, then in bytes allocated.
-pub fn diff_profiles(a: &AllocProfile, b: &AllocProfile) -> Vec<SiteDiff> {
-    let mut map: FxHashMap<Vec<String>, (AllocMetrics, AllocMetrics)> = FxHashMap::default();
-    for r in sites(a) {
-        map.entry(r.stack).or_default().0.add(&r.metrics);
+impl ProfileDiff {
+    /// The folded stack of `d`, outermost first, from whichever profile has it.
+    pub fn stack<'a>(
+        &self,
+        a: &'a AllocProfile,
+        b: &'a AllocProfile,
+        d: &SiteDiff,
+    ) -> (&'a AllocProfile, &'a [u32]) {
+        match (d.after_site, d.before_site) {
+            (Some(i), _) => (b, self.after_sites[i as usize].stack(b)),
+            (None, Some(i)) => (a, self.before_sites[i as usize].stack(a)),
+            (None, None) => (b, &[]),
+        }
     }
-    for r in sites(b) {
-        map.entry(r.stack).or_default().1.add(&r.metrics);
+
+    /// `d` spelled out.
+    pub fn row(&self, a: &AllocProfile, b: &AllocProfile, d: &SiteDiff) -> SiteDiffRow {
+        let (p, stack) = self.stack(a, b, d);
+        SiteDiffRow {
+            stack: stack.iter().map(|&f| frame_text(p, f)).collect(),
+            change: d.change,
+            before: d.before,
+            after: d.after,
+        }
+    }
+}
+
+/// Each frame of `p` numbered by its text in `ids` (shared between profiles).
+fn number_frames<'a>(
+    p: &'a AllocProfile,
+    ids: &mut FxHashMap<(&'a str, &'a str), u32>,
+) -> Vec<u32> {
+    (0..p.frames.len() as u32)
+        .map(|f| {
+            let n = ids.len() as u32;
+            *ids.entry((p.function(f), p.location(f))).or_insert(n)
+        })
+        .collect()
+}
+
+/// Compare two allocation profiles site by site (by the folded stacks' function names and
+/// locations, so two builds of one program match), largest change in bytes at peak first,
+/// then in bytes allocated.
+pub fn diff_profiles(a: &AllocProfile, b: &AllocProfile) -> ProfileDiff {
+    // Frames of both profiles numbered by their text, so stacks compare as integers.
+    let mut ids: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+    let (ida, idb) = (number_frames(a, &mut ids), number_frames(b, &mut ids));
+    let (sa, sb) = (site_stats(a), site_stats(b));
+    let key = |p: &AllocProfile, id: &[u32], s: &SiteStat| -> Vec<u32> {
+        s.stack(p).iter().map(|&f| id[f as usize]).collect()
+    };
+    let mut map: FxHashMap<Vec<u32>, (Option<u32>, Option<u32>)> = FxHashMap::default();
+    for (i, s) in sa.iter().enumerate() {
+        map.entry(key(a, &ida, s)).or_default().0 = Some(i as u32);
+    }
+    for (i, s) in sb.iter().enumerate() {
+        map.entry(key(b, &idb, s)).or_default().1 = Some(i as u32);
     }
     let zero = AllocMetrics::default();
     let mut out: Vec<SiteDiff> = map
-        .into_iter()
-        .map(|(stack, (before, after))| {
-            let change = if before == zero {
+        .into_values()
+        .map(|(before_site, after_site)| {
+            let before = before_site.map_or(zero, |i| sa[i as usize].metrics);
+            let after = after_site.map_or(zero, |i| sb[i as usize].metrics);
+            let change = if before_site.is_none() {
                 SiteChange::New
-            } else if after == zero {
+            } else if after_site.is_none() {
                 SiteChange::Gone
             } else {
                 let key = |m: &AllocMetrics| (m.peak_bytes, m.total_bytes);
@@ -194,7 +333,8 @@ pub fn diff_profiles(a: &AllocProfile, b: &AllocProfile) -> Vec<SiteDiff> {
                 }
             };
             SiteDiff {
-                stack,
+                before_site,
+                after_site,
                 change,
                 before,
                 after,
@@ -207,6 +347,15 @@ pub fn diff_profiles(a: &AllocProfile, b: &AllocProfile) -> Vec<SiteDiff> {
             (d.after.total_bytes as i128 - d.before.total_bytes as i128).abs(),
         )
     };
-    out.sort_by(|x, y| delta(y).cmp(&delta(x)).then(x.stack.cmp(&y.stack)));
-    out
+    out.sort_by(|x, y| {
+        delta(y)
+            .cmp(&delta(x))
+            .then(x.after_site.cmp(&y.after_site))
+            .then(x.before_site.cmp(&y.before_site))
+    });
+    ProfileDiff {
+        before_sites: sa,
+        after_sites: sb,
+        sites: out,
+    }
 }

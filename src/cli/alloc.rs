@@ -172,7 +172,7 @@ pub fn calltree(
             direction,
             sort,
             metrics,
-            totals: tree.metrics(crate::analysis::call_tree::ROOT),
+            totals: &tree.metrics(crate::analysis::call_tree::ROOT),
             rows: &rows,
         });
     }

@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::alloc::Metric;
 
-/// Find what holds the memory in V8 heap snapshots.
+/// Find what holds the memory in V8 heap snapshots and Rust allocation dumps (DHAT, heaptrack,
+/// pprof).
 ///
 /// With no command, opens the desktop app (with FILEs open, if given).
 #[derive(Debug, Parser)]

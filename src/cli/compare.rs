@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Input, ReportFormat, Rules};
 use super::{emit, open, open_path, to_json};
-use crate::analysis::alloc::{diff_profiles, SiteDiff};
+use crate::analysis::alloc::{diff_profiles, SiteDiffRow};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::SnapshotDiff;
 use crate::analysis::leaks::LeakReport;
@@ -75,21 +75,27 @@ fn diff_alloc(
     top: usize,
     json: bool,
 ) -> Result<String> {
-    let mut d = diff_profiles(a, b);
-    if top != 0 {
-        d.truncate(top);
-    }
+    let diff = diff_profiles(a, b);
+    let shown = if top == 0 {
+        diff.sites.len()
+    } else {
+        top.min(diff.sites.len())
+    };
+    let rows: Vec<SiteDiffRow> = diff.sites[..shown]
+        .iter()
+        .map(|d| diff.row(a, b, d))
+        .collect();
     if json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
             before: String,
             after: String,
-            sites: &'a [SiteDiff],
+            sites: &'a [SiteDiffRow],
         }
         return to_json(&Out {
             before: before.display().to_string(),
             after: after.display().to_string(),
-            sites: &d,
+            sites: &rows,
         });
     }
     let mut out = format!(
@@ -97,7 +103,7 @@ fn diff_alloc(
         before.display(),
         after.display()
     );
-    for s in &d {
+    for s in &rows {
         let change = format!("{:?}", s.change).to_lowercase();
         out.push_str(&format!(
             "{:<7} peak {:>10} -> {:<10} total {:>10} -> {:<10} {}\n",

@@ -1,39 +1,35 @@
 //! DHAT's JSON output, from dhat-rs (`dhat-heap.json`) and `valgrind --tool=dhat`
-//! (`dhat.out.*`). Read with typed, streaming deserialization (no document tree). Heap mode
-//! only: ad-hoc and copy profiles count something other than heap memory and are rejected.
+//! (`dhat.out.*`). Read with typed, streaming deserialization (no document tree; program
+//! points go straight into packed arrays as they are parsed). Heap mode only: ad-hoc and copy profiles count something other than heap memory and are rejected.
 
 use std::io::Read;
 use std::path::Path;
 
+use serde::de::{
+    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde::Deserialize;
 
 use super::Input;
 use crate::error::{Error, Result};
-use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, AllocSite};
+use crate::model::alloc::{demangle, AllocMetrics, AllocProfile};
 use crate::model::FxHashMap;
 use crate::progress::Progress;
 
-#[derive(Deserialize)]
-struct DhatFile {
-    #[serde(rename = "dhatFileVersion")]
-    version: u32,
-    mode: String,
-    #[serde(default)]
+/// The top-level fields; the program points stream into [`Points`] as they are parsed.
+#[derive(Default)]
+struct Header {
+    version: Option<u32>,
+    mode: Option<String>,
     cmd: String,
-    #[serde(default)]
     tu: String,
-    #[serde(default)]
     tg: Option<u64>,
-    #[serde(default)]
     te: Option<u64>,
-    #[serde(default)]
     bkacc: bool,
-    #[serde(default)]
     bklt: bool,
-    #[serde(default)]
     tuth: Option<u64>,
-    pps: Vec<ProgramPoint>,
-    ftbl: Vec<String>,
+    saw_pps: bool,
+    ftbl: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +51,95 @@ struct ProgramPoint {
     #[serde(default)]
     wb: u64,
     fs: Vec<u32>,
+}
+
+/// Program points as read, packed: metrics, and frame-table indices (allocating frame first)
+/// in one shared list. The frame table comes after them in the file, so frames are resolved
+/// once it is read.
+#[derive(Default)]
+struct Points {
+    metrics: Vec<AllocMetrics>,
+    ends: Vec<u64>,
+    fs: Vec<u32>,
+}
+
+/// Reads the top-level object, streaming `pps` into the points.
+struct FileSeed<'a>(&'a mut Points);
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = Header;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Header, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = Header;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a DHAT JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Header, A::Error> {
+        let mut h = Header::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "dhatFileVersion" => h.version = Some(map.next_value()?),
+                "mode" => h.mode = Some(map.next_value()?),
+                "cmd" => h.cmd = map.next_value()?,
+                "tu" => h.tu = map.next_value()?,
+                "tg" => h.tg = map.next_value()?,
+                "te" => h.te = map.next_value()?,
+                "bkacc" => h.bkacc = map.next_value()?,
+                "bklt" => h.bklt = map.next_value()?,
+                "tuth" => h.tuth = map.next_value()?,
+                "pps" if h.saw_pps => return Err(A::Error::duplicate_field("pps")),
+                "pps" => {
+                    h.saw_pps = true;
+                    map.next_value_seed(PointsSeed(&mut *self.0))?;
+                }
+                "ftbl" => h.ftbl = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// Reads the `pps` array one program point at a time.
+struct PointsSeed<'a>(&'a mut Points);
+
+impl<'de> DeserializeSeed<'de> for PointsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PointsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of program points")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while let Some(pp) = seq.next_element::<ProgramPoint>()? {
+            self.0.metrics.push(AllocMetrics {
+                total_bytes: pp.tb,
+                total_blocks: pp.tbk,
+                peak_bytes: pp.gb,
+                peak_blocks: pp.gbk,
+                end_bytes: pp.eb,
+                end_blocks: pp.ebk,
+                read_bytes: pp.rb,
+                written_bytes: pp.wb,
+                total_lifetime: pp.tl,
+                temporary_blocks: 0,
+            });
+            self.0.fs.extend_from_slice(&pp.fs);
+            self.0.ends.push(self.0.fs.len() as u64);
+        }
+        Ok(())
+    }
 }
 
 /// Split a DHAT frame `0x4A3B2C: func (src/main.rs:12:5)` into (function, location).
@@ -87,7 +172,12 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
         consumed: 0,
         unreported: 0,
     };
-    let file: DhatFile = match serde_json::from_reader(std::io::BufReader::new(reader)) {
+    let mut points = Points::default();
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+    let parsed = FileSeed(&mut points)
+        .deserialize(&mut de)
+        .and_then(|h| de.end().map(|()| h));
+    let file = match parsed {
         Ok(f) => f,
         Err(e) => {
             progress.check()?;
@@ -103,17 +193,18 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
             ));
         }
     };
-    if file.version != 2 {
+    let missing =
+        |what: &str| Error::format(path, format!("not a valid DHAT file: no {what:?} field"), 0);
+    let version = file.version.ok_or_else(|| missing("dhatFileVersion"))?;
+    if version != 2 {
         return Err(Error::format(
             path,
-            format!(
-                "DHAT file version {} (heapsight reads version 2)",
-                file.version
-            ),
+            format!("DHAT file version {version} (heapsight reads version 2)"),
             0,
         ));
     }
-    let producer = match file.mode.as_str() {
+    let mode = file.mode.ok_or_else(|| missing("mode"))?;
+    let producer = match mode.as_str() {
         "rust-heap" => "dhat-rs (heap)",
         "heap" => "valgrind DHAT (heap)",
         other => {
@@ -124,6 +215,10 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
             ))
         }
     };
+    if !file.saw_pps {
+        return Err(missing("pps"));
+    }
+    let ftbl = file.ftbl.ok_or_else(|| missing("ftbl"))?;
     let mut profile = AllocProfile {
         format: "dhat".into(),
         producer: producer.into(),
@@ -137,21 +232,27 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
         ..Default::default()
     };
     // Frame table entries become frames once, on first use.
-    let mut frame_of: Vec<Option<u32>> = vec![None; file.ftbl.len()];
+    let mut frame_of: Vec<Option<u32>> = vec![None; ftbl.len()];
     let mut index = FxHashMap::default();
-    for (i, pp) in file.pps.iter().enumerate() {
+    let mut frames = Vec::new();
+    let mut start = 0usize;
+    for (i, (&end, metrics)) in points.ends.iter().zip(&points.metrics).enumerate() {
         if i % 4096 == 0 {
-            progress.step("building DHAT call stacks", i as u64, file.pps.len() as u64)?;
+            progress.step(
+                "building DHAT call stacks",
+                i as u64,
+                points.ends.len() as u64,
+            )?;
         }
-        let mut frames = Vec::with_capacity(pp.fs.len());
+        frames.clear();
         // DHAT lists the allocating frame first; the model wants the outermost first.
-        for &f in pp.fs.iter().rev() {
-            let Some(text) = file.ftbl.get(f as usize) else {
+        for &f in points.fs[start..end as usize].iter().rev() {
+            let Some(text) = ftbl.get(f as usize) else {
                 return Err(Error::format(
                     path,
                     format!(
                         "program point {i} names frame {f}, but the frame table has {}",
-                        file.ftbl.len()
+                        ftbl.len()
                     ),
                     0,
                 ));
@@ -170,21 +271,8 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
             };
             frames.push(id);
         }
-        profile.sites.push(AllocSite {
-            frames,
-            metrics: AllocMetrics {
-                total_bytes: pp.tb,
-                total_blocks: pp.tbk,
-                peak_bytes: pp.gb,
-                peak_blocks: pp.gbk,
-                end_bytes: pp.eb,
-                end_blocks: pp.ebk,
-                read_bytes: pp.rb,
-                written_bytes: pp.wb,
-                total_lifetime: pp.tl,
-                temporary_blocks: 0,
-            },
-        });
+        start = end as usize;
+        profile.push_site(&frames, *metrics);
     }
     profile.totals = profile.site_totals();
     profile.strings.finish();

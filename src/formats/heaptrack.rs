@@ -39,7 +39,7 @@ use std::path::Path;
 
 use super::Input;
 use crate::error::{Error, Result};
-use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, AllocSite, TimePoint};
+use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, TimePoint};
 use crate::model::{FxHashMap, StringTable};
 use crate::progress::Progress;
 
@@ -678,11 +678,12 @@ impl<'p> Parser<'p> {
         };
         let mut index = FxHashMap::default();
         let mut frame_of_raw = vec![NONE; self.raw_frames.len()];
+        let mut frames = Vec::new();
         for site in &self.sites {
             if site.total_blocks == 0 {
                 continue;
             }
-            let mut frames = Vec::new();
+            frames.clear();
             let mut t = site.trace;
             while t != 0 {
                 let trace = self.traces[t as usize - 1];
@@ -710,9 +711,9 @@ impl<'p> Parser<'p> {
                 .get(site.trace as usize)
                 .copied()
                 .unwrap_or(false);
-            profile.sites.push(AllocSite {
-                frames,
-                metrics: AllocMetrics {
+            profile.push_site(
+                &frames,
+                AllocMetrics {
                     total_bytes: site.total_bytes,
                     total_blocks: site.total_blocks,
                     peak_bytes: site.peak_bytes,
@@ -722,7 +723,7 @@ impl<'p> Parser<'p> {
                     temporary_blocks: site.temporary,
                     ..Default::default()
                 },
-            });
+            );
         }
         profile.totals = profile.site_totals();
         profile.strings.finish();

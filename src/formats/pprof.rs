@@ -21,7 +21,7 @@ use prost::Message;
 
 use super::Input;
 use crate::error::{Error, Result};
-use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, AllocSite};
+use crate::model::alloc::{demangle, AllocMetrics, AllocProfile};
 use crate::model::FxHashMap;
 use crate::progress::Progress;
 
@@ -464,6 +464,7 @@ fn convert(path: &Path, p: Profile, progress: Progress<'_>) -> Result<AllocProfi
     // Samples: one site each.
     let mut frame_refs = 0usize;
     let mut totals = AllocMetrics::default();
+    let mut frames = Vec::new();
     for (i, s) in p.sample.iter().enumerate() {
         if i % 65536 == 0 {
             progress.step("reading pprof samples", i as u64, p.sample.len() as u64)?;
@@ -492,7 +493,7 @@ fn convert(path: &Path, p: Profile, progress: Progress<'_>) -> Result<AllocProfi
             }
         }
         // Location ids must resolve even where the sample adds nothing.
-        let mut frames = Vec::new();
+        frames.clear();
         for &id in s.location_id.iter().rev() {
             let Some(&l) = location_ix.get(&id) else {
                 return Err(bad(format!(
@@ -518,7 +519,7 @@ fn convert(path: &Path, p: Profile, progress: Progress<'_>) -> Result<AllocProfi
                 "the sample values add up to more than 2^64; not a heap profile".into(),
             ));
         }
-        out.sites.push(AllocSite { frames, metrics });
+        out.push_site(&frames, metrics);
     }
     out.totals = totals;
     out.strings.finish();

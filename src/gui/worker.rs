@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use eframe::egui;
 
-use crate::analysis::alloc::{sites, SiteRow};
+use crate::analysis::alloc::{site_stats, SiteStat};
 use crate::analysis::call_tree::{CallTree, Direction};
 use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, Statistics, Summary};
 use crate::formats::LoadOptions;
@@ -45,7 +45,7 @@ pub struct AllocTables {
     /// Allocating functions above their callers.
     pub bottom_up: CallTree,
     /// Sites merged by folded stack.
-    pub sites: Vec<SiteRow>,
+    pub sites: Vec<SiteStat>,
 }
 
 impl AllocTables {
@@ -54,7 +54,7 @@ impl AllocTables {
         Self {
             top_down: CallTree::build(p, Direction::TopDown),
             bottom_up: CallTree::build(p, Direction::BottomUp),
-            sites: sites(p),
+            sites: site_stats(p),
         }
     }
 

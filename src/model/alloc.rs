@@ -195,14 +195,21 @@ pub struct Frame {
     pub location: StrId,
 }
 
-/// An allocation site: a call stack and what was allocated there.
+/// An allocation site: a call stack and what was allocated there. The stack lives in the
+/// profile's shared frame list ([`AllocProfile::stack`]), not in a vector per site.
 #[derive(Debug, Clone)]
 pub struct AllocSite {
-    /// Frame indices, outermost (e.g. `main`) first, the allocating function last.
-    pub frames: Vec<u32>,
+    /// Where the stack starts in the profile's frame list.
+    start: u64,
+    /// Frames in the stack.
+    len: u32,
     /// Metrics of the allocations made with exactly this stack.
     pub metrics: AllocMetrics,
 }
+
+/// The frames of all sites' stacks in one list; read through [`AllocProfile::stack`].
+#[derive(Debug, Clone, Default)]
+pub struct StackFrames(Vec<u32>);
 
 /// A point of the memory-over-time curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -232,8 +239,10 @@ pub struct AllocProfile {
     pub strings: StringTable,
     /// Frames.
     pub frames: Vec<Frame>,
-    /// Allocation sites.
+    /// Allocation sites (add with [`AllocProfile::push_site`]).
     pub sites: Vec<AllocSite>,
+    /// Every site's stack, one after the other.
+    pub stack_frames: StackFrames,
     /// Program totals (as the producer reports them).
     pub totals: AllocMetrics,
     /// Memory over time (empty when the producer doesn't record it).
@@ -391,13 +400,32 @@ impl AllocProfile {
         self.folding.folds(self.function(f), self.location(f))
     }
 
+    /// Add a site: its stack (frame indices, outermost e.g. `main` first, the allocating
+    /// function last) and its metrics.
+    pub fn push_site(&mut self, frames: &[u32], metrics: AllocMetrics) {
+        self.sites.push(AllocSite {
+            start: self.stack_frames.0.len() as u64,
+            len: frames.len().min(u32::MAX as usize) as u32,
+            metrics,
+        });
+        self.stack_frames
+            .0
+            .extend_from_slice(&frames[..frames.len().min(u32::MAX as usize)]);
+    }
+
+    /// The site's whole stack, outermost first.
+    pub fn stack(&self, site: &AllocSite) -> &[u32] {
+        &self.stack_frames.0[site.start as usize..site.start as usize + site.len as usize]
+    }
+
     /// The site's stack without folded frames at its allocating end (but never empty).
-    pub fn user_stack<'a>(&self, site: &'a AllocSite) -> &'a [u32] {
-        let mut end = site.frames.len();
-        while end > 1 && self.is_folded_frame(site.frames[end - 1]) {
+    pub fn user_stack(&self, site: &AllocSite) -> &[u32] {
+        let frames = self.stack(site);
+        let mut end = frames.len();
+        while end > 1 && self.is_folded_frame(frames[end - 1]) {
             end -= 1;
         }
-        &site.frames[..end]
+        &frames[..end]
     }
 
     /// Does the producer record `m` (so a zero means zero, not "unknown")?
@@ -429,37 +457,113 @@ impl AllocProfile {
     /// (named after its function, `file:line` in the name after a space), each site's value on
     /// its allocating frame; stacks folded by the profile's [`Folding`].
     pub fn call_tree(&self, metric: Metric) -> HeapGraph {
+        let trie = self.stack_trie(false, |f| f);
+        let mut sizes = vec![0u64; trie.len()];
+        for (site, &leaf) in self.sites.iter().zip(&trie.leaf_of_site) {
+            sizes[leaf as usize] += site.metrics.get(metric);
+        }
+        // Names per frame, made once (frames are far fewer than tree nodes).
+        let names: Vec<String> = (0..self.frames.len() as u32)
+            .map(|f| {
+                let loc = self.location(f);
+                if loc.is_empty() {
+                    self.function(f).to_string()
+                } else {
+                    format!("{} {loc}", self.function(f))
+                }
+            })
+            .collect();
         let mut b = GraphBuilder::new();
-        let root = b.node("synthetic", "(all allocations)", 1, 0);
-        // (parent node, frame) → child node; sizes accumulate per node.
-        let mut children: FxHashMap<(NodeIx, u32), NodeIx> = FxHashMap::default();
-        let mut sizes: Vec<u64> = vec![0];
-        let mut nodes: Vec<(NodeIx, u32)> = Vec::new();
-        for site in &self.sites {
-            let mut at = root;
-            for &f in self.user_stack(site) {
-                at = *children.entry((at, f)).or_insert_with(|| {
-                    nodes.push((at, f));
-                    sizes.push(0);
-                    nodes.len() as NodeIx
-                });
-            }
-            sizes[at as usize] += site.metrics.get(metric);
-        }
-        for (i, &(_, f)) in nodes.iter().enumerate() {
-            let loc = self.location(f);
-            let name = if loc.is_empty() {
-                self.function(f).to_string()
-            } else {
-                format!("{} {loc}", self.function(f))
-            };
+        b.node("synthetic", "(all allocations)", 1, 0);
+        for n in 1..trie.len() {
+            let f = trie.frame[n] as usize;
             // Odd ids like V8's, stable for one profile and metric.
-            b.node("object", &name, 3 + 2 * i as u32, sizes[i + 1]);
+            b.node("object", &names[f], 1 + 2 * n as u32, sizes[n]);
         }
-        for (i, &(parent, f)) in nodes.iter().enumerate() {
-            b.edge(parent, "property", self.function(f), i as NodeIx + 1);
+        for n in 1..trie.len() {
+            let f = trie.frame[n];
+            b.edge(trie.parent[n], "property", self.function(f), n as NodeIx);
         }
         b.finish()
+    }
+
+    /// The sites' folded stacks merged into a tree: one node per distinct stack prefix, frames
+    /// compared by `key` (the frame itself, or its function to merge lines), read from `main`
+    /// down or, `bottom_up`, from the allocating function up. Stacks are sorted first, so each
+    /// new node extends the previous stack's path: no hash table, nodes numbered depth-first
+    /// (a parent before its children).
+    pub fn stack_trie(&self, bottom_up: bool, key: impl Fn(u32) -> u32) -> StackTrie {
+        let stacks: Vec<&[u32]> = self.sites.iter().map(|s| self.user_stack(s)).collect();
+        // The frame at depth `d` of a stack, the way the tree hangs.
+        let at = |s: &[u32], d: usize| {
+            if bottom_up {
+                s[s.len() - 1 - d]
+            } else {
+                s[d]
+            }
+        };
+        let common = |a: &[u32], b: &[u32]| {
+            let n = a.len().min(b.len());
+            (0..n)
+                .find(|&d| key(at(a, d)) != key(at(b, d)))
+                .unwrap_or(n)
+        };
+        let mut order: Vec<u32> = (0..stacks.len() as u32).collect();
+        order.sort_by(|&x, &y| {
+            let (a, b) = (stacks[x as usize], stacks[y as usize]);
+            let d = common(a, b);
+            match (d < a.len(), d < b.len()) {
+                (true, true) => key(at(a, d)).cmp(&key(at(b, d))),
+                (more_a, more_b) => more_a.cmp(&more_b),
+            }
+        });
+        let mut t = StackTrie {
+            frame: vec![u32::MAX],
+            parent: vec![0],
+            depth: vec![0],
+            leaf_of_site: vec![0; stacks.len()],
+        };
+        // path[d]: the node at depth d of the current stack.
+        let mut path: Vec<u32> = vec![0];
+        let mut prev: &[u32] = &[];
+        for &i in &order {
+            let stack = stacks[i as usize];
+            path.truncate(common(prev, stack) + 1);
+            for d in path.len() - 1..stack.len() {
+                t.frame.push(at(stack, d));
+                t.parent.push(path[d]);
+                t.depth.push(d as u32 + 1);
+                path.push((t.frame.len() - 1) as u32);
+            }
+            t.leaf_of_site[i as usize] = *path.last().unwrap_or(&0);
+            prev = stack;
+        }
+        t
+    }
+}
+
+/// Stacks merged into a tree ([`AllocProfile::stack_trie`]); node 0 is the root.
+#[derive(Debug, Clone, Default)]
+pub struct StackTrie {
+    /// Each node's frame (`u32::MAX` for the root).
+    pub frame: Vec<u32>,
+    /// Each node's parent (the root's is itself); always a smaller index.
+    pub parent: Vec<u32>,
+    /// Each node's depth (root 0).
+    pub depth: Vec<u32>,
+    /// For each site, the node its stack ends at.
+    pub leaf_of_site: Vec<u32>,
+}
+
+impl StackTrie {
+    /// Number of nodes, the root included.
+    pub fn len(&self) -> usize {
+        self.frame.len()
+    }
+
+    /// True when only the root is there.
+    pub fn is_empty(&self) -> bool {
+        self.frame.len() <= 1
     }
 }
 

@@ -12,7 +12,7 @@ use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
 use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
-use crate::analysis::alloc::{diff_profiles, SiteDiff};
+use crate::analysis::alloc::{diff_profiles, frame_text, ProfileDiff};
 use crate::gui::format::size_cell;
 use crate::gui::{LoadedSnapshot, Selection};
 use crate::model::alloc::{AllocProfile, Folding, Metric};
@@ -46,7 +46,8 @@ pub struct AllocationsView {
     lists: Option<Lists>,
     only_unused: bool,
     other: Option<usize>,
-    diff: Option<Vec<SiteDiff>>,
+    /// The diff against an earlier run (kept with it: stacks are read from both).
+    diff: Option<(Arc<LoadedSnapshot>, ProfileDiff)>,
     folding: Option<FoldingDraft>,
 }
 
@@ -251,6 +252,11 @@ impl AllocationsView {
         self.calls.selected_function(p, tables).map(String::from)
     }
 
+    /// The metric the flame graph was last laid out by, if it was drawn (for tests and tools).
+    pub fn flame_metric(&self) -> Option<Metric> {
+        self.flame.as_ref().map(|f| f.metric)
+    }
+
     /// The folding row: standard folding on or off, extra prefixes, Apply.
     fn folding_ui(&mut self, ui: &mut egui::Ui, current: &Folding) -> Option<Folding> {
         let draft = self
@@ -297,14 +303,18 @@ impl AllocationsView {
                 {
                     self.other = Some(*i);
                     if let Some(before) = o.data.snapshot.alloc.as_deref() {
-                        self.diff = Some(diff_profiles(before, p));
+                        self.diff = Some((Arc::clone(o), diff_profiles(before, p)));
                     }
                 }
             }
         });
-        let Some(d) = &self.diff else {
+        let Some((other, diff)) = &self.diff else {
             return;
         };
+        let Some(before) = other.data.snapshot.alloc.as_deref() else {
+            return;
+        };
+        let d = &diff.sites;
         TableBuilder::new(ui)
             .striped(true)
             .column(Column::auto().at_least(60.0))
@@ -331,8 +341,10 @@ impl AllocationsView {
                         ui.label(format!("{:?}", s.change).to_lowercase());
                     });
                     row.col(|ui| {
-                        ui.label(s.stack.last().map(String::as_str).unwrap_or("(no stack)"))
-                            .on_hover_text(s.stack.join("\n"));
+                        let (q, stack) = diff.stack(before, p, s);
+                        let leaf = stack.last().map_or("(no stack)", |&f| q.function(f));
+                        ui.add(egui::Label::new(leaf).truncate())
+                            .on_hover_text(stack_text(q, stack));
                     });
                     row.col(|ui| size_cell(ui, s.before.peak_bytes));
                     row.col(|ui| size_cell(ui, s.after.peak_bytes));
@@ -341,6 +353,12 @@ impl AllocationsView {
                 });
             });
     }
+}
+
+/// A stack as hover text, innermost (the allocating function) first.
+pub(crate) fn stack_text(p: &AllocProfile, stack: &[u32]) -> String {
+    let lines: Vec<String> = stack.iter().rev().map(|&f| frame_text(p, f)).collect();
+    lines.join("\n")
 }
 
 fn totals(ui: &mut egui::Ui, p: &AllocProfile) {

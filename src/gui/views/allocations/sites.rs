@@ -5,7 +5,7 @@
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
-use crate::analysis::alloc::SiteRow;
+use crate::analysis::alloc::SiteStat;
 use crate::gui::format::{metric_cell, number_cell};
 use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 
@@ -36,7 +36,7 @@ impl SiteColumn {
     }
 
     /// Sort key: larger first, except lifetimes and access ratios (smaller is the finding).
-    fn key(self, r: &SiteRow) -> i128 {
+    fn key(self, r: &SiteStat) -> i128 {
         let m = &r.metrics;
         match self {
             SiteColumn::Metric(x) => m.get(x) as i128,
@@ -47,7 +47,7 @@ impl SiteColumn {
         }
     }
 
-    fn cell(self, ui: &mut egui::Ui, r: &SiteRow, time_unit: &str) {
+    fn cell(self, ui: &mut egui::Ui, r: &SiteStat, time_unit: &str) {
         let m = &r.metrics;
         let text = match self {
             SiteColumn::Metric(x) => return metric_cell(ui, x, m.get(x)),
@@ -116,8 +116,8 @@ impl SiteList {
         &mut self,
         ui: &mut egui::Ui,
         p: &AllocProfile,
-        rows: &[SiteRow],
-        keep: impl Fn(&SiteRow) -> bool,
+        rows: &[SiteStat],
+        keep: impl Fn(&SiteStat) -> bool,
     ) {
         let sort = self.sort;
         let order = self.order.get_or_insert_with(|| {
@@ -128,7 +128,7 @@ impl SiteList {
                 let (a, b) = (&rows[a as usize], &rows[b as usize]);
                 sort.key(b)
                     .cmp(&sort.key(a))
-                    .then_with(|| a.stack.cmp(&b.stack))
+                    .then_with(|| a.site.cmp(&b.site))
             });
             v
         });
@@ -158,11 +158,13 @@ impl SiteList {
                     body.rows(20.0, order.len(), |mut row| {
                         let r = &rows[order[row.index()] as usize];
                         row.col(|ui| {
-                            ui.add(
-                                egui::Label::new(format!("{} {}", r.function, r.location))
-                                    .truncate(),
-                            )
-                            .on_hover_text(r.stack.join("\n"));
+                            let text = r.leaf(p).map_or(String::new(), |f| {
+                                format!("{} {}", p.function(f), p.location(f))
+                            });
+                            let label = ui.add(egui::Label::new(text).truncate());
+                            if label.hovered() {
+                                label.on_hover_text(super::stack_text(p, r.stack(p)));
+                            }
                         });
                         for &c in &self.columns {
                             row.col(|ui| c.cell(ui, r, &p.time_unit));
