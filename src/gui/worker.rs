@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use eframe::egui;
@@ -42,28 +42,68 @@ pub struct LoadedSnapshot {
 pub struct AllocTables {
     /// Callers above callees.
     pub top_down: CallTree,
-    /// Allocating functions above their callers.
-    pub bottom_up: CallTree,
+    /// Allocating functions above their callers: built when first asked for (as big as the
+    /// top-down tree, and many sessions never look).
+    bottom_up: OnceLock<CallTree>,
+    bottom_up_started: AtomicBool,
     /// Sites merged by folded stack.
     pub sites: Vec<SiteStat>,
 }
 
+/// Trees with fewer top-down nodes than this get their bottom-up twin built on the spot.
+const BUILD_NOW_NODES: usize = 50_000;
+
 impl AllocTables {
-    /// Build both call trees and the site rows of `p`.
+    /// Build the top-down call tree and the site rows of `p`.
     pub fn build(p: &AllocProfile) -> Self {
         Self {
             top_down: CallTree::build(p, Direction::TopDown),
-            bottom_up: CallTree::build(p, Direction::BottomUp),
+            bottom_up: OnceLock::new(),
+            bottom_up_started: AtomicBool::new(false),
             sites: site_stats(p),
         }
     }
 
-    /// The tree hanging `direction`'s way.
-    pub fn tree(&self, direction: Direction) -> &CallTree {
+    /// The tree hanging `direction`'s way, if built.
+    pub fn tree(&self, direction: Direction) -> Option<&CallTree> {
         match direction {
-            Direction::TopDown => &self.top_down,
-            Direction::BottomUp => &self.bottom_up,
+            Direction::TopDown => Some(&self.top_down),
+            Direction::BottomUp => self.bottom_up.get(),
         }
+    }
+}
+
+impl LoadedSnapshot {
+    /// The call tree of an allocation profile hanging `direction`'s way. The bottom-up tree is
+    /// built on first use: right away for small profiles, else on a thread (`None` until it
+    /// is done; the UI is asked to repaint then).
+    pub fn call_tree(
+        self: &Arc<Self>,
+        ctx: &egui::Context,
+        direction: Direction,
+    ) -> Option<&CallTree> {
+        let tables = self.alloc.as_ref()?;
+        let p = self.data.snapshot.alloc.as_deref()?;
+        if let Some(t) = tables.tree(direction) {
+            return Some(t);
+        }
+        if tables.top_down.len() < BUILD_NOW_NODES {
+            return Some(
+                tables
+                    .bottom_up
+                    .get_or_init(|| CallTree::build(p, Direction::BottomUp)),
+            );
+        }
+        if !tables.bottom_up_started.swap(true, Ordering::Relaxed) {
+            let (snap, ctx) = (Arc::clone(self), ctx.clone());
+            std::thread::spawn(move || {
+                if let (Some(t), Some(p)) = (&snap.alloc, snap.data.snapshot.alloc.as_deref()) {
+                    let _ = t.bottom_up.set(CallTree::build(p, Direction::BottomUp));
+                }
+                ctx.request_repaint();
+            });
+        }
+        None
     }
 }
 

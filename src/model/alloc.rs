@@ -475,10 +475,9 @@ impl AllocProfile {
             .collect();
         let mut b = GraphBuilder::new();
         b.node("synthetic", "(all allocations)", 1, 0);
-        for n in 1..trie.len() {
-            let f = trie.frame[n] as usize;
+        for (n, (&f, &size)) in trie.frame.iter().zip(&sizes).enumerate().skip(1) {
             // Odd ids like V8's, stable for one profile and metric.
-            b.node("object", &names[f], 1 + 2 * n as u32, sizes[n]);
+            b.node("object", &names[f as usize], 1 + 2 * n as u32, size);
         }
         for n in 1..trie.len() {
             let f = trie.frame[n];

@@ -7,7 +7,10 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::call_tree::{CallTree, Direction, ROOT};
 use crate::gui::format::{metric_cell, toggle_button};
+use std::sync::Arc;
+
 use crate::gui::worker::AllocTables;
+use crate::gui::LoadedSnapshot;
 use crate::model::alloc::{AllocProfile, Metric};
 use crate::model::FxHashSet;
 
@@ -37,7 +40,7 @@ fn slot(d: Direction) -> usize {
 
 impl CallTreeView {
     /// Draw the part.
-    pub fn ui(&mut self, ui: &mut egui::Ui, p: &AllocProfile, tables: &AllocTables) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, p: &AllocProfile) {
         let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();
         if !metrics.contains(&self.sort) {
             self.sort = Metric::PeakBytes;
@@ -60,7 +63,13 @@ impl CallTreeView {
                     .weak(),
             );
         });
-        let tree = tables.tree(self.direction);
+        let Some(tree) = snap.call_tree(ui.ctx(), self.direction) else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Building the bottom-up tree…");
+            });
+            return;
+        };
         let s = slot(self.direction);
         if self.expanded[s].is_empty() {
             self.expand_heaviest_path(p, tree);
@@ -73,78 +82,90 @@ impl CallTreeView {
         let mut clicked_sort = None;
         let mut toggled = None;
         let mut selected = self.selected[s];
-        let mut table = TableBuilder::new(ui)
-            .striped(true)
-            .sense(egui::Sense::click())
-            .column(Column::remainder().at_least(260.0).clip(true))
-            .columns(
-                Column::auto().at_least(78.0),
-                metrics.len() + top_down as usize,
-            );
-        if let Some(i) = self.scroll_to.take() {
-            table = table.scroll_to_row(i, None);
-        }
-        table
-            .header(20.0, |mut h| {
-                h.col(|ui| {
-                    ui.strong("Function");
-                });
-                for &m in &metrics {
+        let scroll_to = self.scroll_to.take();
+        ui.scope(|ui| {
+            // Names are not selectable text: a click on one selects the row.
+            ui.style_mut().interaction.selectable_labels = false;
+            let mut table = TableBuilder::new(ui)
+                .striped(true)
+                .sense(egui::Sense::click())
+                // Indent, triangle and name side by side (cells lay out top-down by default).
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::remainder().at_least(260.0).clip(true))
+                .columns(
+                    Column::auto().at_least(78.0),
+                    metrics.len() + top_down as usize,
+                );
+            if let Some(i) = scroll_to {
+                table = table.scroll_to_row(i, None);
+            }
+            table
+                .header(20.0, |mut h| {
                     h.col(|ui| {
-                        if ui
-                            .selectable_label(self.sort == m, m.column())
-                            .on_hover_text(format!("Sort by {}", m.label()))
-                            .clicked()
-                        {
-                            clicked_sort = Some(m);
-                        }
+                        ui.strong("Function");
                     });
-                }
-                if top_down {
-                    h.col(|ui| {
-                        ui.strong(format!("Self {}", self.sort.column().to_lowercase()))
-                            .on_hover_text("Allocated in the function itself, not in its callees");
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(20.0, rows.len(), |mut row| {
-                    let n = rows[row.index()];
-                    row.set_selected(selected == Some(n));
-                    let m = tree.metrics(n);
-                    row.col(|ui| {
-                        ui.add_space(INDENT * tree.depth(n).saturating_sub(1) as f32);
-                        let name = tree.function(p, n);
-                        if tree.children(n).is_empty() {
-                            ui.add_space(INDENT);
-                        } else {
-                            let open = self.expanded[s].contains(&n);
-                            if toggle_button(ui, INDENT, open, || name.to_string()).clicked() {
-                                toggled = Some(n);
+                    for &m in &metrics {
+                        h.col(|ui| {
+                            if ui
+                                .selectable_label(self.sort == m, m.column())
+                                .on_hover_text(format!("Sort by {}", m.label()))
+                                .clicked()
+                            {
+                                clicked_sort = Some(m);
                             }
-                        }
-                        let loc = tree.frame(n).map(|f| p.location(f)).unwrap_or("");
-                        let r = ui.add(egui::Label::new(name).truncate());
-                        if !loc.is_empty() {
-                            r.on_hover_text(loc);
-                        }
-                    });
-                    for &metric in &metrics {
-                        row.col(|ui| metric_cell(ui, metric, m.get(metric)));
-                    }
-                    if top_down {
-                        row.col(|ui| {
-                            metric_cell(ui, self.sort, tree.self_metrics(n).get(self.sort))
                         });
                     }
-                    if row.response().clicked() {
-                        selected = Some(n);
+                    if top_down {
+                        h.col(|ui| {
+                            ui.strong(format!("Self {}", self.sort.column().to_lowercase()))
+                                .on_hover_text(
+                                    "Allocated in the function itself, not in its callees",
+                                );
+                        });
                     }
-                    if row.response().double_clicked() {
-                        toggled = Some(n);
-                    }
+                })
+                .body(|body| {
+                    body.rows(20.0, rows.len(), |mut row| {
+                        let n = rows[row.index()];
+                        row.set_selected(selected == Some(n));
+                        let m = tree.metrics(n);
+                        row.col(|ui| {
+                            ui.spacing_mut().item_spacing.x = 2.0;
+                            ui.add_space(INDENT * tree.depth(n).saturating_sub(1) as f32);
+                            let name = tree.function(p, n);
+                            if tree.children(n).is_empty() {
+                                // As wide as a triangle (with its spacing), so names line up.
+                                let h = ui.available_height();
+                                ui.allocate_exact_size(egui::vec2(INDENT, h), egui::Sense::hover());
+                            } else {
+                                let open = self.expanded[s].contains(&n);
+                                if toggle_button(ui, INDENT, open, || name.to_string()).clicked() {
+                                    toggled = Some(n);
+                                }
+                            }
+                            let loc = tree.frame(n).map(|f| p.location(f)).unwrap_or("");
+                            let r = ui.add(egui::Label::new(name).truncate());
+                            if !loc.is_empty() {
+                                r.on_hover_text(loc);
+                            }
+                        });
+                        for &metric in &metrics {
+                            row.col(|ui| metric_cell(ui, metric, m.get(metric)));
+                        }
+                        if top_down {
+                            row.col(|ui| {
+                                metric_cell(ui, self.sort, tree.self_metrics(n).get(self.sort))
+                            });
+                        }
+                        if row.response().clicked() {
+                            selected = Some(n);
+                        }
+                        if row.response().double_clicked() {
+                            toggled = Some(n);
+                        }
+                    });
                 });
-            });
+        });
         self.selected[s] = selected;
         if let Some(m) = clicked_sort {
             self.sort = m;
@@ -236,7 +257,7 @@ impl CallTreeView {
         p: &'a AllocProfile,
         tables: &AllocTables,
     ) -> Option<&'a str> {
-        let tree = tables.tree(self.direction);
+        let tree = tables.tree(self.direction)?;
         self.selected[slot(self.direction)].map(|n| tree.function(p, n))
     }
 }

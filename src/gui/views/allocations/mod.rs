@@ -184,7 +184,7 @@ impl AllocationsView {
                     flamegraph_ui(ui, p, &tables.top_down, tree, &mut self.flame_state);
                 }
             }
-            Part::CallTree => self.calls.ui(ui, p, tables),
+            Part::CallTree => self.calls.ui(ui, snap, p),
             Part::Sites => lists.all.ui(ui, p, rows, |_| true),
             Part::Leaked => {
                 if !p.records(Metric::EndBytes) {
