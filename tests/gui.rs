@@ -3,9 +3,11 @@
 
 mod gui_common;
 
-use egui_kittest::kittest::Queryable;
-use gui_common::{app_with, SAMPLE};
-use heapsight::gui::ViewKind;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use gui_common::{app_with, step_until, SAMPLE};
+use heapsight::gui::{egui, HeapsightApp, ViewKind};
+use heapsight::model::alloc::{Folding, Metric};
 
 #[test]
 fn opens_a_sample_and_switches_views() {
@@ -44,4 +46,228 @@ fn allocation_profiles_open_on_the_allocations_view() {
     }
     // The heap-snapshot-only views are not offered.
     assert!(h.query_by_label("Detached DOM").is_none());
+}
+
+const DHAT_RS: &str = "sample-snapshots/rust/dhat-rs-small.json";
+const VALGRIND: &str = "sample-snapshots/rust/valgrind-dhat-small.json";
+
+/// Open an allocation profile; it must open on the Allocations view.
+fn profile(file: &str) -> Harness<'static, HeapsightApp> {
+    let h = app_with(&[file]);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(h.state().tabs[0].view, ViewKind::Allocations);
+    h
+}
+
+fn click(h: &mut Harness<'static, HeapsightApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
+
+fn press(h: &mut Harness<'static, HeapsightApp>, key: egui::Key) {
+    h.key_press(key);
+    h.run_steps(2);
+}
+
+/// The function selected in the call tree of the first tab.
+fn selected(h: &Harness<'static, HeapsightApp>) -> Option<String> {
+    let tab = &h.state().tabs[0];
+    tab.allocations.selected_function(&tab.snap)
+}
+
+fn is_toggled(node: &egui_kittest::Node<'_>) -> bool {
+    node.accesskit_node().toggled() == Some(egui::accesskit::Toggled::True)
+}
+
+#[test]
+fn call_tree_bottom_up_by_leaked_bytes_leads_from_the_leak_to_its_caller() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Call tree");
+    click(&mut h, "Bottom-up (allocating functions first)");
+    click(&mut h, "Leaked");
+    assert!(is_toggled(&h.get_by_label("Leaked")), "sorted by Leaked");
+    // Nothing selected yet: the first key selects the first row, the biggest leak (Rc cycles).
+    assert_eq!(selected(&h), None);
+    press(&mut h, egui::Key::ArrowDown);
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+    assert!(h
+        .query_by_label("Expand alloc_workload::build_graph_cycle")
+        .is_some());
+    // Right opens it; Down moves to the row below, its caller.
+    press(&mut h, egui::Key::ArrowRight);
+    assert!(h
+        .query_by_label("Collapse alloc_workload::build_graph_cycle")
+        .is_some());
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+    press(&mut h, egui::Key::ArrowDown);
+    assert_eq!(selected(&h).as_deref(), Some("alloc_workload::main"));
+    // Left on a closed row goes back to its parent; Left again closes it; Up stays on row 0.
+    press(&mut h, egui::Key::ArrowLeft);
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+    press(&mut h, egui::Key::ArrowLeft);
+    assert!(h
+        .query_by_label("Expand alloc_workload::build_graph_cycle")
+        .is_some());
+    press(&mut h, egui::Key::ArrowUp);
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+
+    // Top-down starts at main (opened on first look), with its own selection.
+    click(&mut h, "Top-down (callers first)");
+    assert_eq!(selected(&h), None);
+    assert!(h.query_by_label("Collapse alloc_workload::main").is_some());
+    press(&mut h, egui::Key::ArrowDown);
+    assert_eq!(selected(&h).as_deref(), Some("alloc_workload::main"));
+    // Sorted by Leaked still: main's biggest leaking callee comes first.
+    press(&mut h, egui::Key::ArrowDown);
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+    // Back in bottom-up, its selection is where it was.
+    click(&mut h, "Bottom-up (allocating functions first)");
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+}
+
+#[test]
+fn call_tree_rows_select_on_click_and_expand_with_their_triangle() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Call tree");
+    click(&mut h, "Bottom-up (allocating functions first)");
+    click(&mut h, "Leaked");
+    click(&mut h, "Expand alloc_workload::leak_config");
+    assert!(h
+        .query_by_label("Collapse alloc_workload::leak_config")
+        .is_some());
+    // Expanding doesn't select; clicking the name does.
+    assert_eq!(selected(&h), None);
+    click(&mut h, "alloc_workload::leak_config");
+    assert_eq!(selected(&h).as_deref(), Some("alloc_workload::leak_config"));
+    // Its one caller is the row below.
+    press(&mut h, egui::Key::ArrowDown);
+    assert_eq!(selected(&h).as_deref(), Some("alloc_workload::main"));
+}
+
+#[test]
+fn short_lived_part_lists_dhats_short_lived_sites() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Short-lived");
+    assert!(
+        !h.query_all_by_label_contains("alloc_workload::score_batch")
+            .collect::<Vec<_>>()
+            .is_empty(),
+        "score_batch's scratch buffers live a few µs"
+    );
+    // Long-lived allocations are not in the list.
+    assert!(h.query_by_label_contains("load_tensors").is_none());
+}
+
+#[test]
+fn access_part_finds_never_read_memory() {
+    let mut h = profile(VALGRIND);
+    click(&mut h, "Access (DHAT)");
+    click(&mut h, "Only never read or never written");
+    let rows: Vec<String> = h
+        .query_all_by_label_contains("alloc_workload::leak_config")
+        .filter_map(|n| n.value())
+        .collect();
+    assert!(!rows.is_empty(), "the leaked config strings are never read");
+    assert!(h.query_all_by_label("never read").next().is_some());
+    // dhat-rs records no accesses: the part says so instead of showing an empty table.
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Access (DHAT)");
+    assert!(h.query_by_label_contains("valgrind --tool=dhat").is_some());
+    assert!(h
+        .query_by_label("Only never read or never written")
+        .is_none());
+}
+
+#[test]
+fn folding_setting_reopens_the_profile_in_place() {
+    let mut h = profile(DHAT_RS);
+    assert_eq!(h.state().load_options.folding, Folding::standard());
+    assert_eq!(h.state().tabs[0].snap.options.folding, Folding::standard());
+    click(&mut h, "Call tree");
+    click(&mut h, "Fold allocator and std frames");
+    click(&mut h, "Apply");
+    step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert_eq!(app.tabs.len(), 1, "reloaded in place, not as a new tab");
+    assert_eq!(app.load_options.folding, Folding::none());
+    let tab = &app.tabs[0];
+    assert_eq!(tab.snap.options.folding, Folding::none());
+    assert!(!tab.snap.options.folding.std_sources);
+    assert!(tab.snap.options.folding.prefixes.is_empty());
+    assert_eq!(tab.view, ViewKind::Allocations);
+    // Still on the call tree, now with the allocator frames (nothing is folded).
+    assert!(h.query_by_label("Top-down (callers first)").is_some());
+    click(&mut h, "Bottom-up (allocating functions first)");
+    assert!(
+        h.query_all_by_label_contains("alloc::").next().is_some(),
+        "bottom-up now starts at the allocator"
+    );
+    // The draft shows the setting as loaded: Apply is off until something changes.
+    assert!(h.get_by_label("Apply").accesskit_node().is_disabled());
+
+    // An extra prefix on top of the standard folding.
+    click(&mut h, "Fold allocator and std frames");
+    h.get_by_label("Also fold:").focus();
+    h.run_steps(1);
+    h.get_by_label("Also fold:")
+        .type_text("alloc_workload::score");
+    h.run_steps(2);
+    click(&mut h, "Apply");
+    step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
+    let want = Folding::with_extra(true, ["alloc_workload::score".to_string()]);
+    assert_eq!(h.state().load_options.folding, want);
+    assert_eq!(h.state().tabs[0].snap.options.folding, want);
+}
+
+#[test]
+fn flame_graph_switches_to_every_recorded_metric() {
+    for file in [
+        DHAT_RS,
+        VALGRIND,
+        "sample-snapshots/rust/heaptrack-small.zst",
+        "sample-snapshots/rust/pprof-small.pb.gz",
+    ] {
+        let mut h = profile(file);
+        let p = h.state().tabs[0].snap.data.snapshot.alloc.clone().unwrap();
+        assert_eq!(
+            h.state().tabs[0].allocations.flame_metric(),
+            Some(Metric::PeakBytes),
+            "{file}: the flame graph is the first part, by bytes at peak"
+        );
+        for m in Metric::ALL {
+            if !p.records(m) {
+                assert!(
+                    h.query_by_label(m.label()).is_none(),
+                    "{file}: {m:?} is not recorded, so not offered"
+                );
+                continue;
+            }
+            click(&mut h, m.label());
+            assert!(is_toggled(&h.get_by_label(m.label())), "{file}: {m:?}");
+            assert_eq!(
+                h.state().tabs[0].allocations.flame_metric(),
+                Some(m),
+                "{file}"
+            );
+        }
+    }
 }

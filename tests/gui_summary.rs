@@ -6,7 +6,7 @@ mod gui_common;
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use gui_common::{app_with, SAMPLE};
+use gui_common::{app_with, step_until, SAMPLE};
 use heapsight::gui::views::summary::SortColumn;
 use heapsight::gui::{egui, HeapsightApp, ViewKind};
 
@@ -19,20 +19,6 @@ fn class_index(h: &Harness<'static, HeapsightApp>, name: &str) -> u32 {
         .iter()
         .position(|c| c.name == name)
         .unwrap_or_else(|| panic!("no class {name}")) as u32
-}
-
-/// Step frames until `done` holds (instance lists are found on a background thread). Bounded
-/// by frame count, never by wall-clock time.
-fn step_until(h: &mut Harness<'static, HeapsightApp>, done: impl Fn(&HeapsightApp) -> bool) {
-    for _ in 0..2000 {
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    panic!("condition never held");
 }
 
 /// The drawn instance rows of `RequestContext` (the status bar also names the selection, so
@@ -86,7 +72,9 @@ fn clicking_a_class_lists_its_instances_and_clicking_one_selects_it() {
     h.get_by_label("RequestContext").click();
     h.run_steps(1);
     assert!(h.state().tabs[0].summary.is_expanded(i));
-    step_until(&mut h, |app| app.tabs[0].summary.instances(i).is_some());
+    step_until(&mut h, "the instances are listed", |app| {
+        app.tabs[0].summary.instances(i).is_some()
+    });
 
     let tab = &h.state().tabs[0];
     let list = tab.summary.instances(i).unwrap();
@@ -230,7 +218,9 @@ fn reveal_class_clears_a_hiding_filter_and_expands_the_class() {
     assert_eq!(h.state().tabs[0].summary.filter(), "");
     assert!(h.state().tabs[0].summary.is_expanded(i));
     h.get_by_label("RequestContext");
-    step_until(&mut h, |app| app.tabs[0].summary.instances(i).is_some());
+    step_until(&mut h, "the instances are listed", |app| {
+        app.tabs[0].summary.instances(i).is_some()
+    });
 }
 
 #[test]
@@ -253,7 +243,9 @@ fn keyboard_moves_expands_and_collapses() {
     let mut h = app_with(&[SAMPLE]);
     let i = class_index(&h, "RequestContext");
     h.get_by_label("RequestContext").click();
-    step_until(&mut h, |app| app.tabs[0].summary.instances(i).is_some());
+    step_until(&mut h, "the instances are listed", |app| {
+        app.tabs[0].summary.instances(i).is_some()
+    });
     assert!(h.state().tabs[0].selection.node.is_none());
 
     // Down: onto the first instance, which becomes the selection.

@@ -8,30 +8,12 @@ use std::sync::Arc;
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use gui_common::{app_with, SAMPLE};
+use gui_common::{app_with, step_until, SAMPLE};
 use heapsight::gui::views::containment::ContainmentSource;
 use heapsight::gui::views::retainers::RetainerSource;
 use heapsight::gui::views::tree::{self, Child, Children, TreeSource, TreeTable, PAGE};
 use heapsight::gui::{egui, HeapsightApp, LoadedSnapshot, ViewKind};
 use heapsight::model::{EdgeKind, GraphBuilder, NodeIx, NodeKind};
-
-/// Step frames until `done` holds (some work runs on background threads). Bounded by frame
-/// count, never by wall-clock time.
-fn step_until(
-    h: &mut Harness<'static, HeapsightApp>,
-    what: &str,
-    done: impl Fn(&HeapsightApp) -> bool,
-) {
-    for _ in 0..2000 {
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    panic!("never happened: {what}");
-}
 
 fn snap(h: &Harness<'static, HeapsightApp>) -> Arc<LoadedSnapshot> {
     h.state().tabs[0].snap.clone()

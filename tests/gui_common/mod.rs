@@ -24,3 +24,21 @@ pub fn app_with(files: &[&str]) -> Harness<'static, HeapsightApp> {
     h.run_steps(2);
     h
 }
+
+/// Step frames until `done` holds (loading and some views' work run on background threads),
+/// then two more. Bounded by frame count, never by wall-clock time; panics naming `what`.
+pub fn step_until(
+    h: &mut Harness<'static, HeapsightApp>,
+    what: &str,
+    done: impl Fn(&HeapsightApp) -> bool,
+) {
+    for _ in 0..2000 {
+        if done(h.state()) {
+            h.run_steps(2);
+            return;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("never happened: {what}");
+}

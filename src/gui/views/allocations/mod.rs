@@ -269,12 +269,14 @@ impl AllocationsView {
                     "Drop alloc::, core::, std::, malloc and the profiler's own frames from the \
                      allocating end of each stack, so sites are named after your code",
                 );
-            ui.label("Also fold:");
+            let label = ui.label("Also fold:");
             ui.add(
                 egui::TextEdit::singleline(&mut draft.extra)
                     .hint_text("my_pool::, bumpalo::")
                     .desired_width(180.0),
-            );
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Function-name prefixes to fold too, separated by commas or spaces");
             let changed = draft.folding() != *current;
             apply = ui
                 .add_enabled(changed, egui::Button::new("Apply"))
