@@ -69,6 +69,14 @@ fn press(h: &mut Harness<'static, HeapsightApp>, key: egui::Key) {
     h.run_steps(2);
 }
 
+/// Focus the text field labelled `label` and type `text` into it.
+fn type_into(h: &mut Harness<'static, HeapsightApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(2);
+}
+
 /// The function selected in the call tree of the first tab.
 fn selected(h: &Harness<'static, HeapsightApp>) -> Option<String> {
     let tab = &h.state().tabs[0];
@@ -226,11 +234,7 @@ fn folding_setting_reopens_the_profile_in_place() {
 
     // An extra prefix on top of the standard folding.
     click(&mut h, "Fold allocator and std frames");
-    h.get_by_label("Also fold:").focus();
-    h.run_steps(1);
-    h.get_by_label("Also fold:")
-        .type_text("alloc_workload::score");
-    h.run_steps(2);
+    type_into(&mut h, "Also fold:", "alloc_workload::score");
     click(&mut h, "Apply");
     step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
     let want = Folding::with_extra(true, ["alloc_workload::score".to_string()]);
@@ -270,4 +274,80 @@ fn flame_graph_switches_to_every_recorded_metric() {
             );
         }
     }
+}
+
+#[test]
+fn applying_folding_twice_quickly_keeps_the_last_setting() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Fold allocator and std frames");
+    click(&mut h, "Apply");
+    // Change it again while the first reopening may still run.
+    type_into(&mut h, "Also fold:", "alloc_workload::score");
+    click(&mut h, "Apply");
+    step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
+    let want = Folding::with_extra(false, ["alloc_workload::score".to_string()]);
+    assert_eq!(h.state().load_options.folding, want);
+    assert_eq!(h.state().tabs.len(), 1);
+    assert_eq!(h.state().tabs[0].snap.options.folding, want);
+}
+
+#[test]
+fn a_profile_closed_while_reopening_stays_closed() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Fold allocator and std frames");
+    click(&mut h, "Apply");
+    click(&mut h, "File");
+    click(&mut h, "Close tab");
+    step_until(&mut h, "the reopening ends", |app| !app.is_loading());
+    assert!(h.state().tabs.is_empty(), "the closed tab came back");
+    assert_eq!(h.state().load_options.folding, Folding::none());
+}
+
+#[test]
+fn refolding_keeps_the_call_tree_direction_and_sort() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Call tree");
+    click(&mut h, "Bottom-up (allocating functions first)");
+    click(&mut h, "Leaked");
+    click(&mut h, "Fold allocator and std frames");
+    click(&mut h, "Fold allocator and std frames");
+    type_into(&mut h, "Also fold:", "alloc_workload::score");
+    click(&mut h, "Apply");
+    step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
+    assert!(is_toggled(
+        &h.get_by_label("Bottom-up (allocating functions first)")
+    ));
+    assert!(is_toggled(&h.get_by_label("Leaked")));
+    press(&mut h, egui::Key::ArrowDown);
+    assert_eq!(
+        selected(&h).as_deref(),
+        Some("alloc_workload::build_graph_cycle")
+    );
+}
+
+#[test]
+fn flame_graph_zooms_on_click_and_resets() {
+    let mut h = profile(DHAT_RS);
+    let reset = h.get_by_label("Reset zoom");
+    assert!(reset.accesskit_node().is_disabled());
+    // The graph starts below the search row: the root box on top, main's box under it.
+    let below = reset.rect().left_bottom() + egui::vec2(40.0, 8.0 + 18.0 * 1.5);
+    h.hover_at(below);
+    h.run_steps(1);
+    h.event(egui::Event::PointerButton {
+        pos: below,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: below,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    assert!(!h.get_by_label("Reset zoom").accesskit_node().is_disabled());
+    click(&mut h, "Reset zoom");
+    assert!(h.get_by_label("Reset zoom").accesskit_node().is_disabled());
 }

@@ -65,6 +65,11 @@ pub struct SnapshotTab {
 impl SnapshotTab {
     /// A tab for a loaded snapshot, showing `view`.
     pub fn new(snap: LoadedSnapshot, view: Option<ViewKind>) -> Self {
+        Self::with_arc(Arc::new(snap), view)
+    }
+
+    /// A tab for a loaded snapshot already shared, showing `view`.
+    pub fn with_arc(snap: Arc<LoadedSnapshot>, view: Option<ViewKind>) -> Self {
         // Each kind of file opens on its main view unless asked for another that applies.
         let alloc = snap.data.snapshot.alloc.is_some();
         let main = if alloc {
@@ -76,7 +81,7 @@ impl SnapshotTab {
             .filter(|v| ViewKind::for_file(alloc).contains(v))
             .unwrap_or(main);
         Self {
-            snap: Arc::new(snap),
+            snap,
             selection: Selection::default(),
             view,
             summary: SummaryView::default(),
@@ -217,15 +222,21 @@ impl HeapsightApp {
         self.loading.push(LoadJob::start(ctx, path, options, false));
     }
 
-    /// Use `folding` from now on, and reopen the open allocation profiles with it.
+    /// Use `folding` from now on, and reopen the open allocation profiles with it. A reopening
+    /// still running with an earlier setting is dropped (which cancels it): the last one wins.
     pub fn refold(&mut self, ctx: &egui::Context, folding: Folding) {
         self.load_options.folding = folding;
+        let mut paths: Vec<PathBuf> = Vec::new();
         for tab in &self.tabs {
-            let path = &tab.snap.path;
-            if tab.snap.alloc.is_some() && !self.loading.iter().any(|j| &j.path == path) {
+            if tab.snap.alloc.is_some() && !paths.contains(&tab.snap.path) {
+                paths.push(tab.snap.path.clone());
+            }
+        }
+        for path in paths {
+            self.loading.retain(|j| !(j.reload && j.path == path));
+            if !self.loading.iter().any(|j| j.path == path) {
                 let options = self.load_options.clone();
-                self.loading
-                    .push(LoadJob::start(ctx, path.clone(), options, true));
+                self.loading.push(LoadJob::start(ctx, path, options, true));
             }
         }
     }
@@ -250,23 +261,20 @@ impl HeapsightApp {
                 Some(result) => {
                     let job = self.loading.remove(i);
                     match result {
-                        Ok(snap) => match self
-                            .tabs
-                            .iter()
-                            .position(|t| job.reload && t.snap.path == snap.path)
-                        {
-                            // Reopened with new options: same place, same view.
-                            Some(i) => {
-                                let old = &mut self.tabs[i];
-                                let mut tab = SnapshotTab::new(snap, Some(old.view));
+                        // Reopened with new options: every tab of the file keeps its place
+                        // and view (none left: the tabs were closed meanwhile, drop it).
+                        Ok(snap) if job.reload => {
+                            let snap = Arc::new(snap);
+                            for old in self.tabs.iter_mut().filter(|t| t.snap.path == snap.path) {
+                                let mut tab = SnapshotTab::with_arc(snap.clone(), Some(old.view));
                                 tab.allocations = std::mem::take(&mut old.allocations).refolded();
-                                self.tabs[i] = tab;
+                                *old = tab;
                             }
-                            None => {
-                                self.tabs.push(SnapshotTab::new(snap, self.start_view));
-                                self.active = self.tabs.len() - 1;
-                            }
-                        },
+                        }
+                        Ok(snap) => {
+                            self.tabs.push(SnapshotTab::new(snap, self.start_view));
+                            self.active = self.tabs.len() - 1;
+                        }
                         Err(crate::Error::Cancelled) => {}
                         Err(e) => self
                             .errors

@@ -65,7 +65,7 @@ pub struct FlameState {
 
 const ROW: f32 = 18.0;
 
-/// Draw the flame graph; returns the frame clicked (to select it elsewhere), if any.
+/// Draw the flame graph.
 pub fn flamegraph_ui(
     ui: &mut egui::Ui,
     p: &AllocProfile,
@@ -93,14 +93,16 @@ pub fn flamegraph_ui(
     let max_depth = tree.max_depth as f32;
     egui::ScrollArea::vertical().show(ui, |ui| {
         let width = ui.available_width();
-        let (rect, _) = ui.allocate_exact_size(
+        let (rect, response) = ui.allocate_exact_size(
             egui::vec2(width, (max_depth + 1.0) * ROW),
-            egui::Sense::hover(),
+            egui::Sense::click(),
         );
         let painter = ui.painter_at(rect);
         let search = state.search.to_lowercase();
-        let pointer = ui.input(|i| i.pointer.hover_pos());
-        let clicked = ui.input(|i| i.pointer.primary_clicked());
+        // Through the response: a pointer over a menu on top, or over the part of the graph
+        // scrolled out of view, is not over a box.
+        let pointer = response.hover_pos();
+        let clicked = response.clicked();
         let visuals = ui.visuals().clone();
         // Ancestors of the zoomed node are drawn full width above it.
         let mut chain = Vec::new();

@@ -39,6 +39,15 @@ fn slot(d: Direction) -> usize {
 }
 
 impl CallTreeView {
+    /// The same direction and sort for a reloaded profile (its nodes are new).
+    pub fn refolded(&self) -> Self {
+        Self {
+            direction: self.direction,
+            sort: self.sort,
+            ..Default::default()
+        }
+    }
+
     /// Draw the part.
     pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, p: &AllocProfile) {
         let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();

@@ -129,6 +129,7 @@ impl AllocationsView {
         Self {
             part: self.part,
             metric: self.metric,
+            calls: self.calls.refolded(),
             only_unused: self.only_unused,
             ..Default::default()
         }
