@@ -4,8 +4,13 @@
 #
 #   scripts/screenshot.sh SNAPSHOT OUTDIR [BINARY]
 #
-# Writes OUTDIR/{summary,dominators,containment,statistics}.png (and OUTDIR/<view>.log, the app's
+# Writes OUTDIR/{summary,dominators,containment,statistics}.png (and OUTDIR/<shot>.log, the app's
 # output). Builds nothing: BINARY defaults to target/debug/heapsight, so run `cargo build` first.
+#
+# A shot is a view's name (the app's --view), or NAME:VIEW:X,Y[:X,Y…] to open VIEW, click at
+# each point in turn (window pixels, after loading) and save NAME.png; e.g.
+# "calltree:allocations:136,114" clicks the Allocations view's "Call tree" part. The points
+# follow the app's layout at 1280x800: check the PNG when the layout changes.
 # Fails (non-zero exit, one clear line per problem) if Xvfb doesn't start, the window never
 # appears, the app dies before its screenshot, or a screenshot is blank.
 #
@@ -16,7 +21,7 @@
 # tooltip in the shots. Each shot is of the window alone.
 #
 # Environment (all optional):
-#   SCREENSHOT_VIEWS          views to shoot (default "summary dominators containment statistics")
+#   SCREENSHOT_VIEWS          shots to take (default "summary dominators containment statistics")
 #   SCREENSHOT_SETTLE         seconds to wait after the window appears, for loading and the first
 #                             frames (default 4; the bundled samples load in well under a second)
 #   SCREENSHOT_WINDOW_TRIES   how many times to look for the window, 0.25 s apart (default 120 = 30 s)
@@ -54,6 +59,14 @@ for tool in Xvfb xwininfo import identify xdotool; do
 done
 [ -x "$binary" ] || fail "no executable at $binary; build it first (cargo build) or pass BINARY"
 [ -f "$snapshot" ] || fail "no snapshot at $snapshot"
+# Shots: VIEW, or NAME:VIEW:X,Y[:X,Y…] (checked before anything starts).
+for shot in $views; do
+    IFS=: read -r -a spec <<<"$shot"
+    [ "${#spec[@]}" -ne 2 ] || fail "$shot: a named shot needs clicks (NAME:VIEW:X,Y…)"
+    for point in "${spec[@]:2}"; do
+        [[ $point =~ ^[0-9]+,[0-9]+$ ]] || fail "$shot: '$point' is not a point X,Y"
+    done
+done
 mkdir -p "$outdir"
 # Absolute paths, for clear messages.
 snapshot=$(cd "$(dirname "$snapshot")" && pwd)/$(basename "$snapshot")
@@ -114,13 +127,19 @@ find_window() {
     return 1
 }
 
-for view in $views; do
-    png=$outdir/$view.png
-    log=$outdir/$view.log
+for shot in $views; do
+    IFS=: read -r -a spec <<<"$shot"
+    if [ "${#spec[@]}" -gt 1 ]; then
+        name=${spec[0]} view=${spec[1]} clicks=("${spec[@]:2}")
+    else
+        name=$shot view=$shot clicks=()
+    fi
+    png=$outdir/$name.png
+    log=$outdir/$name.log
     rm -f "$png"
     # A fresh HOME and XDG directories per run: eframe persists window geometry and the app
     # persists recent files, and neither may leak in from an earlier run.
-    home=$work/home-$view
+    home=$work/home-$name
     mkdir -p "$home"
     env -u WAYLAND_DISPLAY DISPLAY="$display" \
         LIBGL_ALWAYS_SOFTWARE=1 WINIT_UNIX_BACKEND=x11 \
@@ -133,7 +152,7 @@ for view in $views; do
     window=
     for _ in $(seq "$tries"); do
         kill -0 "$app_pid" 2>/dev/null ||
-            fail "$view: the app exited before its window appeared; last lines of $log:
+            fail "$name: the app exited before its window appeared; last lines of $log:
 $(tail -5 "$log")"
         if window=$(find_window); then
             break
@@ -141,7 +160,7 @@ $(tail -5 "$log")"
         sleep 0.25
     done
     [ -n "$window" ] ||
-        fail "$view: no 'heapsight' window appeared within $tries tries (0.25 s apart); see $log"
+        fail "$name: no 'heapsight' window appeared within $tries tries (0.25 s apart); see $log"
 
     # Park the pointer outside the window: X starts it at the screen's centre, over the app.
     DISPLAY=$display xdotool mousemove 1399 899
@@ -150,11 +169,17 @@ $(tail -5 "$log")"
     # wait (bounded) until two grabs half a second apart are the same, so no progress bar or
     # first-frame layout is caught half-way.
     sleep "$settle"
+    for point in "${clicks[@]}"; do
+        DISPLAY=$display xdotool mousemove --sync "${point%,*}" "${point#*,}" click 1 ||
+            fail "$name: xdotool could not click at $point"
+        sleep 0.5
+    done
+    DISPLAY=$display xdotool mousemove 1399 899
     previous=
     current=
     for _ in $(seq "$stable_tries"); do
         kill -0 "$app_pid" 2>/dev/null ||
-            fail "$view: the app exited before the screenshot; last lines of $log:
+            fail "$name: the app exited before the screenshot; last lines of $log:
 $(tail -5 "$log")"
         current=$(DISPLAY=$display import -window "$window" -depth 8 rgb:- 2>>"$log" | md5sum)
         [ "$current" = "$previous" ] && break
@@ -162,16 +187,16 @@ $(tail -5 "$log")"
         sleep 0.5
     done
     [ "$current" = "$previous" ] ||
-        echo "screenshot: $view: the screen was still changing after $stable_tries grabs; taking it anyway" >&2
-    DISPLAY=$display import -window "$window" "$png" 2>>"$log" || fail "$view: import failed; see $log"
+        echo "screenshot: $name: the screen was still changing after $stable_tries grabs; taking it anyway" >&2
+    DISPLAY=$display import -window "$window" "$png" 2>>"$log" || fail "$name: import failed; see $log"
     stop_app
 
     read -r colours stddev < <(identify -format '%k %[fx:standard_deviation]\n' "$png" | head -1)
     if [ "${colours:-0}" -lt "$min_colours" ] ||
         awk -v s="${stddev:-0}" -v m="$min_stddev" 'BEGIN { exit !(s < m) }'; then
-        fail "$view: $png looks blank ($colours unique colours, standard deviation $stddev;" \
+        fail "$name: $png looks blank ($colours unique colours, standard deviation $stddev;" \
             "need at least $min_colours and $min_stddev)"
     fi
     size=$(identify -format '%wx%h' "$png")
-    echo "screenshot: $view -> $png ($size, $colours colours, standard deviation $stddev)"
+    echo "screenshot: $name -> $png ($size, $colours colours, standard deviation $stddev)"
 done

@@ -46,6 +46,12 @@ fn allocation_profiles_open_on_the_allocations_view() {
     }
     // The heap-snapshot-only views are not offered.
     assert!(h.query_by_label("Detached DOM").is_none());
+    // The retainers panel shows under the snapshot views (the stack of what they select), not
+    // under the Allocations view, which selects nothing there.
+    let empty_panel = "Select an object to see what keeps it alive";
+    assert!(h.query_by_label(empty_panel).is_none());
+    click(&mut h, "Dominators");
+    assert!(h.query_by_label(empty_panel).is_some());
 }
 
 const DHAT_RS: &str = "sample-snapshots/rust/dhat-rs-small.json";
@@ -289,6 +295,22 @@ fn applying_folding_twice_quickly_keeps_the_last_setting() {
     assert_eq!(h.state().load_options.folding, want);
     assert_eq!(h.state().tabs.len(), 1);
     assert_eq!(h.state().tabs[0].snap.options.folding, want);
+}
+
+#[test]
+fn folding_edits_made_while_reopening_survive_it() {
+    let mut h = profile(DHAT_RS);
+    click(&mut h, "Fold allocator and std frames");
+    click(&mut h, "Apply");
+    type_into(&mut h, "Also fold:", "alloc_workload::score");
+    step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
+    assert_eq!(h.state().tabs[0].snap.options.folding, Folding::none());
+    let field = h.get_by_label("Also fold:");
+    assert_eq!(field.value().as_deref(), Some("alloc_workload::score"));
+    assert!(!h.get_by_label("Apply").accesskit_node().is_disabled());
+    assert!(!is_toggled(
+        &h.get_by_label("Fold allocator and std frames")
+    ));
 }
 
 #[test]

@@ -267,7 +267,8 @@ impl HeapsightApp {
                             let snap = Arc::new(snap);
                             for old in self.tabs.iter_mut().filter(|t| t.snap.path == snap.path) {
                                 let mut tab = SnapshotTab::with_arc(snap.clone(), Some(old.view));
-                                tab.allocations = std::mem::take(&mut old.allocations).refolded();
+                                tab.allocations = std::mem::take(&mut old.allocations)
+                                    .refolded(&old.snap.options.folding);
                                 *old = tab;
                             }
                         }
@@ -384,11 +385,14 @@ impl HeapsightApp {
                     .default_size(300.0)
                     .show(ui, |ui| search_results(ui, tab));
             }
-            egui::Panel::bottom("retainers")
-                .resizable(true)
-                .default_size(220.0)
-                .min_size(120.0)
-                .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
+            // The Allocations view selects no snapshot node: the panel would stay empty there.
+            if tab.view != ViewKind::Allocations {
+                egui::Panel::bottom("retainers")
+                    .resizable(true)
+                    .default_size(220.0)
+                    .min_size(120.0)
+                    .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
+            }
         }
         let others: Vec<Arc<LoadedSnapshot>> = self
             .tabs

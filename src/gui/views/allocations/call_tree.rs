@@ -113,23 +113,29 @@ impl CallTreeView {
                     h.col(|ui| {
                         ui.strong("Function");
                     });
+                    // Over right-aligned numbers, right-aligned titles.
+                    let right = egui::Layout::right_to_left(egui::Align::Center);
                     for &m in &metrics {
                         h.col(|ui| {
-                            if ui
-                                .selectable_label(self.sort == m, m.column())
-                                .on_hover_text(format!("Sort by {}", m.label()))
-                                .clicked()
-                            {
-                                clicked_sort = Some(m);
-                            }
+                            ui.with_layout(right, |ui| {
+                                if ui
+                                    .selectable_label(self.sort == m, m.column())
+                                    .on_hover_text(format!("Sort by {}", m.label()))
+                                    .clicked()
+                                {
+                                    clicked_sort = Some(m);
+                                }
+                            });
                         });
                     }
                     if top_down {
                         h.col(|ui| {
-                            ui.strong(format!("Self {}", self.sort.column().to_lowercase()))
-                                .on_hover_text(
-                                    "Allocated in the function itself, not in its callees",
-                                );
+                            ui.with_layout(right, |ui| {
+                                ui.strong(format!("Self {}", self.sort.column().to_lowercase()))
+                                    .on_hover_text(
+                                        "Allocated in the function itself, not in its callees",
+                                    );
+                            });
                         });
                     }
                 })

@@ -124,13 +124,16 @@ impl FoldingDraft {
 }
 
 impl AllocationsView {
-    /// The same view settings for a reloaded profile, without anything computed from the old one.
-    pub fn refolded(self) -> Self {
+    /// The same view settings for a profile reloaded after it was loaded with `was`, without
+    /// anything computed from the old one. A folding draft edited away from `was` (what was
+    /// applied, or edits made while the reload ran) stays; an untouched one follows the reload.
+    pub fn refolded(self, was: &Folding) -> Self {
         Self {
             part: self.part,
             metric: self.metric,
             calls: self.calls.refolded(),
             only_unused: self.only_unused,
+            folding: self.folding.filter(|d| d.folding() != *was),
             ..Default::default()
         }
     }
@@ -225,7 +228,7 @@ impl AllocationsView {
                         "Access counts come from `valgrind --tool=dhat` (dhat-rs doesn't record them).",
                     );
                 } else {
-                    ui.horizontal(|ui| {
+                    ui.horizontal_wrapped(|ui| {
                         ui.label(
                             "Bytes read and written per allocated byte. Never read: the \
                              writes were wasted; never written: the memory was.",

@@ -6,7 +6,7 @@ use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::alloc::SiteStat;
-use crate::gui::format::{metric_cell, number_cell};
+use crate::gui::format::{group_digits, metric_cell, number_cell};
 use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 
 /// A column of a site table.
@@ -42,7 +42,10 @@ impl SiteColumn {
             SiteColumn::Metric(x) => m.get(x) as i128,
             SiteColumn::ReadPerByte => -(per_byte(m.read_bytes, m.total_bytes) as i128),
             SiteColumn::WrittenPerByte => -(per_byte(m.written_bytes, m.total_bytes) as i128),
-            SiteColumn::AvgLifetime => -(m.average_lifetime().unwrap_or(u64::MAX) as i128),
+            SiteColumn::AvgLifetime => match m.total_blocks {
+                0 => i128::MIN,
+                n => -(m.total_lifetime as i128 * 1000 / n as i128),
+            },
             SiteColumn::Flags => (r.never_read as i128) * 2 + r.never_written as i128,
         }
     }
@@ -53,10 +56,7 @@ impl SiteColumn {
             SiteColumn::Metric(x) => return metric_cell(ui, x, m.get(x)),
             SiteColumn::ReadPerByte => ratio(m.read_bytes, m.total_bytes),
             SiteColumn::WrittenPerByte => ratio(m.written_bytes, m.total_bytes),
-            SiteColumn::AvgLifetime => m
-                .average_lifetime()
-                .map(|t| format!("{t} {time_unit}"))
-                .unwrap_or_default(),
+            SiteColumn::AvgLifetime => lifetime(m, time_unit),
             SiteColumn::Flags => match (r.never_read, r.never_written) {
                 (true, true) => "never read or written",
                 (true, false) => "never read",
@@ -72,6 +72,20 @@ impl SiteColumn {
 /// Accesses per allocated byte, ×100 (for sorting).
 fn per_byte(n: u64, bytes: u64) -> u64 {
     (n as u128 * 100 / bytes.max(1) as u128) as u64
+}
+
+/// Average block lifetime, with a decimal below 10 (short-lived blocks often live under one
+/// unit on average, which a whole number shows as 0).
+fn lifetime(m: &AllocMetrics, unit: &str) -> String {
+    if m.total_blocks == 0 {
+        return String::new();
+    }
+    let t = m.total_lifetime as f64 / m.total_blocks as f64;
+    if t < 10.0 {
+        format!("{t:.1} {unit}")
+    } else {
+        format!("{} {unit}", group_digits(t.round() as u64))
+    }
 }
 
 fn ratio(n: u64, bytes: u64) -> String {
@@ -140,6 +154,7 @@ impl SiteList {
         ui.push_id(self.id, |ui| {
             TableBuilder::new(ui)
                 .striped(true)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(Column::remainder().at_least(220.0).clip(true))
                 .columns(Column::auto().at_least(80.0), self.columns.len())
                 .header(20.0, |mut h| {
@@ -148,9 +163,15 @@ impl SiteList {
                     });
                     for &c in &self.columns {
                         h.col(|ui| {
-                            if ui.selectable_label(sort == c, c.title()).clicked() {
-                                clicked = Some(c);
-                            }
+                            // Over right-aligned values, right-aligned titles.
+                            ui.with_layout(
+                                egui::Layout::right_to_left(egui::Align::Center),
+                                |ui| {
+                                    if ui.selectable_label(sort == c, c.title()).clicked() {
+                                        clicked = Some(c);
+                                    }
+                                },
+                            );
                         });
                     }
                 })
@@ -158,9 +179,7 @@ impl SiteList {
                     body.rows(20.0, order.len(), |mut row| {
                         let r = &rows[order[row.index()] as usize];
                         row.col(|ui| {
-                            let text = r.leaf(p).map_or(String::new(), |f| {
-                                format!("{} {}", p.function(f), p.location(f))
-                            });
+                            let text = r.leaf(p).map(|f| site_text(ui, p, f)).unwrap_or_default();
                             let label = ui.add(egui::Label::new(text).truncate());
                             if label.hovered() {
                                 label.on_hover_text(super::stack_text(p, r.stack(p)));
@@ -177,6 +196,21 @@ impl SiteList {
             self.order = None;
         }
     }
+}
+
+/// The allocating function, then its `file:line` dimmed.
+fn site_text(ui: &egui::Ui, p: &AllocProfile, f: u32) -> egui::text::LayoutJob {
+    let mut job = egui::text::LayoutJob::default();
+    let mut add = |text: egui::RichText| {
+        let font = egui::FontSelection::Default;
+        text.append_to(&mut job, ui.style(), font, egui::Align::Center);
+    };
+    add(egui::RichText::new(p.function(f)));
+    let location = p.location(f);
+    if !location.is_empty() {
+        add(egui::RichText::new(format!(" {location}")).weak());
+    }
+    job
 }
 
 /// Does `m` hold anything at exit?
