@@ -92,6 +92,13 @@ fn bottom_up_by_each_metric_names_the_workload_functions() {
             "alloc_workload::load_tensors",
             "{file}"
         );
+        // The per-batch temporaries are the most allocations, whichever producer (valgrind's
+        // inlined std frames are folded into the function they were inlined into).
+        assert_eq!(
+            first(file, "total_blocks"),
+            "alloc_workload::score_batch",
+            "{file}"
+        );
     }
     // heaptrack records temporaries: the per-batch key strings and windows.
     assert_eq!(

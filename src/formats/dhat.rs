@@ -142,6 +142,13 @@ impl<'de> Visitor<'de> for PointsSeed<'_> {
     }
 }
 
+/// The code address a DHAT frame starts with (`0x4A3B2C: …`), if any.
+fn frame_address(text: &str) -> Option<&str> {
+    text.split_once(": ")
+        .map(|(addr, _)| addr)
+        .filter(|a| a.starts_with("0x"))
+}
+
 /// Split a DHAT frame `0x4A3B2C: func (src/main.rs:12:5)` into (function, location).
 fn parse_frame(text: &str) -> (String, String) {
     let body = match text.split_once(": ") {
@@ -271,9 +278,25 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
             };
             frames.push(id);
         }
+        // Inlined frames share their code address with the next frame out.
+        let fs = &points.fs[start..end as usize];
+        for pair in fs.windows(2) {
+            let (inner, outer) = (pair[0] as usize, pair[1] as usize);
+            if let (Some(a), Some(b)) = (frame_address(&ftbl[inner]), frame_address(&ftbl[outer])) {
+                if a == b {
+                    if let Some(id) = frame_of[inner] {
+                        if profile.inlined.len() <= id as usize {
+                            profile.inlined.resize(id as usize + 1, false);
+                        }
+                        profile.inlined[id as usize] = true;
+                    }
+                }
+            }
+        }
         start = end as usize;
         profile.push_site(&frames, *metrics);
     }
+    profile.inlined.resize(profile.frames.len(), false);
     profile.totals = profile.site_totals();
     profile.strings.finish();
     Ok(profile)

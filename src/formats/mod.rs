@@ -150,7 +150,7 @@ pub fn load_with(path: &Path, options: &LoadOptions, progress: Progress<'_>) -> 
     let input = open(path)?;
     let total = input.total;
     let profile = |mut p: crate::model::alloc::AllocProfile| {
-        p.folding = options.folding.clone();
+        p.set_folding(options.folding.clone());
         p.into_snapshot()
     };
     let snapshot = match sniff(&input.head) {

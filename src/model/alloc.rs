@@ -255,8 +255,18 @@ pub struct AllocProfile {
     /// [`AllocProfile::time_unit`]).
     pub short_lived_threshold: Option<u64>,
     /// Which frames count as plumbing and are folded away from the allocating end of stacks.
+    /// Set it before the first query (or use [`AllocProfile::set_folding`]).
     pub folding: Folding,
+    /// For each frame, whether some stack shows it inlined: sharing its code address with the
+    /// next frame out (DHAT writes addresses). Empty when the producer doesn't say.
+    pub inlined: Vec<bool>,
+    /// Which frames are folded, worked out on first use.
+    pub folded_frames: FoldedFrames,
 }
+
+/// The folded flag of every frame, computed once per profile ([`AllocProfile::is_folded_frame`]).
+#[derive(Debug, Clone, Default)]
+pub struct FoldedFrames(std::sync::OnceLock<Vec<bool>>);
 
 /// Frames that are allocator or standard-library plumbing, folded away by default so stacks
 /// end at the user's function that allocated.
@@ -395,9 +405,44 @@ impl AllocProfile {
         self.strings.get(self.frames[f as usize].location)
     }
 
+    /// Use `folding` from now on.
+    pub fn set_folding(&mut self, folding: Folding) {
+        self.folding = folding;
+        self.folded_frames = FoldedFrames::default();
+    }
+
     /// Is frame `f` plumbing under the profile's [`Folding`]?
     pub fn is_folded_frame(&self, f: u32) -> bool {
-        self.folding.folds(self.function(f), self.location(f))
+        let folded = self.folded_frames.0.get_or_init(|| self.fold_frames());
+        folded.get(f as usize).copied().unwrap_or(false)
+    }
+
+    /// Every frame's folded flag: by name and location, and, with standard folding, inlined
+    /// frames from files no user function lives in. valgrind names inlined standard-library
+    /// frames without their path (`alloc (alloc.rs:95)`, `allocate (alloc.rs:429)`), so the
+    /// files of the real, unfolded frames (`main.rs`) say which inlined frames are the user's.
+    fn fold_frames(&self) -> Vec<bool> {
+        let file = |f: u32| {
+            let loc = self.location(f);
+            loc.rsplit_once(':').map_or(loc, |(file, _)| {
+                file.rsplit_once(':').map_or(file, |(file, _)| file)
+            })
+        };
+        let n = self.frames.len() as u32;
+        let direct: Vec<bool> = (0..n)
+            .map(|f| self.folding.folds(self.function(f), self.location(f)))
+            .collect();
+        let inlined = |f: u32| self.inlined.get(f as usize).copied().unwrap_or(false);
+        if !self.folding.std_sources || !(0..n).any(inlined) {
+            return direct;
+        }
+        let user_files: crate::model::FxHashSet<&str> = (0..n)
+            .filter(|&f| !inlined(f) && !direct[f as usize])
+            .map(file)
+            .collect();
+        (0..n)
+            .map(|f| direct[f as usize] || (inlined(f) && !user_files.contains(file(f))))
+            .collect()
     }
 
     /// Add a site: its stack (frame indices, outermost e.g. `main` first, the allocating
@@ -625,5 +670,22 @@ mod tests {
         assert!(is_folded("malloc", f));
         assert!(!is_folded("alloc_workload::load_tensors", f));
         assert!(!is_folded("<my::Thing as core::fmt::Debug>::fmt", f));
+    }
+
+    #[test]
+    fn inlined_frames_fold_unless_in_a_user_file() {
+        let mut p = AllocProfile::default();
+        let mut index = FxHashMap::default();
+        let user = p.frame("my::work", "main.rs:10", &mut index);
+        let helper = p.frame("helper", "main.rs:3", &mut index);
+        let std = p.frame("allocate", "alloc.rs:429", &mut index);
+        p.inlined = vec![false, true, true];
+        p.push_site(&[user, helper, std], AllocMetrics::default());
+        p.strings.finish();
+        assert!(p.is_folded_frame(std));
+        assert!(!p.is_folded_frame(helper));
+        assert_eq!(p.user_stack(&p.sites[0]), [user, helper]);
+        p.set_folding(Folding::none());
+        assert!(!p.is_folded_frame(std));
     }
 }
