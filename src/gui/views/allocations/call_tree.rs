@@ -14,7 +14,7 @@ use crate::gui::LoadedSnapshot;
 use crate::model::alloc::{AllocProfile, Metric};
 use crate::model::FxHashSet;
 
-const INDENT: f32 = 14.0;
+const INDENT: f32 = 12.0;
 /// A first look opens the heaviest path down to where it branches, at most this deep.
 const AUTO_EXPAND_DEPTH: u32 = 40;
 
@@ -92,17 +92,20 @@ impl CallTreeView {
         let mut toggled = None;
         let mut selected = self.selected[s];
         let scroll_to = self.scroll_to.take();
-        ui.scope(|ui| {
+        // Many metric columns may not fit a narrow window: scroll sideways then.
+        egui::ScrollArea::horizontal().show(ui, |ui| {
             // Names are not selectable text: a click on one selects the row.
             ui.style_mut().interaction.selectable_labels = false;
+            let name_width = (ui.available_width() * 0.4).max(260.0);
             let mut table = TableBuilder::new(ui)
                 .striped(true)
                 .sense(egui::Sense::click())
                 // Indent, triangle and name side by side (cells lay out top-down by default).
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(Column::remainder().at_least(260.0).clip(true))
+                // Deep stacks need room for names: at least ~40 % of the width goes to them.
+                .column(Column::remainder().at_least(name_width).clip(true))
                 .columns(
-                    Column::auto().at_least(78.0),
+                    Column::auto().at_least(64.0),
                     metrics.len() + top_down as usize,
                 );
             if let Some(i) = scroll_to {
@@ -160,8 +163,12 @@ impl CallTreeView {
                             }
                             let loc = tree.frame(n).map(|f| p.location(f)).unwrap_or("");
                             let r = ui.add(egui::Label::new(name).truncate());
-                            if !loc.is_empty() {
-                                r.on_hover_text(loc);
+                            if r.hovered() {
+                                r.on_hover_text(if loc.is_empty() {
+                                    name.to_string()
+                                } else {
+                                    format!("{name}\n{loc}")
+                                });
                             }
                         });
                         for &metric in &metrics {
