@@ -21,6 +21,28 @@ pub fn metric_cell(ui: &mut egui::Ui, m: crate::model::alloc::Metric, v: u64) {
     }
 }
 
+/// A right-aligned distance cell (`−` when only system roots or nothing reach the object,
+/// explained on hover).
+pub fn distance_cell(ui: &mut egui::Ui, distance: Option<u32>) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        distance_label(ui, distance);
+    });
+}
+
+/// A distance as a label; `−` carries a tooltip saying what it means.
+pub fn distance_label(ui: &mut egui::Ui, distance: Option<u32>) -> egui::Response {
+    let text = crate::report::text::distance_text(distance);
+    let r = ui.label(text);
+    match distance {
+        Some(d) if d < crate::analysis::distances::SYSTEM_DISTANCE => r,
+        _ => r.on_hover_text(
+            "No distance: not reachable from the page's or program's own roots (only through \
+             system roots such as the engine's handles and caches, or not at all), as in \
+             DevTools. Objects a leak holds through internal structures often look like this.",
+        ),
+    }
+}
+
 /// A right-aligned plain number cell.
 pub fn number_cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

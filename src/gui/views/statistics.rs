@@ -9,7 +9,6 @@ use egui_extras::{Column, TableBuilder};
 use crate::analysis::Statistics;
 use crate::gui::format;
 use crate::gui::{LoadedSnapshot, Selection};
-use crate::report::text::distance_text;
 
 /// How many classes the "largest classes" table lists.
 const TOP_CLASSES: usize = 10;
@@ -255,7 +254,7 @@ fn top_classes(ui: &mut egui::Ui, snap: &LoadedSnapshot) {
                             format::share_bar(ui, fraction, 40.0);
                         });
                     });
-                    row.col(|ui| format::number_cell(ui, distance_text(r.distance)));
+                    row.col(|ui| format::distance_cell(ui, r.distance));
                 });
             }
         });

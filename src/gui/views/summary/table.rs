@@ -9,7 +9,6 @@ use super::rows::{Action, Row};
 use super::{Sort, SortColumn, SummaryView, MAX_INSTANCES};
 use crate::gui::format;
 use crate::gui::LoadedSnapshot;
-use crate::report::text::distance_text;
 
 /// Indentation of instance rows under their class, in points.
 const INSTANCE_INDENT: f32 = 28.0;
@@ -350,7 +349,7 @@ fn size_columns(row: &mut egui_extras::TableRow<'_, '_>, shallow: u64, retained:
 fn distance_cell(ui: &mut egui::Ui, distance: Option<u32>) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
         ui.add_space(scroll_bar_room(ui));
-        ui.label(distance_text(distance));
+        format::distance_label(ui, distance);
     });
 }
 

@@ -10,7 +10,6 @@ use super::rows::RowState;
 use super::{TreeResponse, TreeRow, TreeSource, TreeStyle, TreeTable, PAGE};
 use crate::gui::format;
 use crate::gui::{LoadedSnapshot, Selection};
-use crate::report::text::distance_text;
 
 /// Indent per tree level, in points.
 const INDENT: f32 = 14.0;
@@ -229,7 +228,7 @@ impl TreeTable {
                         } else {
                             let a = &snap.data.analysis;
                             let n = r.child.node;
-                            row.col(|ui| format::number_cell(ui, distance_text(a.distance(n))));
+                            row.col(|ui| format::distance_cell(ui, a.distance(n)));
                             row.col(|ui| format::size_cell(ui, a.shallow_size(n)));
                             row.col(|ui| format::size_cell(ui, a.retained_size(n)));
                             if style.share {
