@@ -11,7 +11,7 @@ use crate::gui::format;
 use crate::gui::{LoadedSnapshot, Selection};
 
 /// How many classes the "largest classes" table lists.
-const TOP_CLASSES: usize = 10;
+const TOP_CLASSES: usize = 15;
 
 /// One slice of the heap.
 struct Category {
@@ -99,10 +99,25 @@ impl StatisticsView {
                 ui.add_space(ui.spacing().item_spacing.y);
                 stacked_bar(ui, &cats, stats.total);
                 ui.add_space(ui.spacing().item_spacing.y * 2.0);
-                ui.push_id("categories", |ui| totals_table(ui, &cats, stats.total));
-                ui.add_space(ui.spacing().item_spacing.y * 4.0);
-                ui.strong("Largest classes by retained size");
-                ui.push_id("top classes", |ui| top_classes(ui, snap));
+                let classes = |ui: &mut egui::Ui| {
+                    ui.strong("Largest classes by retained size");
+                    ui.push_id("top classes", |ui| top_classes(ui, snap));
+                };
+                // Side by side when there is room; the class list is the wider one.
+                if ui.available_width() >= 1000.0 {
+                    ui.horizontal_top(|ui| {
+                        ui.vertical(|ui| {
+                            ui.set_width(420.0);
+                            ui.push_id("categories", |ui| totals_table(ui, &cats, stats.total));
+                        });
+                        ui.add_space(ui.spacing().item_spacing.x * 4.0);
+                        ui.vertical(classes);
+                    });
+                } else {
+                    ui.push_id("categories", |ui| totals_table(ui, &cats, stats.total));
+                    ui.add_space(ui.spacing().item_spacing.y * 4.0);
+                    classes(ui);
+                }
             });
     }
 }
@@ -243,8 +258,13 @@ fn top_classes(ui: &mut egui::Ui, snap: &LoadedSnapshot) {
                     row.col(|ui| format::size_cell(ui, r.retained_size));
                     row.col(|ui| {
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            ui.label(
-                                egui::RichText::new(format::percent(r.retained_size, total)).weak(),
+                            // A fixed width, so the bars line up whatever the digits.
+                            ui.add_sized(
+                                [46.0, ui.available_height()],
+                                egui::Label::new(
+                                    egui::RichText::new(format::percent(r.retained_size, total))
+                                        .weak(),
+                                ),
                             );
                             let fraction = if total == 0 {
                                 0.0
