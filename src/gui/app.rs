@@ -386,7 +386,12 @@ impl HeapsightApp {
                     .show(ui, |ui| search_results(ui, tab));
             }
             // The Allocations view selects no snapshot node: the panel would stay empty there.
-            if tab.view != ViewKind::Allocations {
+            // With nothing selected it is one line of hint, not 220 empty pixels.
+            if tab.view != ViewKind::Allocations && tab.selection.node.is_none() {
+                egui::Panel::bottom("retainers hint")
+                    .resizable(false)
+                    .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
+            } else if tab.view != ViewKind::Allocations {
                 egui::Panel::bottom("retainers")
                     .resizable(true)
                     .default_size(220.0)
