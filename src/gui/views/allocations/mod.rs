@@ -399,13 +399,36 @@ fn totals(ui: &mut egui::Ui, p: &AllocProfile) {
 fn timeline(ui: &mut egui::Ui, p: &AllocProfile) {
     use egui_plot::{Line, Plot, PlotPoints, Points, VLine};
     if p.timeline.is_empty() {
-        ui.label(match (p.peak_time, p.end_time) {
-            (Some(g), Some(e)) => format!(
-                "This producer records no curve, only marks: the peak (t-gmax) at {g} {} and the end (t-end) at {e} {}.",
-                p.time_unit, p.time_unit
-            ),
-            _ => "This producer records no memory-over-time data.".to_string(),
-        });
+        let (Some(g), Some(e)) = (p.peak_time, p.end_time) else {
+            ui.label("This producer records no memory-over-time data.");
+            return;
+        };
+        // DHAT records two moments, not a curve: show them as marks on a time axis.
+        let t = &p.totals;
+        ui.label(format!(
+            "DHAT records no curve, only two moments: the global peak (t-gmax) at {g} {unit}, \
+             {} live; the end (t-end) at {e} {unit}, {} still live (leaked).",
+            human_bytes(t.peak_bytes),
+            human_bytes(t.end_bytes),
+            unit = p.time_unit,
+        ));
+        Plot::new("dhat marks")
+            .legend(egui_plot::Legend::default().position(egui_plot::Corner::LeftTop))
+            .height(ui.available_height().max(200.0))
+            .y_axis_label("bytes live")
+            .x_axis_label(p.time_unit.clone())
+            .include_x(0.0)
+            .include_y(0.0)
+            .show(ui, |plot| {
+                plot.vline(VLine::new("t-gmax (peak)", g as f64));
+                plot.vline(VLine::new("t-end", e as f64));
+                plot.points(
+                    Points::new("at peak", vec![[g as f64, t.peak_bytes as f64]]).radius(5.0),
+                );
+                plot.points(
+                    Points::new("at exit", vec![[e as f64, t.end_bytes as f64]]).radius(5.0),
+                );
+            });
         return;
     }
     let points: Vec<[f64; 2]> = p
@@ -420,6 +443,7 @@ fn timeline(ui: &mut egui::Ui, p: &AllocProfile) {
         peak.map(|t| human_bytes(t.bytes)).unwrap_or_default()
     ));
     Plot::new("memory over time")
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::LeftTop))
         .height(ui.available_height().max(200.0))
         .y_axis_label("bytes")
         .x_axis_label(p.time_unit.clone())
