@@ -590,3 +590,45 @@ fn bad_file_exits_2_naming_it() {
     assert!(err.contains("gone.heapsnapshot"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn report_on_allocation_profiles_lists_leaks_and_compares_by_stack() {
+    let small = "sample-snapshots/rust/valgrind-dhat-small.json";
+    let large = "sample-snapshots/rust/valgrind-dhat-large.json";
+    let md = stdout_ok(&["report", small, large, "--format", "md"]);
+    assert!(
+        md.contains("## Allocation profile valgrind-dhat-small.json"),
+        "{md}"
+    );
+    assert!(md.contains("### Leaked at exit"), "{md}");
+    assert!(md.contains("| alloc_workload::build_graph_cycle |"), "{md}");
+    assert!(md.contains("(by call stack)"), "{md}");
+    assert!(
+        md.contains("| grown | alloc_workload::load_tensors"),
+        "{md}"
+    );
+    assert!(md.contains("never read"), "{md}");
+    // No JavaScript heap sections for a Rust dump.
+    assert!(
+        !md.contains("JS arrays") && !md.contains("Detached"),
+        "{md}"
+    );
+    let json = json_ok(&["report", small, large, "--format", "json"]);
+    let a = &json["snapshots"][0]["allocations"];
+    assert_eq!(a["format"], "dhat");
+    assert_eq!(
+        a["top_by_leaked"][0]["function"],
+        "alloc_workload::build_graph_cycle"
+    );
+    assert!(json["comparison"].is_null() && json["leaks"].is_null());
+    assert_eq!(json["allocation_diff"]["sites"][0]["change"], "grown");
+    // A heap snapshot's report has no allocation parts.
+    let heap = json_ok(&[
+        "report",
+        "sample-snapshots/node-leak/target.heapsnapshot",
+        "--format",
+        "json",
+    ]);
+    assert!(heap["snapshots"][0]["allocations"].is_null());
+    assert!(heap["allocation_diff"].is_null());
+}

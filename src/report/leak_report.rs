@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow, SiteRow};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::{DiffRow, SnapshotDiff};
 use crate::analysis::leaks::LeakReport;
@@ -14,6 +15,9 @@ use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
 
 /// Rows of the class table kept in a report.
 const TOP_CLASSES: usize = 15;
+
+/// Innermost frames of an allocation stack shown in a report.
+const STACK_FRAMES_SHOWN: usize = 6;
 
 /// One snapshot's part of the report.
 #[derive(Debug, Serialize)]
@@ -36,6 +40,9 @@ pub struct SnapshotSection {
     pub detached: DetachedDom,
     /// Texts stored more than once (top 20 by wasted bytes).
     pub duplicated_strings: Vec<DuplicatedString>,
+    /// For an allocation profile (DHAT, heaptrack, pprof): its totals and top sites; the
+    /// JavaScript-only parts above are then empty.
+    pub allocations: Option<AllocSummary>,
 }
 
 /// The whole report.
@@ -51,6 +58,19 @@ pub struct LeakSuspectsReport {
     pub growing_collections: Vec<GrowingCollection>,
     /// Three-snapshot leak detection (exactly three snapshots: baseline, target, final).
     pub leaks: Option<LeakReport>,
+    /// The first two allocation profiles compared by call stack (when both are profiles).
+    pub allocation_diff: Option<AllocDiffSection>,
+}
+
+/// Two allocation profiles compared by call stack.
+#[derive(Debug, Serialize)]
+pub struct AllocDiffSection {
+    /// The earlier run.
+    pub base: String,
+    /// The later run.
+    pub target: String,
+    /// The sites that changed most (top 30).
+    pub sites: Vec<SiteDiffRow>,
 }
 
 /// Comparison summary.
@@ -76,6 +96,8 @@ impl SnapshotSection {
     /// Analyse one snapshot for the report.
     pub fn build(s: &AnalyzedSnapshot, file: &str, opts: SuspectOptions) -> Self {
         let summary = s.summary();
+        let profile = s.snapshot.alloc.as_deref();
+        let heap = profile.is_none();
         Self {
             file: file.to_string(),
             node_count: summary.node_count,
@@ -83,9 +105,18 @@ impl SnapshotSection {
             total_size: summary.total_size,
             statistics: s.statistics(),
             top_classes: summary.classes.into_iter().take(TOP_CLASSES).collect(),
-            suspects: find_suspects(s, opts),
+            suspects: if heap {
+                find_suspects(s, opts)
+            } else {
+                Vec::new()
+            },
             detached: DetachedDom::compute(s),
-            duplicated_strings: duplicated_strings(s, 20),
+            duplicated_strings: if heap {
+                duplicated_strings(s, 20)
+            } else {
+                Vec::new()
+            },
+            allocations: profile.map(|p| AllocSummary::build(p, 10)),
         }
     }
 }
@@ -93,7 +124,20 @@ impl SnapshotSection {
 impl LeakSuspectsReport {
     /// Build the report over `snaps` (with their file names).
     pub fn build(snaps: &[(&AnalyzedSnapshot, String)], opts: SuspectOptions) -> Self {
-        let comparison = (snaps.len() >= 2).then(|| {
+        let profile = |i: usize| snaps.get(i).and_then(|(s, _)| s.snapshot.alloc.as_deref());
+        let heaps_only = (0..snaps.len()).all(|i| profile(i).is_none());
+        let allocation_diff = match (profile(0), profile(1)) {
+            (Some(a), Some(b)) => {
+                let d = diff_profiles(a, b);
+                Some(AllocDiffSection {
+                    base: snaps[0].1.clone(),
+                    target: snaps[1].1.clone(),
+                    sites: d.sites.iter().take(30).map(|x| d.row(a, b, x)).collect(),
+                })
+            }
+            _ => None,
+        };
+        let comparison = (heaps_only && snaps.len() >= 2).then(|| {
             let d = SnapshotDiff::compute(snaps[0].0, snaps[1].0);
             ComparisonSection {
                 base: snaps[0].1.clone(),
@@ -113,9 +157,14 @@ impl LeakSuspectsReport {
                 .map(|(s, f)| SnapshotSection::build(s, f, opts))
                 .collect(),
             comparison,
-            growing_collections: growing_collections(&all, 10),
-            leaks: (snaps.len() == 3)
+            growing_collections: if heaps_only {
+                growing_collections(&all, 10)
+            } else {
+                Vec::new()
+            },
+            leaks: (heaps_only && snaps.len() == 3)
                 .then(|| LeakReport::compute(snaps[0].0, snaps[1].0, snaps[2].0)),
+            allocation_diff,
         }
     }
 }
@@ -293,6 +342,9 @@ impl LeakSuspectsReport {
                 numeric: vec![false, true, true, true, true, true, true],
             });
         }
+        if let Some(d) = &self.allocation_diff {
+            b.extend(alloc_diff_blocks(d));
+        }
         if !self.growing_collections.is_empty() {
             b.push(Block::Heading(
                 2,
@@ -329,6 +381,9 @@ impl LeakSuspectsReport {
 }
 
 fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
+    if let Some(a) = &s.allocations {
+        return alloc_blocks(&s.file, a);
+    }
     let mut b = vec![
         Block::Heading(2, format!("Snapshot {}", s.file)),
         Block::Paragraph(format!(
@@ -478,4 +533,145 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
         });
     }
     b
+}
+
+/// An allocation profile's part: totals, then the sites to act on, each list with the stacks
+/// of its first entries.
+fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
+    let t = &a.totals;
+    let mut totals = format!(
+        "{} profile by {}{}. Allocated {} in {} blocks; at the peak {} in {} blocks live",
+        a.format,
+        a.producer,
+        if a.command.is_empty() {
+            String::new()
+        } else {
+            format!(" of `{}`", a.command)
+        },
+        human_bytes(t.total_bytes),
+        t.total_blocks,
+        human_bytes(t.peak_bytes),
+        t.peak_blocks,
+    );
+    if a.format != "pprof" {
+        totals.push_str(&format!(
+            "; at exit {} in {} blocks still live (leaked)",
+            human_bytes(t.end_bytes),
+            t.end_blocks
+        ));
+    }
+    if t.temporary_blocks > 0 {
+        totals.push_str(&format!("; {} temporary allocations", t.temporary_blocks));
+    }
+    totals.push('.');
+    let mut b = vec![
+        Block::Heading(2, format!("Allocation profile {file}")),
+        Block::Paragraph(totals),
+    ];
+    let mut list = |title: String, rows: &[SiteRow], value: &dyn Fn(&SiteRow) -> String| {
+        if rows.is_empty() {
+            return;
+        }
+        b.push(Block::Heading(3, title));
+        b.push(Block::Table {
+            head: ["Allocating function", "Location", "Value"]
+                .map(String::from)
+                .to_vec(),
+            rows: rows
+                .iter()
+                .map(|r| vec![r.function.clone(), r.location.clone(), value(r)])
+                .collect(),
+            numeric: vec![false, false, true],
+        });
+        // The innermost frames say where; the runtime's prelude above `main` says nothing.
+        for r in rows.iter().take(3) {
+            let skip = r.stack.len().saturating_sub(STACK_FRAMES_SHOWN);
+            let mut lines = Vec::with_capacity(STACK_FRAMES_SHOWN + 1);
+            if skip > 0 {
+                lines.push(format!("… {skip} outer frames"));
+            }
+            lines.extend(r.stack[skip..].iter().cloned());
+            b.push(Block::Path(lines));
+        }
+    };
+    let in_blocks = |bytes: u64, blocks: u64| {
+        let unit = if blocks == 1 { "block" } else { "blocks" };
+        format!("{} in {blocks} {unit}", human_bytes(bytes))
+    };
+    list("Leaked at exit".into(), &a.top_by_leaked, &|r| {
+        in_blocks(r.metrics.end_bytes, r.metrics.end_blocks)
+    });
+    list("Largest at the peak".into(), &a.top_by_peak, &|r| {
+        in_blocks(r.metrics.peak_bytes, r.metrics.peak_blocks)
+    });
+    list(
+        "Temporary allocations (allocated and freed right away)".into(),
+        &a.top_by_temporary,
+        &|r| {
+            format!(
+                "{} of {}",
+                r.metrics.temporary_blocks, r.metrics.total_blocks
+            )
+        },
+    );
+    if let Some(limit) = a.short_lived_threshold {
+        list(
+            format!(
+                "Short-lived (average lifetime at most {limit} {})",
+                a.time_unit
+            ),
+            &a.top_by_short_lived,
+            &|r| format!("{} allocations", r.metrics.total_blocks),
+        );
+    }
+    list(
+        "Never read or never written".into(),
+        &a.top_never_read_or_written,
+        &|r| {
+            let what = match (r.never_read, r.never_written) {
+                (true, true) => "never read or written",
+                (true, false) => "never read",
+                _ => "never written",
+            };
+            format!("{} {what}", human_bytes(r.metrics.total_bytes))
+        },
+    );
+    b
+}
+
+/// Two allocation profiles compared by call stack.
+fn alloc_diff_blocks(d: &AllocDiffSection) -> Vec<Block> {
+    vec![
+        Block::Heading(
+            2,
+            format!("Comparison: {} → {} (by call stack)", d.base, d.target),
+        ),
+        Block::Table {
+            head: [
+                "Change",
+                "Allocating function",
+                "Peak before",
+                "Peak after",
+                "Allocated before",
+                "Allocated after",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: d
+                .sites
+                .iter()
+                .map(|s| {
+                    vec![
+                        format!("{:?}", s.change).to_lowercase(),
+                        s.stack.last().cloned().unwrap_or_default(),
+                        human_bytes(s.before.peak_bytes),
+                        human_bytes(s.after.peak_bytes),
+                        human_bytes(s.before.total_bytes),
+                        human_bytes(s.after.total_bytes),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, true, true, true, true],
+        },
+    ]
 }
