@@ -117,14 +117,33 @@ impl Bench {
     /// plus the frame after it (the first frames drawing the view). False if the view bar has no
     /// such label (views are offered by file kind).
     fn switch_to(&mut self, v: ViewKind) -> bool {
+        if !self.click_label(v.label()) {
+            return false;
+        }
+        if self.h.state().tabs[0].view != v {
+            eprintln!(
+                "clicking {:?} did not switch the view; switching directly",
+                v.label()
+            );
+            self.h.state_mut().tabs[0].view = v;
+        }
+        let mut s = Samples::default();
+        self.frame(&mut s);
+        report(&format!("{}: next frame", v.label()), &s);
+        true
+    }
+
+    /// Click the topmost widget labelled `label`, one event per frame, and report the release
+    /// frame (the first one drawing what the click opened). False if there is no such label.
+    fn click_label(&mut self, label: &str) -> bool {
         let Some(pos) = self
             .h
-            .query_all_by_label(v.label())
+            .query_all_by_label(label)
             .map(|n| n.rect())
             .min_by(|a, b| a.min.y.total_cmp(&b.min.y))
             .map(|r| r.center())
         else {
-            println!("  ({}: not offered for this file; skipped)", v.label());
+            println!("  ({label}: not offered for this file; skipped)");
             return false;
         };
         let mut s = Samples::default();
@@ -140,15 +159,7 @@ impl Bench {
             });
             self.frame(if pressed { &mut ignored } else { &mut s });
         }
-        if self.h.state().tabs[0].view != v {
-            eprintln!(
-                "clicking {:?} did not switch the view; switching directly",
-                v.label()
-            );
-            self.h.state_mut().tabs[0].view = v;
-        }
-        self.frame(&mut s);
-        report(&format!("{}: first frames", v.label()), &s);
+        report(&format!("{label}: first frame"), &s);
         true
     }
 }
@@ -329,6 +340,32 @@ fn main() {
         b.scenario(&format!("{name}: idle after select"), |_, _| {});
         if repaints_when_idle(&mut b.h) {
             idle_repaint.push(name);
+        }
+    }
+    // Allocation profiles: each part of the Allocations view, its first frame, idle, scrolling.
+    if b.switch_to(ViewKind::Allocations) {
+        for part in [
+            "Call tree",
+            "Bottom-up (allocating functions first)",
+            "All sites",
+            "Leaked at exit",
+            "Temporary allocations",
+            "Short-lived",
+            "Access (DHAT)",
+            "Memory over time",
+            "Flame graph",
+        ] {
+            if !b.click_label(part) {
+                continue;
+            }
+            b.scenario(&format!("{part}: idle"), |_, _| {});
+            b.h.event(Event::PointerMoved(CENTRAL));
+            b.scenario_n(&format!("{part}: page scroll"), 30, &mut |h, _| {
+                h.event(wheel(MouseWheelUnit::Page, -10.0));
+            });
+            if repaints_when_idle(&mut b.h) {
+                idle_repaint.push(part);
+            }
         }
     }
     if idle_repaint.is_empty() {

@@ -50,8 +50,9 @@ pub struct AllocTables {
     pub sites: Vec<SiteStat>,
 }
 
-/// Trees with fewer top-down nodes than this get their bottom-up twin built on the spot.
-const BUILD_NOW_NODES: usize = 50_000;
+/// Work over a call tree with fewer nodes than this is done on the spot (a few milliseconds at
+/// most); over bigger ones it runs on a thread.
+pub const BUILD_NOW_NODES: usize = 50_000;
 
 impl AllocTables {
     /// Build the top-down call tree and the site rows of `p`.

@@ -14,6 +14,7 @@ use egui_extras::{Column, TableBuilder};
 use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
 use crate::analysis::alloc::{diff_profiles, frame_text, ProfileDiff};
 use crate::gui::format::size_cell;
+use crate::gui::worker::{BackgroundTask, BUILD_NOW_NODES};
 use crate::gui::{LoadedSnapshot, Selection};
 use crate::model::alloc::{AllocProfile, Folding, Metric};
 use crate::report::human_bytes;
@@ -41,6 +42,8 @@ pub struct AllocationsView {
     part: Part,
     metric: Metric,
     flame: Option<FlameTree>,
+    /// The flame graph being laid out on a thread (big profiles), for this metric.
+    flame_task: Option<(Metric, BackgroundTask<Option<FlameTree>>)>,
     flame_state: FlameState,
     calls: CallTreeView,
     lists: Option<Lists>,
@@ -171,7 +174,6 @@ impl AllocationsView {
         });
         ui.separator();
         let lists = self.lists.get_or_insert_with(|| Lists::new(p));
-        let rows = &tables.sites;
         match self.part {
             Part::FlameGraph => {
                 ui.horizontal_wrapped(|ui| {
@@ -180,21 +182,26 @@ impl AllocationsView {
                         ui.selectable_value(&mut self.metric, m, m.label());
                     }
                 });
-                if self.flame.as_ref().is_none_or(|f| f.metric != self.metric) {
-                    self.flame = Some(FlameTree::build(p, &tables.top_down, self.metric));
-                    self.flame_state.zoom = 0;
-                }
-                if let Some(tree) = &self.flame {
-                    flamegraph_ui(ui, p, &tables.top_down, tree, &mut self.flame_state);
+                self.lay_out_flame_graph(ui.ctx(), snap);
+                match &self.flame {
+                    Some(tree) if tree.metric == self.metric => {
+                        flamegraph_ui(ui, p, &tables.top_down, tree, &mut self.flame_state)
+                    }
+                    _ => {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("Laying out the flame graph…");
+                        });
+                    }
                 }
             }
             Part::CallTree => self.calls.ui(ui, snap, p),
-            Part::Sites => lists.all.ui(ui, p, rows, |_| true),
+            Part::Sites => lists.all.ui(ui, snap, |_| true),
             Part::Leaked => {
                 if !p.records(Metric::EndBytes) {
                     ui.label("This producer does not record what is left at exit.");
                 }
-                lists.leaked.ui(ui, p, rows, |r| leaked(&r.metrics))
+                lists.leaked.ui(ui, snap, |r| leaked(&r.metrics))
             }
             Part::Temporary => {
                 if !p.records(Metric::TemporaryBlocks) {
@@ -204,7 +211,7 @@ impl AllocationsView {
                 }
                 lists
                     .temporary
-                    .ui(ui, p, rows, |r| r.metrics.temporary_blocks > 0)
+                    .ui(ui, snap, |r| r.metrics.temporary_blocks > 0)
             }
             Part::ShortLived => match p.short_lived_threshold {
                 Some(limit) => {
@@ -213,7 +220,7 @@ impl AllocationsView {
                          short-lived rule): candidates for reuse, a pool or the stack.",
                         p.time_unit
                     ));
-                    lists.short_lived.ui(ui, p, rows, |r| r.short_lived)
+                    lists.short_lived.ui(ui, snap, |r| r.short_lived)
                 }
                 None => {
                     ui.label(
@@ -238,9 +245,9 @@ impl AllocationsView {
                     if self.only_unused {
                         lists
                             .unused
-                            .ui(ui, p, rows, |r| r.never_read || r.never_written)
+                            .ui(ui, snap, |r| r.never_read || r.never_written)
                     } else {
-                        lists.access.ui(ui, p, rows, |_| true)
+                        lists.access.ui(ui, snap, |_| true)
                     }
                 }
             }
@@ -248,6 +255,42 @@ impl AllocationsView {
             Part::Diff => self.diff_ui(ui, p, others),
         }
         refold
+    }
+
+    /// Make the flame graph's layout for the chosen metric: right away for small profiles, on
+    /// a thread for big ones (the result is picked up on a later frame).
+    fn lay_out_flame_graph(&mut self, ctx: &egui::Context, snap: &Arc<LoadedSnapshot>) {
+        let (Some(p), Some(tables)) = (snap.data.snapshot.alloc.as_deref(), snap.alloc.as_ref())
+        else {
+            return;
+        };
+        if self.flame.as_ref().is_some_and(|f| f.metric == self.metric) {
+            return;
+        }
+        if tables.top_down.len() < BUILD_NOW_NODES {
+            self.flame = Some(FlameTree::build(p, &tables.top_down, self.metric));
+            self.flame_state.zoom = 0;
+            return;
+        }
+        if let Some((metric, task)) = &mut self.flame_task {
+            if let Some(tree) = task.poll() {
+                if let Some(tree) = tree.filter(|t| t.metric == self.metric) {
+                    self.flame = Some(tree);
+                    self.flame_state.zoom = 0;
+                }
+                self.flame_task = None;
+            } else if *metric == self.metric {
+                return;
+            }
+        }
+        if self.flame.as_ref().is_none_or(|f| f.metric != self.metric) {
+            let (snap, metric) = (Arc::clone(snap), self.metric);
+            let task = BackgroundTask::spawn(ctx, move |_| {
+                let p = snap.data.snapshot.alloc.as_deref()?;
+                Some(FlameTree::build(p, &snap.alloc.as_ref()?.top_down, metric))
+            });
+            self.flame_task = Some((metric, task));
+        }
     }
 
     /// The function selected in the call tree, if any (for tests and tools).

@@ -5,8 +5,12 @@
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
+use std::sync::Arc;
+
 use crate::analysis::alloc::SiteStat;
 use crate::gui::format::{group_digits, metric_cell, number_cell};
+use crate::gui::worker::{BackgroundTask, BUILD_NOW_NODES};
+use crate::gui::LoadedSnapshot;
 use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 
 /// A column of a site table.
@@ -99,6 +103,22 @@ pub struct SiteList {
     sort: SiteColumn,
     /// Row indices in display order, for the current sort.
     order: Option<Vec<u32>>,
+    /// A big list being sorted on a thread.
+    sorting: Option<BackgroundTask<Option<Vec<u32>>>>,
+}
+
+/// Indices of the `rows` that `keep` accepts, by `sort` (ties by site, for a stable order).
+fn sorted(rows: &[SiteStat], keep: fn(&SiteStat) -> bool, sort: SiteColumn) -> Vec<u32> {
+    let mut v: Vec<u32> = (0..rows.len() as u32)
+        .filter(|&i| keep(&rows[i as usize]))
+        .collect();
+    v.sort_by(|&a, &b| {
+        let (a, b) = (&rows[a as usize], &rows[b as usize]);
+        sort.key(b)
+            .cmp(&sort.key(a))
+            .then_with(|| a.site.cmp(&b.site))
+    });
+    v
 }
 
 impl SiteList {
@@ -109,6 +129,7 @@ impl SiteList {
             columns,
             sort,
             order: None,
+            sorting: None,
         }
     }
 
@@ -125,27 +146,43 @@ impl SiteList {
         c
     }
 
-    /// Draw the rows of `rows` that `keep` accepts.
+    /// Draw the sites of `snap` that `keep` accepts. Sorting a few hundred thousand sites takes
+    /// longer than a frame, so big lists are sorted on a thread (a spinner meanwhile).
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        p: &AllocProfile,
-        rows: &[SiteStat],
-        keep: impl Fn(&SiteStat) -> bool,
+        snap: &Arc<LoadedSnapshot>,
+        keep: fn(&SiteStat) -> bool,
     ) {
+        let (Some(p), Some(tables)) = (snap.data.snapshot.alloc.as_deref(), snap.alloc.as_ref())
+        else {
+            return;
+        };
+        let rows = &tables.sites;
         let sort = self.sort;
-        let order = self.order.get_or_insert_with(|| {
-            let mut v: Vec<u32> = (0..rows.len() as u32)
-                .filter(|&i| keep(&rows[i as usize]))
-                .collect();
-            v.sort_by(|&a, &b| {
-                let (a, b) = (&rows[a as usize], &rows[b as usize]);
-                sort.key(b)
-                    .cmp(&sort.key(a))
-                    .then_with(|| a.site.cmp(&b.site))
+        if self.order.is_none() {
+            if rows.len() < BUILD_NOW_NODES {
+                self.order = Some(sorted(rows, keep, sort));
+            } else {
+                if let Some(order) = self.sorting.as_mut().and_then(BackgroundTask::poll) {
+                    self.order = order;
+                    self.sorting = None;
+                }
+                if self.order.is_none() && self.sorting.is_none() {
+                    let snap = Arc::clone(snap);
+                    self.sorting = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
+                        Some(sorted(&snap.alloc.as_ref()?.sites, keep, sort))
+                    }));
+                }
+            }
+        }
+        let Some(order) = &self.order else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Sorting {} sites…", rows.len()));
             });
-            v
-        });
+            return;
+        };
         ui.label(format!(
             "{} sites; click a column to sort by it, hover a function for its stack",
             order.len()
@@ -194,6 +231,7 @@ impl SiteList {
         if let Some(c) = clicked {
             self.sort = c;
             self.order = None;
+            self.sorting = None;
         }
     }
 }
