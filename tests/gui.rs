@@ -373,3 +373,36 @@ fn flame_graph_zooms_on_click_and_resets() {
     click(&mut h, "Reset zoom");
     assert!(h.get_by_label("Reset zoom").accesskit_node().is_disabled());
 }
+
+#[test]
+fn two_runs_diff_by_call_stack() {
+    let small = "sample-snapshots/rust/dhat-rs-small.json";
+    let large = "sample-snapshots/rust/dhat-rs-large.json";
+    let mut h = app_with(&[small, large]);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(h.state().tabs.len(), 2);
+    // Compare the large run with the small one, whichever tab is shown.
+    let shown = h.state().active;
+    let other = h.state().tabs[1 - shown].snap.title.clone();
+    click(&mut h, "Diff");
+    // The other run's title is both a tab and a choice under "Earlier run:": take the lower.
+    let choice = h
+        .query_all_by_label(&other)
+        .max_by(|a, b| a.rect().min.y.total_cmp(&b.rect().min.y))
+        .expect("the other run offered");
+    choice.click();
+    h.run_steps(3);
+    assert!(h
+        .query_all_by_label("alloc_workload::load_tensors")
+        .next()
+        .is_some());
+    let change = if h.state().tabs[shown].snap.title.contains("large") {
+        "grown"
+    } else {
+        "shrunk"
+    };
+    assert!(
+        h.query_all_by_label(change).count() >= 2,
+        "tensors and cycles changed: {change}"
+    );
+}
