@@ -2,6 +2,7 @@
 //! about itself and any allocation traces it carried.
 
 pub mod alloc;
+pub mod folding;
 pub mod fxhash;
 pub mod graph;
 pub mod kinds;
