@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow, SiteRow};
+use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::{DiffRow, SnapshotDiff};
 use crate::analysis::leaks::LeakReport;
@@ -15,9 +15,6 @@ use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
 
 /// Rows of the class table kept in a report.
 const TOP_CLASSES: usize = 15;
-
-/// Innermost frames of an allocation stack shown in a report.
-const STACK_FRAMES_SHOWN: usize = 6;
 
 /// One snapshot's part of the report.
 #[derive(Debug, Serialize)]
@@ -169,6 +166,7 @@ impl LeakSuspectsReport {
     }
 }
 
+use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use super::document::Block;
 use super::human_bytes;
 use crate::analysis::detached::PathText;
@@ -533,145 +531,4 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
         });
     }
     b
-}
-
-/// An allocation profile's part: totals, then the sites to act on, each list with the stacks
-/// of its first entries.
-fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
-    let t = &a.totals;
-    let mut totals = format!(
-        "{} profile by {}{}. Allocated {} in {} blocks; at the peak {} in {} blocks live",
-        a.format,
-        a.producer,
-        if a.command.is_empty() {
-            String::new()
-        } else {
-            format!(" of `{}`", a.command)
-        },
-        human_bytes(t.total_bytes),
-        t.total_blocks,
-        human_bytes(t.peak_bytes),
-        t.peak_blocks,
-    );
-    if a.format != "pprof" {
-        totals.push_str(&format!(
-            "; at exit {} in {} blocks still live (leaked)",
-            human_bytes(t.end_bytes),
-            t.end_blocks
-        ));
-    }
-    if t.temporary_blocks > 0 {
-        totals.push_str(&format!("; {} temporary allocations", t.temporary_blocks));
-    }
-    totals.push('.');
-    let mut b = vec![
-        Block::Heading(2, format!("Allocation profile {file}")),
-        Block::Paragraph(totals),
-    ];
-    let mut list = |title: String, rows: &[SiteRow], value: &dyn Fn(&SiteRow) -> String| {
-        if rows.is_empty() {
-            return;
-        }
-        b.push(Block::Heading(3, title));
-        b.push(Block::Table {
-            head: ["Allocating function", "Location", "Value"]
-                .map(String::from)
-                .to_vec(),
-            rows: rows
-                .iter()
-                .map(|r| vec![r.function.clone(), r.location.clone(), value(r)])
-                .collect(),
-            numeric: vec![false, false, true],
-        });
-        // The innermost frames say where; the runtime's prelude above `main` says nothing.
-        for r in rows.iter().take(3) {
-            let skip = r.stack.len().saturating_sub(STACK_FRAMES_SHOWN);
-            let mut lines = Vec::with_capacity(STACK_FRAMES_SHOWN + 1);
-            if skip > 0 {
-                lines.push(format!("… {skip} outer frames"));
-            }
-            lines.extend(r.stack[skip..].iter().cloned());
-            b.push(Block::Path(lines));
-        }
-    };
-    let in_blocks = |bytes: u64, blocks: u64| {
-        let unit = if blocks == 1 { "block" } else { "blocks" };
-        format!("{} in {blocks} {unit}", human_bytes(bytes))
-    };
-    list("Leaked at exit".into(), &a.top_by_leaked, &|r| {
-        in_blocks(r.metrics.end_bytes, r.metrics.end_blocks)
-    });
-    list("Largest at the peak".into(), &a.top_by_peak, &|r| {
-        in_blocks(r.metrics.peak_bytes, r.metrics.peak_blocks)
-    });
-    list(
-        "Temporary allocations (allocated and freed right away)".into(),
-        &a.top_by_temporary,
-        &|r| {
-            format!(
-                "{} of {}",
-                r.metrics.temporary_blocks, r.metrics.total_blocks
-            )
-        },
-    );
-    if let Some(limit) = a.short_lived_threshold {
-        list(
-            format!(
-                "Short-lived (average lifetime at most {limit} {})",
-                a.time_unit
-            ),
-            &a.top_by_short_lived,
-            &|r| format!("{} allocations", r.metrics.total_blocks),
-        );
-    }
-    list(
-        "Never read or never written".into(),
-        &a.top_never_read_or_written,
-        &|r| {
-            let what = match (r.never_read, r.never_written) {
-                (true, true) => "never read or written",
-                (true, false) => "never read",
-                _ => "never written",
-            };
-            format!("{} {what}", human_bytes(r.metrics.total_bytes))
-        },
-    );
-    b
-}
-
-/// Two allocation profiles compared by call stack.
-fn alloc_diff_blocks(d: &AllocDiffSection) -> Vec<Block> {
-    vec![
-        Block::Heading(
-            2,
-            format!("Comparison: {} → {} (by call stack)", d.base, d.target),
-        ),
-        Block::Table {
-            head: [
-                "Change",
-                "Allocating function",
-                "Peak before",
-                "Peak after",
-                "Allocated before",
-                "Allocated after",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: d
-                .sites
-                .iter()
-                .map(|s| {
-                    vec![
-                        format!("{:?}", s.change).to_lowercase(),
-                        s.stack.last().cloned().unwrap_or_default(),
-                        human_bytes(s.before.peak_bytes),
-                        human_bytes(s.after.peak_bytes),
-                        human_bytes(s.before.total_bytes),
-                        human_bytes(s.after.total_bytes),
-                    ]
-                })
-                .collect(),
-            numeric: vec![false, false, true, true, true, true],
-        },
-    ]
 }

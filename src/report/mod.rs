@@ -1,6 +1,7 @@
 //! Writers over analysis results: plain text tables and JSON (schemas in docs/json-schema.md).
 //! One result, several outputs; the CLI and GUI only choose.
 
+mod alloc_blocks;
 pub mod document;
 pub mod json;
 pub mod leak_report;
