@@ -168,6 +168,15 @@ fn stack_order(p: &AllocProfile, a: &SiteStat, b: &SiteStat) -> std::cmp::Orderi
 }
 
 impl AllocSummary {
+    /// Where the profile comes from: `dhat profile by dhat-rs (heap) of ./app`.
+    pub fn origin(&self) -> String {
+        let mut s = format!("{} profile by {}", self.format, self.producer);
+        if !self.command.is_empty() {
+            s.push_str(&format!(" of {}", self.command));
+        }
+        s
+    }
+
     /// Summarise `p`, keeping `top` sites per list.
     pub fn build(p: &AllocProfile, top: usize) -> Self {
         let rows = site_stats(p);

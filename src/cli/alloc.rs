@@ -14,17 +14,7 @@ use crate::report::{human_bytes, metric_value};
 /// Text for `summary` on an allocation profile.
 pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
     let t = &s.totals;
-    let mut out = format!(
-        "{}\n{} profile by {}{}\n\n",
-        file.display(),
-        s.format,
-        s.producer,
-        if s.command.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", s.command)
-        },
-    );
+    let mut out = format!("{}\n{}\n\n", file.display(), s.origin());
     let blocks = |n: u64| {
         if n == 1 {
             "1 block".to_string()

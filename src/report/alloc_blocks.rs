@@ -6,6 +6,16 @@ use super::human_bytes;
 use super::leak_report::AllocDiffSection;
 use crate::analysis::alloc::{AllocSummary, SiteRow};
 
+/// Columns of a table of site diffs (the report's and the GUI's).
+pub const SITE_DIFF_COLUMNS: [&str; 6] = [
+    "Change",
+    "Allocating function",
+    "Peak before",
+    "Peak after",
+    "Allocated before",
+    "Allocated after",
+];
+
 /// Innermost frames of an allocation stack shown in a report.
 const STACK_FRAMES_SHOWN: usize = 6;
 
@@ -14,14 +24,8 @@ const STACK_FRAMES_SHOWN: usize = 6;
 pub fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
     let t = &a.totals;
     let mut totals = format!(
-        "{} profile by {}{}. Allocated {} in {} blocks; at the peak {} in {} blocks live",
-        a.format,
-        a.producer,
-        if a.command.is_empty() {
-            String::new()
-        } else {
-            format!(" of `{}`", a.command)
-        },
+        "{}. Allocated {} in {} blocks; at the peak {} in {} blocks live",
+        a.origin(),
         human_bytes(t.total_bytes),
         t.total_blocks,
         human_bytes(t.peak_bytes),
@@ -121,16 +125,7 @@ pub fn alloc_diff_blocks(d: &AllocDiffSection) -> Vec<Block> {
             format!("Comparison: {} → {} (by call stack)", d.base, d.target),
         ),
         Block::Table {
-            head: [
-                "Change",
-                "Allocating function",
-                "Peak before",
-                "Peak after",
-                "Allocated before",
-                "Allocated after",
-            ]
-            .map(String::from)
-            .to_vec(),
+            head: SITE_DIFF_COLUMNS.map(String::from).to_vec(),
             rows: d
                 .sites
                 .iter()

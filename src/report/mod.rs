@@ -2,6 +2,7 @@
 //! One result, several outputs; the CLI and GUI only choose.
 
 mod alloc_blocks;
+pub use alloc_blocks::SITE_DIFF_COLUMNS;
 pub mod document;
 pub mod json;
 pub mod leak_report;

@@ -17,7 +17,7 @@ use crate::gui::format::size_cell;
 use crate::gui::worker::{BackgroundTask, BUILD_NOW_NODES};
 use crate::gui::{LoadedSnapshot, Selection};
 use crate::model::alloc::{AllocProfile, Folding, Metric};
-use crate::report::human_bytes;
+use crate::report::{human_bytes, SITE_DIFF_COLUMNS};
 use call_tree::CallTreeView;
 use sites::{leaked, SiteColumn, SiteList};
 
@@ -370,14 +370,7 @@ impl AllocationsView {
             .column(Column::remainder().clip(true))
             .columns(Column::auto().at_least(90.0), 4)
             .header(20.0, |mut h| {
-                for t in [
-                    "Change",
-                    "Allocating function",
-                    "Peak before",
-                    "Peak after",
-                    "Allocated before",
-                    "Allocated after",
-                ] {
+                for t in SITE_DIFF_COLUMNS {
                     h.col(|ui| {
                         ui.strong(t);
                     });
