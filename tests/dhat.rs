@@ -383,3 +383,80 @@ fn big_dhat_files_report_progress_by_bytes_and_can_be_cancelled() {
     assert!(matches!(err, heapsight::Error::Cancelled), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mutated_and_truncated_dhat_files_never_panic() {
+    let original = std::fs::read("sample-snapshots/rust/valgrind-dhat-small.json").unwrap();
+    let dir = std::env::temp_dir().join(format!("heapsight-dhat-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mutated.json");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0..300 {
+        let mut bytes = original.clone();
+        match round % 4 {
+            // Cut short anywhere.
+            0 => bytes.truncate(next(bytes.len())),
+            // A digit or structural character replaced.
+            1 => {
+                for _ in 0..1 + next(4) {
+                    let i = next(bytes.len());
+                    bytes[i] = b"0123456789-[]{},:\"e"[next(19)];
+                }
+            }
+            // A number made huge or negative.
+            2 => {
+                let i = next(bytes.len());
+                let insert: &[u8] = [&b"99999999999999999999"[..], b"-1", b"4294967295"][next(3)];
+                bytes.splice(i..i, insert.iter().copied());
+            }
+            // A span deleted.
+            _ => {
+                let i = next(bytes.len());
+                let j = (i + next(200)).min(bytes.len());
+                bytes.drain(i..j);
+            }
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            match heapsight::formats::load(&path, Default::default()) {
+                Ok(snap) => {
+                    let p = snap.alloc.as_deref().expect("a profile");
+                    for d in [Direction::TopDown, Direction::BottomUp] {
+                        let t = CallTree::build(p, d);
+                        flatten(p, &t, Metric::EndBytes, 64, 1000);
+                    }
+                    AllocSummary::build(p, 10);
+                    diff_profiles(p, p);
+                    AnalyzedSnapshot::new(snap, AnalysisOptions::default(), Default::default())
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => {
+                    assert!(e.is_bad_input(), "round {round}: {e}");
+                    Err(e.to_string())
+                }
+            }
+        });
+        assert!(outcome.is_ok(), "round {round} panicked");
+    }
+    // Values that add up past 2^64: one clear error, not a wrapped or panicking sum.
+    std::fs::write(
+        &path,
+        r#"{"dhatFileVersion":2,"mode":"rust-heap","pps":[
+            {"tb":18446744073709551615,"tbk":1,"fs":[1]},
+            {"tb":18446744073709551615,"tbk":1,"fs":[1]}],"ftbl":["[root]","0x1: f (a.rs:1:1)"]}"#,
+    )
+    .unwrap();
+    let err = heapsight::formats::load(&path, Default::default()).unwrap_err();
+    assert!(
+        err.is_bad_input() && err.to_string().contains("2^64"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -297,7 +297,17 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
         profile.push_site(&frames, *metrics);
     }
     profile.inlined.resize(profile.frames.len(), false);
-    profile.totals = profile.site_totals();
+    let mut totals = AllocMetrics::default();
+    for m in &points.metrics {
+        totals = totals.checked_add(m).ok_or_else(|| {
+            Error::format(
+                path,
+                "the program points' values add up to more than 2^64: not a real profile",
+                0,
+            )
+        })?;
+    }
+    profile.totals = totals;
     profile.strings.finish();
     Ok(profile)
 }

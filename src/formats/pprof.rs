@@ -292,15 +292,6 @@ fn index_by_id(
     Ok(map)
 }
 
-/// Add `m` into `t`; `None` on overflow.
-fn checked_add(t: &mut AllocMetrics, m: &AllocMetrics) -> Option<()> {
-    t.total_bytes = t.total_bytes.checked_add(m.total_bytes)?;
-    t.total_blocks = t.total_blocks.checked_add(m.total_blocks)?;
-    t.peak_bytes = t.peak_bytes.checked_add(m.peak_bytes)?;
-    t.peak_blocks = t.peak_blocks.checked_add(m.peak_blocks)?;
-    Some(())
-}
-
 /// Turn the decoded message into the allocation model, checking every reference.
 fn convert(path: &Path, p: Profile, progress: Progress<'_>) -> Result<AllocProfile> {
     let bad = |what: String| Error::format(path, what, 0);
@@ -514,11 +505,12 @@ fn convert(path: &Path, p: Profile, progress: Progress<'_>) -> Result<AllocProfi
                 "the samples' stacks add up to more than {MAX_FRAME_REFS} frames"
             )));
         }
-        if checked_add(&mut totals, &metrics).is_none() {
+        let Some(sum) = totals.checked_add(&metrics) else {
             return Err(bad(
                 "the sample values add up to more than 2^64; not a heap profile".into(),
             ));
-        }
+        };
+        totals = sum;
         out.push_site(&frames, metrics);
     }
     out.totals = totals;

@@ -38,18 +38,43 @@ pub struct AllocMetrics {
 }
 
 impl AllocMetrics {
-    /// Add `o` into `self`.
+    /// Add `o` into `self` (saturating: hostile files can't make sums wrap or panic; loaders
+    /// reject totals beyond 2^64 with [`AllocMetrics::checked_add`]).
     pub fn add(&mut self, o: &AllocMetrics) {
-        self.total_bytes += o.total_bytes;
-        self.total_blocks += o.total_blocks;
-        self.peak_bytes += o.peak_bytes;
-        self.peak_blocks += o.peak_blocks;
-        self.end_bytes += o.end_bytes;
-        self.end_blocks += o.end_blocks;
-        self.temporary_blocks += o.temporary_blocks;
-        self.read_bytes += o.read_bytes;
-        self.written_bytes += o.written_bytes;
-        self.total_lifetime += o.total_lifetime;
+        *self = self.combine(o, u64::saturating_add);
+    }
+
+    /// `self + o`, or `None` when a field would pass 2^64.
+    pub fn checked_add(&self, o: &AllocMetrics) -> Option<AllocMetrics> {
+        let sum = self.combine(o, u64::wrapping_add);
+        let fits = |a: u64, b: u64| a.checked_add(b).is_some();
+        (fits(self.total_bytes, o.total_bytes)
+            && fits(self.total_blocks, o.total_blocks)
+            && fits(self.peak_bytes, o.peak_bytes)
+            && fits(self.peak_blocks, o.peak_blocks)
+            && fits(self.end_bytes, o.end_bytes)
+            && fits(self.end_blocks, o.end_blocks)
+            && fits(self.temporary_blocks, o.temporary_blocks)
+            && fits(self.read_bytes, o.read_bytes)
+            && fits(self.written_bytes, o.written_bytes)
+            && fits(self.total_lifetime, o.total_lifetime))
+        .then_some(sum)
+    }
+
+    /// Field by field `f(self, o)`.
+    fn combine(&self, o: &AllocMetrics, f: fn(u64, u64) -> u64) -> AllocMetrics {
+        AllocMetrics {
+            total_bytes: f(self.total_bytes, o.total_bytes),
+            total_blocks: f(self.total_blocks, o.total_blocks),
+            peak_bytes: f(self.peak_bytes, o.peak_bytes),
+            peak_blocks: f(self.peak_blocks, o.peak_blocks),
+            end_bytes: f(self.end_bytes, o.end_bytes),
+            end_blocks: f(self.end_blocks, o.end_blocks),
+            temporary_blocks: f(self.temporary_blocks, o.temporary_blocks),
+            read_bytes: f(self.read_bytes, o.read_bytes),
+            written_bytes: f(self.written_bytes, o.written_bytes),
+            total_lifetime: f(self.total_lifetime, o.total_lifetime),
+        }
     }
 
     /// The value of `m`.
@@ -74,18 +99,7 @@ impl AllocMetrics {
 
     /// `self - o`, field by field, never below zero.
     pub fn saturating_sub(&self, o: &AllocMetrics) -> AllocMetrics {
-        AllocMetrics {
-            total_bytes: self.total_bytes.saturating_sub(o.total_bytes),
-            total_blocks: self.total_blocks.saturating_sub(o.total_blocks),
-            peak_bytes: self.peak_bytes.saturating_sub(o.peak_bytes),
-            peak_blocks: self.peak_blocks.saturating_sub(o.peak_blocks),
-            end_bytes: self.end_bytes.saturating_sub(o.end_bytes),
-            end_blocks: self.end_blocks.saturating_sub(o.end_blocks),
-            temporary_blocks: self.temporary_blocks.saturating_sub(o.temporary_blocks),
-            read_bytes: self.read_bytes.saturating_sub(o.read_bytes),
-            written_bytes: self.written_bytes.saturating_sub(o.written_bytes),
-            total_lifetime: self.total_lifetime.saturating_sub(o.total_lifetime),
-        }
+        self.combine(o, u64::saturating_sub)
     }
 }
 
