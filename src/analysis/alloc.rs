@@ -141,6 +141,16 @@ pub fn sites(p: &AllocProfile) -> Vec<SiteRow> {
     site_stats(p).iter().map(|s| SiteRow::of(p, s)).collect()
 }
 
+/// The access flags in words: `never read`, `never written`, `never read or written`, or empty.
+pub fn access_text(never_read: bool, never_written: bool) -> &'static str {
+    match (never_read, never_written) {
+        (true, true) => "never read or written",
+        (true, false) => "never read",
+        (false, true) => "never written",
+        (false, false) => "",
+    }
+}
+
 /// DHAT's rule: blocks whose average lifetime is at most the threshold the producer wrote.
 pub fn is_short_lived(p: &AllocProfile, m: &AllocMetrics) -> bool {
     match (p.short_lived_threshold, m.average_lifetime()) {
@@ -241,7 +251,7 @@ pub struct SiteDiff {
 }
 
 /// Two profiles compared site by site.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ProfileDiff {
     /// The first profile's sites.
     pub before_sites: Vec<SiteStat>,

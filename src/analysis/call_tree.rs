@@ -133,20 +133,16 @@ impl CallTree {
     pub fn metrics(&self, n: u32) -> AllocMetrics {
         let mut out = AllocMetrics::default();
         for (c, &m) in self.columns.iter().zip(&self.recorded) {
-            let v = c[n as usize];
-            match m {
-                Metric::PeakBytes => out.peak_bytes = v,
-                Metric::PeakBlocks => out.peak_blocks = v,
-                Metric::EndBytes => out.end_bytes = v,
-                Metric::EndBlocks => out.end_blocks = v,
-                Metric::TotalBytes => out.total_bytes = v,
-                Metric::TotalBlocks => out.total_blocks = v,
-                Metric::TemporaryBlocks => out.temporary_blocks = v,
-                Metric::ReadBytes => out.read_bytes = v,
-                Metric::WrittenBytes => out.written_bytes = v,
-            }
+            out.set(m, c[n as usize]);
         }
         out
+    }
+
+    /// `m` of what `n` itself accounts for, beyond its children (see
+    /// [`CallTree::self_metrics`]).
+    pub fn self_value(&self, n: u32, m: Metric) -> u64 {
+        let below: u64 = self.children(n).iter().map(|&c| self.value(c, m)).sum();
+        self.value(n, m).saturating_sub(below)
     }
 
     /// What `n` itself accounts for, beyond its children: in a top-down tree, the
@@ -177,6 +173,35 @@ impl CallTree {
                 .then_with(|| self.function(p, a).cmp(self.function(p, b)))
         });
         v
+    }
+
+    /// The nodes below the root depth-first, siblings largest first by `metric`: a node's
+    /// children are entered when `descend(node)` and kept when `keep(child)`; at most `limit`.
+    pub fn walk(
+        &self,
+        p: &AllocProfile,
+        metric: Metric,
+        descend: impl Fn(u32) -> bool,
+        keep: impl Fn(u32) -> bool,
+        limit: usize,
+    ) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut stack = vec![ROOT];
+        while let Some(n) = stack.pop() {
+            if n != ROOT {
+                if out.len() >= limit {
+                    break;
+                }
+                out.push(n);
+            }
+            if n == ROOT || descend(n) {
+                let mut kids = self.sorted_children(p, n, metric);
+                kids.retain(|&c| keep(c));
+                kids.reverse();
+                stack.extend(kids);
+            }
+        }
+        out
     }
 
     /// Function name of `n` (`(all allocations)` for the root).
@@ -229,33 +254,25 @@ pub fn flatten(
     max_depth: u32,
     limit: usize,
 ) -> Vec<CallTreeRow> {
-    let mut rows = Vec::new();
-    let nonzero = |n: &u32| tree.value(*n, metric) > 0;
-    let mut stack: Vec<u32> = tree.sorted_children(p, ROOT, metric);
-    stack.retain(nonzero);
-    stack.reverse();
-    while let Some(n) = stack.pop() {
-        if rows.len() >= limit {
-            break;
-        }
-        rows.push(CallTreeRow {
-            depth: tree.depth(n),
-            function: tree.function(p, n).to_string(),
-            location: tree
-                .frame(n)
-                .map(|f| p.location(f).to_string())
-                .unwrap_or_default(),
-            metrics: tree.metrics(n),
-            self_metrics: tree.self_metrics(n),
-        });
-        if tree.depth(n) < max_depth {
-            let mut kids = tree.sorted_children(p, n, metric);
-            kids.retain(nonzero);
-            kids.reverse();
-            stack.extend(kids);
-        }
-    }
-    rows
+    tree.walk(
+        p,
+        metric,
+        |n| tree.depth(n) < max_depth,
+        |n| tree.value(n, metric) > 0,
+        limit,
+    )
+    .into_iter()
+    .map(|n| CallTreeRow {
+        depth: tree.depth(n),
+        function: tree.function(p, n).to_string(),
+        location: tree
+            .frame(n)
+            .map(|f| p.location(f).to_string())
+            .unwrap_or_default(),
+        metrics: tree.metrics(n),
+        self_metrics: tree.self_metrics(n),
+    })
+    .collect()
 }
 
 #[cfg(test)]

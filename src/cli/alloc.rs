@@ -9,26 +9,19 @@ use crate::analysis::alloc::{AllocSummary, SiteRow};
 use crate::analysis::call_tree::{flatten, CallTree, Direction};
 use crate::error::Result;
 use crate::model::alloc::{AllocProfile, Metric};
-use crate::report::{human_bytes, metric_value};
+use crate::report::{blocks_text, human_bytes, metric_value};
 
 /// Text for `summary` on an allocation profile.
 pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
     let t = &s.totals;
     let mut out = format!("{}\n{}\n\n", file.display(), s.origin());
-    let blocks = |n: u64| {
-        if n == 1 {
-            "1 block".to_string()
-        } else {
-            format!("{n} blocks")
-        }
-    };
     // pprof heap dumps record only what was live at the dump; say so instead of printing zeros.
     let live_only = s.format == "pprof";
     if !live_only || t.total_bytes > 0 {
         out.push_str(&format!(
             "Total:     {} in {}\n",
             bytes_exact(t.total_bytes),
-            blocks(t.total_blocks)
+            blocks_text(t.total_blocks)
         ));
     }
     let peak_label = if live_only {
@@ -39,7 +32,7 @@ pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
     let peak_blocks = if live_only && t.peak_blocks == 0 {
         String::new()
     } else {
-        format!(" in {}", blocks(t.peak_blocks))
+        format!(" in {}", blocks_text(t.peak_blocks))
     };
     out.push_str(&format!(
         "{peak_label} {}{peak_blocks}\n",
@@ -51,7 +44,7 @@ pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
         out.push_str(&format!(
             "At exit:   {} in {} (leaked)\n",
             bytes_exact(t.end_bytes),
-            blocks(t.end_blocks)
+            blocks_text(t.end_blocks)
         ));
     }
     if t.temporary_blocks > 0 {
@@ -118,8 +111,9 @@ pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
     out
 }
 
-/// `never read`, `never written` or both, for a flagged site.
-pub fn access_flag(r: &SiteRow) -> &'static str {
+/// The access flags in one word, for the summary's narrow column (`unread`, `unwritten`,
+/// `unused`).
+fn access_flag(r: &SiteRow) -> &'static str {
     match (r.never_read, r.never_written) {
         (true, true) => "unused",
         (true, false) => "unread",

@@ -238,8 +238,10 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
         short_lived_threshold: file.tuth.filter(|_| file.bklt),
         ..Default::default()
     };
-    // Frame table entries become frames once, on first use.
+    // Frame table entries become frames once, on first use; their addresses are read once.
     let mut frame_of: Vec<Option<u32>> = vec![None; ftbl.len()];
+    let addresses: Vec<Option<&str>> = ftbl.iter().map(|t| frame_address(t)).collect();
+    let mut inlined_entry = vec![false; ftbl.len()];
     let mut index = FxHashMap::default();
     let mut frames = Vec::new();
     let mut start = 0usize;
@@ -279,24 +281,21 @@ pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
             frames.push(id);
         }
         // Inlined frames share their code address with the next frame out.
-        let fs = &points.fs[start..end as usize];
-        for pair in fs.windows(2) {
+        for pair in points.fs[start..end as usize].windows(2) {
             let (inner, outer) = (pair[0] as usize, pair[1] as usize);
-            if let (Some(a), Some(b)) = (frame_address(&ftbl[inner]), frame_address(&ftbl[outer])) {
-                if a == b {
-                    if let Some(id) = frame_of[inner] {
-                        if profile.inlined.len() <= id as usize {
-                            profile.inlined.resize(id as usize + 1, false);
-                        }
-                        profile.inlined[id as usize] = true;
-                    }
-                }
+            if addresses[inner].is_some() && addresses[inner] == addresses[outer] {
+                inlined_entry[inner] = true;
             }
         }
         start = end as usize;
         profile.push_site(&frames, *metrics);
     }
-    profile.inlined.resize(profile.frames.len(), false);
+    profile.inlined = vec![false; profile.frames.len()];
+    for (entry, id) in frame_of.iter().enumerate() {
+        if let (Some(id), true) = (id, inlined_entry[entry]) {
+            profile.inlined[*id as usize] = true;
+        }
+    }
     let mut totals = AllocMetrics::default();
     for m in &points.metrics {
         totals = totals.checked_add(m).ok_or_else(|| {

@@ -88,15 +88,16 @@ pub fn open(path: &Path) -> Result<Input> {
     let file = File::open(path).map_err(io_err)?;
     let counter = Arc::new(AtomicU64::new(0));
     let counting = CountingReader::new(file, counter.clone());
-    let compressed =
-        (got >= 2 && magic[..2] == [0x1f, 0x8b]) || (got == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd]);
-    let (src, max_bytes): (Box<dyn Read + Send>, u64) = if got >= 2 && magic[..2] == [0x1f, 0x8b] {
+    let is_gzip = got >= 2 && magic[..2] == [0x1f, 0x8b];
+    let is_zstd = got == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd];
+    let compressed = is_gzip || is_zstd;
+    let (src, max_bytes): (Box<dyn Read + Send>, u64) = if is_gzip {
         let buffered = BufReader::with_capacity(1 << 20, counting);
         (
             Box::new(flate2::read::MultiGzDecoder::new(buffered)),
             total.saturating_mul(MAX_GZIP_RATIO),
         )
-    } else if got == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+    } else if is_zstd {
         let decoder = zstd::stream::read::Decoder::new(counting).map_err(io_err)?;
         // zstd's ratio is unbounded in principle; cap capacity hints at 64x the file.
         (Box::new(decoder), total.saturating_mul(64))

@@ -387,16 +387,16 @@ impl HeapsightApp {
             }
             // The Allocations view selects no snapshot node: the panel would stay empty there.
             // With nothing selected it is one line of hint, not 220 empty pixels.
-            if tab.view != ViewKind::Allocations && tab.selection.node.is_none() {
-                egui::Panel::bottom("retainers hint")
-                    .resizable(false)
-                    .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
-            } else if tab.view != ViewKind::Allocations {
-                egui::Panel::bottom("retainers")
-                    .resizable(true)
-                    .default_size(220.0)
-                    .min_size(120.0)
-                    .show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
+            if tab.view != ViewKind::Allocations {
+                let panel = if tab.selection.node.is_none() {
+                    egui::Panel::bottom("retainers hint").resizable(false)
+                } else {
+                    egui::Panel::bottom("retainers")
+                        .resizable(true)
+                        .default_size(220.0)
+                        .min_size(120.0)
+                };
+                panel.show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
             }
         }
         let others: Vec<Arc<LoadedSnapshot>> = self

@@ -231,6 +231,64 @@ impl<T> Drop for BackgroundTask<T> {
     }
 }
 
+/// A value worked out for a key (a metric, a sort column, the run compared with): right away
+/// when the work is small, else on a thread and picked up on a later frame. Asking with another
+/// key starts over; the old work is dropped (and told to stop).
+pub struct Deferred<K, T> {
+    done: Option<(K, T)>,
+    running: Option<(K, BackgroundTask<T>)>,
+}
+
+impl<K, T> Default for Deferred<K, T> {
+    fn default() -> Self {
+        Self {
+            done: None,
+            running: None,
+        }
+    }
+}
+
+impl<K: PartialEq + Clone, T: Send + 'static> Deferred<K, T> {
+    /// The value for `key`, computing it with `work`: now when `now`, else on a thread (`None`
+    /// until it is ready).
+    pub fn get(
+        &mut self,
+        ctx: &egui::Context,
+        key: K,
+        now: bool,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<&T> {
+        let fresh = |d: &Option<(K, T)>| d.as_ref().is_some_and(|(k, _)| *k == key);
+        if !fresh(&self.done) {
+            match &mut self.running {
+                Some((k, task)) if *k == key => {
+                    if let Some(v) = task.poll() {
+                        self.done = Some((key.clone(), v));
+                        self.running = None;
+                    }
+                }
+                _ if now => {
+                    self.running = None;
+                    self.done = Some((key.clone(), work()));
+                }
+                _ => {
+                    let task = BackgroundTask::spawn(ctx, move |_| work());
+                    self.running = Some((key.clone(), task));
+                }
+            }
+        }
+        self.done
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The last value computed, whatever its key.
+    pub fn last(&self) -> Option<&T> {
+        self.done.as_ref().map(|(_, v)| v)
+    }
+}
+
 /// A snapshot being opened.
 pub struct LoadJob {
     /// The file.

@@ -46,23 +46,18 @@ impl AllocMetrics {
 
     /// `self + o`, or `None` when a field would pass 2^64.
     pub fn checked_add(&self, o: &AllocMetrics) -> Option<AllocMetrics> {
-        let sum = self.combine(o, u64::wrapping_add);
-        let fits = |a: u64, b: u64| a.checked_add(b).is_some();
-        (fits(self.total_bytes, o.total_bytes)
-            && fits(self.total_blocks, o.total_blocks)
-            && fits(self.peak_bytes, o.peak_bytes)
-            && fits(self.peak_blocks, o.peak_blocks)
-            && fits(self.end_bytes, o.end_bytes)
-            && fits(self.end_blocks, o.end_blocks)
-            && fits(self.temporary_blocks, o.temporary_blocks)
-            && fits(self.read_bytes, o.read_bytes)
-            && fits(self.written_bytes, o.written_bytes)
-            && fits(self.total_lifetime, o.total_lifetime))
-        .then_some(sum)
+        let mut overflow = false;
+        let sum = self.combine(o, |a, b| {
+            a.checked_add(b).unwrap_or_else(|| {
+                overflow = true;
+                0
+            })
+        });
+        (!overflow).then_some(sum)
     }
 
     /// Field by field `f(self, o)`.
-    fn combine(&self, o: &AllocMetrics, f: fn(u64, u64) -> u64) -> AllocMetrics {
+    fn combine(&self, o: &AllocMetrics, mut f: impl FnMut(u64, u64) -> u64) -> AllocMetrics {
         AllocMetrics {
             total_bytes: f(self.total_bytes, o.total_bytes),
             total_blocks: f(self.total_blocks, o.total_blocks),
@@ -79,16 +74,28 @@ impl AllocMetrics {
 
     /// The value of `m`.
     pub fn get(&self, m: Metric) -> u64 {
+        // Through a copy, so reading and writing share one mapping (the copy compiles away).
+        let mut copy = *self;
+        *copy.field(m)
+    }
+
+    /// Set `m` to `v`.
+    pub fn set(&mut self, m: Metric, v: u64) {
+        *self.field(m) = v;
+    }
+
+    /// The field holding `m`: the one place metrics map onto fields.
+    fn field(&mut self, m: Metric) -> &mut u64 {
         match m {
-            Metric::PeakBytes => self.peak_bytes,
-            Metric::PeakBlocks => self.peak_blocks,
-            Metric::EndBytes => self.end_bytes,
-            Metric::EndBlocks => self.end_blocks,
-            Metric::TotalBytes => self.total_bytes,
-            Metric::TotalBlocks => self.total_blocks,
-            Metric::TemporaryBlocks => self.temporary_blocks,
-            Metric::ReadBytes => self.read_bytes,
-            Metric::WrittenBytes => self.written_bytes,
+            Metric::PeakBytes => &mut self.peak_bytes,
+            Metric::PeakBlocks => &mut self.peak_blocks,
+            Metric::EndBytes => &mut self.end_bytes,
+            Metric::EndBlocks => &mut self.end_blocks,
+            Metric::TotalBytes => &mut self.total_bytes,
+            Metric::TotalBlocks => &mut self.total_blocks,
+            Metric::TemporaryBlocks => &mut self.temporary_blocks,
+            Metric::ReadBytes => &mut self.read_bytes,
+            Metric::WrittenBytes => &mut self.written_bytes,
         }
     }
 
@@ -329,12 +336,7 @@ impl AllocProfile {
     /// frames without their path (`alloc (alloc.rs:95)`, `allocate (alloc.rs:429)`), so the
     /// files of the real, unfolded frames (`main.rs`) say which inlined frames are the user's.
     fn fold_frames(&self) -> Vec<bool> {
-        let file = |f: u32| {
-            let loc = self.location(f);
-            loc.rsplit_once(':').map_or(loc, |(file, _)| {
-                file.rsplit_once(':').map_or(file, |(file, _)| file)
-            })
-        };
+        let file = |f: u32| source_file(self.location(f));
         let n = self.frames.len() as u32;
         let direct: Vec<bool> = (0..n)
             .map(|f| self.folding.folds(self.function(f), self.location(f)))
@@ -493,6 +495,21 @@ impl AllocProfile {
     }
 }
 
+/// The file of a `file:line` or `file:line:column` location (a Windows drive letter's colon
+/// stays: only numeric suffixes go).
+fn source_file(location: &str) -> &str {
+    let mut file = location;
+    for _ in 0..2 {
+        match file.rsplit_once(':') {
+            Some((head, tail)) if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => {
+                file = head
+            }
+            _ => break,
+        }
+    }
+    file
+}
+
 /// Stacks merged into a tree ([`AllocProfile::stack_trie`]); node 0 is the root.
 #[derive(Debug, Clone, Default)]
 pub struct StackTrie {
@@ -545,6 +562,14 @@ pub fn demangle(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_files() {
+        assert_eq!(source_file("src/main.rs:83:14"), "src/main.rs");
+        assert_eq!(source_file("main.rs:142"), "main.rs");
+        assert_eq!(source_file(r"C:\src\main.rs:7"), r"C:\src\main.rs");
+        assert_eq!(source_file("/usr/lib/libc.so.6"), "/usr/lib/libc.so.6");
+    }
 
     #[test]
     fn inlined_frames_fold_unless_in_a_user_file() {

@@ -2,9 +2,9 @@
 //! to act on, and two profiles compared by call stack.
 
 use super::document::Block;
-use super::human_bytes;
 use super::leak_report::AllocDiffSection;
-use crate::analysis::alloc::{AllocSummary, SiteRow};
+use super::{blocks_text, human_bytes};
+use crate::analysis::alloc::{access_text, AllocSummary, SiteRow};
 
 /// Columns of a table of site diffs (the report's and the GUI's).
 pub const SITE_DIFF_COLUMNS: [&str; 6] = [
@@ -72,10 +72,8 @@ pub fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
             b.push(Block::Path(lines));
         }
     };
-    let in_blocks = |bytes: u64, blocks: u64| {
-        let unit = if blocks == 1 { "block" } else { "blocks" };
-        format!("{} in {blocks} {unit}", human_bytes(bytes))
-    };
+    let in_blocks =
+        |bytes: u64, blocks: u64| format!("{} in {}", human_bytes(bytes), blocks_text(blocks));
     list("Leaked at exit".into(), &a.top_by_leaked, &|r| {
         in_blocks(r.metrics.end_bytes, r.metrics.end_blocks)
     });
@@ -106,11 +104,7 @@ pub fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
         "Never read or never written".into(),
         &a.top_never_read_or_written,
         &|r| {
-            let what = match (r.never_read, r.never_written) {
-                (true, true) => "never read or written",
-                (true, false) => "never read",
-                _ => "never written",
-            };
+            let what = access_text(r.never_read, r.never_written);
             format!("{} {what}", human_bytes(r.metrics.total_bytes))
         },
     );

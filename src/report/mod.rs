@@ -68,6 +68,15 @@ pub fn one_line(name: &str, max: usize) -> String {
         .collect()
 }
 
+/// `1 block`, `3 blocks`.
+pub fn blocks_text(n: u64) -> String {
+    if n == 1 {
+        "1 block".to_string()
+    } else {
+        format!("{n} blocks")
+    }
+}
+
 /// An allocation metric's value as text: bytes human-readable, counts as plain numbers.
 pub fn metric_value(m: crate::model::alloc::Metric, v: u64) -> String {
     if m.is_bytes() {

@@ -23,6 +23,16 @@ pub struct FlameTree {
 }
 
 impl FlameTree {
+    /// A layout with nothing in it.
+    pub fn empty(metric: Metric) -> Self {
+        Self {
+            metric,
+            first: vec![0, 0],
+            kids: Vec::new(),
+            max_depth: 0,
+        }
+    }
+
     /// Lay out `tree` (top-down) by `metric`.
     pub fn build(p: &AllocProfile, tree: &CallTree, metric: Metric) -> Self {
         let mut first = Vec::with_capacity(tree.len() + 1);
@@ -30,14 +40,10 @@ impl FlameTree {
         let mut max_depth = 0;
         for n in 0..tree.len() as u32 {
             first.push(kids.len() as u32);
-            if tree.metrics(n).get(metric) > 0 {
+            if tree.value(n, metric) > 0 {
                 max_depth = max_depth.max(tree.depth(n));
                 let sorted = tree.sorted_children(p, n, metric);
-                kids.extend(
-                    sorted
-                        .into_iter()
-                        .filter(|&c| tree.metrics(c).get(metric) > 0),
-                );
+                kids.extend(sorted.into_iter().filter(|&c| tree.value(c, metric) > 0));
             }
         }
         first.push(kids.len() as u32);
@@ -49,8 +55,12 @@ impl FlameTree {
         }
     }
 
+    /// Children of `n` drawn in the graph (none for a node this layout doesn't know).
     fn children(&self, n: u32) -> &[u32] {
-        &self.kids[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
+        match (self.first.get(n as usize), self.first.get(n as usize + 1)) {
+            (Some(&a), Some(&b)) => &self.kids[a as usize..b as usize],
+            _ => &[],
+        }
     }
 }
 
@@ -88,7 +98,7 @@ pub fn flamegraph_ui(
         ui.label(egui::RichText::new("Click a box to zoom in; hover for details.").weak());
     });
     let zoom = (state.zoom as usize).min(calls.len().saturating_sub(1));
-    let value = |n: u32| calls.metrics(n).get(tree.metric);
+    let value = |n: u32| calls.value(n, tree.metric);
     let total = value(ROOT).max(1);
     let max_depth = tree.max_depth as f32;
     egui::ScrollArea::vertical().show(ui, |ui| {

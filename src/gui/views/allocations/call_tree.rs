@@ -2,13 +2,13 @@
 //! producer records, siblings sorted by the clicked column, virtualised rows, keyboard moves
 //! (Up/Down, Right expands, Left collapses or goes to the parent).
 
+use std::sync::Arc;
+
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::call_tree::{CallTree, Direction, ROOT};
 use crate::gui::format::{metric_cell, toggle_button};
-use std::sync::Arc;
-
 use crate::gui::worker::AllocTables;
 use crate::gui::LoadedSnapshot;
 use crate::model::alloc::{AllocProfile, Metric};
@@ -25,10 +25,19 @@ pub struct CallTreeView {
     sort: Metric,
     /// Expanded nodes, per direction.
     expanded: [FxHashSet<u32>; 2],
-    /// Nodes of the visible rows, in order; rebuilt when expansion or sorting changes.
-    rows: Option<Vec<u32>>,
+    /// The visible rows in order, with each node's own value of the sort metric (its "Self"
+    /// cell: a sum over its children, worked out once, not per frame); rebuilt when expansion
+    /// or sorting changes.
+    rows: Option<Vec<Row>>,
     selected: [Option<u32>; 2],
     scroll_to: Option<usize>,
+}
+
+/// A visible row: the node, and its own value of the sort metric.
+#[derive(Clone, Copy)]
+struct Row {
+    node: u32,
+    own: u64,
 }
 
 fn slot(d: Direction) -> usize {
@@ -144,7 +153,7 @@ impl CallTreeView {
                 })
                 .body(|body| {
                     body.rows(20.0, rows.len(), |mut row| {
-                        let n = rows[row.index()];
+                        let Row { node: n, own } = rows[row.index()];
                         row.set_selected(selected == Some(n));
                         let m = tree.metrics(n);
                         row.col(|ui| {
@@ -175,9 +184,7 @@ impl CallTreeView {
                             row.col(|ui| metric_cell(ui, metric, m.get(metric)));
                         }
                         if top_down {
-                            row.col(|ui| {
-                                metric_cell(ui, self.sort, tree.self_metrics(n).get(self.sort))
-                            });
+                            row.col(|ui| metric_cell(ui, self.sort, own));
                         }
                         if row.response().clicked() {
                             selected = Some(n);
@@ -217,8 +224,8 @@ impl CallTreeView {
             let kids = tree.sorted_children(p, at, self.sort);
             let Some(&first) = kids.first() else { break };
             set.insert(first);
-            let total = tree.metrics(at).get(self.sort);
-            if tree.metrics(first).get(self.sort) * 10 < total * 9 {
+            let (total, heaviest) = (tree.value(at, self.sort), tree.value(first, self.sort));
+            if (heaviest as u128) * 10 < (total as u128) * 9 {
                 break;
             }
             at = first;
@@ -245,13 +252,13 @@ impl CallTreeView {
         if !(up || down || left || right) || rows.is_empty() {
             return;
         }
-        let at = self.selected[s].and_then(|n| rows.iter().position(|&r| r == n));
+        let at = self.selected[s].and_then(|n| rows.iter().position(|r| r.node == n));
         let Some(i) = at else {
-            self.selected[s] = Some(rows[0]);
+            self.selected[s] = Some(rows[0].node);
             self.scroll_to = Some(0);
             return;
         };
-        let n = rows[i];
+        let n = rows[i].node;
         let open = self.expanded[s].contains(&n);
         if up && i > 0 {
             self.select_row(i - 1);
@@ -262,13 +269,13 @@ impl CallTreeView {
         } else if left && tree.depth(n) > 1 {
             let parent = tree.parent(n);
             self.selected[s] = Some(parent);
-            self.scroll_to = rows.iter().position(|&r| r == parent);
+            self.scroll_to = rows.iter().position(|r| r.node == parent);
         }
     }
 
     fn select_row(&mut self, i: usize) {
         if let Some(rows) = &self.rows {
-            self.selected[slot(self.direction)] = rows.get(i).copied();
+            self.selected[slot(self.direction)] = rows.get(i).map(|r| r.node);
             self.scroll_to = Some(i);
         }
     }
@@ -291,17 +298,12 @@ fn visible_rows(
     tree: &CallTree,
     expanded: &FxHashSet<u32>,
     sort: Metric,
-) -> Vec<u32> {
-    let mut rows = Vec::new();
-    let mut stack: Vec<u32> = tree.sorted_children(p, ROOT, sort);
-    stack.reverse();
-    while let Some(n) = stack.pop() {
-        rows.push(n);
-        if expanded.contains(&n) {
-            let mut kids = tree.sorted_children(p, n, sort);
-            kids.reverse();
-            stack.extend(kids);
-        }
-    }
-    rows
+) -> Vec<Row> {
+    tree.walk(p, sort, |n| expanded.contains(&n), |_| true, usize::MAX)
+        .into_iter()
+        .map(|node| Row {
+            node,
+            own: tree.self_value(node, sort),
+        })
+        .collect()
 }

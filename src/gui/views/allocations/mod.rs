@@ -14,7 +14,7 @@ use egui_extras::{Column, TableBuilder};
 use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
 use crate::analysis::alloc::{diff_profiles, frame_text, ProfileDiff};
 use crate::gui::format::size_cell;
-use crate::gui::worker::{BackgroundTask, BUILD_NOW_NODES};
+use crate::gui::worker::{Deferred, BUILD_NOW_NODES};
 use crate::gui::{LoadedSnapshot, Selection};
 use crate::model::alloc::{AllocProfile, Folding, Metric};
 use crate::report::{human_bytes, SITE_DIFF_COLUMNS};
@@ -41,16 +41,16 @@ enum Part {
 pub struct AllocationsView {
     part: Part,
     metric: Metric,
-    flame: Option<FlameTree>,
-    /// The flame graph being laid out on a thread (big profiles), for this metric.
-    flame_task: Option<(Metric, BackgroundTask<Option<FlameTree>>)>,
+    /// The flame graph's layout, by metric (on a thread for big profiles).
+    flame: Deferred<Metric, FlameTree>,
     flame_state: FlameState,
     calls: CallTreeView,
     lists: Option<Lists>,
     only_unused: bool,
-    other: Option<usize>,
-    /// The diff against an earlier run (kept with it: stacks are read from both).
-    diff: Option<(Arc<LoadedSnapshot>, ProfileDiff)>,
+    /// The earlier run compared with (stacks are read from both).
+    other: Option<Arc<LoadedSnapshot>>,
+    /// The comparison with it, keyed by that run's address.
+    diff: Deferred<usize, ProfileDiff>,
     folding: Option<FoldingDraft>,
 }
 
@@ -179,15 +179,28 @@ impl AllocationsView {
                 ui.horizontal_wrapped(|ui| {
                     ui.label("Metric:");
                     for m in Metric::ALL.into_iter().filter(|&m| p.records(m)) {
-                        ui.selectable_value(&mut self.metric, m, m.label());
+                        if ui
+                            .selectable_value(&mut self.metric, m, m.label())
+                            .changed()
+                        {
+                            self.flame_state.zoom = 0;
+                        }
                     }
                 });
-                self.lay_out_flame_graph(ui.ctx(), snap);
-                match &self.flame {
-                    Some(tree) if tree.metric == self.metric => {
+                let (metric, now) = (self.metric, tables.top_down.len() < BUILD_NOW_NODES);
+                let task_snap = Arc::clone(snap);
+                let layout = self.flame.get(ui.ctx(), metric, now, move || {
+                    let (p, t) = (task_snap.data.snapshot.alloc.as_deref(), &task_snap.alloc);
+                    match (p, t) {
+                        (Some(p), Some(t)) => FlameTree::build(p, &t.top_down, metric),
+                        _ => FlameTree::empty(metric),
+                    }
+                });
+                match layout {
+                    Some(tree) => {
                         flamegraph_ui(ui, p, &tables.top_down, tree, &mut self.flame_state)
                     }
-                    _ => {
+                    None => {
                         ui.horizontal(|ui| {
                             ui.spinner();
                             ui.label("Laying out the flame graph…");
@@ -252,45 +265,9 @@ impl AllocationsView {
                 }
             }
             Part::Timeline => timeline(ui, p),
-            Part::Diff => self.diff_ui(ui, p, others),
+            Part::Diff => self.diff_ui(ui, snap, p, others),
         }
         refold
-    }
-
-    /// Make the flame graph's layout for the chosen metric: right away for small profiles, on
-    /// a thread for big ones (the result is picked up on a later frame).
-    fn lay_out_flame_graph(&mut self, ctx: &egui::Context, snap: &Arc<LoadedSnapshot>) {
-        let (Some(p), Some(tables)) = (snap.data.snapshot.alloc.as_deref(), snap.alloc.as_ref())
-        else {
-            return;
-        };
-        if self.flame.as_ref().is_some_and(|f| f.metric == self.metric) {
-            return;
-        }
-        if tables.top_down.len() < BUILD_NOW_NODES {
-            self.flame = Some(FlameTree::build(p, &tables.top_down, self.metric));
-            self.flame_state.zoom = 0;
-            return;
-        }
-        if let Some((metric, task)) = &mut self.flame_task {
-            if let Some(tree) = task.poll() {
-                if let Some(tree) = tree.filter(|t| t.metric == self.metric) {
-                    self.flame = Some(tree);
-                    self.flame_state.zoom = 0;
-                }
-                self.flame_task = None;
-            } else if *metric == self.metric {
-                return;
-            }
-        }
-        if self.flame.as_ref().is_none_or(|f| f.metric != self.metric) {
-            let (snap, metric) = (Arc::clone(snap), self.metric);
-            let task = BackgroundTask::spawn(ctx, move |_| {
-                let p = snap.data.snapshot.alloc.as_deref()?;
-                Some(FlameTree::build(p, &snap.alloc.as_ref()?.top_down, metric))
-            });
-            self.flame_task = Some((metric, task));
-        }
     }
 
     /// The function selected in the call tree, if any (for tests and tools).
@@ -301,7 +278,7 @@ impl AllocationsView {
 
     /// The metric the flame graph was last laid out by, if it was drawn (for tests and tools).
     pub fn flame_metric(&self) -> Option<Metric> {
-        self.flame.as_ref().map(|f| f.metric)
+        self.flame.last().map(|f| f.metric)
     }
 
     /// The folding row: standard folding on or off, extra prefixes, Apply.
@@ -333,11 +310,16 @@ impl AllocationsView {
         apply.then(|| draft.folding())
     }
 
-    fn diff_ui(&mut self, ui: &mut egui::Ui, p: &AllocProfile, others: &[Arc<LoadedSnapshot>]) {
-        let profiles: Vec<(usize, &Arc<LoadedSnapshot>)> = others
+    fn diff_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        snap: &Arc<LoadedSnapshot>,
+        p: &AllocProfile,
+        others: &[Arc<LoadedSnapshot>],
+    ) {
+        let profiles: Vec<&Arc<LoadedSnapshot>> = others
             .iter()
-            .enumerate()
-            .filter(|(_, o)| o.data.snapshot.alloc.is_some())
+            .filter(|o| o.data.snapshot.alloc.is_some())
             .collect();
         if profiles.is_empty() {
             ui.label("Open another allocation profile (an earlier run) to compare with.");
@@ -345,22 +327,44 @@ impl AllocationsView {
         }
         ui.horizontal(|ui| {
             ui.label("Earlier run:");
-            for (i, o) in &profiles {
-                if ui
-                    .selectable_label(self.other == Some(*i), &o.title)
-                    .clicked()
-                {
-                    self.other = Some(*i);
-                    if let Some(before) = o.data.snapshot.alloc.as_deref() {
-                        self.diff = Some((Arc::clone(o), diff_profiles(before, p)));
-                    }
+            for o in &profiles {
+                let chosen = self.other.as_ref().is_some_and(|x| Arc::ptr_eq(x, o));
+                if ui.selectable_label(chosen, &o.title).clicked() {
+                    self.other = Some(Arc::clone(o));
                 }
             }
         });
-        let Some((other, diff)) = &self.diff else {
+        // A run whose tab was closed is let go.
+        if let Some(o) = &self.other {
+            if !profiles.iter().any(|x| Arc::ptr_eq(x, o)) {
+                self.other = None;
+                self.diff = Deferred::default();
+            }
+        }
+        let Some(other) = self.other.clone() else {
             return;
         };
         let Some(before) = other.data.snapshot.alloc.as_deref() else {
+            return;
+        };
+        let small = |s: &LoadedSnapshot| s.alloc.as_ref().map_or(0, |t| t.sites.len());
+        let now = small(&other) + small(snap) < BUILD_NOW_NODES;
+        let (a, b) = (Arc::clone(&other), Arc::clone(snap));
+        let key = Arc::as_ptr(&other) as usize;
+        let diff = self.diff.get(ui.ctx(), key, now, move || {
+            match (
+                a.data.snapshot.alloc.as_deref(),
+                b.data.snapshot.alloc.as_deref(),
+            ) {
+                (Some(a), Some(b)) => diff_profiles(a, b),
+                _ => ProfileDiff::default(),
+            }
+        });
+        let Some(diff) = diff else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Comparing by call stack…");
+            });
             return;
         };
         let d = &diff.sites;
@@ -385,8 +389,10 @@ impl AllocationsView {
                     row.col(|ui| {
                         let (q, stack) = diff.stack(before, p, s);
                         let leaf = stack.last().map_or("(no stack)", |&f| q.function(f));
-                        ui.add(egui::Label::new(leaf).truncate())
-                            .on_hover_text(stack_text(q, stack));
+                        let label = ui.add(egui::Label::new(leaf).truncate());
+                        if label.hovered() {
+                            label.on_hover_text(stack_text(q, stack));
+                        }
                     });
                     row.col(|ui| size_cell(ui, s.before.peak_bytes));
                     row.col(|ui| size_cell(ui, s.after.peak_bytes));

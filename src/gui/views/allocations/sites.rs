@@ -7,9 +7,9 @@ use egui_extras::{Column, TableBuilder};
 
 use std::sync::Arc;
 
-use crate::analysis::alloc::SiteStat;
+use crate::analysis::alloc::{access_text, SiteStat};
 use crate::gui::format::{group_digits, metric_cell, number_cell};
-use crate::gui::worker::{BackgroundTask, BUILD_NOW_NODES};
+use crate::gui::worker::{Deferred, BUILD_NOW_NODES};
 use crate::gui::LoadedSnapshot;
 use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 
@@ -61,13 +61,7 @@ impl SiteColumn {
             SiteColumn::ReadPerByte => ratio(m.read_bytes, m.total_bytes),
             SiteColumn::WrittenPerByte => ratio(m.written_bytes, m.total_bytes),
             SiteColumn::AvgLifetime => lifetime(m, time_unit),
-            SiteColumn::Flags => match (r.never_read, r.never_written) {
-                (true, true) => "never read or written",
-                (true, false) => "never read",
-                (false, true) => "never written",
-                (false, false) => "",
-            }
-            .to_string(),
+            SiteColumn::Flags => access_text(r.never_read, r.never_written).to_string(),
         };
         number_cell(ui, text);
     }
@@ -101,10 +95,8 @@ pub struct SiteList {
     id: &'static str,
     columns: Vec<SiteColumn>,
     sort: SiteColumn,
-    /// Row indices in display order, for the current sort.
-    order: Option<Vec<u32>>,
-    /// A big list being sorted on a thread.
-    sorting: Option<BackgroundTask<Option<Vec<u32>>>>,
+    /// Row indices in display order, by sort column (sorted on a thread for big lists).
+    order: Deferred<SiteColumn, Vec<u32>>,
 }
 
 /// Indices of the `rows` that `keep` accepts, by `sort` (ties by site, for a stable order).
@@ -128,8 +120,7 @@ impl SiteList {
             id,
             columns,
             sort,
-            order: None,
-            sorting: None,
+            order: Deferred::default(),
         }
     }
 
@@ -159,24 +150,16 @@ impl SiteList {
             return;
         };
         let rows = &tables.sites;
-        let sort = self.sort;
-        if self.order.is_none() {
-            if rows.len() < BUILD_NOW_NODES {
-                self.order = Some(sorted(rows, keep, sort));
-            } else {
-                if let Some(order) = self.sorting.as_mut().and_then(BackgroundTask::poll) {
-                    self.order = order;
-                    self.sorting = None;
-                }
-                if self.order.is_none() && self.sorting.is_none() {
-                    let snap = Arc::clone(snap);
-                    self.sorting = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
-                        Some(sorted(&snap.alloc.as_ref()?.sites, keep, sort))
-                    }));
-                }
-            }
-        }
-        let Some(order) = &self.order else {
+        let (sort, task_snap) = (self.sort, Arc::clone(snap));
+        let order = self
+            .order
+            .get(ui.ctx(), sort, rows.len() < BUILD_NOW_NODES, move || {
+                task_snap
+                    .alloc
+                    .as_ref()
+                    .map_or_else(Vec::new, |t| sorted(&t.sites, keep, sort))
+            });
+        let Some(order) = order else {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label(format!("Sorting {} sites…", rows.len()));
@@ -230,8 +213,6 @@ impl SiteList {
         });
         if let Some(c) = clicked {
             self.sort = c;
-            self.order = None;
-            self.sorting = None;
         }
     }
 }
