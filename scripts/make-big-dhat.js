@@ -15,14 +15,7 @@ if (!out || !["tree", "walk"].includes(shape)) {
   console.error("usage: make-big-dhat.js OUT.json [PROGRAM_POINTS] [tree|walk]");
   process.exit(2);
 }
-// xorshift32: exact in JavaScript's 32-bit integer ops.
-let seed = 42;
-const rand = (n) => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = require("./xorshift")(42);
 const FUNCTIONS = 20000;
 const CALLS = 100000;
 // The `tree` shape's call paths: call i is made by call parent[i] and runs function fn[i].

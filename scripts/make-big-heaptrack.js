@@ -12,13 +12,7 @@ if (!out) {
   console.error("usage: make-big-heaptrack.js OUT [EVENTS]");
   process.exit(2);
 }
-let seed = 7;
-const rand = (n) => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = require("./xorshift")(7);
 const FUNCTIONS = 20000;
 const FILES = 200;
 const CALLS = 100000;
