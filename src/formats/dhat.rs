@@ -10,11 +10,39 @@ use serde::de::{
 };
 use serde::Deserialize;
 
-use super::Input;
+use super::{Format, Input, LoadOptions};
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile};
-use crate::model::FxHashMap;
+use crate::model::{FxHashMap, Snapshot};
 use crate::progress::Progress;
+
+/// DHAT profiles (dhat-rs's `dhat-heap.json`, valgrind's `dhat.out.<pid>`).
+pub static FORMAT: Format = Format {
+    name: "DHAT JSON",
+    known_as: "DHAT JSON",
+    extensions: &["json"],
+    sniff,
+    load,
+};
+
+/// A JSON object with a `dhatFileVersion` field in its first 4 KiB.
+pub(super) fn sniff(head: &[u8]) -> bool {
+    let text = super::head_text(head);
+    text.starts_with('{') && text.contains("\"dhatFileVersion\"")
+}
+
+/// [`FORMAT`]'s loader: [`read`], then folding and the common model.
+fn load(
+    path: &Path,
+    input: Input,
+    options: &LoadOptions,
+    progress: Progress<'_>,
+) -> Result<Snapshot> {
+    Ok(super::profile_snapshot(
+        read(path, input, progress)?,
+        options,
+    ))
+}
 
 /// The top-level fields; the program points stream into [`Points`] as they are parsed.
 #[derive(Default)]
@@ -165,8 +193,8 @@ fn parse_frame(text: &str) -> (String, String) {
     }
 }
 
-/// Load a DHAT profile from an opened input.
-pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
+/// Read a DHAT profile from an opened input.
+pub fn read(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
     const PHASE: &str = "reading DHAT profile";
     progress.step(PHASE, 0, input.total)?;
     let reader = ReportingReader {

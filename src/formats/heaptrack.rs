@@ -37,11 +37,40 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::Input;
+use super::{Format, Input, LoadOptions};
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, TimePoint};
-use crate::model::{FxHashMap, StringTable};
+use crate::model::{FxHashMap, Snapshot, StringTable};
 use crate::progress::Progress;
+
+/// heaptrack data files. They have no extension of their own (`heaptrack.<program>.<pid>`);
+/// heaptrack writes them compressed, as `.zst` or `.gz`.
+pub static FORMAT: Format = Format {
+    name: "heaptrack data file",
+    known_as: "heaptrack",
+    extensions: &[],
+    sniff,
+    load,
+};
+
+/// A version line `v <hex> <hex>` first, or the command line `X …` before it.
+fn sniff(head: &[u8]) -> bool {
+    let text = super::head_text(head);
+    text.starts_with("v ") || text.starts_with("X ")
+}
+
+/// [`FORMAT`]'s loader: [`read`], then folding and the common model.
+fn load(
+    path: &Path,
+    input: Input,
+    options: &LoadOptions,
+    progress: Progress<'_>,
+) -> Result<Snapshot> {
+    Ok(super::profile_snapshot(
+        read(path, input, progress)?,
+        options,
+    ))
+}
 
 /// Longest line accepted (heaptrack's longest lines are template-heavy function names).
 const MAX_LINE: usize = 16 << 20;
@@ -890,8 +919,8 @@ fn suppression_matches(pattern: &str, text: &str) -> bool {
     true
 }
 
-/// Load a heaptrack data file from an opened input.
-pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
+/// Read a heaptrack data file from an opened input.
+pub fn read(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
     let total = input.total;
     let done = input.done;
     progress.step(PHASE, 0, total)?;

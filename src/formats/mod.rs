@@ -1,5 +1,6 @@
 //! Input formats. Each one reads a file into the common [`Snapshot`] model; the format is
-//! recognised from the content (gzip magic, then JSON shape), never from the file name.
+//! recognised from the content (gzip or zstd magic, then each format's sniff in [`FORMATS`]
+//! order), never from the file name.
 
 pub mod dhat;
 pub mod heaptrack;
@@ -15,47 +16,101 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::model::alloc::Folding;
+use crate::model::alloc::{AllocProfile, Folding};
 use crate::model::Snapshot;
 use crate::progress::Progress;
-use json_reader::{CountingReader, JsonReader};
+use json_reader::CountingReader;
 
 /// Deflate can't expand data more than about 1032:1; bounds capacities taken from gzipped files.
 const MAX_GZIP_RATIO: u64 = 1032;
 
-/// What a file holds, told from its first bytes (after decompression).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// V8 heap snapshot or timeline.
-    V8,
-    /// DHAT JSON (dhat-rs or valgrind).
-    Dhat,
-    /// heaptrack's line-oriented data file.
-    Heaptrack,
-    /// pprof profile (protobuf).
-    Pprof,
+/// One input format: how users know it, how it is recognised and how it is loaded. Every format
+/// module exposes one as `FORMAT`; [`FORMATS`] lists them, and detection, loading, the error for
+/// an unknown file and the open dialog's filter all come from that list.
+pub struct Format {
+    /// Short name, for people: "V8 heap snapshot".
+    pub name: &'static str,
+    /// How the error for an unknown file names it (users' words: "DHAT JSON").
+    pub known_as: &'static str,
+    /// File-name extensions (no dot) of uncompressed files, for the open dialog; compressed
+    /// ones are [`COMPRESSED_EXTENSIONS`] for every format.
+    pub extensions: &'static [&'static str],
+    /// True when the (decompressed) head of a file is this format. Sniffs are tried in
+    /// [`FORMATS`] order and the first that says yes wins.
+    pub sniff: fn(head: &[u8]) -> bool,
+    /// Read the opened file into the common model.
+    pub load: fn(
+        path: &Path,
+        input: Input,
+        options: &LoadOptions,
+        progress: Progress<'_>,
+    ) -> Result<Snapshot>,
 }
 
-/// Recognise the format from the (decompressed) head of the file.
-pub fn sniff(head: &[u8]) -> Option<Kind> {
+impl std::fmt::Debug for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Format")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every format heapsight reads, in sniff order (the first whose sniff says yes loads the file),
+/// which is also the order the error for an unknown file lists them in. Adding a format is one
+/// file in `formats/` and one line here.
+pub static FORMATS: &[&Format] = &[
+    &v8::FORMAT,
+    &dhat::FORMAT,
+    &heaptrack::FORMAT,
+    &pprof::FORMAT,
+];
+
+/// Extensions of the compressed wrappers [`open`] undoes, which any format may come in.
+pub const COMPRESSED_EXTENSIONS: &[&str] = &["gz", "zst"];
+
+/// The format of a file from its (decompressed) head: the first in [`FORMATS`] whose sniff says
+/// yes.
+pub fn sniff(head: &[u8]) -> Option<&'static Format> {
+    FORMATS.iter().copied().find(|f| (f.sniff)(head))
+}
+
+/// The head as text for the text formats' sniffs: its first 4 KiB, byte-order marks and leading
+/// white space removed.
+fn head_text(head: &[u8]) -> String {
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('{') {
-        if t.contains("\"dhatFileVersion\"") {
-            return Some(Kind::Dhat);
+    text.trim_start_matches('\u{feff}').trim_start().to_string()
+}
+
+/// True when the head holds nothing but byte-order marks and white space. Checked before any
+/// sniff: pprof's sniff would take a leading newline for a protobuf tag, and no format reads a
+/// blank head (the JSON ones need a `{` first).
+fn is_blank(head: &[u8]) -> bool {
+    String::from_utf8_lossy(head)
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .is_empty()
+}
+
+/// The error text for a file no format recognises, naming them all.
+fn unknown_format_message() -> String {
+    let names: Vec<&str> = FORMATS.iter().map(|f| f.known_as).collect();
+    format!(
+        "not a heap snapshot or allocation profile heapsight knows ({})",
+        names.join(", ")
+    )
+}
+
+/// The extensions for the open dialog's filter: every format's, then the compressed wrappers',
+/// each once, in [`FORMATS`] order.
+pub fn dialog_extensions() -> Vec<&'static str> {
+    let mut extensions: Vec<&'static str> = Vec::new();
+    let all = FORMATS.iter().flat_map(|f| f.extensions.iter());
+    for ext in all.chain(COMPRESSED_EXTENSIONS) {
+        if !extensions.contains(ext) {
+            extensions.push(ext);
         }
-        return Some(Kind::V8);
     }
-    // heaptrack files start with a version line `v <hex> <hex>` (and may have `X` first).
-    if t.starts_with("v ") || t.starts_with("X ") {
-        return Some(Kind::Heaptrack);
-    }
-    // A pprof Profile's first field is usually 1 (sample_type, length-delimited: tag 0x0a)
-    // or 2 (sample: 0x12).
-    if matches!(head.first(), Some(0x0a | 0x12)) {
-        return Some(Kind::Pprof);
-    }
-    None
+    extensions
 }
 
 /// The opened input: a decompressing, prefetching stream with its head available for sniffing.
@@ -150,34 +205,140 @@ pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
 pub fn load_with(path: &Path, options: &LoadOptions, progress: Progress<'_>) -> Result<Snapshot> {
     let input = open(path)?;
     let total = input.total;
-    let profile = |mut p: crate::model::alloc::AllocProfile| {
-        p.set_folding(options.folding.clone());
-        p.into_snapshot()
+    if is_blank(&input.head) {
+        return Err(Error::format(path, "the file is empty", 0));
+    }
+    let Some(format) = sniff(&input.head) else {
+        return Err(Error::format(path, unknown_format_message(), 0));
     };
-    let snapshot = match sniff(&input.head) {
-        Some(Kind::V8) => {
-            let reader = JsonReader::new(input.stream, path, progress, input.done, total);
-            v8::load(reader, input.max_bytes)?
-        }
-        Some(Kind::Dhat) => profile(dhat::load(path, input, progress)?),
-        _ if String::from_utf8_lossy(&input.head)
-            .trim_start_matches('\u{feff}')
-            .trim()
-            .is_empty() =>
-        {
-            return Err(Error::format(path, "the file is empty", 0));
-        }
-        Some(Kind::Heaptrack) => profile(heaptrack::load(path, input, progress)?),
-        Some(Kind::Pprof) => profile(pprof::load(path, input, progress)?),
-        None => {
-            return Err(Error::format(
-                path,
-                "not a heap snapshot or allocation profile heapsight knows \
-                 (V8 .heapsnapshot/.heaptimeline, DHAT JSON, heaptrack, pprof)",
-                0,
-            ))
-        }
-    };
+    let snapshot = (format.load)(path, input, options, progress)?;
     progress.report("loaded", total, total);
     Ok(snapshot)
+}
+
+/// The end of every allocation-profile format's `load`: apply the folding options and turn the
+/// profile into the common model.
+fn profile_snapshot(mut profile: AllocProfile, options: &LoadOptions) -> Snapshot {
+    profile.set_folding(options.folding.clone());
+    profile.into_snapshot()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniffed(head: &[u8]) -> Option<&'static str> {
+        sniff(head).map(|f| f.name)
+    }
+
+    #[test]
+    fn the_unknown_file_error_names_every_format_as_before() {
+        assert_eq!(
+            unknown_format_message(),
+            "not a heap snapshot or allocation profile heapsight knows \
+             (V8 .heapsnapshot/.heaptimeline, DHAT JSON, heaptrack, pprof)"
+        );
+    }
+
+    #[test]
+    fn sniffing_follows_the_table_order() {
+        assert_eq!(sniffed(br#"{"dhatFileVersion":2}"#), Some("DHAT JSON"));
+        assert_eq!(
+            sniffed(b"\xef\xbb\xbf {\"dhatFileVersion\":2}"),
+            Some("DHAT JSON")
+        );
+        assert_eq!(sniffed(br#"{"snapshot":{}}"#), Some("V8 heap snapshot"));
+        assert_eq!(sniffed(b"{}"), Some("V8 heap snapshot"));
+        // A leading newline is also pprof's tag byte: the JSON and text formats come first.
+        assert_eq!(sniffed(b"\n{}"), Some("V8 heap snapshot"));
+        assert_eq!(sniffed(b"\nv 1 2"), Some("heaptrack data file"));
+        assert_eq!(sniffed(b"X ./app\nv 1 2"), Some("heaptrack data file"));
+        assert_eq!(sniffed(b"\x0a\x04"), Some("pprof heap profile"));
+        assert_eq!(sniffed(b"\x12\x04"), Some("pprof heap profile"));
+        assert_eq!(sniffed(b"hello"), None);
+        assert_eq!(sniffed(b"[1,2,3]"), None);
+        assert_eq!(sniffed(b""), None);
+    }
+
+    /// `load_with` checks for a blank file before sniffing; that only changes anything for
+    /// formats after V8 and DHAT, because the JSON sniffs never take a blank head.
+    #[test]
+    fn a_blank_head_is_empty_and_no_json_format_claims_it() {
+        let blank: [&[u8]; 6] = [
+            b"",
+            b" \t\r\n",
+            b"\n\n",
+            "\u{feff}".as_bytes(),
+            "\u{feff}\u{feff} \n".as_bytes(),
+            "\u{a0}\u{2003}".as_bytes(),
+        ];
+        for head in blank {
+            assert!(is_blank(head), "{head:?}");
+            assert!(!(v8::FORMAT.sniff)(head), "{head:?}");
+            assert!(!(dhat::FORMAT.sniff)(head), "{head:?}");
+        }
+        assert!(!is_blank(" \u{feff}".as_bytes()));
+        assert!(!is_blank(b" {"));
+    }
+
+    #[test]
+    fn formats_have_distinct_names() {
+        for (i, a) in FORMATS.iter().enumerate() {
+            for b in &FORMATS[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.known_as, b.known_as);
+            }
+        }
+    }
+
+    #[test]
+    fn the_dialog_offers_every_format_and_compression() {
+        let extensions = dialog_extensions();
+        for ext in ["heapsnapshot", "heaptimeline", "json", "pb", "gz", "zst"] {
+            assert!(
+                extensions.contains(&ext),
+                "{ext} missing from {extensions:?}"
+            );
+        }
+        for (i, ext) in extensions.iter().enumerate() {
+            assert!(!ext.starts_with('.'), "{ext}");
+            assert!(!extensions[i + 1..].contains(ext), "{ext} twice");
+        }
+    }
+
+    /// The README's section between `## title` and the next `## `.
+    fn readme_section<'a>(readme: &'a str, title: &str) -> &'a str {
+        let start = readme
+            .find(&format!("\n## {title}\n"))
+            .unwrap_or_else(|| panic!("README.md has no \"## {title}\" section"));
+        let rest = &readme[start + 1..];
+        let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+        &rest[..end]
+    }
+
+    /// The README's opening paragraph names every format in [`FORMATS`], and the intro or the
+    /// "Rust allocation dumps" section shows each extension the open dialog offers.
+    #[test]
+    fn the_readme_lists_the_formats_of_the_table() {
+        let readme = include_str!("../../README.md");
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let intro = words(&readme[..readme.find("\n## ").expect("a README with sections")]);
+        for format in FORMATS {
+            assert!(
+                intro.contains(format.name),
+                "README.md's intro does not name {:?}",
+                format.name
+            );
+        }
+        let documented = format!(
+            "{intro}\n{}",
+            readme_section(readme, "Rust allocation dumps")
+        );
+        for ext in dialog_extensions() {
+            assert!(
+                documented.contains(&format!(".{ext}")),
+                "README.md's intro and \"Rust allocation dumps\" section never show a .{ext} file"
+            );
+        }
+    }
 }

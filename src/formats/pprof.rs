@@ -19,11 +19,39 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::Input;
+use super::{Format, Input, LoadOptions};
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile};
-use crate::model::FxHashMap;
+use crate::model::{FxHashMap, Snapshot};
 use crate::progress::Progress;
+
+/// pprof profiles (`profile.pb`, usually gzipped: `.pb.gz`).
+pub static FORMAT: Format = Format {
+    name: "pprof heap profile",
+    known_as: "pprof",
+    extensions: &["pb"],
+    sniff,
+    load,
+};
+
+/// A Profile message's first field is usually 1 (sample_type, length-delimited: tag 0x0a) or
+/// 2 (sample: 0x12).
+fn sniff(head: &[u8]) -> bool {
+    matches!(head.first(), Some(0x0a | 0x12))
+}
+
+/// [`FORMAT`]'s loader: [`read`], then folding and the common model.
+fn load(
+    path: &Path,
+    input: Input,
+    options: &LoadOptions,
+    progress: Progress<'_>,
+) -> Result<Snapshot> {
+    Ok(super::profile_snapshot(
+        read(path, input, progress)?,
+        options,
+    ))
+}
 
 /// pprof has no framing to stream by: the message is read whole, up to this many bytes.
 pub const MAX_PROFILE_BYTES: u64 = 2 << 30;
@@ -190,8 +218,8 @@ fn slot_of(ty: &str, unit: &str) -> Option<Slot> {
 const KNOWN_TYPES: &str =
     "inuse_space/bytes, inuse_objects/count, alloc_space/bytes, alloc_objects/count";
 
-/// Load a pprof profile from an opened input.
-pub fn load(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
+/// Read a pprof profile from an opened input.
+pub fn read(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocProfile> {
     let data = read_all(path, input, progress)?;
     progress.step("decoding pprof profile", 0, data.len() as u64)?;
     let profile = Profile::decode(data.as_slice()).map_err(|e| {

@@ -2,13 +2,43 @@
 //! Electron and Deno. Fields are located by name from `snapshot.meta`; sections the model does
 //! not use (such as Chromium's `scopes`) are skipped.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use super::json_reader::JsonReader;
+use super::{Format, Input, LoadOptions};
 use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_NODES};
 use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
+use crate::progress::Progress;
+
+/// V8 heap snapshots and timelines.
+pub static FORMAT: Format = Format {
+    name: "V8 heap snapshot",
+    known_as: "V8 .heapsnapshot/.heaptimeline",
+    extensions: &["heapsnapshot", "heaptimeline"],
+    sniff,
+    load,
+};
+
+/// Any JSON object DHAT does not claim (DHAT files are JSON objects too), so that other JSON
+/// gets the V8 loader's precise "not a heap snapshot: …" errors.
+fn sniff(head: &[u8]) -> bool {
+    super::head_text(head).starts_with('{') && !super::dhat::sniff(head)
+}
+
+/// [`FORMAT`]'s loader: stream the file through a [`JsonReader`] into [`read`].
+fn load(
+    path: &Path,
+    input: Input,
+    _options: &LoadOptions,
+    progress: Progress<'_>,
+) -> Result<Snapshot> {
+    let reader = JsonReader::new(input.stream, path, progress, input.done, input.total);
+    read(reader, input.max_bytes)
+}
 
 /// The parts of `snapshot.meta` the loader needs.
 struct Meta {
@@ -25,9 +55,9 @@ struct Meta {
 /// Raw JSON of `snapshot` is small; anything bigger is not a heap snapshot.
 const META_LIMIT: usize = 16 << 20;
 
-/// Load a V8 heap snapshot or timeline from `reader`. `size_hint_bytes` bounds capacities
+/// Read a V8 heap snapshot or timeline from `reader`. `max_stream_bytes` bounds capacities
 /// taken from the file's declared counts.
-pub fn load(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
+pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
     let mut info = SnapshotInfo::default();
     let mut meta: Option<Meta> = None;
     let mut g = HeapGraph::default();
