@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::kittest::{By, NodeT, Queryable};
 use egui_kittest::Harness;
 use heapsight::gui::egui::{self, Event, MouseWheelSource, MouseWheelUnit, TouchPhase};
-use heapsight::gui::{HeapsightApp, ViewKind};
+use heapsight::gui::HeapsightApp;
 
 const DEFAULT_SNAPSHOT: &str = "sample-snapshots/node-leak/target.heapsnapshot";
 const SIZE: [f32; 2] = [1280.0, 800.0];
@@ -116,20 +116,17 @@ impl Bench {
     /// Click the view's label in the view bar, one event per frame, and report the release frame
     /// plus the frame after it (the first frames drawing the view). False if the view bar has no
     /// such label (views are offered by file kind).
-    fn switch_to(&mut self, v: ViewKind) -> bool {
-        if !self.click_label(v.label()) {
+    fn switch_to(&mut self, title: &str) -> bool {
+        if !self.click_label(title) {
             return false;
         }
-        if self.h.state().tabs[0].view != v {
-            eprintln!(
-                "clicking {:?} did not switch the view; switching directly",
-                v.label()
-            );
-            self.h.state_mut().tabs[0].view = v;
+        if self.h.state().tabs[0].current_title() != title {
+            eprintln!("clicking {title:?} did not switch the view; switching directly");
+            self.h.state_mut().tabs[0].show_titled(title);
         }
         let mut s = Samples::default();
         self.frame(&mut s);
-        report(&format!("{}: next frame", v.label()), &s);
+        report(&format!("{title}: next frame"), &s);
         true
     }
 
@@ -266,7 +263,7 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1);
     }
-    let snap = b.h.state().tabs[0].snap.clone();
+    let snap = b.h.state().tabs[0].doc.clone();
     let g = snap.data.graph();
     println!(
         "{}: {} nodes, {} edges, loaded in {:.2} s (app's own count), {:.2} s wall",
@@ -309,11 +306,10 @@ fn main() {
     drop(by_size);
 
     let mut idle_repaint = Vec::new();
-    for v in ViewKind::ALL {
-        if !b.switch_to(v) {
+    for name in heapsight::gui::views::titles() {
+        if !b.switch_to(name) {
             continue;
         }
-        let name = v.label();
         b.scenario(&format!("{name}: idle"), |_, _| {});
         b.scenario(&format!("{name}: pointer moving"), |h, i| {
             let y = 80.0 + (i % 40) as f32 * 12.0;
@@ -343,7 +339,7 @@ fn main() {
         }
     }
     // Allocation profiles: each part of the Allocations view, its first frame, idle, scrolling.
-    if b.switch_to(ViewKind::Allocations) {
+    if b.switch_to("Allocations") {
         for part in [
             "Call tree",
             "Bottom-up (allocating functions first)",

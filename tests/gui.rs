@@ -6,7 +6,9 @@ mod gui_common;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
-use heapsight::gui::{egui, HeapsightApp, ViewKind};
+use heapsight::gui::views::allocations::AllocationsView;
+use heapsight::gui::views::leaks::LeaksView;
+use heapsight::gui::{egui, HeapsightApp};
 use heapsight::model::alloc::{Folding, Metric};
 
 #[test]
@@ -14,10 +16,12 @@ fn opens_a_sample_and_switches_views() {
     let mut h = app_with(&[SAMPLE]);
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
     assert_eq!(h.state().tabs.len(), 1);
-    for v in ViewKind::for_file(false) {
-        h.get_by_label(v.label()).click();
+    let titles = h.state().tabs[0].titles();
+    assert_eq!(titles.len(), 8, "every view but Allocations applies to a heap snapshot");
+    for title in titles {
+        h.get_by_label(title).click();
         h.run_steps(2);
-        assert_eq!(h.state().tabs[0].view, v);
+        assert_eq!(h.state().tabs[0].current_title(), title);
     }
 }
 
@@ -34,7 +38,7 @@ fn bad_file_shows_an_error_and_the_app_keeps_running() {
 fn allocation_profiles_open_on_the_allocations_view() {
     let mut h = app_with(&["sample-snapshots/rust/dhat-rs-small.json"]);
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
-    assert_eq!(h.state().tabs[0].view, ViewKind::Allocations);
+    assert!(h.state().tabs[0].shows::<AllocationsView>());
     for label in [
         "Leaked at exit",
         "All sites",
@@ -61,7 +65,7 @@ const VALGRIND: &str = "sample-snapshots/rust/valgrind-dhat-small.json";
 fn profile(file: &str) -> Harness<'static, HeapsightApp> {
     let h = app_with(&[file]);
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
-    assert_eq!(h.state().tabs[0].view, ViewKind::Allocations);
+    assert!(h.state().tabs[0].shows::<AllocationsView>());
     h
 }
 
@@ -86,7 +90,7 @@ fn type_into(h: &mut Harness<'static, HeapsightApp>, label: &str, text: &str) {
 /// The function selected in the call tree of the first tab.
 fn selected(h: &Harness<'static, HeapsightApp>) -> Option<String> {
     let tab = &h.state().tabs[0];
-    tab.allocations.selected_function(&tab.snap)
+    tab.view::<AllocationsView>().unwrap().selected_function(&tab.doc)
 }
 
 fn is_toggled(node: &egui_kittest::Node<'_>) -> bool {
@@ -214,7 +218,7 @@ fn access_part_finds_never_read_memory() {
 fn folding_setting_reopens_the_profile_in_place() {
     let mut h = profile(DHAT_RS);
     assert_eq!(h.state().load_options.folding, Folding::standard());
-    assert_eq!(h.state().tabs[0].snap.options.folding, Folding::standard());
+    assert_eq!(h.state().tabs[0].doc.options.folding, Folding::standard());
     click(&mut h, "Call tree");
     click(&mut h, "Fold allocator and std frames");
     click(&mut h, "Apply");
@@ -224,10 +228,10 @@ fn folding_setting_reopens_the_profile_in_place() {
     assert_eq!(app.tabs.len(), 1, "reloaded in place, not as a new tab");
     assert_eq!(app.load_options.folding, Folding::none());
     let tab = &app.tabs[0];
-    assert_eq!(tab.snap.options.folding, Folding::none());
-    assert!(!tab.snap.options.folding.std_sources);
-    assert!(tab.snap.options.folding.prefixes.is_empty());
-    assert_eq!(tab.view, ViewKind::Allocations);
+    assert_eq!(tab.doc.options.folding, Folding::none());
+    assert!(!tab.doc.options.folding.std_sources);
+    assert!(tab.doc.options.folding.prefixes.is_empty());
+    assert!(tab.shows::<AllocationsView>());
     // Still on the call tree, now with the allocator frames (nothing is folded).
     assert!(h.query_by_label("Top-down (callers first)").is_some());
     click(&mut h, "Bottom-up (allocating functions first)");
@@ -245,7 +249,7 @@ fn folding_setting_reopens_the_profile_in_place() {
     step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
     let want = Folding::with_extra(true, ["alloc_workload::score".to_string()]);
     assert_eq!(h.state().load_options.folding, want);
-    assert_eq!(h.state().tabs[0].snap.options.folding, want);
+    assert_eq!(h.state().tabs[0].doc.options.folding, want);
 }
 
 #[test]
@@ -257,9 +261,9 @@ fn flame_graph_switches_to_every_recorded_metric() {
         "sample-snapshots/rust/pprof-small.pb.gz",
     ] {
         let mut h = profile(file);
-        let p = h.state().tabs[0].snap.data.snapshot.alloc.clone().unwrap();
+        let p = h.state().tabs[0].doc.data.snapshot.alloc.clone().unwrap();
         assert_eq!(
-            h.state().tabs[0].allocations.flame_metric(),
+            h.state().tabs[0].view::<AllocationsView>().unwrap().flame_metric(),
             Some(Metric::PeakBytes),
             "{file}: the flame graph is the first part, by bytes at peak"
         );
@@ -274,7 +278,7 @@ fn flame_graph_switches_to_every_recorded_metric() {
             click(&mut h, m.label());
             assert!(is_toggled(&h.get_by_label(m.label())), "{file}: {m:?}");
             assert_eq!(
-                h.state().tabs[0].allocations.flame_metric(),
+                h.state().tabs[0].view::<AllocationsView>().unwrap().flame_metric(),
                 Some(m),
                 "{file}"
             );
@@ -294,7 +298,7 @@ fn applying_folding_twice_quickly_keeps_the_last_setting() {
     let want = Folding::with_extra(false, ["alloc_workload::score".to_string()]);
     assert_eq!(h.state().load_options.folding, want);
     assert_eq!(h.state().tabs.len(), 1);
-    assert_eq!(h.state().tabs[0].snap.options.folding, want);
+    assert_eq!(h.state().tabs[0].doc.options.folding, want);
 }
 
 #[test]
@@ -304,7 +308,7 @@ fn folding_edits_made_while_reopening_survive_it() {
     click(&mut h, "Apply");
     type_into(&mut h, "Also fold:", "alloc_workload::score");
     step_until(&mut h, "the profile is reloaded", |app| !app.is_loading());
-    assert_eq!(h.state().tabs[0].snap.options.folding, Folding::none());
+    assert_eq!(h.state().tabs[0].doc.options.folding, Folding::none());
     let field = h.get_by_label("Also fold:");
     assert_eq!(field.value().as_deref(), Some("alloc_workload::score"));
     assert!(!h.get_by_label("Apply").accesskit_node().is_disabled());
@@ -383,7 +387,7 @@ fn two_runs_diff_by_call_stack() {
     assert_eq!(h.state().tabs.len(), 2);
     // Compare the large run with the small one, whichever tab is shown.
     let shown = h.state().active;
-    let other = h.state().tabs[1 - shown].snap.title.clone();
+    let other = h.state().tabs[1 - shown].doc.title.clone();
     click(&mut h, "Diff");
     // The other run's title is both a tab and a choice under "Earlier run:": take the lower.
     let choice = h
@@ -396,7 +400,7 @@ fn two_runs_diff_by_call_stack() {
         .query_all_by_label("alloc_workload::load_tensors")
         .next()
         .is_some());
-    let change = if h.state().tabs[shown].snap.title.contains("large") {
+    let change = if h.state().tabs[shown].doc.title.contains("large") {
         "grown"
     } else {
         "shrunk"
@@ -405,4 +409,59 @@ fn two_runs_diff_by_call_stack() {
         h.query_all_by_label(change).count() >= 2,
         "tensors and cycles changed: {change}"
     );
+}
+
+/// Open `path` in a running app and step until its tab is there.
+fn open_and_wait(h: &mut Harness<'static, HeapsightApp>, path: &str) {
+    let ctx = h.ctx.clone();
+    h.state_mut().open(&ctx, path.into());
+    step_until(h, "the file opened", |app| {
+        !app.is_loading() && app.tabs.iter().any(|t| t.doc.path.ends_with(path))
+    });
+}
+
+/// Leaks: baseline and target are picked, then a tab opened before them is closed. Picks made by
+/// position (as the view once stored them) would then point one tab off: the target at the
+/// final, and past the end of the list, so "Find leaks" panicked. Picks are document ids now:
+/// the search runs on the snapshots that were picked.
+#[test]
+fn leak_picks_survive_closing_another_tab() {
+    let dir = "sample-snapshots/node-leak";
+    let mut h = app_with(&["sample-snapshots/node-noleak/baseline.heapsnapshot"]);
+    for name in ["baseline", "target", "final"] {
+        open_and_wait(&mut h, &format!("{dir}/{name}.heapsnapshot"));
+    }
+    let ids: Vec<_> = h.state().tabs.iter().map(|t| t.doc.id).collect();
+    assert_eq!(ids.len(), 4);
+    {
+        let app = h.state_mut();
+        app.active = 3;
+        let tab = &mut app.tabs[3];
+        assert!(tab.show::<LeaksView>());
+        tab.view_mut::<LeaksView>()
+            .unwrap()
+            .pick(Some(ids[1]), Some(ids[2]));
+    }
+    h.run_steps(2);
+    // The unrelated snapshot's tab closes; the final stays shown.
+    h.state_mut().close_tab(0);
+    h.run_steps(2);
+    assert_eq!(h.state().active, 2);
+    assert!(h.state().tabs[2].shows::<LeaksView>());
+    h.get_by_label("Find leaks").click();
+    step_until(&mut h, "the leak search finished", |app| {
+        app.tabs[2].view::<LeaksView>().unwrap().report().is_some()
+    });
+    let report = h.state().tabs[2].view::<LeaksView>().unwrap().report().unwrap();
+    let classes: Vec<&str> = report.clusters.iter().map(|c| c.class.as_str()).collect();
+    assert!(
+        classes.contains(&"RequestContext"),
+        "the node-leak trio leaks RequestContext: {classes:?}"
+    );
+    // Closing the baseline's tab un-picks it: nothing to search with, and no panic.
+    h.state_mut().close_tab(0);
+    h.run_steps(2);
+    let app = h.state();
+    let tab = app.tabs.iter().find(|t| t.doc.id == ids[3]).unwrap();
+    assert!(tab.shows::<LeaksView>());
 }

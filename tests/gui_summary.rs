@@ -7,13 +7,15 @@ mod gui_common;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
+use heapsight::gui::views::statistics::StatisticsView;
+use heapsight::gui::views::summary::SummaryView;
 use heapsight::gui::views::summary::SortColumn;
-use heapsight::gui::{egui, HeapsightApp, ViewKind};
+use heapsight::gui::{egui, HeapsightApp};
 
 /// Index of the class named `name` in the tab's summary.
 fn class_index(h: &Harness<'static, HeapsightApp>, name: &str) -> u32 {
     h.state().tabs[0]
-        .snap
+        .doc
         .summary
         .classes
         .iter()
@@ -50,7 +52,7 @@ fn type_filter(h: &mut Harness<'static, HeapsightApp>, text: &str) {
 #[test]
 fn summary_shows_request_context_with_its_count() {
     let h = app_with(&[SAMPLE]);
-    assert_eq!(h.state().tabs[0].view, ViewKind::Summary);
+    assert!(h.state().tabs[0].shows::<SummaryView>());
     let name = h.get_by_label("RequestContext");
     // The count cell is on the same row as the name.
     let y = name.rect().center().y;
@@ -60,7 +62,7 @@ fn summary_shows_request_context_with_its_count() {
     assert!(count.is_some(), "no count 1 000 on RequestContext's row");
     let i = class_index(&h, "RequestContext");
     assert_eq!(
-        h.state().tabs[0].snap.summary.classes[i as usize].count,
+        h.state().tabs[0].doc.summary().classes[i as usize].count,
         1000
     );
 }
@@ -71,16 +73,16 @@ fn clicking_a_class_lists_its_instances_and_clicking_one_selects_it() {
     let i = class_index(&h, "RequestContext");
     h.get_by_label("RequestContext").click();
     h.run_steps(1);
-    assert!(h.state().tabs[0].summary.is_expanded(i));
+    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
     step_until(&mut h, "the instances are listed", |app| {
-        app.tabs[0].summary.instances(i).is_some()
+        app.tabs[0].view::<SummaryView>().unwrap().instances(i).is_some()
     });
 
     let tab = &h.state().tabs[0];
-    let list = tab.summary.instances(i).unwrap();
+    let list = tab.view::<SummaryView>().unwrap().instances(i).unwrap();
     assert_eq!(list.total, 1000);
     assert_eq!(list.nodes.len(), 1000);
-    let a = &tab.snap.data.analysis;
+    let a = &tab.doc.data.analysis;
     assert!(list
         .nodes
         .windows(2)
@@ -101,19 +103,19 @@ fn clicking_a_class_lists_its_instances_and_clicking_one_selects_it() {
 
     let tab = &h.state().tabs[0];
     let n = tab.selection.node.expect("an instance is selected");
-    assert_eq!(tab.snap.data.class_name(n), "RequestContext");
-    assert_eq!(n, tab.summary.instances(i).unwrap().nodes[0]);
-    assert!(label.ends_with(&format!("@{}", tab.snap.data.graph().id(n))));
+    assert_eq!(tab.doc.data.class_name(n), "RequestContext");
+    assert_eq!(n, tab.view::<SummaryView>().unwrap().instances(i).unwrap().nodes[0]);
+    assert!(label.ends_with(&format!("@{}", tab.doc.data.graph().id(n))));
 
     // Clicking the class again collapses it: the next class is drawn right below it. (The
     // retainers panel below the table now names the selection too, so take the topmost label.)
     topmost(&h, "RequestContext").click();
     h.run_steps(2);
     let tab = &h.state().tabs[0];
-    assert!(!tab.summary.is_expanded(i));
-    let shown = tab.summary.shown_classes();
+    assert!(!tab.view::<SummaryView>().unwrap().is_expanded(i));
+    let shown = tab.view::<SummaryView>().unwrap().shown_classes();
     let pos = shown.iter().position(|&c| c == i).unwrap();
-    let next = tab.snap.summary.classes[shown[pos + 1] as usize]
+    let next = tab.doc.summary().classes[shown[pos + 1] as usize]
         .name
         .clone();
     let gap =
@@ -130,12 +132,12 @@ fn sorting_by_count_puts_the_highest_count_first() {
     let mut h = app_with(&[SAMPLE]);
     h.get_by_label("Count").click();
     h.run_steps(2);
-    let sort = h.state().tabs[0].summary.sort();
+    let sort = h.state().tabs[0].view::<SummaryView>().unwrap().sort();
     assert_eq!(sort.column, SortColumn::Count);
     assert!(sort.descending);
     let tab = &h.state().tabs[0];
-    let classes = &tab.snap.summary.classes;
-    let shown = tab.summary.shown_classes();
+    let classes = &tab.doc.summary().classes;
+    let shown = tab.view::<SummaryView>().unwrap().shown_classes();
     let max = classes.iter().map(|c| c.count).max().unwrap();
     assert_eq!(classes[shown[0] as usize].count, max);
     assert!(shown
@@ -153,10 +155,10 @@ fn sorting_by_count_puts_the_highest_count_first() {
     h.get_by_label("Count").click();
     h.run_steps(2);
     let tab = &h.state().tabs[0];
-    assert!(!tab.summary.sort().descending);
-    let classes = &tab.snap.summary.classes;
+    assert!(!tab.view::<SummaryView>().unwrap().sort().descending);
+    let classes = &tab.doc.summary().classes;
     let min = classes.iter().map(|c| c.count).min().unwrap();
-    assert_eq!(classes[tab.summary.shown_classes()[0] as usize].count, min);
+    assert_eq!(classes[tab.view::<SummaryView>().unwrap().shown_classes()[0] as usize].count, min);
 }
 
 #[test]
@@ -165,15 +167,15 @@ fn sorting_by_constructor_is_alphabetical_ignoring_case() {
     h.get_by_label("Constructor").click();
     h.run_steps(2);
     let tab = &h.state().tabs[0];
-    assert_eq!(tab.summary.sort().column, SortColumn::Constructor);
-    assert!(!tab.summary.sort().descending);
+    assert_eq!(tab.view::<SummaryView>().unwrap().sort().column, SortColumn::Constructor);
+    assert!(!tab.view::<SummaryView>().unwrap().sort().descending);
     let names: Vec<String> = tab
         .summary
         .shown_classes()
         .iter()
-        .map(|&c| tab.snap.summary.classes[c as usize].name.to_lowercase())
+        .map(|&c| tab.doc.summary().classes[c as usize].name.to_lowercase())
         .collect();
-    assert_eq!(names.len(), tab.snap.summary.classes.len());
+    assert_eq!(names.len(), tab.doc.summary().classes.len());
     assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
 }
 
@@ -183,10 +185,10 @@ fn filter_keeps_matching_classes() {
     assert!(h.query_by_label("Function").is_some());
     type_filter(&mut h, "Request");
     let tab = &h.state().tabs[0];
-    assert_eq!(tab.summary.filter(), "Request");
-    let shown = tab.summary.shown_classes();
+    assert_eq!(tab.view::<SummaryView>().unwrap().filter(), "Request");
+    let shown = tab.view::<SummaryView>().unwrap().shown_classes();
     assert!(!shown.is_empty());
-    assert!(shown.iter().all(|&c| tab.snap.summary.classes[c as usize]
+    assert!(shown.iter().all(|&c| tab.doc.summary().classes[c as usize]
         .name
         .to_lowercase()
         .contains("request")));
@@ -197,10 +199,10 @@ fn filter_keeps_matching_classes() {
     // Clear, then a filter nothing matches: the table is empty and says so.
     h.get_by_label("Clear").click();
     h.run_steps(2);
-    assert_eq!(h.state().tabs[0].summary.filter(), "");
+    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().filter(), "");
     assert!(h.query_by_label("Function").is_some());
     type_filter(&mut h, "zzz-no-such-class");
-    assert!(h.state().tabs[0].summary.shown_classes().is_empty());
+    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().shown_classes().is_empty());
     assert!(h
         .query_by_label_contains("No class name contains")
         .is_some());
@@ -212,14 +214,14 @@ fn reveal_class_clears_a_hiding_filter_and_expands_the_class() {
     type_filter(&mut h, "LeakedPayload");
     assert!(h.query_by_label("RequestContext").is_none());
     let i = class_index(&h, "RequestContext");
-    let class_id = h.state().tabs[0].snap.summary.classes[i as usize].class_id;
-    h.state_mut().tabs[0].summary.reveal_class(class_id);
+    let class_id = h.state().tabs[0].doc.summary().classes[i as usize].class_id;
+    h.state_mut().tabs[0].view_mut::<SummaryView>().unwrap().reveal_class(class_id);
     h.run_steps(2);
-    assert_eq!(h.state().tabs[0].summary.filter(), "");
-    assert!(h.state().tabs[0].summary.is_expanded(i));
+    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().filter(), "");
+    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
     h.get_by_label("RequestContext");
     step_until(&mut h, "the instances are listed", |app| {
-        app.tabs[0].summary.instances(i).is_some()
+        app.tabs[0].view::<SummaryView>().unwrap().instances(i).is_some()
     });
 }
 
@@ -227,13 +229,13 @@ fn reveal_class_clears_a_hiding_filter_and_expands_the_class() {
 fn reveal_scrolls_a_far_class_into_view() {
     let mut h = app_with(&[SAMPLE]);
     let tab = &h.state().tabs[0];
-    let last = tab.snap.summary.classes.last().unwrap();
+    let last = tab.doc.summary().classes.last().unwrap();
     let (name, class_id) = (last.name.clone(), last.class_id);
     assert!(
         h.query_by_label(&name).is_none(),
         "{name} should start off screen"
     );
-    h.state_mut().tabs[0].summary.reveal_class(class_id);
+    h.state_mut().tabs[0].view_mut::<SummaryView>().unwrap().reveal_class(class_id);
     h.run_steps(4);
     h.get_by_label(&name);
 }
@@ -244,18 +246,18 @@ fn keyboard_moves_expands_and_collapses() {
     let i = class_index(&h, "RequestContext");
     h.get_by_label("RequestContext").click();
     step_until(&mut h, "the instances are listed", |app| {
-        app.tabs[0].summary.instances(i).is_some()
+        app.tabs[0].view::<SummaryView>().unwrap().instances(i).is_some()
     });
     assert!(h.state().tabs[0].selection.node.is_none());
 
     // Down: onto the first instance, which becomes the selection.
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
-    let first = h.state().tabs[0].summary.instances(i).unwrap().nodes[0];
+    let first = h.state().tabs[0].view::<SummaryView>().unwrap().instances(i).unwrap().nodes[0];
     assert_eq!(h.state().tabs[0].selection.node, Some(first));
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
-    let second = h.state().tabs[0].summary.instances(i).unwrap().nodes[1];
+    let second = h.state().tabs[0].view::<SummaryView>().unwrap().instances(i).unwrap().nodes[1];
     assert_eq!(h.state().tabs[0].selection.node, Some(second));
 
     // Left: back to the class; Left again: collapse; Right: expand.
@@ -263,10 +265,10 @@ fn keyboard_moves_expands_and_collapses() {
     h.run_steps(2);
     h.key_press(egui::Key::ArrowLeft);
     h.run_steps(2);
-    assert!(!h.state().tabs[0].summary.is_expanded(i));
+    assert!(!h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
     h.key_press(egui::Key::ArrowRight);
     h.run_steps(2);
-    assert!(h.state().tabs[0].summary.is_expanded(i));
+    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
 
     // Up from the class: the class above it.
     h.key_press(egui::Key::ArrowLeft);
@@ -281,8 +283,8 @@ fn keyboard_moves_expands_and_collapses() {
         .iter()
         .position(|&c| c == i)
         .unwrap();
-    let above = tab.summary.shown_classes()[pos - 1];
-    assert!(tab.summary.is_expanded(above));
+    let above = tab.view::<SummaryView>().unwrap().shown_classes()[pos - 1];
+    assert!(tab.view::<SummaryView>().unwrap().is_expanded(above));
 }
 
 #[test]
@@ -290,13 +292,13 @@ fn down_from_the_filter_moves_into_the_table() {
     let mut h = app_with(&[SAMPLE]);
     type_filter(&mut h, "RequestContext");
     let i = class_index(&h, "RequestContext");
-    assert_eq!(h.state().tabs[0].summary.shown_classes(), &[i]);
+    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().shown_classes(), &[i]);
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
     h.key_press(egui::Key::ArrowRight);
     h.run_steps(2);
-    assert!(h.state().tabs[0].summary.is_expanded(i));
-    assert_eq!(h.state().tabs[0].summary.filter(), "RequestContext");
+    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
+    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().filter(), "RequestContext");
 }
 
 #[test]
@@ -304,7 +306,7 @@ fn statistics_view_shows_categories_and_top_classes() {
     let mut h = app_with(&[SAMPLE]);
     h.get_by_label("Statistics").click();
     h.run_steps(2);
-    assert_eq!(h.state().tabs[0].view, ViewKind::Statistics);
+    assert!(h.state().tabs[0].shows::<StatisticsView>());
     for label in [
         "Code",
         "Strings",
@@ -319,8 +321,8 @@ fn statistics_view_shows_categories_and_top_classes() {
         assert!(h.query_by_label(label).is_some(), "no {label}");
     }
     let tab = &h.state().tabs[0];
-    let top = tab.snap.summary.classes[0].name.clone();
-    let total = heapsight::gui::format::human_bytes(tab.snap.stats.total);
+    let top = tab.doc.summary().classes[0].name.clone();
+    let total = heapsight::gui::format::human_bytes(tab.doc.statistics().total);
     h.get_by_label(&top);
     assert!(h.query_all_by_label(&total).count() >= 1);
 }

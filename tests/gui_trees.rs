@@ -9,14 +9,17 @@ use std::sync::Arc;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
+use heapsight::gui::views::containment::ContainmentView;
+use heapsight::gui::views::dominators::DominatorsView;
 use heapsight::gui::views::containment::ContainmentSource;
 use heapsight::gui::views::retainers::RetainerSource;
 use heapsight::gui::views::tree::{self, Child, Children, TreeSource, TreeTable, PAGE};
-use heapsight::gui::{egui, HeapsightApp, LoadedSnapshot, ViewKind};
+use heapsight::gui::{egui, HeapsightApp};
+use heapsight::store::Document;
 use heapsight::model::{EdgeKind, GraphBuilder, NodeIx, NodeKind};
 
-fn snap(h: &Harness<'static, HeapsightApp>) -> Arc<LoadedSnapshot> {
-    h.state().tabs[0].snap.clone()
+fn snap(h: &Harness<'static, HeapsightApp>) -> Arc<Document> {
+    h.state().tabs[0].doc.clone()
 }
 
 /// Open the sample on the dominator tree, ready to use.
@@ -24,15 +27,15 @@ fn dominator_view() -> Harness<'static, HeapsightApp> {
     let mut h = app_with(&[SAMPLE]);
     h.get_by_label("Dominators").click();
     h.run_steps(2);
-    assert_eq!(h.state().tabs[0].view, ViewKind::Dominators);
+    assert!(h.state().tabs[0].shows::<DominatorsView>());
     step_until(&mut h, "the dominator tree shows", |app| {
-        !app.tabs[0].dominators.tree().rows().is_empty()
+        !app.tabs[0].view::<DominatorsView>().unwrap().tree().rows().is_empty()
     });
     h
 }
 
 /// The dominated child of the root whose class is `global`.
-fn global(snap: &LoadedSnapshot) -> NodeIx {
+fn global(snap: &Document) -> NodeIx {
     let root = snap.data.graph().root();
     snap.data
         .analysis
@@ -44,7 +47,7 @@ fn global(snap: &LoadedSnapshot) -> NodeIx {
 }
 
 /// The first `RequestContext` object (one of the 1000 leaked).
-fn request_context(snap: &LoadedSnapshot) -> NodeIx {
+fn request_context(snap: &Document) -> NodeIx {
     let g = snap.data.graph();
     (0..g.node_count() as NodeIx)
         .find(|&n| g.kind(n) == NodeKind::Object && snap.data.class_name(n) == "RequestContext")
@@ -57,7 +60,7 @@ fn dominator_tree_expands_by_clicking_toggles() {
     let s = snap(&h);
     let root = s.data.graph().root();
     let global = global(&s);
-    let rows = h.state().tabs[0].dominators.tree().rows();
+    let rows = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows();
     assert_eq!(rows[0].child.node, root);
     assert!(rows[0].expanded, "the root starts expanded");
     assert_eq!(
@@ -73,7 +76,7 @@ fn dominator_tree_expands_by_clicking_toggles() {
     let kids = s.data.analysis.dominators.sorted_children(global);
     let first = tree::row_text(&s, &Child::node(kids[0]), "");
     h.get_by_label(&first);
-    let rows = h.state().tabs[0].dominators.tree().rows();
+    let rows = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows();
     assert!(rows[1].expanded);
     assert_eq!(rows[2].child.node, kids[0]);
     assert_eq!(rows[2].depth, 2);
@@ -82,7 +85,7 @@ fn dominator_tree_expands_by_clicking_toggles() {
     h.get_by_label(&format!("Collapse {global_text}")).click();
     h.run_steps(2);
     assert!(h.query_by_label(&first).is_none());
-    assert!(!h.state().tabs[0].dominators.tree().rows()[1].expanded);
+    assert!(!h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].expanded);
 }
 
 #[test]
@@ -105,14 +108,14 @@ fn dominator_tree_keyboard_moves_selection_and_expands() {
     press(&mut h, egui::Key::ArrowDown);
     assert_eq!(h.state().tabs[0].selection.node, Some(global));
     press(&mut h, egui::Key::ArrowRight);
-    assert!(h.state().tabs[0].dominators.tree().rows()[1].expanded);
+    assert!(h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].expanded);
     assert_eq!(h.state().tabs[0].selection.node, Some(global));
     press(&mut h, egui::Key::ArrowRight);
     assert_eq!(h.state().tabs[0].selection.node, Some(first_of_global));
     press(&mut h, egui::Key::ArrowLeft);
     assert_eq!(h.state().tabs[0].selection.node, Some(global));
     press(&mut h, egui::Key::ArrowLeft);
-    assert!(!h.state().tabs[0].dominators.tree().rows()[1].expanded);
+    assert!(!h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].expanded);
     press(&mut h, egui::Key::ArrowUp);
     assert_eq!(h.state().tabs[0].selection.node, Some(root));
 }
@@ -200,7 +203,7 @@ fn keys_go_back_to_the_main_view_after_a_click_there() {
     h.run_steps(2);
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
-    let second = h.state().tabs[0].dominators.tree().rows()[1].child.node;
+    let second = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].child.node;
     assert_eq!(h.state().tabs[0].selection.node, Some(second));
 }
 
@@ -211,7 +214,7 @@ fn dominator_tree_reveals_a_node_selected_elsewhere() {
     let n = request_context(&s);
     h.state_mut().tabs[0].selection.node = Some(n);
     h.run_steps(3);
-    let rows = h.state().tabs[0].dominators.tree().rows();
+    let rows = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows();
     let i = rows
         .iter()
         .position(|r| r.child.node == n)
@@ -235,7 +238,7 @@ fn containment_shows_the_roots_edges() {
     let s = snap(&h);
     let g = s.data.graph();
     let root = g.root();
-    let rows = h.state().tabs[0].containment.tree().rows();
+    let rows = h.state().tabs[0].view::<ContainmentView>().unwrap().tree().rows();
     assert_eq!(rows[0].child.node, root);
     assert!(rows[0].expanded);
     let edges: Vec<_> = g.edges(root).collect();

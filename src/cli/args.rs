@@ -23,9 +23,18 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Snapshots to open in the app.
     pub files: Vec<PathBuf>,
-    /// The app's first view: summary, dominators, containment or statistics.
-    #[arg(long, value_name = "VIEW")]
+    /// The app's first view (its title, in any case).
+    #[arg(long, value_name = "VIEW", help = view_help())]
     pub view: Option<String>,
+}
+
+/// `--view`'s help: the views the app has, from its registry.
+fn view_help() -> String {
+    #[cfg(feature = "gui")]
+    let views = crate::gui::views::titles().join(", ");
+    #[cfg(not(feature = "gui"))]
+    let views = "none: this build has no desktop app";
+    format!("The app's first view: {views}")
 }
 
 /// The subcommands.

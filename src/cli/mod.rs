@@ -1,25 +1,33 @@
-//! The command-line face: parse flags, load, analyse, print. All the work is in the library.
+//! The command-line face: parse flags, open documents through the store, run the library's
+//! analyses, pick a writer from `report/`, print. Nothing here formats output.
 
-mod alloc;
 pub mod args;
-mod compare;
-
-pub use compare::summary_csv;
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::analysis::retainers::{retainer_paths, sorted_retainers};
-use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, RuleSet};
+use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow};
+use crate::analysis::call_tree::{flatten, CallTree, Direction};
+use crate::analysis::detached::DetachedDom;
+use crate::analysis::diff::SnapshotDiff;
+use crate::analysis::leaks::LeakReport;
+use crate::analysis::retainers::retainer_paths;
+use crate::analysis::suspects::SuspectOptions;
+use crate::analysis::{AnalysisOptions, RuleSet};
 use crate::error::{Error, Result};
+use crate::formats::LoadOptions;
 use crate::model::NodeIx;
 use crate::progress::Progress;
-use crate::report::json::{DominatorJson, EdgeJson, NodeJson, PathJson, SummaryJson};
-use crate::report::{one_line, text};
-use args::{Cli, Command, Input, Rules};
+use crate::report::document::{to_html, to_markdown};
+use crate::report::json::{to_json, SummaryJson};
+use crate::report::leak_report::{leak_blocks, LeakSuspectsReport};
+use crate::report::{alloc_text, csv, diff, leaks, node, text, tsv};
+use crate::store::Document;
+use args::{Cli, Command, Input, ReportFormat, Rules};
 
 /// Files smaller than this load too fast to need a progress bar.
 const PROGRESS_BAR_MIN_BYTES: u64 = 4 << 20;
@@ -44,55 +52,54 @@ fn run(cli: Cli) -> Result<()> {
     let Some(command) = cli.command else {
         return run_app(cli.files, cli.view);
     };
-    let mut out = String::new();
-    match command {
+    let out = match command {
         Command::Summary {
             input,
             top,
             json,
-            csv,
+            csv: as_csv,
         } => {
-            let s = open(&input)?;
-            if let Some(profile) = s.snapshot.alloc.as_deref() {
+            let doc = open(&input)?;
+            if let Some(profile) = doc.profile() {
                 let top = if top == 0 { usize::MAX } else { top };
-                let summary = crate::analysis::alloc::AllocSummary::build(profile, top);
-                out = if json {
+                let summary = AllocSummary::build(profile, top);
+                return print(&if json {
                     to_json(&summary)?
                 } else {
-                    alloc::summary_text(&input.file, &summary)
-                };
-                return print(&out);
+                    alloc_text::summary_text(&input.file, &summary)
+                });
             }
-            let summary = s.summary();
-            let stats = s.statistics();
+            let summary = doc.summary();
             let n = if top == 0 {
                 summary.classes.len()
             } else {
                 top.min(summary.classes.len())
             };
             let file = input.file.display().to_string();
-            if csv {
-                out = compare::summary_csv(&summary.classes[..n]);
+            if as_csv {
+                csv::classes(&summary.classes[..n])
             } else if json {
-                out = to_json(&SummaryJson {
+                to_json(&SummaryJson {
                     file,
                     node_count: summary.node_count,
                     edge_count: summary.edge_count,
                     total_size: summary.total_size,
-                    statistics: &stats,
+                    statistics: doc.statistics(),
                     classes: &summary.classes[..n],
                     class_count: summary.classes.len(),
-                })?;
+                })?
             } else {
+                let mut out = String::new();
                 text::summary(
                     &mut out,
                     &file,
-                    &s,
+                    &doc.data,
                     summary.total_size,
                     &summary.classes[..n],
                     summary.classes.len(),
-                    &stats,
+                    doc.statistics(),
                 );
+                out
             }
         }
         Command::Dominators {
@@ -101,12 +108,14 @@ fn run(cli: Cli) -> Result<()> {
             top,
             json,
         } => {
-            let s = open(&input)?;
-            let total = s.summary_total();
+            let doc = open(&input)?;
+            let (s, total) = (&doc.data, doc.total_size());
             if json {
-                out = to_json(&dominator_json(&s, s.graph().root(), total, depth, top))?;
+                to_json(&node::dominator_tree(s, s.graph().root(), total, depth, top))?
             } else {
-                text::dominators(&mut out, &s, total, depth, top);
+                let mut out = String::new();
+                text::dominators(&mut out, s, total, depth, top);
+                out
             }
         }
         Command::Node {
@@ -115,9 +124,9 @@ fn run(cli: Cli) -> Result<()> {
             limit,
             json,
         } => {
-            let s = open(&input)?;
-            let n = find_node(&s, &id)?;
-            node_report(&mut out, &s, n, limit, json)?;
+            let doc = open(&input)?;
+            let n = find_node(&doc, &id)?;
+            node::node(&doc.data, n, limit, json)?
         }
         Command::Retainers {
             input,
@@ -125,37 +134,25 @@ fn run(cli: Cli) -> Result<()> {
             paths,
             json,
         } => {
-            let s = open(&input)?;
-            let n = find_node(&s, &id)?;
-            let found = retainer_paths(s.graph(), &s.analysis, n, paths);
-            if json {
-                #[derive(serde::Serialize)]
-                struct Out {
-                    node: NodeJson,
-                    paths: Vec<PathJson>,
-                }
-                out = to_json(&Out {
-                    node: NodeJson::new(&s, n),
-                    paths: found.iter().map(|p| PathJson::new(&s, p)).collect(),
-                })?;
-            } else {
-                out.push_str(&text::node_line(&s, n));
-                out.push('\n');
-                if found.is_empty() {
-                    out.push_str("no retainer path: the node is not reachable from the GC roots without weak edges\n");
-                }
-                text::paths(&mut out, &s, &found);
-            }
+            let doc = open(&input)?;
+            let n = find_node(&doc, &id)?;
+            let found = retainer_paths(doc.data.graph(), &doc.data.analysis, n, paths);
+            node::retainers(&doc.data, n, &found, json)?
         }
         Command::Diff {
             before,
             after,
             top,
             json,
-            csv,
+            csv: as_csv,
             rules,
             fold,
-        } => out = compare::diff(&before, &after, top, json, csv, rules, &fold.options())?,
+        } => {
+            let options = fold.options();
+            let a = open_path(&before, rules, &options)?;
+            let b = open_path(&after, rules, &options)?;
+            compare(&a, &b, top, json, as_csv)?
+        }
         Command::Calltree {
             input,
             bottom_up,
@@ -164,8 +161,8 @@ fn run(cli: Cli) -> Result<()> {
             limit,
             json,
         } => {
-            let s = open(&input)?;
-            let Some(profile) = s.snapshot.alloc.as_deref() else {
+            let doc = open(&input)?;
+            let Some(profile) = doc.profile() else {
                 return Err(Error::Request(
                     "calltree needs an allocation profile (DHAT, heaptrack or pprof); \
                      for heap snapshots see `heapsight dominators`"
@@ -173,7 +170,23 @@ fn run(cli: Cli) -> Result<()> {
                 ));
             };
             let limit = if limit == 0 { usize::MAX } else { limit };
-            out = alloc::calltree(&input.file, profile, bottom_up, sort, depth, limit, json)?;
+            let direction = if bottom_up {
+                Direction::BottomUp
+            } else {
+                Direction::TopDown
+            };
+            let tree = CallTree::build(profile, direction);
+            let rows = flatten(profile, &tree, sort, depth, limit);
+            alloc_text::calltree(
+                &input.file,
+                profile,
+                &tree,
+                direction,
+                sort,
+                &rows,
+                limit,
+                json,
+            )?
         }
         Command::Leaks {
             baseline,
@@ -187,24 +200,40 @@ fn run(cli: Cli) -> Result<()> {
             min_count,
             min_bytes,
         } => {
-            let format = if json {
-                compare::Format::Json
+            let files = [&baseline, &target, &final_];
+            let [b, t, f] = files.map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()));
+            let (b, t, f) = (b?, t?, f?);
+            let report = LeakReport::compute(&b.data, &t.data, &f.data);
+            let names = [&b.title, &t.title, &f.title].map(String::as_str);
+            let out = if json {
+                leaks::json(files.map(PathBuf::as_path), &report)?
             } else if md {
-                compare::Format::Md
+                to_markdown(&leak_blocks(&report, names))
             } else if html {
-                compare::Format::Html
+                to_html("heapsight leaks", &leak_blocks(&report, names))
             } else {
-                compare::Format::Text
+                leaks::text(&report)
             };
-            let gate = fail_on_leak.then_some((min_count, min_bytes));
-            return compare::leaks(
-                [&baseline, &target, &final_],
-                format,
-                output.as_deref(),
-                gate,
-            );
+            emit(&out, output.as_deref())?;
+            if fail_on_leak {
+                let tripped = report.gate(min_count, min_bytes);
+                if !tripped.is_empty() {
+                    return Err(Error::Gate(leaks::gate_message(
+                        &tripped, min_count, min_bytes,
+                    )));
+                }
+            }
+            return Ok(());
         }
-        Command::Detached { input, json } => out = compare::detached(&input, json)?,
+        Command::Detached { input, json } => {
+            let doc = open(&input)?;
+            let d = DetachedDom::compute(&doc.data);
+            if json {
+                to_json(&d)?
+            } else {
+                text::detached(&d)
+            }
+        }
         Command::Report {
             files,
             format,
@@ -212,31 +241,90 @@ fn run(cli: Cli) -> Result<()> {
             threshold,
             min_instances,
         } => {
-            return compare::report(&files, format, output.as_deref(), threshold, min_instances);
+            if !(0.0..=1.0).contains(&threshold) {
+                return Err(Error::Request(format!(
+                    "--threshold must be between 0 and 1, not {threshold}"
+                )));
+            }
+            let docs = files
+                .iter()
+                .map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()))
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&Document> = docs.iter().collect();
+            let r = LeakSuspectsReport::build(
+                &refs,
+                SuspectOptions {
+                    threshold,
+                    min_instances,
+                },
+            );
+            let out = match format {
+                ReportFormat::Json => to_json(&r)?,
+                ReportFormat::Md => to_markdown(&r.blocks()),
+                ReportFormat::Html => to_html("heapsight leak suspects", &r.blocks()),
+            };
+            return emit(&out, output.as_deref());
         }
         Command::Nodes { input, tsv: _ } => {
-            let s = open(&input)?;
-            return write_tsv(&s);
+            let doc = open(&input)?;
+            let stdout = std::io::stdout().lock();
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout);
+            return output_result(tsv::nodes(&doc.data, &mut w));
         }
-    }
+    };
     print(&out)
 }
 
-#[cfg(feature = "gui")]
-fn run_app(files: Vec<std::path::PathBuf>, view: Option<String>) -> Result<()> {
-    let view = match view.as_deref() {
-        None => None,
-        Some(name) => Some(crate::gui::ViewKind::from_name(name).ok_or_else(|| {
-            Error::Request(format!(
-                "unknown view '{name}' (summary, dominators, containment or statistics)"
+/// `heapsight diff`: two snapshots by class, or two allocation profiles by call stack.
+fn compare(a: &Document, b: &Document, top: usize, json: bool, as_csv: bool) -> Result<String> {
+    let shown = |len: usize| if top == 0 { len } else { top.min(len) };
+    match (a.profile(), b.profile()) {
+        (Some(pa), Some(pb)) => {
+            let d = diff_profiles(pa, pb);
+            let rows: Vec<SiteDiffRow> = d.sites[..shown(d.sites.len())]
+                .iter()
+                .map(|s| d.row(pa, pb, s))
+                .collect();
+            return if json {
+                diff::profile_json(&a.path, &b.path, &rows)
+            } else {
+                Ok(diff::profile_text(&a.path, &b.path, &rows))
+            };
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::Request(
+                "cannot compare a heap snapshot with an allocation profile".into(),
             ))
-        })?),
-    };
+        }
+    }
+    let d = SnapshotDiff::compute(&a.data, &b.data);
+    let n = shown(d.classes.len());
+    if json {
+        diff::snapshot_json(&a.path, &b.path, &d, n)
+    } else if as_csv {
+        Ok(diff::snapshot_csv(&d, n))
+    } else {
+        Ok(diff::snapshot_text(&a.path, &b.path, &d, n))
+    }
+}
+
+#[cfg(feature = "gui")]
+fn run_app(files: Vec<PathBuf>, view: Option<String>) -> Result<()> {
+    if let Some(name) = view.as_deref() {
+        let titles = crate::gui::views::titles();
+        if !titles.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+            return Err(Error::Request(format!(
+                "unknown view '{name}' (one of: {})",
+                titles.join(", ")
+            )));
+        }
+    }
     crate::gui::run(files, view).map_err(Error::Request)
 }
 
 #[cfg(not(feature = "gui"))]
-fn run_app(_files: Vec<std::path::PathBuf>, _view: Option<String>) -> Result<()> {
+fn run_app(_files: Vec<PathBuf>, _view: Option<String>) -> Result<()> {
     Err(Error::Request(
         "this heapsight was built without the desktop app (feature `gui`); \
          use a command such as `heapsight summary FILE` (see `heapsight --help`)"
@@ -245,7 +333,7 @@ fn run_app(_files: Vec<std::path::PathBuf>, _view: Option<String>) -> Result<()>
 }
 
 /// Print to stdout, or write atomically to `output`.
-fn emit(s: &str, output: Option<&std::path::Path>) -> Result<()> {
+fn emit(s: &str, output: Option<&Path>) -> Result<()> {
     match output {
         None => print(s),
         Some(p) => crate::report::write_atomically(p, s.as_bytes()).map_err(|source| Error::Io {
@@ -257,7 +345,11 @@ fn emit(s: &str, output: Option<&std::path::Path>) -> Result<()> {
 
 fn print(s: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+    output_result(stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()))
+}
+
+fn output_result(r: std::io::Result<()>) -> Result<()> {
+    match r {
         // A closed pipe (`| head`) is not an error worth reporting.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Request(format!("cannot write output: {e}"))),
@@ -265,30 +357,13 @@ fn print(s: &str) -> Result<()> {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::Request(e.to_string()))?;
-    s.push('\n');
-    Ok(s)
-}
-
-impl AnalyzedSnapshot {
-    fn summary_total(&self) -> u64 {
-        self.analysis.retained_size(self.graph().root())
-            + self.snapshot.info.extra_native_bytes.unwrap_or(0)
-    }
-}
-
-/// Load and analyse, with a progress bar on a terminal for files of a few MB or more.
-fn open(input: &Input) -> Result<AnalyzedSnapshot> {
+/// Open `input` with its rules and folding.
+fn open(input: &Input) -> Result<Document> {
     open_path(&input.file, input.rules, &input.fold.options())
 }
 
-/// Load and analyse `path` under `rules`.
-fn open_path(
-    path: &std::path::Path,
-    rules: Rules,
-    options: &crate::formats::LoadOptions,
-) -> Result<AnalyzedSnapshot> {
+/// Open `path` under `rules`, with a progress bar on a terminal for files of a few MB or more.
+fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Document> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_BAR_MIN_BYTES).then(|| {
         let b = ProgressBar::new(size);
@@ -307,14 +382,12 @@ fn open_path(
             b.set_message(phase.to_string());
         }
     };
+    let rules = match rules {
+        Rules::Devtools => RuleSet::DevTools,
+        Rules::Memlab => RuleSet::Memlab,
+    };
     let progress = Progress::new(Some(&report), None);
-    let result = crate::formats::load_with(path, options, progress).and_then(|snap| {
-        let rules = match rules {
-            Rules::Devtools => RuleSet::DevTools,
-            Rules::Memlab => RuleSet::Memlab,
-        };
-        AnalyzedSnapshot::new(snap, AnalysisOptions { rules }, progress)
-    });
+    let result = Document::open(path, options, AnalysisOptions { rules }, progress);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -322,162 +395,15 @@ fn open_path(
 }
 
 /// Accept `@123`, `123`.
-fn find_node(s: &AnalyzedSnapshot, text: &str) -> Result<NodeIx> {
+fn find_node(doc: &Document, text: &str) -> Result<NodeIx> {
     let digits = text.trim().trim_start_matches('@');
     let id: u32 = digits.parse().map_err(|_| {
         Error::Request(format!(
             "'{text}' is not a node id (expected something like @12345)"
         ))
     })?;
-    s.graph()
+    doc.data
+        .graph()
         .node_by_id(id)
         .ok_or_else(|| Error::Request(format!("no node with id @{id} in this snapshot")))
-}
-
-fn dominator_json(
-    s: &AnalyzedSnapshot,
-    n: NodeIx,
-    total: u64,
-    depth: usize,
-    top: usize,
-) -> DominatorJson {
-    let kids = s.analysis.dominators.sorted_children(n);
-    DominatorJson {
-        node: NodeJson::new(s, n),
-        share: if total == 0 {
-            0.0
-        } else {
-            s.analysis.retained_size(n) as f64 / total as f64
-        },
-        child_count: kids.len(),
-        children: if depth == 0 {
-            Vec::new()
-        } else {
-            kids.iter()
-                .take(top)
-                .map(|&c| dominator_json(s, c, total, depth - 1, top))
-                .collect()
-        },
-    }
-}
-
-fn node_report(
-    out: &mut String,
-    s: &AnalyzedSnapshot,
-    n: NodeIx,
-    limit: usize,
-    json: bool,
-) -> Result<()> {
-    let g = s.graph();
-    let edges: Vec<_> = g.edges(n).take(limit).collect();
-    let retainers: Vec<_> = sorted_retainers(g, &s.analysis, n)
-        .into_iter()
-        .take(limit)
-        .collect();
-    let chain = s.analysis.dominators.chain(n);
-    if json {
-        #[derive(serde::Serialize)]
-        struct Out {
-            node: NodeJson,
-            edge_count: usize,
-            edges: Vec<EdgeJson>,
-            retainer_count: usize,
-            retainers: Vec<EdgeJson>,
-            dominator_chain: Vec<NodeJson>,
-        }
-        let edge_json = |e: &crate::model::EdgeRef, other: NodeIx| EdgeJson {
-            edge_type: g.edge_type_name(e.index as usize).to_string(),
-            edge_name: g.edge_label(e.index as usize),
-            node: NodeJson::new(s, other),
-        };
-        *out = to_json(&Out {
-            node: NodeJson::new(s, n),
-            edge_count: g.edge_range(n).len(),
-            edges: edges.iter().map(|e| edge_json(e, e.to)).collect(),
-            retainer_count: g.retainer_count(n),
-            retainers: retainers.iter().map(|e| edge_json(e, e.from)).collect(),
-            dominator_chain: chain.iter().map(|&d| NodeJson::new(s, d)).collect(),
-        })?;
-        return Ok(());
-    }
-    use std::fmt::Write as _;
-    let _ = writeln!(out, "{}", text::node_line(s, n));
-    let _ = writeln!(
-        out,
-        "type {}, name {:?}",
-        g.type_name(n),
-        one_line(g.name(n), 200)
-    );
-    let _ = writeln!(out, "\nedges ({} in all):", g.edge_range(n).len());
-    for e in &edges {
-        let i = e.index as usize;
-        let _ = writeln!(
-            out,
-            "  --{} {}--> {}",
-            g.edge_type_name(i),
-            one_line(&g.edge_label(i), 50),
-            text::node_line(s, e.to)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\nretainers ({} in all; weak and root edges not listed):",
-        g.retainer_count(n)
-    );
-    for e in &retainers {
-        let i = e.index as usize;
-        let _ = writeln!(
-            out,
-            "  {} --{} {}-->",
-            text::node_line(s, e.from),
-            g.edge_type_name(i),
-            one_line(&g.edge_label(i), 50)
-        );
-    }
-    let _ = writeln!(out, "\ndominator chain:");
-    for d in chain {
-        let _ = writeln!(out, "  {}", text::node_line(s, d));
-    }
-    Ok(())
-}
-
-/// `nodes --tsv`: one row per node, streamed so millions of rows don't pile up in memory.
-fn write_tsv(s: &AnalyzedSnapshot) -> Result<()> {
-    let g = s.graph();
-    let a = &s.analysis;
-    let stdout = std::io::stdout().lock();
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout);
-    let mut line = String::new();
-    let res = (|| -> std::io::Result<()> {
-        writeln!(
-            w,
-            "id\ttype\tname\tself_size\tretained_size\tdominator_id\tdistance"
-        )?;
-        for n in 0..g.node_count() as NodeIx {
-            use std::fmt::Write as _;
-            line.clear();
-            let name = one_line(g.name(n), 80);
-            let _ = write!(
-                line,
-                "{}\t{}\t{}\t{}\t{}\t{}\t",
-                g.id(n),
-                g.type_name(n),
-                name,
-                a.shallow_size(n),
-                a.retained_size(n),
-                g.id(a.dominator(n))
-            );
-            if let Some(d) = a.distance(n) {
-                let _ = write!(line, "{d}");
-            }
-            line.push('\n');
-            w.write_all(line.as_bytes())?;
-        }
-        w.flush()
-    })();
-    match res {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Request(format!("cannot write output: {e}"))),
-        Ok(()) => Ok(()),
-    }
 }

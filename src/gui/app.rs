@@ -1,108 +1,148 @@
 //! The app: open snapshots as tabs, the menu and tool bars, the status bar, and wiring between
 //! the views. It owns no analysis: finished results arrive from background tasks.
 
+use std::any::Any;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 
 use eframe::egui;
 
-use super::views::allocations::AllocationsView;
-use super::views::comparison::ComparisonView;
-use super::views::containment::ContainmentView;
-use super::views::detached::DetachedView;
-use super::views::dominators::DominatorsView;
-use super::views::leaks::LeaksView;
 use super::views::retainers::RetainersPanel;
 use super::views::search::SearchBox;
 use super::views::start::{self, StartAction};
-use super::views::statistics::StatisticsView;
 use super::views::summary::SummaryView;
-use super::views::suspects::SuspectsView;
-use super::views::ViewKind;
+use super::views::{registry, Action, View, ViewContext};
 use super::worker::LoadJob;
-use super::{format, LoadedSnapshot, Selection};
+use super::{format, Selection};
 use crate::formats::LoadOptions;
 use crate::model::alloc::Folding;
 use crate::report::text::distance_text;
+use crate::store::{Document, Store};
 
 const RECENT_KEY: &str = "heapsight.recent";
 const FOLDING_KEY: &str = "heapsight.folding";
 const MAX_RECENT: usize = 10;
 
-/// One open snapshot and the state of its views.
+/// One open document and the state of its views.
 pub struct SnapshotTab {
-    /// The snapshot.
-    pub snap: Arc<LoadedSnapshot>,
+    /// The document.
+    pub doc: Arc<Document>,
     /// What is selected; every view reads and writes it.
     pub selection: Selection,
-    /// The view shown.
-    pub view: ViewKind,
-    /// Summary view state.
-    pub summary: SummaryView,
-    /// Dominator tree state.
-    pub dominators: DominatorsView,
-    /// Containment state.
-    pub containment: ContainmentView,
-    /// Statistics state.
-    pub statistics: StatisticsView,
+    /// The views that apply to the document, in tab order (from [`registry`]).
+    views: Vec<Box<dyn View>>,
+    /// Index of the view shown.
+    current: usize,
     /// Retainers panel state.
     pub retainers: RetainersPanel,
     /// Search box state.
     pub search: SearchBox,
-    /// Comparison state.
-    pub comparison: ComparisonView,
-    /// Leaks state.
-    pub leaks: LeaksView,
-    /// Detached DOM state.
-    pub detached: DetachedView,
-    /// Allocation-profile state.
-    pub allocations: AllocationsView,
-    /// Suspects state.
-    pub suspects: SuspectsView,
 }
 
 impl SnapshotTab {
-    /// A tab for a loaded snapshot, showing `view`.
-    pub fn new(snap: LoadedSnapshot, view: Option<ViewKind>) -> Self {
-        Self::with_arc(Arc::new(snap), view)
-    }
-
-    /// A tab for a loaded snapshot already shared, showing `view`.
-    pub fn with_arc(snap: Arc<LoadedSnapshot>, view: Option<ViewKind>) -> Self {
-        // Each kind of file opens on its main view unless asked for another that applies.
-        let alloc = snap.data.snapshot.alloc.is_some();
-        let main = if alloc {
-            ViewKind::Allocations
-        } else {
-            ViewKind::Summary
-        };
-        let view = view
-            .filter(|v| ViewKind::for_file(alloc).contains(v))
-            .unwrap_or(main);
+    /// A tab for a loaded document, showing the view titled `view` (any case) if it applies,
+    /// else the document's main view.
+    pub fn new(doc: Arc<Document>, view: Option<&str>) -> Self {
+        let views: Vec<Box<dyn View>> = registry()
+            .into_iter()
+            .filter(|v| v.applies_to(&doc))
+            .collect();
+        let asked = view.and_then(|name| {
+            views
+                .iter()
+                .position(|v| v.title().eq_ignore_ascii_case(name))
+        });
+        let current = asked
+            .or_else(|| views.iter().position(|v| v.opens_first(&doc)))
+            .unwrap_or(0);
         Self {
-            snap,
+            doc,
             selection: Selection::default(),
-            view,
-            summary: SummaryView::default(),
-            dominators: DominatorsView::default(),
-            containment: ContainmentView::default(),
-            statistics: StatisticsView::default(),
+            views,
+            current,
             retainers: RetainersPanel::default(),
             search: SearchBox::default(),
-            comparison: ComparisonView::default(),
-            leaks: LeaksView::default(),
-            detached: DetachedView::default(),
-            allocations: AllocationsView::default(),
-            suspects: SuspectsView::default(),
+        }
+    }
+
+    /// The same tab over `doc`, the file reopened with other options: the view shown stays,
+    /// and each view carries over what it can.
+    fn reopened(&mut self, doc: Arc<Document>) {
+        let mut tab = SnapshotTab::new(doc, Some(self.current_title()));
+        for new in tab.views.iter_mut() {
+            let old = self.views.iter_mut().find(|v| v.title() == new.title());
+            if let Some(carried) = old.and_then(|v| v.reopened(&self.doc)) {
+                *new = carried;
+            }
+        }
+        *self = tab;
+    }
+
+    /// The titles of the tab's views, in tab order.
+    pub fn titles(&self) -> Vec<&'static str> {
+        self.views.iter().map(|v| v.title()).collect()
+    }
+
+    /// The title of the view shown.
+    pub fn current_title(&self) -> &'static str {
+        self.views.get(self.current).map_or("", |v| v.title())
+    }
+
+    /// True when the view shown is a `V`.
+    pub fn shows<V: View>(&self) -> bool {
+        self.views
+            .get(self.current)
+            .is_some_and(|v| (&**v as &dyn Any).is::<V>())
+    }
+
+    /// Show the view titled `title`; false when the tab has none.
+    pub fn show_titled(&mut self, title: &str) -> bool {
+        match self.views.iter().position(|v| v.title() == title) {
+            Some(i) => {
+                self.current = i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The tab's `V`, if the view applies to its document.
+    pub fn view<V: View>(&self) -> Option<&V> {
+        self.views
+            .iter()
+            .find_map(|v| (&**v as &dyn Any).downcast_ref::<V>())
+    }
+
+    /// The tab's `V` to change, if the view applies to its document.
+    pub fn view_mut<V: View>(&mut self) -> Option<&mut V> {
+        self.views
+            .iter_mut()
+            .find_map(|v| (&mut **v as &mut dyn Any).downcast_mut::<V>())
+    }
+
+    /// Show the tab's `V`; false when the tab has none.
+    pub fn show<V: View>(&mut self) -> bool {
+        match self
+            .views
+            .iter()
+            .position(|v| (&**v as &dyn Any).is::<V>())
+        {
+            Some(i) => {
+                self.current = i;
+                true
+            }
+            None => false,
         }
     }
 }
 
 /// The heapsight desktop app.
 pub struct HeapsightApp {
-    /// Open snapshots.
+    /// Open documents, one tab each.
     pub tabs: Vec<SnapshotTab>,
+    /// The documents the tabs show, by id.
+    pub store: Store,
     /// Index of the tab shown (`tabs.len()` or more: the start page).
     pub active: usize,
     /// Snapshots being opened.
@@ -112,7 +152,7 @@ pub struct HeapsightApp {
     /// Recently opened files, newest first.
     pub recent: Vec<PathBuf>,
     samples: Vec<PathBuf>,
-    start_view: Option<ViewKind>,
+    start_view: Option<String>,
     pending_files: Vec<PathBuf>,
     dialog: Option<Receiver<Vec<PathBuf>>>,
     /// Messages about finished exports.
@@ -149,17 +189,16 @@ impl ExportKind {
 /// Render an export (on a background thread).
 pub fn render_export(
     kind: ExportKind,
-    snaps: &[Arc<LoadedSnapshot>],
+    docs: &[Arc<Document>],
     active: usize,
 ) -> Result<String, String> {
     use crate::report::document::{to_html, to_markdown};
     use crate::report::leak_report::LeakSuspectsReport;
     if kind == ExportKind::SummaryCsv {
-        let s = snaps.get(active).ok_or("no snapshot open")?;
-        return Ok(crate::cli::summary_csv(&s.summary.classes));
+        let d = docs.get(active).ok_or("no snapshot open")?;
+        return Ok(crate::report::csv::classes(&d.summary().classes));
     }
-    let refs: Vec<(&crate::analysis::AnalyzedSnapshot, String)> =
-        snaps.iter().map(|s| (&s.data, s.title.clone())).collect();
+    let refs: Vec<&Document> = docs.iter().map(|d| &**d).collect();
     let r = LeakSuspectsReport::build(&refs, Default::default());
     Ok(match kind {
         ExportKind::ReportHtml => to_html("heapsight leak suspects", &r.blocks()),
@@ -173,7 +212,7 @@ impl HeapsightApp {
     pub fn new(
         cc: Option<&eframe::CreationContext<'_>>,
         files: Vec<PathBuf>,
-        start_view: Option<ViewKind>,
+        start_view: Option<String>,
     ) -> Self {
         let recent = cc
             .and_then(|cc| cc.storage)
@@ -196,6 +235,7 @@ impl HeapsightApp {
         }
         Self {
             tabs: Vec::new(),
+            store: Store::default(),
             active: 0,
             loading: Vec::new(),
             errors: Vec::new(),
@@ -219,24 +259,24 @@ impl HeapsightApp {
         self.recent.insert(0, path.clone());
         self.recent.truncate(MAX_RECENT);
         let options = self.load_options.clone();
-        self.loading.push(LoadJob::start(ctx, path, options, false));
+        self.loading.push(LoadJob::start(ctx, path, options, None));
     }
 
     /// Use `folding` from now on, and reopen the open allocation profiles with it. A reopening
     /// still running with an earlier setting is dropped (which cancels it): the last one wins.
     pub fn refold(&mut self, ctx: &egui::Context, folding: Folding) {
         self.load_options.folding = folding;
-        let mut paths: Vec<PathBuf> = Vec::new();
-        for tab in &self.tabs {
-            if tab.snap.alloc.is_some() && !paths.contains(&tab.snap.path) {
-                paths.push(tab.snap.path.clone());
-            }
-        }
-        for path in paths {
-            self.loading.retain(|j| !(j.reload && j.path == path));
+        let profiles: Vec<(PathBuf, crate::store::DocumentId)> = self
+            .store
+            .iter()
+            .filter(|d| d.profile().is_some())
+            .map(|d| (d.path.clone(), d.id))
+            .collect();
+        for (path, id) in profiles {
+            self.loading.retain(|j| j.reopens != Some(id));
             if !self.loading.iter().any(|j| j.path == path) {
                 let options = self.load_options.clone();
-                self.loading.push(LoadJob::start(ctx, path, options, true));
+                self.loading.push(LoadJob::start(ctx, path, options, Some(id)));
             }
         }
     }
@@ -261,19 +301,23 @@ impl HeapsightApp {
                 Some(result) => {
                     let job = self.loading.remove(i);
                     match result {
-                        // Reopened with new options: every tab of the file keeps its place
-                        // and view (none left: the tabs were closed meanwhile, drop it).
-                        Ok(snap) if job.reload => {
-                            let snap = Arc::new(snap);
-                            for old in self.tabs.iter_mut().filter(|t| t.snap.path == snap.path) {
-                                let mut tab = SnapshotTab::with_arc(snap.clone(), Some(old.view));
-                                tab.allocations = std::mem::take(&mut old.allocations)
-                                    .refolded(&old.snap.options.folding);
-                                *old = tab;
+                        // Reopened with new options: every tab of the document keeps its
+                        // place and view (none left: the tabs were closed meanwhile, drop it).
+                        Ok(doc) if job.reopens.is_some() => {
+                            if self.store.get(doc.id).is_none() {
+                                continue;
+                            }
+                            let doc = Arc::new(doc);
+                            self.store.insert(doc.clone());
+                            for tab in self.tabs.iter_mut().filter(|t| t.doc.id == doc.id) {
+                                tab.reopened(doc.clone());
                             }
                         }
-                        Ok(snap) => {
-                            self.tabs.push(SnapshotTab::new(snap, self.start_view));
+                        Ok(doc) => {
+                            let doc = Arc::new(doc);
+                            self.store.insert(doc.clone());
+                            self.tabs
+                                .push(SnapshotTab::new(doc, self.start_view.as_deref()));
                             self.active = self.tabs.len() - 1;
                         }
                         Err(crate::Error::Cancelled) => {}
@@ -340,12 +384,12 @@ impl HeapsightApp {
         if self.tabs.is_empty() || self.export.is_some() {
             return;
         }
-        let snaps: Vec<Arc<LoadedSnapshot>> = self.tabs.iter().map(|t| t.snap.clone()).collect();
+        let docs: Vec<Arc<Document>> = self.tabs.iter().map(|t| t.doc.clone()).collect();
         let active = self.active;
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
-            let result = render_export(kind, &snaps, active).and_then(|text| {
+            let result = render_export(kind, &docs, active).and_then(|text| {
                 let path = rfd::FileDialog::new()
                     .set_file_name(kind.default_name())
                     .save_file()
@@ -372,11 +416,11 @@ impl HeapsightApp {
         if let Some(tab) = self.tabs.get_mut(self.active) {
             egui::Panel::top("views").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    for v in ViewKind::for_file(tab.snap.data.snapshot.alloc.is_some()) {
-                        ui.selectable_value(&mut tab.view, v, v.label());
+                    for (i, v) in tab.views.iter().enumerate() {
+                        ui.selectable_value(&mut tab.current, i, v.title());
                     }
                     ui.separator();
-                    tab.search.ui(ui, &tab.snap, &mut tab.selection);
+                    tab.search.ui(ui, &tab.doc, &mut tab.selection);
                 });
             });
             if tab.search.results.is_some() {
@@ -385,9 +429,8 @@ impl HeapsightApp {
                     .default_size(300.0)
                     .show(ui, |ui| search_results(ui, tab));
             }
-            // The Allocations view selects no snapshot node: the panel would stay empty there.
-            // With nothing selected it is one line of hint, not 220 empty pixels.
-            if tab.view != ViewKind::Allocations {
+            // With nothing selected the panel is one line of hint, not 220 empty pixels.
+            if tab.views.get(tab.current).is_some_and(|v| v.shows_retainers()) {
                 let panel = if tab.selection.node.is_none() {
                     egui::Panel::bottom("retainers hint").resizable(false)
                 } else {
@@ -396,41 +439,24 @@ impl HeapsightApp {
                         .default_size(220.0)
                         .min_size(120.0)
                 };
-                panel.show(ui, |ui| tab.retainers.ui(ui, &tab.snap, &mut tab.selection));
+                panel.show(ui, |ui| tab.retainers.ui(ui, &tab.doc, &mut tab.selection));
             }
         }
-        let others: Vec<Arc<LoadedSnapshot>> = self
-            .tabs
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != self.active)
-            .map(|(_, t)| t.snap.clone())
-            .collect();
-        let mut refold = None;
+        let mut action = None;
         egui::CentralPanel::default().show(ui, |ui| {
             self.error_list(ui);
             match self.tabs.get_mut(self.active) {
-                Some(tab) => match tab.view {
-                    ViewKind::Summary => tab.summary.ui(ui, &tab.snap, &mut tab.selection),
-                    ViewKind::Dominators => tab.dominators.ui(ui, &tab.snap, &mut tab.selection),
-                    ViewKind::Containment => tab.containment.ui(ui, &tab.snap, &mut tab.selection),
-                    ViewKind::Statistics => tab.statistics.ui(ui, &tab.snap, &mut tab.selection),
-                    ViewKind::Comparison => {
-                        tab.comparison
-                            .ui(ui, &tab.snap, &others, &mut tab.selection)
+                Some(tab) => {
+                    let others = self.store.others(tab.doc.id);
+                    let mut cx = ViewContext {
+                        doc: &tab.doc,
+                        others: &others,
+                        selection: &mut tab.selection,
+                    };
+                    if let Some(view) = tab.views.get_mut(tab.current) {
+                        action = view.ui(ui, &mut cx);
                     }
-                    ViewKind::Leaks => tab.leaks.ui(ui, &tab.snap, &others, &mut tab.selection),
-                    ViewKind::Detached => tab.detached.ui(ui, &tab.snap, &mut tab.selection),
-                    ViewKind::Suspects => tab.suspects.ui(ui, &tab.snap, &mut tab.selection),
-                    ViewKind::Allocations => {
-                        if let Some(f) =
-                            tab.allocations
-                                .ui(ui, &tab.snap, &others, &mut tab.selection)
-                        {
-                            refold = Some(f);
-                        }
-                    }
-                },
+                }
                 None => match start::ui(ui, &self.recent, &self.samples) {
                     Some(StartAction::Open(p)) => self.open(&ctx, p),
                     Some(StartAction::Browse) => self.browse(&ctx),
@@ -438,8 +464,24 @@ impl HeapsightApp {
                 },
             }
         });
-        if let Some(f) = refold {
-            self.refold(&ctx, f);
+        match action {
+            Some(Action::Refold(f)) => self.refold(&ctx, f),
+            None => {}
+        }
+    }
+
+    /// Close the tab at `i`; its document leaves the store when no other tab shows it.
+    pub fn close_tab(&mut self, i: usize) {
+        if i >= self.tabs.len() {
+            return;
+        }
+        let tab = self.tabs.remove(i);
+        if !self.tabs.iter().any(|t| t.doc.id == tab.doc.id) {
+            self.store.remove(tab.doc.id);
+        }
+        // The tab shown stays shown; closing it shows the one before it.
+        if self.active >= i {
+            self.active = self.active.saturating_sub(1);
         }
     }
 
@@ -469,8 +511,7 @@ impl HeapsightApp {
                     )
                     .clicked()
                 {
-                    self.tabs.remove(self.active);
-                    self.active = self.active.saturating_sub(1);
+                    self.close_tab(self.active);
                     ui.close();
                 }
             });
@@ -480,8 +521,8 @@ impl HeapsightApp {
             for (i, tab) in self.tabs.iter().enumerate() {
                 let selected = self.active == i;
                 let r = ui
-                    .selectable_label(selected, &tab.snap.title)
-                    .on_hover_text(tab.snap.path.display().to_string());
+                    .selectable_label(selected, &tab.doc.title)
+                    .on_hover_text(tab.doc.path.display().to_string());
                 if r.clicked() {
                     self.active = i;
                 }
@@ -490,8 +531,7 @@ impl HeapsightApp {
                 }
             }
             if let Some(i) = close {
-                self.tabs.remove(i);
-                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+                self.close_tab(i);
             }
             if ui
                 .selectable_label(self.active >= self.tabs.len(), "+ Start")
@@ -525,7 +565,7 @@ impl HeapsightApp {
     fn status_bar(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| match self.tabs.get(self.active) {
             Some(tab) => {
-                let s = &tab.snap;
+                let s = &tab.doc;
                 let g = s.data.graph();
                 ui.label(s.path.display().to_string());
                 ui.separator();
@@ -541,11 +581,11 @@ impl HeapsightApp {
                 ui.separator();
                 ui.label(format!(
                     "total {}",
-                    format::human_bytes(s.summary.total_size)
+                    format::human_bytes(s.summary().total_size)
                 ))
                 .on_hover_text(format!(
                     "{} bytes",
-                    format::group_digits(s.summary.total_size)
+                    format::group_digits(s.summary().total_size)
                 ));
                 ui.separator();
                 ui.label(format!("loaded in {:.2} s", s.load_secs));
@@ -607,8 +647,8 @@ fn search_results(ui: &mut egui::Ui, tab: &mut SnapshotTab) {
     let Some(results) = &tab.search.results else {
         return;
     };
-    let snap = tab.snap.clone();
-    let mut close = false;
+    let snap = tab.doc.clone();
+    let (mut close, mut reveal) = (false, None);
     ui.horizontal(|ui| {
         ui.strong("Search results");
         if ui.small_button("Close").clicked() {
@@ -619,13 +659,12 @@ fn search_results(ui: &mut egui::Ui, tab: &mut SnapshotTab) {
         if !results.classes.is_empty() {
             ui.label(egui::RichText::new("Classes").weak());
             for &c in &results.classes {
-                let row = &snap.summary.classes[c];
+                let row = &snap.summary().classes[c];
                 if ui
                     .selectable_label(false, format!("{}  ×{}", row.name, row.count))
                     .clicked()
                 {
-                    tab.view = ViewKind::Summary;
-                    tab.summary.reveal_class(row.class_id);
+                    reveal = Some(row.class_id);
                 }
             }
         }
@@ -653,6 +692,12 @@ fn search_results(ui: &mut egui::Ui, tab: &mut SnapshotTab) {
     });
     if close {
         tab.search.results = None;
+    }
+    if let Some(class_id) = reveal {
+        tab.show::<SummaryView>();
+        if let Some(v) = tab.view_mut::<SummaryView>() {
+            v.reveal_class(class_id);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
-//! The desktop app (feature `gui`). It only draws analysis results: loading, analysis and
-//! searches run on background threads ([`worker`]), and finished results come back by channel.
-//! Each view is one file in [`views`], a small struct with one `ui` method over the shared,
-//! immutable [`LoadedSnapshot`] and the tab's [`Selection`].
+//! The desktop app (feature `gui`). It only draws analysis results: documents are opened through
+//! the library's store ([`crate::store`]) and searches run on background threads ([`worker`]);
+//! finished results come back by channel. Each view is one file in [`views`], a small struct
+//! implementing [`views::View`] over the shared, immutable document and the tab's [`Selection`].
 
 mod app;
 pub mod format;
@@ -12,8 +12,7 @@ use std::path::PathBuf;
 
 pub use app::{render_export, ExportKind, HeapsightApp, SnapshotTab};
 pub use eframe::egui;
-pub use views::ViewKind;
-pub use worker::LoadedSnapshot;
+pub use views::{View, ViewContext};
 
 use crate::model::NodeIx;
 
@@ -26,7 +25,7 @@ pub struct Selection {
 
 /// Start the app with `files` open (none: the start page). `Err` carries a one-line message,
 /// e.g. when there is no display.
-pub fn run(files: Vec<PathBuf>, start_view: Option<ViewKind>) -> Result<(), String> {
+pub fn run(files: Vec<PathBuf>, start_view: Option<String>) -> Result<(), String> {
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         return Err("no display available (neither DISPLAY nor WAYLAND_DISPLAY is set); \

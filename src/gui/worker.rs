@@ -1,155 +1,18 @@
-//! Background work for the GUI: loading and analysing snapshots, and any other task that could
-//! take longer than a frame (searches, instance lists). The UI polls; it never waits.
+//! Background work for the GUI: loading documents (through the library's one pipeline,
+//! [`Document::open`]), and any other task that could take longer than a frame (searches,
+//! instance lists). The UI polls; it never waits.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use eframe::egui;
 
-use crate::analysis::alloc::{site_stats, SiteStat};
-use crate::analysis::call_tree::{CallTree, Direction};
-use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, Statistics, Summary};
 use crate::formats::LoadOptions;
-use crate::model::alloc::AllocProfile;
 use crate::progress::Progress;
-
-/// A snapshot with everything the views read, shared read-only between views and tasks.
-pub struct LoadedSnapshot {
-    /// The file.
-    pub path: PathBuf,
-    /// Short name for tabs (the file name).
-    pub title: String,
-    /// Graph and per-node analyses.
-    pub data: AnalyzedSnapshot,
-    /// The class summary.
-    pub summary: Summary,
-    /// Statistics by category.
-    pub stats: Statistics,
-    /// Seconds from open to ready.
-    pub load_secs: f64,
-    /// File size in bytes.
-    pub file_size: u64,
-    /// The options it was loaded with (folding of allocation profiles).
-    pub options: LoadOptions,
-    /// For allocation profiles: call trees and site rows, built off the UI thread.
-    pub alloc: Option<AllocTables>,
-}
-
-/// What the Allocations view reads besides the profile itself.
-pub struct AllocTables {
-    /// Callers above callees.
-    pub top_down: CallTree,
-    /// Allocating functions above their callers: built when first asked for (as big as the
-    /// top-down tree, and many sessions never look).
-    bottom_up: OnceLock<CallTree>,
-    bottom_up_started: AtomicBool,
-    /// Sites merged by folded stack.
-    pub sites: Vec<SiteStat>,
-}
-
-/// Work over a call tree with fewer nodes than this is done on the spot (a few milliseconds at
-/// most); over bigger ones it runs on a thread.
-pub const BUILD_NOW_NODES: usize = 50_000;
-
-impl AllocTables {
-    /// Build the top-down call tree and the site rows of `p`.
-    pub fn build(p: &AllocProfile) -> Self {
-        Self {
-            top_down: CallTree::build(p, Direction::TopDown),
-            bottom_up: OnceLock::new(),
-            bottom_up_started: AtomicBool::new(false),
-            sites: site_stats(p),
-        }
-    }
-
-    /// The tree hanging `direction`'s way, if built.
-    pub fn tree(&self, direction: Direction) -> Option<&CallTree> {
-        match direction {
-            Direction::TopDown => Some(&self.top_down),
-            Direction::BottomUp => self.bottom_up.get(),
-        }
-    }
-}
-
-impl LoadedSnapshot {
-    /// The call tree of an allocation profile hanging `direction`'s way. The bottom-up tree is
-    /// built on first use: right away for small profiles, else on a thread (`None` until it
-    /// is done; the UI is asked to repaint then).
-    pub fn call_tree(
-        self: &Arc<Self>,
-        ctx: &egui::Context,
-        direction: Direction,
-    ) -> Option<&CallTree> {
-        let tables = self.alloc.as_ref()?;
-        let p = self.data.snapshot.alloc.as_deref()?;
-        if let Some(t) = tables.tree(direction) {
-            return Some(t);
-        }
-        if tables.top_down.len() < BUILD_NOW_NODES {
-            return Some(
-                tables
-                    .bottom_up
-                    .get_or_init(|| CallTree::build(p, Direction::BottomUp)),
-            );
-        }
-        if !tables.bottom_up_started.swap(true, Ordering::Relaxed) {
-            let (snap, ctx) = (Arc::clone(self), ctx.clone());
-            std::thread::spawn(move || {
-                if let (Some(t), Some(p)) = (&snap.alloc, snap.data.snapshot.alloc.as_deref()) {
-                    let _ = t.bottom_up.set(CallTree::build(p, Direction::BottomUp));
-                }
-                ctx.request_repaint();
-            });
-        }
-        None
-    }
-}
-
-impl LoadedSnapshot {
-    /// Load and analyse `path` with default options.
-    pub fn load(path: &Path, progress: Progress<'_>) -> crate::Result<Self> {
-        Self::load_with(path, &LoadOptions::default(), progress)
-    }
-
-    /// Load and analyse `path` (the worker calls this; tests may call it directly).
-    pub fn load_with(
-        path: &Path,
-        options: &LoadOptions,
-        progress: Progress<'_>,
-    ) -> crate::Result<Self> {
-        let start = Instant::now();
-        let snapshot = crate::formats::load_with(path, options, progress)?;
-        let alloc = snapshot.alloc.as_deref().map(|p| {
-            progress.report("call trees", 0, 1);
-            AllocTables::build(p)
-        });
-        let data = AnalyzedSnapshot::new(snapshot, AnalysisOptions::default(), progress)?;
-        progress.step("summary", 0, 1)?;
-        let summary = data.summary();
-        // Built here, off the UI thread, so the first dominator-tree open and the first
-        // retainer path are instant.
-        progress.step("retainer paths", 0, 1)?;
-        data.analysis.parent_edges(data.graph());
-        let stats = data.statistics();
-        Ok(Self {
-            path: path.to_path_buf(),
-            title: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| path.display().to_string()),
-            data,
-            summary,
-            stats,
-            load_secs: start.elapsed().as_secs_f64(),
-            file_size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            options: options.clone(),
-            alloc,
-        })
-    }
-}
+use crate::store::{Document, DocumentId};
 
 /// Where a task is, for a progress bar.
 #[derive(Debug, Clone, Default)]
@@ -289,25 +152,33 @@ impl<K: PartialEq + Clone, T: Send + 'static> Deferred<K, T> {
     }
 }
 
-/// A snapshot being opened.
+/// A document being opened.
 pub struct LoadJob {
     /// The file.
     pub path: PathBuf,
-    /// True when it replaces the open tab of the same file (reopened with other options).
-    pub reload: bool,
+    /// The open document this reopens with other options (its tabs keep their place).
+    pub reopens: Option<DocumentId>,
     /// The work.
-    pub task: BackgroundTask<crate::Result<LoadedSnapshot>>,
+    pub task: BackgroundTask<crate::Result<Document>>,
 }
 
 impl LoadJob {
-    /// Start loading `path` with `options`.
-    pub fn start(ctx: &egui::Context, path: PathBuf, options: LoadOptions, reload: bool) -> Self {
+    /// Start loading `path` with `options`, as a new document or reopening `reopens`.
+    pub fn start(
+        ctx: &egui::Context,
+        path: PathBuf,
+        options: LoadOptions,
+        reopens: Option<DocumentId>,
+    ) -> Self {
         let p = path.clone();
         Self {
             path,
-            reload,
+            reopens,
             task: BackgroundTask::spawn(ctx, move |progress| {
-                LoadedSnapshot::load_with(&p, &options, progress)
+                let id = reopens.unwrap_or_else(DocumentId::next);
+                let mut doc = Document::open_as(id, &p, &options, Default::default(), progress)?;
+                doc.prepare(progress)?;
+                Ok(doc)
             }),
         }
     }

@@ -4,7 +4,15 @@ use serde::Serialize;
 
 use crate::analysis::retainers::RetainerPath;
 use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
+use crate::error::{Error, Result};
 use crate::model::NodeIx;
+
+/// `v` as pretty JSON with a final newline, as every `--json` prints it.
+pub fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::Request(e.to_string()))?;
+    s.push('\n');
+    Ok(s)
+}
 
 /// A node as JSON.
 #[derive(Debug, Serialize)]

@@ -1,12 +1,18 @@
 //! Writers over analysis results: plain text tables and JSON (schemas in docs/json-schema.md).
 //! One result, several outputs; the CLI and GUI only choose.
 
-mod alloc_blocks;
-pub use alloc_blocks::SITE_DIFF_COLUMNS;
+pub mod alloc_text;
+pub mod csv;
+pub mod diff;
 pub mod document;
 pub mod json;
 pub mod leak_report;
+pub mod leaks;
+pub mod node;
 pub mod text;
+pub mod tsv;
+
+pub use leak_report::SITE_DIFF_COLUMNS;
 
 /// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`.
 pub fn human_bytes(n: u64) -> String {
@@ -66,6 +72,11 @@ pub fn one_line(name: &str, max: usize) -> String {
         .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+/// Exact bytes with the readable size beside them: `1536 bytes (1.50 KiB)`.
+pub fn bytes_exact(n: u64) -> String {
+    format!("{n} bytes ({})", human_bytes(n))
 }
 
 /// `1 block`, `3 blocks`.

@@ -169,3 +169,29 @@ pub fn detached_headline(d: &crate::analysis::detached::DetachedDom) -> String {
     }
     out
 }
+
+/// `heapsight detached`: the headline, then the first 20 trees with what keeps each alive.
+pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
+    let mut out = detached_headline(d);
+    out.push('\n');
+    for t in d.trees.iter().take(20) {
+        out.push_str(&format!(
+            "\n{} @{}: {} node(s), retained {}\n",
+            t.root_class,
+            t.root_id,
+            t.node_count,
+            human_bytes(t.retained_size)
+        ));
+        for (i, s) in t.retainer_path.iter().enumerate() {
+            out.push_str(&format!(
+                "  {}--{} {}--> {} @{}\n",
+                "  ".repeat(i),
+                s.edge_type,
+                s.edge_name,
+                s.node_class,
+                s.node_id
+            ));
+        }
+    }
+    out
+}

@@ -6,20 +6,21 @@ use std::sync::Arc;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
-use super::pick_snapshot;
+use super::{chosen, pick_document, Action, View, ViewContext};
 use crate::analysis::diff::SnapshotDiff;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::Selection;
+use crate::store::{Document, DocumentId};
 use crate::model::NodeIx;
 use crate::report::one_line;
 
 /// Comparison view state.
 #[derive(Default)]
 pub struct ComparisonView {
-    base: Option<usize>,
+    base: Option<DocumentId>,
     task: Option<BackgroundTask<SnapshotDiff>>,
-    diff: Option<(std::path::PathBuf, SnapshotDiff)>,
+    diff: Option<SnapshotDiff>,
     class: Option<String>,
     objects: Vec<NodeIx>,
     only_between: bool,
@@ -27,11 +28,11 @@ pub struct ComparisonView {
 
 impl ComparisonView {
     /// Draw: base picker, class table, new objects of the chosen class.
-    pub fn ui(
+    fn draw(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
-        others: &[Arc<LoadedSnapshot>],
+        snap: &Arc<Document>,
+        others: &[Arc<Document>],
         selection: &mut Selection,
     ) {
         if others.is_empty() {
@@ -40,16 +41,15 @@ impl ComparisonView {
         }
         if let Some(t) = self.task.as_mut() {
             if let Some(d) = t.poll() {
-                let base = &others[self.base.unwrap_or(0).min(others.len() - 1)];
-                self.diff = Some((base.path.clone(), d));
+                self.diff = Some(d);
                 self.task = None;
                 self.class = None;
                 self.objects.clear();
             }
         }
         ui.horizontal(|ui| {
-            if pick_snapshot(ui, "Base:", &mut self.base, others) {
-                if let Some(b) = self.base.and_then(|i| others.get(i)) {
+            if pick_document(ui, "Base:", &mut self.base, others) {
+                if let Some(b) = chosen(others, self.base) {
                     let (b, t) = (b.clone(), snap.clone());
                     self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
                         SnapshotDiff::compute(&b.data, &t.data)
@@ -61,7 +61,7 @@ impl ComparisonView {
                 ui.spinner();
             }
         });
-        let Some((_, diff)) = &self.diff else {
+        let Some(diff) = &self.diff else {
             if self.task.is_none() {
                 ui.label(
                     egui::RichText::new("Pick the base snapshot (taken before this one).").weak(),
@@ -70,11 +70,8 @@ impl ComparisonView {
             return;
         };
         ui.label(format!(
-            "{} new objects ({}), {} deleted ({}); {} allocated after the base was taken",
-            diff.new_count,
-            crate::report::human_bytes(diff.alloc_size),
-            diff.deleted_count,
-            crate::report::human_bytes(diff.freed_size),
+            "{}; {} allocated after the base was taken",
+            crate::report::diff::snapshot_headline(diff),
             diff.allocated_between(&snap.data).len()
         ));
         let mut clicked: Option<String> = None;
@@ -163,5 +160,20 @@ impl ComparisonView {
                     });
                 });
         });
+    }
+}
+
+impl View for ComparisonView {
+    fn title(&self) -> &'static str {
+        "Comparison"
+    }
+
+    fn applies_to(&self, doc: &Document) -> bool {
+        doc.profile().is_none()
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.others, cx.selection);
+        None
     }
 }

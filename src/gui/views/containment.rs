@@ -6,7 +6,9 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::tree::{Children, TreeSource, TreeStyle, TreeTable};
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::model::NodeIx;
 
 const STYLE: TreeStyle = TreeStyle {
@@ -22,15 +24,15 @@ const STYLE: TreeStyle = TreeStyle {
 pub struct ContainmentSource;
 
 impl TreeSource for ContainmentSource {
-    fn children(self, _snap: &LoadedSnapshot, n: NodeIx) -> Children {
+    fn children(self, _snap: &Document, n: NodeIx) -> Children {
         Children::OutEdges(n)
     }
 
-    fn may_have_children(self, snap: &LoadedSnapshot, n: NodeIx) -> bool {
+    fn may_have_children(self, snap: &Document, n: NodeIx) -> bool {
         !snap.data.graph().edge_range(n).is_empty()
     }
 
-    fn work_hint(self, _snap: &LoadedSnapshot, _n: NodeIx) -> usize {
+    fn work_hint(self, _snap: &Document, _n: NodeIx) -> usize {
         // Edges are read from the graph a page at a time: nothing to list up front.
         0
     }
@@ -53,7 +55,7 @@ impl ContainmentView {
     }
 
     /// Draw the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         let key = Arc::as_ptr(snap) as usize;
         if self.built_for != key {
             self.built_for = key;
@@ -79,5 +81,20 @@ impl ContainmentView {
         );
         self.tree.ui(ui, snap, selection, ContainmentSource, &STYLE);
         self.last_selection = selection.node;
+    }
+}
+
+impl View for ContainmentView {
+    fn title(&self) -> &'static str {
+        "Containment"
+    }
+
+    fn applies_to(&self, _doc: &Document) -> bool {
+        true
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.selection);
+        None
     }
 }

@@ -9,7 +9,9 @@ use egui_extras::{Column, TableBuilder};
 use crate::analysis::detached::DetachedDom;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::Selection;
+use crate::store::Document;
 
 /// Detached view state.
 #[derive(Default)]
@@ -21,7 +23,7 @@ pub struct DetachedView {
 
 impl DetachedView {
     /// Draw the trees (computed in the background on first show).
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         if self.result.is_none() && self.task.is_none() {
             let s = snap.clone();
             self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
@@ -99,5 +101,20 @@ impl DetachedView {
                 s.node_id
             ));
         }
+    }
+}
+
+impl View for DetachedView {
+    fn title(&self) -> &'static str {
+        "Detached DOM"
+    }
+
+    fn applies_to(&self, doc: &Document) -> bool {
+        doc.profile().is_none()
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.selection);
+        None
     }
 }

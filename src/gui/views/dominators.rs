@@ -8,7 +8,9 @@ use eframe::egui;
 
 use super::tree::{Children, PathMatch, TreeSource, TreeStyle, TreeTable};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::model::NodeIx;
 
 /// Revealing a node expands at most this many levels of its dominator chain.
@@ -27,15 +29,15 @@ const STYLE: TreeStyle = TreeStyle {
 pub struct DominatorSource;
 
 impl TreeSource for DominatorSource {
-    fn children(self, snap: &LoadedSnapshot, n: NodeIx) -> Children {
+    fn children(self, snap: &Document, n: NodeIx) -> Children {
         Children::Nodes(snap.data.analysis.dominators.sorted_children(n))
     }
 
-    fn may_have_children(self, snap: &LoadedSnapshot, n: NodeIx) -> bool {
+    fn may_have_children(self, snap: &Document, n: NodeIx) -> bool {
         !snap.data.analysis.dominators.children().of(n).is_empty()
     }
 
-    fn work_hint(self, snap: &LoadedSnapshot, n: NodeIx) -> usize {
+    fn work_hint(self, snap: &Document, n: NodeIx) -> usize {
         snap.data.analysis.dominators.children().of(n).len()
     }
 }
@@ -59,7 +61,7 @@ impl DominatorsView {
     }
 
     /// Draw the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         if !self.ready(ui, snap) {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -84,7 +86,7 @@ impl DominatorsView {
     }
 
     /// True once the tree for `snap` is set up; starts the set-up the first time.
-    fn ready(&mut self, ui: &egui::Ui, snap: &Arc<LoadedSnapshot>) -> bool {
+    fn ready(&mut self, ui: &egui::Ui, snap: &Arc<Document>) -> bool {
         let key = Arc::as_ptr(snap) as usize;
         if self.built_for == key {
             return true;
@@ -116,7 +118,7 @@ impl DominatorsView {
     }
 
     /// Show `n`: scroll to its row, or expand its dominator chain down to it.
-    fn reveal(&mut self, snap: &Arc<LoadedSnapshot>, n: NodeIx) {
+    fn reveal(&mut self, snap: &Arc<Document>, n: NodeIx) {
         if let Some(i) = self.tree.find_row(n) {
             self.tree.reveal_row(i);
             return;
@@ -134,5 +136,20 @@ impl DominatorsView {
         if let Some(i) = self.tree.expand_path(snap, DominatorSource, &steps) {
             self.tree.reveal_row(i);
         }
+    }
+}
+
+impl View for DominatorsView {
+    fn title(&self) -> &'static str {
+        "Dominators"
+    }
+
+    fn applies_to(&self, _doc: &Document) -> bool {
+        true
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.selection);
+        None
     }
 }

@@ -6,31 +6,42 @@ use std::sync::Arc;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
-use super::pick_snapshot;
+use super::{chosen, pick_document, Action, View, ViewContext};
 use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
-use crate::report::human_bytes;
+use crate::gui::Selection;
+use crate::store::{Document, DocumentId};
 use crate::report::leak_report::trace_lines;
 
 /// Leaks view state.
 #[derive(Default)]
 pub struct LeaksView {
-    baseline: Option<usize>,
-    target: Option<usize>,
+    baseline: Option<DocumentId>,
+    target: Option<DocumentId>,
     task: Option<BackgroundTask<LeakReport>>,
     report: Option<LeakReport>,
     cluster: usize,
 }
 
 impl LeaksView {
+    /// Pick the baseline and target documents, as the two combo boxes do.
+    pub fn pick(&mut self, baseline: Option<DocumentId>, target: Option<DocumentId>) {
+        self.baseline = baseline;
+        self.target = target;
+    }
+
+    /// The last leak search's result.
+    pub fn report(&self) -> Option<&LeakReport> {
+        self.report.as_ref()
+    }
+
     /// Draw: pickers, cluster table, the chosen cluster's trace and objects.
-    pub fn ui(
+    fn draw(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
-        others: &[Arc<LoadedSnapshot>],
+        snap: &Arc<Document>,
+        others: &[Arc<Document>],
         selection: &mut Selection,
     ) {
         if others.len() < 2 {
@@ -48,17 +59,17 @@ impl LeaksView {
             }
         }
         ui.horizontal(|ui| {
-            pick_snapshot(ui, "Baseline:", &mut self.baseline, others);
-            pick_snapshot(ui, "Target:", &mut self.target, others);
+            pick_document(ui, "Baseline:", &mut self.baseline, others);
+            pick_document(ui, "Target:", &mut self.target, others);
             ui.label(format!("Final: {}", snap.title));
-            let ready = self.baseline.is_some() && self.target.is_some() && self.task.is_none();
+            let picked = chosen(others, self.baseline).zip(chosen(others, self.target));
+            let ready = picked.is_some() && self.task.is_none();
             if ui
                 .add_enabled(ready, egui::Button::new("Find leaks"))
                 .clicked()
             {
-                let b = others[self.baseline.unwrap_or(0)].clone();
-                let t = others[self.target.unwrap_or(0)].clone();
-                let f = snap.clone();
+                let Some((b, t)) = picked else { return };
+                let (b, t, f) = (b.clone(), t.clone(), snap.clone());
                 self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
                     LeakReport::compute(&b.data, &t.data, &f.data)
                 }));
@@ -70,13 +81,7 @@ impl LeaksView {
         let Some(report) = &self.report else {
             return;
         };
-        ui.label(format!(
-            "{} leaked objects in {} cluster(s) retain {} ({} objects survived from target to final)",
-            report.leaked_count,
-            report.clusters.len(),
-            human_bytes(report.leaked_retained_size),
-            report.surviving_count
-        ));
+        ui.label(crate::report::leaks::headline(report));
         if report.clusters.is_empty() {
             ui.label("No leaks found.");
             return;
@@ -150,5 +155,20 @@ impl LeaksView {
                     });
                 });
         });
+    }
+}
+
+impl View for LeaksView {
+    fn title(&self) -> &'static str {
+        "Leaks"
+    }
+
+    fn applies_to(&self, doc: &Document) -> bool {
+        doc.profile().is_none()
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.others, cx.selection);
+        None
     }
 }

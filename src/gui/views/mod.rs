@@ -1,5 +1,7 @@
-//! One file per view or panel; each is a small struct holding only view state (scroll, sort,
-//! expanded rows) with one `ui` method over the shared snapshot and the tab's selection.
+//! One file per view or panel, the way egui's demo app keeps its windows: each view is a small
+//! struct holding only view state (scroll, sort, expanded rows) that implements [`View`], and
+//! [`registry`] lists them. The tab bar, dispatch, `--view` names and tests all come from that
+//! list, so adding a view is one file plus one line there.
 
 pub mod allocations;
 pub mod comparison;
@@ -16,100 +18,109 @@ pub mod summary;
 pub mod suspects;
 pub mod tree;
 
-/// The main views a tab can show (the retainers panel is always below them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ViewKind {
-    /// Class table.
-    #[default]
-    Summary,
-    /// Dominator tree.
-    Dominators,
-    /// Containment from the root.
-    Containment,
-    /// Size by category.
-    Statistics,
-    /// Against another open snapshot.
-    Comparison,
-    /// Three-snapshot leak detection.
-    Leaks,
-    /// Detached DOM trees.
-    Detached,
-    /// Leak suspects and duplicated strings of one snapshot.
-    Suspects,
-    /// Allocation profiles: flame graph, sites, timeline.
-    Allocations,
+use std::any::Any;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::gui::Selection;
+use crate::model::alloc::Folding;
+use crate::store::{Document, DocumentId};
+
+/// Every view a tab can show, in tab order. One line per view.
+pub fn registry() -> Vec<Box<dyn View>> {
+    vec![
+        Box::<summary::SummaryView>::default(),
+        Box::<dominators::DominatorsView>::default(),
+        Box::<containment::ContainmentView>::default(),
+        Box::<statistics::StatisticsView>::default(),
+        Box::<comparison::ComparisonView>::default(),
+        Box::<leaks::LeaksView>::default(),
+        Box::<suspects::SuspectsView>::default(),
+        Box::<detached::DetachedView>::default(),
+        Box::<allocations::AllocationsView>::default(),
+    ]
 }
 
-impl ViewKind {
-    /// All views, in tab order.
-    pub const ALL: [ViewKind; 9] = [
-        ViewKind::Summary,
-        ViewKind::Dominators,
-        ViewKind::Containment,
-        ViewKind::Statistics,
-        ViewKind::Comparison,
-        ViewKind::Leaks,
-        ViewKind::Suspects,
-        ViewKind::Detached,
-        ViewKind::Allocations,
-    ];
+/// The titles of every view, for `--view` and its help.
+pub fn titles() -> Vec<&'static str> {
+    registry().iter().map(|v| v.title()).collect()
+}
 
-    /// The views that make sense for a heap snapshot (`false`) or an allocation profile.
-    pub fn for_file(alloc_profile: bool) -> Vec<ViewKind> {
-        Self::ALL
-            .into_iter()
-            .filter(|v| match v {
-                ViewKind::Allocations => alloc_profile,
-                ViewKind::Comparison
-                | ViewKind::Leaks
-                | ViewKind::Detached
-                | ViewKind::Statistics => !alloc_profile,
-                _ => true,
-            })
-            .collect()
+/// What a view reads and writes each frame.
+pub struct ViewContext<'a> {
+    /// The tab's document.
+    pub doc: &'a Arc<Document>,
+    /// The other open documents, oldest first.
+    pub others: &'a [Arc<Document>],
+    /// What is selected in the tab; every view reads and writes it.
+    pub selection: &'a mut Selection,
+}
+
+/// What a view asks of the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Reopen the open allocation profiles with this folding (and use it from now on).
+    Refold(Folding),
+}
+
+/// A main view of a tab (the Retainers panel and the search box sit beside all of them).
+pub trait View: Any {
+    /// The name on the tab bar, also accepted by `--view` (in any case).
+    fn title(&self) -> &'static str;
+
+    /// Whether the view has anything to show for this kind of document.
+    fn applies_to(&self, doc: &Document) -> bool;
+
+    /// Whether a tab of this document opens on this view (the first such view wins).
+    fn opens_first(&self, _doc: &Document) -> bool {
+        false
     }
 
-    /// The view's title.
-    pub fn label(self) -> &'static str {
-        match self {
-            ViewKind::Summary => "Summary",
-            ViewKind::Dominators => "Dominators",
-            ViewKind::Containment => "Containment",
-            ViewKind::Statistics => "Statistics",
-            ViewKind::Comparison => "Comparison",
-            ViewKind::Leaks => "Leaks",
-            ViewKind::Detached => "Detached DOM",
-            ViewKind::Suspects => "Suspects",
-            ViewKind::Allocations => "Allocations",
-        }
+    /// Whether the Retainers panel belongs under the view (not where nothing selects a node).
+    fn shows_retainers(&self) -> bool {
+        true
     }
 
-    /// Parse a view name (case-insensitive), for `--view`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.label().eq_ignore_ascii_case(name))
+    /// Draw the view.
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action>;
+
+    /// The view for the same file reopened with other options, carrying over what still holds
+    /// (`was`: the document before); `None` starts afresh.
+    fn reopened(&mut self, _was: &Document) -> Option<Box<dyn View>> {
+        None
     }
 }
 
-/// A combo box choosing one of the other open snapshots by title; true when the choice changed.
-pub fn pick_snapshot(
-    ui: &mut eframe::egui::Ui,
+/// A combo box choosing one of the other open documents by title; true when the choice
+/// changed. The choice is an id: closing other tabs never makes it point elsewhere, and a
+/// choice whose document was closed reads as none.
+pub fn pick_document(
+    ui: &mut egui::Ui,
     label: &str,
-    value: &mut Option<usize>,
-    others: &[std::sync::Arc<crate::gui::LoadedSnapshot>],
+    value: &mut Option<DocumentId>,
+    others: &[Arc<Document>],
 ) -> bool {
+    if value.is_some_and(|id| !others.iter().any(|o| o.id == id)) {
+        *value = None;
+    }
     ui.label(label);
     let before = *value;
     let current = value
-        .and_then(|i| others.get(i))
+        .and_then(|id| chosen(others, Some(id)))
         .map_or("(pick one)".to_string(), |s| s.title.clone());
-    eframe::egui::ComboBox::from_id_salt(label)
+    egui::ComboBox::from_id_salt(label)
         .selected_text(current)
         .show_ui(ui, |ui| {
-            for (i, o) in others.iter().enumerate() {
-                ui.selectable_value(value, Some(i), &o.title);
+            for o in others {
+                ui.selectable_value(value, Some(o.id), &o.title);
             }
         });
     *value != before
+}
+
+/// The open document `id` names, if any.
+pub fn chosen(others: &[Arc<Document>], id: Option<DocumentId>) -> Option<&Arc<Document>> {
+    let id = id?;
+    others.iter().find(|o| o.id == id)
 }

@@ -14,7 +14,8 @@ use super::tree::{
 };
 use crate::analysis::retainers::{retainer_paths, sorted_retainers, RetainerPath};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{format, LoadedSnapshot, Selection};
+use crate::gui::{format, Selection};
+use crate::store::Document;
 use crate::model::{EdgeKind, NodeIx};
 use crate::report::text::distance_text;
 
@@ -34,7 +35,7 @@ const STYLE: TreeStyle = TreeStyle {
 pub struct RetainerSource;
 
 impl TreeSource for RetainerSource {
-    fn children(self, snap: &LoadedSnapshot, n: NodeIx) -> Children {
+    fn children(self, snap: &Document, n: NodeIx) -> Children {
         let g = snap.data.graph();
         let mut list: Vec<Child> = sorted_retainers(g, &snap.data.analysis, n)
             .into_iter()
@@ -56,12 +57,12 @@ impl TreeSource for RetainerSource {
         Children::List(list)
     }
 
-    fn may_have_children(self, snap: &LoadedSnapshot, n: NodeIx) -> bool {
+    fn may_have_children(self, snap: &Document, n: NodeIx) -> bool {
         let g = snap.data.graph();
         g.retainer_nodes(n).any(|r| r != g.root())
     }
 
-    fn work_hint(self, snap: &LoadedSnapshot, n: NodeIx) -> usize {
+    fn work_hint(self, snap: &Document, n: NodeIx) -> usize {
         snap.data.graph().retainer_count(n)
     }
 }
@@ -108,7 +109,7 @@ impl RetainersPanel {
     }
 
     /// Draw the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         // Fill the height the panel was given, so the panel keeps its size whatever it shows.
         ui.set_min_height(ui.available_height());
         let key = Arc::as_ptr(snap) as usize;
@@ -149,7 +150,7 @@ impl RetainersPanel {
     }
 
     /// Show the retainers of `n`, and start finding its paths to the GC roots.
-    fn set_target(&mut self, ctx: &egui::Context, snap: &Arc<LoadedSnapshot>, n: Option<NodeIx>) {
+    fn set_target(&mut self, ctx: &egui::Context, snap: &Arc<Document>, n: Option<NodeIx>) {
         self.target = n;
         self.tree = TreeTable::default();
         self.paths.clear();
@@ -177,7 +178,7 @@ impl RetainersPanel {
 
     /// Take finished work; once the retainers and the paths are both there, expand the first
     /// path in the tree.
-    fn poll_tasks(&mut self, snap: &Arc<LoadedSnapshot>) {
+    fn poll_tasks(&mut self, snap: &Arc<Document>) {
         if let Some(kids) = self.roots_task.as_mut().and_then(BackgroundTask::poll) {
             self.roots_task = None;
             self.tree.set_roots(snap, RetainerSource, kids);
@@ -208,7 +209,7 @@ impl RetainersPanel {
 }
 
 /// `Class name @id   shallow …   retained …   distance …`
-fn header(ui: &mut egui::Ui, snap: &LoadedSnapshot, n: NodeIx) {
+fn header(ui: &mut egui::Ui, snap: &Document, n: NodeIx) {
     let a = &snap.data.analysis;
     ui.horizontal(|ui| {
         ui.label("Retainers of");
@@ -228,7 +229,7 @@ fn size_label(ui: &mut egui::Ui, what: &str, bytes: u64) {
 /// The paths, one wrapped line each: `(GC roots) › [7] (Stack roots) › … › {627} Class`.
 fn paths_ui(
     ui: &mut egui::Ui,
-    snap: &LoadedSnapshot,
+    snap: &Document,
     paths: &[RetainerPath],
     busy: bool,
     selection: &mut Selection,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::model::NodeIx;
 
 /// How many node matches a search returns.
@@ -36,14 +37,14 @@ pub struct SearchBox {
 }
 
 /// Run a search (on any thread).
-pub fn search(snap: &LoadedSnapshot, query: &str) -> SearchResults {
+pub fn search(snap: &Document, query: &str) -> SearchResults {
     let q = query.trim().to_lowercase();
     let mut out = SearchResults::default();
     if q.is_empty() {
         return out;
     }
     out.classes = snap
-        .summary
+        .summary()
         .classes
         .iter()
         .enumerate()
@@ -75,7 +76,7 @@ pub fn parse_node_id(text: &str) -> Option<u32> {
 
 impl SearchBox {
     /// Draw the text field; Enter starts the search (or jumps for `@id`).
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         if let Some(task) = self.task.as_mut() {
             if let Some(r) = task.poll() {
                 self.message = (r.classes.is_empty() && r.nodes.is_empty())
@@ -103,7 +104,7 @@ impl SearchBox {
     pub fn submit(
         &mut self,
         ctx: &egui::Context,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         selection: &mut Selection,
     ) {
         self.message = None;

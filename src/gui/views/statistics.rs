@@ -8,7 +8,9 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::Statistics;
 use crate::gui::format;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::Selection;
+use crate::store::Document;
 
 /// How many classes the "largest classes" table lists.
 const TOP_CLASSES: usize = 15;
@@ -78,9 +80,9 @@ pub struct StatisticsView {}
 
 impl StatisticsView {
     /// Draw the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         let _ = selection;
-        let stats = &snap.stats;
+        let stats = snap.statistics();
         let cats = categories(stats);
         egui::ScrollArea::vertical()
             .id_salt("statistics")
@@ -227,8 +229,8 @@ fn swatch(ui: &mut egui::Ui, color: egui::Color32) {
 }
 
 /// The first rows of the class summary (already sorted by retained size).
-fn top_classes(ui: &mut egui::Ui, snap: &LoadedSnapshot) {
-    let total = snap.summary.total_size;
+fn top_classes(ui: &mut egui::Ui, snap: &Document) {
+    let total = snap.summary().total_size;
     let row_h = ui.spacing().interact_size.y;
     TableBuilder::new(ui)
         .id_salt("statistics top classes")
@@ -249,7 +251,7 @@ fn top_classes(ui: &mut egui::Ui, snap: &LoadedSnapshot) {
             }
         })
         .body(|mut body| {
-            for r in snap.summary.classes.iter().take(TOP_CLASSES) {
+            for r in snap.summary().classes.iter().take(TOP_CLASSES) {
                 body.row(row_h, |mut row| {
                     row.col(|ui| {
                         ui.label(&r.name);
@@ -278,7 +280,22 @@ fn top_classes(ui: &mut egui::Ui, snap: &LoadedSnapshot) {
                 });
             }
         });
-    if snap.summary.classes.is_empty() {
+    if snap.summary().classes.is_empty() {
         ui.label(egui::RichText::new("No classes.").weak());
+    }
+}
+
+impl View for StatisticsView {
+    fn title(&self) -> &'static str {
+        "Statistics"
+    }
+
+    fn applies_to(&self, doc: &Document) -> bool {
+        doc.profile().is_none()
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.selection);
+        None
     }
 }

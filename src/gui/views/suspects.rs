@@ -8,7 +8,9 @@ use eframe::egui;
 use crate::analysis::strings::{duplicated_strings, DuplicatedString};
 use crate::analysis::suspects::{find_suspects, LeakSuspect};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::report::{human_bytes, one_line};
 
 type Found = (Vec<LeakSuspect>, Vec<DuplicatedString>);
@@ -22,7 +24,7 @@ pub struct SuspectsView {
 
 impl SuspectsView {
     /// Draw the suspects (found in the background on first show).
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         if self.found.is_none() && self.task.is_none() {
             let s = snap.clone();
             self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
@@ -100,5 +102,20 @@ impl SuspectsView {
                 }
             });
         });
+    }
+}
+
+impl View for SuspectsView {
+    fn title(&self) -> &'static str {
+        "Suspects"
+    }
+
+    fn applies_to(&self, _doc: &Document) -> bool {
+        true
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.selection);
+        None
     }
 }

@@ -9,8 +9,8 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::call_tree::{CallTree, Direction, ROOT};
 use crate::gui::format::{metric_cell, toggle_button};
-use crate::gui::worker::AllocTables;
-use crate::gui::LoadedSnapshot;
+use crate::store::AllocTables;
+use crate::store::Document;
 use crate::model::alloc::{AllocProfile, Metric};
 use crate::model::FxHashSet;
 
@@ -58,7 +58,7 @@ impl CallTreeView {
     }
 
     /// Draw the part.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, p: &AllocProfile) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, p: &AllocProfile) {
         let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();
         if !metrics.contains(&self.sort) {
             self.sort = Metric::PeakBytes;
@@ -81,7 +81,10 @@ impl CallTreeView {
                     .weak(),
             );
         });
-        let Some(tree) = snap.call_tree(ui.ctx(), self.direction) else {
+        let Some(tree) = snap.call_tree(self.direction, {
+            let ctx = ui.ctx().clone();
+            move || ctx.request_repaint()
+        }) else {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Building the bottom-up tree…");

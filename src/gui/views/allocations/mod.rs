@@ -14,10 +14,11 @@ use egui_extras::{Column, TableBuilder};
 use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
 use crate::analysis::alloc::{diff_profiles, frame_text, ProfileDiff};
 use crate::gui::format::size_cell;
-use crate::gui::worker::{Deferred, BUILD_NOW_NODES};
-use crate::gui::{LoadedSnapshot, Selection};
+use super::{Action, View, ViewContext};
+use crate::gui::worker::Deferred;
 use crate::model::alloc::{AllocProfile, Folding, Metric};
 use crate::report::{human_bytes, SITE_DIFF_COLUMNS};
+use crate::store::{Document, BUILD_NOW_NODES};
 use call_tree::CallTreeView;
 use sites::{leaked, SiteColumn, SiteList};
 
@@ -48,7 +49,7 @@ pub struct AllocationsView {
     lists: Option<Lists>,
     only_unused: bool,
     /// The earlier run compared with (stacks are read from both).
-    other: Option<Arc<LoadedSnapshot>>,
+    other: Option<Arc<Document>>,
     /// The comparison with it, keyed by that run's address.
     diff: Deferred<usize, ProfileDiff>,
     folding: Option<FoldingDraft>,
@@ -143,15 +144,13 @@ impl AllocationsView {
 
     /// Draw the view (only for allocation profiles). Returns a new folding setting when the
     /// user applies one (the app reloads open profiles with it).
-    pub fn ui(
+    fn draw(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
-        others: &[Arc<LoadedSnapshot>],
-        _selection: &mut Selection,
+        snap: &Arc<Document>,
+        others: &[Arc<Document>],
     ) -> Option<Folding> {
-        let (Some(p), Some(tables)) = (snap.data.snapshot.alloc.as_deref(), snap.alloc.as_ref())
-        else {
+        let (Some(p), Some(tables)) = (snap.profile(), snap.alloc_tables()) else {
             ui.label("This file is a heap snapshot, not an allocation profile.");
             return None;
         };
@@ -190,7 +189,7 @@ impl AllocationsView {
                 let (metric, now) = (self.metric, tables.top_down.len() < BUILD_NOW_NODES);
                 let task_snap = Arc::clone(snap);
                 let layout = self.flame.get(ui.ctx(), metric, now, move || {
-                    let (p, t) = (task_snap.data.snapshot.alloc.as_deref(), &task_snap.alloc);
+                    let (p, t) = (task_snap.profile(), task_snap.alloc_tables());
                     match (p, t) {
                         (Some(p), Some(t)) => FlameTree::build(p, &t.top_down, metric),
                         _ => FlameTree::empty(metric),
@@ -271,8 +270,8 @@ impl AllocationsView {
     }
 
     /// The function selected in the call tree, if any (for tests and tools).
-    pub fn selected_function(&self, snap: &LoadedSnapshot) -> Option<String> {
-        let (p, tables) = (snap.data.snapshot.alloc.as_deref()?, snap.alloc.as_ref()?);
+    pub fn selected_function(&self, snap: &Document) -> Option<String> {
+        let (p, tables) = (snap.profile()?, snap.alloc_tables()?);
         self.calls.selected_function(p, tables).map(String::from)
     }
 
@@ -313,11 +312,11 @@ impl AllocationsView {
     fn diff_ui(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         p: &AllocProfile,
-        others: &[Arc<LoadedSnapshot>],
+        others: &[Arc<Document>],
     ) {
-        let profiles: Vec<&Arc<LoadedSnapshot>> = others
+        let profiles: Vec<&Arc<Document>> = others
             .iter()
             .filter(|o| o.data.snapshot.alloc.is_some())
             .collect();
@@ -347,7 +346,7 @@ impl AllocationsView {
         let Some(before) = other.data.snapshot.alloc.as_deref() else {
             return;
         };
-        let small = |s: &LoadedSnapshot| s.alloc.as_ref().map_or(0, |t| t.sites.len());
+        let small = |s: &Document| s.alloc_tables().map_or(0, |t| t.sites.len());
         let now = small(&other) + small(snap) < BUILD_NOW_NODES;
         let (a, b) = (Arc::clone(&other), Arc::clone(snap));
         let key = Arc::as_ptr(&other) as usize;
@@ -498,4 +497,31 @@ fn timeline(ui: &mut egui::Ui, p: &AllocProfile) {
                 );
             }
         });
+}
+
+impl View for AllocationsView {
+    fn title(&self) -> &'static str {
+        "Allocations"
+    }
+
+    fn applies_to(&self, doc: &Document) -> bool {
+        doc.profile().is_some()
+    }
+
+    fn opens_first(&self, doc: &Document) -> bool {
+        doc.profile().is_some()
+    }
+
+    /// Nothing here selects a heap node: the panel would stay empty.
+    fn shows_retainers(&self) -> bool {
+        false
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
+        self.draw(ui, cx.doc, cx.others).map(Action::Refold)
+    }
+
+    fn reopened(&mut self, was: &Document) -> Option<Box<dyn View>> {
+        Some(Box::new(std::mem::take(self).refolded(&was.options.folding)))
+    }
 }

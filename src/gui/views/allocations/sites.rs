@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use crate::analysis::alloc::{access_text, SiteStat};
 use crate::gui::format::{group_digits, metric_cell, number_cell};
-use crate::gui::worker::{Deferred, BUILD_NOW_NODES};
-use crate::gui::LoadedSnapshot;
+use crate::gui::worker::Deferred;
+use crate::store::BUILD_NOW_NODES;
+use crate::store::Document;
 use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 
 /// A column of a site table.
@@ -142,10 +143,10 @@ impl SiteList {
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         keep: fn(&SiteStat) -> bool,
     ) {
-        let (Some(p), Some(tables)) = (snap.data.snapshot.alloc.as_deref(), snap.alloc.as_ref())
+        let (Some(p), Some(tables)) = (snap.profile(), snap.alloc_tables())
         else {
             return;
         };
@@ -155,8 +156,7 @@ impl SiteList {
             .order
             .get(ui.ctx(), sort, rows.len() < BUILD_NOW_NODES, move || {
                 task_snap
-                    .alloc
-                    .as_ref()
+                    .alloc_tables()
                     .map_or_else(Vec::new, |t| sorted(&t.sites, keep, sort))
             });
         let Some(order) = order else {

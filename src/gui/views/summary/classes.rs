@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use crate::analysis::ClassRow;
-use crate::gui::LoadedSnapshot;
+use crate::store::Document;
 use crate::model::NodeIx;
 use crate::progress::Progress;
 
@@ -98,7 +98,7 @@ pub struct InstanceList {
 
 /// List the instances of class `class_id`: one scan over all nodes, then a partial sort.
 pub fn class_instances(
-    snap: &LoadedSnapshot,
+    snap: &Document,
     class_id: u32,
     progress: Progress<'_>,
 ) -> crate::Result<InstanceList> {

@@ -7,14 +7,15 @@ use eframe::egui;
 use super::rows::Row;
 use super::table::row_height;
 use super::SummaryView;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::Selection;
+use crate::store::Document;
 
 impl SummaryView {
     /// Arrow keys, Home/End, Page Up/Down and Enter, while no widget has keyboard focus.
     pub(super) fn keyboard(
         &mut self,
         ui: &egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         selection: &mut Selection,
     ) {
         use egui::{Event, Key};

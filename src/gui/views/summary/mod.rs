@@ -17,7 +17,9 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::views::{Action as ViewAction, View, ViewContext};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::model::NodeIx;
 
 pub use classes::{class_instances, InstanceList, Sort, SortColumn, MAX_INSTANCES};
@@ -58,7 +60,7 @@ pub struct SummaryView {
 
 impl SummaryView {
     /// Draw the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>, selection: &mut Selection) {
+    fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         self.bind(snap);
         self.poll_tasks();
         self.apply_reveal(snap);
@@ -89,23 +91,23 @@ impl SummaryView {
         &self.filter
     }
 
-    /// The classes shown, in table order, as indices into `snap.summary.classes`.
+    /// The classes shown, in table order, as indices into `snap.summary().classes`.
     pub fn shown_classes(&self) -> &[u32] {
         &self.shown
     }
 
-    /// True when the class at `snap.summary.classes[index]` is expanded.
+    /// True when the class at `snap.summary().classes[index]` is expanded.
     pub fn is_expanded(&self, index: u32) -> bool {
         self.expanded.contains(&index)
     }
 
-    /// The listed instances of the class at `snap.summary.classes[index]`, once found.
+    /// The listed instances of the class at `snap.summary().classes[index]`, once found.
     pub fn instances(&self, index: u32) -> Option<&InstanceList> {
         self.instances.get(&index)
     }
 
     /// Forget everything computed for another snapshot.
-    fn bind(&mut self, snap: &Arc<LoadedSnapshot>) {
+    fn bind(&mut self, snap: &Arc<Document>) {
         let key = Arc::as_ptr(snap) as usize;
         if key != self.snap_key {
             *self = Self {
@@ -135,12 +137,12 @@ impl SummaryView {
         }
     }
 
-    fn apply_reveal(&mut self, snap: &LoadedSnapshot) {
+    fn apply_reveal(&mut self, snap: &Document) {
         let Some(class_id) = self.reveal.take() else {
             return;
         };
         let Some(index) = snap
-            .summary
+            .summary()
             .classes
             .iter()
             .position(|r| r.class_id == class_id)
@@ -150,7 +152,7 @@ impl SummaryView {
         let index = index as u32;
         let query = self.filter.trim().to_lowercase();
         if !query.is_empty()
-            && !snap.summary.classes[index as usize]
+            && !snap.summary().classes[index as usize]
                 .name
                 .to_lowercase()
                 .contains(&query)
@@ -191,5 +193,24 @@ impl SummaryView {
                 self.last_node = Some(n);
             }
         }
+    }
+}
+
+impl View for SummaryView {
+    fn title(&self) -> &'static str {
+        "Summary"
+    }
+
+    fn applies_to(&self, _doc: &Document) -> bool {
+        true
+    }
+
+    fn opens_first(&self, doc: &Document) -> bool {
+        doc.profile().is_none()
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
+        self.draw(ui, cx.doc, cx.selection);
+        None
     }
 }

@@ -7,10 +7,11 @@ use eframe::egui;
 
 use super::{class_instances, SortColumn, SummaryView};
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::model::NodeIx;
 
-/// One line of the table. Classes are indices into `snap.summary.classes`.
+/// One line of the table. Classes are indices into `snap.summary().classes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Row {
     Class(u32),
@@ -56,8 +57,8 @@ pub(super) enum Action {
 
 impl SummaryView {
     /// Recompute whatever a change made stale: sort order, filtered classes, rows.
-    pub(super) fn refresh(&mut self, ctx: &egui::Context, snap: &Arc<LoadedSnapshot>) {
-        let classes = &snap.summary.classes;
+    pub(super) fn refresh(&mut self, ctx: &egui::Context, snap: &Arc<Document>) {
+        let classes = &snap.summary().classes;
         let needs_names = !self.sorted_valid && self.sort.column == SortColumn::Constructor
             || !self.shown_valid && !self.filter.trim().is_empty();
         if needs_names && self.lower_names.len() != classes.len() {

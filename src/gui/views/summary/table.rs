@@ -8,13 +8,13 @@ use egui_extras::{Column, TableBuilder};
 use super::rows::{Action, Row};
 use super::{Sort, SortColumn, SummaryView, MAX_INSTANCES};
 use crate::gui::format;
-use crate::gui::LoadedSnapshot;
+use crate::store::Document;
 
 /// Indentation of instance rows under their class, in points.
 const INSTANCE_INDENT: f32 = 28.0;
 
 impl SummaryView {
-    pub(super) fn toolbar(&mut self, ui: &mut egui::Ui, snap: &Arc<LoadedSnapshot>) {
+    pub(super) fn toolbar(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>) {
         ui.horizontal(|ui| {
             let edit = ui.add(
                 egui::TextEdit::singleline(&mut self.filter)
@@ -39,7 +39,7 @@ impl SummaryView {
             }
             // The count must match the table drawn below in this same frame.
             self.refresh(ui.ctx(), snap);
-            let all = snap.summary.classes.len() as u64;
+            let all = snap.summary().classes.len() as u64;
             let count = if self.filter.trim().is_empty() {
                 format!("{} classes", format::group_digits(all))
             } else {
@@ -69,11 +69,11 @@ impl SummaryView {
     }
 
     /// Draw the table; returns what was clicked.
-    pub(super) fn table(&mut self, ui: &mut egui::Ui, snap: &LoadedSnapshot) -> Option<Action> {
+    pub(super) fn table(&mut self, ui: &mut egui::Ui, snap: &Document) -> Option<Action> {
         let row_h = row_height(ui);
         let mut action = None;
-        let total = snap.summary.total_size;
-        let classes = &snap.summary.classes;
+        let total = snap.summary().total_size;
+        let classes = &snap.summary().classes;
         let g = snap.data.graph();
         let a = &snap.data.analysis;
         let rows = &self.rows;

@@ -3,7 +3,7 @@
 use eframe::egui::{self, text::LayoutJob, Align, Color32, FontSelection, RichText};
 
 use super::Child;
-use crate::gui::LoadedSnapshot;
+use crate::store::Document;
 use crate::model::{EdgeKind, EdgeRef, HeapGraph, NodeIx, NodeKind};
 use crate::report::one_line;
 
@@ -20,7 +20,7 @@ fn edge_color(ui: &egui::Ui) -> Color32 {
 }
 
 /// A row's label, coloured: edge, joiner, class, name, `@id`, and a "weak" marker.
-pub(super) fn row_job(ui: &egui::Ui, snap: &LoadedSnapshot, c: &Child, joiner: &str) -> LayoutJob {
+pub(super) fn row_job(ui: &egui::Ui, snap: &Document, c: &Child, joiner: &str) -> LayoutJob {
     let style = ui.style();
     let weak_color = ui.visuals().weak_text_color();
     let weak = c.weak();
@@ -47,7 +47,7 @@ pub(super) fn row_job(ui: &egui::Ui, snap: &LoadedSnapshot, c: &Child, joiner: &
 }
 
 /// A row's label as plain text (also the accessible label): `edge joiner Class name @id`.
-pub fn row_text(snap: &LoadedSnapshot, c: &Child, joiner: &str) -> String {
+pub fn row_text(snap: &Document, c: &Child, joiner: &str) -> String {
     let g = snap.data.graph();
     let mut s = String::new();
     if let Some(e) = &c.edge {
@@ -62,19 +62,19 @@ pub fn row_text(snap: &LoadedSnapshot, c: &Child, joiner: &str) -> String {
 }
 
 /// `Class name @id`, as the tree rows show a node.
-pub fn node_label(snap: &LoadedSnapshot, n: NodeIx) -> String {
+pub fn node_label(snap: &Document, n: NodeIx) -> String {
     let (title, name) = node_title(snap, n);
     format!("{title}{name} @{}", snap.data.graph().id(n))
 }
 
 /// The short name of a node: its class, or a synthetic node's own name (`(GC roots)`).
-pub fn node_short_name(snap: &LoadedSnapshot, n: NodeIx) -> String {
+pub fn node_short_name(snap: &Document, n: NodeIx) -> String {
     node_title(snap, n).0
 }
 
 /// A node's title (class, or the name of a synthetic node) and the rest of its name
 /// (with a leading space, empty when it would repeat the class).
-fn node_title(snap: &LoadedSnapshot, n: NodeIx) -> (String, String) {
+fn node_title(snap: &Document, n: NodeIx) -> (String, String) {
     let g = snap.data.graph();
     let class = snap.data.class_name(n);
     let name = one_line(g.name(n), NAME_CHARS);

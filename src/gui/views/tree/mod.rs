@@ -14,7 +14,7 @@ mod rows;
 mod ui;
 
 use crate::gui::worker::BackgroundTask;
-use crate::gui::LoadedSnapshot;
+use crate::store::Document;
 use crate::model::NodeIx;
 
 pub use children::{Child, Children, PathMatch};
@@ -30,11 +30,11 @@ pub const BACKGROUND_WORK: usize = 20_000;
 /// move to a background thread.
 pub trait TreeSource: Copy + Send + 'static {
     /// The children of `n`, in display order.
-    fn children(self, snap: &LoadedSnapshot, n: NodeIx) -> Children;
+    fn children(self, snap: &Document, n: NodeIx) -> Children;
     /// Cheap test whether `n` may have children (decides whether the row gets a toggle).
-    fn may_have_children(self, snap: &LoadedSnapshot, n: NodeIx) -> bool;
+    fn may_have_children(self, snap: &Document, n: NodeIx) -> bool;
     /// Rough cost of [`TreeSource::children`] for `n` (e.g. how many children to sort).
-    fn work_hint(self, snap: &LoadedSnapshot, n: NodeIx) -> usize;
+    fn work_hint(self, snap: &Document, n: NodeIx) -> usize;
 }
 
 /// How a tree looks: its id, column set and wording.

@@ -10,7 +10,8 @@ use super::{
     Child, Children, Parent, PathMatch, TreeRow, TreeSource, TreeTable, BACKGROUND_WORK, PAGE,
 };
 use crate::gui::worker::BackgroundTask;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::Selection;
+use crate::store::Document;
 use crate::model::NodeIx;
 
 /// Revealing a node loads pages of its siblings up to this position, not further.
@@ -38,7 +39,7 @@ impl TreeTable {
     }
 
     /// Show `roots` as the top-level rows (the first page of them), replacing everything.
-    pub fn set_roots<S: TreeSource>(&mut self, snap: &LoadedSnapshot, src: S, roots: Children) {
+    pub fn set_roots<S: TreeSource>(&mut self, snap: &Document, src: S, roots: Children) {
         self.rows.clear();
         self.pending.clear();
         self.cursor = None;
@@ -70,7 +71,7 @@ impl TreeTable {
     pub fn expand<S: TreeSource>(
         &mut self,
         i: usize,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         src: S,
         ctx: Option<&egui::Context>,
     ) {
@@ -110,7 +111,7 @@ impl TreeTable {
     pub fn toggle<S: TreeSource>(
         &mut self,
         i: usize,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         src: S,
         ctx: Option<&egui::Context>,
     ) {
@@ -123,7 +124,7 @@ impl TreeTable {
     }
 
     /// Replace "more" row `i` with the next page of its parent's children.
-    pub fn load_more<S: TreeSource>(&mut self, i: usize, snap: &LoadedSnapshot, src: S) {
+    pub fn load_more<S: TreeSource>(&mut self, i: usize, snap: &Document, src: S) {
         if !self.rows.get(i).is_some_and(TreeRow::is_more) {
             return;
         }
@@ -142,7 +143,7 @@ impl TreeTable {
     /// it was.
     pub fn expand_path<S: TreeSource>(
         &mut self,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         src: S,
         steps: &[PathMatch],
     ) -> Option<usize> {
@@ -194,7 +195,7 @@ impl TreeTable {
         self.pending.iter().any(|(u, _)| *u == uid)
     }
 
-    pub(super) fn poll_pending<S: TreeSource>(&mut self, snap: &Arc<LoadedSnapshot>, src: S) {
+    pub(super) fn poll_pending<S: TreeSource>(&mut self, snap: &Arc<Document>, src: S) {
         if self.pending.is_empty() {
             return;
         }
@@ -216,7 +217,7 @@ impl TreeTable {
     }
 
     /// Show `kids` under row `i` (first page).
-    fn attach<S: TreeSource>(&mut self, i: usize, kids: Children, snap: &LoadedSnapshot, src: S) {
+    fn attach<S: TreeSource>(&mut self, i: usize, kids: Children, snap: &Document, src: S) {
         let r = &mut self.rows[i];
         if kids.count(snap.data.graph()) == 0 {
             r.has_children = false;
@@ -234,7 +235,7 @@ impl TreeTable {
         &mut self,
         parent: Parent,
         at: usize,
-        snap: &LoadedSnapshot,
+        snap: &Document,
         src: S,
     ) {
         let g = snap.data.graph();
@@ -306,7 +307,7 @@ impl TreeTable {
         &mut self,
         parent: Parent,
         step: &PathMatch,
-        snap: &LoadedSnapshot,
+        snap: &Document,
         src: S,
     ) -> Option<usize> {
         let g = snap.data.graph();

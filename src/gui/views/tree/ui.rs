@@ -9,7 +9,8 @@ use super::labels::{row_job, row_text};
 use super::rows::RowState;
 use super::{TreeResponse, TreeRow, TreeSource, TreeStyle, TreeTable, PAGE};
 use crate::gui::format;
-use crate::gui::{LoadedSnapshot, Selection};
+use crate::gui::Selection;
+use crate::store::Document;
 
 /// Indent per tree level, in points.
 const INDENT: f32 = 14.0;
@@ -19,7 +20,7 @@ impl TreeTable {
     pub fn ui<S: TreeSource>(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         selection: &mut Selection,
         src: S,
         style: &TreeStyle,
@@ -89,7 +90,7 @@ impl TreeTable {
     fn handle_keys<S: TreeSource>(
         &mut self,
         ui: &egui::Ui,
-        snap: &Arc<LoadedSnapshot>,
+        snap: &Arc<Document>,
         selection: &mut Selection,
         src: S,
     ) {
@@ -154,7 +155,7 @@ impl TreeTable {
     fn draw(
         &mut self,
         ui: &mut egui::Ui,
-        snap: &LoadedSnapshot,
+        snap: &Document,
         selection: &Selection,
         style: &TreeStyle,
     ) -> Option<RowAction> {
@@ -162,7 +163,7 @@ impl TreeTable {
         let row_height = (text_height + 6.0).max(18.0);
         let highlight = self.valid_cursor(selection.node);
         let selected = selection.node;
-        let total = snap.summary.total_size;
+        let total = snap.summary().total_size;
         let scroll_to = self.scroll_to.take();
         let rows = &self.rows;
         let pending = &self.pending;
@@ -278,7 +279,7 @@ fn claim_keyboard(ctx: &egui::Context, style: &TreeStyle) {
 /// The tree column: indent, toggle, label. Returns true when the toggle was clicked.
 fn tree_cell(
     ui: &mut egui::Ui,
-    snap: &LoadedSnapshot,
+    snap: &Document,
     r: &TreeRow,
     style: &TreeStyle,
     busy: bool,

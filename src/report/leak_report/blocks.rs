@@ -1,176 +1,11 @@
-//! The leak-suspects report: one result struct with everything a team needs to act on a heap
-//! problem, written as JSON, Markdown or a self-contained HTML page by the sibling modules.
+//! The leak-suspects report laid out as document blocks, for Markdown and HTML.
 
-use serde::Serialize;
-
-use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow};
-use crate::analysis::detached::DetachedDom;
-use crate::analysis::diff::{DiffRow, SnapshotDiff};
-use crate::analysis::leaks::LeakReport;
-use crate::analysis::strings::{
-    duplicated_strings, growing_collections, DuplicatedString, GrowingCollection,
-};
-use crate::analysis::suspects::{find_suspects, LeakSuspect, SuspectOptions};
-use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
-
-/// Rows of the class table kept in a report.
-const TOP_CLASSES: usize = 15;
-
-/// One snapshot's part of the report.
-#[derive(Debug, Serialize)]
-pub struct SnapshotSection {
-    /// File name.
-    pub file: String,
-    /// Nodes.
-    pub node_count: u64,
-    /// Edges.
-    pub edge_count: u64,
-    /// Total size (root retained + extra native bytes).
-    pub total_size: u64,
-    /// Size by category.
-    pub statistics: Statistics,
-    /// Largest classes by retained size.
-    pub top_classes: Vec<ClassRow>,
-    /// Leak suspects.
-    pub suspects: Vec<LeakSuspect>,
-    /// Detached DOM trees.
-    pub detached: DetachedDom,
-    /// Texts stored more than once (top 20 by wasted bytes).
-    pub duplicated_strings: Vec<DuplicatedString>,
-    /// For an allocation profile (DHAT, heaptrack, pprof): its totals and top sites; the
-    /// JavaScript-only parts above are then empty.
-    pub allocations: Option<AllocSummary>,
-}
-
-/// The whole report.
-#[derive(Debug, Serialize)]
-pub struct LeakSuspectsReport {
-    /// heapsight's version.
-    pub generator: String,
-    /// One section per snapshot, in the order given.
-    pub snapshots: Vec<SnapshotSection>,
-    /// Comparison of the first two snapshots (when two or more are given).
-    pub comparison: Option<ComparisonSection>,
-    /// Collections growing in every snapshot (two or more snapshots).
-    pub growing_collections: Vec<GrowingCollection>,
-    /// Three-snapshot leak detection (exactly three snapshots: baseline, target, final).
-    pub leaks: Option<LeakReport>,
-    /// The first two allocation profiles compared by call stack (when both are profiles).
-    pub allocation_diff: Option<AllocDiffSection>,
-}
-
-/// Two allocation profiles compared by call stack.
-#[derive(Debug, Serialize)]
-pub struct AllocDiffSection {
-    /// The earlier run.
-    pub base: String,
-    /// The later run.
-    pub target: String,
-    /// The sites that changed most (top 30).
-    pub sites: Vec<SiteDiffRow>,
-}
-
-/// Comparison summary.
-#[derive(Debug, Serialize)]
-pub struct ComparisonSection {
-    /// Base file.
-    pub base: String,
-    /// Target file.
-    pub target: String,
-    /// New objects.
-    pub new_count: u64,
-    /// Deleted objects.
-    pub deleted_count: u64,
-    /// Bytes of new objects.
-    pub alloc_size: u64,
-    /// Bytes of deleted objects.
-    pub freed_size: u64,
-    /// Classes with the largest size delta (top 30).
-    pub classes: Vec<DiffRow>,
-}
-
-impl SnapshotSection {
-    /// Analyse one snapshot for the report.
-    pub fn build(s: &AnalyzedSnapshot, file: &str, opts: SuspectOptions) -> Self {
-        let summary = s.summary();
-        let profile = s.snapshot.alloc.as_deref();
-        let heap = profile.is_none();
-        Self {
-            file: file.to_string(),
-            node_count: summary.node_count,
-            edge_count: summary.edge_count,
-            total_size: summary.total_size,
-            statistics: s.statistics(),
-            top_classes: summary.classes.into_iter().take(TOP_CLASSES).collect(),
-            suspects: if heap {
-                find_suspects(s, opts)
-            } else {
-                Vec::new()
-            },
-            detached: DetachedDom::compute(s),
-            duplicated_strings: if heap {
-                duplicated_strings(s, 20)
-            } else {
-                Vec::new()
-            },
-            allocations: profile.map(|p| AllocSummary::build(p, 10)),
-        }
-    }
-}
-
-impl LeakSuspectsReport {
-    /// Build the report over `snaps` (with their file names).
-    pub fn build(snaps: &[(&AnalyzedSnapshot, String)], opts: SuspectOptions) -> Self {
-        let profile = |i: usize| snaps.get(i).and_then(|(s, _)| s.snapshot.alloc.as_deref());
-        let heaps_only = (0..snaps.len()).all(|i| profile(i).is_none());
-        let allocation_diff = match (profile(0), profile(1)) {
-            (Some(a), Some(b)) => {
-                let d = diff_profiles(a, b);
-                Some(AllocDiffSection {
-                    base: snaps[0].1.clone(),
-                    target: snaps[1].1.clone(),
-                    sites: d.sites.iter().take(30).map(|x| d.row(a, b, x)).collect(),
-                })
-            }
-            _ => None,
-        };
-        let comparison = (heaps_only && snaps.len() >= 2).then(|| {
-            let d = SnapshotDiff::compute(snaps[0].0, snaps[1].0);
-            ComparisonSection {
-                base: snaps[0].1.clone(),
-                target: snaps[1].1.clone(),
-                new_count: d.new_count,
-                deleted_count: d.deleted_count,
-                alloc_size: d.alloc_size,
-                freed_size: d.freed_size,
-                classes: d.classes.into_iter().take(30).collect(),
-            }
-        });
-        let all: Vec<&AnalyzedSnapshot> = snaps.iter().map(|(s, _)| *s).collect();
-        Self {
-            generator: format!("heapsight {}", env!("CARGO_PKG_VERSION")),
-            snapshots: snaps
-                .iter()
-                .map(|(s, f)| SnapshotSection::build(s, f, opts))
-                .collect(),
-            comparison,
-            growing_collections: if heaps_only {
-                growing_collections(&all, 10)
-            } else {
-                Vec::new()
-            },
-            leaks: (heaps_only && snaps.len() == 3)
-                .then(|| LeakReport::compute(snaps[0].0, snaps[1].0, snaps[2].0)),
-            allocation_diff,
-        }
-    }
-}
-
-use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
-use super::document::Block;
-use super::human_bytes;
+use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::detached::PathText;
-use crate::analysis::leaks::TraceStep;
+use crate::analysis::leaks::{LeakReport, TraceStep};
+use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
+use crate::report::document::Block;
+use crate::report::{diff, human_bytes, leaks};
 
 fn pct(part: u64, total: u64) -> String {
     if total == 0 {
@@ -210,13 +45,12 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         Block::Paragraph(format!(
             "Baseline {}, target {}, final {}. {} objects were allocated after the baseline, exist in the \
              target and are still alive in the final snapshot; after leaving out V8 internals and objects \
-             held by other leaked objects, {} leaked objects in {} cluster(s) retain {}.",
+             held by other leaked objects, {} retain {}.",
             files[0],
             files[1],
             files[2],
             l.surviving_count,
-            l.leaked_count,
-            l.clusters.len(),
+            leaks::counts(l),
             human_bytes(l.leaked_retained_size)
         )),
     ];
@@ -303,11 +137,8 @@ impl LeakSuspectsReport {
                 format!("Comparison: {} → {}", c.base, c.target),
             ));
             b.push(Block::Paragraph(format!(
-                "{} new objects ({}), {} deleted ({}).",
-                c.new_count,
-                human_bytes(c.alloc_size),
-                c.deleted_count,
-                human_bytes(c.freed_size)
+                "{}.",
+                diff::headline(c.new_count, c.alloc_size, c.deleted_count, c.freed_size)
             )));
             b.push(Block::Table {
                 head: [
@@ -333,7 +164,7 @@ impl LeakSuspectsReport {
                             format!("{:+}", r.delta_count),
                             human_bytes(r.alloc_size),
                             human_bytes(r.freed_size),
-                            super::signed_bytes(r.size_delta),
+                            crate::report::signed_bytes(r.size_delta),
                         ]
                     })
                     .collect(),

@@ -1,15 +1,14 @@
-//! `heapsight summary` and `heapsight calltree` on allocation profiles (DHAT, heaptrack,
-//! pprof).
+//! Allocation profiles (DHAT, heaptrack, pprof) as text and JSON: the summary's totals and top
+//! sites, and call trees flattened one line per node.
 
 use std::path::Path;
 
-use super::compare::bytes_exact;
-use super::to_json;
+use super::json::to_json;
+use super::{blocks_text, bytes_exact, human_bytes, metric_value};
 use crate::analysis::alloc::{AllocSummary, SiteRow};
-use crate::analysis::call_tree::{flatten, CallTree, Direction};
+use crate::analysis::call_tree::{CallTree, CallTreeRow, Direction, ROOT};
 use crate::error::Result;
-use crate::model::alloc::{AllocProfile, Metric};
-use crate::report::{blocks_text, human_bytes, metric_value};
+use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 
 /// Text for `summary` on an allocation profile.
 pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
@@ -122,24 +121,18 @@ fn access_flag(r: &SiteRow) -> &'static str {
     }
 }
 
-/// `heapsight calltree`: the call tree flattened depth-first, one line per node with every
-/// metric the producer records.
+/// `heapsight calltree`: `rows` of `tree` (flattened depth-first, at most `limit`), one line
+/// per node with every metric the producer records, or as JSON.
 pub fn calltree(
     file: &Path,
     p: &AllocProfile,
-    bottom_up: bool,
+    tree: &CallTree,
+    direction: Direction,
     sort: Metric,
-    depth: u32,
+    rows: &[CallTreeRow],
     limit: usize,
     json: bool,
 ) -> Result<String> {
-    let direction = if bottom_up {
-        Direction::BottomUp
-    } else {
-        Direction::TopDown
-    };
-    let tree = CallTree::build(p, direction);
-    let rows = flatten(p, &tree, sort, depth, limit);
     let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();
     if json {
         #[derive(serde::Serialize)]
@@ -148,16 +141,16 @@ pub fn calltree(
             direction: Direction,
             sort: Metric,
             metrics: Vec<Metric>,
-            totals: &'a crate::model::alloc::AllocMetrics,
-            rows: &'a [crate::analysis::call_tree::CallTreeRow],
+            totals: &'a AllocMetrics,
+            rows: &'a [CallTreeRow],
         }
         return to_json(&Out {
             file: file.display().to_string(),
             direction,
             sort,
             metrics,
-            totals: &tree.metrics(crate::analysis::call_tree::ROOT),
-            rows: &rows,
+            totals: &tree.metrics(ROOT),
+            rows,
         });
     }
     let mut out = format!(
@@ -173,7 +166,7 @@ pub fn calltree(
         out.push_str(&format!("{:>13} ", m.column()));
     }
     out.push_str(" Function\n");
-    for r in &rows {
+    for r in rows {
         for &m in &metrics {
             out.push_str(&format!("{:>13} ", metric_value(m, r.metrics.get(m))));
         }

@@ -1,9 +1,9 @@
 //! The allocation-profile parts of the leak-suspects report: a profile's totals and the sites
 //! to act on, and two profiles compared by call stack.
 
-use super::document::Block;
-use super::leak_report::AllocDiffSection;
-use super::{blocks_text, human_bytes};
+use super::AllocDiffSection;
+use crate::report::document::Block;
+use crate::report::{blocks_text, human_bytes};
 use crate::analysis::alloc::{access_text, AllocSummary, SiteRow};
 
 /// Columns of a table of site diffs (the report's and the GUI's).

@@ -1,0 +1,88 @@
+//! Three-snapshot leak detection as text and JSON, the headline the CLI and the Leaks view
+//! share, and the CI gate's message.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::human_bytes;
+use super::json::to_json;
+use super::leak_report::trace_lines;
+use crate::analysis::leaks::{LeakCluster, LeakReport};
+use crate::error::Result;
+
+/// `N leaked objects in K cluster(s)`: the start of every sentence about a leak search.
+pub fn counts(r: &LeakReport) -> String {
+    format!(
+        "{} leaked objects in {} cluster(s)",
+        r.leaked_count,
+        r.clusters.len()
+    )
+}
+
+/// The one line that sums up a leak search (the CLI's first line, the Leaks view's headline).
+pub fn headline(r: &LeakReport) -> String {
+    format!(
+        "{}, retaining {} ({} objects survived from target to final)",
+        counts(r),
+        human_bytes(r.leaked_retained_size),
+        r.surviving_count
+    )
+}
+
+/// The headline and the first 20 clusters with their retainer traces.
+pub fn text(r: &LeakReport) -> String {
+    let mut out = headline(r);
+    out.push('\n');
+    for (i, c) in r.clusters.iter().enumerate().take(20) {
+        out.push_str(&format!(
+            "\n#{} {} × {}  retained {}\n",
+            i + 1,
+            c.count,
+            c.class,
+            human_bytes(c.retained_size)
+        ));
+        for (d, line) in trace_lines(&c.trace).iter().enumerate() {
+            out.push_str(&format!("  {}{}\n", "  ".repeat(d), line));
+        }
+    }
+    if r.clusters.len() > 20 {
+        out.push_str(&format!(
+            "\n… {} more clusters (use --json for all)\n",
+            r.clusters.len() - 20
+        ));
+    }
+    out
+}
+
+/// The whole result as JSON, naming the three files.
+pub fn json(files: [&Path; 3], r: &LeakReport) -> Result<String> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        baseline: String,
+        target: String,
+        #[serde(rename = "final")]
+        final_: String,
+        #[serde(flatten)]
+        report: &'a LeakReport,
+    }
+    to_json(&Out {
+        baseline: files[0].display().to_string(),
+        target: files[1].display().to_string(),
+        final_: files[2].display().to_string(),
+        report: r,
+    })
+}
+
+/// Why the CI gate failed: how many clusters passed the thresholds, and the largest.
+pub fn gate_message(tripped: &[&LeakCluster], min_count: u64, min_bytes: u64) -> String {
+    let mut msg = format!(
+        "leak gate tripped: {} cluster(s) with at least {min_count} object(s) and {} retained",
+        tripped.len(),
+        human_bytes(min_bytes),
+    );
+    if let Some(first) = tripped.first() {
+        msg.push_str(&format!(" (largest: {} × {})", first.count, first.class));
+    }
+    msg
+}

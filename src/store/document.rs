@@ -1,0 +1,212 @@
+//! One loaded and analysed file, with the tables every face reads built once, when first asked.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use crate::analysis::alloc::{site_stats, SiteStat};
+use crate::analysis::call_tree::{CallTree, Direction};
+use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, Statistics, Summary};
+use crate::formats::LoadOptions;
+use crate::model::alloc::AllocProfile;
+use crate::progress::Progress;
+
+/// A document's identity while it is open: stable when other documents open or close, kept
+/// when the same file is reopened with other options, never reused in one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId(pub u64);
+
+impl DocumentId {
+    /// A fresh id.
+    pub fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl std::fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A heap snapshot or allocation profile with its analyses, shared read-only between the views,
+/// background tasks and commands that read it.
+pub struct Document {
+    /// Its identity while open.
+    pub id: DocumentId,
+    /// The file.
+    pub path: PathBuf,
+    /// Short name for tabs and reports (the file name).
+    pub title: String,
+    /// Graph and per-node analyses.
+    pub data: AnalyzedSnapshot,
+    /// Seconds from open to analysed.
+    pub load_secs: f64,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// The options it was loaded with (folding of allocation profiles).
+    pub options: LoadOptions,
+    summary: OnceLock<Summary>,
+    stats: OnceLock<Statistics>,
+    alloc_tables: OnceLock<AllocTables>,
+}
+
+/// What the allocation views read besides the profile itself.
+pub struct AllocTables {
+    /// Callers above callees.
+    pub top_down: CallTree,
+    /// Allocating functions above their callers: built when first asked for (as big as the
+    /// top-down tree, and many sessions never look).
+    bottom_up: OnceLock<CallTree>,
+    bottom_up_started: AtomicBool,
+    /// Sites merged by folded stack.
+    pub sites: Vec<SiteStat>,
+}
+
+/// Work over a call tree with fewer nodes than this is done on the spot (a few milliseconds at
+/// most); over bigger ones it runs on a thread.
+pub const BUILD_NOW_NODES: usize = 50_000;
+
+impl AllocTables {
+    /// Build the top-down call tree and the site rows of `p`.
+    pub fn build(p: &AllocProfile) -> Self {
+        Self {
+            top_down: CallTree::build(p, Direction::TopDown),
+            bottom_up: OnceLock::new(),
+            bottom_up_started: AtomicBool::new(false),
+            sites: site_stats(p),
+        }
+    }
+
+    /// The tree hanging `direction`'s way, if built.
+    pub fn tree(&self, direction: Direction) -> Option<&CallTree> {
+        match direction {
+            Direction::TopDown => Some(&self.top_down),
+            Direction::BottomUp => self.bottom_up.get(),
+        }
+    }
+}
+
+impl Document {
+    /// Load and analyse `path`: the one pipeline behind every face (CLI, app, agents).
+    pub fn open(
+        path: &Path,
+        options: &LoadOptions,
+        analysis: AnalysisOptions,
+        progress: Progress<'_>,
+    ) -> crate::Result<Self> {
+        Self::open_as(DocumentId::next(), path, options, analysis, progress)
+    }
+
+    /// [`Document::open`] keeping an id (the same file reopened with other options).
+    pub fn open_as(
+        id: DocumentId,
+        path: &Path,
+        options: &LoadOptions,
+        analysis: AnalysisOptions,
+        progress: Progress<'_>,
+    ) -> crate::Result<Self> {
+        let start = Instant::now();
+        let snapshot = crate::formats::load_with(path, options, progress)?;
+        let data = AnalyzedSnapshot::new(snapshot, analysis, progress)?;
+        Ok(Self {
+            id,
+            path: path.to_path_buf(),
+            title: title_of(path),
+            data,
+            load_secs: start.elapsed().as_secs_f64(),
+            file_size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            options: options.clone(),
+            summary: OnceLock::new(),
+            stats: OnceLock::new(),
+            alloc_tables: OnceLock::new(),
+        })
+    }
+
+    /// Build now, while the caller is still on a background thread, what an interactive face
+    /// reads on its first frames: the summary, statistics, retainer-path parents and the
+    /// allocation tables. `load_secs` then counts them too.
+    pub fn prepare(&mut self, progress: Progress<'_>) -> crate::Result<()> {
+        let start = Instant::now();
+        if self.data.snapshot.alloc.is_some() {
+            progress.report("call trees", 0, 1);
+            self.alloc_tables();
+        }
+        progress.step("summary", 0, 1)?;
+        self.summary();
+        progress.step("retainer paths", 0, 1)?;
+        self.data.analysis.parent_edges(self.data.graph());
+        self.statistics();
+        self.load_secs += start.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// The class summary, computed on first use.
+    pub fn summary(&self) -> &Summary {
+        self.summary.get_or_init(|| self.data.summary())
+    }
+
+    /// Statistics by category, computed on first use.
+    pub fn statistics(&self) -> &Statistics {
+        self.stats.get_or_init(|| self.data.statistics())
+    }
+
+    /// The allocation profile, for Rust allocation dumps.
+    pub fn profile(&self) -> Option<&AllocProfile> {
+        self.data.snapshot.alloc.as_deref()
+    }
+
+    /// For allocation profiles: the call trees and site rows, built on first use.
+    pub fn alloc_tables(&self) -> Option<&AllocTables> {
+        let p = self.profile()?;
+        Some(self.alloc_tables.get_or_init(|| AllocTables::build(p)))
+    }
+
+    /// The call tree of an allocation profile hanging `direction`'s way. The bottom-up tree is
+    /// built on first use: right away for small profiles, else on a thread (`None` until it is
+    /// done; `on_ready` is called then, e.g. to repaint).
+    pub fn call_tree(
+        self: &Arc<Self>,
+        direction: Direction,
+        on_ready: impl FnOnce() + Send + 'static,
+    ) -> Option<&CallTree> {
+        let tables = self.alloc_tables()?;
+        let p = self.profile()?;
+        if let Some(t) = tables.tree(direction) {
+            return Some(t);
+        }
+        if tables.top_down.len() < BUILD_NOW_NODES {
+            return Some(
+                tables
+                    .bottom_up
+                    .get_or_init(|| CallTree::build(p, Direction::BottomUp)),
+            );
+        }
+        if !tables.bottom_up_started.swap(true, Ordering::Relaxed) {
+            let doc = Arc::clone(self);
+            std::thread::spawn(move || {
+                if let (Some(t), Some(p)) = (doc.alloc_tables(), doc.profile()) {
+                    let _ = t.bottom_up.set(CallTree::build(p, Direction::BottomUp));
+                }
+                on_ready();
+            });
+        }
+        None
+    }
+
+    /// The total a user sees for the whole file: what the root retains plus native bytes the
+    /// snapshot counts outside the graph (Chromium's `extra_native_bytes`).
+    pub fn total_size(&self) -> u64 {
+        self.data.analysis.retained_size(self.data.graph().root())
+            + self.data.snapshot.info.extra_native_bytes.unwrap_or(0)
+    }
+}
+
+/// A file's name for tabs and reports.
+pub fn title_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
