@@ -16,7 +16,7 @@ use heapsight::gui::{egui, HeapsightApp};
 fn class_index(h: &Harness<'static, HeapsightApp>, name: &str) -> u32 {
     h.state().tabs[0]
         .doc
-        .summary
+        .summary()
         .classes
         .iter()
         .position(|c| c.name == name)
@@ -170,7 +170,8 @@ fn sorting_by_constructor_is_alphabetical_ignoring_case() {
     assert_eq!(tab.view::<SummaryView>().unwrap().sort().column, SortColumn::Constructor);
     assert!(!tab.view::<SummaryView>().unwrap().sort().descending);
     let names: Vec<String> = tab
-        .summary
+        .view::<SummaryView>()
+        .unwrap()
         .shown_classes()
         .iter()
         .map(|&c| tab.doc.summary().classes[c as usize].name.to_lowercase())
@@ -278,7 +279,8 @@ fn keyboard_moves_expands_and_collapses() {
     h.run_steps(2);
     let tab = &h.state().tabs[0];
     let pos = tab
-        .summary
+        .view::<SummaryView>()
+        .unwrap()
         .shown_classes()
         .iter()
         .position(|&c| c == i)

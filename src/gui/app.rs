@@ -369,7 +369,10 @@ impl HeapsightApp {
         std::thread::spawn(move || {
             let files = rfd::FileDialog::new()
                 .set_title("Open heap snapshots")
-                .add_filter("Heap snapshots", &["heapsnapshot", "heaptimeline", "gz"])
+                .add_filter(
+                    "Heap snapshots and allocation profiles",
+                    &crate::formats::dialog_extensions(),
+                )
                 .add_filter("All files", &["*"])
                 .pick_files()
                 .unwrap_or_default();

@@ -1,5 +1,6 @@
-//! Writers over analysis results: plain text tables and JSON (schemas in docs/json-schema.md).
-//! One result, several outputs; the CLI and GUI only choose.
+//! Every writer over analysis results: text, JSON (schemas in docs/json-schema.md), Markdown,
+//! HTML, CSV and TSV, one module per subject. One result, several outputs; the CLI and the app
+//! only choose, and show the same headlines from the same functions.
 
 pub mod alloc_text;
 pub mod csv;
