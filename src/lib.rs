@@ -22,5 +22,6 @@ pub mod gui;
 pub mod model;
 pub mod progress;
 pub mod report;
+pub mod units;
 
 pub use error::{Error, Result};

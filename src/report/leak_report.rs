@@ -12,6 +12,7 @@ use crate::analysis::strings::{
 };
 use crate::analysis::suspects::{find_suspects, LeakSuspect, SuspectOptions};
 use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
+use crate::model::v8_rules::is_engine_class_name;
 
 /// Rows of the class table kept in a report.
 const TOP_CLASSES: usize = 15;
@@ -243,9 +244,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                     .iter()
                     .rev()
                     .skip(1)
-                    .find(|s| {
-                        !s.node_class.starts_with('(') && !s.node_class.starts_with("system / ")
-                    })
+                    .find(|s| !is_engine_class_name(&s.node_class))
                     .map(|s| format!("{} @{}", s.node_class, s.node_id))
                     .unwrap_or_default();
                 vec![
