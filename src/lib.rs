@@ -23,5 +23,6 @@ pub mod model;
 pub mod progress;
 pub mod report;
 pub mod store;
+pub mod units;
 
 pub use error::{Error, Result};

@@ -128,20 +128,25 @@ fn random_graph(rng: &mut Rng, n: usize, extra_edges: usize, spanning: bool) -> 
         }
     }
     let mut b = GraphBuilder::new();
-    b.node("synthetic", "", 1, 0);
+    b.node(NodeKind::Synthetic, "", 1, 0);
     for v in 1..n {
-        b.node("object", "N", 2 * v as u32 + 1, rng.below(100));
+        b.node(NodeKind::Object, "N", 2 * v as u32 + 1, rng.below(100));
     }
     for (from, list) in adj.iter().enumerate() {
         for (i, &to) in list.iter().enumerate() {
             if i % 2 == 0 {
-                b.edge(from as NodeIx, "element", &i.to_string(), to as NodeIx);
+                b.edge(
+                    from as NodeIx,
+                    EdgeKind::Element,
+                    &i.to_string(),
+                    to as NodeIx,
+                );
             } else {
-                b.edge(from as NodeIx, "property", "p", to as NodeIx);
+                b.edge(from as NodeIx, EdgeKind::Property, "p", to as NodeIx);
             }
         }
     }
-    b.finish()
+    b.finish().unwrap()
 }
 
 fn all_edges(g: &HeapGraph) -> Vec<(NodeIx, NodeIx)> {
@@ -212,15 +217,15 @@ fn deep_chain_does_not_overflow_the_stack() {
     // root → 1 → 2 → … → 199 999, each 3 bytes, plus a back edge from the end to the root.
     let n = 200_000u32;
     let mut b = GraphBuilder::new();
-    b.node("synthetic", "", 1, 0);
+    b.node(NodeKind::Synthetic, "", 1, 0);
     for v in 1..n {
-        b.node("object", "Link", 2 * v + 1, 3);
+        b.node(NodeKind::Object, "Link", 2 * v + 1, 3);
     }
     for v in 0..n - 1 {
-        b.edge(v, "property", "next", v + 1);
+        b.edge(v, EdgeKind::Property, "next", v + 1);
     }
-    b.edge(n - 1, "property", "back", 0);
-    let g = b.finish();
+    b.edge(n - 1, EdgeKind::Property, "back", 0);
+    let g = b.finish().unwrap();
     let tree = plain_tree(&g);
     for v in 1..n {
         assert_eq!(tree.idom[v as usize], v - 1);
@@ -238,20 +243,20 @@ fn deep_ladder_and_unreachable_chain() {
     // whose head has no retainer: an orphan whose subtree is a 100 000-deep dominator chain.
     let n = 100_000u32;
     let mut b = GraphBuilder::new();
-    b.node("synthetic", "", 1, 0);
+    b.node(NodeKind::Synthetic, "", 1, 0);
     for v in 1..2 * n {
-        b.node("object", "X", 2 * v + 1, 1);
+        b.node(NodeKind::Object, "X", 2 * v + 1, 1);
     }
     for v in 0..n - 1 {
-        b.edge(v, "property", "next", v + 1);
+        b.edge(v, EdgeKind::Property, "next", v + 1);
         if v + 2 < n {
-            b.edge(v, "property", "skip", v + 2);
+            b.edge(v, EdgeKind::Property, "skip", v + 2);
         }
     }
     for v in n..2 * n - 1 {
-        b.edge(v, "property", "next", v + 1);
+        b.edge(v, EdgeKind::Property, "next", v + 1);
     }
-    let g = b.finish();
+    let g = b.finish().unwrap();
     let tree = plain_tree(&g);
     assert!((1..n as usize).all(|v| tree.idom[v] == 0));
     // The orphan chain: its head under the root, then link by link.
@@ -267,23 +272,23 @@ fn big_cycles() {
     // and a second ring nobody points to (every member is a leftover under the root).
     let ring = 50_000u32;
     let mut b = GraphBuilder::new();
-    b.node("synthetic", "", 1, 0);
+    b.node(NodeKind::Synthetic, "", 1, 0);
     for v in 1..=2 * ring {
-        b.node("object", "R", 2 * v + 1, 2);
+        b.node(NodeKind::Object, "R", 2 * v + 1, 2);
     }
-    b.edge(0, "element", "1", 1);
+    b.edge(0, EdgeKind::Element, "1", 1);
     for v in 1..=ring {
         let next = if v == ring { 1 } else { v + 1 };
-        b.edge(v, "property", "next", next);
+        b.edge(v, EdgeKind::Property, "next", next);
         if v % 1000 == 0 {
-            b.edge(v, "property", "chord", 1);
+            b.edge(v, EdgeKind::Property, "chord", 1);
         }
     }
     for v in ring + 1..=2 * ring {
         let next = if v == 2 * ring { ring + 1 } else { v + 1 };
-        b.edge(v, "property", "next", next);
+        b.edge(v, EdgeKind::Property, "next", next);
     }
-    let g = b.finish();
+    let g = b.finish().unwrap();
     let tree = plain_tree(&g);
     assert_eq!(tree.idom[1], 0);
     assert_eq!(tree.idom[ring as usize], ring - 1);

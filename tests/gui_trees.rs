@@ -298,23 +298,23 @@ fn long_child_lists_come_a_page_at_a_time() {
 #[test]
 fn edges_are_named_as_devtools_names_them() {
     let mut b = GraphBuilder::new();
-    let root = b.node("synthetic", "", 1, 0);
-    let o = b.node("object", "Thing", 3, 16);
-    b.edge(root, "element", "1", o);
+    let root = b.node(NodeKind::Synthetic, "", 1, 0);
+    let o = b.node(NodeKind::Object, "Thing", 3, 16);
+    b.edge(root, EdgeKind::Element, "1", o);
     for (kind, name) in [
-        ("property", "plain"),
-        ("property", "with space"),
-        ("element", "7"),
-        ("context", "ctx"),
-        ("weak", "held"),
-        ("internal", "map"),
-        ("hidden", "2"),
-        ("shortcut", "alias"),
-        ("shortcut", "42"),
+        (EdgeKind::Property, "plain"),
+        (EdgeKind::Property, "with space"),
+        (EdgeKind::Element, "7"),
+        (EdgeKind::Context, "ctx"),
+        (EdgeKind::Weak, "held"),
+        (EdgeKind::Internal, "map"),
+        (EdgeKind::Hidden, "2"),
+        (EdgeKind::Shortcut, "alias"),
+        (EdgeKind::Shortcut, "42"),
     ] {
         b.edge(o, kind, name, root);
     }
-    let g = b.finish();
+    let g = b.finish().unwrap();
     let names: Vec<String> = g.edges(o).map(|e| tree::edge_text(&g, &e)).collect();
     assert_eq!(
         names,

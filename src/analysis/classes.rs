@@ -7,11 +7,13 @@
 
 use std::collections::HashMap;
 
+use crate::model::v8_rules::{
+    has_detached_prefix, type_class_name, ATTACHED, DETACHED_PREFIX, PLAIN_OBJECT_NAME, PROTO_EDGE,
+};
 use crate::model::{EdgeKind, FxHashMap, HeapGraph, Location, NodeIx, NodeKind, StrId};
 
-/// V8's detachedness value for detached nodes.
-pub const DETACHED: u8 = 2;
-const ATTACHED: u8 = 1;
+// Re-exported where they were defined before the V8 rules had a module of their own.
+pub use crate::model::v8_rules::{is_detached, DETACHED};
 
 /// Effective detachedness after DevTools' propagation: attached and detached state flows from
 /// marked native nodes to the native nodes they reference (never through JS objects).
@@ -84,24 +86,13 @@ pub fn propagate_detachedness(g: &HeapGraph) -> Vec<u8> {
     state
 }
 
-/// True when `n` is a detached DOM (native) node: by the propagated state when the snapshot has
-/// one, else by the `Detached ` name prefix older Blink snapshots use.
-pub fn is_detached(g: &HeapGraph, detached: &[u8], n: NodeIx) -> bool {
-    g.kind(n) == NodeKind::Native
-        && match detached.get(n as usize) {
-            Some(&s) => s == DETACHED || g.name(n).starts_with("Detached "),
-            None => g.name(n).starts_with("Detached "),
-        }
-}
-
 /// Shorten `<div id="a" class="b">` to `<div>`; other names are returned unchanged.
 fn shorten_tag(name: &str) -> &str {
-    let start = if name.starts_with("Detached <") {
-        10
-    } else if name.starts_with('<') {
-        0
-    } else {
-        return name;
+    // Behind the `Detached ` prefix the tag's `<` is no space, so the search can start at it.
+    let start = match name.strip_prefix(DETACHED_PREFIX) {
+        Some(tag) if tag.starts_with('<') => DETACHED_PREFIX.len(),
+        _ if name.starts_with('<') => 0,
+        _ => return name,
     };
     match name[start..].find(' ') {
         Some(sp) => &name[..start + sp],
@@ -113,14 +104,13 @@ fn shorten_tag(name: &str) -> &str {
 /// objects come from [`PlainObjectNames`].)
 pub fn base_class_name(g: &HeapGraph, detached: &[u8], n: NodeIx) -> String {
     match g.kind(n) {
-        NodeKind::Hidden => "(system)".into(),
         NodeKind::Object | NodeKind::Native => {
             let name = g.name(n);
             let detached_prefix = g.kind(n) == NodeKind::Native
                 && detached.get(n as usize) == Some(&DETACHED)
-                && !name.starts_with("Detached ");
+                && !has_detached_prefix(name);
             if detached_prefix {
-                let full = format!("Detached {name}");
+                let full = format!("{DETACHED_PREFIX}{name}");
                 let short = shorten_tag(&full);
                 if short.len() < full.len() {
                     format!("{short}>")
@@ -136,10 +126,7 @@ pub fn base_class_name(g: &HeapGraph, detached: &[u8], n: NodeIx) -> String {
                 }
             }
         }
-        NodeKind::Code => "(compiled code)".into(),
-        NodeKind::Closure => "Function".into(),
-        NodeKind::RegExp => "RegExp".into(),
-        _ => format!("({})", g.type_name(n)),
+        kind => type_class_name(kind, g.type_name(n)),
     }
 }
 
@@ -161,7 +148,7 @@ fn format_property(name: &str) -> String {
 }
 
 fn is_plain_object(g: &HeapGraph, n: NodeIx) -> bool {
-    g.kind(n) == NodeKind::Object && g.name(n) == "Object"
+    g.kind(n) == NodeKind::Object && g.name(n) == PLAIN_OBJECT_NAME
 }
 
 impl PlainObjectNames {
@@ -183,7 +170,7 @@ impl PlainObjectNames {
                     continue;
                 }
                 let raw = g.strings().get(e.name_or_index);
-                if raw == "__proto__" {
+                if raw == PROTO_EDGE {
                     continue;
                 }
                 let f = format_property(raw);

@@ -5,30 +5,13 @@
 
 use serde::Serialize;
 
-use super::classes::is_detached;
 use super::retainers::shortest_path;
 use super::AnalyzedSnapshot;
-use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, NodeKind};
+use crate::model::v8_rules::is_detached;
+use crate::model::{EdgeKind, FxHashMap, NodeIx};
 
-/// Does this native node look like a DOM node rather than an embedder's own object?
-pub fn is_dom_like(g: &HeapGraph, n: NodeIx) -> bool {
-    if g.kind(n) != NodeKind::Native {
-        return false;
-    }
-    let name = g.name(n).trim_start_matches("Detached ");
-    // Embedders name their own objects "Node / BindingData", "system / …", "v8::…", "blink::…".
-    if name.contains(" / ") || name.contains("::") {
-        return false;
-    }
-    name.starts_with('<')
-        || name.starts_with("HTML")
-        || name.starts_with("SVG")
-        || matches!(
-            name,
-            "Text" | "Comment" | "CDATASection" | "DocumentFragment" | "ShadowRoot" | "Attr"
-        )
-        || name.starts_with("Document")
-}
+// Re-exported where it was defined before the V8 rules had a module of their own.
+pub use crate::model::v8_rules::is_dom_like;
 
 /// One detached DOM tree: a detached node no other detached node holds, and what hangs below.
 #[derive(Debug, Clone, Serialize)]

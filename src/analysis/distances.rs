@@ -9,20 +9,17 @@
 use std::collections::HashSet;
 
 use crate::error::Result;
-use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind};
+use crate::model::v8_rules;
+use crate::model::{EdgeKind, HeapGraph, NodeIx};
 use crate::progress::Progress;
 
-use super::dominators::is_document_dom_trees_root;
+// Re-exported where they were defined before the V8 rules had a module of their own.
+pub use crate::model::v8_rules::{is_user_root, parse_ephemeron_edge};
 
 /// Distance of unreachable nodes.
 pub const NO_DISTANCE: u32 = u32::MAX;
 /// Base distance of nodes reachable only from system roots (DevTools' `baseSystemDistance`).
 pub const SYSTEM_DISTANCE: u32 = 100_000_000;
-
-/// DevTools' user roots: the root's children that are not synthetic, plus the DOM trees root.
-pub fn is_user_root(g: &HeapGraph, n: NodeIx) -> bool {
-    g.kind(n) != NodeKind::Synthetic || is_document_dom_trees_root(g, n)
-}
 
 /// No parent edge (the root, and unreachable nodes).
 pub const NO_EDGE: u32 = u32::MAX;
@@ -127,23 +124,11 @@ impl DistanceFilter {
     }
 
     fn follow(&mut self, g: &HeapGraph, from: NodeIx, e: usize) -> bool {
-        let kind = g.kind(from);
-        // A native context's sloppy function map keeps nothing alive that matters to users.
-        if kind == NodeKind::Hidden
-            && g.edge_kind(e) != EdgeKind::Element
-            && g.strings().get(g.edge_name_or_index(e)) == "sloppy_function_map"
-            && g.name(from) == "system / NativeContext"
-        {
+        if v8_rules::is_sloppy_function_map_edge(g, from, e) {
             return false;
         }
-        // In descriptor arrays, every third slot from 1 on holds a key's value through the map.
-        if kind == NodeKind::Array && g.name(from) == "(map descriptors)" {
-            let ek = g.edge_kind(e);
-            if ek.named_by_index() {
-                let index = g.edge_name_or_index(e);
-                return index < 2 || index % 3 != 1;
-            }
-            return true;
+        if v8_rules::is_map_descriptors(g, from) {
+            return !v8_rules::is_descriptor_value_slot(g, e);
         }
         // A WeakMap value is alive only when both its key and the table are: V8 writes one
         // internal edge from each, named after the pair. Follow only the second one seen.
@@ -156,46 +141,5 @@ impl DistanceFilter {
             }
         }
         true
-    }
-}
-
-/// Parse V8's WeakMap edge name `3 / part of key (Foo @123) -> value (Bar @456) pair in WeakMap
-/// (table @789)` into (key id, table id). Like DevTools, the whole name must have this shape.
-pub fn parse_ephemeron_edge(name: &str) -> Option<(u32, u32)> {
-    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 || name.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
-        return None;
-    }
-    let rest = name[digits..].strip_prefix(" / part of key (")?;
-    let arrow = rest.find(") -> value (")?;
-    let key_part = &rest[..arrow];
-    let key_id = key_part.rsplit_once(" @")?.1.parse().ok()?;
-    let after = &rest[arrow + ") -> value (".len()..];
-    let table_at = after.find(") pair in WeakMap (table @")?;
-    let table_str = after[table_at + ") pair in WeakMap (table @".len()..].strip_suffix(')')?;
-    let table_id = table_str.parse().ok()?;
-    Some((key_id, table_id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ephemeron_names() {
-        assert_eq!(
-            parse_ephemeron_edge(
-                "3 / part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
-            ),
-            Some((123, 789))
-        );
-        // DevTools requires the leading number.
-        assert_eq!(
-            parse_ephemeron_edge(
-                "part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
-            ),
-            None
-        );
-        assert_eq!(parse_ephemeron_edge("map"), None);
     }
 }

@@ -16,8 +16,12 @@ use std::sync::OnceLock;
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
+use crate::model::v8_rules::{is_page_entry_edge, parse_ephemeron_edge};
 use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
+
+// Re-exported where it was defined before the V8 rules had a module of their own.
+pub use crate::model::v8_rules::is_document_dom_trees_root;
 
 /// Immediate dominators and retained sizes of every node.
 #[derive(Debug, Clone, Default)]
@@ -75,11 +79,7 @@ impl RetentionRules {
         let mut page = FixedBitSet::with_capacity(n);
         let mut queue: Vec<NodeIx> = Vec::new();
         for e in g.edges(g.root()) {
-            let devtools_entry = match e.kind {
-                EdgeKind::Shortcut => true,
-                EdgeKind::Element => is_document_dom_trees_root(g, e.to),
-                _ => false,
-            };
+            let devtools_entry = is_page_entry_edge(g, &e);
             let entry = match set {
                 RuleSet::DevTools => devtools_entry,
                 RuleSet::Memlab => !devtools_entry && e.kind != EdgeKind::Weak,
@@ -103,7 +103,7 @@ impl RetentionRules {
         let mut weakmap_table_edges = FxHashSet::default();
         if set == RuleSet::DevTools {
             for (id, s) in g.strings().iter() {
-                if let Some((_, table)) = super::distances::parse_ephemeron_edge(s) {
+                if let Some((_, table)) = parse_ephemeron_edge(s) {
                     ephemeron_names.insert(id, table);
                 }
             }
@@ -179,11 +179,6 @@ impl RetentionRules {
                 .all(|e| matches!(e.kind, EdgeKind::Weak | EdgeKind::Shortcut)),
         }
     }
-}
-
-/// The synthetic `(Document DOM trees)` node browsers put under the root.
-pub fn is_document_dom_trees_root(g: &HeapGraph, n: NodeIx) -> bool {
-    g.kind(n) == crate::model::NodeKind::Synthetic && g.name(n) == "(Document DOM trees)"
 }
 
 impl DominatorTree {

@@ -6,11 +6,12 @@
 
 use serde::Serialize;
 
-use super::classes::is_detached;
-use super::detached::is_dom_like;
 use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
+use crate::model::v8_rules::{
+    is_detached, is_dom_like, is_system_name, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES,
+};
 use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
 /// One step of a leak trace: the edge taken and the node it reaches.
@@ -63,28 +64,14 @@ pub struct LeakReport {
 pub fn is_leak_candidate(s: &AnalyzedSnapshot, n: NodeIx) -> bool {
     let g = s.graph();
     match g.kind(n) {
-        NodeKind::Object | NodeKind::Closure | NodeKind::RegExp => {
-            !g.name(n).starts_with("system / ")
-        }
+        NodeKind::Object | NodeKind::Closure | NodeKind::RegExp => !is_system_name(g.name(n)),
         NodeKind::Native => is_detached(g, &s.analysis.detached, n) && is_dom_like(g, n),
         _ => false,
     }
 }
 
-/// Edges into V8's and the embedder's own caches: objects kept only through them are engine
-/// bookkeeping (allocation-site boilerplates, lazily made API prototypes), not user leaks.
-const ENGINE_CACHE_EDGES: [&str; 5] = [
-    "transition_info",
-    "fast_template_instantiations_cache",
-    "slow_template_instantiations_cache",
-    "feedback_cell",
-    "feedback_vector",
-];
-
-/// Embedder objects that cache per-context wrappers and templates (Blink's).
-const ENGINE_CACHE_NODES: [&str; 1] = ["blink::V8PerContextData"];
-
-/// Is this retainer path engine bookkeeping: through compiled code or an engine cache?
+/// Is this retainer path engine bookkeeping: through compiled code or an engine cache? Objects
+/// kept only that way are not user leaks.
 fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
     let last = p.steps.len().saturating_sub(1);
     p.steps.iter().enumerate().any(|(i, st)| {

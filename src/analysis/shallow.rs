@@ -5,10 +5,9 @@
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
+use crate::model::v8_rules::{is_user_root, EXTERNAL_STRING_DATA};
 use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind, SizeColumn};
 use crate::progress::Progress;
-
-use super::distances::is_user_root;
 
 const NO_OWNER: u32 = u32::MAX;
 const MANY_OWNERS: u32 = u32::MAX - 1;
@@ -17,7 +16,7 @@ const MANY_OWNERS: u32 = u32::MAX - 1;
 fn is_owned_kind(g: &HeapGraph, n: NodeIx) -> bool {
     match g.kind(n) {
         NodeKind::Hidden | NodeKind::Array => true,
-        NodeKind::Native => g.name(n) == "system / ExternalStringData",
+        NodeKind::Native => g.name(n) == EXTERNAL_STRING_DATA,
         _ => false,
     }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::AnalyzedSnapshot;
+use crate::model::v8_rules::{is_backing_store_edge, PROTO_EDGE, TABLE_EDGE};
 use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, NodeKind};
 
 /// One text stored more than once.
@@ -76,15 +77,15 @@ pub fn entry_count(g: &HeapGraph, n: NodeIx) -> u64 {
     for e in g.edges(n) {
         match e.kind {
             EdgeKind::Element => count += 1,
-            EdgeKind::Property if g.strings().get(e.name_or_index) != "__proto__" => count += 1,
+            EdgeKind::Property if g.strings().get(e.name_or_index) != PROTO_EDGE => count += 1,
             EdgeKind::Internal => {
                 let name = g.strings().get(e.name_or_index);
-                if matches!(name, "table" | "elements" | "properties") {
+                if is_backing_store_edge(name) {
                     count += g
                         .edges(e.to)
                         .filter(|x| {
                             !matches!(x.kind, EdgeKind::Weak | EdgeKind::Internal)
-                                || name == "table"
+                                || name == TABLE_EDGE
                         })
                         .count() as u64;
                 }

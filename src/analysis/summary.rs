@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::classes::ClassIndex;
 use super::distances::NO_DISTANCE;
 use super::Analysis;
+use crate::model::v8_rules::{ARRAY_BUFFER_DATA, ELEMENTS_EDGE, JS_ARRAY_NAME};
 use crate::model::{HeapGraph, NodeIx, NodeKind};
 
 /// One row of the class summary.
@@ -165,13 +166,13 @@ impl Statistics {
                 NodeKind::Hidden => s.system += size,
                 NodeKind::Native => {
                     s.native += size;
-                    if g.name(v) == "system / JSArrayBufferData" {
+                    if g.name(v) == ARRAY_BUFFER_DATA {
                         s.typed_arrays += size;
                     }
                 }
                 NodeKind::Code => s.code += size,
                 k if k.is_string() => s.strings += size,
-                _ if g.name(v) == "Array" => s.js_arrays += array_size(g, a, v),
+                _ if g.name(v) == JS_ARRAY_NAME => s.js_arrays += array_size(g, a, v),
                 _ => {}
             }
         }
@@ -186,7 +187,8 @@ impl Statistics {
 fn array_size(g: &HeapGraph, a: &Analysis, v: NodeIx) -> u64 {
     let mut size = a.shallow_size(v);
     if let Some(e) = g.edges(v).find(|e| {
-        e.kind == crate::model::EdgeKind::Internal && g.strings().get(e.name_or_index) == "elements"
+        e.kind == crate::model::EdgeKind::Internal
+            && g.strings().get(e.name_or_index) == ELEMENTS_EDGE
     }) {
         if g.retainer_count(e.to) == 1 {
             size += a.shallow_size(e.to);

@@ -6,10 +6,10 @@
 use serde::Serialize;
 
 use super::detached::{path_text, PathText};
-use super::distances::is_user_root;
 use super::AnalyzedSnapshot;
+use crate::model::v8_rules::{is_engine_class_name, is_system_name, is_user_root, CLOSURE_CLASS};
 use crate::model::{FxHashMap, HeapGraph, NodeIx, NodeKind};
-use crate::report::human_bytes;
+use crate::units::human_bytes;
 
 /// Why an object is a suspect.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl Default for SuspectOptions {
 fn is_real_object(g: &HeapGraph, n: NodeIx) -> bool {
     match g.kind(n) {
         NodeKind::Object | NodeKind::Closure | NodeKind::Native | NodeKind::RegExp => {
-            !g.name(n).starts_with("system / ")
+            !is_system_name(g.name(n))
         }
         _ => false,
     }
@@ -132,7 +132,7 @@ fn breakdown(s: &AnalyzedSnapshot, n: NodeIx, top: usize) -> Vec<ClassShare> {
 /// Classes a program creates on purpose: not V8's `(string)`, `(compiled code)`, `system / …`,
 /// nor functions (which pile up in every module scope).
 fn is_user_class(name: &str) -> bool {
-    !name.starts_with('(') && !name.starts_with("system / ") && name != "Function"
+    !is_engine_class_name(name) && name != CLOSURE_CLASS
 }
 
 fn is_storage(g: &HeapGraph, n: NodeIx) -> bool {

@@ -6,8 +6,10 @@
 
 use serde::Serialize;
 
+use super::builder::GraphBuilder;
 pub use super::folding::{is_folded, Folding, DEFAULT_FOLDED_PREFIXES};
-use super::graph::{GraphBuilder, HeapGraph, NodeIx};
+use super::graph::{HeapGraph, NodeIx};
+use super::kinds::{EdgeKind, NodeKind};
 use super::strings::{StrId, StringTable};
 use super::{FxHashMap, Snapshot, SnapshotInfo};
 
@@ -428,16 +430,23 @@ impl AllocProfile {
             })
             .collect();
         let mut b = GraphBuilder::new();
-        b.node("synthetic", "(all allocations)", 1, 0);
+        b.node(NodeKind::Synthetic, "(all allocations)", 1, 0);
         for (n, (&f, &size)) in trie.frame.iter().zip(&sizes).enumerate().skip(1) {
             // Odd ids like V8's, stable for one profile and metric.
-            b.node("object", &names[f as usize], 1 + 2 * n as u32, size);
+            b.node(NodeKind::Object, &names[f as usize], 1 + 2 * n as u32, size);
         }
         for n in 1..trie.len() {
             let f = trie.frame[n];
-            b.edge(trie.parent[n], "property", self.function(f), n as NodeIx);
+            b.edge(
+                trie.parent[n],
+                EdgeKind::Property,
+                self.function(f),
+                n as NodeIx,
+            );
         }
+        // Every edge joins a trie node to its parent, both nodes added above.
         b.finish()
+            .expect("a stack trie's edges join nodes of the trie")
     }
 
     /// The sites' folded stacks merged into a tree: one node per distinct stack prefix, frames

@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use super::kinds::{EdgeKind, NodeKind};
 use super::strings::{StrId, StringTable};
 
+// Re-exported where the builder was defined before it had a file of its own.
+pub use super::builder::{GraphBuildError, GraphBuilder};
+
 /// Index of a node (its ordinal in the snapshot).
 pub type NodeIx = u32;
 /// Index of an edge in the CSR edge arrays.
@@ -18,7 +21,7 @@ pub type EdgeIx = u32;
 /// shortcut from a node other than the root).
 pub(crate) const NON_ESSENTIAL: u32 = 1 << 31;
 /// Self sizes at or above this are kept in a side table so the array can stay `u32`.
-const BIG_SELF_SIZE: u32 = u32::MAX;
+pub(crate) const BIG_SELF_SIZE: u32 = u32::MAX;
 
 /// The largest node count the graph can hold (the retainer encoding uses the high bit).
 pub const MAX_NODES: u64 = (1 << 31) - 1;
@@ -320,129 +323,5 @@ impl HeapGraph {
             .iter()
             .position(|&x| x == id)
             .map(|i| i as NodeIx)
-    }
-}
-
-/// Builds a [`HeapGraph`] node by node, for hand-made graphs and non-V8 formats.
-///
-/// Edges must be added in source-node order (all of node 0's, then node 1's, …), as in a
-/// V8 snapshot; [`GraphBuilder::finish`] checks targets and builds the retainers.
-#[derive(Debug)]
-pub struct GraphBuilder {
-    g: HeapGraph,
-    edge_counts: Vec<u32>,
-    pending_edges: Vec<(NodeIx, u8, u32, NodeIx)>,
-}
-
-impl Default for GraphBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-const V8_NODE_TYPES: [&str; 15] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-    "concatenated string",
-    "sliced string",
-    "symbol",
-    "bigint",
-    "object shape",
-];
-const V8_EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
-
-impl GraphBuilder {
-    /// A builder using V8's node and edge type lists.
-    pub fn new() -> Self {
-        let g = HeapGraph {
-            node_type_names: V8_NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-            node_kinds: V8_NODE_TYPES
-                .iter()
-                .map(|s| NodeKind::from_v8_name(s))
-                .collect(),
-            edge_type_names: V8_EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-            edge_kinds: V8_EDGE_TYPES
-                .iter()
-                .map(|s| EdgeKind::from_v8_name(s))
-                .collect(),
-            ..HeapGraph::default()
-        };
-        Self {
-            g,
-            edge_counts: Vec::new(),
-            pending_edges: Vec::new(),
-        }
-    }
-
-    /// Add a node; returns its index. The first node added is the root.
-    pub fn node(&mut self, kind: &str, name: &str, id: u32, self_size: u64) -> NodeIx {
-        let ix = self.g.node_type.len() as NodeIx;
-        let t = V8_NODE_TYPES.iter().position(|k| *k == kind).unwrap_or(0);
-        self.g.node_type.push(t as u8);
-        let name = self.g.strings.intern(name).unwrap_or(0);
-        self.g.node_name.push(name);
-        self.g.node_id.push(id);
-        if self_size >= BIG_SELF_SIZE as u64 {
-            self.g.big_self_sizes.insert(ix, self_size);
-            self.g.node_self_size.push(BIG_SELF_SIZE);
-        } else {
-            self.g.node_self_size.push(self_size as u32);
-        }
-        self.edge_counts.push(0);
-        ix
-    }
-
-    /// Set the node's detachedness (0 unknown, 1 attached, 2 detached).
-    pub fn detachedness(&mut self, n: NodeIx, value: u8) {
-        let len = self.g.node_type.len();
-        self.g.node_detachedness.resize(len, 0);
-        self.g.node_detachedness[n as usize] = value;
-    }
-
-    /// Add an edge `from -kind:name-> to`; `name` is parsed as an index for element/hidden edges.
-    pub fn edge(&mut self, from: NodeIx, kind: &str, name: &str, to: NodeIx) {
-        let t = V8_EDGE_TYPES.iter().position(|k| *k == kind).unwrap_or(3);
-        let name = if EdgeKind::from_v8_name(kind).named_by_index() {
-            name.parse().unwrap_or(0)
-        } else {
-            self.g.strings.intern(name).unwrap_or(0)
-        };
-        self.pending_edges.push((from, t as u8, name, to));
-        self.edge_counts[from as usize] += 1;
-    }
-
-    /// Finish: sort edges by source (stable), build the CSR arrays and the retainers.
-    pub fn finish(mut self) -> HeapGraph {
-        let n = self.g.node_type.len();
-        if !self.g.node_detachedness.is_empty() {
-            self.g.node_detachedness.resize(n, 0);
-        }
-        self.pending_edges.sort_by_key(|e| e.0);
-        let mut first = Vec::with_capacity(n + 1);
-        let mut acc = 0u32;
-        first.push(0);
-        for c in &self.edge_counts {
-            acc += c;
-            first.push(acc);
-        }
-        self.g.first_edge = first;
-        for (_, t, name, to) in self.pending_edges {
-            self.g.edge_type.push(t);
-            self.g.edge_name.push(name);
-            self.g.edge_to.push(to);
-        }
-        self.g.strings.finish();
-        self.g.build_retainers();
-        self.g
     }
 }

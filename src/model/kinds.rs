@@ -47,6 +47,30 @@ impl NodeKind {
         }
     }
 
+    /// V8's name for the kind (the one [`NodeKind::from_v8_name`] maps back); `"other"` for
+    /// [`NodeKind::Other`], which stands for names V8 has no kind for.
+    pub fn v8_name(self) -> &'static str {
+        match self {
+            Self::Hidden => "hidden",
+            Self::Array => "array",
+            Self::String => "string",
+            Self::Object => "object",
+            Self::Code => "code",
+            Self::Closure => "closure",
+            Self::RegExp => "regexp",
+            Self::Number => "number",
+            Self::Native => "native",
+            Self::Synthetic => "synthetic",
+            Self::ConsString => "concatenated string",
+            Self::SlicedString => "sliced string",
+            Self::Symbol => "symbol",
+            Self::BigInt => "bigint",
+            Self::ObjectShape => "object shape",
+            Self::WasmObject => "wasm object",
+            Self::Other => "other",
+        }
+    }
+
     /// True for the three string kinds.
     pub fn is_string(self) -> bool {
         matches!(self, Self::String | Self::ConsString | Self::SlicedString)
@@ -82,8 +106,43 @@ impl EdgeKind {
         }
     }
 
+    /// V8's name for the kind (the one [`EdgeKind::from_v8_name`] maps back); `"other"` for
+    /// [`EdgeKind::Other`], which stands for names V8 has no kind for.
+    pub fn v8_name(self) -> &'static str {
+        match self {
+            Self::Context => "context",
+            Self::Element => "element",
+            Self::Property => "property",
+            Self::Internal => "internal",
+            Self::Hidden => "hidden",
+            Self::Shortcut => "shortcut",
+            Self::Weak => "weak",
+            Self::Other => "other",
+        }
+    }
+
     /// Element and hidden edges are named by a number, the others by a string.
     pub fn named_by_index(self) -> bool {
         matches!(self, Self::Element | Self::Hidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v8_names_map_back() {
+        for k in [
+            NodeKind::Hidden,
+            NodeKind::ConsString,
+            NodeKind::WasmObject,
+            NodeKind::Other,
+        ] {
+            assert_eq!(NodeKind::from_v8_name(k.v8_name()), k);
+        }
+        for k in [EdgeKind::Context, EdgeKind::Weak, EdgeKind::Other] {
+            assert_eq!(EdgeKind::from_v8_name(k.v8_name()), k);
+        }
     }
 }

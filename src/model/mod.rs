@@ -2,6 +2,7 @@
 //! about itself and any allocation traces it carried.
 
 pub mod alloc;
+mod builder;
 pub mod folding;
 pub mod fxhash;
 pub mod graph;
@@ -9,9 +10,11 @@ pub mod kinds;
 mod petgraph_impl;
 pub mod sizes;
 pub mod strings;
+pub mod v8_rules;
 
+pub use builder::{GraphBuildError, GraphBuilder};
 pub use fxhash::{FxHashMap, FxHashSet};
-pub use graph::{EdgeIx, EdgeRef, GraphBuilder, HeapGraph, NodeIx};
+pub use graph::{EdgeIx, EdgeRef, HeapGraph, NodeIx};
 pub use kinds::{EdgeKind, NodeKind};
 pub use sizes::SizeColumn;
 pub use strings::{StrId, StringTable};

@@ -89,19 +89,19 @@ impl Visitable for HeapGraph {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::GraphBuilder;
+    use crate::model::{EdgeKind, GraphBuilder, NodeKind};
     use petgraph::visit::{Bfs, IntoNeighborsDirected};
     use petgraph::Direction;
 
     #[test]
     fn petgraph_bfs_and_incoming() {
         let mut b = GraphBuilder::new();
-        let r = b.node("synthetic", "", 1, 0);
-        let a = b.node("object", "A", 3, 10);
-        let c = b.node("object", "C", 5, 10);
-        b.edge(r, "element", "1", a);
-        b.edge(a, "weak", "w", c);
-        let g = b.finish();
+        let r = b.node(NodeKind::Synthetic, "", 1, 0);
+        let a = b.node(NodeKind::Object, "A", 3, 10);
+        let c = b.node(NodeKind::Object, "C", 5, 10);
+        b.edge(r, EdgeKind::Element, "1", a);
+        b.edge(a, EdgeKind::Weak, "w", c);
+        let g = b.finish().unwrap();
         let mut bfs = Bfs::new(&g, r);
         let mut seen = vec![];
         while let Some(n) = bfs.next(&g) {

@@ -15,26 +15,7 @@ pub mod tsv;
 
 pub use leak_report::SITE_DIFF_COLUMNS;
 
-/// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if v >= 100.0 {
-        format!("{v:.0} {}", UNITS[u])
-    } else if v >= 10.0 {
-        format!("{v:.1} {}", UNITS[u])
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
-}
+pub use crate::units::{human_bytes, signed_bytes};
 
 /// Write `contents` to `path` atomically: a temporary file next to it, then a rename, so a
 /// reader never sees half a report.
@@ -59,12 +40,6 @@ pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Res
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// A size change with its sign: `+1.50 KiB`, `−812 B`.
-pub fn signed_bytes(delta: i64) -> String {
-    let sign = if delta < 0 { "\u{2212}" } else { "+" };
-    format!("{sign}{}", human_bytes(delta.unsigned_abs()))
 }
 
 /// A node name fit for one table cell: control characters become spaces, at most `max` chars.

@@ -6,6 +6,7 @@ use super::{human_bytes, one_line};
 use crate::analysis::distances::SYSTEM_DISTANCE;
 use crate::analysis::retainers::RetainerPath;
 use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
+use crate::model::v8_rules::DETACHED_PREFIX;
 use crate::model::NodeIx;
 
 /// A distance as DevTools shows it: `−` for unreachable and system-only nodes.
@@ -165,7 +166,9 @@ pub fn detached_headline(d: &crate::analysis::detached::DetachedDom) -> String {
         ));
     }
     if !d.from_detachedness_field {
-        out.push_str(" (from `Detached ` names: this snapshot has no detachedness field)");
+        out.push_str(&format!(
+            " (from `{DETACHED_PREFIX}` names: this snapshot has no detachedness field)"
+        ));
     }
     out
 }

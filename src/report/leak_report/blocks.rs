@@ -3,6 +3,7 @@
 use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::detached::PathText;
 use crate::analysis::leaks::{LeakReport, TraceStep};
+use crate::model::v8_rules::is_engine_class_name;
 use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use crate::report::document::Block;
 use crate::report::{diff, human_bytes, leaks};
@@ -77,9 +78,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                     .iter()
                     .rev()
                     .skip(1)
-                    .find(|s| {
-                        !s.node_class.starts_with('(') && !s.node_class.starts_with("system / ")
-                    })
+                    .find(|s| !is_engine_class_name(&s.node_class))
                     .map(|s| format!("{} @{}", s.node_class, s.node_id))
                     .unwrap_or_default();
                 vec![

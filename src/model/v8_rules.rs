@@ -1,0 +1,255 @@
+//! V8's and Blink's conventions, in one place: what the engine's names and edges mean.
+//!
+//! A heap snapshot says little in its types; much of its meaning is in names. V8 calls its own
+//! objects `system / …`, Blink prefixes detached DOM nodes with `Detached `, the root's
+//! non-synthetic children are the page's global objects (`Window / <url>` in Chrome, `global` in
+//! Node), the DOM hangs off a synthetic `(Document DOM trees)` node, and the two edges that keep
+//! a WeakMap value alive are named after the pair. DevTools' heap snapshot worker reads these
+//! conventions to decide distances, dominators, class names and detached DOM; heapsight follows
+//! it so the numbers match (section numbers below refer to `docs/devtools-rules.md`).
+//!
+//! Everything here is a pure rule over names, kinds and V8's `detachedness` values: no
+//! algorithm, no state. The analyses (distances, dominators, shallow sizes, classes, detached
+//! DOM, leaks, suspects) and the report writers ask these functions instead of spelling the
+//! engine's strings themselves.
+
+use super::graph::{EdgeRef, HeapGraph, NodeIx};
+use super::kinds::{EdgeKind, NodeKind};
+
+// ---------------------------------------------------------------------------------------------
+// Roots (§1.3, §2.2)
+
+/// Name of the synthetic node under the root that holds a browser page's DOM trees.
+pub const DOCUMENT_DOM_TREES: &str = "(Document DOM trees)";
+
+/// The synthetic `(Document DOM trees)` node browsers put under the root.
+pub fn is_document_dom_trees_root(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Synthetic && g.name(n) == DOCUMENT_DOM_TREES
+}
+
+/// DevTools' user roots, for a child of the root: any node that is not synthetic (the global
+/// objects: `Window / <url>`, Node's `global`), plus the `(Document DOM trees)` node (§1.3).
+pub fn is_user_root(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) != NodeKind::Synthetic || is_document_dom_trees_root(g, n)
+}
+
+/// For an edge from the root: does DevTools seed its page-owned set (`pageObject`) from the
+/// target? Shortcut edges (to the global objects) and the element edge to `(Document DOM trees)`
+/// do; the system roots do not (§2.2).
+pub fn is_page_entry_edge(g: &HeapGraph, e: &EdgeRef) -> bool {
+    match e.kind {
+        EdgeKind::Shortcut => true,
+        EdgeKind::Element => is_document_dom_trees_root(g, e.to),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// V8's own objects
+
+/// Prefix of the names V8 gives its internal objects (`system / Context`, `system / Map`, …).
+pub const SYSTEM_PREFIX: &str = "system / ";
+/// A native context: the per-realm object holding the builtins and maps.
+pub const NATIVE_CONTEXT: &str = "system / NativeContext";
+/// The native node holding an external string's characters (its size belongs to the string).
+pub const EXTERNAL_STRING_DATA: &str = "system / ExternalStringData";
+/// The native node holding an `ArrayBuffer`'s bytes (DevTools' "Typed arrays" statistic, §4).
+pub const ARRAY_BUFFER_DATA: &str = "system / JSArrayBufferData";
+
+/// Is `name` the name of one of V8's internal objects (`system / …`)?
+pub fn is_system_name(name: &str) -> bool {
+    name.starts_with(SYSTEM_PREFIX)
+}
+
+/// Edge names that lead into V8's and Blink's own caches: objects held only through them are
+/// engine bookkeeping (allocation-site boilerplates, lazily made API prototypes).
+pub const ENGINE_CACHE_EDGES: [&str; 5] = [
+    "transition_info",
+    "fast_template_instantiations_cache",
+    "slow_template_instantiations_cache",
+    "feedback_cell",
+    "feedback_vector",
+];
+
+/// Embedder objects that cache per-context wrappers and templates (Blink's).
+pub const ENGINE_CACHE_NODES: [&str; 1] = ["blink::V8PerContextData"];
+
+// ---------------------------------------------------------------------------------------------
+// Edge names
+
+/// The property edge to an object's prototype.
+pub const PROTO_EDGE: &str = "__proto__";
+/// The internal edge from a JS object or array to its element store.
+pub const ELEMENTS_EDGE: &str = "elements";
+/// The internal edge from a JS object to its out-of-object property store.
+pub const PROPERTIES_EDGE: &str = "properties";
+/// The internal edge from a `Map`, `Set`, `WeakMap` or `WeakSet` to its hash table.
+pub const TABLE_EDGE: &str = "table";
+
+/// Is `name` an internal edge from a collection to its backing store (`table`, `elements`,
+/// `properties`)?
+pub fn is_backing_store_edge(name: &str) -> bool {
+    matches!(name, TABLE_EDGE | ELEMENTS_EDGE | PROPERTIES_EDGE)
+}
+
+/// Is edge `e` from `from` a native context's `sloppy_function_map`? It keeps nothing alive
+/// that matters to users, and DevTools' distance search does not follow it (§1.4, rule 1).
+pub fn is_sloppy_function_map_edge(g: &HeapGraph, from: NodeIx, e: usize) -> bool {
+    g.kind(from) == NodeKind::Hidden
+        && g.edge_kind(e) != EdgeKind::Element
+        && g.strings().get(g.edge_name_or_index(e)) == "sloppy_function_map"
+        && g.name(from) == NATIVE_CONTEXT
+}
+
+/// Name of the arrays older V8 keeps a map's descriptors in.
+pub const MAP_DESCRIPTORS: &str = "(map descriptors)";
+
+/// Is `n` a `(map descriptors)` array?
+pub fn is_map_descriptors(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Array && g.name(n) == MAP_DESCRIPTORS
+}
+
+/// In a `(map descriptors)` array, is edge `e` a slot holding a key's value through the map
+/// (indexes 4, 7, 10, …)? DevTools' distance search does not follow those (§1.4, rule 2).
+pub fn is_descriptor_value_slot(g: &HeapGraph, e: usize) -> bool {
+    if !g.edge_kind(e).named_by_index() {
+        return false;
+    }
+    let index = g.edge_name_or_index(e);
+    index >= 2 && index % 3 == 1
+}
+
+/// Parse V8's WeakMap edge name `3 / part of key (Foo @123) -> value (Bar @456) pair in WeakMap
+/// (table @789)` into (key id, table id). Like DevTools, the whole name must have this shape, and
+/// a name with a line terminator never matches (§1.5).
+pub fn parse_ephemeron_edge(name: &str) -> Option<(u32, u32)> {
+    const KEY: &str = " / part of key (";
+    const VALUE: &str = ") -> value (";
+    const TABLE: &str = ") pair in WeakMap (table @";
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || name.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
+        return None;
+    }
+    let rest = name[digits..].strip_prefix(KEY)?;
+    let arrow = rest.find(VALUE)?;
+    let key_part = &rest[..arrow];
+    let key_id = key_part.rsplit_once(" @")?.1.parse().ok()?;
+    let after = &rest[arrow + VALUE.len()..];
+    let table_at = after.find(TABLE)?;
+    let table_str = after[table_at + TABLE.len()..].strip_suffix(')')?;
+    let table_id = table_str.parse().ok()?;
+    Some((key_id, table_id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Class names (§3.1, §3.2)
+
+/// Constructor name V8 gives plain objects (`{}` literals); DevTools names them by shape.
+pub const PLAIN_OBJECT_NAME: &str = "Object";
+/// Constructor name of JS arrays.
+pub const JS_ARRAY_NAME: &str = "Array";
+/// DevTools' class of closures.
+pub const CLOSURE_CLASS: &str = "Function";
+
+/// The class DevTools gives a node of kind `kind` by its type alone — every kind but objects
+/// and native nodes, which are classed by name: `(system)` for hidden nodes, `(compiled code)`,
+/// `Function`, `RegExp`, else the type name in parentheses (`(array)`, `(string)`, …).
+pub fn type_class_name(kind: NodeKind, type_name: &str) -> String {
+    match kind {
+        NodeKind::Hidden => "(system)".into(),
+        NodeKind::Code => "(compiled code)".into(),
+        NodeKind::Closure => CLOSURE_CLASS.into(),
+        NodeKind::RegExp => "RegExp".into(),
+        _ => format!("({type_name})"),
+    }
+}
+
+/// Is `class` a class of the engine's own objects: one named by type (`(string)`, `(system)`,
+/// `(compiled code)`, …) or a `system / …` object?
+pub fn is_engine_class_name(class: &str) -> bool {
+    class.starts_with('(') || is_system_name(class)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detached DOM (§5)
+
+/// V8's `detachedness` value for nodes attached to a document.
+pub const ATTACHED: u8 = 1;
+/// V8's `detachedness` value for detached nodes.
+pub const DETACHED: u8 = 2;
+/// Prefix of detached DOM nodes' names: older Blink wrote it into the snapshot, DevTools adds
+/// it to native nodes it finds detached.
+pub const DETACHED_PREFIX: &str = "Detached ";
+
+/// Does `name` carry the `Detached ` prefix?
+pub fn has_detached_prefix(name: &str) -> bool {
+    name.starts_with(DETACHED_PREFIX)
+}
+
+/// `name` without its `Detached ` prefix (every repetition of it).
+pub fn without_detached_prefix(name: &str) -> &str {
+    name.trim_start_matches(DETACHED_PREFIX)
+}
+
+/// True when `n` is a detached DOM (native) node: by the propagated state `detached` when the
+/// snapshot has one, or by the `Detached ` name prefix older Blink snapshots use.
+pub fn is_detached(g: &HeapGraph, detached: &[u8], n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Native
+        && (detached.get(n as usize) == Some(&DETACHED) || has_detached_prefix(g.name(n)))
+}
+
+/// Does this native node look like a DOM node rather than an embedder's own object? Blink
+/// names DOM nodes by tag (`<div>`) or interface (`HTMLDivElement`, `Text`, `Document…`);
+/// embedders name their own objects `Node / BindingData`, `system / …`, `v8::…`, `blink::…`.
+pub fn is_dom_like(g: &HeapGraph, n: NodeIx) -> bool {
+    if g.kind(n) != NodeKind::Native {
+        return false;
+    }
+    let name = without_detached_prefix(g.name(n));
+    if name.contains(" / ") || name.contains("::") {
+        return false;
+    }
+    name.starts_with('<')
+        || name.starts_with("HTML")
+        || name.starts_with("SVG")
+        || matches!(
+            name,
+            "Text" | "Comment" | "CDATASection" | "DocumentFragment" | "ShadowRoot" | "Attr"
+        )
+        || name.starts_with("Document")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ephemeron_names() {
+        assert_eq!(
+            parse_ephemeron_edge(
+                "3 / part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
+            ),
+            Some((123, 789))
+        );
+        // DevTools requires the leading number.
+        assert_eq!(
+            parse_ephemeron_edge(
+                "part of key (Object @123) -> value (Foo @456) pair in WeakMap (table @789)"
+            ),
+            None
+        );
+        assert_eq!(parse_ephemeron_edge("map"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_system_name("system / Context"));
+        assert!(!is_system_name("system"));
+        assert!(is_engine_class_name("(compiled code)"));
+        assert!(is_engine_class_name("system / Map"));
+        assert!(!is_engine_class_name("Function"));
+        assert_eq!(without_detached_prefix("Detached <div>"), "<div>");
+        assert_eq!(type_class_name(NodeKind::Number, "number"), "(number)");
+        assert_eq!(type_class_name(NodeKind::Hidden, "hidden"), "(system)");
+    }
+}
