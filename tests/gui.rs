@@ -17,7 +17,11 @@ fn opens_a_sample_and_switches_views() {
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
     assert_eq!(h.state().tabs.len(), 1);
     let titles = h.state().tabs[0].titles();
-    assert_eq!(titles.len(), 8, "every view but Allocations applies to a heap snapshot");
+    assert_eq!(
+        titles.len(),
+        8,
+        "every view but Allocations applies to a heap snapshot"
+    );
     for title in titles {
         h.get_by_label(title).click();
         h.run_steps(2);
@@ -90,7 +94,9 @@ fn type_into(h: &mut Harness<'static, HeapsightApp>, label: &str, text: &str) {
 /// The function selected in the call tree of the first tab.
 fn selected(h: &Harness<'static, HeapsightApp>) -> Option<String> {
     let tab = &h.state().tabs[0];
-    tab.view::<AllocationsView>().unwrap().selected_function(&tab.doc)
+    tab.view::<AllocationsView>()
+        .unwrap()
+        .selected_function(&tab.doc)
 }
 
 fn is_toggled(node: &egui_kittest::Node<'_>) -> bool {
@@ -263,7 +269,10 @@ fn flame_graph_switches_to_every_recorded_metric() {
         let mut h = profile(file);
         let p = h.state().tabs[0].doc.data.snapshot.alloc.clone().unwrap();
         assert_eq!(
-            h.state().tabs[0].view::<AllocationsView>().unwrap().flame_metric(),
+            h.state().tabs[0]
+                .view::<AllocationsView>()
+                .unwrap()
+                .flame_metric(),
             Some(Metric::PeakBytes),
             "{file}: the flame graph is the first part, by bytes at peak"
         );
@@ -278,7 +287,10 @@ fn flame_graph_switches_to_every_recorded_metric() {
             click(&mut h, m.label());
             assert!(is_toggled(&h.get_by_label(m.label())), "{file}: {m:?}");
             assert_eq!(
-                h.state().tabs[0].view::<AllocationsView>().unwrap().flame_metric(),
+                h.state().tabs[0]
+                    .view::<AllocationsView>()
+                    .unwrap()
+                    .flame_metric(),
                 Some(m),
                 "{file}"
             );
@@ -452,7 +464,11 @@ fn leak_picks_survive_closing_another_tab() {
     step_until(&mut h, "the leak search finished", |app| {
         app.tabs[2].view::<LeaksView>().unwrap().report().is_some()
     });
-    let report = h.state().tabs[2].view::<LeaksView>().unwrap().report().unwrap();
+    let report = h.state().tabs[2]
+        .view::<LeaksView>()
+        .unwrap()
+        .report()
+        .unwrap();
     let classes: Vec<&str> = report.clusters.iter().map(|c| c.class.as_str()).collect();
     assert!(
         classes.contains(&"RequestContext"),

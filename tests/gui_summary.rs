@@ -8,8 +8,8 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
 use heapsight::gui::views::statistics::StatisticsView;
-use heapsight::gui::views::summary::SummaryView;
 use heapsight::gui::views::summary::SortColumn;
+use heapsight::gui::views::summary::SummaryView;
 use heapsight::gui::{egui, HeapsightApp};
 
 /// Index of the class named `name` in the tab's summary.
@@ -73,9 +73,16 @@ fn clicking_a_class_lists_its_instances_and_clicking_one_selects_it() {
     let i = class_index(&h, "RequestContext");
     h.get_by_label("RequestContext").click();
     h.run_steps(1);
-    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
+    assert!(h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .is_expanded(i));
     step_until(&mut h, "the instances are listed", |app| {
-        app.tabs[0].view::<SummaryView>().unwrap().instances(i).is_some()
+        app.tabs[0]
+            .view::<SummaryView>()
+            .unwrap()
+            .instances(i)
+            .is_some()
     });
 
     let tab = &h.state().tabs[0];
@@ -104,7 +111,14 @@ fn clicking_a_class_lists_its_instances_and_clicking_one_selects_it() {
     let tab = &h.state().tabs[0];
     let n = tab.selection.node.expect("an instance is selected");
     assert_eq!(tab.doc.data.class_name(n), "RequestContext");
-    assert_eq!(n, tab.view::<SummaryView>().unwrap().instances(i).unwrap().nodes[0]);
+    assert_eq!(
+        n,
+        tab.view::<SummaryView>()
+            .unwrap()
+            .instances(i)
+            .unwrap()
+            .nodes[0]
+    );
     assert!(label.ends_with(&format!("@{}", tab.doc.data.graph().id(n))));
 
     // Clicking the class again collapses it: the next class is drawn right below it. (The
@@ -158,7 +172,10 @@ fn sorting_by_count_puts_the_highest_count_first() {
     assert!(!tab.view::<SummaryView>().unwrap().sort().descending);
     let classes = &tab.doc.summary().classes;
     let min = classes.iter().map(|c| c.count).min().unwrap();
-    assert_eq!(classes[tab.view::<SummaryView>().unwrap().shown_classes()[0] as usize].count, min);
+    assert_eq!(
+        classes[tab.view::<SummaryView>().unwrap().shown_classes()[0] as usize].count,
+        min
+    );
 }
 
 #[test]
@@ -167,7 +184,10 @@ fn sorting_by_constructor_is_alphabetical_ignoring_case() {
     h.get_by_label("Constructor").click();
     h.run_steps(2);
     let tab = &h.state().tabs[0];
-    assert_eq!(tab.view::<SummaryView>().unwrap().sort().column, SortColumn::Constructor);
+    assert_eq!(
+        tab.view::<SummaryView>().unwrap().sort().column,
+        SortColumn::Constructor
+    );
     assert!(!tab.view::<SummaryView>().unwrap().sort().descending);
     let names: Vec<String> = tab
         .view::<SummaryView>()
@@ -200,10 +220,17 @@ fn filter_keeps_matching_classes() {
     // Clear, then a filter nothing matches: the table is empty and says so.
     h.get_by_label("Clear").click();
     h.run_steps(2);
-    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().filter(), "");
+    assert_eq!(
+        h.state().tabs[0].view::<SummaryView>().unwrap().filter(),
+        ""
+    );
     assert!(h.query_by_label("Function").is_some());
     type_filter(&mut h, "zzz-no-such-class");
-    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().shown_classes().is_empty());
+    assert!(h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .shown_classes()
+        .is_empty());
     assert!(h
         .query_by_label_contains("No class name contains")
         .is_some());
@@ -216,13 +243,26 @@ fn reveal_class_clears_a_hiding_filter_and_expands_the_class() {
     assert!(h.query_by_label("RequestContext").is_none());
     let i = class_index(&h, "RequestContext");
     let class_id = h.state().tabs[0].doc.summary().classes[i as usize].class_id;
-    h.state_mut().tabs[0].view_mut::<SummaryView>().unwrap().reveal_class(class_id);
+    h.state_mut().tabs[0]
+        .view_mut::<SummaryView>()
+        .unwrap()
+        .reveal_class(class_id);
     h.run_steps(2);
-    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().filter(), "");
-    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
+    assert_eq!(
+        h.state().tabs[0].view::<SummaryView>().unwrap().filter(),
+        ""
+    );
+    assert!(h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .is_expanded(i));
     h.get_by_label("RequestContext");
     step_until(&mut h, "the instances are listed", |app| {
-        app.tabs[0].view::<SummaryView>().unwrap().instances(i).is_some()
+        app.tabs[0]
+            .view::<SummaryView>()
+            .unwrap()
+            .instances(i)
+            .is_some()
     });
 }
 
@@ -236,7 +276,10 @@ fn reveal_scrolls_a_far_class_into_view() {
         h.query_by_label(&name).is_none(),
         "{name} should start off screen"
     );
-    h.state_mut().tabs[0].view_mut::<SummaryView>().unwrap().reveal_class(class_id);
+    h.state_mut().tabs[0]
+        .view_mut::<SummaryView>()
+        .unwrap()
+        .reveal_class(class_id);
     h.run_steps(4);
     h.get_by_label(&name);
 }
@@ -247,18 +290,32 @@ fn keyboard_moves_expands_and_collapses() {
     let i = class_index(&h, "RequestContext");
     h.get_by_label("RequestContext").click();
     step_until(&mut h, "the instances are listed", |app| {
-        app.tabs[0].view::<SummaryView>().unwrap().instances(i).is_some()
+        app.tabs[0]
+            .view::<SummaryView>()
+            .unwrap()
+            .instances(i)
+            .is_some()
     });
     assert!(h.state().tabs[0].selection.node.is_none());
 
     // Down: onto the first instance, which becomes the selection.
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
-    let first = h.state().tabs[0].view::<SummaryView>().unwrap().instances(i).unwrap().nodes[0];
+    let first = h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .instances(i)
+        .unwrap()
+        .nodes[0];
     assert_eq!(h.state().tabs[0].selection.node, Some(first));
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
-    let second = h.state().tabs[0].view::<SummaryView>().unwrap().instances(i).unwrap().nodes[1];
+    let second = h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .instances(i)
+        .unwrap()
+        .nodes[1];
     assert_eq!(h.state().tabs[0].selection.node, Some(second));
 
     // Left: back to the class; Left again: collapse; Right: expand.
@@ -266,10 +323,16 @@ fn keyboard_moves_expands_and_collapses() {
     h.run_steps(2);
     h.key_press(egui::Key::ArrowLeft);
     h.run_steps(2);
-    assert!(!h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
+    assert!(!h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .is_expanded(i));
     h.key_press(egui::Key::ArrowRight);
     h.run_steps(2);
-    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
+    assert!(h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .is_expanded(i));
 
     // Up from the class: the class above it.
     h.key_press(egui::Key::ArrowLeft);
@@ -294,13 +357,25 @@ fn down_from_the_filter_moves_into_the_table() {
     let mut h = app_with(&[SAMPLE]);
     type_filter(&mut h, "RequestContext");
     let i = class_index(&h, "RequestContext");
-    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().shown_classes(), &[i]);
+    assert_eq!(
+        h.state().tabs[0]
+            .view::<SummaryView>()
+            .unwrap()
+            .shown_classes(),
+        &[i]
+    );
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
     h.key_press(egui::Key::ArrowRight);
     h.run_steps(2);
-    assert!(h.state().tabs[0].view::<SummaryView>().unwrap().is_expanded(i));
-    assert_eq!(h.state().tabs[0].view::<SummaryView>().unwrap().filter(), "RequestContext");
+    assert!(h.state().tabs[0]
+        .view::<SummaryView>()
+        .unwrap()
+        .is_expanded(i));
+    assert_eq!(
+        h.state().tabs[0].view::<SummaryView>().unwrap().filter(),
+        "RequestContext"
+    );
 }
 
 #[test]

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
+use heapsight::gui::views::containment::ContainmentSource;
 use heapsight::gui::views::containment::ContainmentView;
 use heapsight::gui::views::dominators::DominatorsView;
-use heapsight::gui::views::containment::ContainmentSource;
 use heapsight::gui::views::retainers::RetainerSource;
 use heapsight::gui::views::tree::{self, Child, Children, TreeSource, TreeTable, PAGE};
 use heapsight::gui::{egui, HeapsightApp};
-use heapsight::store::Document;
 use heapsight::model::{EdgeKind, GraphBuilder, NodeIx, NodeKind};
+use heapsight::store::Document;
 
 fn snap(h: &Harness<'static, HeapsightApp>) -> Arc<Document> {
     h.state().tabs[0].doc.clone()
@@ -29,7 +29,12 @@ fn dominator_view() -> Harness<'static, HeapsightApp> {
     h.run_steps(2);
     assert!(h.state().tabs[0].shows::<DominatorsView>());
     step_until(&mut h, "the dominator tree shows", |app| {
-        !app.tabs[0].view::<DominatorsView>().unwrap().tree().rows().is_empty()
+        !app.tabs[0]
+            .view::<DominatorsView>()
+            .unwrap()
+            .tree()
+            .rows()
+            .is_empty()
     });
     h
 }
@@ -60,7 +65,11 @@ fn dominator_tree_expands_by_clicking_toggles() {
     let s = snap(&h);
     let root = s.data.graph().root();
     let global = global(&s);
-    let rows = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows();
+    let rows = h.state().tabs[0]
+        .view::<DominatorsView>()
+        .unwrap()
+        .tree()
+        .rows();
     assert_eq!(rows[0].child.node, root);
     assert!(rows[0].expanded, "the root starts expanded");
     assert_eq!(
@@ -76,7 +85,11 @@ fn dominator_tree_expands_by_clicking_toggles() {
     let kids = s.data.analysis.dominators.sorted_children(global);
     let first = tree::row_text(&s, &Child::node(kids[0]), "");
     h.get_by_label(&first);
-    let rows = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows();
+    let rows = h.state().tabs[0]
+        .view::<DominatorsView>()
+        .unwrap()
+        .tree()
+        .rows();
     assert!(rows[1].expanded);
     assert_eq!(rows[2].child.node, kids[0]);
     assert_eq!(rows[2].depth, 2);
@@ -85,7 +98,14 @@ fn dominator_tree_expands_by_clicking_toggles() {
     h.get_by_label(&format!("Collapse {global_text}")).click();
     h.run_steps(2);
     assert!(h.query_by_label(&first).is_none());
-    assert!(!h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].expanded);
+    assert!(
+        !h.state().tabs[0]
+            .view::<DominatorsView>()
+            .unwrap()
+            .tree()
+            .rows()[1]
+            .expanded
+    );
 }
 
 #[test]
@@ -108,14 +128,28 @@ fn dominator_tree_keyboard_moves_selection_and_expands() {
     press(&mut h, egui::Key::ArrowDown);
     assert_eq!(h.state().tabs[0].selection.node, Some(global));
     press(&mut h, egui::Key::ArrowRight);
-    assert!(h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].expanded);
+    assert!(
+        h.state().tabs[0]
+            .view::<DominatorsView>()
+            .unwrap()
+            .tree()
+            .rows()[1]
+            .expanded
+    );
     assert_eq!(h.state().tabs[0].selection.node, Some(global));
     press(&mut h, egui::Key::ArrowRight);
     assert_eq!(h.state().tabs[0].selection.node, Some(first_of_global));
     press(&mut h, egui::Key::ArrowLeft);
     assert_eq!(h.state().tabs[0].selection.node, Some(global));
     press(&mut h, egui::Key::ArrowLeft);
-    assert!(!h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].expanded);
+    assert!(
+        !h.state().tabs[0]
+            .view::<DominatorsView>()
+            .unwrap()
+            .tree()
+            .rows()[1]
+            .expanded
+    );
     press(&mut h, egui::Key::ArrowUp);
     assert_eq!(h.state().tabs[0].selection.node, Some(root));
 }
@@ -203,7 +237,13 @@ fn keys_go_back_to_the_main_view_after_a_click_there() {
     h.run_steps(2);
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
-    let second = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows()[1].child.node;
+    let second = h.state().tabs[0]
+        .view::<DominatorsView>()
+        .unwrap()
+        .tree()
+        .rows()[1]
+        .child
+        .node;
     assert_eq!(h.state().tabs[0].selection.node, Some(second));
 }
 
@@ -214,7 +254,11 @@ fn dominator_tree_reveals_a_node_selected_elsewhere() {
     let n = request_context(&s);
     h.state_mut().tabs[0].selection.node = Some(n);
     h.run_steps(3);
-    let rows = h.state().tabs[0].view::<DominatorsView>().unwrap().tree().rows();
+    let rows = h.state().tabs[0]
+        .view::<DominatorsView>()
+        .unwrap()
+        .tree()
+        .rows();
     let i = rows
         .iter()
         .position(|r| r.child.node == n)
@@ -238,7 +282,11 @@ fn containment_shows_the_roots_edges() {
     let s = snap(&h);
     let g = s.data.graph();
     let root = g.root();
-    let rows = h.state().tabs[0].view::<ContainmentView>().unwrap().tree().rows();
+    let rows = h.state().tabs[0]
+        .view::<ContainmentView>()
+        .unwrap()
+        .tree()
+        .rows();
     assert_eq!(rows[0].child.node, root);
     assert!(rows[0].expanded);
     let edges: Vec<_> = g.edges(root).collect();

@@ -111,7 +111,13 @@ fn run(cli: Cli) -> Result<()> {
             let doc = open(&input)?;
             let (s, total) = (&doc.data, doc.total_size());
             if json {
-                to_json(&node::dominator_tree(s, s.graph().root(), total, depth, top))?
+                to_json(&node::dominator_tree(
+                    s,
+                    s.graph().root(),
+                    total,
+                    depth,
+                    top,
+                ))?
             } else {
                 let mut out = String::new();
                 text::dominators(&mut out, s, total, depth, top);
@@ -181,7 +187,6 @@ fn run(cli: Cli) -> Result<()> {
                 &input.file,
                 profile,
                 &tree,
-                direction,
                 sort,
                 &rows,
                 limit,

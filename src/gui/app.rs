@@ -123,11 +123,7 @@ impl SnapshotTab {
 
     /// Show the tab's `V`; false when the tab has none.
     pub fn show<V: View>(&mut self) -> bool {
-        match self
-            .views
-            .iter()
-            .position(|v| (&**v as &dyn Any).is::<V>())
-        {
+        match self.views.iter().position(|v| (&**v as &dyn Any).is::<V>()) {
             Some(i) => {
                 self.current = i;
                 true
@@ -276,7 +272,8 @@ impl HeapsightApp {
             self.loading.retain(|j| j.reopens != Some(id));
             if !self.loading.iter().any(|j| j.path == path) {
                 let options = self.load_options.clone();
-                self.loading.push(LoadJob::start(ctx, path, options, Some(id)));
+                self.loading
+                    .push(LoadJob::start(ctx, path, options, Some(id)));
             }
         }
     }
@@ -433,7 +430,11 @@ impl HeapsightApp {
                     .show(ui, |ui| search_results(ui, tab));
             }
             // With nothing selected the panel is one line of hint, not 220 empty pixels.
-            if tab.views.get(tab.current).is_some_and(|v| v.shows_retainers()) {
+            if tab
+                .views
+                .get(tab.current)
+                .is_some_and(|v| v.shows_retainers())
+            {
                 let panel = if tab.selection.node.is_none() {
                     egui::Panel::bottom("retainers hint").resizable(false)
                 } else {

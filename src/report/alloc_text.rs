@@ -127,12 +127,12 @@ pub fn calltree(
     file: &Path,
     p: &AllocProfile,
     tree: &CallTree,
-    direction: Direction,
     sort: Metric,
     rows: &[CallTreeRow],
     limit: usize,
     json: bool,
 ) -> Result<String> {
+    let direction = tree.direction;
     let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();
     if json {
         #[derive(serde::Serialize)]

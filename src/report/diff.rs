@@ -92,7 +92,12 @@ pub fn snapshot_csv(d: &SnapshotDiff, shown: usize) -> String {
 }
 
 /// `d` with its first `shown` classes as JSON, naming both files.
-pub fn snapshot_json(before: &Path, after: &Path, d: &SnapshotDiff, shown: usize) -> Result<String> {
+pub fn snapshot_json(
+    before: &Path,
+    after: &Path,
+    d: &SnapshotDiff,
+    shown: usize,
+) -> Result<String> {
     #[derive(Serialize)]
     struct Out<'a> {
         before: String,

@@ -7,8 +7,7 @@ use serde::Serialize;
 
 use super::human_bytes;
 use super::json::to_json;
-use super::leak_report::trace_lines;
-use crate::analysis::leaks::{LeakCluster, LeakReport};
+use crate::analysis::leaks::{LeakCluster, LeakReport, TraceStep};
 use crate::error::Result;
 
 /// `N leaked objects in K cluster(s)`: the start of every sentence about a leak search.
@@ -85,4 +84,16 @@ pub fn gate_message(tripped: &[&LeakCluster], min_count: u64, min_bytes: u64) ->
         msg.push_str(&format!(" (largest: {} × {})", first.count, first.class));
     }
     msg
+}
+
+/// A leak trace as path lines, root first.
+pub fn trace_lines(steps: &[TraceStep]) -> Vec<String> {
+    let mut v = vec!["(root)".to_string()];
+    v.extend(steps.iter().map(|s| {
+        format!(
+            "--{} {}--> {} @{}",
+            s.edge_type, s.edge_name, s.node_class, s.node_id
+        )
+    }));
+    v
 }

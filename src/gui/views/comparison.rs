@@ -11,9 +11,9 @@ use crate::analysis::diff::SnapshotDiff;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::{Document, DocumentId};
 use crate::model::NodeIx;
 use crate::report::one_line;
+use crate::store::{Document, DocumentId};
 
 /// Comparison view state.
 #[derive(Default)]

@@ -8,8 +8,8 @@ use eframe::egui;
 use super::tree::{Children, TreeSource, TreeStyle, TreeTable};
 use crate::gui::views::{Action, View, ViewContext};
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 const STYLE: TreeStyle = TreeStyle {
     id_salt: "containment tree",

@@ -8,8 +8,8 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::detached::DetachedDom;
 use crate::gui::format::{number_cell, size_cell};
-use crate::gui::worker::BackgroundTask;
 use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
 use crate::store::Document;
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::tree::{Children, PathMatch, TreeSource, TreeStyle, TreeTable};
-use crate::gui::worker::BackgroundTask;
 use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 /// Revealing a node expands at most this many levels of its dominator chain.
 const MAX_REVEAL_DEPTH: usize = 200;

@@ -11,8 +11,8 @@ use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
+use crate::report::leaks::trace_lines;
 use crate::store::{Document, DocumentId};
-use crate::report::leak_report::trace_lines;
 
 /// Leaks view state.
 #[derive(Default)]

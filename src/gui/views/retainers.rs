@@ -15,9 +15,9 @@ use super::tree::{
 use crate::analysis::retainers::{retainer_paths, sorted_retainers, RetainerPath};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::{format, Selection};
-use crate::store::Document;
 use crate::model::{EdgeKind, NodeIx};
 use crate::report::text::distance_text;
+use crate::store::Document;
 
 /// How many paths to GC roots are listed.
 const MAX_PATHS: usize = 5;

@@ -7,8 +7,8 @@ use eframe::egui;
 
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 /// How many node matches a search returns.
 const MAX_MATCHES: usize = 200;
@@ -101,12 +101,7 @@ impl SearchBox {
     }
 
     /// Start the search for the current text.
-    pub fn submit(
-        &mut self,
-        ctx: &egui::Context,
-        snap: &Arc<Document>,
-        selection: &mut Selection,
-    ) {
+    pub fn submit(&mut self, ctx: &egui::Context, snap: &Arc<Document>, selection: &mut Selection) {
         self.message = None;
         if let Some(id) = parse_node_id(&self.text) {
             // Ids are looked up by scanning; 20 M ids take a few ms, fine for one keypress.

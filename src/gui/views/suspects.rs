@@ -7,11 +7,11 @@ use eframe::egui;
 
 use crate::analysis::strings::{duplicated_strings, DuplicatedString};
 use crate::analysis::suspects::{find_suspects, LeakSuspect};
-use crate::gui::worker::BackgroundTask;
 use crate::gui::views::{Action, View, ViewContext};
+use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::report::{human_bytes, one_line};
+use crate::store::Document;
 
 type Found = (Vec<LeakSuspect>, Vec<DuplicatedString>);
 

@@ -2,9 +2,9 @@
 //! to act on, and two profiles compared by call stack.
 
 use super::AllocDiffSection;
+use crate::analysis::alloc::{access_text, AllocSummary, SiteRow};
 use crate::report::document::Block;
 use crate::report::{blocks_text, human_bytes};
-use crate::analysis::alloc::{access_text, AllocSummary, SiteRow};
 
 /// Columns of a table of site diffs (the report's and the GUI's).
 pub const SITE_DIFF_COLUMNS: [&str; 6] = [

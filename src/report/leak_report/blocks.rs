@@ -1,12 +1,13 @@
 //! The leak-suspects report laid out as document blocks, for Markdown and HTML.
 
+use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::detached::PathText;
-use crate::analysis::leaks::{LeakReport, TraceStep};
+use crate::analysis::leaks::LeakReport;
 use crate::model::v8_rules::is_engine_class_name;
-use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use crate::report::document::Block;
-use crate::report::{diff, human_bytes, leaks};
+use crate::report::leaks::{self, trace_lines};
+use crate::report::{diff, human_bytes};
 
 fn pct(part: u64, total: u64) -> String {
     if total == 0 {
@@ -17,18 +18,6 @@ fn pct(part: u64, total: u64) -> String {
 }
 
 fn path_lines(steps: &[PathText]) -> Vec<String> {
-    let mut v = vec!["(root)".to_string()];
-    v.extend(steps.iter().map(|s| {
-        format!(
-            "--{} {}--> {} @{}",
-            s.edge_type, s.edge_name, s.node_class, s.node_id
-        )
-    }));
-    v
-}
-
-/// A leak trace as path lines, root first.
-pub fn trace_lines(steps: &[TraceStep]) -> Vec<String> {
     let mut v = vec!["(root)".to_string()];
     v.extend(steps.iter().map(|s| {
         format!(

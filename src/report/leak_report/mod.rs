@@ -6,7 +6,7 @@ mod alloc_blocks;
 mod blocks;
 
 pub use alloc_blocks::SITE_DIFF_COLUMNS;
-pub use blocks::{leak_blocks, trace_lines};
+pub use blocks::leak_blocks;
 
 use serde::Serialize;
 
@@ -176,4 +176,3 @@ impl LeakSuspectsReport {
         }
     }
 }
-

@@ -9,10 +9,10 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::call_tree::{CallTree, Direction, ROOT};
 use crate::gui::format::{metric_cell, toggle_button};
-use crate::store::AllocTables;
-use crate::store::Document;
 use crate::model::alloc::{AllocProfile, Metric};
 use crate::model::FxHashSet;
+use crate::store::AllocTables;
+use crate::store::Document;
 
 const INDENT: f32 = 12.0;
 /// A first look opens the heaviest path down to where it branches, at most this deep.

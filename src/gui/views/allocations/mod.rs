@@ -12,9 +12,9 @@ use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
 use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
+use super::{Action, View, ViewContext};
 use crate::analysis::alloc::{diff_profiles, frame_text, ProfileDiff};
 use crate::gui::format::size_cell;
-use super::{Action, View, ViewContext};
 use crate::gui::worker::Deferred;
 use crate::model::alloc::{AllocProfile, Folding, Metric};
 use crate::report::{human_bytes, SITE_DIFF_COLUMNS};
@@ -522,6 +522,8 @@ impl View for AllocationsView {
     }
 
     fn reopened(&mut self, was: &Document) -> Option<Box<dyn View>> {
-        Some(Box::new(std::mem::take(self).refolded(&was.options.folding)))
+        Some(Box::new(
+            std::mem::take(self).refolded(&was.options.folding),
+        ))
     }
 }

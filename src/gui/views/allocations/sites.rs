@@ -10,9 +10,9 @@ use std::sync::Arc;
 use crate::analysis::alloc::{access_text, SiteStat};
 use crate::gui::format::{group_digits, metric_cell, number_cell};
 use crate::gui::worker::Deferred;
-use crate::store::BUILD_NOW_NODES;
-use crate::store::Document;
 use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
+use crate::store::Document;
+use crate::store::BUILD_NOW_NODES;
 
 /// A column of a site table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,14 +140,8 @@ impl SiteList {
 
     /// Draw the sites of `snap` that `keep` accepts. Sorting a few hundred thousand sites takes
     /// longer than a frame, so big lists are sorted on a thread (a spinner meanwhile).
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        snap: &Arc<Document>,
-        keep: fn(&SiteStat) -> bool,
-    ) {
-        let (Some(p), Some(tables)) = (snap.profile(), snap.alloc_tables())
-        else {
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, keep: fn(&SiteStat) -> bool) {
+        let (Some(p), Some(tables)) = (snap.profile(), snap.alloc_tables()) else {
             return;
         };
         let rows = &tables.sites;

@@ -4,9 +4,9 @@
 use std::cmp::Ordering;
 
 use crate::analysis::ClassRow;
-use crate::store::Document;
 use crate::model::NodeIx;
 use crate::progress::Progress;
+use crate::store::Document;
 
 /// How many instances of one class are listed: the largest by retained size.
 pub const MAX_INSTANCES: usize = 2000;

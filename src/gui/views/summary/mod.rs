@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::gui::worker::BackgroundTask;
 use crate::gui::views::{Action as ViewAction, View, ViewContext};
+use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 pub use classes::{class_instances, InstanceList, Sort, SortColumn, MAX_INSTANCES};
 use rows::{Action, Cursor, Row};

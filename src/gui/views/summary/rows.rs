@@ -8,8 +8,8 @@ use eframe::egui;
 use super::{class_instances, SortColumn, SummaryView};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 /// One line of the table. Classes are indices into `snap.summary().classes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

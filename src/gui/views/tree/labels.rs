@@ -3,9 +3,9 @@
 use eframe::egui::{self, text::LayoutJob, Align, Color32, FontSelection, RichText};
 
 use super::Child;
-use crate::store::Document;
 use crate::model::{EdgeKind, EdgeRef, HeapGraph, NodeIx, NodeKind};
 use crate::report::one_line;
+use crate::store::Document;
 
 /// Longest node or edge name shown in a row, in characters.
 const NAME_CHARS: usize = 80;

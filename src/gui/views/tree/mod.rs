@@ -14,8 +14,8 @@ mod rows;
 mod ui;
 
 use crate::gui::worker::BackgroundTask;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 pub use children::{Child, Children, PathMatch};
 pub use labels::{edge_text, node_label, node_short_name, row_text};

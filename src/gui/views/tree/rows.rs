@@ -11,8 +11,8 @@ use super::{
 };
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::store::Document;
 use crate::model::NodeIx;
+use crate::store::Document;
 
 /// Revealing a node loads pages of its siblings up to this position, not further.
 const REVEAL_LIMIT: usize = 10_000;
@@ -231,13 +231,7 @@ impl TreeTable {
 
     /// Insert the next page of `parent`'s children at row `at`, with a "more" row after them
     /// when some are still left.
-    fn show_page<S: TreeSource>(
-        &mut self,
-        parent: Parent,
-        at: usize,
-        snap: &Document,
-        src: S,
-    ) {
+    fn show_page<S: TreeSource>(&mut self, parent: Parent, at: usize, snap: &Document, src: S) {
         let g = snap.data.graph();
         let (kids, start, depth, parent_node) = match parent {
             Some(p) => {
