@@ -183,15 +183,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let tree = CallTree::build(profile, direction);
             let rows = flatten(profile, &tree, sort, depth, limit);
-            alloc_text::calltree(
-                &input.file,
-                profile,
-                &tree,
-                sort,
-                &rows,
-                limit,
-                json,
-            )?
+            alloc_text::calltree(&input.file, profile, &tree, sort, &rows, limit, json)?
         }
         Command::Leaks {
             baseline,
