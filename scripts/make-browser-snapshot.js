@@ -17,6 +17,14 @@
 //                          ScratchEntry in window.scratchCache (not a leak)
 //   final.heapsnapshot     after "revert": the scratch cache is cleared; the leak stays
 // Files over 5 MB are stored as .gz only.
+//
+// With --tree [OUT_DIR] (default sample-snapshots/browser-detached-tree) it writes one snapshot,
+// tree.heapsnapshot, of a page whose detached DOM trees JS holds only by their leaves:
+//   - <ul class="leaky-list"> with 500 <li>, each with a <button> and a text node;
+//     LeakyCache keeps the rows in `rows` and a click handler per button in `handlers`, nothing
+//     keeps the <ul> itself;
+//   - <div class="panel"> > <section> > <ul class="inner"> (only children) with 20 <li>,
+//     kept by one of its <li> in window.lastItem.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -28,6 +36,55 @@ const ROWS = 200;
 const LISTENERS = 100;
 const SCRATCH = 300;
 const GZIP_OVER = 5000000;
+const TREE_ROWS = 500;
+
+// The --tree page: two detached trees held by their leaves only.
+const TREE_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>heapsight detached-tree sample</title></head>
+<body><div id="app"></div>
+<script>
+class LeakyCache {
+  constructor() { this.rows = []; this.handlers = []; }
+}
+window.cache = new LeakyCache();
+window.lastItem = null;
+window.leakTree = function () {
+  const app = document.getElementById('app');
+  const ul = document.createElement('ul');
+  ul.className = 'leaky-list';
+  for (let i = 0; i < ${TREE_ROWS}; i++) {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.textContent = 'open ' + i;
+    const onClick = () => { button.dataset.clicked = '1'; };
+    button.addEventListener('click', onClick);
+    li.appendChild(button);
+    li.appendChild(document.createTextNode(' row ' + i));
+    ul.appendChild(li);
+    window.cache.rows.push(li);
+    window.cache.handlers.push(onClick);
+  }
+  app.appendChild(ul);
+  ul.remove();
+  const panel = document.createElement('div');
+  panel.className = 'panel';
+  const section = document.createElement('section');
+  const inner = document.createElement('ul');
+  inner.className = 'inner';
+  for (let i = 0; i < 20; i++) {
+    const li = document.createElement('li');
+    li.textContent = 'item ' + i;
+    inner.appendChild(li);
+  }
+  section.appendChild(inner);
+  panel.appendChild(section);
+  app.appendChild(panel);
+  panel.remove();
+  window.lastItem = inner.lastElementChild;
+  return ul.children.length;
+};
+</script>
+</body></html>`;
 
 // The page. Everything it does is driven from here with page.evaluate, so the snapshots are
 // taken between actions, never during one.
@@ -100,7 +157,9 @@ async function takeSnapshot(cdp, file) {
 }
 
 (async () => {
-  const outDir = process.argv[2] || path.join('sample-snapshots', 'browser-detached');
+  const tree = process.argv[2] === '--tree';
+  const args = process.argv.slice(tree ? 3 : 2);
+  const outDir = args[0] || path.join('sample-snapshots', tree ? 'browser-detached-tree' : 'browser-detached');
   fs.mkdirSync(outDir, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsight-chromium-'));
   const browser = await puppeteer.launch({
@@ -112,10 +171,17 @@ async function takeSnapshot(cdp, file) {
   });
   try {
     const page = await browser.newPage();
-    await page.setContent(PAGE, { waitUntil: 'load' });
+    await page.setContent(tree ? TREE_PAGE : PAGE, { waitUntil: 'load' });
     const cdp = await page.createCDPSession();
     await cdp.send('HeapProfiler.enable');
     const written = [];
+    if (tree) {
+      const rows = await page.evaluate(() => window.leakTree());
+      if (rows !== TREE_ROWS) throw new Error(`expected ${TREE_ROWS} rows, the page made ${rows}`);
+      written.push(await takeSnapshot(cdp, path.join(outDir, 'tree.heapsnapshot')));
+      console.log(`${await browser.version()}: wrote ${written.join(', ')}`);
+      return;
+    }
     written.push(await takeSnapshot(cdp, path.join(outDir, 'baseline.heapsnapshot')));
     const rows = await page.evaluate(() => window.leak());
     if (rows !== ROWS) throw new Error(`expected ${ROWS} rows, the page made ${rows}`);

@@ -7,6 +7,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
 use heapsight::gui::views::allocations::AllocationsView;
+use heapsight::gui::views::comparison::ComparisonView;
 use heapsight::gui::views::leaks::LeaksView;
 use heapsight::gui::{egui, HeapsightApp};
 use heapsight::model::alloc::{Folding, Metric};
@@ -480,4 +481,57 @@ fn leak_picks_survive_closing_another_tab() {
     let app = h.state();
     let tab = app.tabs.iter().find(|t| t.doc.id == ids[3]).unwrap();
     assert!(tab.shows::<LeaksView>());
+}
+
+/// With a trio open, the final's Comparison compares with the target and its Leaks view has the
+/// baseline and target pre-selected, whatever order the files were opened in.
+#[test]
+fn comparison_and_leaks_preselect_by_the_order_snapshots_were_taken() {
+    let dir = "sample-snapshots/node-leak";
+    let mut h = app_with(&[&format!("{dir}/final.heapsnapshot")]);
+    for name in ["baseline", "target"] {
+        open_and_wait(&mut h, &format!("{dir}/{name}.heapsnapshot"));
+    }
+    let id_of = |app: &HeapsightApp, name: &str| {
+        app.tabs
+            .iter()
+            .find(|t| t.doc.title == format!("{name}.heapsnapshot"))
+            .map(|t| t.doc.id)
+            .unwrap()
+    };
+    let (b, t, f) = {
+        let app = h.state();
+        (
+            id_of(app, "baseline"),
+            id_of(app, "target"),
+            id_of(app, "final"),
+        )
+    };
+    let final_tab = h.state().tabs.iter().position(|x| x.doc.id == f).unwrap();
+    h.state_mut().active = final_tab;
+    h.state_mut().tabs[final_tab].show::<ComparisonView>();
+    step_until(&mut h, "the comparison with the target", |app| {
+        app.tabs[final_tab]
+            .view::<ComparisonView>()
+            .unwrap()
+            .diff()
+            .is_some()
+    });
+    let view = h.state().tabs[final_tab].view::<ComparisonView>().unwrap();
+    assert_eq!(view.base(), Some(t));
+    h.state_mut().tabs[final_tab].show::<LeaksView>();
+    h.run_steps(2);
+    let picks = h.state().tabs[final_tab]
+        .view::<LeaksView>()
+        .unwrap()
+        .picks();
+    assert_eq!(picks, (Some(b), Some(t)));
+    h.get_by_label("Find leaks").click();
+    step_until(&mut h, "the leak search finished", |app| {
+        app.tabs[final_tab]
+            .view::<LeaksView>()
+            .unwrap()
+            .report()
+            .is_some()
+    });
 }

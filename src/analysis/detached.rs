@@ -13,23 +13,35 @@ use crate::model::{EdgeKind, FxHashMap, NodeIx};
 // Re-exported where it was defined before the V8 rules had a module of their own.
 pub use crate::model::v8_rules::is_dom_like;
 
-/// One detached DOM tree: a detached node no other detached node holds, and what hangs below.
+/// One detached DOM tree: its topmost detached node, and what hangs below.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetachedTree {
-    /// Id of the tree's root node.
+    /// Id of the tree's root node (its topmost detached node).
     pub root_id: u32,
     /// Class name of the root (e.g. `Detached <ul>`).
     pub root_class: String,
     /// Detached DOM nodes in the tree (the root included).
     pub node_count: u64,
-    /// Bytes the root retains.
+    /// Bytes the whole tree retains: every member's retained size, counting each byte once
+    /// (members dominated by another member are inside that member's size).
     pub retained_size: u64,
+    /// Members by class, most first (`Detached <li>` × 500, `Detached Text` × 1000, …).
+    pub by_class: Vec<ClassCount>,
     /// What keeps the tree alive: the path from a GC root to the tree's member closest to the
     /// roots (where JS holds it).
     pub retainer_path: Vec<PathText>,
     /// The root (node index).
     #[serde(skip)]
     pub root: NodeIx,
+}
+
+/// How many members of a detached tree have one class.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClassCount {
+    /// Class name.
+    pub class: String,
+    /// Members of that class.
+    pub count: u64,
 }
 
 /// One step of a retainer path, for reports.
@@ -123,32 +135,32 @@ impl DetachedDom {
             }
         }
         let a = &s.analysis;
-        // Per group: node count, the member retaining most (the tree's root) and the member
-        // closest to the GC roots (where JS holds the tree).
-        let mut groups: FxHashMap<u32, (u64, NodeIx, NodeIx)> = FxHashMap::default();
+        let mut members: FxHashMap<u32, Vec<NodeIx>> = FxHashMap::default();
         for v in 0..n as NodeIx {
-            if !dom[v as usize] {
-                continue;
-            }
-            let r = find(&mut parent, v);
-            let e = groups.entry(r).or_insert((0, v, v));
-            e.0 += 1;
-            if a.retained_size(v) > a.retained_size(e.1) {
-                e.1 = v;
-            }
-            if a.distances[v as usize] < a.distances[e.2 as usize] {
-                e.2 = v;
+            if dom[v as usize] {
+                let r = find(&mut parent, v);
+                members.entry(r).or_default().push(v);
             }
         }
-        let mut out: Vec<DetachedTree> = groups
+        let mut out: Vec<DetachedTree> = members
             .into_values()
-            .map(|(count, root, entry)| DetachedTree {
-                root_id: g.id(root),
-                root_class: s.class_name(root).to_string(),
-                node_count: count,
-                retained_size: a.retained_size(root),
-                retainer_path: path_text(s, entry),
-                root,
+            .map(|group| {
+                let root = topmost(s, &dom, &group);
+                // Where JS holds the tree: the member closest to the GC roots.
+                let entry = group
+                    .iter()
+                    .copied()
+                    .min_by_key(|&v| (a.distances[v as usize], v))
+                    .unwrap_or(root);
+                DetachedTree {
+                    root_id: g.id(root),
+                    root_class: s.class_name(root).to_string(),
+                    node_count: group.len() as u64,
+                    retained_size: tree_retained_size(s, &group),
+                    by_class: class_counts(s, &group),
+                    retainer_path: path_text(s, entry),
+                    root,
+                }
             })
             .collect();
         out.sort_by(|x, y| {
@@ -163,4 +175,164 @@ impl DetachedDom {
             from_detachedness_field: g.has_detachedness(),
         }
     }
+}
+
+/// The topmost node of a detached DOM tree (`group`, its detached DOM nodes), from the shape of
+/// Blink's links alone, whose edges are unnamed (`element [i]`): every node links to its parent,
+/// a parent to its first child only, and siblings to each other both ways. So a link one way only
+/// goes from a child up to its parent; a first child's parent is the node its siblings link to
+/// one way. Following those links up gives a forest; a root of it whose one link both ways goes
+/// to a lone node (an only child and its parent) is joined under that node unless it is a Text or
+/// Comment node, which have no children. The biggest tree left is the DOM tree's top.
+fn topmost(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> NodeIx {
+    let g = s.graph();
+    let links = |v: NodeIx| {
+        let mut out: Vec<NodeIx> = g
+            .edge_range(v)
+            .filter(|&e| g.edge_kind(e) != EdgeKind::Weak)
+            .map(|e| g.edge_target(e))
+            .filter(|&w| w != v && dom[w as usize])
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
+    let index: FxHashMap<NodeIx, usize> = group.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+    let out: Vec<Vec<NodeIx>> = group.iter().map(|&v| links(v)).collect();
+    let links_to = |i: usize, w: NodeIx| out[i].binary_search(&w).is_ok();
+    let both_ways = |i: usize| -> Vec<usize> {
+        out[i]
+            .iter()
+            .filter_map(|w| index.get(w).copied())
+            .filter(|&j| links_to(j, group[i]))
+            .collect()
+    };
+    let mut up: Vec<Option<usize>> = vec![None; group.len()];
+    for i in 0..group.len() {
+        // A one-way link: to the parent.
+        up[i] = out[i]
+            .iter()
+            .filter_map(|w| index.get(w).copied())
+            .find(|&j| !links_to(j, group[i]));
+        if up[i].is_none() {
+            // A first child: the parent is the two-way neighbour its siblings link to one way.
+            let mutual = both_ways(i);
+            up[i] = mutual.iter().copied().find(|&p| {
+                mutual
+                    .iter()
+                    .any(|&sib| sib != p && links_to(sib, group[p]) && !links_to(p, group[sib]))
+            });
+        }
+    }
+    // Break any cycle the guesses made, keeping the forest a forest.
+    for i in 0..group.len() {
+        let mut seen = 0;
+        let mut x = i;
+        while let Some(p) = up[x] {
+            seen += 1;
+            if p == i || seen > group.len() {
+                up[x] = None;
+                break;
+            }
+            x = p;
+        }
+    }
+    let root_of = |up: &[Option<usize>], mut x: usize| {
+        while let Some(p) = up[x] {
+            x = p;
+        }
+        x
+    };
+    let is_leaf_kind = |v: NodeIx| {
+        let name = crate::model::v8_rules::without_detached_prefix(g.name(v));
+        name == "Text" || name == "Comment"
+    };
+    // Only children: a forest root linked both ways to another root that is alone. Chains of
+    // only children are joined one level a round, 64 levels at most.
+    for round in 0.. {
+        let mut size = vec![0usize; group.len()];
+        for i in 0..group.len() {
+            size[root_of(&up, i)] += 1;
+        }
+        let joined = (0..group.len()).find_map(|r| {
+            if up[r].is_some() {
+                return None;
+            }
+            both_ways(r)
+                .into_iter()
+                .find(|&p| {
+                    up[p].is_none()
+                        && p != r
+                        && size[p] == 1
+                        && size[r] > 1
+                        && !is_leaf_kind(group[p])
+                })
+                .map(|p| (r, p))
+                .or_else(|| {
+                    // Two lone nodes: the one that can have children is the parent.
+                    both_ways(r)
+                        .into_iter()
+                        .find(|&p| {
+                            up[p].is_none()
+                                && size[p] == 1
+                                && size[r] == 1
+                                && is_leaf_kind(group[r])
+                                && !is_leaf_kind(group[p])
+                        })
+                        .map(|p| (r, p))
+                })
+        });
+        match joined {
+            Some((child, parent)) if round < 64 => up[child] = Some(parent),
+            _ => {
+                let best = (0..group.len())
+                    .filter(|&r| up[r].is_none())
+                    .max_by_key(|&r| (size[r], s.analysis.retained_size(group[r]), group[r]));
+                return best.map_or(group[0], |r| group[r]);
+            }
+        }
+    }
+    group[0]
+}
+
+/// Bytes a set of nodes retains together: the retained sizes of members no other member
+/// dominates (a member's dominator chain is followed up to 64 steps).
+fn tree_retained_size(s: &AnalyzedSnapshot, group: &[NodeIx]) -> u64 {
+    let a = &s.analysis;
+    let root = s.graph().root();
+    let members: crate::model::FxHashSet<NodeIx> = group.iter().copied().collect();
+    group
+        .iter()
+        .filter(|&&v| {
+            let mut x = a.dominator(v);
+            for _ in 0..64 {
+                if members.contains(&x) {
+                    return false;
+                }
+                if x == root {
+                    break;
+                }
+                x = a.dominator(x);
+            }
+            true
+        })
+        .map(|&v| a.retained_size(v))
+        .sum()
+}
+
+/// Members of a tree by class, most first.
+fn class_counts(s: &AnalyzedSnapshot, group: &[NodeIx]) -> Vec<ClassCount> {
+    let mut counts: FxHashMap<&str, u64> = FxHashMap::default();
+    for &v in group {
+        *counts.entry(s.class_name(v)).or_default() += 1;
+    }
+    let mut v: Vec<ClassCount> = counts
+        .into_iter()
+        .map(|(class, count)| ClassCount {
+            class: class.to_string(),
+            count,
+        })
+        .collect();
+    v.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.class.cmp(&y.class)));
+    v
 }

@@ -173,17 +173,27 @@ pub fn detached_headline(d: &crate::analysis::detached::DetachedDom) -> String {
     out
 }
 
+/// A detached tree's members by class: `200 × Detached <li>, 200 × Detached Text, 1 × …`.
+pub fn detached_members(t: &crate::analysis::detached::DetachedTree) -> String {
+    t.by_class
+        .iter()
+        .map(|c| format!("{} × {}", c.count, c.class))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `heapsight detached`: the headline, then the first 20 trees with what keeps each alive.
 pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
     let mut out = detached_headline(d);
     out.push('\n');
     for t in d.trees.iter().take(20) {
         out.push_str(&format!(
-            "\n{} @{}: {} node(s), retained {}\n",
+            "\n{} @{}: {} node(s), retained {}\n  {}\n",
             t.root_class,
             t.root_id,
             t.node_count,
-            human_bytes(t.retained_size)
+            human_bytes(t.retained_size),
+            detached_members(t)
         ));
         for (i, s) in t.retainer_path.iter().enumerate() {
             out.push_str(&format!(

@@ -51,6 +51,7 @@ pub struct Document {
     summary: OnceLock<Summary>,
     stats: OnceLock<Statistics>,
     alloc_tables: OnceLock<AllocTables>,
+    last_node_id: OnceLock<u32>,
 }
 
 /// What the allocation views read besides the profile itself.
@@ -122,6 +123,7 @@ impl Document {
             summary: OnceLock::new(),
             stats: OnceLock::new(),
             alloc_tables: OnceLock::new(),
+            last_node_id: OnceLock::new(),
         })
     }
 
@@ -194,6 +196,37 @@ impl Document {
             });
         }
         None
+    }
+
+    /// Orders documents by when they were taken: V8 gives every object an id that grows with
+    /// time and keeps it for the object's life, so a later snapshot of one process has a larger
+    /// highest id. Allocation profiles (and ties) keep the order they were opened in.
+    pub fn taken_order(&self) -> (u32, DocumentId) {
+        let clock = if self.profile().is_some() {
+            0
+        } else {
+            *self.last_node_id.get_or_init(|| {
+                let g = self.data.graph();
+                (0..g.node_count() as u32)
+                    .map(|n| g.id(n))
+                    .max()
+                    .unwrap_or(0)
+            })
+        };
+        (clock, self.id)
+    }
+
+    /// Of `others`, the heap snapshots (or profiles, like this one) taken before this one,
+    /// latest first.
+    pub fn earlier<'a>(&self, others: &'a [Arc<Document>]) -> Vec<&'a Arc<Document>> {
+        let me = self.taken_order();
+        let mut v: Vec<&Arc<Document>> = others
+            .iter()
+            .filter(|o| o.profile().is_some() == self.profile().is_some())
+            .filter(|o| o.taken_order() < me)
+            .collect();
+        v.sort_by_key(|o| std::cmp::Reverse(o.taken_order()));
+        v
     }
 
     /// The total a user sees for the whole file: what the root retains plus native bytes the

@@ -27,6 +27,16 @@ pub struct ComparisonView {
 }
 
 impl ComparisonView {
+    /// The base snapshot picked (or pre-selected).
+    pub fn base(&self) -> Option<DocumentId> {
+        self.base
+    }
+
+    /// The comparison shown, once computed.
+    pub fn diff(&self) -> Option<&SnapshotDiff> {
+        self.diff.as_ref()
+    }
+
     /// Draw: base picker, class table, new objects of the chosen class.
     fn draw(
         &mut self,
@@ -47,8 +57,15 @@ impl ComparisonView {
                 self.objects.clear();
             }
         }
+        // As DevTools does: compared with the snapshot taken just before this one, unless the
+        // user picks another.
+        let mut changed = false;
+        if self.base.is_none() && self.task.is_none() && self.diff.is_none() {
+            self.base = snap.earlier(others).first().map(|d| d.id);
+            changed = self.base.is_some();
+        }
         ui.horizontal(|ui| {
-            if pick_document(ui, "Base:", &mut self.base, others) {
+            if pick_document(ui, "Base:", &mut self.base, others) || changed {
                 if let Some(b) = chosen(others, self.base) {
                     let (b, t) = (b.clone(), snap.clone());
                     self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {

@@ -58,7 +58,7 @@ impl DetachedView {
                 .column(Column::remainder().at_least(200.0).clip(true))
                 .columns(Column::auto().at_least(80.0), 2)
                 .header(20.0, |mut h| {
-                    for t in ["Tree (its largest node)", "Nodes", "Retained"] {
+                    for t in ["Tree (its topmost node)", "Nodes", "Retained"] {
                         h.col(|ui| {
                             ui.strong(t);
                         });
@@ -89,6 +89,7 @@ impl DetachedView {
         self.chosen = chosen;
         let t = &d.trees[chosen];
         ui.separator();
+        ui.label(crate::report::text::detached_members(t));
         ui.strong("What keeps it alive, from the GC roots:");
         ui.monospace("(root)");
         for (i, s) in t.retainer_path.iter().enumerate() {

@@ -31,6 +31,11 @@ impl LeaksView {
         self.target = target;
     }
 
+    /// The baseline and target picked (or pre-selected).
+    pub fn picks(&self) -> (Option<DocumentId>, Option<DocumentId>) {
+        (self.baseline, self.target)
+    }
+
     /// The last leak search's result.
     pub fn report(&self) -> Option<&LeakReport> {
         self.report.as_ref()
@@ -56,6 +61,12 @@ impl LeaksView {
                 self.report = Some(r);
                 self.task = None;
                 self.cluster = 0;
+            }
+        }
+        // Pre-selected by the order the snapshots were taken: the two just before this one.
+        if self.baseline.is_none() && self.target.is_none() {
+            if let [target, baseline, ..] = snap.earlier(others)[..] {
+                (self.baseline, self.target) = (Some(baseline.id), Some(target.id));
             }
         }
         ui.horizontal(|ui| {

@@ -109,7 +109,10 @@ pub fn pick_document(
     let current = value
         .and_then(|id| chosen(others, Some(id)))
         .map_or("(pick one)".to_string(), |s| s.title.clone());
+    // A fixed width: the pickers and what follows them stay put when the choice changes.
     egui::ComboBox::from_id_salt(label)
+        .width(200.0)
+        .truncate()
         .selected_text(current)
         .show_ui(ui, |ui| {
             for o in others {

@@ -307,7 +307,9 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
             format!("Detached DOM ({} nodes)", s.detached.node_count),
         ));
         b.push(Block::Table {
-            head: ["Tree", "Nodes", "Retained"].map(String::from).to_vec(),
+            head: ["Tree", "Nodes", "Retained", "Members"]
+                .map(String::from)
+                .to_vec(),
             rows: s
                 .detached
                 .trees
@@ -318,10 +320,11 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                         format!("{} @{}", t.root_class, t.root_id),
                         t.node_count.to_string(),
                         human_bytes(t.retained_size),
+                        crate::report::text::detached_members(t),
                     ]
                 })
                 .collect(),
-            numeric: vec![false, true, true],
+            numeric: vec![false, true, true, false],
         });
         if let Some(t) = s.detached.trees.first() {
             b.push(Block::Paragraph(format!(
