@@ -977,3 +977,50 @@ fn duplicated_strings_of_the_node_leak_target() {
         }
     }
 }
+
+/// `scripts/make-browser-snapshot.js --tree`: JS holds two detached trees by their leaves only
+/// (rows and button handlers of a `<ul class="leaky-list">`; one `<li>` deep in
+/// `<div> > <section> > <ul>`). Each tree is named by its topmost node and sized as a whole.
+#[test]
+fn detached_trees_are_named_by_their_topmost_node() {
+    let t = analyzed("browser-detached-tree/tree.heapsnapshot");
+    let g = t.graph();
+    let d = DetachedDom::compute(t);
+    assert_eq!(d.trees.len(), 2, "{:?}", d.trees);
+    let list = &d.trees[0];
+    assert_eq!(list.root_class, "Detached <ul>");
+    assert_eq!(g.name(list.root), "<ul class=\"leaky-list\">");
+    let count = |tree: &heapsight::analysis::detached::DetachedTree, class: &str| {
+        tree.by_class
+            .iter()
+            .find(|c| c.class == class)
+            .map_or(0, |c| c.count)
+    };
+    assert_eq!(count(list, "Detached <li>"), 500);
+    assert_eq!(count(list, "Detached <button>"), 500);
+    assert_eq!(count(list, "Detached Text"), 1000);
+    assert_eq!(count(list, "Detached <ul>"), 1);
+    // The whole tree's bytes: far more than any one member retains (no member holds the rest).
+    let biggest_member = (0..g.node_count() as NodeIx)
+        .filter(|&n| is_detached(g, &t.analysis.detached, n) && is_dom_like(g, n))
+        .map(|n| t.analysis.retained_size(n))
+        .max()
+        .unwrap();
+    assert!(
+        list.retained_size > 10 * biggest_member,
+        "{} vs {biggest_member}",
+        list.retained_size
+    );
+    let path: Vec<&str> = list
+        .retainer_path
+        .iter()
+        .map(|s| s.node_class.as_str())
+        .collect();
+    assert!(path.contains(&"LeakyCache"), "{path:?}");
+    // Only children all the way down: the <div> is the top, not the <ul> with the items.
+    let panel = &d.trees[1];
+    assert_eq!(panel.root_class, "Detached <div>");
+    assert_eq!(g.name(panel.root), "<div class=\"panel\">");
+    assert_eq!(count(panel, "Detached <section>"), 1);
+    assert_eq!(count(panel, "Detached <li>"), 20);
+}
