@@ -10,10 +10,10 @@ use serde::de::{
 };
 use serde::Deserialize;
 
-use super::{Format, Input, LoadOptions};
+use super::{Format, Input};
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile};
-use crate::model::{FxHashMap, Snapshot};
+use crate::model::FxHashMap;
 use crate::progress::Progress;
 
 /// DHAT profiles (dhat-rs's `dhat-heap.json`, valgrind's `dhat.out.<pid>`).
@@ -22,26 +22,18 @@ pub static FORMAT: Format = Format {
     known_as: "DHAT JSON",
     extensions: &["json"],
     sniff,
-    load,
+    load: |path, input, options, progress| {
+        Ok(super::profile_snapshot(
+            read(path, input, progress)?,
+            options,
+        ))
+    },
 };
 
 /// A JSON object with a `dhatFileVersion` field in its first 4 KiB.
 pub(super) fn sniff(head: &[u8]) -> bool {
     let text = super::head_text(head);
     text.starts_with('{') && text.contains("\"dhatFileVersion\"")
-}
-
-/// [`FORMAT`]'s loader: [`read`], then folding and the common model.
-fn load(
-    path: &Path,
-    input: Input,
-    options: &LoadOptions,
-    progress: Progress<'_>,
-) -> Result<Snapshot> {
-    Ok(super::profile_snapshot(
-        read(path, input, progress)?,
-        options,
-    ))
 }
 
 /// The top-level fields; the program points stream into [`Points`] as they are parsed.

@@ -37,10 +37,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::{Format, Input, LoadOptions};
+use super::{Format, Input};
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile, TimePoint};
-use crate::model::{FxHashMap, Snapshot, StringTable};
+use crate::model::{FxHashMap, StringTable};
 use crate::progress::Progress;
 
 /// heaptrack data files. They have no extension of their own (`heaptrack.<program>.<pid>`);
@@ -50,26 +50,18 @@ pub static FORMAT: Format = Format {
     known_as: "heaptrack",
     extensions: &[],
     sniff,
-    load,
+    load: |path, input, options, progress| {
+        Ok(super::profile_snapshot(
+            read(path, input, progress)?,
+            options,
+        ))
+    },
 };
 
 /// A version line `v <hex> <hex>` first, or the command line `X …` before it.
 fn sniff(head: &[u8]) -> bool {
     let text = super::head_text(head);
     text.starts_with("v ") || text.starts_with("X ")
-}
-
-/// [`FORMAT`]'s loader: [`read`], then folding and the common model.
-fn load(
-    path: &Path,
-    input: Input,
-    options: &LoadOptions,
-    progress: Progress<'_>,
-) -> Result<Snapshot> {
-    Ok(super::profile_snapshot(
-        read(path, input, progress)?,
-        options,
-    ))
 }
 
 /// Longest line accepted (heaptrack's longest lines are template-heavy function names).

@@ -216,8 +216,8 @@ pub fn load_with(path: &Path, options: &LoadOptions, progress: Progress<'_>) -> 
     Ok(snapshot)
 }
 
-/// The end of every allocation-profile format's `load`: apply the folding options and turn the
-/// profile into the common model.
+/// The end of every allocation-profile format's `load` (its reader, then this): apply the
+/// folding options and turn the profile into the common model.
 fn profile_snapshot(mut profile: AllocProfile, options: &LoadOptions) -> Snapshot {
     profile.set_folding(options.folding.clone());
     profile.into_snapshot()

@@ -19,10 +19,10 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::{Format, Input, LoadOptions};
+use super::{Format, Input};
 use crate::error::{Error, Result};
 use crate::model::alloc::{demangle, AllocMetrics, AllocProfile};
-use crate::model::{FxHashMap, Snapshot};
+use crate::model::FxHashMap;
 use crate::progress::Progress;
 
 /// pprof profiles (`profile.pb`, usually gzipped: `.pb.gz`).
@@ -31,26 +31,18 @@ pub static FORMAT: Format = Format {
     known_as: "pprof",
     extensions: &["pb"],
     sniff,
-    load,
+    load: |path, input, options, progress| {
+        Ok(super::profile_snapshot(
+            read(path, input, progress)?,
+            options,
+        ))
+    },
 };
 
 /// A Profile message's first field is usually 1 (sample_type, length-delimited: tag 0x0a) or
 /// 2 (sample: 0x12).
 fn sniff(head: &[u8]) -> bool {
     matches!(head.first(), Some(0x0a | 0x12))
-}
-
-/// [`FORMAT`]'s loader: [`read`], then folding and the common model.
-fn load(
-    path: &Path,
-    input: Input,
-    options: &LoadOptions,
-    progress: Progress<'_>,
-) -> Result<Snapshot> {
-    Ok(super::profile_snapshot(
-        read(path, input, progress)?,
-        options,
-    ))
 }
 
 /// pprof has no framing to stream by: the message is read whole, up to this many bytes.

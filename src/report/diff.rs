@@ -12,6 +12,16 @@ use crate::analysis::alloc::SiteDiffRow;
 use crate::analysis::diff::SnapshotDiff;
 use crate::error::Result;
 
+/// The count and size columns of a per-class comparison table, after the class.
+pub const COUNT_COLUMNS: [&str; 6] = [
+    "# New",
+    "# Deleted",
+    "# Delta",
+    "Alloc. size",
+    "Freed size",
+    "Size delta",
+];
+
 /// `N new objects (X), M deleted (Y)`: the CLI, the report and the Comparison view say it so.
 pub fn headline(new_count: u64, alloc_size: u64, deleted_count: u64, freed_size: u64) -> String {
     format!(

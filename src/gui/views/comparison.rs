@@ -100,15 +100,9 @@ impl ComparisonView {
                 .column(Column::remainder().at_least(200.0).clip(true))
                 .columns(Column::auto().at_least(70.0), 6)
                 .header(20.0, |mut h| {
-                    for t in [
-                        "Constructor",
-                        "# New",
-                        "# Deleted",
-                        "# Delta",
-                        "Alloc. size",
-                        "Freed size",
-                        "Size delta",
-                    ] {
+                    for t in
+                        std::iter::once("Constructor").chain(crate::report::diff::COUNT_COLUMNS)
+                    {
                         h.col(|ui| {
                             ui.strong(t);
                         });

@@ -129,17 +129,10 @@ impl LeakSuspectsReport {
                 diff::headline(c.new_count, c.alloc_size, c.deleted_count, c.freed_size)
             )));
             b.push(Block::Table {
-                head: [
-                    "Class",
-                    "# New",
-                    "# Deleted",
-                    "# Delta",
-                    "Alloc. size",
-                    "Freed size",
-                    "Size delta",
-                ]
-                .map(String::from)
-                .to_vec(),
+                head: std::iter::once("Class")
+                    .chain(diff::COUNT_COLUMNS)
+                    .map(String::from)
+                    .collect(),
                 rows: c
                     .classes
                     .iter()
