@@ -23,7 +23,7 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Snapshots to open in the app.
     pub files: Vec<PathBuf>,
-    /// The app's first view (its title, in any case).
+    /// The app's first view (its title or the title's first word, in any case).
     #[arg(long, value_name = "VIEW", help = view_help())]
     pub view: Option<String>,
 }

@@ -310,7 +310,10 @@ fn compare(a: &Document, b: &Document, top: usize, json: bool, as_csv: bool) -> 
 fn run_app(files: Vec<PathBuf>, view: Option<String>) -> Result<()> {
     if let Some(name) = view.as_deref() {
         let titles = crate::gui::views::titles();
-        if !titles.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+        if !titles
+            .iter()
+            .any(|t| crate::gui::views::title_matches(t, name))
+        {
             return Err(Error::Request(format!(
                 "unknown view '{name}' (one of: {})",
                 titles.join(", ")

@@ -51,7 +51,7 @@ impl SnapshotTab {
         let asked = view.and_then(|name| {
             views
                 .iter()
-                .position(|v| v.title().eq_ignore_ascii_case(name))
+                .position(|v| super::views::title_matches(v.title(), name))
         });
         let current = asked
             .or_else(|| views.iter().position(|v| v.opens_first(&doc)))

@@ -47,6 +47,16 @@ pub fn titles() -> Vec<&'static str> {
     registry().iter().map(|v| v.title()).collect()
 }
 
+/// True when `name` (from `--view`) names the view titled `title`: the title or its first word,
+/// in any case (`detached` for "Detached DOM").
+pub fn title_matches(title: &str, name: &str) -> bool {
+    title.eq_ignore_ascii_case(name)
+        || title
+            .split(' ')
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case(name))
+}
+
 /// What a view reads and writes each frame.
 pub struct ViewContext<'a> {
     /// The tab's document.
