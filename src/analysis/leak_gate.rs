@@ -235,7 +235,11 @@ impl IgnoreRules {
             source: Some(source.to_path_buf()),
             ..Self::default()
         };
-        let mut offset = 0u64;
+        // Editors on Windows may start the file with a byte-order mark.
+        let (text, mut offset) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (rest, 3u64),
+            None => (text, 0u64),
+        };
         for (i, raw) in text.split('\n').enumerate() {
             let line_no = i + 1;
             let at = offset;
@@ -501,6 +505,11 @@ mod tests {
         assert_eq!(r.rules[0].matches, IgnoreMatch::Class("Foo: bar".into()));
         assert_eq!(r.rules[1].matches, IgnoreMatch::Class("http:Agent".into()));
         assert_eq!(parse("").unwrap().rules, vec![]);
+        let bom = parse("\u{feff}RequestContext\r\n").unwrap();
+        assert_eq!(
+            bom.rules[0].matches,
+            IgnoreMatch::Class("RequestContext".into())
+        );
     }
 
     #[test]
