@@ -273,3 +273,345 @@ fn usage_errors_exit_2() {
         assert!(!out.stderr.is_empty(), "{args:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The leak gate a team checks in: ignore files, per-class thresholds, JUnit XML.
+
+/// The three node-leak snapshots, as strings for argv.
+fn node_leak_files() -> [String; 3] {
+    ["baseline", "target", "final"]
+        .map(|s| path_str(&sample(&format!("node-leak/{s}.heapsnapshot"))).to_string())
+}
+
+/// `leaks` on node-leak (its one cluster: 1000 × RequestContext), then `extra`, run in `cwd`
+/// (the repository when `None`).
+fn gate_run(files: &[String; 3], extra: &[&str], cwd: Option<&Path>) -> std::process::Output {
+    let mut cmd = heapsight_command();
+    cmd.args(["leaks", "--baseline", &files[0], "--target", &files[1]])
+        .args(["--final", &files[2]])
+        .args(extra);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    cmd.output().expect("run heapsight")
+}
+
+fn gate(extra: &[&str]) -> std::process::Output {
+    gate_run(&node_leak_files(), extra, None)
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// An empty folder of its own under Cargo's temp dir, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("heapsight-tests")
+            .join(format!("{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn ignore_file_naming_the_class_passes_the_gate_and_lists_it_as_ignored() {
+    let rules = temp_file(
+        "ignore-class",
+        b"# known: fixed upstream\n\nRequestContext\n",
+    );
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&rules)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text_of(&out.stderr));
+    let text = text_of(&out.stdout);
+    assert!(
+        text.starts_with("0 leaked objects in 0 cluster(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(path_str(&rules)),
+        "names the ignore file: {text}"
+    );
+    assert!(
+        text.contains("ignored: 1000 × RequestContext") && text.contains("line 3: RequestContext"),
+        "{text}"
+    );
+
+    // JSON: the counted clusters, the ignored ones with their rule, the gate.
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&rules), "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["clusters"].as_array().unwrap().len(), 0);
+    assert_eq!(v["leaked_count"], 0);
+    assert_eq!(v["ignore_file"], path_str(&rules));
+    assert_eq!(v["ignored"][0]["class"], "RequestContext");
+    assert_eq!(v["ignored"][0]["count"], 1000);
+    assert_eq!(v["ignored"][0]["line"], 3);
+    assert_eq!(v["ignored"][0]["rule"], "RequestContext");
+    assert_eq!(v["gate"]["passed"], true);
+    assert_eq!(v["gate"]["tripped_count"], 0);
+
+    // Markdown for a CI job summary: the verdict first, the ignored cluster in its own table.
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&rules), "--md"]);
+    assert_eq!(out.status.code(), Some(0));
+    let md = text_of(&out.stdout);
+    assert!(md.starts_with("✅ Leak gate passed"), "{md}");
+    assert!(md.contains("1 cluster(s) ignored"), "{md}");
+    assert!(
+        md.contains("| Ignored class | Count | Retained | Rule |"),
+        "{md}"
+    );
+    assert!(md.contains("| RequestContext | 1000 | "), "{md}");
+
+    // HTML too.
+    let out = gate(&["--ignore", path_str(&rules), "--html"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = text_of(&out.stdout);
+    assert!(page.contains("Ignored clusters") && page.contains("line 3: RequestContext"));
+}
+
+#[test]
+fn a_path_pattern_matching_the_trace_ignores_the_cluster() {
+    let rules = temp_file(
+        "ignore-path",
+        "path: system / Context.contexts -> Map.table → (array).*RequestContext\n".as_bytes(),
+    );
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&rules)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out.stderr));
+    assert!(text_of(&out.stdout).contains("ignored: 1000 × RequestContext"));
+    // A pattern that matches nothing ignores nothing: the gate trips as before.
+    let rules = temp_file("ignore-other-path", b"path: Set.table\n");
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&rules)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text_of(&out.stderr));
+    let text = text_of(&out.stdout);
+    assert!(text.contains("0 cluster(s) ignored"), "{text}");
+    assert!(text.contains("#1 1000 × RequestContext"), "{text}");
+}
+
+#[test]
+fn per_class_thresholds_replace_the_global_limits() {
+    let above = temp_file(
+        "threshold-above",
+        b"threshold: RequestContext min-count=1001\n",
+    );
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&above)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out.stderr));
+    let below = temp_file(
+        "threshold-below",
+        b"threshold: RequestContext min-count=500 min-bytes=100KiB\n",
+    );
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&below)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text_of(&out.stderr));
+    let err = text_of(&out.stderr);
+    assert!(
+        err.contains("leak gate tripped") && err.contains("1 class threshold"),
+        "{err}"
+    );
+    // The class threshold wins over a global limit the cluster would pass.
+    let out = gate(&[
+        "--fail-on-leak",
+        "--min-count",
+        "5000",
+        "--ignore",
+        path_str(&below),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["gate"]["passed"], false);
+    assert_eq!(v["gate"]["min_count"], 5000);
+    assert_eq!(v["gate"]["clusters"][0]["status"], "tripped");
+    assert_eq!(v["gate"]["clusters"][0]["min_count"], 500);
+    assert_eq!(v["gate"]["clusters"][0]["min_bytes"], 100 * 1024);
+}
+
+#[cfg(unix)]
+#[test]
+fn heapsight_ignore_is_found_next_to_the_snapshots_then_in_the_working_directory() {
+    let snaps = TempDir::new("discovery-snaps");
+    let files = node_leak_files().map(|f| {
+        let name = Path::new(&f).file_name().unwrap().to_owned();
+        let link = snaps.0.join(name);
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        path_str(&link).to_string()
+    });
+    let work = TempDir::new("discovery-cwd");
+    // Nothing to find: the gate trips.
+    let out = gate_run(&files, &["--fail-on-leak"], Some(&work.0));
+    assert_eq!(out.status.code(), Some(1));
+    // In the working directory.
+    std::fs::write(work.0.join(".heapsight-ignore"), "RequestContext\n").unwrap();
+    let out = gate_run(&files, &["--fail-on-leak"], Some(&work.0));
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out.stderr));
+    assert!(text_of(&out.stdout).contains(".heapsight-ignore"));
+    // --no-ignore-file turns discovery off.
+    let out = gate_run(
+        &files,
+        &["--fail-on-leak", "--no-ignore-file"],
+        Some(&work.0),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // Next to the snapshots wins over the working directory.
+    std::fs::write(snaps.0.join(".heapsight-ignore"), "# nothing ignored\n").unwrap();
+    let out = gate_run(&files, &["--fail-on-leak"], Some(&work.0));
+    assert_eq!(out.status.code(), Some(1), "{}", text_of(&out.stdout));
+    let text = text_of(&out.stdout);
+    let used = path_str(&snaps.0.join(".heapsight-ignore")).to_string();
+    assert!(text.contains(&format!("Ignore file {used} ")), "{text}");
+}
+
+/// A minimal XML check: tags balance, attributes are quoted, `&` starts an entity; returns the
+/// names of the elements in document order.
+fn xml_elements(xml: &str) -> Vec<String> {
+    let mut open: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    let mut rest = xml
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        .expect("XML declaration");
+    while let Some(start) = rest.find('<') {
+        let text = &rest[..start];
+        for (i, _) in text.match_indices('&') {
+            let ent = &text[i..];
+            assert!(
+                ["&lt;", "&gt;", "&amp;", "&quot;", "&apos;"]
+                    .iter()
+                    .any(|e| ent.starts_with(e)),
+                "bare & in {text:?}"
+            );
+        }
+        let end = rest[start..].find('>').expect("unclosed tag") + start;
+        let tag = &rest[start + 1..end];
+        assert!(!tag.contains('<'), "< inside a tag: {tag}");
+        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes: {tag}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(open.pop().as_deref(), Some(name), "mismatched </{name}>");
+        } else {
+            let name = tag.split_whitespace().next().unwrap().trim_end_matches('/');
+            seen.push(name.to_string());
+            if !tag.ends_with('/') {
+                open.push(name.to_string());
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    assert!(open.is_empty(), "unclosed elements: {open:?}");
+    assert!(rest.trim().is_empty());
+    seen
+}
+
+#[test]
+fn junit_xml_has_one_failing_test_case_per_tripping_cluster() {
+    let dir = TempDir::new("junit");
+    let junit = dir.0.join("leaks.xml");
+    let out = gate(&["--fail-on-leak", "--junit", path_str(&junit)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text_of(&out.stderr));
+    // The normal output is still printed.
+    assert!(text_of(&out.stdout).contains("1000 × RequestContext"));
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    let elements = xml_elements(&xml);
+    let count = |name: &str| elements.iter().filter(|e| *e == name).count();
+    assert_eq!(count("testsuites"), 1);
+    assert_eq!(count("testsuite"), 1);
+    assert_eq!(count("testcase"), 1);
+    assert_eq!(count("failure"), 1);
+    assert_eq!(count("skipped"), 0);
+    assert!(xml.contains("<testsuite name=\"heapsight leaks\" tests=\"1\" failures=\"1\""));
+    assert!(xml.contains("name=\"RequestContext\""), "{xml}");
+    // The failure carries the retainer trace (escaped).
+    assert!(xml.contains("--context contexts--&gt; Map @"), "{xml}");
+    // Written atomically: nothing else left in the folder.
+    let names: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["leaks.xml"]);
+
+    // Ignored: a skipped test case, and the gate passes.
+    let rules = temp_file("junit-ignore", b"RequestContext\n");
+    let out = gate(&[
+        "--fail-on-leak",
+        "--ignore",
+        path_str(&rules),
+        "--junit",
+        path_str(&junit),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out.stderr));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let elements = xml_elements(&xml);
+    assert_eq!(elements.iter().filter(|e| *e == "skipped").count(), 1);
+    assert_eq!(elements.iter().filter(|e| *e == "failure").count(), 0);
+    assert!(xml.contains("ignore_file"), "{xml}");
+
+    // Under its threshold: a passing test case; no --fail-on-leak: exit 0 whatever the verdict.
+    let rules = temp_file(
+        "junit-threshold",
+        b"threshold: RequestContext min-count=2000\n",
+    );
+    let out = gate(&["--ignore", path_str(&rules), "--junit", path_str(&junit)]);
+    assert_eq!(out.status.code(), Some(0));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let elements = xml_elements(&xml);
+    assert_eq!(elements.iter().filter(|e| *e == "testcase").count(), 1);
+    assert_eq!(
+        elements.len(),
+        5,
+        "testsuites, testsuite, properties, property, testcase: {xml}"
+    );
+}
+
+#[test]
+fn a_malformed_ignore_file_exits_2_naming_file_and_line() {
+    let rules = temp_file(
+        "ignore-bad",
+        b"# ok\nRequestContext\nthreshold: Foo min-count=many\n",
+    );
+    let out = gate(&["--fail-on-leak", "--ignore", path_str(&rules)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text_of(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with("heapsight: "), "{err}");
+    assert!(err.contains(path_str(&rules)), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(out.stdout.is_empty());
+    // A typo in a directive is not taken for a class name.
+    let rules = temp_file("ignore-typo", b"paht: Map.table\n");
+    let out = gate(&["--ignore", path_str(&rules)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text_of(&out.stderr).contains("line 1: unknown rule `paht:`"));
+}
+
+#[test]
+fn without_an_ignore_file_the_gate_output_is_unchanged() {
+    // Text and the gate message are as before; --no-ignore-file changes nothing here.
+    let plain = gate(&["--fail-on-leak"]);
+    let off = gate(&["--fail-on-leak", "--no-ignore-file"]);
+    assert_eq!(plain.stdout, off.stdout);
+    assert_eq!(plain.stderr, off.stderr);
+    assert_eq!(
+        text_of(&plain.stderr).trim_end(),
+        "heapsight: leak gate tripped: 1 cluster(s) with at least 1 object(s) and 0 B retained \
+         (largest: 1000 × RequestContext)"
+    );
+    let text = text_of(&plain.stdout);
+    assert!(!text.contains("gnore"), "{text}");
+    // Markdown with the gate: the verdict first.
+    let md = text_of(&gate(&["--fail-on-leak", "--md"]).stdout);
+    assert!(
+        md.starts_with("❌ Leak gate failed: 1 leak cluster(s)"),
+        "{md}"
+    );
+    assert!(md.contains("| 1 | RequestContext | 1000 | "), "{md}");
+}

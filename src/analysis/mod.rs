@@ -8,6 +8,7 @@ pub mod detached;
 pub mod diff;
 pub mod distances;
 pub mod dominators;
+pub mod leak_gate;
 pub mod leaks;
 pub mod retainers;
 pub mod shallow;

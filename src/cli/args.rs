@@ -144,7 +144,8 @@ pub enum Command {
         json: bool,
     },
     /// Three-snapshot leak detection: what was allocated after BASELINE, exists in TARGET and
-    /// is still alive in FINAL, clustered by retainer path. Exit code 1 when --fail-on-leak trips.
+    /// is still alive in FINAL, clustered by retainer path. Exit code 1 when --fail-on-leak trips,
+    /// 2 for a malformed ignore file.
     Leaks {
         /// Before the action.
         #[arg(long)]
@@ -176,6 +177,18 @@ pub enum Command {
         /// With --fail-on-leak: bytes a cluster must retain to count.
         #[arg(long, default_value_t = 0, requires = "fail_on_leak")]
         min_bytes: u64,
+        /// Ignore file: class names, `path:` retainer-path patterns and `threshold:` per-class
+        /// limits, one per line (see README, "Leak gates in CI"). Without it, `.heapsight-ignore`
+        /// is looked for next to FINAL, then next to BASELINE, then in the working directory.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_ignore_file")]
+        ignore: Option<PathBuf>,
+        /// Do not look for a `.heapsight-ignore` file.
+        #[arg(long)]
+        no_ignore_file: bool,
+        /// Also write the gate's verdict as JUnit XML to OUT (atomically): one test case per
+        /// cluster, failed when it trips the gate, skipped when ignored.
+        #[arg(long, value_name = "OUT")]
+        junit: Option<PathBuf>,
     },
     /// Detached DOM trees and what keeps them alive.
     Detached {

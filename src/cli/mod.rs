@@ -14,6 +14,7 @@ use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow};
 use crate::analysis::call_tree::{flatten, CallTree, Direction};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::SnapshotDiff;
+use crate::analysis::leak_gate::{find_ignore_file, GateVerdict, IgnoreRules, Limits};
 use crate::analysis::leaks::LeakReport;
 use crate::analysis::retainers::retainer_paths;
 use crate::analysis::suspects::SuspectOptions;
@@ -24,8 +25,10 @@ use crate::model::NodeIx;
 use crate::progress::Progress;
 use crate::report::document::{to_html, to_markdown};
 use crate::report::json::{to_json, SummaryJson};
-use crate::report::leak_report::{leak_blocks, LeakSuspectsReport};
-use crate::report::{alloc_text, csv, diff, leaks, node, text, tsv};
+use crate::report::junit::to_junit;
+use crate::report::leak_gate::{self, GatedLeaks};
+use crate::report::leak_report::LeakSuspectsReport;
+use crate::report::{alloc_text, csv, diff, node, text, tsv};
 use crate::store::Document;
 use args::{Cli, Command, Input, ReportFormat, Rules};
 
@@ -196,29 +199,42 @@ fn run(cli: Cli) -> Result<()> {
             fail_on_leak,
             min_count,
             min_bytes,
+            ignore,
+            no_ignore_file,
+            junit,
         } => {
+            let rules = ignore_rules(ignore.as_deref(), no_ignore_file, &final_, &baseline)?;
             let files = [&baseline, &target, &final_];
             let [b, t, f] = files.map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()));
             let (b, t, f) = (b?, t?, f?);
             let report = LeakReport::compute(&b.data, &t.data, &f.data);
+            let limits = Limits {
+                min_count,
+                min_bytes,
+            };
+            let verdict = GateVerdict::compute(&report, &rules, limits);
+            let gated = GatedLeaks {
+                report: &report,
+                rules: &rules,
+                verdict: &verdict,
+                gated: fail_on_leak || junit.is_some(),
+            };
             let names = [&b.title, &t.title, &f.title].map(String::as_str);
             let out = if json {
-                leaks::json(files.map(PathBuf::as_path), &report)?
+                leak_gate::json(files.map(PathBuf::as_path), &gated)?
             } else if md {
-                to_markdown(&leak_blocks(&report, names))
+                to_markdown(&leak_gate::blocks(&gated, names))
             } else if html {
-                to_html("heapsight leaks", &leak_blocks(&report, names))
+                to_html("heapsight leaks", &leak_gate::blocks(&gated, names))
             } else {
-                leaks::text(&report)
+                leak_gate::text(&gated)
             };
             emit(&out, output.as_deref())?;
-            if fail_on_leak {
-                let tripped = report.gate(min_count, min_bytes);
-                if !tripped.is_empty() {
-                    return Err(Error::Gate(leaks::gate_message(
-                        &tripped, min_count, min_bytes,
-                    )));
-                }
+            if let Some(path) = &junit {
+                write_file(path, &to_junit(&gated))?;
+            }
+            if fail_on_leak && verdict.failed() {
+                return Err(Error::Gate(leak_gate::gate_message(&gated)));
             }
             return Ok(());
         }
@@ -336,10 +352,44 @@ fn run_app(_files: Vec<PathBuf>, _view: Option<String>) -> Result<()> {
 fn emit(s: &str, output: Option<&Path>) -> Result<()> {
     match output {
         None => print(s),
-        Some(p) => crate::report::write_atomically(p, s.as_bytes()).map_err(|source| Error::Io {
-            path: p.to_path_buf(),
-            source,
-        }),
+        Some(p) => write_file(p, s),
+    }
+}
+
+/// Write `s` to `path` atomically.
+fn write_file(path: &Path, s: &str) -> Result<()> {
+    crate::report::write_atomically(path, s.as_bytes()).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The leak gate's rules: `--ignore FILE`, else (unless `--no-ignore-file`) the first
+/// `.heapsight-ignore` next to the final snapshot, next to the baseline, or in the working
+/// directory; else none.
+fn ignore_rules(
+    explicit: Option<&Path>,
+    no_discovery: bool,
+    final_: &Path,
+    baseline: &Path,
+) -> Result<IgnoreRules> {
+    if let Some(p) = explicit {
+        return IgnoreRules::load(p);
+    }
+    if no_discovery {
+        return Ok(IgnoreRules::default());
+    }
+    let dir_of = |p: &Path| -> PathBuf {
+        match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let dirs = [dir_of(final_), dir_of(baseline), cwd];
+    match find_ignore_file(dirs.iter().map(PathBuf::as_path)) {
+        Some(p) => IgnoreRules::load(&p),
+        None => Ok(IgnoreRules::default()),
     }
 }
 

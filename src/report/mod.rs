@@ -7,6 +7,8 @@ pub mod csv;
 pub mod diff;
 pub mod document;
 pub mod json;
+pub mod junit;
+pub mod leak_gate;
 pub mod leak_report;
 pub mod leaks;
 pub mod node;
