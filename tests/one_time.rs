@@ -160,3 +160,99 @@ fn browser_leaks_are_not_taken_for_runtime_singletons() {
     assert!(r.one_time_allocations.is_empty());
     assert_eq!(gate("browser-detached").0, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hand-made trios: the rules of docs/leak-rules.md one by one. Ids match across snapshots.
+
+use common::Heap;
+use heapsight::analysis::AnalyzedSnapshot;
+use heapsight::model::NodeIx;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Baseline,
+    Target,
+    Final,
+}
+
+/// `global --property lib--> closure (code from `script`) --context--> scope`, all older than
+/// the baseline; `fill` adds what each snapshot holds below `scope`.
+fn runtime_trio(script: &str, fill: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakReport {
+    let [b, t, f]: [AnalyzedSnapshot; 3] =
+        [Stage::Baseline, Stage::Target, Stage::Final].map(|stage| {
+            let mut h = Heap::new();
+            let root = h.node_with_id("synthetic", "", 1, 0);
+            let global = h.node_with_id("object", "global", 3, 100);
+            h.edge(root, "shortcut", "1", global);
+            let f = h.node_with_id("closure", "lib", 5, 32);
+            h.edge(global, "property", "lib", f);
+            let shared = h.node_with_id("code", "lib", 7, 32);
+            h.edge(f, "internal", "shared", shared);
+            let s = h.node_with_id("code", script, 9, 32);
+            h.edge(shared, "internal", "script_or_debug_info", s);
+            let scope = h.node_with_id("object", "system / Context", 11, 48);
+            h.edge(f, "internal", "context", scope);
+            fill(&mut h, scope, stage);
+            h.analyze()
+        });
+    LeakReport::compute(&b, &t, &f)
+}
+
+#[test]
+fn a_scope_variable_of_runtime_code_filled_after_the_baseline_is_one_time() {
+    let fill = |h: &mut Heap, scope: NodeIx, stage: Stage| {
+        if stage != Stage::Baseline {
+            let o = h.node_with_id("object", "Stream", 101, 40);
+            h.edge(scope, "context", "stdout", o);
+        }
+    };
+    let r = runtime_trio("node:internal/bootstrap/switches/is_main_thread", fill);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.one_time_allocations), vec![("Stream".into(), 1)]);
+    assert_eq!((r.leaked_count, r.leaked_retained_size), (0, 0));
+    // The same slot in the program's own script is a leak.
+    let r = runtime_trio("/srv/app.js", fill);
+    assert_eq!(groups(&r.clusters), vec![("Stream".into(), 1)]);
+    assert!(r.one_time_allocations.is_empty());
+}
+
+#[test]
+fn collection_entries_and_growing_holders_under_runtime_code_stay_leaks() {
+    // Entries of an (old) array in a runtime scope: a collection, so a leak.
+    let r = runtime_trio("node:events", |h, scope, stage| {
+        let list = h.node_with_id("object", "Array", 21, 16);
+        h.edge(scope, "context", "listeners", list);
+        if stage != Stage::Baseline {
+            let o = h.node_with_id("object", "Listener", 201, 40);
+            h.edge(list, "element", "0", o);
+        }
+    });
+    assert_eq!(groups(&r.clusters), vec![("Listener".into(), 1)]);
+    assert!(r.one_time_allocations.is_empty());
+    // A property of an (old) runtime object that keeps gaining properties after the target.
+    let r = runtime_trio("node:diagnostics_channel", |h, scope, stage| {
+        let dict = h.node_with_id("object", "Object", 31, 16);
+        h.edge(scope, "context", "channels", dict);
+        if stage != Stage::Baseline {
+            let o = h.node_with_id("object", "Channel", 301, 40);
+            h.edge(dict, "property", "req-1", o);
+        }
+        if stage == Stage::Final {
+            let o = h.node_with_id("object", "Channel", 303, 40);
+            h.edge(dict, "property", "req-2", o);
+        }
+    });
+    assert_eq!(groups(&r.clusters), vec![("Channel".into(), 1)]);
+    assert!(r.one_time_allocations.is_empty());
+    // The same holder filled once, before the target, and not since: one-time.
+    let r = runtime_trio("node:diagnostics_channel", |h, scope, stage| {
+        let dict = h.node_with_id("object", "Object", 31, 16);
+        h.edge(scope, "context", "channels", dict);
+        if stage != Stage::Baseline {
+            let o = h.node_with_id("object", "Channel", 301, 40);
+            h.edge(dict, "property", "net", o);
+        }
+    });
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.one_time_allocations), vec![("Channel".into(), 1)]);
+}

@@ -264,6 +264,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn runtime_scripts_are_the_runtimes_url_schemes() {
+        assert!(is_runtime_script_name("node:internal/console/constructor"));
+        assert!(is_runtime_script_name("node:zlib"));
+        assert!(is_runtime_script_name("ext:deno_web/02_timers.js"));
+        for user in [
+            "/srv/app.js",
+            "file:///srv/app.mjs",
+            "https://example.test/a.js",
+            "",
+        ] {
+            assert!(!is_runtime_script_name(user), "{user}");
+        }
+    }
+
+    #[test]
     fn ephemeron_names() {
         assert_eq!(
             parse_ephemeron_edge(
