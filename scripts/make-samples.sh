@@ -10,6 +10,9 @@ cd "$root"
 # --expose-gc: the scenario calls gc() before each snapshot so counts are exact.
 node --expose-gc scripts/make-leak-scenario.js sample-snapshots/node-leak
 node --expose-gc scripts/make-leak-scenario.js --fixed sample-snapshots/node-noleak
+node --expose-gc scripts/make-lazy-scenario.js lazy sample-snapshots/node-lazy-clean
+node --expose-gc scripts/make-lazy-scenario.js server sample-snapshots/node-server-clean
+node --expose-gc scripts/make-lazy-scenario.js server --leak sample-snapshots/node-server-leak
 node scripts/make-timeline.js sample-snapshots/node-timeline/alloc.heaptimeline
 
 # Keep the repository small: anything over 5 MB is stored as .gz only.

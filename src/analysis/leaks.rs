@@ -3,6 +3,10 @@
 //! internals, code, strings, shapes) is left out, objects held by another leaked object are
 //! reported under it, and the rest are clustered by the retainer path that keeps them alive,
 //! so 2,000 copies of one leak are one cluster with a count.
+//!
+//! Objects the runtime makes once, lazily, on first use (Node's builtin module exports, the
+//! stdio streams, console internals) survive too but are not leaks: they are listed apart as
+//! one-time allocations and never counted (the rule and why it holds: `docs/leak-rules.md`).
 
 use serde::Serialize;
 
@@ -10,7 +14,8 @@ use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    is_detached, is_dom_like, is_system_name, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES,
+    is_detached, is_dom_like, is_runtime_closure, is_system_name, CONTEXT, ENGINE_CACHE_EDGES,
+    ENGINE_CACHE_NODES,
 };
 use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
@@ -57,6 +62,9 @@ pub struct LeakReport {
     pub leaked_count: u64,
     /// Bytes retained by all clusters.
     pub leaked_retained_size: u64,
+    /// Objects the runtime made once, lazily, on first use, grouped like clusters (largest
+    /// retained size first). Not leaks: never in `clusters`, the counts above or the gate.
+    pub one_time_allocations: Vec<LeakCluster>,
 }
 
 /// Is this node something a user could leak (not V8's own bookkeeping)? Embedder (native)
@@ -80,6 +88,71 @@ fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
         (i < last && (g.kind(to) == NodeKind::Code || ENGINE_CACHE_NODES.contains(&g.name(to))))
             || (!g.edge_kind(e).named_by_index()
                 && ENGINE_CACHE_EDGES.contains(&g.strings().get(g.edge_name_or_index(e))))
+    })
+}
+
+/// Is the object `path` ends at a one-time allocation of the runtime (docs/leak-rules.md)? It
+/// is when the runtime itself holds it, in a slot it already had:
+/// - every closure on the path is the runtime's own code, and every closure scope (`system /
+///   Context`) on it is entered from such a closure (its `context` edge) or from another such
+///   scope (`previous`), with at least one runtime closure on the way: no user function, and
+///   no scope of unknown owner (a stack frame's, a generator's), keeps it;
+/// - every object before it on the path already existed in the baseline: the holders are the
+///   runtime's, not something the program made since;
+/// - the last edge is a named slot (a property, a scope variable or a named internal field),
+///   not an element of a collection;
+/// - a holder whose slots are properties gained no new object since the target: a slot filled
+///   once, not a dictionary the program keeps adding to through the runtime.
+fn is_one_time_path(
+    g: &HeapGraph,
+    p: &RetainerPath,
+    base_ids: &FxHashSet<u32>,
+    target_ids: &FxHashSet<u32>,
+) -> bool {
+    let Some((last, holders)) = p.steps.split_last() else {
+        return false;
+    };
+    let mut runtime_code = false;
+    let mut prev_runtime_scope = false; // the previous node is a runtime closure or scope
+    for st in holders {
+        let n = st.edge.to;
+        if !base_ids.contains(&g.id(n)) {
+            return false;
+        }
+        let is_scope = g.name(n) == CONTEXT;
+        if g.kind(n) == NodeKind::Closure {
+            if !is_runtime_closure(g, n) {
+                return false;
+            }
+            runtime_code = true;
+            prev_runtime_scope = true;
+        } else if is_scope {
+            if !prev_runtime_scope {
+                return false;
+            }
+        } else {
+            prev_runtime_scope = false;
+        }
+    }
+    let e = last.edge.index as usize;
+    if !runtime_code || g.edge_kind(e).named_by_index() || g.edge_kind(e) == EdgeKind::Weak {
+        return false;
+    }
+    let holder = last.edge.from;
+    if g.edge_kind(e) == EdgeKind::Context {
+        // A scope's variables are fixed by the source: the slot cannot multiply.
+        return true;
+    }
+    // Objects (not numbers, strings or V8 internals) that appeared under the holder after the
+    // target: the holder is still filling up.
+    !g.edges(holder).any(|x| {
+        x.kind != EdgeKind::Weak
+            && matches!(
+                g.kind(x.to),
+                NodeKind::Object | NodeKind::Closure | NodeKind::RegExp | NodeKind::Native
+            )
+            && !target_ids.contains(&g.id(x.to))
+            && !base_ids.contains(&g.id(x.to))
     })
 }
 
@@ -119,6 +192,19 @@ fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath) -> Vec<TraceStep> {
         .collect()
 }
 
+/// Groups, largest retained size first (then most objects, then by class).
+fn sorted(groups: FxHashMap<Vec<String>, LeakCluster>) -> Vec<LeakCluster> {
+    let mut v: Vec<LeakCluster> = groups.into_values().collect();
+    v.sort_by(|x, y| {
+        y.retained_size
+            .cmp(&x.retained_size)
+            .then(y.count.cmp(&x.count))
+            .then(x.class.cmp(&y.class))
+            .then(x.trace.len().cmp(&y.trace.len()))
+    });
+    v
+}
+
 impl LeakReport {
     /// Find what leaked between `target` and `final_`, relative to `baseline`.
     pub fn compute(
@@ -144,8 +230,6 @@ impl LeakReport {
                 surviving_count += 1;
             }
         }
-        drop(base_ids);
-        drop(target_ids);
         // Report only leaked candidates not held (dominated) by another leaked candidate.
         let held_by_leak = |v: NodeIx| -> bool {
             let mut d = a.dominator(v);
@@ -160,6 +244,7 @@ impl LeakReport {
             false
         };
         let mut clusters: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
+        let mut one_time: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         for v in 0..n as NodeIx {
             if !surviving[v as usize] || !is_leak_candidate(final_, v) || held_by_leak(v) {
                 continue;
@@ -192,7 +277,12 @@ impl LeakReport {
                 })
                 .collect();
             key.shrink_to_fit();
-            let c = clusters.entry(key).or_insert_with(|| LeakCluster {
+            let group = if is_one_time_path(g, &path, &base_ids, &target_ids) {
+                &mut one_time
+            } else {
+                &mut clusters
+            };
+            let c = group.entry(key).or_insert_with(|| LeakCluster {
                 class: final_.class_name(v).to_string(),
                 count: 0,
                 retained_size: 0,
@@ -207,18 +297,13 @@ impl LeakReport {
             }
             c.nodes.push(v);
         }
-        let mut clusters: Vec<LeakCluster> = clusters.into_values().collect();
-        clusters.sort_by(|x, y| {
-            y.retained_size
-                .cmp(&x.retained_size)
-                .then(y.count.cmp(&x.count))
-                .then(x.class.cmp(&y.class))
-        });
+        let clusters = sorted(clusters);
         Self {
             leaked_count: clusters.iter().map(|c| c.count).sum(),
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
             surviving_count,
             clusters,
+            one_time_allocations: sorted(one_time),
         }
     }
 

@@ -75,6 +75,46 @@ pub const ENGINE_CACHE_EDGES: [&str; 5] = [
 pub const ENGINE_CACHE_NODES: [&str; 1] = ["blink::V8PerContextData"];
 
 // ---------------------------------------------------------------------------------------------
+// The runtime's own code (docs/leak-rules.md)
+
+/// V8's name for a function's closure scope (its `context` edge leads to one).
+pub const CONTEXT: &str = "system / Context";
+
+/// URL schemes under which a JavaScript runtime compiles its own, built-in scripts: Node's
+/// `node:` (`node:internal/console/constructor`, `node:zlib`) and Deno's `ext:`. A program's
+/// own scripts are files or URLs (`/srv/app.js`, `file://…`, `https://…`) and cannot use them.
+pub const RUNTIME_SCRIPT_SCHEMES: [&str; 2] = ["node:", "ext:"];
+
+/// Is `name` the name of a script the runtime compiled for itself?
+pub fn is_runtime_script_name(name: &str) -> bool {
+    RUNTIME_SCRIPT_SCHEMES.iter().any(|s| name.starts_with(s))
+}
+
+/// The script a closure's code comes from: `closure --shared--> SharedFunctionInfo
+/// --script_or_debug_info--> Script` (older V8: `script`; through a `DebugInfo` when the
+/// function is being debugged).
+pub fn closure_script(g: &HeapGraph, closure: NodeIx) -> Option<NodeIx> {
+    let named = |from: NodeIx, names: &[&str]| {
+        g.edges(from)
+            .find(|e| {
+                !e.kind.named_by_index()
+                    && names.contains(&g.strings().get(g.edge_name_or_index(e.index as usize)))
+            })
+            .map(|e| e.to)
+    };
+    let shared = named(closure, &["shared"])?;
+    let script = named(shared, &["script_or_debug_info", "script"])?;
+    // A DebugInfo stands between the function and its script while a debugger is attached.
+    Some(named(script, &["script"]).unwrap_or(script))
+}
+
+/// Is `n` a closure whose code is one of the runtime's own scripts?
+pub fn is_runtime_closure(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Closure
+        && closure_script(g, n).is_some_and(|s| is_runtime_script_name(g.name(s)))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Edge names
 
 /// The property edge to an object's prototype.
@@ -222,6 +262,21 @@ pub fn is_dom_like(g: &HeapGraph, n: NodeIx) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_scripts_are_the_runtimes_url_schemes() {
+        assert!(is_runtime_script_name("node:internal/console/constructor"));
+        assert!(is_runtime_script_name("node:zlib"));
+        assert!(is_runtime_script_name("ext:deno_web/02_timers.js"));
+        for user in [
+            "/srv/app.js",
+            "file:///srv/app.mjs",
+            "https://example.test/a.js",
+            "",
+        ] {
+            assert!(!is_runtime_script_name(user), "{user}");
+        }
+    }
 
     #[test]
     fn ephemeron_names() {

@@ -51,7 +51,40 @@ pub fn text(r: &LeakReport) -> String {
             r.clusters.len() - 20
         ));
     }
+    out.push_str(&one_time_text(r));
     out
+}
+
+/// `one-time allocations (not counted): …` and one line per group with the slot that holds it,
+/// or nothing when the runtime made nothing lazily.
+pub fn one_time_text(r: &LeakReport) -> String {
+    if r.one_time_allocations.is_empty() {
+        return String::new();
+    }
+    let total: u64 = r.one_time_allocations.iter().map(|c| c.count).sum();
+    let mut out = format!(
+        "\none-time allocations (not counted): {total} object(s) the runtime made once, on first use\n"
+    );
+    for c in &r.one_time_allocations {
+        out.push_str(&format!(
+            "  {} × {}  retained {}  held by {}\n",
+            c.count,
+            c.class,
+            human_bytes(c.retained_size),
+            one_time_holder(c)
+        ));
+    }
+    out
+}
+
+/// The holder and slot of a one-time allocation: `BuiltinModule.exports`, `Context.utilColors`.
+pub fn one_time_holder(c: &LeakCluster) -> String {
+    let n = c.trace.len();
+    match (n.checked_sub(2).map(|i| &c.trace[i]), c.trace.last()) {
+        (Some(holder), Some(last)) => format!("{}.{}", holder.node_class, last.edge_name),
+        (None, Some(last)) => last.edge_name.clone(),
+        _ => String::new(),
+    }
 }
 
 /// The whole result as JSON, naming the three files.

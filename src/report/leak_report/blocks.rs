@@ -46,6 +46,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
     ];
     if l.clusters.is_empty() {
         b.push(Block::Paragraph("No leaks found.".into()));
+        b.extend(one_time_blocks(l));
         return b;
     }
     b.push(Block::Table {
@@ -97,7 +98,45 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         ));
         b.push(Block::Path(trace_lines(&c.trace)));
     }
+    b.extend(one_time_blocks(l));
     b
+}
+
+/// The runtime's one-time allocations: a short paragraph and a table, or nothing.
+fn one_time_blocks(l: &LeakReport) -> Vec<Block> {
+    if l.one_time_allocations.is_empty() {
+        return Vec::new();
+    }
+    let total: u64 = l.one_time_allocations.iter().map(|c| c.count).sum();
+    vec![
+        Block::Heading(3, "One-time allocations (not counted)".into()),
+        Block::Paragraph(format!(
+            "{total} object(s) the runtime made once, lazily, on first use (builtin module exports, \
+             stdio streams, console internals): held only by the runtime's own code, in a slot it \
+             already had. They are not leaks and are left out of the counts above and of the gate."
+        )),
+        Block::Table {
+            head: vec![
+                "Class".into(),
+                "Count".into(),
+                "Retained".into(),
+                "Held by".into(),
+            ],
+            rows: l
+                .one_time_allocations
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.class.clone(),
+                        c.count.to_string(),
+                        human_bytes(c.retained_size),
+                        leaks::one_time_holder(c),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, true, true, false],
+        },
+    ]
 }
 
 impl LeakSuspectsReport {
