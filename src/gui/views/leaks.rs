@@ -93,6 +93,18 @@ impl LeaksView {
             return;
         };
         ui.label(crate::report::leaks::headline(report));
+        let one_time = crate::report::leaks::one_time_text(report);
+        if !one_time.is_empty() {
+            ui.collapsing(
+                format!(
+                    "One-time allocations (not counted): {} group(s)",
+                    report.one_time_allocations.len()
+                ),
+                |ui| {
+                    ui.label(egui::RichText::new(one_time.trim()).weak());
+                },
+            );
+        }
         if report.clusters.is_empty() {
             ui.label("No leaks found.");
             return;
