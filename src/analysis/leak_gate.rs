@@ -403,6 +403,7 @@ impl GateVerdict {
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
             surviving_count: report.surviving_count,
             clusters,
+            one_time_allocations: report.one_time_allocations.clone(),
         }
     }
 
@@ -460,6 +461,7 @@ mod tests {
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
             surviving_count: 0,
             clusters,
+            one_time_allocations: Vec::new(),
         }
     }
 
