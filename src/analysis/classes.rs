@@ -137,7 +137,12 @@ pub struct PlainObjectNames {
 }
 
 /// DevTools stops adding property names to an inferred class name past this many characters.
+/// Measured in UTF-16 code units, as JavaScript's `length`; the first property always goes in.
 const MAX_INTERFACE_NAME: usize = 120;
+/// A shape names a class only when at least this many plain objects have it.
+const MIN_OBJECTS_PER_INTERFACE: u32 = 2;
+/// … and at least one in this many of all plain objects (a real ratio, never rounded).
+const MIN_OBJECT_PROPORTION: usize = 1000;
 
 fn format_property(name: &str) -> String {
     if name.contains([',', '\'', '"', '{', '}']) {
@@ -153,7 +158,9 @@ fn is_plain_object(g: &HeapGraph, n: NodeIx) -> bool {
 
 impl PlainObjectNames {
     /// Infer the recurring shapes: a shape names a class when at least
-    /// max(2, plain objects / 1000) objects have exactly that leading property list.
+    /// max(2, plain objects / 1000) objects have exactly that leading property list. The
+    /// proportion is a real number, not rounded down: with 2 500 plain objects a shape needs
+    /// 3 objects, not 2 (§3.2 of `docs/devtools-rules.md`).
     pub fn infer(g: &HeapGraph) -> Self {
         let mut counts: HashMap<String, (u32, usize, Vec<StrId>)> = HashMap::new();
         let mut total = 0usize;
@@ -164,6 +171,8 @@ impl PlainObjectNames {
             }
             total += 1;
             let mut text = String::from("{");
+            // DevTools measures the name in UTF-16 code units (JavaScript's `length`).
+            let mut text_units = 1usize;
             let mut props = Vec::new();
             for e in g.edges(v) {
                 if e.kind != EdgeKind::Property {
@@ -174,13 +183,16 @@ impl PlainObjectNames {
                     continue;
                 }
                 let f = format_property(raw);
-                if !props.is_empty() && text.len() + f.len() > MAX_INTERFACE_NAME {
+                let f_units = f.encode_utf16().count();
+                if !props.is_empty() && text_units + f_units > MAX_INTERFACE_NAME {
                     break;
                 }
                 if !props.is_empty() {
                     text.push_str(", ");
+                    text_units += 2;
                 }
                 text.push_str(&f);
+                text_units += f_units;
                 props.push(e.name_or_index);
             }
             if props.is_empty() {
@@ -198,10 +210,13 @@ impl PlainObjectNames {
             .map(|(k, (c, o, p))| (k, c, o, p))
             .collect();
         candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
-        let threshold = 2.max(total / 1000) as u32;
+        // `count >= total / 1000` over the reals, kept in integers: `count * 1000 >= total`.
+        let popular = |count: u32| {
+            count >= MIN_OBJECTS_PER_INTERFACE && count as usize * MIN_OBJECT_PROPORTION >= total
+        };
         let definitions = candidates
             .into_iter()
-            .take_while(|c| c.1 >= threshold)
+            .take_while(|c| popular(c.1))
             .map(|(name, _, _, mut props)| {
                 props.sort_by(|a, b| cmp_utf16(g.strings().get(*a), g.strings().get(*b)));
                 (name, props)
