@@ -170,3 +170,29 @@ fn interface_name_length_counts_utf16_units() {
     plain_objects(&mut h, root, &["a", &wide], 2);
     assert_eq!(count_named(&h, &format!("{{a, {wide}}}")), 2);
 }
+
+/// Every V8 sample has DevTools' table beside it (a new sample can't skip the check) and equals it.
+#[test]
+fn every_bundled_snapshot_has_devtools_table_and_equals_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-snapshots");
+    let mut checked = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            if file.extension().is_some_and(|e| e == "heapsnapshot") {
+                let rel = file
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                check(&rel);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 13, "only {checked} samples found");
+}
