@@ -128,8 +128,8 @@ impl Document {
     }
 
     /// Build now, while the caller is still on a background thread, what an interactive face
-    /// reads on its first frames: the summary, statistics, retainer-path parents and the
-    /// allocation tables. `load_secs` then counts them too.
+    /// reads on its first frames: the summary, statistics, retainer-path parents, the allocation
+    /// tables and the order it was taken in. `load_secs` then counts them too.
     pub fn prepare(&mut self, progress: Progress<'_>) -> crate::Result<()> {
         let start = Instant::now();
         if self.data.snapshot.alloc.is_some() {
@@ -141,6 +141,7 @@ impl Document {
         progress.step("retainer paths", 0, 1)?;
         self.data.analysis.parent_edges(self.data.graph());
         self.statistics();
+        self.taken_order();
         self.load_secs += start.elapsed().as_secs_f64();
         Ok(())
     }
