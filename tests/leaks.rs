@@ -1017,6 +1017,16 @@ fn detached_trees_are_named_by_their_topmost_node() {
         .map(|s| s.node_class.as_str())
         .collect();
     assert!(path.contains(&"LeakyCache"), "{path:?}");
+    // Both ways JS holds it: the rows array and the buttons' click handlers, 500 members each.
+    let ways: Vec<(&str, u64)> = list
+        .held_through
+        .iter()
+        .map(|h| (h.via.as_str(), h.count))
+        .collect();
+    assert_eq!(
+        ways,
+        vec![("LeakyCache.handlers", 500), ("LeakyCache.rows", 500)]
+    );
     // Only children all the way down: the <div> is the top, not the <ul> with the items.
     let panel = &d.trees[1];
     assert_eq!(panel.root_class, "Detached <div>");

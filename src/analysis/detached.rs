@@ -30,9 +30,26 @@ pub struct DetachedTree {
     /// What keeps the tree alive: the path from a GC root to the tree's member closest to the
     /// roots (where JS holds it).
     pub retainer_path: Vec<PathText>,
+    /// Every way JS holds members of the tree, most members first (at most 10): a tree held by
+    /// its rows in one array and by its buttons' click handlers in another shows both.
+    pub held_through: Vec<TreeHolder>,
     /// The root (node index).
     #[serde(skip)]
     pub root: NodeIx,
+}
+
+/// One way JS holds members of a detached tree: edges of one kind, from holders of one class.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TreeHolder {
+    /// The nearest named property on the way, as `Class.property` (`LeakyCache.rows`), else the
+    /// holder's class and the edge (`Context.button`).
+    pub via: String,
+    /// Class of the objects holding members directly (`Array`, `system / Context`).
+    pub holder_class: String,
+    /// Members held this way.
+    pub count: u64,
+    /// The path from a GC root to one member held this way.
+    pub retainer_path: Vec<PathText>,
 }
 
 /// How many members of a detached tree have one class.
@@ -159,6 +176,7 @@ impl DetachedDom {
                     retained_size: tree_retained_size(s, &group),
                     by_class: class_counts(s, &group),
                     retainer_path: path_text(s, entry),
+                    held_through: held_through(s, &dom, &group),
                     root,
                 }
             })
@@ -335,4 +353,69 @@ fn class_counts(s: &AnalyzedSnapshot, group: &[NodeIx]) -> Vec<ClassCount> {
         .collect();
     v.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.class.cmp(&y.class)));
     v
+}
+
+/// The ways JS holds members of a tree: edges into members from reachable JS objects outside
+/// the tree (not native, not weak), named by the nearest named property on the way from the GC
+/// roots (`LeakyCache.rows`); each way counts the members it holds once.
+fn held_through(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> Vec<TreeHolder> {
+    let g = s.graph();
+    let a = &s.analysis;
+    // Holders of one class through edges of one name lead the same way: one path per such key.
+    let mut via_of: FxHashMap<(&str, String), usize> = FxHashMap::default();
+    let mut ways: Vec<TreeHolder> = Vec::new();
+    for &v in group {
+        let mut counted: Vec<usize> = Vec::new();
+        for e in g.retainer_edges(v) {
+            let u = e.from;
+            if dom[u as usize]
+                || e.kind == EdgeKind::Weak
+                || g.kind(u) == crate::model::NodeKind::Native
+                || a.distance(u).is_none()
+            {
+                continue;
+            }
+            let label = g.edge_label(e.index as usize);
+            let name = match e.kind {
+                EdgeKind::Element | EdgeKind::Hidden => "[]".to_string(),
+                _ if label.bytes().all(|b| b.is_ascii_digit()) => "[]".to_string(),
+                _ => label,
+            };
+            let class = s.class_name(u);
+            let way = *via_of.entry((class, name.clone())).or_insert_with(|| {
+                let mut path = path_text(s, u);
+                path.push(PathText {
+                    edge_name: g.edge_label(e.index as usize),
+                    edge_type: g.edge_type_name(e.index as usize).to_string(),
+                    node_class: s.path_label(v).to_string(),
+                    node_id: g.id(v),
+                });
+                // The nearest named property: its holder is the step before it.
+                let via = (1..path.len())
+                    .rev()
+                    .find(|&i| path[i].edge_type == "property")
+                    .map(|i| format!("{}.{}", path[i - 1].node_class, path[i].edge_name))
+                    .unwrap_or_else(|| format!("{class}.{name}"));
+                match ways.iter().position(|w| w.via == via) {
+                    Some(i) => i,
+                    None => {
+                        ways.push(TreeHolder {
+                            via,
+                            holder_class: class.to_string(),
+                            count: 0,
+                            retainer_path: path,
+                        });
+                        ways.len() - 1
+                    }
+                }
+            });
+            if !counted.contains(&way) {
+                counted.push(way);
+                ways[way].count += 1;
+            }
+        }
+    }
+    ways.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.via.cmp(&y.via)));
+    ways.truncate(10);
+    ways
 }

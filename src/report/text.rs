@@ -182,6 +182,23 @@ pub fn detached_members(t: &crate::analysis::detached::DetachedTree) -> String {
         .join(", ")
 }
 
+/// The ways JS holds a detached tree: `LeakyCache.rows (500 members), LeakyCache.handlers (500)`.
+pub fn detached_holders(t: &crate::analysis::detached::DetachedTree) -> String {
+    t.held_through
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let unit = match (i, h.count) {
+                (0, 1) => " member",
+                (0, _) => " members",
+                _ => "",
+            };
+            format!("{} ({}{unit})", h.via, h.count)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `heapsight detached`: the headline, then the first 20 trees with what keeps each alive.
 pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
     let mut out = detached_headline(d);
@@ -195,6 +212,9 @@ pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
             human_bytes(t.retained_size),
             detached_members(t)
         ));
+        if !t.held_through.is_empty() {
+            out.push_str(&format!("  held through {}\n", detached_holders(t)));
+        }
         for (i, s) in t.retainer_path.iter().enumerate() {
             out.push_str(&format!(
                 "  {}--{} {}--> {} @{}\n",

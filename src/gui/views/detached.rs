@@ -90,6 +90,12 @@ impl DetachedView {
         let t = &d.trees[chosen];
         ui.separator();
         ui.label(crate::report::text::detached_members(t));
+        if !t.held_through.is_empty() {
+            ui.label(format!(
+                "Held through {}",
+                crate::report::text::detached_holders(t)
+            ));
+        }
         ui.strong("What keeps it alive, from the GC roots:");
         ui.monospace("(root)");
         for (i, s) in t.retainer_path.iter().enumerate() {

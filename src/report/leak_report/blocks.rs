@@ -339,7 +339,7 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
             format!("Detached DOM ({} nodes)", s.detached.node_count),
         ));
         b.push(Block::Table {
-            head: ["Tree", "Nodes", "Retained", "Members"]
+            head: ["Tree", "Nodes", "Retained", "Members", "Held through"]
                 .map(String::from)
                 .to_vec(),
             rows: s
@@ -353,10 +353,11 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                         t.node_count.to_string(),
                         human_bytes(t.retained_size),
                         crate::report::text::detached_members(t),
+                        crate::report::text::detached_holders(t),
                     ]
                 })
                 .collect(),
-            numeric: vec![false, true, true, false],
+            numeric: vec![false, true, true, false, false],
         });
         if let Some(t) = s.detached.trees.first() {
             b.push(Block::Paragraph(format!(
