@@ -535,3 +535,38 @@ fn comparison_and_leaks_preselect_by_the_order_snapshots_were_taken() {
             .is_some()
     });
 }
+
+/// A clean run: the Leaks view finds no cluster and lists the runtime's one-time allocations
+/// apart, under their own heading.
+#[test]
+fn leaks_view_lists_one_time_allocations_apart() {
+    let dir = "sample-snapshots/node-lazy-clean";
+    let mut h = app_with(&[&format!("{dir}/baseline.heapsnapshot")]);
+    for name in ["target", "final"] {
+        open_and_wait(&mut h, &format!("{dir}/{name}.heapsnapshot"));
+    }
+    let last = h.state().tabs.len() - 1;
+    assert_eq!(h.state().tabs[last].doc.title, "final.heapsnapshot");
+    h.state_mut().active = last;
+    h.state_mut().tabs[last].show::<LeaksView>();
+    h.run_steps(2);
+    h.get_by_label("Find leaks").click();
+    step_until(&mut h, "the leak search finished", |app| {
+        app.tabs[last]
+            .view::<LeaksView>()
+            .unwrap()
+            .report()
+            .is_some()
+    });
+    let report = h.state().tabs[last]
+        .view::<LeaksView>()
+        .unwrap()
+        .report()
+        .unwrap();
+    assert!(report.clusters.is_empty());
+    let groups = report.one_time_allocations.len();
+    assert!(groups > 0);
+    h.get_by_label(&format!(
+        "One-time allocations (not counted): {groups} group(s)"
+    ));
+}

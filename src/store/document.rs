@@ -199,9 +199,10 @@ impl Document {
         None
     }
 
-    /// Orders documents by when they were taken: V8 gives every object an id that grows with
-    /// time and keeps it for the object's life, so a later snapshot of one process has a larger
-    /// highest id. Allocation profiles (and ties) keep the order they were opened in.
+    /// Orders documents by when they were taken: V8 gives every heap object an id that grows
+    /// with time and keeps it for the object's life, so a later snapshot of one process has a
+    /// larger highest id. Embedder (native) and synthetic nodes are left out: Node and Blink
+    /// number them from addresses. Allocation profiles (and ties) keep the order they were opened in.
     pub fn taken_order(&self) -> (u32, DocumentId) {
         let clock = if self.profile().is_some() {
             0
@@ -209,6 +210,12 @@ impl Document {
             *self.last_node_id.get_or_init(|| {
                 let g = self.data.graph();
                 (0..g.node_count() as u32)
+                    .filter(|&n| {
+                        !matches!(
+                            g.kind(n),
+                            crate::model::NodeKind::Native | crate::model::NodeKind::Synthetic
+                        )
+                    })
                     .map(|n| g.id(n))
                     .max()
                     .unwrap_or(0)
