@@ -28,6 +28,8 @@ for f in $snapshots; do
     run "$k.dominators-json" dominators "$f" --depth 2 --top 5 --json
     run "$k.detached" detached "$f"
     run "$k.detached-json" detached "$f" --json
+    run "$k.memory" memory "$f"
+    run "$k.memory-json" memory "$f" --json
     run "$k.report-md" report "$f" --format md
     run "$k.report-json" report "$f" --format json
     run "$k.nodes" nodes "$f" --tsv

@@ -10,6 +10,7 @@ pub mod distances;
 pub mod dominators;
 pub mod leak_gate;
 pub mod leaks;
+pub mod memory_map;
 pub mod retainers;
 pub mod shallow;
 pub mod strings;

@@ -199,6 +199,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Where the memory is: JS heap, ArrayBuffer backing stores, WebAssembly memories and
+    /// external bytes (adding up to the Summary's total), each WebAssembly.Memory, and the
+    /// objects holding large buffers.
+    Memory {
+        /// The file and rules.
+        #[command(flatten)]
+        input: Input,
+        /// Print JSON (schema in docs/json-schema.md).
+        #[arg(long)]
+        json: bool,
+        /// Backing stores of this many bytes or more are grouped by holder.
+        #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::memory_map::DEFAULT_MIN_BUFFER)]
+        min_buffer: u64,
+    },
     /// A leak-suspects report over one or more snapshots (two: plus a comparison; three:
     /// baseline/target/final leak detection too).
     Report {

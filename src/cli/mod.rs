@@ -16,6 +16,7 @@ use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::SnapshotDiff;
 use crate::analysis::leak_gate::{find_ignore_file, GateVerdict, IgnoreRules, Limits};
 use crate::analysis::leaks::LeakReport;
+use crate::analysis::memory_map::MemoryMap;
 use crate::analysis::retainers::retainer_paths;
 use crate::analysis::suspects::SuspectOptions;
 use crate::analysis::{AnalysisOptions, RuleSet};
@@ -28,7 +29,7 @@ use crate::report::json::{to_json, SummaryJson};
 use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
-use crate::report::{alloc_text, csv, diff, node, text, tsv};
+use crate::report::{alloc_text, csv, diff, memory, node, text, tsv};
 use crate::store::Document;
 use args::{Cli, Command, Input, ReportFormat, Rules};
 
@@ -245,6 +246,25 @@ fn run(cli: Cli) -> Result<()> {
                 to_json(&d)?
             } else {
                 text::detached(&d)
+            }
+        }
+        Command::Memory {
+            input,
+            json,
+            min_buffer,
+        } => {
+            let doc = open(&input)?;
+            if doc.profile().is_some() {
+                return Err(Error::Request(
+                    "memory needs a heap snapshot, not an allocation profile".into(),
+                ));
+            }
+            let map = MemoryMap::build(&doc.data, min_buffer);
+            let file = input.file.display().to_string();
+            if json {
+                memory::json(&file, &map)?
+            } else {
+                memory::text(&file, &map)
             }
         }
         Command::Report {

@@ -259,6 +259,116 @@ pub fn is_dom_like(g: &HeapGraph, n: NodeIx) -> bool {
         || name.starts_with("Document")
 }
 
+// ---------------------------------------------------------------------------------------------
+// ArrayBuffers, typed arrays and WebAssembly memory (measured on Node 20)
+
+/// Class of a JS `ArrayBuffer`: `ArrayBuffer --backing_store--> system / JSArrayBufferData`.
+pub const ARRAY_BUFFER_CLASS: &str = "ArrayBuffer";
+/// Class of a `SharedArrayBuffer` (same shape as an `ArrayBuffer`).
+pub const SHARED_ARRAY_BUFFER_CLASS: &str = "SharedArrayBuffer";
+/// The internal edge from an `ArrayBuffer` to its bytes (a `system / JSArrayBufferData` node).
+pub const BACKING_STORE_EDGE: &str = "backing_store";
+/// The internal edge from a typed array or `DataView` to the `ArrayBuffer` it views.
+pub const BUFFER_EDGE: &str = "buffer";
+/// Class of a `WebAssembly.Memory` object. V8 names it by its constructor, `Memory`; its
+/// prototype is the object named `WebAssembly.Memory`, and it holds its `ArrayBuffer` through a
+/// hidden (index-named) edge, not a named one.
+pub const WASM_MEMORY_CLASS: &str = "Memory";
+/// Name of the prototype of `WebAssembly.Memory` objects.
+pub const WASM_MEMORY_PROTOTYPE: &str = "WebAssembly.Memory";
+/// Bytes in one WebAssembly page.
+pub const WASM_PAGE_SIZE: u64 = 65_536;
+
+/// The typed-array classes and `DataView` (plus Node's `Buffer`, a `Uint8Array`): objects
+/// that view an `ArrayBuffer`'s bytes.
+pub const TYPED_ARRAY_CLASSES: [&str; 15] = [
+    "Int8Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "Int16Array",
+    "Uint16Array",
+    "Int32Array",
+    "Uint32Array",
+    "Float16Array",
+    "Float32Array",
+    "Float64Array",
+    "BigInt64Array",
+    "BigUint64Array",
+    "DataView",
+    "Buffer",
+    "FastBuffer",
+];
+
+/// Is `name` an `ArrayBuffer` or `SharedArrayBuffer`?
+pub fn is_array_buffer_name(name: &str) -> bool {
+    name == ARRAY_BUFFER_CLASS || name == SHARED_ARRAY_BUFFER_CLASS
+}
+
+/// Is `name` a typed array's, `DataView`'s or Node `Buffer`'s class?
+pub fn is_typed_array_name(name: &str) -> bool {
+    TYPED_ARRAY_CLASSES.contains(&name)
+}
+
+/// The name of a non-indexed edge, `None` for element and hidden edges.
+fn edge_name<'g>(g: &'g HeapGraph, e: &EdgeRef) -> Option<&'g str> {
+    (!e.kind.named_by_index()).then(|| g.strings().get(e.name_or_index))
+}
+
+/// The `ArrayBuffer` whose bytes the backing store `data` (a `system / JSArrayBufferData` node)
+/// holds: its retainer by a `backing_store` edge.
+pub fn backing_store_owner(g: &HeapGraph, data: NodeIx) -> Option<NodeIx> {
+    g.retainer_edges(data)
+        .into_iter()
+        .find(|e| {
+            edge_name(g, e) == Some(BACKING_STORE_EDGE) && is_array_buffer_name(g.name(e.from))
+        })
+        .map(|e| e.from)
+}
+
+/// The backing store (`system / JSArrayBufferData`) of the `ArrayBuffer` `buffer`, if it has one
+/// (a detached or empty buffer has none).
+pub fn backing_store(g: &HeapGraph, buffer: NodeIx) -> Option<NodeIx> {
+    g.edges(buffer)
+        .find(|e| edge_name(g, e) == Some(BACKING_STORE_EDGE) && g.name(e.to) == ARRAY_BUFFER_DATA)
+        .map(|e| e.to)
+}
+
+/// If `n` is a `WebAssembly.Memory`, the `ArrayBuffer` over its linear memory. A `Memory`
+/// object reaches its buffer by a hidden or internal edge in V8 (a `buffer` or `array_buffer`
+/// property in other engines' builds); a user class that happens to be named `Memory` has only
+/// property edges and is left out unless its prototype is `WebAssembly.Memory`.
+pub fn wasm_memory_buffer(g: &HeapGraph, n: NodeIx) -> Option<NodeIx> {
+    if g.kind(n) != NodeKind::Object || g.name(n) != WASM_MEMORY_CLASS {
+        return None;
+    }
+    let proto_is_wasm = g
+        .edges(n)
+        .any(|e| edge_name(g, &e) == Some(PROTO_EDGE) && g.name(e.to) == WASM_MEMORY_PROTOTYPE);
+    g.edges(n)
+        .filter(|e| is_array_buffer_name(g.name(e.to)) && g.kind(e.to) == NodeKind::Object)
+        .find(|e| match e.kind {
+            EdgeKind::Hidden | EdgeKind::Internal => true,
+            EdgeKind::Property => {
+                proto_is_wasm && matches!(edge_name(g, e), Some("buffer" | "array_buffer"))
+            }
+            _ => false,
+        })
+        .map(|e| e.to)
+}
+
+/// The objects viewing the `ArrayBuffer` `buffer`: its retainers by a `buffer` edge (typed
+/// arrays, `DataView`s).
+pub fn buffer_views(g: &HeapGraph, buffer: NodeIx) -> Vec<NodeIx> {
+    let mut v: Vec<NodeIx> = g
+        .retainer_edges(buffer)
+        .into_iter()
+        .filter(|e| e.kind != EdgeKind::Weak && edge_name(g, e) == Some(BUFFER_EDGE))
+        .map(|e| e.from)
+        .collect();
+    v.dedup();
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

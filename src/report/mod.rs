@@ -11,6 +11,7 @@ pub mod junit;
 pub mod leak_gate;
 pub mod leak_report;
 pub mod leaks;
+pub mod memory;
 pub mod node;
 pub mod text;
 pub mod tsv;

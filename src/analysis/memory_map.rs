@@ -1,0 +1,315 @@
+//! Where a snapshot's bytes live outside ordinary JS objects: the JS heap, `ArrayBuffer`
+//! backing stores, WebAssembly linear memories, and external/native memory, in parts that add
+//! up exactly to the Summary's total; the WebAssembly memories themselves; and which
+//! user-level objects hold the large buffers.
+//!
+//! Every node goes to exactly one part by its DevTools shallow size, and Chromium's
+//! `extra_native_bytes` (bytes outside the graph) to the external part, so the parts sum to the
+//! root's retained size plus `extra_native_bytes`, the total the Summary shows. The rules:
+//!
+//! - **WebAssembly memory**: a `system / JSArrayBufferData` node whose `ArrayBuffer` (its
+//!   `backing_store` retainer) is the buffer of a `WebAssembly.Memory` object.
+//! - **ArrayBuffer backing stores**: every other `system / JSArrayBufferData` node.
+//! - **External and native**: other native (embedder) nodes, `system / ExternalStringData`,
+//!   strings that hold external string data, and `extra_native_bytes`.
+//! - **JS heap**: everything else (objects, closures, code, strings, arrays, V8's own objects).
+//!
+//! Memory: one byte a node for its part, plus the lists, which are as long as the WASM
+//! memories and large buffers.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::detached::{path_text, PathText};
+use super::AnalyzedSnapshot;
+use crate::model::v8_rules::{
+    backing_store, backing_store_owner, buffer_views, is_array_buffer_name, is_system_name,
+    is_typed_array_name, wasm_memory_buffer, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
+    JS_ARRAY_NAME, WASM_PAGE_SIZE,
+};
+use crate::model::{HeapGraph, NodeIx, NodeKind};
+
+/// Default for [`MemoryMap::build`]'s `min_buffer`: backing stores of 64 KiB or more count as
+/// large.
+pub const DEFAULT_MIN_BUFFER: u64 = 64 * 1024;
+
+/// One of the parts the memory map splits the total into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartKind {
+    /// Objects on V8's heap.
+    JsHeap,
+    /// `ArrayBuffer` backing stores that are not WebAssembly memory.
+    ArrayBuffers,
+    /// WebAssembly linear memories.
+    WasmMemory,
+    /// External strings, embedder objects and other native bytes.
+    External,
+}
+
+impl PartKind {
+    /// Every part, in the order reports show them.
+    pub const ALL: [PartKind; 4] = [
+        PartKind::JsHeap,
+        PartKind::ArrayBuffers,
+        PartKind::WasmMemory,
+        PartKind::External,
+    ];
+
+    /// A label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            PartKind::JsHeap => "JS heap",
+            PartKind::ArrayBuffers => "ArrayBuffer backing stores",
+            PartKind::WasmMemory => "WebAssembly memory",
+            PartKind::External => "External / native",
+        }
+    }
+}
+
+/// One part's figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemoryPart {
+    /// Which part.
+    pub kind: PartKind,
+    /// Bytes (sum of shallow sizes; `extra_native_bytes` too for the external part).
+    pub bytes: u64,
+    /// `bytes / total` (0 when the total is 0).
+    pub share: f64,
+    /// Nodes counted in it.
+    pub node_count: u64,
+}
+
+/// An object viewing a buffer (a typed array or `DataView`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BufferView {
+    /// Its class (`Float32Array`, `Uint8Array`, …).
+    pub class: String,
+    /// Its snapshot id.
+    pub id: u32,
+}
+
+/// A `WebAssembly.Memory` and what sees its bytes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WasmMemory {
+    /// The `Memory` object's snapshot id.
+    pub id: u32,
+    /// The id of its `ArrayBuffer`.
+    pub buffer_id: u32,
+    /// Its byte length (the backing store's size; 0 when the snapshot has none).
+    pub bytes: u64,
+    /// `bytes / 65 536`.
+    pub pages: u64,
+    /// Shortest retainer path from the root to the `Memory` object.
+    pub retainer_path: Vec<PathText>,
+    /// Typed arrays and `DataView`s onto its buffer. Node 20 snapshots record neither their
+    /// offset nor their length.
+    pub views: Vec<BufferView>,
+    /// The backing store (node index).
+    #[serde(skip)]
+    pub data: Option<NodeIx>,
+    /// The `Memory` object (node index).
+    #[serde(skip)]
+    pub node: NodeIx,
+}
+
+/// The user-level object that holds some large buffers, with their count and bytes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BufferHolder {
+    /// Its class (`Map`, a user class, a closure's class).
+    pub class: String,
+    /// Its own name when that says more than the class (a closure's function name).
+    pub name: String,
+    /// Its snapshot id.
+    pub id: u32,
+    /// Large backing stores it holds.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Shortest retainer path from the root to the holder.
+    pub retainer_path: Vec<PathText>,
+    /// The holder (node index).
+    #[serde(skip)]
+    pub node: NodeIx,
+}
+
+/// The memory map of one snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemoryMap {
+    /// The Summary's total: root retained size plus `extra_native_bytes`.
+    pub total: u64,
+    /// The parts, in [`PartKind::ALL`] order; their bytes sum to `total`.
+    pub parts: Vec<MemoryPart>,
+    /// Every `WebAssembly.Memory`, largest first.
+    pub wasm_memories: Vec<WasmMemory>,
+    /// Backing stores of at least this many bytes count as large.
+    pub min_buffer: u64,
+    /// Large non-WASM backing stores by holder, most bytes first.
+    pub buffer_holders: Vec<BufferHolder>,
+}
+
+impl MemoryMap {
+    /// Build the map of `s`; backing stores of `min_buffer` bytes or more are grouped by holder.
+    pub fn build(s: &AnalyzedSnapshot, min_buffer: u64) -> Self {
+        let g = s.graph();
+        let a = &s.analysis;
+        let extra = s.snapshot.info.extra_native_bytes.unwrap_or(0);
+
+        let mut wasm_memories = find_wasm_memories(s);
+        let wasm_data: std::collections::HashSet<NodeIx> =
+            wasm_memories.iter().filter_map(|m| m.data).collect();
+
+        let mut bytes: HashMap<PartKind, u64> = HashMap::new();
+        let mut counts: HashMap<PartKind, u64> = HashMap::new();
+        let mut large: Vec<NodeIx> = Vec::new();
+        for n in 0..g.node_count() as NodeIx {
+            let part = if g.name(n) == ARRAY_BUFFER_DATA && g.kind(n) == NodeKind::Native {
+                if wasm_data.contains(&n) {
+                    PartKind::WasmMemory
+                } else {
+                    if g.self_size(n) >= min_buffer {
+                        large.push(n);
+                    }
+                    PartKind::ArrayBuffers
+                }
+            } else if g.kind(n) == NodeKind::Native || holds_external_string(g, n) {
+                PartKind::External
+            } else {
+                PartKind::JsHeap
+            };
+            *bytes.entry(part).or_default() += a.shallow_size(n);
+            *counts.entry(part).or_default() += 1;
+        }
+        *bytes.entry(PartKind::External).or_default() += extra;
+
+        let total = a.retained_size(g.root()) + extra;
+        let parts = PartKind::ALL
+            .iter()
+            .map(|&kind| {
+                let b = bytes.get(&kind).copied().unwrap_or(0);
+                MemoryPart {
+                    kind,
+                    bytes: b,
+                    share: if total == 0 {
+                        0.0
+                    } else {
+                        b as f64 / total as f64
+                    },
+                    node_count: counts.get(&kind).copied().unwrap_or(0),
+                }
+            })
+            .collect();
+
+        wasm_memories.sort_by(|x, y| y.bytes.cmp(&x.bytes).then(x.id.cmp(&y.id)));
+        Self {
+            total,
+            parts,
+            wasm_memories,
+            min_buffer,
+            buffer_holders: buffer_holders(s, &large),
+        }
+    }
+
+    /// The figures of one part.
+    pub fn part(&self, kind: PartKind) -> &MemoryPart {
+        // `parts` always holds every kind, in `ALL` order.
+        &self.parts[PartKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)]
+    }
+}
+
+/// A string whose characters live outside the V8 heap: it has an edge to external string data
+/// (DevTools moves that data's size to the string, so the string's shallow size is external).
+fn holds_external_string(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n).is_string() && g.edges(n).any(|e| g.name(e.to) == EXTERNAL_STRING_DATA)
+}
+
+/// Every `WebAssembly.Memory` of `s`, with its buffer, size, path and views.
+fn find_wasm_memories(s: &AnalyzedSnapshot) -> Vec<WasmMemory> {
+    let g = s.graph();
+    (0..g.node_count() as NodeIx)
+        .filter_map(|n| {
+            let buffer = wasm_memory_buffer(g, n)?;
+            let data = backing_store(g, buffer);
+            let bytes = data.map_or(0, |d| g.self_size(d));
+            Some(WasmMemory {
+                id: g.id(n),
+                buffer_id: g.id(buffer),
+                bytes,
+                pages: bytes / WASM_PAGE_SIZE,
+                retainer_path: path_text(s, n),
+                views: buffer_views(g, buffer)
+                    .into_iter()
+                    .map(|v| BufferView {
+                        class: s.class_name(v).to_string(),
+                        id: g.id(v),
+                    })
+                    .collect(),
+                data,
+                node: n,
+            })
+        })
+        .collect()
+}
+
+/// Is `n` a user-level owner of buffers: a closure, a `Map`/`Set`, or an object with a user
+/// class, rather than storage (V8's `system / …` objects, `(…)` classes, arrays) or the buffer
+/// plumbing itself (`ArrayBuffer`, typed arrays)?
+fn is_holder(s: &AnalyzedSnapshot, n: NodeIx) -> bool {
+    let g = s.graph();
+    match g.kind(n) {
+        NodeKind::Closure => true,
+        NodeKind::Object => {
+            let class = s.class_name(n);
+            !(is_system_name(g.name(n))
+                || class.starts_with('(')
+                || is_system_name(class)
+                || is_array_buffer_name(class)
+                || is_typed_array_name(class)
+                || class == JS_ARRAY_NAME)
+        }
+        _ => false,
+    }
+}
+
+/// Group the large backing stores `large` by their nearest holder on the dominator chain.
+fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx]) -> Vec<BufferHolder> {
+    let g = s.graph();
+    let a = &s.analysis;
+    let root = g.root();
+    let mut by_holder: HashMap<NodeIx, (u64, u64)> = HashMap::new();
+    for &data in large {
+        // Start from the owning ArrayBuffer when there is one: the data's own dominator can be
+        // far up when several buffers share it.
+        let mut v = backing_store_owner(g, data).unwrap_or(data);
+        while v != root && !is_holder(s, v) {
+            v = a.dominator(v);
+        }
+        let entry = by_holder.entry(v).or_default();
+        entry.0 += 1;
+        entry.1 += a.shallow_size(data);
+    }
+    let mut rows: Vec<BufferHolder> = by_holder
+        .into_iter()
+        .map(|(n, (count, bytes))| BufferHolder {
+            class: s.path_label(n).to_string(),
+            name: if g.kind(n) == NodeKind::Closure {
+                g.name(n).to_string()
+            } else {
+                String::new()
+            },
+            id: g.id(n),
+            count,
+            bytes,
+            retainer_path: path_text(s, n),
+            node: n,
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.bytes
+            .cmp(&x.bytes)
+            .then(y.count.cmp(&x.count))
+            .then(x.id.cmp(&y.id))
+    });
+    rows
+}
