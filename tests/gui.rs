@@ -9,6 +9,7 @@ use gui_common::{app_with, step_until, SAMPLE};
 use heapsight::gui::views::allocations::AllocationsView;
 use heapsight::gui::views::comparison::ComparisonView;
 use heapsight::gui::views::leaks::LeaksView;
+use heapsight::gui::views::memory::MemoryView;
 use heapsight::gui::{egui, HeapsightApp};
 use heapsight::model::alloc::{Folding, Metric};
 
@@ -20,7 +21,7 @@ fn opens_a_sample_and_switches_views() {
     let titles = h.state().tabs[0].titles();
     assert_eq!(
         titles.len(),
-        8,
+        9,
         "every view but Allocations applies to a heap snapshot"
     );
     for title in titles {
@@ -569,4 +570,41 @@ fn leaks_view_lists_one_time_allocations_apart() {
     h.get_by_label(&format!(
         "One-time allocations (not counted): {groups} group(s)"
     ));
+}
+
+/// The Memory view on the WASM training sample: the parts add up to the total, the WebAssembly
+/// memory is 5 pages, and clicking the biggest buffer holder selects it for the Retainers panel.
+#[test]
+fn memory_view_maps_wasm_and_selects_a_buffer_holder() {
+    let mut h = app_with(&["sample-snapshots/node-wasm/training.heapsnapshot"]);
+    h.get_by_label("Memory").click();
+    step_until(&mut h, "the memory map", |app| {
+        app.tabs[0]
+            .view::<MemoryView>()
+            .is_some_and(|v| v.map().is_some())
+    });
+    let (total, wasm, holder) = {
+        let map = h.state().tabs[0]
+            .view::<MemoryView>()
+            .unwrap()
+            .map()
+            .unwrap();
+        let sum: u64 = map.parts.iter().map(|p| p.bytes).sum();
+        assert_eq!(sum, map.total);
+        assert_eq!(map.total, h.state().tabs[0].doc.total_size());
+        let holder = &map.buffer_holders[0];
+        (
+            map.total,
+            map.wasm_memories[0].bytes,
+            (format!("{} @{}", holder.class, holder.id), holder.node),
+        )
+    };
+    // The row names where the holder sits too: the Map under ActivationCache.entries.
+    let label = format!("{}  (ActivationCache.entries)", holder.0);
+    let holder = (label, holder.1);
+    assert!(total > 0);
+    assert_eq!(wasm, 5 * 65_536);
+    h.get_by_label(&holder.0).click();
+    h.run_steps(2);
+    assert_eq!(h.state().tabs[0].selection.node, Some(holder.1));
 }

@@ -10,6 +10,7 @@ pub mod detached;
 pub mod dominators;
 pub mod flamegraph;
 pub mod leaks;
+pub mod memory;
 pub mod retainers;
 pub mod search;
 pub mod start;
@@ -38,6 +39,7 @@ pub fn registry() -> Vec<Box<dyn View>> {
         Box::<leaks::LeaksView>::default(),
         Box::<suspects::SuspectsView>::default(),
         Box::<detached::DetachedView>::default(),
+        Box::<memory::MemoryView>::default(),
         Box::<allocations::AllocationsView>::default(),
     ]
 }
