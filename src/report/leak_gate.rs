@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::document::Block;
 use super::human_bytes;
-use super::json::to_json;
 use super::leak_report::leak_blocks;
 use super::leaks;
 use crate::analysis::leak_gate::{ClusterStatus, GateVerdict, IgnoreRules, Limits};
@@ -169,13 +168,7 @@ pub fn json(files: [&Path; 3], g: &GatedLeaks) -> Result<String> {
     }
     let counted = g.verdict.counted(g.report);
     #[derive(Serialize)]
-    struct Out<'a> {
-        baseline: String,
-        target: String,
-        #[serde(rename = "final")]
-        final_: String,
-        #[serde(flatten)]
-        report: &'a LeakReport,
+    struct Extra<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         ignore_file: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,13 +179,13 @@ pub fn json(files: [&Path; 3], g: &GatedLeaks) -> Result<String> {
     let ignored = file.is_some().then(|| {
         g.ignored()
             .into_iter()
-            .map(|(cluster, s)| match s {
-                ClusterStatus::Ignored { line, rule } => IgnoredJson {
+            .filter_map(|(cluster, s)| match s {
+                ClusterStatus::Ignored { line, rule } => Some(IgnoredJson {
                     cluster,
                     line: *line,
                     rule,
-                },
-                _ => unreachable!("ignored() returns ignored clusters"),
+                }),
+                _ => None,
             })
             .collect()
     });
@@ -213,15 +206,12 @@ pub fn json(files: [&Path; 3], g: &GatedLeaks) -> Result<String> {
             })
             .collect(),
     });
-    to_json(&Out {
-        baseline: files[0].display().to_string(),
-        target: files[1].display().to_string(),
-        final_: files[2].display().to_string(),
-        report: &counted,
+    let extra = Extra {
         ignore_file: file,
         ignored,
         gate,
-    })
+    };
+    leaks::json_with(files, &counted, &extra)
 }
 
 /// Markdown/HTML blocks: the verdict first (when gated, so the top of a CI job summary says

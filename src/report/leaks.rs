@@ -90,19 +90,29 @@ pub fn one_time_holder(c: &LeakCluster) -> String {
 /// The whole result as JSON, naming the three files.
 pub fn json(files: [&Path; 3], r: &LeakReport) -> Result<String> {
     #[derive(Serialize)]
-    struct Out<'a> {
+    struct Nothing {}
+    json_with(files, r, &Nothing {})
+}
+
+/// [`json`] with `extra`'s fields after the report's (the gate's verdict, ignored clusters).
+pub fn json_with<E: Serialize>(files: [&Path; 3], r: &LeakReport, extra: &E) -> Result<String> {
+    #[derive(Serialize)]
+    struct Out<'a, E> {
         baseline: String,
         target: String,
         #[serde(rename = "final")]
         final_: String,
         #[serde(flatten)]
         report: &'a LeakReport,
+        #[serde(flatten)]
+        extra: &'a E,
     }
     to_json(&Out {
         baseline: files[0].display().to_string(),
         target: files[1].display().to_string(),
         final_: files[2].display().to_string(),
         report: r,
+        extra,
     })
 }
 
