@@ -30,6 +30,17 @@ pub enum Block {
     Path(Vec<String>),
 }
 
+impl Block {
+    /// A table with these column titles; `numeric` says which columns are right-aligned.
+    pub fn table(head: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> Self {
+        Block::Table {
+            head: head.iter().map(|h| h.to_string()).collect(),
+            rows,
+            numeric: numeric.to_vec(),
+        }
+    }
+}
+
 /// Escape text for Markdown prose: class names like `<div>` or `<symbol x>` would otherwise be
 /// taken for HTML tags.
 fn md_text(s: &str) -> String {

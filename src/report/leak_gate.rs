@@ -235,11 +235,10 @@ pub fn blocks(g: &GatedLeaks, files: [&str; 3]) -> Vec<Block> {
         if ignored.is_empty() { "." } else { ":" }
     )));
     if !ignored.is_empty() {
-        b.push(Block::Table {
-            head: ["Ignored class", "Count", "Retained", "Rule"]
-                .map(String::from)
-                .to_vec(),
-            rows: ignored
+        b.push(Block::table(
+            &["Ignored class", "Count", "Retained", "Rule"],
+            &[false, true, true, false],
+            ignored
                 .iter()
                 .map(|(c, s)| {
                     vec![
@@ -250,8 +249,7 @@ pub fn blocks(g: &GatedLeaks, files: [&str; 3]) -> Vec<Block> {
                     ]
                 })
                 .collect(),
-            numeric: vec![false, true, true, false],
-        });
+        ));
     }
     b
 }

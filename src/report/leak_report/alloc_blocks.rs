@@ -51,16 +51,13 @@ pub fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
             return;
         }
         b.push(Block::Heading(3, title));
-        b.push(Block::Table {
-            head: ["Allocating function", "Location", "Value"]
-                .map(String::from)
-                .to_vec(),
-            rows: rows
-                .iter()
+        b.push(Block::table(
+            &["Allocating function", "Location", "Value"],
+            &[false, false, true],
+            rows.iter()
                 .map(|r| vec![r.function.clone(), r.location.clone(), value(r)])
                 .collect(),
-            numeric: vec![false, false, true],
-        });
+        ));
         // The innermost frames say where; the runtime's prelude above `main` says nothing.
         for r in rows.iter().take(3) {
             let skip = r.stack.len().saturating_sub(STACK_FRAMES_SHOWN);

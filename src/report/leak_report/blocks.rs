@@ -49,16 +49,10 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         b.extend(one_time_blocks(l));
         return b;
     }
-    b.push(Block::Table {
-        head: vec![
-            "#".into(),
-            "Leaked class".into(),
-            "Count".into(),
-            "Retained".into(),
-            "Held by".into(),
-        ],
-        rows: l
-            .clusters
+    b.push(Block::table(
+        &["#", "Leaked class", "Count", "Retained", "Held by"],
+        &[true, false, true, true, false],
+        l.clusters
             .iter()
             .enumerate()
             .map(|(i, c)| {
@@ -80,8 +74,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                 ]
             })
             .collect(),
-        numeric: vec![true, false, true, true, false],
-    });
+    ));
     for (i, c) in l.clusters.iter().take(10).enumerate() {
         b.push(Block::Heading(
             3,
@@ -115,15 +108,10 @@ fn one_time_blocks(l: &LeakReport) -> Vec<Block> {
              stdio streams, console internals): held only by the runtime's own code, in a slot it \
              already had. They are not leaks and are left out of the counts above and of the gate."
         )),
-        Block::Table {
-            head: vec![
-                "Class".into(),
-                "Count".into(),
-                "Retained".into(),
-                "Held by".into(),
-            ],
-            rows: l
-                .one_time_allocations
+        Block::table(
+            &["Class", "Count", "Retained", "Held by"],
+            &[false, true, true, false],
+            l.one_time_allocations
                 .iter()
                 .map(|c| {
                     vec![
@@ -134,8 +122,7 @@ fn one_time_blocks(l: &LeakReport) -> Vec<Block> {
                     ]
                 })
                 .collect(),
-            numeric: vec![false, true, true, false],
-        },
+        ),
     ]
 }
 
@@ -199,12 +186,10 @@ impl LeakSuspectsReport {
                 2,
                 "Collections that grow in every snapshot".into(),
             ));
-            b.push(Block::Table {
-                head: ["Collection", "Entries per snapshot", "Retained now"]
-                    .map(String::from)
-                    .to_vec(),
-                rows: self
-                    .growing_collections
+            b.push(Block::table(
+                &["Collection", "Entries per snapshot", "Retained now"],
+                &[false, true, true],
+                self.growing_collections
                     .iter()
                     .take(20)
                     .map(|c| {
@@ -219,8 +204,7 @@ impl LeakSuspectsReport {
                         ]
                     })
                     .collect(),
-                numeric: vec![false, true, true],
-            });
+            ));
         }
         for s in &self.snapshots {
             b.extend(snapshot_blocks(s));
@@ -274,12 +258,10 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
     for (i, x) in s.suspects.iter().enumerate() {
         b.push(Block::Paragraph(format!("{}. {}", i + 1, x.explanation)));
         if !x.breakdown.is_empty() {
-            b.push(Block::Table {
-                head: ["Held class", "Count", "Retained"]
-                    .map(String::from)
-                    .to_vec(),
-                rows: x
-                    .breakdown
+            b.push(Block::table(
+                &["Held class", "Count", "Retained"],
+                &[false, true, true],
+                x.breakdown
                     .iter()
                     .map(|c| {
                         vec![
@@ -289,8 +271,7 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                         ]
                     })
                     .collect(),
-                numeric: vec![false, true, true],
-            });
+            ));
         }
         b.push(Block::Path(path_lines(&x.path)));
     }
@@ -314,12 +295,10 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
             .collect(),
         total: s.total_size,
     });
-    b.push(Block::Table {
-        head: ["Class", "Count", "Shallow", "Retained", "Retained %"]
-            .map(String::from)
-            .to_vec(),
-        rows: s
-            .top_classes
+    b.push(Block::table(
+        &["Class", "Count", "Shallow", "Retained", "Retained %"],
+        &[false, true, true, true, true],
+        s.top_classes
             .iter()
             .map(|c| {
                 vec![
@@ -331,19 +310,16 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                 ]
             })
             .collect(),
-        numeric: vec![false, true, true, true, true],
-    });
+    ));
     if !s.detached.trees.is_empty() {
         b.push(Block::Heading(
             3,
             format!("Detached DOM ({} nodes)", s.detached.node_count),
         ));
-        b.push(Block::Table {
-            head: ["Tree", "Nodes", "Retained", "Members", "Held through"]
-                .map(String::from)
-                .to_vec(),
-            rows: s
-                .detached
+        b.push(Block::table(
+            &["Tree", "Nodes", "Retained", "Members", "Held through"],
+            &[false, true, true, false, false],
+            s.detached
                 .trees
                 .iter()
                 .take(20)
@@ -357,8 +333,7 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                     ]
                 })
                 .collect(),
-            numeric: vec![false, true, true, false, false],
-        });
+        ));
         if let Some(t) = s.detached.trees.first() {
             b.push(Block::Paragraph(format!(
                 "What keeps {} @{} alive:",
@@ -369,10 +344,10 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
     }
     if !s.duplicated_strings.is_empty() {
         b.push(Block::Heading(3, "Duplicated strings".into()));
-        b.push(Block::Table {
-            head: ["Text", "Copies", "Wasted"].map(String::from).to_vec(),
-            rows: s
-                .duplicated_strings
+        b.push(Block::table(
+            &["Text", "Copies", "Wasted"],
+            &[false, true, true],
+            s.duplicated_strings
                 .iter()
                 .map(|d| {
                     vec![
@@ -382,8 +357,7 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                     ]
                 })
                 .collect(),
-            numeric: vec![false, true, true],
-        });
+        ));
     }
     b
 }
