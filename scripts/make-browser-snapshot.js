@@ -25,6 +25,12 @@
 //     keeps the <ul> itself;
 //   - <div class="panel"> > <section> > <ul class="inner"> (only children) with 20 <li>,
 //     kept by one of its <li> in window.lastItem.
+//
+// With --wasm [OUT_DIR] (default sample-snapshots/browser-wasm) the page runs the WebAssembly
+// training loop of fixtures/wasm/training.js over fixtures/wasm/arena.wasm (the module
+// scripts/make-wasm-scenario.js builds with wat2wasm) and takes step1..step3.heapsnapshot, one
+// after each training step, with numeric values (`captureNumericValue`); OUT_DIR/expected.json
+// holds what the page reported after each step, in the same shape as the Node scenario's.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -137,14 +143,50 @@ window.revert = function () {
 </script>
 </body></html>`;
 
-async function takeSnapshot(cdp, file) {
+// The --wasm page: the module's bytes and the training loop, inline (setContent has no origin
+// to fetch from).
+function wasmPage() {
+  const root = path.join(__dirname, '..');
+  const wasm = fs.readFileSync(path.join(root, 'fixtures', 'wasm', 'arena.wasm')).toString('base64');
+  const training = fs.readFileSync(path.join(root, 'fixtures', 'wasm', 'training.js'), 'utf8');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>heapsight WASM training sample</title></head>
+<body><p>training</p>
+<script>${training}</script>
+<script>
+const bytes = Uint8Array.from(atob('${wasm}'), (c) => c.charCodeAt(0));
+window.wasmInstance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+window.trainer = window.startTraining(window.wasmInstance);
+</script>
+</body></html>`;
+}
+
+async function wasmSeries(page, cdp, outDir, version) {
+  const steps = [];
+  for (let step = 1; step <= 3; step++) {
+    const facts = await page.evaluate(() => window.trainer.runStep());
+    const file = await takeSnapshot(cdp, path.join(outDir, `step${step}.heapsnapshot`),
+      { captureNumericValue: true });
+    steps.push({ file: path.basename(file), ...facts });
+  }
+  const shapes = await page.evaluate(() => window.trainer.shapes);
+  fs.writeFileSync(path.join(outDir, 'expected.json'), JSON.stringify({
+    description: `scripts/make-browser-snapshot.js --wasm on ${version}: fixtures/wasm/training.js ` +
+      'over fixtures/wasm/arena.wasm, one snapshot after each training step (numeric values captured)',
+    steps,
+    shapes,
+  }, null, 2) + '\n');
+  return steps.map((s) => path.join(outDir, s.file));
+}
+
+async function takeSnapshot(cdp, file, options = {}) {
   const chunks = [];
   const onChunk = ({ chunk }) => chunks.push(chunk);
   cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
   // Two full GCs: the first can leave objects that only finalizers or weak callbacks free.
   await cdp.send('HeapProfiler.collectGarbage');
   await cdp.send('HeapProfiler.collectGarbage');
-  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false, ...options });
   cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
   const text = chunks.join('');
   for (const stale of [file, file + '.gz']) fs.rmSync(stale, { force: true });
@@ -157,9 +199,12 @@ async function takeSnapshot(cdp, file) {
 }
 
 (async () => {
-  const tree = process.argv[2] === '--tree';
-  const args = process.argv.slice(tree ? 3 : 2);
-  const outDir = args[0] || path.join('sample-snapshots', tree ? 'browser-detached-tree' : 'browser-detached');
+  const mode = ['--tree', '--wasm'].includes(process.argv[2]) ? process.argv[2] : '';
+  const tree = mode === '--tree';
+  const args = process.argv.slice(mode ? 3 : 2);
+  const defaultDir = { '--tree': 'browser-detached-tree', '--wasm': 'browser-wasm' }[mode] ||
+    'browser-detached';
+  const outDir = args[0] || path.join('sample-snapshots', defaultDir);
   fs.mkdirSync(outDir, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsight-chromium-'));
   const browser = await puppeteer.launch({
@@ -171,10 +216,17 @@ async function takeSnapshot(cdp, file) {
   });
   try {
     const page = await browser.newPage();
-    await page.setContent(tree ? TREE_PAGE : PAGE, { waitUntil: 'load' });
+    const content = { '--tree': TREE_PAGE, '--wasm': mode === '--wasm' ? wasmPage() : '' }[mode];
+    await page.setContent(content || PAGE, { waitUntil: 'load' });
     const cdp = await page.createCDPSession();
     await cdp.send('HeapProfiler.enable');
     const written = [];
+    if (mode === '--wasm') {
+      const version = await browser.version();
+      written.push(...await wasmSeries(page, cdp, outDir, version));
+      console.log(`${version}: wrote ${written.join(', ')}`);
+      return;
+    }
     if (tree) {
       const rows = await page.evaluate(() => window.leakTree());
       if (rows !== TREE_ROWS) throw new Error(`expected ${TREE_ROWS} rows, the page made ${rows}`);

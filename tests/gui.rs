@@ -576,7 +576,7 @@ fn leaks_view_lists_one_time_allocations_apart() {
 /// memory is 5 pages, and clicking the biggest buffer holder selects it for the Retainers panel.
 #[test]
 fn memory_view_maps_wasm_and_selects_a_buffer_holder() {
-    let mut h = app_with(&["sample-snapshots/node-wasm/training.heapsnapshot"]);
+    let mut h = app_with(&["sample-snapshots/node-wasm/step3.heapsnapshot"]);
     h.get_by_label("Memory").click();
     step_until(&mut h, "the memory map", |app| {
         app.tabs[0]

@@ -1,6 +1,7 @@
 //! The memory map (`heapsight memory`): parts that add up to the Summary's total, WebAssembly
-//! memories and large-buffer holders, on a hand-made graph and on the Node 20 WASM sample
-//! (`scripts/make-wasm-scenario.js`).
+//! memories, large-buffer holders and wasm-bindgen wrappers, on hand-made graphs and on the
+//! training series of `scripts/make-wasm-scenario.js` (Node 20) and `scripts/make-wasm-browser.js`
+//! (Chromium).
 
 mod common;
 
@@ -143,14 +144,14 @@ fn handmade_parts_add_up_under_memlab_rules() {
     assert_eq!(m.part(PartKind::WasmMemory).bytes, 131_072);
 }
 
-fn expected() -> serde_json::Value {
-    let text = std::fs::read_to_string(sample("node-wasm/expected.json")).unwrap();
+fn expected(dir: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(sample(&format!("{dir}/expected.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
-fn wasm_document() -> Document {
+fn open(path: &std::path::Path) -> Document {
     Document::open(
-        &sample("node-wasm/training.heapsnapshot"),
+        path,
         &Default::default(),
         AnalysisOptions::default(),
         Default::default(),
@@ -158,51 +159,98 @@ fn wasm_document() -> Document {
     .unwrap()
 }
 
+/// The training scenario (fixtures/wasm/training.js) in `dir`, snapshot by snapshot, against
+/// what the script recorded: the map adds up, the memory is pages × 64 KiB, the wrappers are
+/// counted live and freed exactly, the activation cache and the pool are the top holders with
+/// their shapes, and the pool stays the same size.
+fn check_training_series(dir: &str) {
+    let exp = expected(dir);
+    let shapes = &exp["shapes"];
+    let steps = exp["steps"].as_array().unwrap();
+    assert!(steps.len() >= 3, "{dir}: {} steps", steps.len());
+    let mut pools = Vec::new();
+    for step in steps {
+        let file = step["file"].as_str().unwrap();
+        let doc = open(&sample(&format!("{dir}/{file}")));
+        let m = MemoryMap::build(&doc.data, DEFAULT_MIN_BUFFER);
+        let at = format!("{dir}/{file}");
+
+        assert_eq!(m.total, doc.total_size(), "{at}");
+        assert_eq!(m.total, doc.summary().total_size, "{at}");
+        assert_eq!(m.parts.iter().map(|p| p.bytes).sum::<u64>(), m.total, "{at}");
+
+        let pages = step["pages"].as_u64().unwrap();
+        assert_eq!(m.wasm_memories.len(), 1, "{at}");
+        let w = &m.wasm_memories[0];
+        assert_eq!(w.pages, pages, "{at}");
+        assert_eq!(w.bytes, pages * 65_536, "{at}");
+        assert_eq!(w.bytes, step["memory_bytes"].as_u64().unwrap(), "{at}");
+        assert_eq!(m.part(PartKind::WasmMemory).bytes, w.bytes, "{at}");
+        let mut views: Vec<&str> = w.views.iter().map(|v| v.class.as_str()).collect();
+        views.sort();
+        assert_eq!(views, ["Float32Array", "Uint8Array"], "{at}");
+        assert!(w.instance_id.is_some() && w.module_id.is_some(), "{at}: {w:?}");
+        assert!(w.exports_id.is_some(), "{at}: exports");
+        assert!(w.module_name.starts_with("wasm://"), "{at}: {}", w.module_name);
+        assert_eq!(w.instance_path.last().map(|p| p.node_id), w.instance_id, "{at}");
+
+        let wrappers = &m.wasm_wrappers;
+        assert!(wrappers.numeric_values, "{at}");
+        let classes: Vec<&str> = wrappers.classes.iter().map(|c| c.class.as_str()).collect();
+        assert_eq!(classes, ["WasmTensor", "LegacyTensor"], "{at}: Cursor is no wrapper");
+        for c in &wrappers.classes {
+            let e = &step["wrappers"][&c.class];
+            assert_eq!(c.count, e["count"].as_u64().unwrap(), "{at} {}", c.class);
+            assert_eq!(c.live, e["live"].as_u64().unwrap(), "{at} {}", c.class);
+            assert_eq!(c.freed, e["freed"].as_u64().unwrap(), "{at} {}", c.class);
+            assert_eq!(c.unknown, 0, "{at} {}", c.class);
+            assert_eq!(c.holders.len(), 1, "{at} {}", c.class);
+            assert_eq!(c.holders[0].count, c.count, "{at} {}", c.class);
+        }
+        assert_eq!(wrappers.classes[0].field, "__wbg_ptr");
+        assert_eq!(wrappers.classes[0].holders[0].via, "registry", "{at}");
+        assert_eq!(wrappers.classes[1].field, "ptr");
+
+        let act = &shapes["activation"];
+        let activations = step["activations"].as_u64().unwrap();
+        // The cache and the pool are the two holders; the cache passes the pool at step 2.
+        assert_eq!(m.buffer_holders.len(), 2, "{at}: {:?}", m.buffer_holders);
+        let by_class = |class: &str| m.buffer_holders.iter().find(|h| h.class == class).unwrap();
+        let top = by_class("Map");
+        if activations * act["buffer_bytes"].as_u64().unwrap() > 3 * 131_072 {
+            assert_eq!(m.buffer_holders[0].class, "Map", "{at}");
+        }
+        assert!(
+            top.retainer_path
+                .iter()
+                .any(|p| p.node_class == "ActivationCache"),
+            "{at}: the Map is the ActivationCache's: {:?}",
+            top.retainer_path
+        );
+        assert_eq!(top.count, activations, "{at}");
+        assert_eq!(top.bytes, activations * act["buffer_bytes"].as_u64().unwrap(), "{at}");
+        assert_eq!(top.shapes.len(), 1, "{at}");
+        assert_eq!(top.shapes[0].view, act["view"].as_str().unwrap(), "{at}");
+        assert_eq!(top.shapes[0].length, act["length"].as_u64(), "{at}");
+        assert_eq!(top.shapes[0].label(), "Float32Array(16384)", "{at}");
+        assert!(top.pool.is_none(), "{at}: a Map of activations is no pool");
+
+        let pool = &shapes["pool"];
+        let second = by_class("BufferPool");
+        assert_eq!(second.via, "buffers", "{at}");
+        let p = second.pool.as_ref().expect("the pool is shown as a pool");
+        assert_eq!(p.count, step["pool_buffers"].as_u64().unwrap(), "{at}");
+        assert_eq!(p.buffer_bytes, pool["buffer_bytes"].as_u64().unwrap(), "{at}");
+        assert_eq!(second.bytes, p.count * p.buffer_bytes, "{at}");
+        assert_eq!(second.shapes[0].length, pool["length"].as_u64(), "{at}");
+        pools.push((p.count, p.buffer_bytes));
+    }
+    assert!(pools.windows(2).all(|w| w[0] == w[1]), "{dir}: the pool is stable: {pools:?}");
+}
+
 #[test]
-fn wasm_sample_parts_wasm_memory_and_holders() {
-    let doc = wasm_document();
-    let exp = expected();
-    let m = MemoryMap::build(&doc.data, DEFAULT_MIN_BUFFER);
-
-    assert_eq!(m.total, doc.total_size());
-    assert_eq!(m.total, doc.summary().total_size);
-    assert_eq!(m.total, doc.statistics().total);
-    assert_eq!(m.parts.iter().map(|p| p.bytes).sum::<u64>(), m.total);
-
-    let pages = exp["wasm_pages"].as_u64().unwrap();
-    assert_eq!(m.wasm_memories.len(), 1);
-    let w = &m.wasm_memories[0];
-    assert_eq!(w.pages, pages);
-    assert_eq!(w.bytes, pages * 65_536);
-    assert_eq!(w.bytes, exp["wasm_memory_bytes"].as_u64().unwrap());
-    assert_eq!(m.part(PartKind::WasmMemory).bytes, w.bytes);
-    let mut views: Vec<&str> = w.views.iter().map(|v| v.class.as_str()).collect();
-    views.sort();
-    assert_eq!(views, ["Float32Array", "Uint8Array"]);
-    assert!(w.retainer_path.iter().any(|p| p.node_class == "Instance"));
-
-    let cache = &exp["activation_cache"];
-    let top = &m.buffer_holders[0];
-    assert_eq!(top.class, "Map", "{:?}", m.buffer_holders);
-    assert!(
-        top.retainer_path
-            .iter()
-            .any(|p| p.node_class == "ActivationCache"),
-        "the Map is the ActivationCache's: {:?}",
-        top.retainer_path
-    );
-    assert_eq!(top.count, cache["float32_arrays"].as_u64().unwrap());
-    assert_eq!(top.bytes, cache["bytes"].as_u64().unwrap());
-    assert_eq!(
-        top.bytes,
-        top.count * cache["float32_length"].as_u64().unwrap() * 4
-    );
-
-    let pool = &exp["buffer_pool"];
-    let second = &m.buffer_holders[1];
-    assert_eq!(second.class, "BufferPool");
-    assert_eq!(second.count, pool["buffers"].as_u64().unwrap());
-    assert_eq!(second.bytes, pool["bytes"].as_u64().unwrap());
+fn node_wasm_series_memory_wrappers_holders_and_pool() {
+    check_training_series("node-wasm");
 }
 
 #[test]
@@ -223,7 +271,7 @@ fn parts_add_up_on_other_samples() {
 
 #[test]
 fn cli_memory_text_and_json() {
-    let file = sample("node-wasm/training.heapsnapshot");
+    let file = sample("node-wasm/step3.heapsnapshot");
     let file = file.to_str().unwrap();
     let out = heapsight(&["memory", file, "--json"]);
     assert!(
@@ -240,7 +288,13 @@ fn cli_memory_text_and_json() {
     );
     let sum: u64 = parts.iter().map(|p| p["bytes"].as_u64().unwrap()).sum();
     assert_eq!(sum, v["total"].as_u64().unwrap());
-    assert_eq!(v["wasm_memories"][0]["pages"], expected()["wasm_pages"]);
+    assert_eq!(
+        v["wasm_memories"][0]["pages"],
+        expected("node-wasm")["steps"][2]["pages"]
+    );
+    assert_eq!(v["wasm_wrappers"]["classes"][0]["class"], "WasmTensor");
+    assert_eq!(v["wasm_wrappers"]["classes"][0]["freed"], 6);
+    assert_eq!(v["buffer_holders"][1]["pool"]["count"], 3);
     assert_eq!(v["min_buffer"], 65_536);
     assert_eq!(v["buffer_holders"][0]["class"], "Map");
 
@@ -255,4 +309,90 @@ fn cli_memory_text_and_json() {
     assert!(text.contains("WebAssembly memory"), "{text}");
     assert!(text.contains("5 page(s)"), "{text}");
     assert!(text.contains("ActivationCache"), "{text}");
+    assert!(text.contains("Float32Array(16384) × 12"), "{text}");
+    assert!(text.contains("pool of 3 × 128 KiB"), "{text}");
+    assert!(text.contains("WasmTensor                    30 (__wbg_ptr: 24 live, 6 freed, 0 unknown)"), "{text}");
+}
+
+/// Wrappers on a hand-made page: `__wbg_ptr` by edge to numbers with values (live, freed), a
+/// heap number without a value (live), `ptr` with and without `free` on the prototype, and a
+/// field known only from the map's descriptors (no numeric values: unknown).
+#[test]
+fn handmade_wrappers() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let win = h.node("object", "Window", 50);
+    h.edge(root, "element", "1", win);
+    let list = h.node("object", "Array", 32);
+    h.edge(win, "property", "tensors", list);
+    let number = |h: &mut Heap, value: Option<&str>, name: &str| {
+        let n = h.node("number", name, 0);
+        if let Some(v) = value {
+            let s = h.node("string", v, 16);
+            h.edge(n, "internal", "value", s);
+        }
+        n
+    };
+    for (i, value) in [Some("1024"), Some("0"), Some("0"), None].iter().enumerate() {
+        let t = h.node("object", "Tensor", 40);
+        h.edge(list, "element", &i.to_string(), t);
+        let kind = if value.is_some() { "smi number" } else { "heap number" };
+        let v = number(&mut h, *value, kind);
+        h.edge(t, "property", "__wbg_ptr", v);
+    }
+    // `ptr` + free() on the prototype: a wrapper; `ptr` without: not one.
+    let proto = h.node("object", "Legacy", 20);
+    let free = h.node("closure", "free", 32);
+    h.edge(proto, "property", "free", free);
+    let legacy = h.node("object", "Legacy", 40);
+    h.edge(legacy, "property", "__proto__", proto);
+    let v = number(&mut h, Some("64"), "smi number");
+    h.edge(legacy, "property", "ptr", v);
+    h.edge(win, "property", "legacy", legacy);
+    let cursor = h.node("object", "Cursor", 40);
+    let v = number(&mut h, Some("7"), "smi number");
+    h.edge(cursor, "property", "ptr", v);
+    h.edge(win, "property", "cursor", cursor);
+    let s = h.analyze();
+    let w = heapsight::analysis::wasm_wrappers::WasmWrappers::build(&s);
+    assert!(w.numeric_values);
+    let rows: Vec<(&str, &str, u64, u64, u64, u64)> = w
+        .classes
+        .iter()
+        .map(|c| (c.class.as_str(), c.field, c.count, c.live, c.freed, c.unknown))
+        .collect();
+    assert_eq!(
+        rows,
+        [("Tensor", "__wbg_ptr", 4, 2, 2, 0), ("Legacy", "ptr", 1, 1, 0, 0)]
+    );
+    assert_eq!(w.classes[0].holders[0].class, "Window");
+    assert_eq!(w.classes[0].holders[0].via, "tensors");
+    assert_eq!(w.classes[0].js_bytes, 160);
+
+    // Without numeric values, a field only in the map's descriptors is a wrapper of unknown state.
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let win = h.node("object", "Window", 50);
+    h.edge(root, "element", "1", win);
+    let map = h.node("object shape", "system / Map", 72);
+    let desc = h.node("object shape", "system / DescriptorArray", 72);
+    h.edge(map, "internal", "descriptors", desc);
+    let key = h.node("string", "__wbg_ptr", 32);
+    h.edge(desc, "internal", "0", key);
+    for i in 0..3 {
+        let t = h.node("object", "Handle", 24);
+        h.edge(t, "internal", "map", map);
+        h.edge(win, "property", &format!("h{i}"), t);
+    }
+    let s = h.analyze();
+    let w = heapsight::analysis::wasm_wrappers::WasmWrappers::build(&s);
+    assert!(!w.numeric_values);
+    assert_eq!(w.classes.len(), 1);
+    let c = &w.classes[0];
+    assert_eq!((c.class.as_str(), c.count, c.live, c.freed, c.unknown), ("Handle", 3, 0, 0, 3));
+}
+
+#[test]
+fn chromium_wasm_series_memory_wrappers_holders_and_pool() {
+    check_training_series("browser-wasm");
 }

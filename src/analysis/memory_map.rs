@@ -15,18 +15,22 @@
 //! - **JS heap**: everything else (objects, closures, code, strings, arrays, V8's own objects).
 //!
 //! Memory: one byte a node for its part, plus the lists, which are as long as the WASM
-//! memories and large buffers.
+//! memories, large buffers and wrapper classes. Holders are in `buffer_holders`, wrappers in
+//! `wasm_wrappers`.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub use super::buffer_holders::{BufferHolder, BufferPool, BufferShape};
+use super::buffer_holders::buffer_holders;
 use super::detached::{path_text, PathText};
+use super::wasm_wrappers::WasmWrappers;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    backing_store, backing_store_owner, buffer_views, is_array_buffer_name, is_system_name,
-    is_typed_array_name, wasm_memory_buffer, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
-    JS_ARRAY_NAME, WASM_PAGE_SIZE,
+    backing_store, buffer_views, wasm_instance_exports, wasm_instance_module, wasm_module_name,
+    wasm_memory_buffer, wasm_memory_instance, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
+    WASM_PAGE_SIZE,
 };
 use crate::model::{HeapGraph, NodeIx, NodeKind};
 
@@ -101,8 +105,18 @@ pub struct WasmMemory {
     pub bytes: u64,
     /// `bytes / 65 536`.
     pub pages: u64,
+    /// The `WebAssembly.Instance` that holds it (its id), if one does.
+    pub instance_id: Option<u32>,
+    /// The instance's `WebAssembly.Module` (its id).
+    pub module_id: Option<u32>,
+    /// The module's code name (`wasm://wasm/9c3bd02a`), empty when unknown.
+    pub module_name: String,
+    /// The instance's exports object (its id).
+    pub exports_id: Option<u32>,
     /// Shortest retainer path from the root to the `Memory` object.
     pub retainer_path: Vec<PathText>,
+    /// Shortest retainer path from the root to the instance: what keeps it alive.
+    pub instance_path: Vec<PathText>,
     /// Typed arrays and `DataView`s onto its buffer. Node 20 snapshots record neither their
     /// offset nor their length.
     pub views: Vec<BufferView>,
@@ -110,26 +124,6 @@ pub struct WasmMemory {
     #[serde(skip)]
     pub data: Option<NodeIx>,
     /// The `Memory` object (node index).
-    #[serde(skip)]
-    pub node: NodeIx,
-}
-
-/// The user-level object that holds some large buffers, with their count and bytes.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct BufferHolder {
-    /// Its class (`Map`, a user class, a closure's class).
-    pub class: String,
-    /// Its own name when that says more than the class (a closure's function name).
-    pub name: String,
-    /// Its snapshot id.
-    pub id: u32,
-    /// Large backing stores it holds.
-    pub count: u64,
-    /// Their bytes.
-    pub bytes: u64,
-    /// Shortest retainer path from the root to the holder.
-    pub retainer_path: Vec<PathText>,
-    /// The holder (node index).
     #[serde(skip)]
     pub node: NodeIx,
 }
@@ -147,6 +141,8 @@ pub struct MemoryMap {
     pub min_buffer: u64,
     /// Large non-WASM backing stores by holder, most bytes first.
     pub buffer_holders: Vec<BufferHolder>,
+    /// JS objects holding pointers into WebAssembly memory (wasm-bindgen wrappers), by class.
+    pub wasm_wrappers: WasmWrappers,
 }
 
 impl MemoryMap {
@@ -208,6 +204,7 @@ impl MemoryMap {
             wasm_memories,
             min_buffer,
             buffer_holders: buffer_holders(s, &large),
+            wasm_wrappers: WasmWrappers::build(s),
         }
     }
 
@@ -232,7 +229,19 @@ fn find_wasm_memories(s: &AnalyzedSnapshot) -> Vec<WasmMemory> {
             let buffer = wasm_memory_buffer(g, n)?;
             let data = backing_store(g, buffer);
             let bytes = data.map_or(0, |d| g.self_size(d));
+            let instance = wasm_memory_instance(g, n);
+            let module = instance.and_then(|i| wasm_instance_module(g, i));
             Some(WasmMemory {
+                instance_id: instance.map(|i| g.id(i)),
+                module_id: module.map(|m| g.id(m)),
+                module_name: module
+                    .and_then(|m| wasm_module_name(g, m))
+                    .unwrap_or_default()
+                    .to_string(),
+                exports_id: instance
+                    .and_then(|i| wasm_instance_exports(g, i))
+                    .map(|x| g.id(x)),
+                instance_path: instance.map(|i| path_text(s, i)).unwrap_or_default(),
                 id: g.id(n),
                 buffer_id: g.id(buffer),
                 bytes,
@@ -250,66 +259,4 @@ fn find_wasm_memories(s: &AnalyzedSnapshot) -> Vec<WasmMemory> {
             })
         })
         .collect()
-}
-
-/// Is `n` a user-level owner of buffers: a closure, a `Map`/`Set`, or an object with a user
-/// class, rather than storage (V8's `system / …` objects, `(…)` classes, arrays) or the buffer
-/// plumbing itself (`ArrayBuffer`, typed arrays)?
-fn is_holder(s: &AnalyzedSnapshot, n: NodeIx) -> bool {
-    let g = s.graph();
-    match g.kind(n) {
-        NodeKind::Closure => true,
-        NodeKind::Object => {
-            let class = s.class_name(n);
-            !(is_system_name(g.name(n))
-                || class.starts_with('(')
-                || is_system_name(class)
-                || is_array_buffer_name(class)
-                || is_typed_array_name(class)
-                || class == JS_ARRAY_NAME)
-        }
-        _ => false,
-    }
-}
-
-/// Group the large backing stores `large` by their nearest holder on the dominator chain.
-fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx]) -> Vec<BufferHolder> {
-    let g = s.graph();
-    let a = &s.analysis;
-    let root = g.root();
-    let mut by_holder: HashMap<NodeIx, (u64, u64)> = HashMap::new();
-    for &data in large {
-        // Start from the owning ArrayBuffer when there is one: the data's own dominator can be
-        // far up when several buffers share it.
-        let mut v = backing_store_owner(g, data).unwrap_or(data);
-        while v != root && !is_holder(s, v) {
-            v = a.dominator(v);
-        }
-        let entry = by_holder.entry(v).or_default();
-        entry.0 += 1;
-        entry.1 += a.shallow_size(data);
-    }
-    let mut rows: Vec<BufferHolder> = by_holder
-        .into_iter()
-        .map(|(n, (count, bytes))| BufferHolder {
-            class: s.path_label(n).to_string(),
-            name: if g.kind(n) == NodeKind::Closure {
-                g.name(n).to_string()
-            } else {
-                String::new()
-            },
-            id: g.id(n),
-            count,
-            bytes,
-            retainer_path: path_text(s, n),
-            node: n,
-        })
-        .collect();
-    rows.sort_by(|x, y| {
-        y.bytes
-            .cmp(&x.bytes)
-            .then(y.count.cmp(&x.count))
-            .then(x.id.cmp(&y.id))
-    });
-    rows
 }

@@ -369,6 +369,152 @@ pub fn buffer_views(g: &HeapGraph, buffer: NodeIx) -> Vec<NodeIx> {
     v
 }
 
+/// Bytes per element of a typed array class (`Float32Array` → 4); `None` for `DataView`,
+/// `ArrayBuffer` and anything else.
+pub fn typed_array_element_size(class: &str) -> Option<u64> {
+    Some(match class {
+        "Int8Array" | "Uint8Array" | "Uint8ClampedArray" | "Buffer" | "FastBuffer" => 1,
+        "Int16Array" | "Uint16Array" | "Float16Array" => 2,
+        "Int32Array" | "Uint32Array" | "Float32Array" => 4,
+        "Float64Array" | "BigInt64Array" | "BigUint64Array" => 8,
+        _ => return None,
+    })
+}
+
+/// Class name V8 gives a `WebAssembly.Instance`.
+pub const WASM_INSTANCE_CLASS: &str = "Instance";
+/// Class name V8 gives a `WebAssembly.Module`.
+pub const WASM_MODULE_CLASS: &str = "Module";
+
+/// The `WebAssembly.Instance` that owns (or imported) the memory `memory`. Node 20's V8 gives
+/// the instance a hidden edge to it; newer V8 (Chromium 156) keeps it in the instance's trusted
+/// data: `Instance` ← `instance_object` ← `WasmTrustedInstanceData` → `memory_objects` → it.
+pub fn wasm_memory_instance(g: &HeapGraph, memory: NodeIx) -> Option<NodeIx> {
+    let is_instance = |n: NodeIx| g.kind(n) == NodeKind::Object && g.name(n) == WASM_INSTANCE_CLASS;
+    let retainers = g.retainer_edges(memory);
+    let direct = retainers.iter().find(|e| {
+        matches!(e.kind, EdgeKind::Hidden | EdgeKind::Internal) && is_instance(e.from)
+    });
+    if let Some(e) = direct {
+        return Some(e.from);
+    }
+    retainers
+        .iter()
+        .flat_map(|list| g.retainer_edges(list.from))
+        .filter(|e| edge_name(g, e) == Some("memory_objects"))
+        .find_map(|data| {
+            g.edges(data.from)
+                .find(|e| edge_name(g, e) == Some("instance_object") && is_instance(e.to))
+                .map(|e| e.to)
+        })
+}
+
+/// The `WebAssembly.Module` of the instance `instance`: its `module_object`, or (Node 20) the
+/// object named `Module` it reaches by a hidden or internal edge.
+pub fn wasm_instance_module(g: &HeapGraph, instance: NodeIx) -> Option<NodeIx> {
+    g.edges(instance)
+        .find(|e| {
+            matches!(e.kind, EdgeKind::Hidden | EdgeKind::Internal)
+                && g.kind(e.to) == NodeKind::Object
+                && g.name(e.to) == WASM_MODULE_CLASS
+        })
+        .map(|e| e.to)
+}
+
+/// The module's code name (`wasm://wasm/9c3bd02a`): the name of its script, without V8's
+/// `system / Script / ` prefix.
+pub fn wasm_module_name(g: &HeapGraph, module: NodeIx) -> Option<&str> {
+    g.edges(module)
+        .filter(|e| g.kind(e.to) == NodeKind::Code)
+        .find_map(|e| g.name(e.to).find("wasm://").map(|at| &g.name(e.to)[at..]))
+}
+
+/// The exports object of the instance `instance`: its internal `exports` edge (newer V8), or
+/// (Node 20) the plain object it reaches by a hidden edge whose own properties are all functions or WebAssembly objects (`memory`,
+/// exported functions, tables, globals). An instance with nothing exported has none.
+pub fn wasm_instance_exports(g: &HeapGraph, instance: NodeIx) -> Option<NodeIx> {
+    let named = g.edges(instance).find(|e| {
+        e.kind == EdgeKind::Internal
+            && edge_name(g, e) == Some("exports")
+            && g.kind(e.to) == NodeKind::Object
+    });
+    if let Some(e) = named {
+        return Some(e.to);
+    }
+    g.edges(instance)
+        .filter(|e| {
+            matches!(e.kind, EdgeKind::Hidden | EdgeKind::Internal)
+                && g.kind(e.to) == NodeKind::Object
+                && g.name(e.to) == "Object"
+        })
+        .map(|e| e.to)
+        .find(|&o| {
+            let mut exported = g
+                .edges(o)
+                .filter(|e| e.kind == EdgeKind::Property && edge_name(g, e) != Some(PROTO_EDGE))
+                .peekable();
+            exported.peek().is_some()
+                && exported.all(|e| {
+                    g.kind(e.to) == NodeKind::Closure
+                        || matches!(g.name(e.to), "Memory" | "Table" | "Global" | "Tag")
+                })
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// wasm-bindgen wrappers (docs/wasm-rules.md)
+
+/// The own property wasm-bindgen's generated classes keep their pointer into linear memory in.
+pub const WBG_PTR_FIELD: &str = "__wbg_ptr";
+/// The field older wasm-bindgen versions used; a wrapper only when the class has [`FREE_METHOD`].
+pub const LEGACY_PTR_FIELD: &str = "ptr";
+/// The method every wasm-bindgen class has on its prototype.
+pub const FREE_METHOD: &str = "free";
+/// Name of V8's node for a number held directly in a field (snapshots with numeric values).
+pub const SMI_NUMBER: &str = "smi number";
+/// Name of V8's node for a boxed number.
+pub const HEAP_NUMBER: &str = "heap number";
+/// Edge from a number node to the string of its value (snapshots with numeric values).
+pub const NUMBER_VALUE_EDGE: &str = "value";
+
+/// Does `object`'s prototype (its `__proto__`) have a `free` method?
+pub fn prototype_has_free(g: &HeapGraph, object: NodeIx) -> bool {
+    g.edges(object)
+        .filter(|e| e.kind == EdgeKind::Property && edge_name(g, e) == Some(PROTO_EDGE))
+        .any(|p| {
+            g.edges(p.to).any(|e| {
+                e.kind == EdgeKind::Property
+                    && edge_name(g, &e) == Some(FREE_METHOD)
+                    && g.kind(e.to) == NodeKind::Closure
+            })
+        })
+}
+
+/// The keys of the descriptor array of `object`'s map (`map` → `descriptors` → strings): the
+/// names of its in-object properties, including those whose values are small integers and so
+/// have no edge of their own. The array can be shared along a map transition chain, so it may
+/// name a few properties later maps added.
+pub fn map_descriptor_keys(g: &HeapGraph, object: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
+    g.edges(object)
+        .filter(|e| e.kind == EdgeKind::Internal && edge_name(g, e) == Some("map"))
+        .flat_map(move |m| {
+            g.edges(m.to)
+                .filter(move |e| is_map_descriptors(g, e.to) || edge_name(g, e) == Some("descriptors"))
+        })
+        .flat_map(move |d| g.edges(d.to).filter(move |e| g.kind(e.to).is_string()).map(|e| e.to))
+}
+
+/// The value of a number node when the snapshot records it (V8's `exposeNumericValues` /
+/// `captureNumericValue`): the string its `value` edge points to, parsed.
+pub fn number_value(g: &HeapGraph, number: NodeIx) -> Option<f64> {
+    if g.kind(number) != NodeKind::Number {
+        return None;
+    }
+    g.edges(number)
+        .find(|e| edge_name(g, e) == Some(NUMBER_VALUE_EDGE) && g.kind(e.to).is_string())
+        .and_then(|e| g.name(e.to).parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::analysis::detached::PathText;
-use crate::analysis::memory_map::MemoryMap;
+use crate::analysis::memory_map::{BufferHolder, MemoryMap};
 use crate::error::Result;
 use crate::report::json::to_json;
 use crate::units::human_bytes;
@@ -85,6 +85,21 @@ pub fn text(file: &str, m: &MemoryMap) -> String {
             w.buffer_id,
             path_line(&w.retainer_path)
         ));
+        if let Some(instance) = w.instance_id {
+            let module = match (w.module_id, w.module_name.as_str()) {
+                (Some(id), "") => format!(", Module @{id}"),
+                (Some(id), name) => format!(", Module @{id} ({name})"),
+                (None, _) => String::new(),
+            };
+            let exports = w
+                .exports_id
+                .map(|id| format!(", exports @{id}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "    instance: Instance @{instance}{module}{exports}\n    kept by: {}\n",
+                path_line(&w.instance_path)
+            ));
+        }
         if w.views.is_empty() {
             out.push_str("    views: none\n");
         } else {
@@ -103,17 +118,13 @@ pub fn text(file: &str, m: &MemoryMap) -> String {
         m.buffer_holders.len()
     ));
     for h in m.buffer_holders.iter().take(TEXT_HOLDERS) {
-        let who = if h.name.is_empty() {
-            format!("{} @{}", h.class, h.id)
-        } else {
-            format!("{} {} @{}", h.class, h.name, h.id)
-        };
         out.push_str(&format!(
-            "  {:>12} {:>10}  {:>5} buffer(s)  {}\n    path: {}\n",
+            "  {:>12} {:>10}  {:>5} buffer(s)  {}\n    {}\n    path: {}\n",
             h.bytes,
             human_bytes(h.bytes),
             h.count,
-            who,
+            holder_label(h),
+            shapes_line(h),
             path_line(&h.retainer_path)
         ));
     }
@@ -122,6 +133,76 @@ pub fn text(file: &str, m: &MemoryMap) -> String {
             "  … {} more (see --json)\n",
             m.buffer_holders.len() - TEXT_HOLDERS
         ));
+    }
+    out.push_str(&wrappers_text(m));
+    out
+}
+
+/// `BufferPool @6175 .buffers`, `Map @75227`, `Object onTick @12` for a closure.
+pub fn holder_label(h: &BufferHolder) -> String {
+    let mut who = if h.name.is_empty() {
+        format!("{} @{}", h.class, h.id)
+    } else {
+        format!("{} {} @{}", h.class, h.name, h.id)
+    };
+    if !h.via.is_empty() {
+        who.push_str(&format!(" .{}", h.via));
+    }
+    who
+}
+
+/// `pool of 3 × 128 KiB: Uint8Array(131072) × 3` or `Float32Array(16384) × 12`.
+pub fn shapes_line(h: &BufferHolder) -> String {
+    let shapes: Vec<String> = h
+        .shapes
+        .iter()
+        .map(|sh| format!("{} × {}", sh.label(), sh.count))
+        .collect();
+    match &h.pool {
+        Some(p) => format!(
+            "pool of {} × {} (Array @{}): {}",
+            p.count,
+            human_bytes(p.buffer_bytes),
+            p.array_id,
+            shapes.join(", ")
+        ),
+        None => shapes.join(", "),
+    }
+}
+
+/// The wasm-bindgen wrappers section.
+fn wrappers_text(m: &MemoryMap) -> String {
+    let w = &m.wasm_wrappers;
+    let mut out = format!(
+        "\nWrappers into WebAssembly memory (__wbg_ptr, or ptr with free()): {} in {} class(es)\n",
+        w.total(),
+        w.classes.len()
+    );
+    if !w.numeric_values && !w.classes.is_empty() {
+        out.push_str(
+            "  (the snapshot records no numeric values: freed and live can't be told apart;\n   \
+             take it with exposeNumericValues / captureNumericValue)\n",
+        );
+    }
+    for c in &w.classes {
+        out.push_str(&format!(
+            "  {:<24} {:>7} ({}: {} live, {} freed, {} unknown)\n",
+            c.class, c.count, c.field, c.live, c.freed, c.unknown
+        ));
+        for h in &c.holders {
+            let via = if h.via.is_empty() {
+                String::new()
+            } else {
+                format!(" .{}", h.via)
+            };
+            out.push_str(&format!(
+                "    {} held by {} @{}{via}: {}\n",
+                h.count,
+                h.class,
+                h.id,
+                path_line(&h.retainer_path)
+            ));
+        }
     }
     out
 }
