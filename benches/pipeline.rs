@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use heapsight::analysis::call_tree::{CallTree, Direction};
+use heapsight::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
 use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot};
 use heapsight::progress::Progress;
 
@@ -79,6 +80,11 @@ fn main() {
     let summary = analyzed.summary();
     on_progress("statistics", 0, 0);
     let stats = analyzed.statistics();
+    // The memory map with holders and wrappers (issue: at most 10 % on top of the above).
+    let memory = analyzed.snapshot.alloc.is_none().then(|| {
+        on_progress("memory map", 0, 0);
+        MemoryMap::build(&analyzed, DEFAULT_MIN_BUFFER)
+    });
     let call_tree_nodes = analyzed.snapshot.alloc.as_deref().map(|p| {
         on_progress("call tree top-down", 0, 0);
         let down = CallTree::build(p, Direction::TopDown);
@@ -139,6 +145,14 @@ fn main() {
         summary.total_size,
         stats.strings
     );
+    if let Some(m) = memory {
+        println!(
+            "memory map    {} WebAssembly memories, {} buffer holders, {} wrapper classes",
+            m.wasm_memories.len(),
+            m.buffer_holders.len(),
+            m.wasm_wrappers.classes.len()
+        );
+    }
 }
 
 /// Fixed per-node cost of the graph (see `model::graph`): type, name, id, self size, first

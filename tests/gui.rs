@@ -9,7 +9,7 @@ use gui_common::{app_with, step_until, SAMPLE};
 use heapsight::gui::views::allocations::AllocationsView;
 use heapsight::gui::views::comparison::ComparisonView;
 use heapsight::gui::views::leaks::LeaksView;
-use heapsight::gui::views::memory::MemoryView;
+use heapsight::gui::views::memory::{HolderSort, MemoryView};
 use heapsight::gui::{egui, HeapsightApp};
 use heapsight::model::alloc::{Folding, Metric};
 
@@ -607,4 +607,33 @@ fn memory_view_maps_wasm_and_selects_a_buffer_holder() {
     h.get_by_label(&holder.0).click();
     h.run_steps(2);
     assert_eq!(h.state().tabs[0].selection.node, Some(holder.1));
+
+    // The pool shows as a pool, the wrappers by class with live and freed.
+    h.get_by_label_contains("pool of 3 × 128 KiB");
+    h.get_by_label("WasmTensor × 30 (__wbg_ptr): 24 live, 6 freed, 0 unknown");
+    let registry = {
+        let map = h.state().tabs[0]
+            .view::<MemoryView>()
+            .unwrap()
+            .map()
+            .unwrap();
+        let w = &map.wasm_wrappers.classes[0].holders[0];
+        (format!("30 held by {} @{}.registry", w.class, w.id), w.node)
+    };
+    h.get_by_label(&registry.0).click();
+    h.run_steps(2);
+    assert_eq!(h.state().tabs[0].selection.node, Some(registry.1));
+
+    // The table sorts by buffer count when its header is clicked (the cache's 12 first).
+    h.get_by_label("Buffers").click();
+    h.run_steps(2);
+    let view = h.state().tabs[0].view::<MemoryView>().unwrap();
+    assert_eq!(view.holder_sort(), HolderSort::Count);
+    let map = h.state().tabs[0]
+        .view::<MemoryView>()
+        .unwrap()
+        .map()
+        .unwrap();
+    let counts: Vec<u64> = map.buffer_holders.iter().map(|b| b.count).collect();
+    assert_eq!(counts, [12, 3]);
 }

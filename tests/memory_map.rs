@@ -177,7 +177,11 @@ fn check_training_series(dir: &str) {
 
         assert_eq!(m.total, doc.total_size(), "{at}");
         assert_eq!(m.total, doc.summary().total_size, "{at}");
-        assert_eq!(m.parts.iter().map(|p| p.bytes).sum::<u64>(), m.total, "{at}");
+        assert_eq!(
+            m.parts.iter().map(|p| p.bytes).sum::<u64>(),
+            m.total,
+            "{at}"
+        );
 
         let pages = step["pages"].as_u64().unwrap();
         assert_eq!(m.wasm_memories.len(), 1, "{at}");
@@ -189,15 +193,30 @@ fn check_training_series(dir: &str) {
         let mut views: Vec<&str> = w.views.iter().map(|v| v.class.as_str()).collect();
         views.sort();
         assert_eq!(views, ["Float32Array", "Uint8Array"], "{at}");
-        assert!(w.instance_id.is_some() && w.module_id.is_some(), "{at}: {w:?}");
+        assert!(
+            w.instance_id.is_some() && w.module_id.is_some(),
+            "{at}: {w:?}"
+        );
         assert!(w.exports_id.is_some(), "{at}: exports");
-        assert!(w.module_name.starts_with("wasm://"), "{at}: {}", w.module_name);
-        assert_eq!(w.instance_path.last().map(|p| p.node_id), w.instance_id, "{at}");
+        assert!(
+            w.module_name.starts_with("wasm://"),
+            "{at}: {}",
+            w.module_name
+        );
+        assert_eq!(
+            w.instance_path.last().map(|p| p.node_id),
+            w.instance_id,
+            "{at}"
+        );
 
         let wrappers = &m.wasm_wrappers;
         assert!(wrappers.numeric_values, "{at}");
         let classes: Vec<&str> = wrappers.classes.iter().map(|c| c.class.as_str()).collect();
-        assert_eq!(classes, ["WasmTensor", "LegacyTensor"], "{at}: Cursor is no wrapper");
+        assert_eq!(
+            classes,
+            ["WasmTensor", "LegacyTensor"],
+            "{at}: Cursor is no wrapper"
+        );
         for c in &wrappers.classes {
             let e = &step["wrappers"][&c.class];
             assert_eq!(c.count, e["count"].as_u64().unwrap(), "{at} {}", c.class);
@@ -228,7 +247,11 @@ fn check_training_series(dir: &str) {
             top.retainer_path
         );
         assert_eq!(top.count, activations, "{at}");
-        assert_eq!(top.bytes, activations * act["buffer_bytes"].as_u64().unwrap(), "{at}");
+        assert_eq!(
+            top.bytes,
+            activations * act["buffer_bytes"].as_u64().unwrap(),
+            "{at}"
+        );
         assert_eq!(top.shapes.len(), 1, "{at}");
         assert_eq!(top.shapes[0].view, act["view"].as_str().unwrap(), "{at}");
         assert_eq!(top.shapes[0].length, act["length"].as_u64(), "{at}");
@@ -240,12 +263,19 @@ fn check_training_series(dir: &str) {
         assert_eq!(second.via, "buffers", "{at}");
         let p = second.pool.as_ref().expect("the pool is shown as a pool");
         assert_eq!(p.count, step["pool_buffers"].as_u64().unwrap(), "{at}");
-        assert_eq!(p.buffer_bytes, pool["buffer_bytes"].as_u64().unwrap(), "{at}");
+        assert_eq!(
+            p.buffer_bytes,
+            pool["buffer_bytes"].as_u64().unwrap(),
+            "{at}"
+        );
         assert_eq!(second.bytes, p.count * p.buffer_bytes, "{at}");
         assert_eq!(second.shapes[0].length, pool["length"].as_u64(), "{at}");
         pools.push((p.count, p.buffer_bytes));
     }
-    assert!(pools.windows(2).all(|w| w[0] == w[1]), "{dir}: the pool is stable: {pools:?}");
+    assert!(
+        pools.windows(2).all(|w| w[0] == w[1]),
+        "{dir}: the pool is stable: {pools:?}"
+    );
 }
 
 #[test]
@@ -311,7 +341,10 @@ fn cli_memory_text_and_json() {
     assert!(text.contains("ActivationCache"), "{text}");
     assert!(text.contains("Float32Array(16384) × 12"), "{text}");
     assert!(text.contains("pool of 3 × 128 KiB"), "{text}");
-    assert!(text.contains("WasmTensor                    30 (__wbg_ptr: 24 live, 6 freed, 0 unknown)"), "{text}");
+    assert!(
+        text.contains("WasmTensor                    30 (__wbg_ptr: 24 live, 6 freed, 0 unknown)"),
+        "{text}"
+    );
 }
 
 /// Wrappers on a hand-made page: `__wbg_ptr` by edge to numbers with values (live, freed), a
@@ -333,10 +366,17 @@ fn handmade_wrappers() {
         }
         n
     };
-    for (i, value) in [Some("1024"), Some("0"), Some("0"), None].iter().enumerate() {
+    for (i, value) in [Some("1024"), Some("0"), Some("0"), None]
+        .iter()
+        .enumerate()
+    {
         let t = h.node("object", "Tensor", 40);
         h.edge(list, "element", &i.to_string(), t);
-        let kind = if value.is_some() { "smi number" } else { "heap number" };
+        let kind = if value.is_some() {
+            "smi number"
+        } else {
+            "heap number"
+        };
         let v = number(&mut h, *value, kind);
         h.edge(t, "property", "__wbg_ptr", v);
     }
@@ -359,11 +399,23 @@ fn handmade_wrappers() {
     let rows: Vec<(&str, &str, u64, u64, u64, u64)> = w
         .classes
         .iter()
-        .map(|c| (c.class.as_str(), c.field, c.count, c.live, c.freed, c.unknown))
+        .map(|c| {
+            (
+                c.class.as_str(),
+                c.field,
+                c.count,
+                c.live,
+                c.freed,
+                c.unknown,
+            )
+        })
         .collect();
     assert_eq!(
         rows,
-        [("Tensor", "__wbg_ptr", 4, 2, 2, 0), ("Legacy", "ptr", 1, 1, 0, 0)]
+        [
+            ("Tensor", "__wbg_ptr", 4, 2, 2, 0),
+            ("Legacy", "ptr", 1, 1, 0, 0)
+        ]
     );
     assert_eq!(w.classes[0].holders[0].class, "Window");
     assert_eq!(w.classes[0].holders[0].via, "tensors");
@@ -389,10 +441,79 @@ fn handmade_wrappers() {
     assert!(!w.numeric_values);
     assert_eq!(w.classes.len(), 1);
     let c = &w.classes[0];
-    assert_eq!((c.class.as_str(), c.count, c.live, c.freed, c.unknown), ("Handle", 3, 0, 0, 3));
+    assert_eq!(
+        (c.class.as_str(), c.count, c.live, c.freed, c.unknown),
+        ("Handle", 3, 0, 0, 3)
+    );
 }
 
 #[test]
 fn chromium_wasm_series_memory_wrappers_holders_and_pool() {
     check_training_series("browser-wasm");
+}
+
+/// The report over the Node training series: the WebAssembly memory and the cache grow at every
+/// step, the pool does not; each snapshot has its memory map, wrappers and tensor sections in
+/// JSON, Markdown and HTML.
+#[test]
+fn report_has_wasm_and_tensor_sections_and_growth() {
+    let files: Vec<String> = (1..=3)
+        .map(|i| {
+            sample(&format!("node-wasm/step{i}.heapsnapshot"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let mut args = vec!["report", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = heapsight(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let growth = v["memory_growth"].as_array().unwrap();
+    let row = |kind: &str, label_start: &str| {
+        growth
+            .iter()
+            .find(|r| r["kind"] == kind && r["label"].as_str().unwrap().starts_with(label_start))
+            .unwrap_or_else(|| panic!("{kind} {label_start}: {growth:?}"))
+    };
+    let wasm = row("wasm_memory", "Memory @");
+    assert_eq!(
+        wasm["values"],
+        serde_json::json!([196_608, 262_144, 327_680])
+    );
+    assert_eq!(wasm["grows_every_step"], true);
+    let cache = row("buffer_holder", "Map @");
+    assert_eq!(
+        cache["values"],
+        serde_json::json!([262_144, 524_288, 786_432])
+    );
+    assert_eq!(cache["grows_every_step"], true);
+    let pool = row("pool", "BufferPool @");
+    assert_eq!(pool["values"], serde_json::json!([3, 3, 3]));
+    assert_eq!(pool["grows_every_step"], false);
+    let last = &v["snapshots"][2]["memory"];
+    assert_eq!(last["wasm_memories"][0]["pages"], 5);
+    assert_eq!(last["wasm_wrappers"]["classes"][0]["freed"], 6);
+
+    for format in ["md", "html"] {
+        let mut args = vec!["report", "--format", format];
+        args.extend(files.iter().map(String::as_str));
+        let out = heapsight(&args);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        for needle in [
+            "WebAssembly and buffer memory over the snapshots",
+            "192 KiB → 256 KiB → 320 KiB",
+            "Memory map",
+            "Wrappers into WebAssembly memory",
+            "pool of 3 × 128 KiB",
+            "Float32Array(16384) × 12",
+        ] {
+            assert!(text.contains(needle), "{format}: {needle}");
+        }
+    }
 }

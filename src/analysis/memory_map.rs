@@ -22,14 +22,14 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-pub use super::buffer_holders::{BufferHolder, BufferPool, BufferShape};
 use super::buffer_holders::buffer_holders;
+pub use super::buffer_holders::{BufferHolder, BufferPool, BufferShape};
 use super::detached::{path_text, PathText};
 use super::wasm_wrappers::WasmWrappers;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    backing_store, buffer_views, wasm_instance_exports, wasm_instance_module, wasm_module_name,
-    wasm_memory_buffer, wasm_memory_instance, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
+    backing_store, buffer_views, wasm_instance_exports, wasm_instance_module, wasm_memory_buffer,
+    wasm_memory_instance, wasm_module_name, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
     WASM_PAGE_SIZE,
 };
 use crate::model::{HeapGraph, NodeIx, NodeKind};

@@ -2,6 +2,7 @@
 //! (see `docs/devtools-rules.md`).
 
 pub mod alloc;
+pub mod buffer_holders;
 pub mod call_tree;
 pub mod classes;
 pub mod detached;
@@ -10,14 +11,13 @@ pub mod distances;
 pub mod dominators;
 pub mod leak_gate;
 pub mod leaks;
-pub mod buffer_holders;
 pub mod memory_map;
-pub mod wasm_wrappers;
 pub mod retainers;
 pub mod shallow;
 pub mod strings;
 pub mod summary;
 pub mod suspects;
+pub mod wasm_wrappers;
 
 pub use classes::ClassIndex;
 pub use dominators::{DominatorTree, RetentionRules, RuleSet};

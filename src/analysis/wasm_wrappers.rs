@@ -104,8 +104,7 @@ impl WasmWrappers {
         }
         // Per map node: does its descriptor array name the field? (0 = not asked yet.)
         let mut by_map: HashMap<NodeIx, Option<&'static str>> = HashMap::new();
-        let mut found: HashMap<(&str, &'static str), Vec<(NodeIx, PointerState)>> =
-            HashMap::new();
+        let mut found: HashMap<(&str, &'static str), Vec<(NodeIx, PointerState)>> = HashMap::new();
         for n in 0..g.node_count() as NodeIx {
             if g.kind(n) != NodeKind::Object {
                 continue;
@@ -192,14 +191,23 @@ fn wrapper_field(
         None => {
             let map = g
                 .edges(n)
-                .find(|e| e.kind == EdgeKind::Internal && g.strings().get(e.name_or_index) == "map")?
+                .find(|e| {
+                    e.kind == EdgeKind::Internal && g.strings().get(e.name_or_index) == "map"
+                })?
                 .to;
             let field = *by_map.entry(map).or_insert_with(|| {
                 map_descriptor_keys(g, n).find_map(|k| names.field(g.name_id(k)))
             });
             // With numeric values a field of the map with no edge holds no number (`undefined`,
             // an object): not a pointer.
-            (field?, if numeric_values { return None } else { PointerState::Unknown })
+            (
+                field?,
+                if numeric_values {
+                    return None;
+                } else {
+                    PointerState::Unknown
+                },
+            )
         }
     };
     if field == LEGACY_PTR_FIELD && !prototype_has_free(g, n) {

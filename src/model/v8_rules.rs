@@ -392,9 +392,9 @@ pub const WASM_MODULE_CLASS: &str = "Module";
 pub fn wasm_memory_instance(g: &HeapGraph, memory: NodeIx) -> Option<NodeIx> {
     let is_instance = |n: NodeIx| g.kind(n) == NodeKind::Object && g.name(n) == WASM_INSTANCE_CLASS;
     let retainers = g.retainer_edges(memory);
-    let direct = retainers.iter().find(|e| {
-        matches!(e.kind, EdgeKind::Hidden | EdgeKind::Internal) && is_instance(e.from)
-    });
+    let direct = retainers
+        .iter()
+        .find(|e| matches!(e.kind, EdgeKind::Hidden | EdgeKind::Internal) && is_instance(e.from));
     if let Some(e) = direct {
         return Some(e.from);
     }
@@ -498,10 +498,15 @@ pub fn map_descriptor_keys(g: &HeapGraph, object: NodeIx) -> impl Iterator<Item 
     g.edges(object)
         .filter(|e| e.kind == EdgeKind::Internal && edge_name(g, e) == Some("map"))
         .flat_map(move |m| {
-            g.edges(m.to)
-                .filter(move |e| is_map_descriptors(g, e.to) || edge_name(g, e) == Some("descriptors"))
+            g.edges(m.to).filter(move |e| {
+                is_map_descriptors(g, e.to) || edge_name(g, e) == Some("descriptors")
+            })
         })
-        .flat_map(move |d| g.edges(d.to).filter(move |e| g.kind(e.to).is_string()).map(|e| e.to))
+        .flat_map(move |d| {
+            g.edges(d.to)
+                .filter(move |e| g.kind(e.to).is_string())
+                .map(|e| e.to)
+        })
 }
 
 /// The value of a number node when the snapshot records it (V8's `exposeNumericValues` /

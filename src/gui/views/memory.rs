@@ -1,7 +1,8 @@
 //! The Memory view: where the process's bytes are as the snapshot sees them — JS heap, ArrayBuffer
 //! backing stores, WebAssembly linear memory, external and native bytes — as one stacked bar with
-//! exact bytes, then the WebAssembly memories and the big buffers by holder. Clicking a memory or
-//! a holder selects its node, so the Retainers panel shows what keeps it.
+//! exact bytes, then the WebAssembly memories, the wasm-bindgen wrappers and the big buffers by
+//! holder (with their shapes and pools). Clicking a memory or a holder selects its node, so the
+//! Retainers panel shows what keeps it.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::gui::views::{Action, View, ViewContext};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
 use crate::report::human_bytes;
+use crate::report::memory::{path_line, shapes_line};
 use crate::store::Document;
 
 /// Memory view state: the map, built in the background on first show.
@@ -21,6 +23,18 @@ use crate::store::Document;
 pub struct MemoryView {
     task: Option<BackgroundTask<MemoryMap>>,
     map: Option<MemoryMap>,
+    /// How the holders table is sorted.
+    sort: HolderSort,
+}
+
+/// The holders table's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HolderSort {
+    /// Most bytes first (the map's own order).
+    #[default]
+    Bytes,
+    /// Most buffers first.
+    Count,
 }
 
 /// One colour per part, the same in light and dark themes.
@@ -37,6 +51,26 @@ impl MemoryView {
     /// The map shown, once built.
     pub fn map(&self) -> Option<&MemoryMap> {
         self.map.as_ref()
+    }
+
+    /// How the holders table is sorted.
+    pub fn holder_sort(&self) -> HolderSort {
+        self.sort
+    }
+
+    /// Sort the holders table (as clicking its header does).
+    pub fn sort_holders(&mut self, by: HolderSort) {
+        self.sort = by;
+        if let Some(map) = self.map.as_mut() {
+            match by {
+                HolderSort::Bytes => map
+                    .buffer_holders
+                    .sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.count.cmp(&a.count))),
+                HolderSort::Count => map
+                    .buffer_holders
+                    .sort_by(|a, b| b.count.cmp(&a.count).then(b.bytes.cmp(&a.bytes))),
+            }
+        }
     }
 
     fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
@@ -73,27 +107,84 @@ impl MemoryView {
         ui.separator();
         ui.strong(format!("WebAssembly memories: {}", map.wasm_memories.len()));
         for m in &map.wasm_memories {
+            let owner = match (m.instance_id, m.module_name.as_str()) {
+                (Some(i), "") => format!(", Instance @{i}"),
+                (Some(i), module) => format!(", Instance @{i} of {module}"),
+                (None, _) => String::new(),
+            };
+            let views: Vec<String> = m.views.iter().map(|v| v.class.clone()).collect();
             let text = format!(
-                "Memory @{}: {} in {} page(s) of 64 KiB; {} view(s)",
+                "Memory @{}: {} in {} page(s) of 64 KiB{owner}; views: {}",
                 m.id,
                 human_bytes(m.bytes),
                 m.pages,
-                m.views.len()
+                if views.is_empty() {
+                    "none".to_string()
+                } else {
+                    views.join(", ")
+                }
             );
             if ui
                 .selectable_label(selection.node == Some(m.node), text)
-                .on_hover_text(format!("{} bytes", m.bytes))
+                .on_hover_text(format!(
+                    "{} bytes; kept by {}",
+                    m.bytes,
+                    path_line(&m.instance_path)
+                ))
                 .clicked()
             {
                 selection.node = Some(m.node);
             }
         }
+        wrappers(ui, map, selection);
         ui.separator();
         ui.strong(format!(
-            "Buffers of {} or more by holder (click one to see what keeps it)",
+            "Buffers of {} or more by holder (click one to see what keeps it; click Buffers or \
+             Bytes to sort)",
             human_bytes(map.min_buffer)
         ));
-        holders_table(ui, map, selection);
+        if let Some(by) = holders_table(ui, map, self.sort, selection) {
+            self.sort_holders(by);
+        }
+    }
+}
+
+/// The wasm-bindgen wrappers by class: live and freed, and who holds them (click to select).
+fn wrappers(ui: &mut egui::Ui, map: &MemoryMap, selection: &mut Selection) {
+    let w = &map.wasm_wrappers;
+    ui.separator();
+    ui.strong(format!(
+        "Wrappers into WebAssembly memory: {} in {} class(es)",
+        w.total(),
+        w.classes.len()
+    ));
+    if !w.numeric_values && !w.classes.is_empty() {
+        ui.weak("No numeric values in this snapshot: freed and live can't be told apart.");
+    }
+    for c in &w.classes {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "{} × {} ({}): {} live, {} freed, {} unknown",
+                c.class, c.count, c.field, c.live, c.freed, c.unknown
+            ));
+            for h in &c.holders {
+                let via = if h.via.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", h.via)
+                };
+                if ui
+                    .selectable_label(
+                        selection.node == Some(h.node),
+                        format!("{} held by {} @{}{via}", h.count, h.class, h.id),
+                    )
+                    .on_hover_text(path_line(&h.retainer_path))
+                    .clicked()
+                {
+                    selection.node = Some(h.node);
+                }
+            }
+        });
     }
 }
 
@@ -136,20 +227,37 @@ fn stacked_bar(ui: &mut egui::Ui, map: &MemoryMap) {
     });
 }
 
-fn holders_table(ui: &mut egui::Ui, map: &MemoryMap, selection: &mut Selection) {
+/// The holders table; returns the order asked for when a sortable header was clicked.
+fn holders_table(
+    ui: &mut egui::Ui,
+    map: &MemoryMap,
+    sort: HolderSort,
+    selection: &mut Selection,
+) -> Option<HolderSort> {
     if map.buffer_holders.is_empty() {
         ui.label("None.");
-        return;
+        return None;
     }
+    let mut clicked = None;
     ui.push_id("buffer holders", |ui| {
         TableBuilder::new(ui)
             .striped(true)
             .column(Column::remainder().at_least(220.0).clip(true))
+            .column(Column::auto().at_least(200.0).clip(true))
             .columns(Column::auto().at_least(90.0), 2)
             .header(20.0, |mut h| {
-                for t in ["Holder", "Buffers", "Bytes"] {
+                h.col(|ui| {
+                    ui.strong("Holder");
+                });
+                h.col(|ui| {
+                    ui.strong("Shapes");
+                });
+                for (title, by) in [("Buffers", HolderSort::Count), ("Bytes", HolderSort::Bytes)] {
                     h.col(|ui| {
-                        ui.strong(t);
+                        // Highlighted when it is the order (the default fonts have no arrows).
+                        if ui.selectable_label(sort == by, title).clicked() {
+                            clicked = Some(by);
+                        }
                     });
                 }
             })
@@ -174,10 +282,15 @@ fn holders_table(ui: &mut egui::Ui, map: &MemoryMap, selection: &mut Selection) 
                                 steps[n - 1].edge_name
                             ),
                         };
+                        let via = if hold.via.is_empty() {
+                            String::new()
+                        } else {
+                            format!(".{}", hold.via)
+                        };
                         if ui
                             .selectable_label(
                                 selection.node == Some(hold.node),
-                                format!("{} @{}{place}", hold.class, hold.id),
+                                format!("{} @{}{via}{place}", hold.class, hold.id),
                             )
                             .on_hover_text(path)
                             .clicked()
@@ -185,11 +298,15 @@ fn holders_table(ui: &mut egui::Ui, map: &MemoryMap, selection: &mut Selection) 
                             selection.node = Some(hold.node);
                         }
                     });
+                    row.col(|ui| {
+                        ui.label(shapes_line(hold));
+                    });
                     row.col(|ui| number_cell(ui, hold.count.to_string()));
                     row.col(|ui| size_cell(ui, hold.bytes));
                 });
             });
     });
+    clicked
 }
 
 impl View for MemoryView {

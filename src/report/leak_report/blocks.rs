@@ -1,6 +1,7 @@
 //! The leak-suspects report laid out as document blocks, for Markdown and HTML.
 
 use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
+use super::memory_blocks::{memory_growth_blocks, snapshot_memory_blocks};
 use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::detached::PathText;
 use crate::analysis::leaks::LeakReport;
@@ -181,6 +182,7 @@ impl LeakSuspectsReport {
         if let Some(d) = &self.allocation_diff {
             b.extend(alloc_diff_blocks(d));
         }
+        b.extend(memory_growth_blocks(&self.memory_growth));
         if !self.growing_collections.is_empty() {
             b.push(Block::Heading(
                 2,
@@ -311,6 +313,9 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
             })
             .collect(),
     ));
+    if let Some(m) = &s.memory {
+        b.extend(snapshot_memory_blocks(m));
+    }
     if !s.detached.trees.is_empty() {
         b.push(Block::Heading(
             3,

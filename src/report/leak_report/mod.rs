@@ -4,9 +4,11 @@
 
 mod alloc_blocks;
 mod blocks;
+mod memory_blocks;
 
 pub use alloc_blocks::SITE_DIFF_COLUMNS;
 pub use blocks::leak_blocks;
+pub use memory_blocks::{memory_growth, MemorySeries, REPORT_HOLDERS};
 
 use serde::Serialize;
 
@@ -14,6 +16,7 @@ use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::diff::{DiffRow, SnapshotDiff};
 use crate::analysis::leaks::LeakReport;
+use crate::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
 use crate::analysis::strings::{
     duplicated_strings, growing_collections, DuplicatedString, GrowingCollection,
 };
@@ -48,6 +51,9 @@ pub struct SnapshotSection {
     /// For an allocation profile (DHAT, heaptrack, pprof): its totals and top sites; the
     /// JavaScript-only parts above are then empty.
     pub allocations: Option<AllocSummary>,
+    /// For a heap snapshot: its memory map (JS heap, ArrayBuffers, WebAssembly memory,
+    /// external), WebAssembly memories, wrappers, and the first [`REPORT_HOLDERS`] buffer holders.
+    pub memory: Option<MemoryMap>,
 }
 
 /// The whole report.
@@ -63,6 +69,8 @@ pub struct LeakSuspectsReport {
     pub growing_collections: Vec<GrowingCollection>,
     /// Three-snapshot leak detection (exactly three snapshots: baseline, target, final).
     pub leaks: Option<LeakReport>,
+    /// WebAssembly memories, buffer holders and pools per snapshot (two or more snapshots).
+    pub memory_growth: Vec<MemorySeries>,
     /// The first two allocation profiles compared by call stack (when both are profiles).
     pub allocation_diff: Option<AllocDiffSection>,
 }
@@ -123,6 +131,11 @@ impl SnapshotSection {
                 Vec::new()
             },
             allocations: profile.map(|p| AllocSummary::build(p, 10)),
+            memory: heap.then(|| {
+                let mut m = MemoryMap::build(s, DEFAULT_MIN_BUFFER);
+                m.buffer_holders.truncate(REPORT_HOLDERS);
+                m
+            }),
         }
     }
 }
@@ -158,12 +171,14 @@ impl LeakSuspectsReport {
             }
         });
         let all: Vec<&AnalyzedSnapshot> = snaps.iter().map(|(s, _)| *s).collect();
+        let snapshots: Vec<SnapshotSection> = docs
+            .iter()
+            .map(|d| SnapshotSection::build(d, opts))
+            .collect();
         Self {
             generator: format!("heapsight {}", env!("CARGO_PKG_VERSION")),
-            snapshots: docs
-                .iter()
-                .map(|d| SnapshotSection::build(d, opts))
-                .collect(),
+            memory_growth: memory_growth(&snapshots),
+            snapshots,
             comparison,
             growing_collections: if heaps_only {
                 growing_collections(&all, 10)
