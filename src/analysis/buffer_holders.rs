@@ -163,7 +163,7 @@ fn store(s: &AnalyzedSnapshot, data: NodeIx) -> (NodeIx, Store) {
         [v] => {
             let class = s.class_name(*v);
             let length = typed_array_element_size(class)
-                .filter(|size| bytes % size == 0)
+                .filter(|size| bytes.is_multiple_of(*size))
                 .map(|size| bytes / size);
             (class.to_string(), length)
         }

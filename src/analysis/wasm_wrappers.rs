@@ -222,7 +222,7 @@ fn pointer_state(g: &HeapGraph, value: NodeIx) -> PointerState {
         return PointerState::Unknown;
     }
     match number_value(g, value) {
-        Some(v) if v == 0.0 => PointerState::Freed,
+        Some(0.0) => PointerState::Freed,
         Some(_) => PointerState::Live,
         // A boxed number is never the 0 `free()` stores.
         None if g.name(value) != SMI_NUMBER => PointerState::Live,
