@@ -151,7 +151,8 @@ pub fn holder_label(h: &BufferHolder) -> String {
     who
 }
 
-/// `pool of 3 × 128 KiB: Uint8Array(131072) × 3` or `Float32Array(16384) × 12`.
+/// `pool of 3 × 128 KiB: Uint8Array(131072) × 3` or `Float32Array(16384) × 12` (the pool's
+/// array id is in the JSON).
 pub fn shapes_line(h: &BufferHolder) -> String {
     let shapes: Vec<String> = h
         .shapes
@@ -160,10 +161,9 @@ pub fn shapes_line(h: &BufferHolder) -> String {
         .collect();
     match &h.pool {
         Some(p) => format!(
-            "pool of {} × {} (Array @{}): {}",
+            "pool of {} × {}: {}",
             p.count,
             human_bytes(p.buffer_bytes),
-            p.array_id,
             shapes.join(", ")
         ),
         None => shapes.join(", "),
