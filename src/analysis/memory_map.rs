@@ -18,8 +18,6 @@
 //! memories, large buffers and wrapper classes. Holders are in `buffer_holders`, wrappers in
 //! `wasm_wrappers`.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use super::buffer_holders::buffer_holders;
@@ -32,7 +30,7 @@ use crate::model::v8_rules::{
     wasm_memory_instance, wasm_module_name, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
     WASM_PAGE_SIZE,
 };
-use crate::model::{HeapGraph, NodeIx, NodeKind};
+use crate::model::{HeapGraph, NodeIx, NodeKind, StrId};
 
 /// Default for [`MemoryMap::build`]'s `min_buffer`: backing stores of 64 KiB or more count as
 /// large.
@@ -43,7 +41,7 @@ pub const DEFAULT_MIN_BUFFER: u64 = 64 * 1024;
 #[serde(rename_all = "snake_case")]
 pub enum PartKind {
     /// Objects on V8's heap.
-    JsHeap,
+    JsHeap = 0,
     /// `ArrayBuffer` backing stores that are not WebAssembly memory.
     ArrayBuffers,
     /// WebAssembly linear memories.
@@ -156,11 +154,20 @@ impl MemoryMap {
         let wasm_data: std::collections::HashSet<NodeIx> =
             wasm_memories.iter().filter_map(|m| m.data).collect();
 
-        let mut bytes: HashMap<PartKind, u64> = HashMap::new();
-        let mut counts: HashMap<PartKind, u64> = HashMap::new();
+        // Per part, in `PartKind::ALL` order. Names are compared by string id: one pass over
+        // every node, so no string compare per node.
+        let mut bytes = [0u64; 4];
+        let mut counts = [0u64; 4];
+        let data_names: Vec<StrId> = g
+            .strings()
+            .iter()
+            .filter(|(_, text)| *text == ARRAY_BUFFER_DATA)
+            .map(|(id, _)| id)
+            .collect();
         let mut large: Vec<NodeIx> = Vec::new();
         for n in 0..g.node_count() as NodeIx {
-            let part = if g.name(n) == ARRAY_BUFFER_DATA && g.kind(n) == NodeKind::Native {
+            let kind = g.kind(n);
+            let part = if kind == NodeKind::Native && data_names.contains(&g.name_id(n)) {
                 if wasm_data.contains(&n) {
                     PartKind::WasmMemory
                 } else {
@@ -169,21 +176,21 @@ impl MemoryMap {
                     }
                     PartKind::ArrayBuffers
                 }
-            } else if g.kind(n) == NodeKind::Native || holds_external_string(g, n) {
+            } else if kind == NodeKind::Native || holds_external_string(g, n) {
                 PartKind::External
             } else {
                 PartKind::JsHeap
             };
-            *bytes.entry(part).or_default() += a.shallow_size(n);
-            *counts.entry(part).or_default() += 1;
+            bytes[part as usize] += a.shallow_size(n);
+            counts[part as usize] += 1;
         }
-        *bytes.entry(PartKind::External).or_default() += extra;
+        bytes[PartKind::External as usize] += extra;
 
         let total = a.retained_size(g.root()) + extra;
         let parts = PartKind::ALL
             .iter()
             .map(|&kind| {
-                let b = bytes.get(&kind).copied().unwrap_or(0);
+                let b = bytes[kind as usize];
                 MemoryPart {
                     kind,
                     bytes: b,
@@ -192,7 +199,7 @@ impl MemoryMap {
                     } else {
                         b as f64 / total as f64
                     },
-                    node_count: counts.get(&kind).copied().unwrap_or(0),
+                    node_count: counts[kind as usize],
                 }
             })
             .collect();
