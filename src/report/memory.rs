@@ -145,10 +145,17 @@ pub fn holder_label(h: &BufferHolder) -> String {
     } else {
         format!("{} {} @{}", h.class, h.name, h.id)
     };
-    if !h.via.is_empty() {
-        who.push_str(&format!(" .{}", h.via));
-    }
+    who.push_str(&via_suffix(&h.via));
     who
+}
+
+/// ` .registry` for a holder's edge into the chain that reaches what it holds; empty for none.
+pub fn via_suffix(via: &str) -> String {
+    if via.is_empty() {
+        String::new()
+    } else {
+        format!(" .{via}")
+    }
 }
 
 /// `pool of 3 × 128 KiB: Uint8Array(131072) × 3` or `Float32Array(16384) × 12` (the pool's
@@ -190,11 +197,7 @@ fn wrappers_text(m: &MemoryMap) -> String {
             c.class, c.count, c.field, c.live, c.freed, c.unknown
         ));
         for h in &c.holders {
-            let via = if h.via.is_empty() {
-                String::new()
-            } else {
-                format!(" .{}", h.via)
-            };
+            let via = via_suffix(&h.via);
             out.push_str(&format!(
                 "    {} held by {} @{}{via}: {}\n",
                 h.count,

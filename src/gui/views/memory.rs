@@ -15,7 +15,7 @@ use crate::gui::views::{Action, View, ViewContext};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
 use crate::report::human_bytes;
-use crate::report::memory::{path_line, shapes_line};
+use crate::report::memory::{holder_label, path_line, shapes_line, via_suffix};
 use crate::store::Document;
 
 /// Memory view state: the map, built in the background on first show.
@@ -168,11 +168,7 @@ fn wrappers(ui: &mut egui::Ui, map: &MemoryMap, selection: &mut Selection) {
                 c.class, c.count, c.field, c.live, c.freed, c.unknown
             ));
             for h in &c.holders {
-                let via = if h.via.is_empty() {
-                    String::new()
-                } else {
-                    format!(".{}", h.via)
-                };
+                let via = via_suffix(&h.via);
                 if ui
                     .selectable_label(
                         selection.node == Some(h.node),
@@ -282,15 +278,10 @@ fn holders_table(
                                 steps[n - 1].edge_name
                             ),
                         };
-                        let via = if hold.via.is_empty() {
-                            String::new()
-                        } else {
-                            format!(".{}", hold.via)
-                        };
                         if ui
                             .selectable_label(
                                 selection.node == Some(hold.node),
-                                format!("{} @{}{via}{place}", hold.class, hold.id),
+                                format!("{}{place}", holder_label(hold)),
                             )
                             .on_hover_text(path)
                             .clicked()

@@ -9,7 +9,7 @@ use crate::analysis::detached::PathText;
 use crate::analysis::memory_map::{MemoryMap, PartKind};
 use crate::report::document::Block;
 use crate::report::human_bytes;
-use crate::report::memory::{holder_label, shapes_line};
+use crate::report::memory::{holder_label, shapes_line, via_suffix};
 
 /// Holders kept per snapshot in the report.
 pub const REPORT_HOLDERS: usize = 20;
@@ -168,11 +168,7 @@ pub fn snapshot_memory_blocks(m: &MemoryMap) -> Vec<Block> {
                         c.holders
                             .iter()
                             .map(|h| {
-                                let via = if h.via.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" .{}", h.via)
-                                };
+                                let via = via_suffix(&h.via);
                                 format!("{} × {} @{}{via}", h.count, h.class, h.id)
                             })
                             .collect::<Vec<_>>()
