@@ -135,10 +135,15 @@ impl WasmWrappers {
     }
 }
 
-/// String ids of the pointer fields' names (a snapshot may hold a name more than once).
+/// The edge from an object to its hidden class.
+const MAP_EDGE: &str = "map";
+
+/// String ids of the pointer fields' names and of `map` (a snapshot may hold a name more than
+/// once), so the pass over every object compares integers.
 struct FieldNames {
     wbg: Vec<StrId>,
     legacy: Vec<StrId>,
+    map: Vec<StrId>,
 }
 
 impl FieldNames {
@@ -146,12 +151,14 @@ impl FieldNames {
         let mut names = Self {
             wbg: Vec::new(),
             legacy: Vec::new(),
+            map: Vec::new(),
         };
         for (id, text) in g.strings().iter() {
-            if text == WBG_PTR_FIELD {
-                names.wbg.push(id);
-            } else if text == LEGACY_PTR_FIELD {
-                names.legacy.push(id);
+            match text {
+                WBG_PTR_FIELD => names.wbg.push(id),
+                LEGACY_PTR_FIELD => names.legacy.push(id),
+                MAP_EDGE => names.map.push(id),
+                _ => {}
             }
         }
         names
