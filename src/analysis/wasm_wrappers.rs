@@ -102,8 +102,8 @@ impl WasmWrappers {
                 classes: Vec::new(),
             };
         }
-        // Per map node: does its descriptor array name the field? (0 = not asked yet.)
-        let mut by_map: HashMap<NodeIx, Option<&'static str>> = HashMap::new();
+        // Per map node: its descriptor field and whether its prototype has `free`.
+        let mut by_map: HashMap<NodeIx, MapFacts> = HashMap::new();
         let mut found: HashMap<(&str, &'static str), Vec<(NodeIx, PointerState)>> = HashMap::new();
         for n in 0..g.node_count() as NodeIx {
             if g.kind(n) != NodeKind::Object {
@@ -180,44 +180,57 @@ impl FieldNames {
     }
 }
 
+/// What one map (hidden class) says about all its objects, worked out once per map.
+#[derive(Clone, Copy)]
+struct MapFacts {
+    /// The pointer field its descriptor array names, if any.
+    descriptor_field: Option<&'static str>,
+    /// Its prototype has a `free` method.
+    prototype_has_free: bool,
+}
+
 /// If `n` is a wrapper: its pointer field and the pointer's state.
 fn wrapper_field(
     g: &HeapGraph,
     names: &FieldNames,
-    by_map: &mut HashMap<NodeIx, Option<&'static str>>,
+    by_map: &mut HashMap<NodeIx, MapFacts>,
     numeric_values: bool,
     n: NodeIx,
 ) -> Option<(&'static str, PointerState)> {
     // An edge for the field: a heap number always, a small integer only with numeric values.
-    let by_edge = g
-        .edges(n)
-        .filter(|e| e.kind == EdgeKind::Property)
-        .find_map(|e| names.field(e.name_or_index).map(|f| (f, e.to)));
-    let (field, state) = match by_edge {
-        Some((field, value)) => (field, pointer_state(g, value)),
+    let mut by_edge = None;
+    let mut map = None;
+    for e in g.edges(n) {
+        match e.kind {
+            EdgeKind::Property if by_edge.is_none() => {
+                by_edge = names.field(e.name_or_index).map(|f| (f, e.to));
+            }
+            EdgeKind::Internal if names.map.contains(&e.name_or_index) => map = Some(e.to),
+            _ => {}
+        }
+    }
+    // Objects of one map share their prototype and descriptors: ask once per map.
+    let facts = |by_map: &mut HashMap<NodeIx, MapFacts>| {
+        let map = map?;
+        Some(*by_map.entry(map).or_insert_with(|| MapFacts {
+            descriptor_field: map_descriptor_keys(g, n).find_map(|k| names.field(g.name_id(k))),
+            prototype_has_free: prototype_has_free(g, n),
+        }))
+    };
+    let (field, state, facts) = match by_edge {
+        Some((field, value)) => (field, pointer_state(g, value), facts(by_map)),
+        // With numeric values every number has an edge: no edge, no pointer.
+        None if numeric_values => return None,
         None => {
-            let map = g
-                .edges(n)
-                .find(|e| {
-                    e.kind == EdgeKind::Internal && g.strings().get(e.name_or_index) == "map"
-                })?
-                .to;
-            let field = *by_map.entry(map).or_insert_with(|| {
-                map_descriptor_keys(g, n).find_map(|k| names.field(g.name_id(k)))
-            });
-            // With numeric values a field of the map with no edge holds no number (`undefined`,
-            // an object): not a pointer.
-            (
-                field?,
-                if numeric_values {
-                    return None;
-                } else {
-                    PointerState::Unknown
-                },
-            )
+            let facts = facts(by_map)?;
+            (facts.descriptor_field?, PointerState::Unknown, Some(facts))
         }
     };
-    if field == LEGACY_PTR_FIELD && !prototype_has_free(g, n) {
+    let has_free = match facts {
+        Some(f) => f.prototype_has_free,
+        None => prototype_has_free(g, n),
+    };
+    if field == LEGACY_PTR_FIELD && !has_free {
         return None;
     }
     Some((field, state))
