@@ -16,6 +16,7 @@ pub mod shallow;
 pub mod strings;
 pub mod summary;
 pub mod suspects;
+pub mod trend;
 
 pub use classes::ClassIndex;
 pub use dominators::{DominatorTree, RetentionRules, RuleSet};
