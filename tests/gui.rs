@@ -652,6 +652,7 @@ fn trends_view_plots_three_snapshots_and_selects_a_newest_object() {
         .query_all_by_label_contains("GrowingItem @")
         .next()
         .expect("newest GrowingItems are listed")
+        .accesskit_node()
         .label()
         .unwrap_or_default();
     click(&mut h, &newest);

@@ -171,8 +171,8 @@ pub fn text(t: &Trend, rules: &IgnoreRules, gated: bool, top: usize) -> String {
     let rows = shown(t, top);
     let _ = writeln!(
         out,
-        "\n{:<20} {:>12} {:>12} {:>10}  {:<40} {}",
-        "Verdict", "Bytes added", "Bytes/step", "Count/step", "Series", "Counts"
+        "\n{:<20} {:>12} {:>12} {:>10}  {:<40} Counts",
+        "Verdict", "Bytes added", "Bytes/step", "Count/step", "Series"
     );
     for s in &rows {
         let _ = writeln!(

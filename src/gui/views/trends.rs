@@ -120,7 +120,7 @@ impl TrendsView {
                     .iter()
                     .map(|s| s.title.as_str())
                     .collect::<Vec<_>>()
-                    .join(" → ")
+                    .join(" -> ")
             ))
             .weak(),
         );
@@ -190,8 +190,8 @@ fn series_table(
                 for (title, by) in heads {
                     h.col(|ui| {
                         let arrow = match (*sort == by, *ascending) {
-                            (true, false) => " ⏷",
-                            (true, true) => " ⏶",
+                            (true, false) => " v",
+                            (true, true) => " ^",
                             _ => "",
                         };
                         if ui
@@ -352,10 +352,11 @@ fn objects(
     selection: &mut Selection,
 ) {
     ui.strong(format!(
-        "{}: {} {} → {} ({})",
+        "{}: {} {}: {} ({})",
         s.label(),
         s.kind.count_unit(),
-        crate::report::trend::arrow_list(&s.counts),
+        // The default fonts have no arrow glyph.
+        crate::report::trend::arrow_list(&s.counts).replace('→', "->"),
         s.verdict.label(),
         signed_bytes(s.bytes_added)
     ));
