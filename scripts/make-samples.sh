@@ -14,6 +14,7 @@ node --expose-gc scripts/make-lazy-scenario.js lazy sample-snapshots/node-lazy-c
 node --expose-gc scripts/make-lazy-scenario.js server sample-snapshots/node-server-clean
 node --expose-gc scripts/make-lazy-scenario.js server --leak sample-snapshots/node-server-leak
 node --expose-gc scripts/make-wasm-scenario.js sample-snapshots/node-wasm
+node --expose-gc scripts/make-trend-scenario.js sample-snapshots/node-trend
 node scripts/make-timeline.js sample-snapshots/node-timeline/alloc.heaptimeline
 
 # Keep the repository small: anything over 5 MB is stored as .gz only.

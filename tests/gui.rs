@@ -10,6 +10,7 @@ use heapsight::gui::views::allocations::AllocationsView;
 use heapsight::gui::views::comparison::ComparisonView;
 use heapsight::gui::views::leaks::LeaksView;
 use heapsight::gui::views::memory::{HolderSort, MemoryView};
+use heapsight::gui::views::trends::TrendsView;
 use heapsight::gui::{egui, HeapsightApp};
 use heapsight::model::alloc::{Folding, Metric};
 
@@ -21,7 +22,7 @@ fn opens_a_sample_and_switches_views() {
     let titles = h.state().tabs[0].titles();
     assert_eq!(
         titles.len(),
-        9,
+        10,
         "every view but Allocations applies to a heap snapshot"
     );
     for title in titles {
@@ -636,4 +637,57 @@ fn memory_view_maps_wasm_and_selects_a_buffer_holder() {
         .unwrap();
     let counts: Vec<u64> = map.buffer_holders.iter().map(|b| b.count).collect();
     assert_eq!(counts, [12, 3]);
+}
+
+/// Trends: three steps of the trend scenario open, the last one's Trends view computes the trend
+/// over all three in the background; choosing the growing class lists its newest objects, and
+/// clicking one selects it (the Retainers panel shows its path).
+#[test]
+fn trends_view_plots_three_snapshots_and_selects_a_newest_object() {
+    let dir = "sample-snapshots/node-trend";
+    let mut h = app_with(&[&format!("{dir}/step1.heapsnapshot.gz")]);
+    for step in ["step2", "step3"] {
+        open_and_wait(&mut h, &format!("{dir}/{step}.heapsnapshot.gz"));
+    }
+    assert_eq!(h.state().tabs.len(), 3);
+    let last = h
+        .state()
+        .tabs
+        .iter()
+        .position(|t| t.doc.path.ends_with("step3.heapsnapshot.gz"))
+        .expect("step 3 open");
+    h.state_mut().active = last;
+    h.run_steps(2);
+    click(&mut h, "Trends");
+    assert!(h.state().tabs[last].shows::<TrendsView>());
+    step_until(&mut h, "the trend is computed", |app| {
+        app.tabs[last]
+            .view::<TrendsView>()
+            .is_some_and(|v| v.trend().is_some())
+    });
+    let t = h.state().tabs[last]
+        .view::<TrendsView>()
+        .and_then(TrendsView::trend)
+        .expect("a trend")
+        .clone();
+    assert_eq!(t.snapshots.len(), 3);
+    assert!(h.query_by_label("Log scale").is_some());
+    // The series table: the growing class is a row (the plot's legend may name it too).
+    let rows: Vec<_> = h.query_all_by_label("GrowingItem").collect();
+    assert!(!rows.is_empty(), "GrowingItem is listed");
+    rows.last().expect("a row").click();
+    h.run_steps(2);
+    let newest = h
+        .query_all_by_label_contains("GrowingItem @")
+        .next()
+        .expect("newest GrowingItems are listed")
+        .accesskit_node()
+        .label()
+        .unwrap_or_default();
+    click(&mut h, &newest);
+    let tab = &h.state().tabs[last];
+    let n = tab.selection.node.expect("a node is selected");
+    assert_eq!(tab.doc.data.class_name(n), "GrowingItem");
+    let id = tab.doc.data.graph().id(n);
+    assert!(newest.contains(&format!("@{id} ")), "{newest}");
 }

@@ -17,6 +17,7 @@ pub mod shallow;
 pub mod strings;
 pub mod summary;
 pub mod suspects;
+pub mod trend;
 pub mod wasm_wrappers;
 
 pub use classes::ClassIndex;

@@ -190,6 +190,42 @@ pub enum Command {
         #[arg(long, value_name = "OUT")]
         junit: Option<PathBuf>,
     },
+    /// Growth trends over N ≥ 2 snapshots of one process: per class, per collection (matched
+    /// by node id) and per buffer, the verdict (grows, grows then plateaus, stable, shrinks,
+    /// fluctuates), the slope, and the objects new in each step still alive at the end.
+    /// Exit code 1 when --fail-on-growth trips, 2 for a malformed ignore file.
+    Trend {
+        /// The snapshots (ordered by their own clock, the highest object id; else as given).
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Print JSON (schema in docs/json-schema.md).
+        #[arg(long, group = "format")]
+        json: bool,
+        /// Print Markdown.
+        #[arg(long, group = "format")]
+        md: bool,
+        /// Exit with code 1 when a series grows in --min-steps consecutive steps and adds at
+        /// least --min-bytes (for CI).
+        #[arg(long)]
+        fail_on_growth: bool,
+        /// Consecutive growing steps a series needs to trip the gate (default: every step).
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+        min_steps: Option<u64>,
+        /// Bytes a series must add, first snapshot to last, to trip the gate.
+        #[arg(long, value_name = "B", default_value_t = crate::analysis::trend::DEFAULT_MIN_BYTES)]
+        min_bytes: u64,
+        /// Ignore file (class names and `threshold:` lines apply; see README, "Leak gates in
+        /// CI"). Without it, `.heapsight-ignore` is looked for next to the last file, then the
+        /// first, then in the working directory.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_ignore_file")]
+        ignore: Option<PathBuf>,
+        /// Do not look for a `.heapsight-ignore` file.
+        #[arg(long)]
+        no_ignore_file: bool,
+        /// Series shown in text and Markdown (0 = all that changed).
+        #[arg(long, default_value_t = 25)]
+        top: usize,
+    },
     /// Detached DOM trees and what keeps them alive.
     Detached {
         /// The file and rules.

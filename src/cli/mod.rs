@@ -19,6 +19,7 @@ use crate::analysis::leaks::LeakReport;
 use crate::analysis::memory_map::MemoryMap;
 use crate::analysis::retainers::retainer_paths;
 use crate::analysis::suspects::SuspectOptions;
+use crate::analysis::trend::{SnapshotPart, TrendBuilder, TrendOptions};
 use crate::analysis::{AnalysisOptions, RuleSet};
 use crate::error::{Error, Result};
 use crate::formats::LoadOptions;
@@ -29,7 +30,7 @@ use crate::report::json::{to_json, SummaryJson};
 use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
-use crate::report::{alloc_text, csv, diff, memory, node, text, tsv};
+use crate::report::{alloc_text, csv, diff, memory, node, text, trend, tsv};
 use crate::store::Document;
 use args::{Cli, Command, Input, ReportFormat, Rules};
 
@@ -236,6 +237,50 @@ fn run(cli: Cli) -> Result<()> {
             }
             if fail_on_leak && verdict.failed() {
                 return Err(Error::Gate(leak_gate::gate_message(&gated)));
+            }
+            return Ok(());
+        }
+        Command::Trend {
+            files,
+            json,
+            md,
+            fail_on_growth,
+            min_steps,
+            min_bytes,
+            ignore,
+            no_ignore_file,
+            top,
+        } => {
+            let (first, last) = (&files[0], &files[files.len() - 1]);
+            let rules = ignore_rules(ignore.as_deref(), no_ignore_file, last, first)?;
+            // One snapshot at a time: each is dropped once its part is taken.
+            let mut builder = TrendBuilder::default();
+            for p in &files {
+                let doc = open_path(p, Rules::Devtools, &LoadOptions::default())?;
+                if doc.profile().is_some() {
+                    return Err(Error::Request(format!(
+                        "{}: trend needs V8 heap snapshots, not allocation profiles",
+                        p.display()
+                    )));
+                }
+                builder.push(SnapshotPart::from_document(&doc));
+            }
+            let opts = TrendOptions {
+                min_steps: min_steps.map(|k| k as usize),
+                min_bytes,
+            };
+            let t = builder.finish(&rules, opts)?;
+            let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+            let out = if json {
+                trend::json(&names, &rules, fail_on_growth, &t)?
+            } else if md {
+                to_markdown(&trend::blocks(&t, fail_on_growth, top))
+            } else {
+                trend::text(&t, &rules, fail_on_growth, top)
+            };
+            print(&out)?;
+            if fail_on_growth && t.failed() {
+                return Err(Error::Gate(trend::gate_message(&t)));
             }
             return Ok(());
         }

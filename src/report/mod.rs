@@ -14,6 +14,7 @@ pub mod leaks;
 pub mod memory;
 pub mod node;
 pub mod text;
+pub mod trend;
 pub mod tsv;
 
 pub use leak_report::SITE_DIFF_COLUMNS;

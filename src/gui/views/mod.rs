@@ -18,6 +18,7 @@ pub mod statistics;
 pub mod summary;
 pub mod suspects;
 pub mod tree;
+pub mod trends;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub fn registry() -> Vec<Box<dyn View>> {
         Box::<suspects::SuspectsView>::default(),
         Box::<detached::DetachedView>::default(),
         Box::<memory::MemoryView>::default(),
+        Box::<trends::TrendsView>::default(),
         Box::<allocations::AllocationsView>::default(),
     ]
 }

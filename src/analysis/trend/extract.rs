@@ -1,0 +1,293 @@
+//! What one snapshot contributes to a trend, taken out of it so the snapshot (graph and
+//! analyses) can be dropped before the next one is read.
+//!
+//! Kept per snapshot: one [`ClassTotals`] row per class (a few hundred to a few thousand), one
+//! 16-byte [`CollectionSize`] per collection, the memory map's few figures, and the node ids
+//! sorted (4 bytes a node). The snapshot taken last also keeps each node's class (4 more bytes a
+//! node) until the survivors are counted; see [`super`] for the whole budget.
+
+use crate::analysis::memory_map::{MemoryMap, PartKind};
+use crate::analysis::{AnalyzedSnapshot, Summary};
+use crate::model::v8_rules::{is_engine_class_name, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE};
+use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, NodeKind};
+use crate::store::Document;
+
+/// A plain or user object counts as a collection from this many property and element entries.
+pub const MANY_ENTRIES: u32 = 64;
+/// Objects with fewer entries than this are not recorded at all (a collection absent from a
+/// snapshot counts 0 entries there).
+pub const MIN_RECORDED_OBJECT_ENTRIES: u32 = 8;
+
+/// A node's class that is not counted (zero shallow size: DevTools' Summary leaves it out).
+pub(super) const UNCOUNTED: u32 = u32::MAX;
+
+/// One class's totals in one snapshot (classes with one name in several scripts are summed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassTotals {
+    /// The class name, as the Summary shows it.
+    pub name: String,
+    /// Objects (nodes with a non-zero shallow size).
+    pub count: u64,
+    /// Their shallow bytes.
+    pub shallow: u64,
+    /// The bytes the class retains (the Summary's retained size).
+    pub retained: u64,
+}
+
+/// What kind of collection a [`CollectionSize`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectionKind {
+    /// A `Map`: its table's numbered slots holding heap objects, halved (key and value).
+    Map,
+    /// A `Set`: its table's numbered slots holding heap objects.
+    Set,
+    /// An `Array`: its element edges.
+    Array,
+    /// Any other object: its property and element edges (`__proto__` left out), when there
+    /// are at least [`MANY_ENTRIES`] of them in the last snapshot.
+    Object,
+}
+
+/// One collection's size in one snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionSize {
+    /// Its snapshot id (stable for the object's life).
+    pub id: u32,
+    /// Entries, by the rule of its [`CollectionKind`].
+    pub entries: u32,
+    /// Its retained size.
+    pub retained: u64,
+}
+
+/// One snapshot's part of a trend.
+#[derive(Debug, Clone)]
+pub struct SnapshotPart {
+    /// A name for reports (the file name).
+    pub title: String,
+    /// The snapshot's own clock: its highest V8 object id ([`Document::taken_order`]); 0 when
+    /// it has none.
+    pub clock: u32,
+    /// Nodes in the snapshot.
+    pub node_count: u64,
+    /// The Summary's total.
+    pub total_size: u64,
+    /// Class totals, sorted by name.
+    pub classes: Vec<ClassTotals>,
+    /// Collections, sorted by id.
+    pub collections: Vec<CollectionSize>,
+    /// The kind of each collection, by id (only for naming; sorted by id).
+    pub(super) collection_kinds: Vec<CollectionKind>,
+    /// `ArrayBuffer` backing stores (not WebAssembly memory): bytes and count.
+    pub array_buffers: (u64, u64),
+    /// Each `WebAssembly.Memory`: id, bytes, pages; sorted by id.
+    pub wasm: Vec<(u32, u64, u64)>,
+    /// Holders of backing stores (see [`MemoryMap`]): id, class, buffer count, bytes; sorted
+    /// by id.
+    pub holders: Vec<(u32, String, u64, u64)>,
+    /// Every node id, sorted, without duplicates.
+    pub(super) ids: Vec<u32>,
+    /// For the snapshot the trend ends with: the index in `classes` of each node of `ids`
+    /// ([`UNCOUNTED`] for nodes the Summary does not count).
+    pub(super) id_classes: Vec<u32>,
+}
+
+/// How many entries `n` holds, if it is a collection worth recording.
+fn collection_size(
+    g: &HeapGraph,
+    s: &AnalyzedSnapshot,
+    n: NodeIx,
+) -> Option<(CollectionKind, u32)> {
+    if g.kind(n) != NodeKind::Object {
+        return None;
+    }
+    let class = s.class_name(n);
+    let kind = match class {
+        "Map" => CollectionKind::Map,
+        "Set" => CollectionKind::Set,
+        JS_ARRAY_NAME => CollectionKind::Array,
+        c if is_engine_class_name(c) => return None,
+        _ => CollectionKind::Object,
+    };
+    let entries = match kind {
+        CollectionKind::Map | CollectionKind::Set => {
+            let table = g.edges(n).find(|e| {
+                e.kind == EdgeKind::Internal && g.strings().get(e.name_or_index) == TABLE_EDGE
+            })?;
+            // Numbered slots holding heap objects (names such as `191`; weak ones left out).
+            let slots = g
+                .edges(table.to)
+                .filter(|e| match e.kind {
+                    EdgeKind::Weak => false,
+                    EdgeKind::Element => true,
+                    k if k.named_by_index() => false,
+                    _ => {
+                        let name = g.strings().get(e.name_or_index);
+                        !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
+                    }
+                })
+                .count() as u32;
+            if kind == CollectionKind::Map {
+                slots.div_ceil(2)
+            } else {
+                slots
+            }
+        }
+        CollectionKind::Array => g.edges(n).filter(|e| e.kind == EdgeKind::Element).count() as u32,
+        CollectionKind::Object => {
+            let n = g
+                .edges(n)
+                .filter(|e| match e.kind {
+                    EdgeKind::Element => true,
+                    EdgeKind::Property => g.strings().get(e.name_or_index) != PROTO_EDGE,
+                    _ => false,
+                })
+                .count() as u32;
+            if n < MIN_RECORDED_OBJECT_ENTRIES {
+                return None;
+            }
+            n
+        }
+    };
+    (entries > 0).then_some((kind, entries))
+}
+
+impl SnapshotPart {
+    /// Take the trend's part out of an analysed snapshot. `summary` is its class summary,
+    /// `clock` its [`Document::taken_order`] clock.
+    pub fn extract(s: &AnalyzedSnapshot, summary: &Summary, clock: u32, title: String) -> Self {
+        let g = s.graph();
+        let a = &s.analysis;
+        // Classes by name (one name may have several rows: one per script).
+        let mut by_name: FxHashMap<&str, ClassTotals> = FxHashMap::default();
+        for r in &summary.classes {
+            let t = by_name
+                .entry(r.name.as_str())
+                .or_insert_with(|| ClassTotals {
+                    name: r.name.clone(),
+                    count: 0,
+                    shallow: 0,
+                    retained: 0,
+                });
+            t.count += r.count;
+            t.shallow += r.shallow_size;
+            t.retained += r.retained_size;
+        }
+        let mut classes: Vec<ClassTotals> = by_name.into_values().collect();
+        classes.sort_by(|x, y| x.name.cmp(&y.name));
+
+        let mut collections: Vec<(CollectionSize, CollectionKind)> = Vec::new();
+        for n in 0..g.node_count() as NodeIx {
+            if let Some((kind, entries)) = collection_size(g, s, n) {
+                collections.push((
+                    CollectionSize {
+                        id: g.id(n),
+                        entries,
+                        retained: a.retained_size(n),
+                    },
+                    kind,
+                ));
+            }
+        }
+        collections.sort_by_key(|c| c.0.id);
+        collections.dedup_by_key(|c| c.0.id);
+
+        let map = MemoryMap::build(s, 0);
+        let ab = map.part(PartKind::ArrayBuffers);
+        let array_buffers = (ab.bytes, ab.node_count);
+        let mut wasm: Vec<(u32, u64, u64)> = map
+            .wasm_memories
+            .iter()
+            .map(|m| (m.id, m.bytes, m.pages))
+            .collect();
+        wasm.sort_unstable();
+        let mut holders: Vec<(u32, String, u64, u64)> = map
+            .buffer_holders
+            .into_iter()
+            // Buffers with no user-level holder are the root's: the all-buffers series has them.
+            .filter(|h| h.node != g.root())
+            .map(|h| (h.id, h.class, h.count, h.bytes))
+            .collect();
+        holders.sort_by_key(|h| h.0);
+
+        Self {
+            title,
+            clock,
+            node_count: g.node_count() as u64,
+            total_size: summary.total_size,
+            collection_kinds: collections.iter().map(|c| c.1).collect(),
+            collections: collections.into_iter().map(|c| c.0).collect(),
+            array_buffers,
+            wasm,
+            holders,
+            ids: Vec::new(),
+            id_classes: Vec::new(),
+            classes,
+        }
+        .with_ids(s)
+    }
+
+    /// The part of an open document (a heap snapshot; an allocation profile has no classes or
+    /// object ids, and gives an empty part).
+    pub fn from_document(doc: &Document) -> Self {
+        Self::extract(
+            &doc.data,
+            doc.summary(),
+            doc.taken_order().0,
+            doc.title.clone(),
+        )
+    }
+
+    /// Record every node id, sorted, with the index of its class in `classes`.
+    fn with_ids(mut self, s: &AnalyzedSnapshot) -> Self {
+        let g = s.graph();
+        let index: FxHashMap<&str, u32> = self
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i as u32))
+            .collect();
+        // The ClassIndex's ids mapped once to `classes` indices.
+        let of_class: Vec<u32> = s
+            .classes
+            .names
+            .iter()
+            .map(|n| index.get(n.as_str()).copied().unwrap_or(UNCOUNTED))
+            .collect();
+        let mut pairs: Vec<(u32, u32)> = (0..g.node_count() as NodeIx)
+            .map(|n| {
+                let c = if s.analysis.shallow_size(n) == 0 {
+                    UNCOUNTED
+                } else {
+                    of_class[s.classes.class_of[n as usize] as usize]
+                };
+                (g.id(n), c)
+            })
+            .collect();
+        pairs.sort_unstable_by_key(|p| p.0);
+        pairs.dedup_by_key(|p| p.0);
+        self.ids = pairs.iter().map(|p| p.0).collect();
+        self.id_classes = pairs.into_iter().map(|p| p.1).collect();
+        self
+    }
+
+    /// Drop the per-node classes (kept only for the snapshot the trend ends with).
+    pub(super) fn forget_classes(&mut self) {
+        self.id_classes = Vec::new();
+    }
+
+    /// This part's entry for collection `id`.
+    pub(super) fn collection(&self, id: u32) -> Option<(CollectionSize, CollectionKind)> {
+        let i = self.collections.binary_search_by_key(&id, |c| c.id).ok()?;
+        Some((self.collections[i], self.collection_kinds[i]))
+    }
+
+    /// This part's totals for class `name`.
+    pub(super) fn class(&self, name: &str) -> Option<&ClassTotals> {
+        let i = self
+            .classes
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .ok()?;
+        Some(&self.classes[i])
+    }
+}

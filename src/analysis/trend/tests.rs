@@ -1,0 +1,201 @@
+//! Hand-made snapshots of one "process": a root holding `Leak` objects (more every step), a
+//! `Pool` whose objects are replaced (same count, new ids), a `Map` that grows, and objects
+//! that go away.
+
+use super::*;
+use crate::analysis::{AnalysisOptions, AnalyzedSnapshot};
+use crate::model::{EdgeKind, GraphBuilder, NodeKind, Snapshot};
+use crate::progress::Progress;
+
+/// One snapshot: `leaks` and `pool` are the ids of the `Leak` and `Pool` objects (16 and 8
+/// bytes), `map_entries` the ids of the values in a `Map` (id 5), `gone` ids of `Temp` objects.
+fn snapshot(leaks: &[u32], pool: &[u32], map_entries: &[u32], gone: &[u32]) -> AnalyzedSnapshot {
+    let mut b = GraphBuilder::new();
+    let root = b.node(NodeKind::Synthetic, "", 1, 0);
+    let holder = b.node(NodeKind::Object, "Holder", 3, 32);
+    b.edge(root, EdgeKind::Element, "1", holder);
+    let map = b.node(NodeKind::Object, "Map", 5, 24);
+    let table = b.node(NodeKind::Array, "", 7, 100);
+    b.edge(holder, EdgeKind::Property, "map", map);
+    b.edge(map, EdgeKind::Internal, "table", table);
+    for (i, &id) in map_entries.iter().enumerate() {
+        let key = b.node(NodeKind::String, "k", id + 1_000_000, 16);
+        let v = b.node(NodeKind::Object, "Value", id, 12);
+        b.edge(table, EdgeKind::Internal, &(10 + 3 * i).to_string(), key);
+        b.edge(table, EdgeKind::Internal, &(11 + 3 * i).to_string(), v);
+    }
+    for (name, ids, size) in [("Leak", leaks, 16), ("Pool", pool, 8), ("Temp", gone, 4)] {
+        for (i, &id) in ids.iter().enumerate() {
+            let n = b.node(NodeKind::Object, name, id, size);
+            b.edge(holder, EdgeKind::Element, &i.to_string(), n);
+        }
+    }
+    let snapshot = Snapshot {
+        graph: b.finish().expect("a valid graph"),
+        ..Snapshot::default()
+    };
+    AnalyzedSnapshot::new(snapshot, AnalysisOptions::default(), Progress::default())
+        .expect("analysed")
+}
+
+fn part(s: &AnalyzedSnapshot, title: &str) -> SnapshotPart {
+    let clock = (0..s.graph().node_count() as u32)
+        .map(|n| s.graph().id(n))
+        .filter(|&id| id < 1_000_000)
+        .max()
+        .unwrap_or(0);
+    SnapshotPart::extract(s, &s.summary(), clock, title.to_string())
+}
+
+fn trend(snaps: &[AnalyzedSnapshot], order: &[usize], opts: TrendOptions) -> Trend {
+    let mut b = TrendBuilder::default();
+    for &i in order {
+        b.push(part(&snaps[i], &format!("s{i}")));
+    }
+    b.finish(&IgnoreRules::default(), opts).expect("a trend")
+}
+
+fn three() -> Vec<AnalyzedSnapshot> {
+    vec![
+        snapshot(&[101, 103], &[201, 203], &[301], &[401, 403, 405]),
+        snapshot(&[101, 103, 501, 503], &[505, 203], &[301, 507], &[401]),
+        snapshot(
+            &[101, 103, 501, 503, 601],
+            &[505, 603],
+            &[301, 507, 605],
+            &[],
+        ),
+    ]
+}
+
+fn class<'a>(t: &'a Trend, name: &str) -> &'a Series {
+    t.series
+        .iter()
+        .find(|s| s.kind == SeriesKind::Class && s.class == name)
+        .unwrap_or_else(|| panic!("no series for {name}"))
+}
+
+#[test]
+fn classes_verdicts_survivors_and_newest() {
+    let t = trend(&three(), &[0, 1, 2], TrendOptions::default());
+    assert_eq!(t.order, OrderSource::SnapshotClock);
+    assert!(!t.reordered);
+    assert_eq!(t.steps, 2);
+    let leak = class(&t, "Leak");
+    assert_eq!(leak.counts, vec![2, 4, 5]);
+    assert_eq!(leak.bytes, vec![32, 64, 80]);
+    assert_eq!(leak.verdict, Verdict::Grows);
+    assert_eq!(leak.growing_steps, 2);
+    assert_eq!(leak.bytes_added, 48);
+    assert_eq!(leak.count_per_step, 1.5);
+    // 501 and 503 are new in step 1, 601 in step 2; all alive at the end.
+    assert_eq!(leak.new_alive, Some(vec![2, 1]));
+    assert_eq!(leak.newest_ids, vec![601]);
+    // The pool: same count, but 505 is new in step 1 and 603 in step 2 (201, 203 freed).
+    let pool = class(&t, "Pool");
+    assert_eq!(pool.counts, vec![2, 2, 2]);
+    assert_eq!(pool.verdict, Verdict::Stable);
+    assert_eq!(pool.new_alive, Some(vec![1, 1]));
+    let temp = class(&t, "Temp");
+    assert_eq!(temp.counts, vec![3, 1, 0]);
+    assert_eq!(temp.verdict, Verdict::Shrinks);
+    assert_eq!(temp.new_alive, Some(vec![0, 0]));
+    let value = class(&t, "Value");
+    assert_eq!(value.counts, vec![1, 2, 3]);
+    // Below 16 KiB nothing trips by default; with no byte limit Leak and Value do.
+    assert!(!t.failed());
+    let t = trend(
+        &three(),
+        &[0, 1, 2],
+        TrendOptions {
+            min_steps: None,
+            min_bytes: 1,
+        },
+    );
+    let tripped: Vec<String> = t.tripped().iter().map(|s| s.label()).collect();
+    assert!(tripped.contains(&"Leak".to_string()), "{tripped:?}");
+    assert!(tripped.contains(&"Value".to_string()), "{tripped:?}");
+    assert!(!tripped.contains(&"Pool".to_string()), "{tripped:?}");
+    // `(string)` (the Map's keys) grows too but is V8's own class.
+    assert_eq!(class(&t, "(string)").gate, SeriesGate::Engine);
+}
+
+#[test]
+fn the_map_is_matched_by_id_and_counted_by_entries() {
+    let t = trend(&three(), &[0, 1, 2], TrendOptions::default());
+    let map = t
+        .series
+        .iter()
+        .find(|s| s.kind == SeriesKind::Collection(CollectionKind::Map))
+        .expect("the map");
+    assert_eq!(map.id, Some(5));
+    assert_eq!(map.counts, vec![1, 2, 3]);
+    assert_eq!(map.verdict, Verdict::Grows);
+    assert_eq!(map.label(), "Map @5");
+    // Retained: the map, its table, and 28 bytes (key + value) an entry.
+    assert_eq!(map.bytes, vec![24 + 100 + 28, 24 + 100 + 56, 24 + 100 + 84]);
+}
+
+#[test]
+fn the_snapshot_clock_orders_and_the_gate_counts_steps() {
+    let snaps = three();
+    let t = trend(&snaps, &[2, 0, 1], TrendOptions::default());
+    assert_eq!(t.order, OrderSource::SnapshotClock);
+    assert!(t.reordered);
+    let titles: Vec<&str> = t.snapshots.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["s0", "s1", "s2"]);
+    assert_eq!(t.snapshots[0].given_index, 1);
+    assert_eq!(class(&t, "Leak").new_alive, Some(vec![2, 1]));
+    // Growth in one step of two: only with --min-steps 1.
+    let plateau = vec![
+        snapshot(&[101], &[], &[], &[]),
+        snapshot(&[101, 201], &[], &[], &[]),
+        snapshot(&[101, 201], &[], &[], &[]),
+    ];
+    let opts = |k| TrendOptions {
+        min_steps: k,
+        min_bytes: 1,
+    };
+    let t = trend(&plateau, &[0, 1, 2], opts(None));
+    assert_eq!(class(&t, "Leak").verdict, Verdict::GrowsThenPlateaus);
+    assert_eq!(class(&t, "Leak").gate, SeriesGate::Passed);
+    let t = trend(&plateau, &[0, 1, 2], opts(Some(1)));
+    assert_eq!(class(&t, "Leak").gate, SeriesGate::Tripped);
+}
+
+#[test]
+fn ignore_rules_and_thresholds_apply_to_class_names() {
+    let rules = IgnoreRules::parse(
+        "Leak\nthreshold: Value min-count=3\n",
+        std::path::Path::new(".heapsight-ignore"),
+    )
+    .expect("rules");
+    let mut b = TrendBuilder::default();
+    for (i, s) in three().iter().enumerate() {
+        b.push(part(s, &format!("s{i}")));
+    }
+    let t = b
+        .finish(
+            &rules,
+            TrendOptions {
+                min_steps: None,
+                min_bytes: 1,
+            },
+        )
+        .expect("a trend");
+    assert!(matches!(
+        class(&t, "Leak").gate,
+        SeriesGate::Ignored { line: 1, .. }
+    ));
+    // Value added 2 objects, its threshold asks for 3.
+    assert_eq!(class(&t, "Value").gate, SeriesGate::Passed);
+}
+
+#[test]
+fn one_snapshot_is_not_a_trend() {
+    let mut b = TrendBuilder::default();
+    b.push(part(&three()[0], "s0"));
+    assert!(b
+        .finish(&IgnoreRules::default(), TrendOptions::default())
+        .is_err());
+}
