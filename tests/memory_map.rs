@@ -517,3 +517,51 @@ fn report_has_wasm_and_tensor_sections_and_growth() {
         }
     }
 }
+
+/// `heapsight trend` over the training series (Node and Chromium): the WebAssembly memory grows
+/// a page per step (pages × 64 KiB), the activation cache's buffers grow, the pool is stable.
+#[test]
+fn trend_over_training_series_grows_wasm_and_cache_not_pool() {
+    for dir in ["node-wasm", "browser-wasm"] {
+        let exp = expected(dir);
+        let files: Vec<String> = exp["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                sample(&format!("{dir}/{}", s["file"].as_str().unwrap()))
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let mut args = vec!["trend", "--json", "--top", "0"];
+        args.extend(files.iter().map(String::as_str));
+        let out = heapsight(&args);
+        assert!(out.status.success(), "{dir}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let series = v["series"].as_array().unwrap();
+        let find = |kind: &str, class: &str| {
+            series
+                .iter()
+                .find(|s| s["kind"] == kind && s["class"] == class)
+                .unwrap_or_else(|| panic!("{dir}: no {kind} {class}"))
+        };
+        let pages: Vec<u64> = exp["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["pages"].as_u64().unwrap())
+            .collect();
+        let wasm = find("wasm_memory", "Memory");
+        assert_eq!(wasm["counts"], serde_json::json!(pages), "{dir}");
+        let bytes: Vec<u64> = pages.iter().map(|p| p * 65_536).collect();
+        assert_eq!(wasm["bytes"], serde_json::json!(bytes), "{dir}");
+        assert_eq!(wasm["verdict"], "grows", "{dir}");
+        let cache = find("buffer_holder", "Map");
+        assert_eq!(cache["counts"], serde_json::json!([4, 8, 12]), "{dir}");
+        assert_eq!(cache["verdict"], "grows", "{dir}");
+        let pool = find("buffer_holder", "BufferPool");
+        assert_eq!(pool["counts"], serde_json::json!([3, 3, 3]), "{dir}");
+        assert_eq!(pool["verdict"], "stable", "{dir}");
+    }
+}
