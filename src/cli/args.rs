@@ -143,6 +143,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Live objects by allocation stack, from a heap timeline or a snapshot taken with
+    /// allocation tracking: the call tree by live size and count.
+    Allocations {
+        /// The file.
+        #[command(flatten)]
+        input: Input,
+        /// Allocating functions first, their callers below (default: outermost first).
+        #[arg(long)]
+        bottom_up: bool,
+        /// Rows shown at most (0 = all).
+        #[arg(long, default_value_t = 50)]
+        top: usize,
+        /// Print JSON (schema in docs/json-schema.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Three-snapshot leak detection: what was allocated after BASELINE, exists in TARGET and
     /// is still alive in FINAL, clustered by retainer path. Exit code 1 when --fail-on-leak trips,
     /// 2 for a malformed ignore file.

@@ -31,7 +31,7 @@ pub fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
         human_bytes(t.peak_bytes),
         t.peak_blocks,
     );
-    if a.format != "pprof" {
+    if !crate::model::alloc::is_live_only(&a.format) {
         totals.push_str(&format!(
             "; at exit {} in {} blocks still live (leaked)",
             human_bytes(t.end_bytes),
