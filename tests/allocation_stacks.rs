@@ -185,7 +185,8 @@ const TIMELINE: &str = "node-timeline/alloc.heaptimeline";
 /// `lines` array), `buildIndex` (a Map keyed by `order-<id>` strings) and `renderReport`
 /// (garbage); the indexes of the even rounds are kept. The timeline is taken when tracking
 /// stops, so what is live then counts: the 4 kept rounds and the last round, whose `orders`
-/// and `index` the suspended async function still holds: 2500 Orders and 2500 keys. V8
+/// array `(Stack roots)` still held when the timeline was written (`heapsight retainers` on
+/// one of its Orders shows it): 2500 Orders and 2500 keys. V8
 /// inlines `Order`'s body into `allocateOrders` once optimised, so some `lines` arrays are
 /// allocated in `Order` and the rest in `allocateOrders`.
 #[test]

@@ -120,8 +120,8 @@ pub enum Command {
         #[command(flatten)]
         fold: FoldArgs,
     },
-    /// The call tree of an allocation profile (DHAT, heaptrack, pprof), top-down or bottom-up,
-    /// with every metric per function, largest first by the chosen one.
+    /// The call tree of an allocation profile (DHAT, heaptrack, pprof, V8 .heapprofile),
+    /// top-down or bottom-up, with every metric per function, largest first by the chosen one.
     Calltree {
         /// The file and folding.
         #[command(flatten)]
@@ -263,8 +263,8 @@ pub enum Command {
 /// The input file and the rules to analyse it with.
 #[derive(Debug, Args)]
 pub struct Input {
-    /// A heap snapshot (.heapsnapshot, .heaptimeline) or allocation profile (DHAT JSON,
-    /// heaptrack, pprof); gzip- or zstd-compressed is fine.
+    /// A heap snapshot (.heapsnapshot, .heaptimeline) or allocation profile (V8 .heapprofile,
+    /// DHAT JSON, heaptrack, pprof); gzip- or zstd-compressed is fine.
     pub file: PathBuf,
     /// Whose rules decide retained sizes: DevTools (default) or memlab (for cross-checking).
     #[arg(long, value_enum, default_value_t = Rules::Devtools)]

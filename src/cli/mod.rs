@@ -175,8 +175,9 @@ fn run(cli: Cli) -> Result<()> {
             let doc = open(&input)?;
             let Some(profile) = doc.profile() else {
                 return Err(Error::Request(
-                    "calltree needs an allocation profile (DHAT, heaptrack or pprof); \
-                     for heap snapshots see `heapsight dominators`"
+                    "calltree needs an allocation profile (DHAT, heaptrack, pprof or V8 \
+                     .heapprofile); for heap snapshots see `heapsight dominators`, for heap \
+                     timelines' allocation stacks `heapsight allocations`"
                         .into(),
                 ));
             };

@@ -1,4 +1,4 @@
-//! The Allocations view for DHAT, heaptrack and pprof files: totals, the folding setting, and
+//! The Allocations view for DHAT, heaptrack, pprof and V8 `.heapprofile` files: totals, the folding setting, and
 //! parts: a flame graph for any metric, top-down and bottom-up call trees with every metric,
 //! site lists (all sites, leaked at exit, temporary, short-lived, DHAT's access metrics),
 //! memory over time with the peak marked, and a diff with another open profile by call stack.
