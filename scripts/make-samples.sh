@@ -16,6 +16,7 @@ node --expose-gc scripts/make-lazy-scenario.js server --leak sample-snapshots/no
 node --expose-gc scripts/make-wasm-scenario.js sample-snapshots/node-wasm
 node --expose-gc scripts/make-trend-scenario.js sample-snapshots/node-trend
 node scripts/make-timeline.js sample-snapshots/node-timeline/alloc.heaptimeline
+node scripts/make-heapprofile.js sample-snapshots/node-heapprofile/alloc.heapprofile
 
 # Keep the repository small: anything over 5 MB is stored as .gz only.
 # (Stale copies from an earlier run must go too, or both forms would linger.)

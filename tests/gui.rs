@@ -619,7 +619,10 @@ fn memory_view_maps_wasm_and_selects_a_buffer_holder() {
             .map()
             .unwrap();
         let w = &map.wasm_wrappers.classes[0].holders[0];
-        (format!("30 held by {} @{} .registry", w.class, w.id), w.node)
+        (
+            format!("30 held by {} @{} .registry", w.class, w.id),
+            w.node,
+        )
     };
     h.get_by_label(&registry.0).click();
     h.run_steps(2);

@@ -537,7 +537,11 @@ fn trend_over_training_series_grows_wasm_and_cache_not_pool() {
         let mut args = vec!["trend", "--json", "--top", "0"];
         args.extend(files.iter().map(String::as_str));
         let out = heapsight(&args);
-        assert!(out.status.success(), "{dir}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let series = v["series"].as_array().unwrap();
         let find = |kind: &str, class: &str| {

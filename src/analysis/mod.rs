@@ -2,6 +2,7 @@
 //! (see `docs/devtools-rules.md`).
 
 pub mod alloc;
+pub mod allocation_stacks;
 pub mod buffer_holders;
 pub mod call_tree;
 pub mod classes;

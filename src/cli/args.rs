@@ -120,8 +120,8 @@ pub enum Command {
         #[command(flatten)]
         fold: FoldArgs,
     },
-    /// The call tree of an allocation profile (DHAT, heaptrack, pprof), top-down or bottom-up,
-    /// with every metric per function, largest first by the chosen one.
+    /// The call tree of an allocation profile (DHAT, heaptrack, pprof, V8 .heapprofile),
+    /// top-down or bottom-up, with every metric per function, largest first by the chosen one.
     Calltree {
         /// The file and folding.
         #[command(flatten)]
@@ -139,6 +139,22 @@ pub enum Command {
         /// Rows shown at most (0 = all).
         #[arg(long, default_value_t = 200)]
         limit: usize,
+        /// Print JSON (schema in docs/json-schema.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Live objects by allocation stack, from a heap timeline or a snapshot taken with
+    /// allocation tracking: the call tree by live size and count.
+    Allocations {
+        /// The file.
+        #[command(flatten)]
+        input: Input,
+        /// Allocating functions first, their callers below (default: outermost first).
+        #[arg(long)]
+        bottom_up: bool,
+        /// Rows shown at most (0 = all).
+        #[arg(long, default_value_t = 50)]
+        top: usize,
         /// Print JSON (schema in docs/json-schema.md).
         #[arg(long)]
         json: bool,
@@ -283,8 +299,8 @@ pub enum Command {
 /// The input file and the rules to analyse it with.
 #[derive(Debug, Args)]
 pub struct Input {
-    /// A heap snapshot (.heapsnapshot, .heaptimeline) or allocation profile (DHAT JSON,
-    /// heaptrack, pprof); gzip- or zstd-compressed is fine.
+    /// A heap snapshot (.heapsnapshot, .heaptimeline) or allocation profile (V8 .heapprofile,
+    /// DHAT JSON, heaptrack, pprof); gzip- or zstd-compressed is fine.
     pub file: PathBuf,
     /// Whose rules decide retained sizes: DevTools (default) or memlab (for cross-checking).
     #[arg(long, value_enum, default_value_t = Rules::Devtools)]

@@ -23,6 +23,7 @@ use crate::analysis::trend::{SnapshotPart, TrendBuilder, TrendOptions};
 use crate::analysis::{AnalysisOptions, RuleSet};
 use crate::error::{Error, Result};
 use crate::formats::LoadOptions;
+use crate::model::alloc::Metric;
 use crate::model::NodeIx;
 use crate::progress::Progress;
 use crate::report::document::{to_html, to_markdown};
@@ -30,7 +31,7 @@ use crate::report::json::{to_json, SummaryJson};
 use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
-use crate::report::{alloc_text, csv, diff, memory, node, text, trend, tsv};
+use crate::report::{alloc_text, allocation_stacks, csv, diff, memory, node, text, trend, tsv};
 use crate::store::Document;
 use args::{Cli, Command, Input, ReportFormat, Rules};
 
@@ -175,8 +176,9 @@ fn run(cli: Cli) -> Result<()> {
             let doc = open(&input)?;
             let Some(profile) = doc.profile() else {
                 return Err(Error::Request(
-                    "calltree needs an allocation profile (DHAT, heaptrack or pprof); \
-                     for heap snapshots see `heapsight dominators`"
+                    "calltree needs an allocation profile (DHAT, heaptrack, pprof or V8 \
+                     .heapprofile); for heap snapshots see `heapsight dominators`, for heap \
+                     timelines' allocation stacks `heapsight allocations`"
                         .into(),
                 ));
             };
@@ -189,6 +191,46 @@ fn run(cli: Cli) -> Result<()> {
             let tree = CallTree::build(profile, direction);
             let rows = flatten(profile, &tree, sort, depth, limit);
             alloc_text::calltree(&input.file, profile, &tree, sort, &rows, limit, json)?
+        }
+        Command::Allocations {
+            input,
+            bottom_up,
+            top,
+            json,
+        } => {
+            let doc = open(&input)?;
+            if doc.profile().is_some() {
+                return Err(Error::Request(
+                    "allocations needs a V8 heap timeline or snapshot with allocation stacks; \
+                     for allocation profiles see `heapsight calltree`"
+                        .into(),
+                ));
+            }
+            let Some(live) = doc.allocation_stacks() else {
+                return Err(Error::Request(format!(
+                    "{} has no allocation stacks: record a heap timeline (DevTools' \
+                     \"Allocations on timeline\") or take the snapshot while tracking \
+                     allocations (HeapProfiler.startTrackingHeapObjects with trackAllocations)",
+                    input.file.display()
+                )));
+            };
+            let limit = if top == 0 { usize::MAX } else { top };
+            let direction = if bottom_up {
+                Direction::BottomUp
+            } else {
+                Direction::TopDown
+            };
+            let p = &live.stacks.profile;
+            let tree = live.tables.tree_now(p, direction);
+            let rows = flatten(p, tree, Metric::PeakBytes, u32::MAX, limit);
+            allocation_stacks::allocations(
+                &input.file,
+                &live.stacks,
+                direction,
+                &rows,
+                limit,
+                json,
+            )?
         }
         Command::Leaks {
             baseline,

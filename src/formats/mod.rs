@@ -3,6 +3,7 @@
 //! order), never from the file name.
 
 pub mod dhat;
+pub mod heapprofile;
 pub mod heaptrack;
 pub mod json_reader;
 pub mod pprof;
@@ -60,6 +61,7 @@ impl std::fmt::Debug for Format {
 /// file in `formats/` and one line here.
 pub static FORMATS: &[&Format] = &[
     &v8::FORMAT,
+    &heapprofile::FORMAT,
     &dhat::FORMAT,
     &heaptrack::FORMAT,
     &pprof::FORMAT,
@@ -195,8 +197,8 @@ pub struct LoadOptions {
     pub folding: Folding,
 }
 
-/// Load any supported heap file: V8 snapshots and timelines, DHAT JSON, heaptrack data and
-/// pprof heap profiles (each possibly gzip- or zstd-compressed), with default options.
+/// Load any supported heap file: V8 snapshots, timelines and sampling heap profiles, DHAT
+/// JSON, heaptrack data and pprof heap profiles (each possibly gzip- or zstd-compressed), with default options.
 pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
     load_with(path, &LoadOptions::default(), progress)
 }
@@ -236,7 +238,7 @@ mod tests {
         assert_eq!(
             unknown_format_message(),
             "not a heap snapshot or allocation profile heapsight knows \
-             (V8 .heapsnapshot/.heaptimeline, DHAT JSON, heaptrack, pprof)"
+             (V8 .heapsnapshot/.heaptimeline, V8 .heapprofile, DHAT JSON, heaptrack, pprof)"
         );
     }
 
@@ -249,6 +251,19 @@ mod tests {
         );
         assert_eq!(sniffed(br#"{"snapshot":{}}"#), Some("V8 heap snapshot"));
         assert_eq!(sniffed(b"{}"), Some("V8 heap snapshot"));
+        assert_eq!(
+            sniffed(br#"{"head":{"callFrame":{"functionName":"(root)"}}}"#),
+            Some("V8 sampling heap profile")
+        );
+        assert_eq!(
+            sniffed(b"\n {\"samples\":[],\"head\": {\"selfSize\":0,\"callFrame\":{}}}"),
+            Some("V8 sampling heap profile")
+        );
+        // A CPU profile has call frames but no head; it gets the V8 loader's precise error.
+        assert_eq!(
+            sniffed(br#"{"nodes":[{"id":1,"callFrame":{}}]}"#),
+            Some("V8 heap snapshot")
+        );
         // A leading newline is also pprof's tag byte: the JSON and text formats come first.
         assert_eq!(sniffed(b"\n{}"), Some("V8 heap snapshot"));
         assert_eq!(sniffed(b"\nv 1 2"), Some("heaptrack data file"));
@@ -276,6 +291,7 @@ mod tests {
             assert!(is_blank(head), "{head:?}");
             assert!(!(v8::FORMAT.sniff)(head), "{head:?}");
             assert!(!(dhat::FORMAT.sniff)(head), "{head:?}");
+            assert!(!(heapprofile::FORMAT.sniff)(head), "{head:?}");
         }
         assert!(!is_blank(" \u{feff}".as_bytes()));
         assert!(!is_blank(b" {"));
@@ -294,7 +310,15 @@ mod tests {
     #[test]
     fn the_dialog_offers_every_format_and_compression() {
         let extensions = dialog_extensions();
-        for ext in ["heapsnapshot", "heaptimeline", "json", "pb", "gz", "zst"] {
+        for ext in [
+            "heapsnapshot",
+            "heaptimeline",
+            "heapprofile",
+            "json",
+            "pb",
+            "gz",
+            "zst",
+        ] {
             assert!(
                 extensions.contains(&ext),
                 "{ext} missing from {extensions:?}"

@@ -23,10 +23,12 @@ pub static FORMAT: Format = Format {
     load,
 };
 
-/// Any JSON object DHAT does not claim (DHAT files are JSON objects too), so that other JSON
-/// gets the V8 loader's precise "not a heap snapshot: …" errors.
+/// Any JSON object DHAT and the sampling heap profile do not claim (they are JSON objects
+/// too), so that other JSON gets the V8 loader's precise "not a heap snapshot: …" errors.
 fn sniff(head: &[u8]) -> bool {
-    super::head_text(head).starts_with('{') && !super::dhat::sniff(head)
+    super::head_text(head).starts_with('{')
+        && !super::dhat::sniff(head)
+        && !super::heapprofile::sniff(head)
 }
 
 /// [`FORMAT`]'s loader: stream the file through a [`JsonReader`] into [`read`].

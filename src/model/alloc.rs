@@ -247,7 +247,8 @@ pub struct TimePoint {
 /// A loaded allocation profile.
 #[derive(Debug, Clone, Default)]
 pub struct AllocProfile {
-    /// `dhat`, `heaptrack` or `pprof`.
+    /// `dhat`, `heaptrack`, `pprof`, `heapprofile` (V8 sampling heap profile) or `v8-live`
+    /// (a V8 snapshot's live objects by allocation stack).
     pub format: String,
     /// What made it (e.g. `dhat-rs 0.3`, `valgrind DHAT`, `heaptrack 1.4`).
     pub producer: String,
@@ -384,16 +385,46 @@ impl AllocProfile {
         &frames[..end]
     }
 
+    /// True when the profile shows one moment, what was live when it was taken (pprof heap
+    /// dumps, V8 sampling heap profiles, a V8 snapshot's live objects): its *at peak* metrics
+    /// are that moment, and nothing is known at exit.
+    pub fn is_live_only(&self) -> bool {
+        is_live_only(&self.format)
+    }
+
+    /// `m`'s column title for this profile: the live-only profiles of V8 say what their
+    /// *at peak* values are (live objects, samples).
+    pub fn metric_column(&self, m: Metric) -> &'static str {
+        match (self.format.as_str(), m) {
+            ("v8-live", Metric::PeakBytes) => "Live size",
+            ("v8-live", Metric::PeakBlocks) => "Live count",
+            ("heapprofile", Metric::PeakBytes) => "Live (sampled)",
+            ("heapprofile", Metric::PeakBlocks) => "Samples",
+            _ => m.column(),
+        }
+    }
+
+    /// `m`'s name for this profile (see [`AllocProfile::metric_column`]).
+    pub fn metric_label(&self, m: Metric) -> &'static str {
+        match (self.format.as_str(), m) {
+            ("v8-live", Metric::PeakBytes) => "live size",
+            ("v8-live", Metric::PeakBlocks) => "live objects",
+            ("heapprofile", Metric::PeakBytes) => "sampled bytes live",
+            ("heapprofile", Metric::PeakBlocks) => "samples",
+            _ => m.label(),
+        }
+    }
+
     /// Does the producer record `m` (so a zero means zero, not "unknown")?
     pub fn records(&self, m: Metric) -> bool {
         match m {
             Metric::PeakBytes => true,
             // jemalloc's pprof dumps hold bytes only.
-            Metric::PeakBlocks => self.format != "pprof" || self.totals.peak_blocks > 0,
+            Metric::PeakBlocks => !self.is_live_only() || self.totals.peak_blocks > 0,
             // pprof heap profiles hold what is in use at the dump, nothing at exit.
-            Metric::EndBytes | Metric::EndBlocks => self.format != "pprof",
+            Metric::EndBytes | Metric::EndBlocks => !self.is_live_only(),
             Metric::TotalBytes | Metric::TotalBlocks => {
-                self.format != "pprof" || self.totals.total_blocks > 0
+                !self.is_live_only() || self.totals.total_blocks > 0
             }
             Metric::TemporaryBlocks => self.format == "heaptrack",
             Metric::ReadBytes | Metric::WrittenBytes => self.has_access_counts,
@@ -561,6 +592,11 @@ impl AllocProfile {
             alloc: Some(Box::new(self)),
         }
     }
+}
+
+/// See [`AllocProfile::is_live_only`]; by the profile's `format`.
+pub fn is_live_only(format: &str) -> bool {
+    matches!(format, "pprof" | "heapprofile" | "v8-live")
 }
 
 /// Demangle a Rust (legacy or v0) symbol; other names come back unchanged.

@@ -14,8 +14,9 @@ use crate::model::alloc::{AllocMetrics, AllocProfile, Metric};
 pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
     let t = &s.totals;
     let mut out = format!("{}\n{}\n\n", file.display(), s.origin());
-    // pprof heap dumps record only what was live at the dump; say so instead of printing zeros.
-    let live_only = s.format == "pprof";
+    // pprof heap dumps and V8 sampling profiles record only what was live at the dump; say so
+    // instead of printing zeros.
+    let live_only = crate::model::alloc::is_live_only(&s.format);
     if !live_only || t.total_bytes > 0 {
         out.push_str(&format!(
             "Total:     {} in {}\n",
@@ -38,7 +39,14 @@ pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
         bytes_exact(t.peak_bytes)
     ));
     if live_only {
-        out.push_str("(a pprof heap profile records what is live when it is taken; totals and leaks at exit are not recorded)\n");
+        let what = match s.format.as_str() {
+            "heapprofile" => "a V8 sampling heap profile records the sampled allocations still live when it is taken (bytes: the nodes' selfSize; blocks: samples)",
+            "v8-live" => "a heap snapshot shows the objects live when it is taken",
+            _ => "a pprof heap profile records what is live when it is taken",
+        };
+        out.push_str(&format!(
+            "({what}; totals and leaks at exit are not recorded)\n"
+        ));
     } else {
         out.push_str(&format!(
             "At exit:   {} in {} (leaked)\n",

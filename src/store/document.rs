@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::analysis::alloc::{site_stats, SiteStat};
+use crate::analysis::allocation_stacks::{has_stacks, AllocationStacks, Timeline, TraceIndex};
 use crate::analysis::call_tree::{CallTree, Direction};
 use crate::analysis::{AnalysisOptions, AnalyzedSnapshot, Statistics, Summary};
 use crate::formats::LoadOptions;
@@ -51,7 +52,21 @@ pub struct Document {
     summary: OnceLock<Summary>,
     stats: OnceLock<Statistics>,
     alloc_tables: OnceLock<AllocTables>,
+    stacks: OnceLock<Option<StackTables>>,
     last_node_id: OnceLock<u32>,
+}
+
+/// A V8 document's live objects by allocation stack (heap timelines, snapshots taken with
+/// allocation tracking), with what the views read.
+pub struct StackTables {
+    /// Trace node id → trace tree index, for the per-node lookup.
+    pub index: TraceIndex,
+    /// Every live object with a trace, as an allocation profile.
+    pub stacks: AllocationStacks,
+    /// Its call trees and sites.
+    pub tables: AllocTables,
+    /// The `samples`: time → last assigned object id.
+    pub timeline: Timeline,
 }
 
 /// What the allocation views read besides the profile itself.
@@ -86,6 +101,17 @@ impl AllocTables {
         match direction {
             Direction::TopDown => Some(&self.top_down),
             Direction::BottomUp => self.bottom_up.get(),
+        }
+    }
+
+    /// The tree hanging `direction`'s way, built now if it isn't (for small trees: see
+    /// [`Document::call_tree`] for big ones).
+    pub fn tree_now(&self, p: &AllocProfile, direction: Direction) -> &CallTree {
+        match direction {
+            Direction::TopDown => &self.top_down,
+            Direction::BottomUp => self
+                .bottom_up
+                .get_or_init(|| CallTree::build(p, Direction::BottomUp)),
         }
     }
 }
@@ -123,6 +149,7 @@ impl Document {
             summary: OnceLock::new(),
             stats: OnceLock::new(),
             alloc_tables: OnceLock::new(),
+            stacks: OnceLock::new(),
             last_node_id: OnceLock::new(),
         })
     }
@@ -165,6 +192,28 @@ impl Document {
     pub fn alloc_tables(&self) -> Option<&AllocTables> {
         let p = self.profile()?;
         Some(self.alloc_tables.get_or_init(|| AllocTables::build(p)))
+    }
+
+    /// For V8 documents with allocation traces: live objects by allocation stack, built on
+    /// first use (one pass over the nodes). `None` without traces.
+    pub fn allocation_stacks(&self) -> Option<&StackTables> {
+        self.stacks
+            .get_or_init(|| {
+                let snap = &self.data.snapshot;
+                if snap.alloc.is_some() || !has_stacks(&snap.graph, &snap.traces) {
+                    return None;
+                }
+                let index = TraceIndex::build(&snap.traces);
+                let stacks = AllocationStacks::build(&snap.graph, &snap.traces, &index, |_| true);
+                let tables = AllocTables::build(&stacks.profile);
+                Some(StackTables {
+                    index,
+                    stacks,
+                    tables,
+                    timeline: Timeline::of(&snap.graph, &snap.traces),
+                })
+            })
+            .as_ref()
     }
 
     /// The call tree of an allocation profile hanging `direction`'s way. The bottom-up tree is

@@ -4,7 +4,7 @@
 
 mod document;
 
-pub use document::{title_of, AllocTables, Document, DocumentId, BUILD_NOW_NODES};
+pub use document::{title_of, AllocTables, Document, DocumentId, StackTables, BUILD_NOW_NODES};
 
 use std::sync::Arc;
 

@@ -59,11 +59,27 @@ pub struct Heap {
     /// Extra `"key":value` text for `snapshot` and the top level.
     snapshot_extra: String,
     top_extra: String,
+    /// Replaces the empty `trace_function_infos`, `trace_tree` and `samples` when set.
+    traces: Option<String>,
 }
 
 impl Heap {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The index of `s` in the string table (added when new).
+    pub fn string_index(&mut self, s: &str) -> usize {
+        self.string(s)
+    }
+
+    /// Allocation traces: the raw arrays of `trace_function_infos` (function_id, name,
+    /// script_name, script_id, line, column), `trace_tree` (id, function_info_index, count,
+    /// size, children) and `samples` (timestamp_us, last_assigned_id).
+    pub fn traces(&mut self, function_infos: &str, tree: &str, samples: &str) {
+        self.traces = Some(format!(
+            "\"trace_function_infos\":{function_infos},\n\"trace_tree\":{tree},\n\"samples\":{samples},\n"
+        ));
     }
 
     fn string(&mut self, s: &str) -> usize {
@@ -166,7 +182,12 @@ impl Heap {
             }
             out.push_str(&format!("{t},{name},{}", to * NODE20_FIELDS));
         }
-        out.push_str("],\n\"trace_function_infos\":[],\n\"trace_tree\":[],\n\"samples\":[],\n");
+        out.push_str("],\n");
+        out.push_str(
+            self.traces
+                .as_deref()
+                .unwrap_or("\"trace_function_infos\":[],\n\"trace_tree\":[],\n\"samples\":[],\n"),
+        );
         // An extra `locations` section replaces the empty one (sections may not repeat).
         if !self.top_extra.contains("\"locations\"") {
             out.push_str("\"locations\":[],\n");

@@ -193,7 +193,7 @@ pub fn flamegraph_ui(
                 }
                 ui.label(format!(
                     "{}: {} ({:.1} %)",
-                    tree.metric.label(),
+                    p.metric_label(tree.metric),
                     metric_value(tree.metric, value(h)),
                     value(h) as f64 * 100.0 / total as f64
                 ));

@@ -238,7 +238,12 @@ fn holders_table(
     ui.push_id("buffer holders", |ui| {
         TableBuilder::new(ui)
             .striped(true)
-            .column(Column::initial(420.0).at_least(220.0).resizable(true).clip(true))
+            .column(
+                Column::initial(420.0)
+                    .at_least(220.0)
+                    .resizable(true)
+                    .clip(true),
+            )
             .column(Column::remainder().at_least(200.0).clip(true))
             .columns(Column::auto().at_least(90.0), 2)
             .header(20.0, |mut h| {

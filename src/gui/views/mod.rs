@@ -3,6 +3,7 @@
 //! [`registry`] lists them. The tab bar, dispatch, `--view` names and tests all come from that
 //! list, so adding a view is one file plus one line there.
 
+pub mod allocation_stacks;
 pub mod allocations;
 pub mod comparison;
 pub mod containment;
@@ -42,6 +43,7 @@ pub fn registry() -> Vec<Box<dyn View>> {
         Box::<detached::DetachedView>::default(),
         Box::<memory::MemoryView>::default(),
         Box::<trends::TrendsView>::default(),
+        Box::<allocation_stacks::AllocationStacksView>::default(),
         Box::<allocations::AllocationsView>::default(),
     ]
 }

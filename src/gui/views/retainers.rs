@@ -12,6 +12,7 @@ use eframe::egui;
 use super::tree::{
     self, Child, Children, PathMatch, TreeSource, TreeStyle, TreeTable, BACKGROUND_WORK,
 };
+use crate::analysis::allocation_stacks::stack_of;
 use crate::analysis::retainers::{retainer_paths, sorted_retainers, RetainerPath};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::{format, Selection};
@@ -218,7 +219,25 @@ fn header(ui: &mut egui::Ui, snap: &Document, n: NodeIx) {
         size_label(ui, "shallow", a.shallow_size(n));
         size_label(ui, "retained", a.retained_size(n));
         ui.label(format!("distance {}", distance_text(a.distance(n))));
+        allocation_stack(ui, snap, n);
     });
+}
+
+/// Where `n` was allocated, for documents with allocation stacks: the allocating function,
+/// the whole stack on hover.
+fn allocation_stack(ui: &mut egui::Ui, snap: &Document, n: NodeIx) {
+    let Some(live) = snap.allocation_stacks() else {
+        return;
+    };
+    let snapshot = &snap.data.snapshot;
+    let frames = stack_of(&snapshot.graph, &snapshot.traces, &live.index, n);
+    let Some(first) = frames.first() else {
+        return;
+    };
+    ui.separator();
+    let stack: Vec<String> = frames.iter().map(|f| f.to_string()).collect();
+    ui.label(format!("allocated in {first}"))
+        .on_hover_text(format!("Allocation stack:\n{}", stack.join("\n")));
 }
 
 fn size_label(ui: &mut egui::Ui, what: &str, bytes: u64) {

@@ -23,15 +23,30 @@ const STACK_FRAMES_SHOWN: usize = 6;
 /// of its first entries.
 pub fn alloc_blocks(file: &str, a: &AllocSummary) -> Vec<Block> {
     let t = &a.totals;
-    let mut totals = format!(
-        "{}. Allocated {} in {} blocks; at the peak {} in {} blocks live",
-        a.origin(),
-        human_bytes(t.total_bytes),
-        t.total_blocks,
-        human_bytes(t.peak_bytes),
-        t.peak_blocks,
-    );
-    if a.format != "pprof" {
+    let live_only = crate::model::alloc::is_live_only(&a.format);
+    let mut totals = if live_only && t.total_bytes == 0 {
+        // Nothing but what was live when the profile was taken is known.
+        let blocks = if t.peak_blocks > 0 {
+            format!(" in {} blocks", t.peak_blocks)
+        } else {
+            String::new()
+        };
+        format!(
+            "{}. Live when taken: {}{blocks}",
+            a.origin(),
+            human_bytes(t.peak_bytes),
+        )
+    } else {
+        format!(
+            "{}. Allocated {} in {} blocks; at the peak {} in {} blocks live",
+            a.origin(),
+            human_bytes(t.total_bytes),
+            t.total_blocks,
+            human_bytes(t.peak_bytes),
+            t.peak_blocks,
+        )
+    };
+    if !live_only {
         totals.push_str(&format!(
             "; at exit {} in {} blocks still live (leaked)",
             human_bytes(t.end_bytes),

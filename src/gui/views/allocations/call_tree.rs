@@ -2,8 +2,6 @@
 //! producer records, siblings sorted by the clicked column, virtualised rows, keyboard moves
 //! (Up/Down, Right expands, Left collapses or goes to the parent).
 
-use std::sync::Arc;
-
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
@@ -12,7 +10,6 @@ use crate::gui::format::{metric_cell, toggle_button};
 use crate::model::alloc::{AllocProfile, Metric};
 use crate::model::FxHashSet;
 use crate::store::AllocTables;
-use crate::store::Document;
 
 const INDENT: f32 = 12.0;
 /// A first look opens the heaviest path down to where it branches, at most this deep.
@@ -57,8 +54,14 @@ impl CallTreeView {
         }
     }
 
-    /// Draw the part.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, p: &AllocProfile) {
+    /// Draw the part over `p`'s call trees: `tree_of` gives the tree hanging a direction's
+    /// way, or `None` while it is being built (it is asked again on a later frame).
+    pub fn ui<'t>(
+        &mut self,
+        ui: &mut egui::Ui,
+        p: &AllocProfile,
+        tree_of: impl FnOnce(Direction) -> Option<&'t CallTree>,
+    ) {
         let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|&m| p.records(m)).collect();
         if !metrics.contains(&self.sort) {
             self.sort = Metric::PeakBytes;
@@ -81,10 +84,7 @@ impl CallTreeView {
                     .weak(),
             );
         });
-        let Some(tree) = snap.call_tree(self.direction, {
-            let ctx = ui.ctx().clone();
-            move || ctx.request_repaint()
-        }) else {
+        let Some(tree) = tree_of(self.direction) else {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Building the bottom-up tree…");
@@ -134,8 +134,8 @@ impl CallTreeView {
                         h.col(|ui| {
                             ui.with_layout(right, |ui| {
                                 if ui
-                                    .selectable_label(self.sort == m, m.column())
-                                    .on_hover_text(format!("Sort by {}", m.label()))
+                                    .selectable_label(self.sort == m, p.metric_column(m))
+                                    .on_hover_text(format!("Sort by {}", p.metric_label(m)))
                                     .clicked()
                                 {
                                     clicked_sort = Some(m);
@@ -146,10 +146,13 @@ impl CallTreeView {
                     if top_down {
                         h.col(|ui| {
                             ui.with_layout(right, |ui| {
-                                ui.strong(format!("Self {}", self.sort.column().to_lowercase()))
-                                    .on_hover_text(
-                                        "Allocated in the function itself, not in its callees",
-                                    );
+                                ui.strong(format!(
+                                    "Self {}",
+                                    p.metric_column(self.sort).to_lowercase()
+                                ))
+                                .on_hover_text(
+                                    "Allocated in the function itself, not in its callees",
+                                );
                             });
                         });
                     }

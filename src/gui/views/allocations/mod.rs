@@ -1,9 +1,9 @@
-//! The Allocations view for DHAT, heaptrack and pprof files: totals, the folding setting, and
+//! The Allocations view for DHAT, heaptrack, pprof and V8 `.heapprofile` files: totals, the folding setting, and
 //! parts: a flame graph for any metric, top-down and bottom-up call trees with every metric,
 //! site lists (all sites, leaked at exit, temporary, short-lived, DHAT's access metrics),
 //! memory over time with the peak marked, and a diff with another open profile by call stack.
 
-mod call_tree;
+pub(crate) mod call_tree;
 mod sites;
 
 use std::sync::Arc;
@@ -179,7 +179,7 @@ impl AllocationsView {
                     ui.label("Metric:");
                     for m in Metric::ALL.into_iter().filter(|&m| p.records(m)) {
                         if ui
-                            .selectable_value(&mut self.metric, m, m.label())
+                            .selectable_value(&mut self.metric, m, p.metric_label(m))
                             .changed()
                         {
                             self.flame_state.zoom = 0;
@@ -207,7 +207,11 @@ impl AllocationsView {
                     }
                 }
             }
-            Part::CallTree => self.calls.ui(ui, snap, p),
+            Part::CallTree => {
+                let ctx = ui.ctx().clone();
+                self.calls
+                    .ui(ui, p, |d| snap.call_tree(d, move || ctx.request_repaint()))
+            }
             Part::Sites => lists.all.ui(ui, snap, |_| true),
             Part::Leaked => {
                 if !p.records(Metric::EndBytes) {
