@@ -3,6 +3,7 @@
 //! only choose, and show the same headlines from the same functions.
 
 pub mod alloc_text;
+pub mod capture;
 pub mod csv;
 pub mod diff;
 pub mod document;
