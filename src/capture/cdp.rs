@@ -65,6 +65,8 @@ pub struct CdpClient {
     socket: WebSocket<TcpStream>,
     next_id: u64,
     endpoint: String,
+    /// An event that means the target is gone although the connection stays open.
+    ends_on: Option<&'static str>,
 }
 
 impl CdpClient {
@@ -102,7 +104,15 @@ impl CdpClient {
             socket,
             next_id: 1,
             endpoint: endpoint.text.clone(),
+            ends_on: None,
         })
+    }
+
+    /// Treat the event `method` like a closed connection from now on. A Node process that exits
+    /// with a debugger attached keeps the connection open, "waiting for the debugger to
+    /// disconnect", and answers nothing; its `Runtime.executionContextDestroyed` is the sign.
+    pub fn end_on_event(&mut self, method: &'static str) {
+        self.ends_on = Some(method);
     }
 
     /// Send `method` with `params`; returns the command's id.
@@ -175,7 +185,9 @@ impl CdpClient {
                 Err(tungstenite::Error::Io(e))
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
                     ) =>
                 {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -209,6 +221,11 @@ impl CdpClient {
                         None => Ok(raw.result.unwrap_or(Value::Null)),
                     },
                 },
+                (None, Some(method)) if self.ends_on == Some(method.as_str()) => {
+                    return Err(CaptureError::Disconnected {
+                        endpoint: self.endpoint.clone(),
+                    })
+                }
                 (None, Some(method)) => Incoming::Event {
                     method,
                     params: raw.params,

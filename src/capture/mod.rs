@@ -154,6 +154,11 @@ pub fn capture(
     let target = discovery::find_target(&endpoint, options.target.as_deref())?;
     let path = target.websocket_path().unwrap_or_default();
     let mut client = CdpClient::connect(&endpoint, &path)?;
+    if target.kind == "node" {
+        // Node's only execution context is the process's: its end is the process's exit.
+        client.call("Runtime.enable", json!({}), progress, |_, _| Ok(()))?;
+        client.end_on_event("Runtime.executionContextDestroyed");
+    }
     let mut saved = Vec::new();
     let result = Series {
         client: &mut client,
