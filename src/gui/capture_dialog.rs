@@ -15,13 +15,15 @@ use crate::capture::{
 pub struct CaptureDialog {
     /// Whether the window is shown.
     pub open: bool,
-    endpoint: String,
+    /// The Host:port field.
+    pub endpoint: String,
     allow_remote: bool,
     kind: CaptureKind,
     count: u32,
     /// As typed; empty means the kind's default.
     interval: String,
-    out_dir: String,
+    /// The Save in field.
+    pub out_dir: String,
     task: Option<BackgroundTask<Result<CaptureOutcome, CaptureError>>>,
     /// The last capture's result or error, in words.
     message: Option<String>,
@@ -46,6 +48,11 @@ impl Default for CaptureDialog {
 }
 
 impl CaptureDialog {
+    /// The last capture's result or error, as shown under the button.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
     /// True while a capture runs.
     pub fn is_running(&self) -> bool {
         self.task.is_some()
