@@ -284,6 +284,11 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         min_instances: u64,
     },
+    /// Capture heap snapshots, an allocation timeline or a sampling heap profile from a running
+    /// Node (`node --inspect`) or Chromium (`--remote-debugging-port`) process over the DevTools
+    /// protocol. Prints the saved files; exit code 0 when at least one was saved (also when the
+    /// target exits or Ctrl-C stops the series early), 1 otherwise.
+    Capture(CaptureArgs),
     /// One row per node, for notebooks and spreadsheets.
     Nodes {
         /// The file and rules.
@@ -294,6 +299,62 @@ pub enum Command {
         #[arg(long, required = true)]
         tsv: bool,
     },
+}
+
+/// `heapsight capture` flags.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The DevTools endpoint, HOST:PORT (`[::1]:9229` for IPv6). Only loopback hosts
+    /// (127.0.0.0/8, ::1, localhost) are accepted unless --allow-remote is given too: a heap
+    /// snapshot holds everything in the process's memory.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9229")]
+    pub inspect: String,
+    /// Allow an --inspect host that is not loopback.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// What to record: heap snapshots (.heapsnapshot), an allocation timeline (.heaptimeline)
+    /// or a sampling heap profile (.heapprofile).
+    #[arg(long, value_enum, default_value_t = CaptureKindArg::Snapshot)]
+    pub kind: CaptureKindArg,
+    /// How many files to save.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+    /// Snapshots: the pause between two (default 0). Timeline and sampling: how long each
+    /// records (default 10s). E.g. 500ms, 30s, 5m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// The folder to save into (created if missing); files are named PREFIX-NNN.EXT with the
+    /// next free number, never from the target's data.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// The start of the file names.
+    #[arg(long, default_value = "capture")]
+    pub prefix: String,
+    /// Which target of a browser: its id or a part of its URL (default: the Node target, else
+    /// the first page).
+    #[arg(long, value_name = "ID_OR_URL_SUBSTRING")]
+    pub target: Option<String>,
+    /// Do not ask for a garbage collection before each snapshot.
+    #[arg(long)]
+    pub no_gc: bool,
+    /// Sampling: average bytes between samples.
+    #[arg(long, value_name = "BYTES", default_value_t = 32768)]
+    pub sampling_interval: u64,
+}
+
+/// `capture --kind` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CaptureKindArg {
+    /// Heap snapshots.
+    Snapshot,
+    /// An allocation timeline (heap snapshot with allocation stacks).
+    Timeline,
+    /// A sampling heap profile.
+    Sampling,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::capture::parse_duration(s)
 }
 
 /// The input file and the rules to analyse it with.

@@ -5,6 +5,7 @@ pub mod args;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
@@ -21,11 +22,13 @@ use crate::analysis::retainers::retainer_paths;
 use crate::analysis::suspects::SuspectOptions;
 use crate::analysis::trend::{SnapshotPart, TrendBuilder, TrendOptions};
 use crate::analysis::{AnalysisOptions, RuleSet};
+use crate::capture::{capture, CaptureKind, CaptureOptions};
 use crate::error::{Error, Result};
 use crate::formats::LoadOptions;
 use crate::model::alloc::Metric;
 use crate::model::NodeIx;
 use crate::progress::Progress;
+use crate::report::capture as report_capture;
 use crate::report::document::{to_html, to_markdown};
 use crate::report::json::{to_json, SummaryJson};
 use crate::report::junit::to_junit;
@@ -33,7 +36,7 @@ use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
 use crate::report::{alloc_text, allocation_stacks, csv, diff, memory, node, text, trend, tsv};
 use crate::store::Document;
-use args::{Cli, Command, Input, ReportFormat, Rules};
+use args::{CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
 
 /// Files smaller than this load too fast to need a progress bar.
 const PROGRESS_BAR_MIN_BYTES: u64 = 4 << 20;
@@ -385,6 +388,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             return emit(&out, output.as_deref());
         }
+        Command::Capture(args) => return run_capture(args),
         Command::Nodes { input, tsv: _ } => {
             let doc = open(&input)?;
             let stdout = std::io::stdout().lock();
@@ -453,6 +457,56 @@ fn run_app(_files: Vec<PathBuf>, _view: Option<String>) -> Result<()> {
          use a command such as `heapsight summary FILE` (see `heapsight --help`)"
             .into(),
     ))
+}
+
+/// `heapsight capture`: save snapshots or profiles from a running process, with a progress bar
+/// on a terminal; Ctrl-C stops cleanly (no partial file is left).
+fn run_capture(args: CaptureArgs) -> Result<()> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let kind = match args.kind {
+        CaptureKindArg::Snapshot => CaptureKind::Snapshot,
+        CaptureKindArg::Timeline => CaptureKind::Timeline,
+        CaptureKindArg::Sampling => CaptureKind::Sampling,
+    };
+    let options = CaptureOptions {
+        endpoint: args.inspect,
+        allow_remote: args.allow_remote,
+        target: args.target,
+        kind,
+        count: args.count,
+        every: args.every,
+        out_dir: args.out,
+        prefix: args.prefix,
+        collect_garbage: !args.no_gc,
+        sampling_interval: args.sampling_interval,
+    };
+    // Without a handler Ctrl-C still ends the process, only less tidily.
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<32} [{bar:30}] {percent:>3}% {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let report = |phase: &str, done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done.min(total));
+        bar.set_message(phase.to_string());
+    };
+    let result = capture(&options, Progress::new(Some(&report), Some(&STOP)));
+    bar.finish_and_clear();
+    let outcome = result.map_err(|e| Error::Request(report_capture::nothing_saved(&e)))?;
+    print(&report_capture::saved_files(&outcome))?;
+    eprint!("{}", report_capture::notes(&outcome, kind));
+    match report_capture::failure(&outcome) {
+        Some(message) => Err(Error::Request(message)),
+        None => Ok(()),
+    }
 }
 
 /// Print to stdout, or write atomically to `output`.

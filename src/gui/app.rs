@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use super::capture_dialog::CaptureDialog;
 use super::views::retainers::RetainersPanel;
 use super::views::search::SearchBox;
 use super::views::start::{self, StartAction};
@@ -156,6 +157,8 @@ pub struct HeapsightApp {
     export: Option<Receiver<Result<String, String>>>,
     /// How files are loaded (the folding of allocation profiles); a persisted setting.
     pub load_options: LoadOptions,
+    /// File → Capture from process… (its window and the capture it runs).
+    pub capture: CaptureDialog,
 }
 
 /// What File → Export writes.
@@ -243,6 +246,7 @@ impl HeapsightApp {
             notices: Vec::new(),
             export: None,
             load_options: LoadOptions { folding },
+            capture: CaptureDialog::default(),
         }
     }
 
@@ -412,6 +416,9 @@ impl HeapsightApp {
             self.browse(&ctx);
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        for path in self.capture.show(&ctx) {
+            self.open(&ctx, path);
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         if let Some(tab) = self.tabs.get_mut(self.active) {
             egui::Panel::top("views").show(ui, |ui| {
@@ -495,6 +502,10 @@ impl HeapsightApp {
             ui.menu_button("File", |ui| {
                 if ui.button("Open…  (Ctrl+O)").clicked() {
                     self.browse(&ctx);
+                    ui.close();
+                }
+                if ui.button("Capture from process…").clicked() {
+                    self.capture.open = true;
                     ui.close();
                 }
                 ui.menu_button("Open recent", |ui| {

@@ -4,6 +4,7 @@
 //! implementing [`views::View`] over the shared, immutable document and the tab's [`Selection`].
 
 mod app;
+pub mod capture_dialog;
 pub mod format;
 pub mod views;
 pub mod worker;
