@@ -66,7 +66,7 @@ fn refused_connection_shows_in_the_window() {
 }
 
 #[test]
-fn captured_snapshot_opens_as_a_tab() {
+fn captured_series_opens_as_a_trend() {
     let spawned = Command::new("node")
         .args([
             "--inspect=127.0.0.1:0",
@@ -105,9 +105,12 @@ fn captured_snapshot_opens_as_a_tab() {
     open_dialog(&mut h);
     h.state_mut().capture.endpoint = format!("127.0.0.1:{port}");
     h.state_mut().capture.out_dir = dir.display().to_string();
+    h.state_mut().capture.count = 2;
     h.get_by_label("Capture").click();
-    step_until(&mut h, "the snapshot opens", |app| {
-        !app.tabs.is_empty()
+    step_until(&mut h, "the series opens as a trend", |app| {
+        (app.tabs.len() == 2
+            && app.tabs[app.active].current_title() == "Trends"
+            && app.capture_series_pending() == 0)
             || !app.errors.is_empty()
             || app
                 .capture
@@ -117,10 +120,19 @@ fn captured_snapshot_opens_as_a_tab() {
     let _ = node.kill();
     let _ = node.wait();
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
-    assert_eq!(h.state().tabs.len(), 1, "{:?}", h.state().capture.message());
+    // Two snapshots: both open, and the last one's tab shows the series as a trend.
+    assert_eq!(h.state().tabs.len(), 2, "{:?}", h.state().capture.message());
+    let mut paths: Vec<_> = h.state().tabs.iter().map(|t| t.doc.path.clone()).collect();
+    paths.sort();
     assert_eq!(
-        h.state().tabs[0].doc.path,
-        dir.join("capture-001.heapsnapshot")
+        paths,
+        [
+            dir.join("capture-001.heapsnapshot"),
+            dir.join("capture-002.heapsnapshot")
+        ]
     );
+    let active = &h.state().tabs[h.state().active];
+    assert_eq!(active.doc.path, dir.join("capture-002.heapsnapshot"));
+    assert_eq!(active.current_title(), "Trends");
     let _ = std::fs::remove_dir_all(&dir);
 }

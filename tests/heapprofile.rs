@@ -51,13 +51,16 @@ fn by_function(p: &AllocProfile) -> Vec<(String, u64, u64)> {
 /// arrays of 1000 numbers (made by `fillArray`), and makes as many garbage arrays, collected
 /// before the profile is taken. The numbers are the file's (the script prints them too): the
 /// sum of the nodes' `selfSize` is the bytes; the samples, 701, are the blocks (their own
-/// `size` fields add up to 3 687 480, scaled one by one: not used).
+/// `size` fields add up to 3 687 480: shown apart, labelled, as the samples list).
 #[test]
 fn the_node_sample_totals_and_top_functions() {
     let p = load(&sample("node-heapprofile/alloc.heapprofile"));
     assert_eq!(p.format, "heapprofile");
     assert_eq!(p.totals.peak_bytes, 3_921_688);
     assert_eq!(p.totals.peak_blocks, 701);
+    // The samples list, a figure apart (the samples' own sizes), shown labelled.
+    let list = p.sample_list.expect("the samples list");
+    assert_eq!((list.count, list.bytes), (701, 3_687_480));
     assert_eq!(p.site_totals(), p.totals);
     assert_eq!(p.sites.len(), 6);
     assert!(p.records(Metric::PeakBytes) && p.records(Metric::PeakBlocks));
@@ -112,6 +115,11 @@ fn the_cli_reads_it() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["totals"]["peak_bytes"], 3_921_688);
     assert_eq!(v["rows"][0]["function"], "fillArray");
+    let out = heapsight(&["summary", file.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sample_list"]["bytes"], 3_687_480);
+    assert_eq!(v["sample_list"]["count"], 701);
+    assert!(text.contains("Samples list: 3687480 bytes"), "{text}");
 }
 
 /// A node with `children` before its other fields, numbers as floats, a sample list before

@@ -53,6 +53,9 @@ pub struct AllocSummary {
     /// Sites whose blocks were never read or never written, most bytes first (DHAT under
     /// valgrind only).
     pub top_never_read_or_written: Vec<SiteRow>,
+    /// A V8 sampling heap profile's `samples` list, apart from the totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_list: Option<crate::model::alloc::SampleList>,
 }
 
 /// `function (file:line)`, or the function alone when the location is unknown.
@@ -215,6 +218,7 @@ impl AllocSummary {
                     0
                 }
             }),
+            sample_list: p.sample_list,
         }
     }
 }

@@ -65,6 +65,8 @@ struct Nodes {
     index: FxHashMap<u64, u32>,
     /// The node id of each sample, in file order (resolved once the tree is read).
     sample_ids: Vec<u64>,
+    /// Sum of the samples' `size` fields.
+    sample_bytes: u64,
 }
 
 /// What a call frame says, read into reused buffers.
@@ -127,6 +129,10 @@ pub fn read(path: &Path, input: Input, progress: Progress<'_>) -> Result<AllocPr
         return Err(r.error("not a heap profile: no \"head\" node"));
     }
     if saw_samples {
+        profile.sample_list = Some(crate::model::alloc::SampleList {
+            count: nodes.sample_ids.len() as u64,
+            bytes: nodes.sample_bytes,
+        });
         check_samples(&r, &mut nodes)?;
     }
     build_sites(&r, &nodes, &mut profile)?;
@@ -318,7 +324,9 @@ fn read_samples(r: &mut JsonReader<'_>, nodes: &mut Nodes) -> Result<()> {
                 match key.as_str() {
                     "nodeId" => node = Some(read_count(r, "a sample's nodeId")?),
                     "size" => {
-                        read_count(r, "a sample's size")?;
+                        nodes.sample_bytes = nodes
+                            .sample_bytes
+                            .saturating_add(read_count(r, "a sample's size")?);
                     }
                     _ => r.skip_value(SAMPLE)?,
                 }

@@ -159,6 +159,9 @@ pub struct HeapsightApp {
     pub load_options: LoadOptions,
     /// File → Capture from process… (its window and the capture it runs).
     pub capture: CaptureDialog,
+    /// A captured series still loading (paths not yet open) and its last file: once all are
+    /// open, the last one's tab shows the Trends view, so the series opens as a trend.
+    capture_series: Option<(Vec<PathBuf>, PathBuf)>,
 }
 
 /// What File → Export writes.
@@ -247,6 +250,7 @@ impl HeapsightApp {
             export: None,
             load_options: LoadOptions { folding },
             capture: CaptureDialog::default(),
+            capture_series: None,
         }
     }
 
@@ -292,6 +296,28 @@ impl HeapsightApp {
         self.tabs.get_mut(self.active)
     }
 
+    /// Files of a captured series not open yet (0 when none is loading).
+    pub fn capture_series_pending(&self) -> usize {
+        self.capture_series.as_ref().map_or(0, |(w, _)| w.len())
+    }
+
+    /// One file of a captured series is open; when the last one is, show its trend.
+    fn series_loaded(&mut self, path: &std::path::Path) {
+        let Some((waiting, last)) = self.capture_series.as_mut() else {
+            return;
+        };
+        waiting.retain(|p| p != path);
+        if !waiting.is_empty() {
+            return;
+        }
+        let last = last.clone();
+        self.capture_series = None;
+        if let Some(i) = self.tabs.iter().position(|t| t.doc.path == last) {
+            self.active = i;
+            self.tabs[i].show_titled("Trends");
+        }
+    }
+
     fn poll_background(&mut self, ctx: &egui::Context) {
         for path in std::mem::take(&mut self.pending_files) {
             self.open(ctx, path);
@@ -320,6 +346,7 @@ impl HeapsightApp {
                             self.tabs
                                 .push(SnapshotTab::new(doc, self.start_view.as_deref()));
                             self.active = self.tabs.len() - 1;
+                            self.series_loaded(&job.path);
                         }
                         Err(crate::Error::Cancelled) => {}
                         Err(e) => self
@@ -416,7 +443,12 @@ impl HeapsightApp {
             self.browse(&ctx);
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
-        for path in self.capture.show(&ctx) {
+        let captured = self.capture.show(&ctx);
+        if captured.len() >= 2 {
+            let last = captured[captured.len() - 1].clone();
+            self.capture_series = Some((captured.clone(), last));
+        }
+        for path in captured {
             self.open(&ctx, path);
         }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));

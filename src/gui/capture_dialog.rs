@@ -19,7 +19,8 @@ pub struct CaptureDialog {
     pub endpoint: String,
     allow_remote: bool,
     kind: CaptureKind,
-    count: u32,
+    /// The Count field: snapshots to take.
+    pub count: u32,
     /// As typed; empty means the kind's default.
     interval: String,
     /// The Save in field.

@@ -244,6 +244,15 @@ pub struct TimePoint {
     pub bytes: u64,
 }
 
+/// The `samples` list of a V8 sampling heap profile, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SampleList {
+    /// Samples in the list.
+    pub count: u64,
+    /// Sum of their `size` fields.
+    pub bytes: u64,
+}
+
 /// A loaded allocation profile.
 #[derive(Debug, Clone, Default)]
 pub struct AllocProfile {
@@ -287,6 +296,9 @@ pub struct AllocProfile {
     pub inlined: Vec<bool>,
     /// Which frames are folded, worked out on first use.
     pub folded_frames: FoldedFrames,
+    /// A V8 sampling heap profile's `samples` list (count, sum of their `size`s), a figure apart
+    /// from the totals: it can hold allocations sampled and collected since.
+    pub sample_list: Option<SampleList>,
 }
 
 /// The folded flag of every frame, computed once per profile ([`AllocProfile::is_folded_frame`]).

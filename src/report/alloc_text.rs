@@ -54,6 +54,14 @@ pub fn summary_text(file: &Path, s: &AllocSummary) -> String {
             blocks_text(t.end_blocks)
         ));
     }
+    if let Some(l) = &s.sample_list {
+        out.push_str(&format!(
+            "Samples list: {} in {} sample(s) (the samples' own sizes; it can hold allocations \
+             sampled and collected since, so it is not the total above)\n",
+            bytes_exact(l.bytes),
+            l.count
+        ));
+    }
     if t.temporary_blocks > 0 {
         out.push_str(&format!("Temporary: {} allocations\n", t.temporary_blocks));
     }
