@@ -199,3 +199,23 @@ fn one_snapshot_is_not_a_trend() {
         .finish(&IgnoreRules::default(), TrendOptions::default())
         .is_err());
 }
+
+#[test]
+fn sorted_ids_round_trip_gaps_of_every_width() {
+    use super::extract::SortedIds;
+    let ids: Vec<u32> = vec![0, 1, 3, 130, 131, 20_000, 2_000_000, u32::MAX - 1, u32::MAX];
+    let s = SortedIds::from_sorted(ids.iter().copied());
+    assert_eq!(s.len(), ids.len());
+    assert_eq!(s.iter().collect::<Vec<_>>(), ids);
+    let empty = SortedIds::from_sorted(std::iter::empty());
+    assert_eq!(empty.len(), 0);
+    assert_eq!(empty.iter().count(), 0);
+    // V8's usual gap of 2 takes one byte an id.
+    let v8: Vec<u32> = (1..=1000).map(|i| i * 2 + 1).collect();
+    assert_eq!(
+        SortedIds::from_sorted(v8.iter().copied())
+            .iter()
+            .collect::<Vec<_>>(),
+        v8
+    );
+}
