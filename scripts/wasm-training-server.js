@@ -136,6 +136,13 @@ global.trainer = correct
   ? startCorrectTraining(instance)
   : require(path.join(root, 'fixtures', 'wasm', 'training.js')).startTraining(instance);
 
+/// Answer with a Content-Length (not chunked), so the simplest client can read it.
+function answer(res, status, type, text, extra = {}) {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text),
+                          ...extra });
+  return text;
+}
+
 const server = http.createServer((req, res) => {
   // Read (and ignore) any body before answering.
   req.resume();
@@ -145,18 +152,15 @@ const server = http.createServer((req, res) => {
       try {
         body = JSON.stringify(global.trainer.runStep());
       } catch (e) {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`${e.stack}\n`);
+        res.end(answer(res, 500, 'text/plain', `${e.stack}\n`));
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(`${body}\n`);
+      res.end(answer(res, 200, 'application/json', `${body}\n`));
     } else if (req.method === 'GET' && req.url === '/quit') {
-      res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-      res.end('bye\n', () => process.exit(0));
+      res.end(answer(res, 200, 'text/plain', 'bye\n', { connection: 'close' }),
+              () => process.exit(0));
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('POST /step or GET /quit\n');
+      res.end(answer(res, 404, 'text/plain', 'POST /step or GET /quit\n'));
     }
   });
 });
