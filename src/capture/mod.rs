@@ -96,6 +96,10 @@ pub struct CaptureOptions {
     pub collect_garbage: bool,
     /// Sampling: average bytes between samples.
     pub sampling_interval: u64,
+    /// Snapshots: track allocations (`HeapProfiler.startTrackingHeapObjects` with
+    /// `trackAllocations`) from before the first snapshot to the end of the series, so each
+    /// snapshot carries the allocation stacks of the objects allocated meanwhile.
+    pub track_allocations: bool,
 }
 
 impl Default for CaptureOptions {
@@ -111,6 +115,7 @@ impl Default for CaptureOptions {
             prefix: "capture".into(),
             collect_garbage: true,
             sampling_interval: 32 * 1024,
+            track_allocations: false,
         }
     }
 }
@@ -189,6 +194,12 @@ impl Series<'_, '_> {
         let (kind, count) = (self.options.kind, self.options.count);
         let every = self.options.every.unwrap_or(kind.default_interval());
         self.call("HeapProfiler.enable", json!({}))?;
+        if kind == CaptureKind::Snapshot && self.options.track_allocations {
+            // On for the whole series (V8 stops it when the session ends): each snapshot then
+            // has `trace_function_infos`, `trace_tree` and the nodes' `trace_node_id`.
+            let params = json!({ "trackAllocations": true });
+            self.call("HeapProfiler.startTrackingHeapObjects", params)?;
+        }
         for i in 1..=count {
             let of = format!("{i}/{count}");
             let path = output::next_free_name(

@@ -340,6 +340,12 @@ pub struct CaptureArgs {
     /// Sampling: average bytes between samples.
     #[arg(long, value_name = "BYTES", default_value_t = 32768)]
     pub sampling_interval: u64,
+    /// Snapshots: track allocations from before the first snapshot to the end of the series,
+    /// so each snapshot carries the allocation stacks of the objects allocated since
+    /// (`heapsight allocations FILE`; `heapsight trend` names the stack of each growing class's
+    /// newest object). Tracking slows the target down while it lasts.
+    #[arg(long)]
+    pub track_allocations: bool,
 }
 
 /// `capture --kind` values.

@@ -479,6 +479,7 @@ fn run_capture(args: CaptureArgs) -> Result<()> {
         prefix: args.prefix,
         collect_garbage: !args.no_gc,
         sampling_interval: args.sampling_interval,
+        track_allocations: args.track_allocations,
     };
     // Without a handler Ctrl-C still ends the process, only less tidily.
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::document::Block;
 use super::json::to_json;
 use super::{human_bytes, signed_bytes};
+use crate::analysis::allocation_stacks::StackFrame;
 use crate::analysis::leak_gate::IgnoreRules;
 use crate::analysis::trend::{OrderSource, Series, SeriesGate, Trend};
 use crate::error::Result;
@@ -227,9 +228,33 @@ pub fn text(t: &Trend, rules: &IgnoreRules, gated: bool, top: usize) -> String {
                     format!("; newest {}", newest.join(" "))
                 }
             );
+            if !s.newest_stack.is_empty() {
+                let _ = writeln!(out, "    allocated at: {}", stack_line(&s.newest_stack));
+            }
         }
     }
     out
+}
+
+/// `wrap (training.js:30:20) ← runStep (training.js:80:33) ← …`: frames innermost first,
+/// scripts by file name (Node's own `node:…` modules whole).
+pub fn stack_line(frames: &[StackFrame]) -> String {
+    frames
+        .iter()
+        .map(|f| {
+            // Paths and URLs by file name; Node's own `node:…` modules whole.
+            let short = match f.script.starts_with("node:") {
+                true => f.script.as_str(),
+                false => f.script.rsplit(['/', '\\']).next().unwrap_or_default(),
+            };
+            StackFrame {
+                script: short.to_string(),
+                ..f.clone()
+            }
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ← ")
 }
 
 /// JSON: the trend with the files it read and the ignore file. See docs/json-schema.md.

@@ -6,6 +6,7 @@
 //! sorted and gap-encoded ([`SortedIds`], about 1 byte a node). The snapshot taken last also keeps each node's class (4 more bytes a
 //! node) until the survivors are counted; see [`super`] for the whole budget.
 
+use crate::analysis::allocation_stacks::{has_stacks, stack_of, StackFrame, TraceIndex};
 use crate::analysis::memory_map::{MemoryMap, PartKind};
 use crate::analysis::{AnalyzedSnapshot, Summary};
 use crate::model::v8_rules::{is_engine_class_name, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE};
@@ -17,6 +18,9 @@ pub const MANY_ENTRIES: u32 = 64;
 /// Objects with fewer entries than this are not recorded at all (a collection absent from a
 /// snapshot counts 0 entries there).
 pub const MIN_RECORDED_OBJECT_ENTRIES: u32 = 8;
+
+/// Frames kept of a class's newest allocation stack (innermost first).
+pub const NEWEST_STACK_FRAMES: usize = 8;
 
 /// A node's class that is not counted (zero shallow size: DevTools' Summary leaves it out).
 pub(super) const UNCOUNTED: u32 = u32::MAX;
@@ -90,6 +94,10 @@ pub struct SnapshotPart {
     /// For the snapshot the trend ends with: the index in `classes` of each node of `ids`
     /// ([`UNCOUNTED`] for nodes the Summary does not count).
     pub(super) id_classes: Vec<u32>,
+    /// For the snapshot the trend ends with, when it carries allocation stacks: per class
+    /// (index in `classes`), the stack of its newest object that has one (the highest id;
+    /// at most [`NEWEST_STACK_FRAMES`] frames, innermost first). Sorted by class index.
+    pub(super) newest_stacks: Vec<(u32, Vec<StackFrame>)>,
 }
 
 /// Sorted, distinct node ids, stored as the gaps between them in LEB128 (7 bits a byte). V8
@@ -284,6 +292,7 @@ impl SnapshotPart {
             holders,
             ids: SortedIds::default(),
             id_classes: Vec::new(),
+            newest_stacks: Vec::new(),
             classes,
         }
         .with_ids(s)
@@ -326,6 +335,7 @@ impl SnapshotPart {
                 (g.id(n), c)
             })
             .collect();
+        self.newest_stacks = newest_stacks(s, &pairs);
         pairs.sort_unstable_by_key(|p| p.0);
         pairs.dedup_by_key(|p| p.0);
         self.ids = SortedIds::from_sorted(pairs.iter().map(|p| p.0));
@@ -333,9 +343,19 @@ impl SnapshotPart {
         self
     }
 
-    /// Drop the per-node classes (kept only for the snapshot the trend ends with).
+    /// Drop the per-node classes and stacks (kept only for the snapshot the trend ends with).
     pub(super) fn forget_classes(&mut self) {
         self.id_classes = Vec::new();
+        self.newest_stacks = Vec::new();
+    }
+
+    /// The allocation stack of the newest object of class `class` (index in `classes`) that
+    /// has one; empty when the snapshot has no stacks.
+    pub(super) fn newest_stack(&self, class: u32) -> Vec<StackFrame> {
+        self.newest_stacks
+            .binary_search_by_key(&class, |s| s.0)
+            .map(|i| self.newest_stacks[i].1.clone())
+            .unwrap_or_default()
     }
 
     /// This part's entry for collection `id`.
@@ -352,4 +372,41 @@ impl SnapshotPart {
             .ok()?;
         Some(&self.classes[i])
     }
+}
+
+/// Per counted class, the allocation stack of its traced object with the highest id (the
+/// newest: V8 hands out ids in allocation order). `pairs` is (id, class index) per node, in
+/// node order.
+fn newest_stacks(s: &AnalyzedSnapshot, pairs: &[(u32, u32)]) -> Vec<(u32, Vec<StackFrame>)> {
+    let g = s.graph();
+    let traces = &s.snapshot.traces;
+    if !has_stacks(g, traces) {
+        return Vec::new();
+    }
+    // Per class: the node with the highest id that has a trace.
+    let mut newest: FxHashMap<u32, (u32, NodeIx)> = FxHashMap::default();
+    for (n, &(id, c)) in pairs.iter().enumerate() {
+        if c == UNCOUNTED || g.trace_node_id(n as NodeIx) == 0 {
+            continue;
+        }
+        let e = newest.entry(c).or_insert((id, n as NodeIx));
+        if id > e.0 {
+            *e = (id, n as NodeIx);
+        }
+    }
+    let index = TraceIndex::build(traces);
+    let mut out: Vec<(u32, Vec<StackFrame>)> = newest
+        .into_iter()
+        .filter_map(|(c, (_, n))| {
+            let mut stack = stack_of(g, traces, &index, n);
+            // V8's top trace node is `(root)`, not a frame.
+            if stack.last().is_some_and(|f| f.function == "(root)") {
+                stack.pop();
+            }
+            stack.truncate(NEWEST_STACK_FRAMES);
+            (!stack.is_empty()).then_some((c, stack))
+        })
+        .collect();
+    out.sort_unstable_by_key(|s| s.0);
+    out
 }

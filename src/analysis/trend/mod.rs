@@ -37,12 +37,13 @@ pub mod verdict;
 
 pub use extract::{
     ClassTotals, CollectionKind, CollectionSize, SnapshotPart, MANY_ENTRIES,
-    MIN_RECORDED_OBJECT_ENTRIES,
+    MIN_RECORDED_OBJECT_ENTRIES, NEWEST_STACK_FRAMES,
 };
 pub use verdict::Verdict;
 
 use serde::Serialize;
 
+use super::allocation_stacks::StackFrame;
 use super::leak_gate::{IgnoreMatch, IgnoreRules, Limits};
 use crate::model::v8_rules::is_engine_class_name;
 use crate::store::Document;
@@ -179,6 +180,11 @@ pub struct Series {
     /// Classes: ids of up to [`NEWEST_IDS`] objects new in the last step, highest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub newest_ids: Vec<u32>,
+    /// Growing classes, when the last snapshot carries allocation stacks: the stack of the
+    /// class's newest object that has one (highest id), innermost frame first, at most
+    /// [`NEWEST_STACK_FRAMES`] frames.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub newest_stack: Vec<StackFrame>,
     /// The gate's decision.
     pub gate: SeriesGate,
 }
@@ -238,6 +244,7 @@ impl Series {
             retained: None,
             new_alive: None,
             newest_ids: Vec::new(),
+            newest_stack: Vec::new(),
             gate: SeriesGate::Passed,
         }
     }
@@ -432,6 +439,9 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
             ids.sort_unstable_by(|a, b| b.cmp(a));
             ids.truncate(NEWEST_IDS);
             s.newest_ids = std::mem::take(ids);
+            if matches!(s.verdict, Verdict::Grows | Verdict::GrowsThenPlateaus) {
+                s.newest_stack = last.newest_stack(i as u32);
+            }
         }
         series.push(s);
     }

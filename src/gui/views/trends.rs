@@ -366,6 +366,11 @@ fn objects(
             crate::report::trend::new_alive_text(v)
         ));
     }
+    if !s.newest_stack.is_empty() {
+        // The default fonts have no arrow glyph.
+        let stack = crate::report::trend::stack_line(&s.newest_stack).replace('←', "<-");
+        ui.label(format!("Newest allocated at: {stack}"));
+    }
     let ids: Vec<u32> = match s.id {
         Some(id) => vec![id],
         None => s.newest_ids.clone(),
