@@ -19,13 +19,8 @@ const fs = require('fs');
 const path = require('path');
 const v8 = require('v8');
 
-if (typeof global.gc !== 'function') {
-  const { spawnSync } = require('child_process');
-  const r = spawnSync(process.execPath,
-    ['--max-old-space-size=16000', '--expose-gc', __filename, ...process.argv.slice(2)],
-    { stdio: 'inherit' });
-  process.exit(r.status === null ? 1 : r.status);
-}
+const { ensureGc, buildStore } = require('./big-store');
+ensureGc(__filename);
 
 const args = process.argv.slice(2);
 function option(name, fallback) {
@@ -43,29 +38,6 @@ if (!(Number.isInteger(count) && count >= 2)) throw new Error('--count must be a
 if (!(grow > 0)) throw new Error('--grow must be a positive number');
 const outDir = args[0] || path.join('target', 'bench', 'trend');
 
-const GROUP = 100;                                   // records per ring
-const GROUPS = Math.round(50000 * scale);
-
-// The same shapes as make-big-snapshot.js.
-class Record {
-  constructor(id, name, owner) {
-    this.id = id;
-    this.name = name;
-    this.tags = [id & 7, id & 15, id & 31];
-    this.owner = owner;
-    this.next = null;
-  }
-}
-
-class Group {
-  constructor(id) {
-    this.id = id;
-    this.label = `group-${id}`;
-    this.members = new Map();
-    this.head = null;
-  }
-}
-
 // What leaks: entries of a cache that is filled and never evicted.
 class CachedResponse {
   constructor(key, step) {
@@ -76,23 +48,7 @@ class CachedResponse {
   }
 }
 
-const byId = new Map();
-const groups = [];
-let id = 0;
-for (let g = 0; g < GROUPS; g++) {
-  const group = new Group(g);
-  let prev = null;
-  for (let k = 0; k < GROUP; k++, id++) {
-    const name = ['record', id, 'profile'].join('-');
-    const rec = new Record(id, name, group.head);
-    if (prev) prev.next = rec; else group.head = rec;
-    if (id % 6 !== 0) group.members.set(name, rec);
-    byId.set(id, rec);
-    prev = rec;
-  }
-  prev.next = group.head;
-  groups.push(group);
-}
+const { byId, groups, records: id } = buildStore(scale);   // the store (scripts/big-store.js)
 
 const cache = new Map();   // the leak
 global.leakyCache = cache;
