@@ -106,6 +106,9 @@ fn captured_series_opens_as_a_trend() {
     h.state_mut().capture.endpoint = format!("127.0.0.1:{port}");
     h.state_mut().capture.out_dir = dir.display().to_string();
     h.state_mut().capture.count = 2;
+    h.get_by_label("Track allocations").click();
+    h.run_steps(1);
+    assert!(h.state().capture.track_allocations);
     h.get_by_label("Capture").click();
     step_until(&mut h, "the series opens as a trend", |app| {
         (app.tabs.len() == 2
@@ -134,5 +137,7 @@ fn captured_series_opens_as_a_trend() {
     let active = &h.state().tabs[h.state().active];
     assert_eq!(active.doc.path, dir.join("capture-002.heapsnapshot"));
     assert_eq!(active.current_title(), "Trends");
+    // Taken while tracking allocations: the snapshot carries allocation stacks.
+    assert!(!active.doc.data.snapshot.traces.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,6 +18,8 @@ pub struct CaptureDialog {
     /// The Host:port field.
     pub endpoint: String,
     allow_remote: bool,
+    /// Track allocations for the series, so each snapshot carries allocation stacks.
+    pub track_allocations: bool,
     kind: CaptureKind,
     /// The Count field: snapshots to take.
     pub count: u32,
@@ -38,6 +40,7 @@ impl Default for CaptureDialog {
             open: false,
             endpoint: defaults.endpoint,
             allow_remote: false,
+            track_allocations: false,
             kind: defaults.kind,
             count: defaults.count,
             interval: String::new(),
@@ -119,6 +122,15 @@ impl CaptureDialog {
                     ui.label("Count");
                     ui.add(egui::DragValue::new(&mut self.count).range(1..=1000));
                     ui.end_row();
+                    if self.kind == CaptureKind::Snapshot {
+                        ui.label("");
+                        ui.checkbox(&mut self.track_allocations, "Track allocations")
+                            .on_hover_text(
+                                "Each snapshot carries allocation stacks (for Trends and \
+                                 Allocation stacks); costs the target speed while it runs",
+                            );
+                        ui.end_row();
+                    }
                     ui.label(match self.kind {
                         CaptureKind::Snapshot => "Pause between",
                         _ => "Record for",
@@ -174,6 +186,7 @@ impl CaptureDialog {
         let options = CaptureOptions {
             endpoint: self.endpoint.trim().to_string(),
             allow_remote: self.allow_remote,
+            track_allocations: self.track_allocations,
             kind: self.kind,
             count: self.count.max(1),
             every,
