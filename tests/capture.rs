@@ -3,10 +3,13 @@
 //! one-line errors for a refused connection and a non-loopback host. The tests that need Node
 //! print why and pass when `node` is not on PATH.
 
+mod common;
+
+use common::{fresh_dir, heapsight};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -71,25 +74,6 @@ impl Drop for NodeTarget {
     }
 }
 
-/// A fresh, empty folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "heapsight-capture-test-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn heapsight(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapsight"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run heapsight")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -119,7 +103,7 @@ fn two_snapshots_that_heapsight_loads() {
     let Some(node) = NodeTarget::start(ALLOCATING) else {
         return;
     };
-    let dir = temp_dir("snapshots");
+    let dir = fresh_dir("capture-test-snapshots");
     let out = heapsight(&[
         "capture",
         "--inspect",
@@ -165,7 +149,7 @@ fn sampling_profile_and_timeline() {
     let Some(node) = NodeTarget::start(ALLOCATING) else {
         return;
     };
-    let dir = temp_dir("sampling");
+    let dir = fresh_dir("capture-test-sampling");
     let d = dir.to_str().unwrap();
     let out = heapsight(&[
         "capture",
@@ -208,7 +192,7 @@ fn sampling_profile_and_timeline() {
 
 #[test]
 fn target_exiting_mid_series_keeps_what_was_saved() {
-    let dir = temp_dir("exits");
+    let dir = fresh_dir("capture-test-exits");
     // The target exits on its own 1.5 s after the first snapshot is in place, so the series of
     // five ends early however fast or slow this machine is.
     let first = dir.join("capture-001.heapsnapshot");
@@ -263,7 +247,7 @@ fn refused_connection_is_one_line_naming_the_endpoint() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = temp_dir("refused");
+    let dir = fresh_dir("capture-test-refused");
     let endpoint = format!("127.0.0.1:{port}");
     let out = heapsight(&[
         "capture",
@@ -287,7 +271,7 @@ fn refused_connection_is_one_line_naming_the_endpoint() {
 #[test]
 fn non_loopback_host_needs_allow_remote() {
     // 192.0.2.0/24 is reserved for documentation: refused before any connection is tried.
-    let dir = temp_dir("remote");
+    let dir = fresh_dir("capture-test-remote");
     let out_dir = dir.join("not-created");
     let out = heapsight(&[
         "capture",

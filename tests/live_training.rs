@@ -9,10 +9,13 @@
 //! server right after each snapshot file appears; `--every` leaves a wide margin for that.
 //! Skipped (passes, with a printed reason) when `node` is not on PATH.
 
+mod common;
+
+use common::{fresh_dir, heapsight};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -130,25 +133,6 @@ impl Server {
     }
 }
 
-/// A fresh, empty folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "heapsight-live-training-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn heapsight(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapsight"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run heapsight")
-}
-
 fn spawn_heapsight(args: &[&str]) -> Guard {
     Guard(
         Command::new(env!("CARGO_BIN_EXE_heapsight"))
@@ -260,7 +244,7 @@ fn leaking_training_grows_per_step_and_names_the_allocating_function() {
     let Some(server) = Server::start(false) else {
         return;
     };
-    let dir = temp_dir("leak");
+    let dir = fresh_dir("live-training-leak");
     assert_eq!(server.step()["step"], 1);
     let files = capture_series(&server, &dir);
     let (_, t) = trend(&files, false);
@@ -367,7 +351,7 @@ fn correct_training_stays_flat() {
     let Some(server) = Server::start(true) else {
         return;
     };
-    let dir = temp_dir("correct");
+    let dir = fresh_dir("live-training-correct");
     // The warm-up step.
     assert_eq!(server.step()["pages"], 3);
     let files = capture_series(&server, &dir);

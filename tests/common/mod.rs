@@ -339,3 +339,11 @@ pub fn heapsight(args: &[&str]) -> Output {
         .output()
         .expect("run heapsight")
 }
+
+/// A fresh, empty folder for one test: `heapsight-NAME-PID` in the system's temp folder.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heapsight-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
