@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::SnapshotSection;
 use crate::analysis::detached::PathText;
-use crate::analysis::memory_map::{MemoryMap, PartKind};
+use crate::analysis::memory_map::{BufferHolder, MemoryMap, PartKind};
 use crate::report::document::Block;
 use crate::report::human_bytes;
 use crate::report::memory::{holder_label, shapes_line, via_suffix};
@@ -63,25 +63,27 @@ pub fn memory_growth(sections: &[SnapshotSection]) -> Vec<MemorySeries> {
             });
         }
         for h in m.buffer_holders.iter().take(REPORT_HOLDERS) {
-            let (id, via) = (h.id, h.via.clone());
-            let find = move |m: &MemoryMap| {
-                m.buffer_holders
-                    .iter()
-                    .find(|x| x.id == id && x.via == via)
-                    .cloned()
-            };
             add("buffer_holder", holder_label(h), &|m: &MemoryMap| {
-                find(m).map(|x| x.bytes)
+                same_holder(m, h).map(|x| x.bytes)
             });
             if h.pool.is_some() {
                 add("pool", holder_label(h), &|m: &MemoryMap| {
-                    find(m).and_then(|x| x.pool).map(|p| p.count)
+                    same_holder(m, h)
+                        .and_then(|x| x.pool.as_ref())
+                        .map(|p| p.count)
                 });
             }
         }
     }
     series.sort_by_key(|s| !s.grows_every_step);
     series
+}
+
+/// `h` in another snapshot's map: the same object, by the same edge into its buffers.
+fn same_holder<'m>(m: &'m MemoryMap, h: &BufferHolder) -> Option<&'m BufferHolder> {
+    m.buffer_holders
+        .iter()
+        .find(|x| x.id == h.id && x.via == h.via)
 }
 
 /// The memory blocks of one snapshot: the map's parts, then WASM, wrappers and tensors when it
