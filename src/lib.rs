@@ -21,6 +21,7 @@ pub mod formats;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod model;
+pub mod process_memory;
 pub mod progress;
 pub mod report;
 pub mod store;

@@ -146,6 +146,15 @@ pub struct MemoryMap {
 impl MemoryMap {
     /// Build the map of `s`; backing stores of `min_buffer` bytes or more are grouped by holder.
     pub fn build(s: &AnalyzedSnapshot, min_buffer: u64) -> Self {
+        Self {
+            wasm_wrappers: WasmWrappers::build(s),
+            ..Self::without_wrappers(s, min_buffer)
+        }
+    }
+
+    /// The map without its [`MemoryMap::wasm_wrappers`] (left empty): parts, memories and
+    /// holders only, for a trend, which has no series of wrappers and skips their search.
+    pub fn without_wrappers(s: &AnalyzedSnapshot, min_buffer: u64) -> Self {
         let g = s.graph();
         let a = &s.analysis;
         let extra = s.snapshot.info.extra_native_bytes.unwrap_or(0);
@@ -211,7 +220,7 @@ impl MemoryMap {
             wasm_memories,
             min_buffer,
             buffer_holders: buffer_holders(s, &large),
-            wasm_wrappers: WasmWrappers::build(s),
+            wasm_wrappers: WasmWrappers::default(),
         }
     }
 

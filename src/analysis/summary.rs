@@ -70,7 +70,8 @@ impl Summary {
             let row = &mut rows[classes.class_of[v as usize] as usize];
             row.count += 1;
             row.shallow_size += s;
-            let d = a.distances[v as usize];
+            // Distances may be left out (see `AnalysisOptions::distances`): no distance then.
+            let d = a.distances.get(v as usize).copied().unwrap_or(NO_DISTANCE);
             row.distance = match row.distance {
                 None => None,
                 Some(_) if d == NO_DISTANCE => None,

@@ -81,7 +81,7 @@ pub struct WrapperClass {
 pub const MAX_HOLDERS: usize = 5;
 
 /// All wrappers of a snapshot.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct WasmWrappers {
     /// Does the snapshot record numeric values (so freed and live can be told apart)?
     pub numeric_values: bool,

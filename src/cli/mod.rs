@@ -43,6 +43,7 @@ const PROGRESS_BAR_MIN_BYTES: u64 = 4 << 20;
 
 /// Run the CLI with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
+    crate::process_memory::return_freed_blocks_to_os();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => 0,
@@ -298,10 +299,11 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let (first, last) = (&files[0], &files[files.len() - 1]);
             let rules = ignore_rules(ignore.as_deref(), no_ignore_file, last, first)?;
-            // One snapshot at a time: each is dropped once its part is taken.
+            // One snapshot at a time: each is dropped once its part is taken. A trend reads no
+            // distances, so they are not computed.
             let mut builder = TrendBuilder::default();
             for p in &files {
-                let doc = open_path(p, Rules::Devtools, &LoadOptions::default())?;
+                let doc = open_path_with(p, Rules::Devtools, &LoadOptions::default(), false)?;
                 if doc.profile().is_some() {
                     return Err(Error::Request(format!(
                         "{}: trend needs V8 heap snapshots, not allocation profiles",
@@ -576,6 +578,17 @@ fn open(input: &Input) -> Result<Document> {
 
 /// Open `path` under `rules`, with a progress bar on a terminal for files of a few MB or more.
 fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Document> {
+    open_path_with(path, rules, options, true)
+}
+
+/// [`open_path`], computing distances only when `distances` is set (see
+/// [`AnalysisOptions::distances`]).
+fn open_path_with(
+    path: &Path,
+    rules: Rules,
+    options: &LoadOptions,
+    distances: bool,
+) -> Result<Document> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_BAR_MIN_BYTES).then(|| {
         let b = ProgressBar::new(size);
@@ -599,7 +612,8 @@ fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Documen
         Rules::Memlab => RuleSet::Memlab,
     };
     let progress = Progress::new(Some(&report), None);
-    let result = Document::open(path, options, AnalysisOptions { rules }, progress);
+    let analysis = AnalysisOptions { rules, distances };
+    let result = Document::open(path, options, analysis, progress);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

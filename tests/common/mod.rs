@@ -241,8 +241,15 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> TempPath {
 pub fn analyze_file(path: &Path, rules: RuleSet) -> AnalyzedSnapshot {
     let snap = heapsight::formats::load(path, Default::default())
         .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
-    AnalyzedSnapshot::new(snap, AnalysisOptions { rules }, Default::default())
-        .unwrap_or_else(|e| panic!("analysing {}: {e}", path.display()))
+    AnalyzedSnapshot::new(
+        snap,
+        AnalysisOptions {
+            rules,
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("analysing {}: {e}", path.display()))
 }
 
 /// The committed sample snapshots, relative to the crate root.

@@ -6,11 +6,13 @@
 //! sorted and gap-encoded ([`SortedIds`], about 1 byte a node). The snapshot taken last also keeps each node's class (4 more bytes a
 //! node) until the survivors are counted; see [`super`] for the whole budget.
 
+use std::sync::Arc;
+
 use crate::analysis::allocation_stacks::{has_stacks, stack_of, StackFrame, TraceIndex};
 use crate::analysis::memory_map::{MemoryMap, PartKind};
 use crate::analysis::{AnalyzedSnapshot, Summary};
 use crate::model::v8_rules::{is_engine_class_name, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE};
-use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, NodeKind};
+use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 use crate::store::Document;
 
 /// A plain or user object counts as a collection from this many property and element entries.
@@ -28,8 +30,9 @@ pub(super) const UNCOUNTED: u32 = u32::MAX;
 /// One class's totals in one snapshot (classes with one name in several scripts are summed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassTotals {
-    /// The class name, as the Summary shows it.
-    pub name: String,
+    /// The class name, as the Summary shows it; one allocation per name for the whole trend
+    /// (see [`super::TrendBuilder::push`]).
+    pub name: Arc<str>,
     /// Objects (nodes with a non-zero shallow size).
     pub count: u64,
     /// Their shallow bytes.
@@ -88,7 +91,7 @@ pub struct SnapshotPart {
     pub wasm: Vec<(u32, u64, u64)>,
     /// Holders of backing stores (see [`MemoryMap`]): id, class, buffer count, bytes; sorted
     /// by id.
-    pub holders: Vec<(u32, String, u64, u64)>,
+    pub holders: Vec<(u32, Arc<str>, u64, u64)>,
     /// Every node id, sorted, without duplicates.
     pub(super) ids: SortedIds,
     /// For the snapshot the trend ends with: the index in `classes` of each node of `ids`
@@ -234,7 +237,7 @@ impl SnapshotPart {
             let t = by_name
                 .entry(r.name.as_str())
                 .or_insert_with(|| ClassTotals {
-                    name: r.name.clone(),
+                    name: Arc::from(r.name.as_str()),
                     count: 0,
                     shallow: 0,
                     retained: 0,
@@ -262,7 +265,7 @@ impl SnapshotPart {
         collections.sort_by_key(|c| c.0.id);
         collections.dedup_by_key(|c| c.0.id);
 
-        let map = MemoryMap::build(s, 0);
+        let map = MemoryMap::without_wrappers(s, 0);
         let ab = map.part(PartKind::ArrayBuffers);
         let array_buffers = (ab.bytes, ab.node_count);
         let mut wasm: Vec<(u32, u64, u64)> = map
@@ -271,12 +274,12 @@ impl SnapshotPart {
             .map(|m| (m.id, m.bytes, m.pages))
             .collect();
         wasm.sort_unstable();
-        let mut holders: Vec<(u32, String, u64, u64)> = map
+        let mut holders: Vec<(u32, Arc<str>, u64, u64)> = map
             .buffer_holders
             .into_iter()
             // Buffers with no user-level holder are the root's: the all-buffers series has them.
             .filter(|h| h.node != g.root())
-            .map(|h| (h.id, h.class, h.count, h.bytes))
+            .map(|h| (h.id, Arc::from(h.class), h.count, h.bytes))
             .collect();
         holders.sort_by_key(|h| h.0);
 
@@ -316,7 +319,7 @@ impl SnapshotPart {
             .classes
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.name.as_str(), i as u32))
+            .map(|(i, c)| (&*c.name, i as u32))
             .collect();
         // The ClassIndex's ids mapped once to `classes` indices.
         let of_class: Vec<u32> = s
@@ -341,6 +344,22 @@ impl SnapshotPart {
         self.ids = SortedIds::from_sorted(pairs.iter().map(|p| p.0));
         self.id_classes = pairs.into_iter().map(|p| p.1).collect();
         self
+    }
+
+    /// Replace its class and holder names by the equal ones in `names` (adding those new).
+    pub(super) fn share_names(&mut self, names: &mut FxHashSet<Arc<str>>) {
+        let mut share = |name: &mut Arc<str>| match names.get(&**name) {
+            Some(shared) => *name = Arc::clone(shared),
+            None => {
+                names.insert(Arc::clone(name));
+            }
+        };
+        for c in &mut self.classes {
+            share(&mut c.name);
+        }
+        for h in &mut self.holders {
+            share(&mut h.1);
+        }
     }
 
     /// Drop the per-node classes and stacks (kept only for the snapshot the trend ends with).
@@ -368,7 +387,7 @@ impl SnapshotPart {
     pub(super) fn class(&self, name: &str) -> Option<&ClassTotals> {
         let i = self
             .classes
-            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .binary_search_by(|c| (*c.name).cmp(name))
             .ok()?;
         Some(&self.classes[i])
     }

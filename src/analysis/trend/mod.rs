@@ -41,11 +41,14 @@ pub use extract::{
 };
 pub use verdict::Verdict;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::allocation_stacks::StackFrame;
 use super::leak_gate::{IgnoreMatch, IgnoreRules, Limits};
 use crate::model::v8_rules::is_engine_class_name;
+use crate::model::FxHashSet;
 use crate::store::Document;
 use extract::UNCOUNTED;
 
@@ -289,13 +292,16 @@ pub struct Trend {
 #[derive(Default)]
 pub struct TrendBuilder {
     parts: Vec<SnapshotPart>,
+    /// Class and holder names, one allocation each across all parts.
+    names: FxHashSet<Arc<str>>,
     /// The part that will end the trend so far (keeps its node classes).
     last: Option<usize>,
 }
 
 impl TrendBuilder {
     /// Add the next snapshot's part (in the order given).
-    pub fn push(&mut self, part: SnapshotPart) {
+    pub fn push(&mut self, mut part: SnapshotPart) {
+        part.share_names(&mut self.names);
         self.parts.push(part);
         let by_clock = self.parts.iter().all(|p| p.clock > 0);
         let new = self.parts.len() - 1;
@@ -397,7 +403,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
     // Classes: every name in any snapshot.
     let mut names: Vec<&str> = parts
         .iter()
-        .flat_map(|p| p.classes.iter().map(|c| c.name.as_str()))
+        .flat_map(|p| p.classes.iter().map(|c| &*c.name))
         .collect();
     names.sort_unstable();
     names.dedup();
@@ -429,7 +435,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
             get(|c| c.shallow),
         );
         s.retained = Some(get(|c| c.retained));
-        let li = last.classes.binary_search_by(|c| c.name.as_str().cmp(name));
+        let li = last.classes.binary_search_by(|c| (*c.name).cmp(name));
         s.new_alive = Some(match li {
             Ok(i) => new_alive[i].clone(),
             Err(_) => vec![0; steps],
@@ -508,7 +514,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         };
         series.push(Series::new(
             SeriesKind::BufferHolder,
-            class.clone(),
+            class.to_string(),
             Some(*id),
             parts.iter().map(|p| at(p).map_or(0, |h| h.0)).collect(),
             parts.iter().map(|p| at(p).map_or(0, |h| h.1)).collect(),
