@@ -191,8 +191,9 @@ fn store(s: &AnalyzedSnapshot, data: NodeIx) -> (NodeIx, Store) {
     )
 }
 
-/// Group the large backing stores `large` by their nearest holder on the dominator chain.
-pub fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx]) -> Vec<BufferHolder> {
+/// Group the large backing stores `large` by their nearest holder on the dominator chain, with
+/// each holder's retainer path when `paths` is set.
+pub fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx], paths: bool) -> Vec<BufferHolder> {
     let g = s.graph();
     let mut by_holder: HashMap<(NodeIx, String), Vec<Store>> = HashMap::new();
     for &data in large {
@@ -219,7 +220,7 @@ pub fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx]) -> Vec<BufferHolde
             bytes: stores.iter().map(|st| st.bytes).sum(),
             shapes: shapes(&stores),
             pool: pool(s, &stores),
-            retainer_path: path_text(s, n),
+            retainer_path: if paths { path_text(s, n) } else { Vec::new() },
             node: n,
         })
         .collect();

@@ -148,18 +148,20 @@ impl MemoryMap {
     pub fn build(s: &AnalyzedSnapshot, min_buffer: u64) -> Self {
         Self {
             wasm_wrappers: WasmWrappers::build(s),
-            ..Self::without_wrappers(s, min_buffer)
+            ..Self::figures(s, min_buffer, true)
         }
     }
 
-    /// The map without its [`MemoryMap::wasm_wrappers`] (left empty): parts, memories and
-    /// holders only, for a trend, which has no series of wrappers and skips their search.
-    pub fn without_wrappers(s: &AnalyzedSnapshot, min_buffer: u64) -> Self {
+    /// The map's figures: parts, memories and holders, with their retainer paths when `paths`
+    /// is set (else empty), and no [`MemoryMap::wasm_wrappers`]. A trend takes only these: it
+    /// has no series of wrappers and shows no paths, and a path needs a breadth-first search
+    /// of the whole graph.
+    pub fn figures(s: &AnalyzedSnapshot, min_buffer: u64, paths: bool) -> Self {
         let g = s.graph();
         let a = &s.analysis;
         let extra = s.snapshot.info.extra_native_bytes.unwrap_or(0);
 
-        let mut wasm_memories = find_wasm_memories(s);
+        let mut wasm_memories = find_wasm_memories(s, paths);
         let wasm_data: std::collections::HashSet<NodeIx> =
             wasm_memories.iter().filter_map(|m| m.data).collect();
 
@@ -219,7 +221,7 @@ impl MemoryMap {
             parts,
             wasm_memories,
             min_buffer,
-            buffer_holders: buffer_holders(s, &large),
+            buffer_holders: buffer_holders(s, &large, paths),
             wasm_wrappers: WasmWrappers::default(),
         }
     }
@@ -238,7 +240,7 @@ fn holds_external_string(g: &HeapGraph, n: NodeIx) -> bool {
 }
 
 /// Every `WebAssembly.Memory` of `s`, with its buffer, size, path and views.
-fn find_wasm_memories(s: &AnalyzedSnapshot) -> Vec<WasmMemory> {
+fn find_wasm_memories(s: &AnalyzedSnapshot, paths: bool) -> Vec<WasmMemory> {
     let g = s.graph();
     (0..g.node_count() as NodeIx)
         .filter_map(|n| {
@@ -257,12 +259,15 @@ fn find_wasm_memories(s: &AnalyzedSnapshot) -> Vec<WasmMemory> {
                 exports_id: instance
                     .and_then(|i| wasm_instance_exports(g, i))
                     .map(|x| g.id(x)),
-                instance_path: instance.map(|i| path_text(s, i)).unwrap_or_default(),
+                instance_path: instance
+                    .filter(|_| paths)
+                    .map(|i| path_text(s, i))
+                    .unwrap_or_default(),
                 id: g.id(n),
                 buffer_id: g.id(buffer),
                 bytes,
                 pages: bytes / WASM_PAGE_SIZE,
-                retainer_path: path_text(s, n),
+                retainer_path: if paths { path_text(s, n) } else { Vec::new() },
                 views: buffer_views(g, buffer)
                     .into_iter()
                     .map(|v| BufferView {

@@ -265,7 +265,7 @@ impl SnapshotPart {
         collections.sort_by_key(|c| c.0.id);
         collections.dedup_by_key(|c| c.0.id);
 
-        let map = MemoryMap::without_wrappers(s, 0);
+        let map = MemoryMap::figures(s, 0, false);
         let ab = map.part(PartKind::ArrayBuffers);
         let array_buffers = (ab.bytes, ab.node_count);
         let mut wasm: Vec<(u32, u64, u64)> = map
