@@ -111,7 +111,6 @@ fn a_range_dragged_on_the_timeline_filters_the_summary() {
     h.run_steps(2);
     h.get_by_label("Timeline").click();
     h.run_steps(2);
-    let view = |app: &HeapsightApp| app.tabs[0].view::<AllocationStacksView>().unwrap();
     step_until(&mut h, "the chart is drawn", |app| {
         view(app).chart_point(0.0).is_some() && view(app).range_classes().is_some()
     });
@@ -194,4 +193,8 @@ fn a_range_dragged_on_the_timeline_filters_the_summary() {
     h.get_by_label("Allocation stacks").click();
     h.run_steps(2);
     assert_eq!(view(h.state()).range(), Some((0, secs.len() - 1)));
+}
+
+fn view(app: &HeapsightApp) -> &AllocationStacksView {
+    app.tabs[0].view::<AllocationStacksView>().unwrap()
 }
