@@ -10,6 +10,7 @@ use heapsight::analysis::allocation_stacks::{
 use heapsight::analysis::call_tree::{CallTree, Direction, ROOT};
 use heapsight::analysis::AnalyzedSnapshot;
 use heapsight::model::alloc::{AllocProfile, Metric};
+use heapsight::model::NodeKind;
 
 fn stacks_of(s: &AnalyzedSnapshot) -> (TraceIndex, AllocationStacks) {
     let snap = &s.snapshot;
@@ -271,6 +272,80 @@ fn the_node_timeline_samples_bracket_the_traced_objects() {
         .map(|r| r.count)
         .sum();
     assert_eq!(orders, 2500);
+}
+
+/// The Summary of a time range (DevTools' Allocation timeline Summary) counts exactly the
+/// objects whose id falls in the range, checked against a brute-force count per class over
+/// every node; the whole timeline gives the whole Summary.
+#[test]
+fn the_node_timeline_summary_of_a_time_range_is_exact() {
+    let s = common::analyze_file(&sample(TIMELINE), Default::default());
+    let g = s.graph();
+    let t = Timeline::of(g, &s.snapshot.traces);
+    let last = t.len() - 1;
+    let full = s.summary();
+    let whole = t.time_range(0, last).unwrap();
+    assert!(whole.whole);
+    let all = s.summary_allocated_in(&whole);
+    assert_eq!(all.classes, full.classes);
+    assert_eq!(all.total_size, full.total_size);
+    assert_eq!(t.time_range(3, 2), None);
+    assert_eq!(t.time_range(0, t.len()), None);
+    for (first, end) in [(3, 3), (0, 0), (1, 5), (0, 4), (6, last), (last, last)] {
+        let range = t.time_range(first, end).unwrap();
+        // The bounds from the samples as DevTools reads them: after the last id handed out by
+        // the sample before the range, up to the range's last sample's (open at either end).
+        let low = if first == 0 {
+            0
+        } else {
+            t.last_ids[first - 1] + 1
+        };
+        let high = if end == last {
+            u32::MAX
+        } else {
+            t.last_ids[end]
+        };
+        assert_eq!((range.low_id, range.high_id), (low, high));
+        let mut brute: std::collections::BTreeMap<u32, (u64, u64)> = Default::default();
+        for n in 0..g.node_count() as u32 {
+            let id = g.id(n);
+            let size = s.analysis.shallow_size(n);
+            let timed = !matches!(g.kind(n), NodeKind::Native | NodeKind::Synthetic);
+            if size > 0 && timed && id >= low && id <= high {
+                let e = brute.entry(s.classes.class_of[n as usize]).or_default();
+                e.0 += 1;
+                e.1 += size;
+            }
+        }
+        let ranged = s.summary_allocated_in(&range);
+        let got: std::collections::BTreeMap<u32, (u64, u64)> = ranged
+            .classes
+            .iter()
+            .map(|r| (r.class_id, (r.count, r.shallow_size)))
+            .collect();
+        assert_eq!(got, brute, "intervals {first}..={end}");
+        assert!(ranged.classes.len() < full.classes.len());
+        for r in &ranged.classes {
+            let f = full
+                .classes
+                .iter()
+                .find(|f| f.class_id == r.class_id)
+                .unwrap();
+            assert!(r.retained_size <= f.retained_size, "{}", r.name);
+            assert!(r.retained_size >= r.shallow_size, "{}", r.name);
+        }
+    }
+    // Round 2's 500 Orders, and what they retain: no Order holds another, so the class
+    // retains the sum of its instances' retained sizes.
+    let range = t.time_range(3, 3).unwrap();
+    let ranged = s.summary_allocated_in(&range);
+    let order = ranged.classes.iter().find(|r| r.name == "Order").unwrap();
+    assert_eq!(order.count, 500);
+    let retained: u64 = (0..g.node_count() as u32)
+        .filter(|&n| s.class_name(n) == "Order" && range.contains(g, n))
+        .map(|n| s.analysis.retained_size(n))
+        .sum();
+    assert_eq!(order.retained_size, retained);
 }
 
 #[test]

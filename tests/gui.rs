@@ -435,6 +435,38 @@ fn open_and_wait(h: &mut Harness<'static, HeapsightApp>, path: &str) {
     });
 }
 
+/// Trends over a series whose last snapshot carries allocation stacks (a heap timeline after
+/// an earlier snapshot): choosing a growing class draws where its newest object was allocated.
+#[test]
+fn trends_view_names_where_the_newest_object_was_allocated() {
+    let mut h = app_with(&["sample-snapshots/node-leak/baseline.heapsnapshot"]);
+    open_and_wait(&mut h, "sample-snapshots/node-timeline/alloc.heaptimeline");
+    let last = h
+        .state()
+        .tabs
+        .iter()
+        .position(|t| t.doc.path.ends_with("alloc.heaptimeline"))
+        .expect("the timeline is open");
+    h.state_mut().active = last;
+    h.run_steps(2);
+    click(&mut h, "Trends");
+    step_until(&mut h, "the trend is computed", |app| {
+        app.tabs[last]
+            .view::<TrendsView>()
+            .is_some_and(|v| v.trend().is_some())
+    });
+    assert!(h.query_by_label_contains("Newest allocated at").is_none());
+    let rows: Vec<_> = h.query_all_by_label("Order").collect();
+    rows.last().expect("Order is a row").click();
+    h.run_steps(2);
+    let line = "Newest allocated at: allocateOrders (";
+    assert!(h.query_by_label_contains(line).is_some(), "no {line:?}");
+    // `function allocateOrders` is on line 23; frames are joined with an ASCII arrow (the
+    // default fonts have no arrow glyph).
+    let line = "allocateOrders (make-timeline.js:23:24) <- ";
+    assert!(h.query_by_label_contains(line).is_some(), "no {line:?}");
+}
+
 /// Leaks: baseline and target are picked, then a tab opened before them is closed. Picks made by
 /// position (as the view once stored them) would then point one tab off: the target at the
 /// final, and past the end of the list, so "Find leaks" panicked. Picks are document ids now:

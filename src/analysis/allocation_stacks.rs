@@ -302,6 +302,36 @@ impl Timeline {
         Some(low..=self.last_ids[to])
     }
 
+    /// The time range of intervals `first..=last`, as DevTools' Allocation timeline selects
+    /// objects (see [`TimeRange`]). `None` when the indices are out of range or reversed.
+    pub fn time_range(&self, first: usize, last: usize) -> Option<TimeRange> {
+        if first > last || last >= self.len() {
+            return None;
+        }
+        let end = self.len() - 1;
+        Some(TimeRange {
+            first,
+            last,
+            from_us: if first == 0 {
+                0
+            } else {
+                self.timestamps_us[first - 1]
+            },
+            to_us: self.timestamps_us[last],
+            low_id: if first == 0 {
+                0
+            } else {
+                self.last_ids[first - 1].saturating_add(1)
+            },
+            high_id: if last == end {
+                u32::MAX
+            } else {
+                self.last_ids[last]
+            },
+            whole: first == 0 && last == end,
+        })
+    }
+
     /// The interval object id `id` was allocated in, if any.
     pub fn interval_of(&self, id: u32) -> Option<usize> {
         if id < self.first_id {
@@ -309,6 +339,52 @@ impl Timeline {
         }
         let i = self.last_ids.partition_point(|&l| l < id);
         (i < self.len()).then_some(i)
+    }
+}
+
+/// Intervals `first..=last` of a [`Timeline`], chosen to filter the class table to the objects
+/// allocated then, the way DevTools' Allocation timeline filters its Summary: an object is in
+/// the range when its id is after the last id of the sample before `first` and at most the
+/// last id of sample `last`. The first interval has no lower bound (what was allocated before
+/// tracking started is also before the first sample) and the last no upper one (objects made
+/// after the last sample, before the snapshot was written), so the whole timeline is the whole
+/// snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TimeRange {
+    /// First interval (index of the sample it ends at).
+    pub first: usize,
+    /// Last interval.
+    pub last: usize,
+    /// When the range starts, in microseconds since tracking started (0 for the first interval).
+    pub from_us: u64,
+    /// When it ends: sample `last`'s time.
+    pub to_us: u64,
+    /// Smallest object id in the range.
+    pub low_id: u32,
+    /// Largest object id in the range.
+    pub high_id: u32,
+    /// The range is the whole timeline: every object is in it.
+    pub whole: bool,
+}
+
+impl TimeRange {
+    /// True when node `n` was allocated in the range. Embedder (native) and synthetic nodes
+    /// are only in the whole timeline: their ids come from addresses and hashes, not from
+    /// V8's allocation counter, so they name no time.
+    pub fn contains(&self, g: &HeapGraph, n: NodeIx) -> bool {
+        self.whole
+            || (self.low_id..=self.high_id).contains(&g.id(n))
+                && !matches!(g.kind(n), NodeKind::Native | NodeKind::Synthetic)
+    }
+
+    /// Start of the range in seconds.
+    pub fn from_secs(&self) -> f64 {
+        self.from_us as f64 / 1e6
+    }
+
+    /// End of the range in seconds.
+    pub fn to_secs(&self) -> f64 {
+        self.to_us as f64 / 1e6
     }
 }
 
@@ -332,9 +408,21 @@ pub fn classes_in_range(
     names: &[String],
     ids: std::ops::RangeInclusive<u32>,
 ) -> Vec<RangeClassRow> {
+    classes_where(g, class_of, names, |n| {
+        ids.contains(&g.id(n)) && !matches!(g.kind(n), NodeKind::Native | NodeKind::Synthetic)
+    })
+}
+
+/// Live objects `keep` says yes to (e.g. [`TimeRange::contains`]), by class, most bytes first.
+pub fn classes_where(
+    g: &HeapGraph,
+    class_of: &[u32],
+    names: &[String],
+    keep: impl Fn(NodeIx) -> bool,
+) -> Vec<RangeClassRow> {
     let mut by_class: FxHashMap<u32, (u64, u64)> = FxHashMap::default();
     for n in 0..g.node_count() as NodeIx {
-        if !ids.contains(&g.id(n)) || matches!(g.kind(n), NodeKind::Native | NodeKind::Synthetic) {
+        if !keep(n) {
             continue;
         }
         let Some(&c) = class_of.get(n as usize) else {

@@ -175,6 +175,24 @@ impl AnalyzedSnapshot {
         )
     }
 
+    /// The class summary of the nodes `keep` says yes to (see [`Summary::build_where`]).
+    pub fn summary_where(&self, keep: impl Fn(NodeIx) -> bool) -> Summary {
+        Summary::build_where(
+            self.graph(),
+            &self.analysis,
+            &self.classes,
+            self.snapshot.info.extra_native_bytes.unwrap_or(0),
+            keep,
+        )
+    }
+
+    /// The class summary of the objects allocated in `range` of the samples timeline
+    /// (DevTools' Allocation timeline Summary).
+    pub fn summary_allocated_in(&self, range: &allocation_stacks::TimeRange) -> Summary {
+        let g = self.graph();
+        self.summary_where(|n| range.contains(g, n))
+    }
+
     /// The statistics.
     pub fn statistics(&self) -> Statistics {
         Statistics::build(

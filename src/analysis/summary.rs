@@ -48,6 +48,20 @@ impl Summary {
         classes: &ClassIndex,
         extra_native_bytes: u64,
     ) -> Self {
+        Self::build_where(g, a, classes, extra_native_bytes, |_| true)
+    }
+
+    /// The same over the nodes `keep` says yes to (DevTools' filtered Summary, e.g. objects
+    /// allocated in a time range): counts, sizes and distances of those nodes only; a class
+    /// retains what its kept instances retain, each byte once; classes with no kept instance
+    /// are left out. `total_size` stays the whole heap's, so shares read against it.
+    pub fn build_where(
+        g: &HeapGraph,
+        a: &Analysis,
+        classes: &ClassIndex,
+        extra_native_bytes: u64,
+        keep: impl Fn(NodeIx) -> bool,
+    ) -> Self {
         let k = classes.names.len();
         let mut rows: Vec<ClassRow> = classes
             .names
@@ -64,7 +78,7 @@ impl Summary {
             .collect();
         for v in 0..g.node_count() as NodeIx {
             let s = a.shallow_size(v);
-            if s == 0 {
+            if s == 0 || !keep(v) {
                 continue;
             }
             let row = &mut rows[classes.class_of[v as usize] as usize];
@@ -78,7 +92,7 @@ impl Summary {
                 Some(m) => Some(m.min(d)),
             };
         }
-        for (c, r) in class_retained_sizes(g, a, classes, k)
+        for (c, r) in class_retained_sizes(g, a, classes, k, &keep)
             .into_iter()
             .enumerate()
         {
@@ -99,9 +113,16 @@ impl Summary {
     }
 }
 
-/// Walk the dominator tree from the root; a node adds its retained size to its class unless an
-/// instance of the same class dominates it (so nested instances are not counted twice).
-fn class_retained_sizes(g: &HeapGraph, a: &Analysis, classes: &ClassIndex, k: usize) -> Vec<u64> {
+/// Walk the dominator tree from the root; a kept node adds its retained size to its class
+/// unless a kept instance of the same class dominates it (so nested instances are not counted
+/// twice).
+fn class_retained_sizes(
+    g: &HeapGraph,
+    a: &Analysis,
+    classes: &ClassIndex,
+    k: usize,
+    keep: &impl Fn(NodeIx) -> bool,
+) -> Vec<u64> {
     let children = a.dominators.children();
     let mut open = vec![0u32; k];
     let mut total = vec![0u64; k];
@@ -109,11 +130,11 @@ fn class_retained_sizes(g: &HeapGraph, a: &Analysis, classes: &ClassIndex, k: us
     let mut stack: Vec<(NodeIx, bool)> = vec![(g.root(), true)];
     while let Some((v, entering)) = stack.pop() {
         let c = classes.class_of[v as usize] as usize;
-        let counts = a.shallow_size(v) != 0;
         if !entering {
             open[c] -= 1;
             continue;
         }
+        let counts = a.shallow_size(v) != 0 && keep(v);
         let mut opened = false;
         if counts && open[c] == 0 {
             total[c] += a.retained_size(v);

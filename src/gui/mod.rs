@@ -15,6 +15,7 @@ pub use app::{render_export, ExportKind, HeapsightApp, SnapshotTab};
 pub use eframe::egui;
 pub use views::{View, ViewContext};
 
+use crate::analysis::allocation_stacks::TimeRange;
 use crate::model::NodeIx;
 
 /// What is selected in a tab: every view reads and writes it.
@@ -22,6 +23,9 @@ use crate::model::NodeIx;
 pub struct Selection {
     /// The selected node.
     pub node: Option<NodeIx>,
+    /// The time range chosen on the Allocation stacks view's timeline (`None`: all of it); the
+    /// Summary then shows only the objects allocated in it.
+    pub allocated: Option<TimeRange>,
 }
 
 /// Start the app with `files` open (none: the start page). `Err` carries a one-line message,

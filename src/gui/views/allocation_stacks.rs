@@ -2,7 +2,10 @@
 //! snapshots taken with allocation tracking): the live objects' call tree top-down or
 //! bottom-up by live size and count, their flame graph (the Allocations view's widgets over
 //! the live-object profile), and the timeline of `samples` as a chart where a dragged (or
-//! slider-picked) time range shows the classes of the live objects allocated in it.
+//! slider-picked) time range shows the classes of the live objects allocated in it. The range
+//! is the tab's [`Selection::allocated`], so the Summary view filters to it too.
+
+use std::sync::Arc;
 
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
@@ -10,8 +13,10 @@ use egui_extras::{Column, TableBuilder};
 use super::allocations::call_tree::CallTreeView;
 use super::flamegraph::{flamegraph_ui, FlameState, FlameTree};
 use super::{Action, View, ViewContext};
-use crate::analysis::allocation_stacks::{classes_in_range, RangeClassRow, Timeline};
+use crate::analysis::allocation_stacks::{classes_where, RangeClassRow, TimeRange, Timeline};
 use crate::gui::format::{group_digits, number_cell, size_cell};
+use crate::gui::worker::Deferred;
+use crate::gui::Selection;
 use crate::model::alloc::Metric;
 use crate::model::{HeapGraph, NodeKind};
 use crate::report::human_bytes;
@@ -35,33 +40,46 @@ pub struct AllocationStacksView {
     flame: Option<FlameTree>,
     flame_state: FlameState,
     /// Live objects allocated in each sample interval (interval `i` ends at sample `i`):
-    /// count and self size.
-    intervals: Option<Vec<(u64, u64)>>,
-    /// The chosen intervals, first and last (see [`Timeline`]).
-    range: Option<(usize, usize)>,
-    /// Where a drag over the chart started, in seconds.
-    drag_from: Option<f64>,
-    /// The classes of the range, with the range they are for.
-    classes: Option<((usize, usize), Vec<RangeClassRow>)>,
+    /// count and self size. One pass over the nodes, on a thread.
+    intervals: Deferred<(), Vec<(u64, u64)>>,
+    /// A range asked for by [`Self::set_range`], chosen on the next frame as the sliders do.
+    asked: Option<(usize, usize)>,
+    /// The intervals drawn as chosen last frame, first and last (see [`Timeline`]).
+    shown: Option<(usize, usize)>,
+    /// A drag over the chart: where it started and where the pointer last was, in seconds.
+    drag: Option<(f64, f64)>,
+    /// The classes of the chosen range (a pass over the nodes, on a thread).
+    classes: Deferred<TimeRange, Vec<RangeClassRow>>,
+    /// Where the chart was drawn, to map seconds to the screen (tests drag over it).
+    chart: Option<egui_plot::PlotTransform>,
 }
 
 impl AllocationStacksView {
-    /// The chosen sample intervals (first, last), for tests and tools.
+    /// The sample intervals drawn as chosen (first, last), for tests and tools.
     pub fn range(&self) -> Option<(usize, usize)> {
-        self.range
+        self.shown
     }
 
-    /// Choose sample intervals `first..=last` (clamped when drawn), as the sliders do.
+    /// Choose sample intervals `first..=last` (clamped when drawn) on the next frame, as the
+    /// sliders do: the tab's [`Selection::allocated`] follows.
     pub fn set_range(&mut self, first: usize, last: usize) {
-        self.range = Some((first.min(last), first.max(last)));
+        self.asked = Some((first.min(last), first.max(last)));
     }
 
-    /// The class rows of the chosen range, once drawn (for tests and tools).
+    /// The class rows of the chosen range, once counted (for tests and tools).
     pub fn range_classes(&self) -> Option<&[RangeClassRow]> {
-        self.classes.as_ref().map(|(_, rows)| rows.as_slice())
+        self.classes.last().map(Vec::as_slice)
     }
 
-    fn draw(&mut self, ui: &mut egui::Ui, doc: &Document) {
+    /// The screen position of `secs` on the chart's time axis (halfway up), once drawn; tests
+    /// drag between two of them.
+    pub fn chart_point(&self, secs: f64) -> Option<egui::Pos2> {
+        let t = self.chart.as_ref()?;
+        let x = t.position_from_point_x(secs);
+        Some(egui::pos2(x, t.frame().center().y))
+    }
+
+    fn draw(&mut self, ui: &mut egui::Ui, doc: &Arc<Document>, selection: &mut Selection) {
         let Some(live) = doc.allocation_stacks() else {
             ui.label(
                 "This snapshot has no allocation stacks: record a heap timeline (DevTools' \
@@ -117,22 +135,29 @@ impl AllocationStacksView {
                 flamegraph_ui(ui, p, top_down, &flame, &mut self.flame_state);
                 self.flame = Some(flame);
             }
-            Part::Timeline => self.timeline_ui(ui, doc, live),
+            Part::Timeline => self.timeline_ui(ui, doc, live, selection),
         }
     }
 
-    fn timeline_ui(&mut self, ui: &mut egui::Ui, doc: &Document, live: &StackTables) {
+    fn timeline_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        doc: &Arc<Document>,
+        live: &StackTables,
+        selection: &mut Selection,
+    ) {
         let t = &live.timeline;
         if t.len() < 2 {
             ui.label("The file has no samples timeline (a snapshot taken with allocation tracking has none; a heap timeline does).");
             return;
         }
-        let g = doc.data.graph();
-        let intervals = self
-            .intervals
-            .get_or_insert_with(|| live_per_interval(g, t));
         let last = t.len() - 1;
-        let (mut first, mut end) = self.range.unwrap_or((0, last));
+        // The tab's range (none: all of it); a range for another document's timeline is dropped.
+        let chosen = selection
+            .allocated
+            .filter(|r| r.last <= last)
+            .map_or((0, last), |r| (r.first, r.last));
+        let (mut first, mut end) = self.asked.take().unwrap_or(chosen);
         first = first.min(last);
         end = end.clamp(first, last);
         let secs = |i: usize| t.timestamps_us[i] as f64 / 1e6;
@@ -149,7 +174,7 @@ impl AllocationStacksView {
         ui.label(
             "Live objects by when they were allocated (bars: bytes allocated in each interval \
              between samples that are still live). Drag over the chart or use the sliders to \
-             pick a time range.",
+             pick a time range; the Summary then shows only the objects allocated in it.",
         );
         ui.horizontal(|ui| {
             ui.label("From");
@@ -169,13 +194,19 @@ impl AllocationStacksView {
         if end < first {
             end = first;
         }
+        let d = doc.clone();
+        let intervals = self.intervals.get(ui.ctx(), (), false, move || {
+            let timeline = d.allocation_stacks().map(|l| &l.timeline);
+            timeline.map_or_else(Vec::new, |t| live_per_interval(d.data.graph(), t))
+        });
         let bars: Vec<egui_plot::Bar> = (0..=last)
             .map(|i| {
                 let (a, b) = (start(i), secs(i));
                 let chosen = (first..=end).contains(&i);
-                let bar = egui_plot::Bar::new((a + b) / 2.0, intervals[i].1 as f64)
+                let (count, bytes) = intervals.and_then(|v| v.get(i)).copied().unwrap_or((0, 0));
+                let bar = egui_plot::Bar::new((a + b) / 2.0, bytes as f64)
                     .width((b - a).max(1e-6))
-                    .name(format!("{:.3}–{:.3} s: {} objects", a, b, intervals[i].0));
+                    .name(format!("{a:.3}-{b:.3} s: {count} objects"));
                 if chosen {
                     bar
                 } else {
@@ -184,9 +215,9 @@ impl AllocationStacksView {
             })
             .collect();
         let (lo, hi) = (start(first), secs(end));
-        let mut drag_from = self.drag_from;
+        let mut drag = self.drag;
         let mut dragged: Option<(f64, f64)> = None;
-        egui_plot::Plot::new("allocation timeline")
+        let shown = egui_plot::Plot::new("allocation timeline")
             .height(160.0)
             .allow_drag(false)
             .allow_zoom(false)
@@ -200,45 +231,60 @@ impl AllocationStacksView {
                 plot.span(egui_plot::Span::new("chosen range", lo..=hi));
                 let r = plot.response().clone();
                 let x = plot.pointer_coordinate().map(|p| p.x);
-                if r.drag_started() {
-                    drag_from = x;
+                // A drag starts where the button went down, not where it is once it moved.
+                let origin = r.ctx.input(|i| i.pointer.press_origin());
+                if let (true, Some(o)) = (r.drag_started(), origin) {
+                    let a = plot.transform().value_from_position(o).x;
+                    drag = Some((a, a));
                 }
-                if let (true, Some(a), Some(b)) = (r.drag_stopped(), drag_from, x) {
-                    dragged = Some((a.min(b), a.max(b)));
-                    drag_from = None;
+                if let (Some((_, to)), Some(x)) = (drag.as_mut(), x) {
+                    *to = x;
+                }
+                // The pointer may be gone by the release: the span ends where it last was.
+                if r.drag_stopped() {
+                    dragged = drag.take().map(|(a, b)| (a.min(b), a.max(b)));
                 }
             });
-        self.drag_from = drag_from;
+        self.chart = Some(shown.transform);
+        self.drag = drag;
         if let Some((a, b)) = dragged {
             // The intervals the dragged span touches.
             let at = |s: f64| (0..=last).find(|&i| secs(i) >= s).unwrap_or(last);
             (first, end) = (at(a), at(b));
         }
-        self.range = Some((first, end));
-        let Some(ids) = t.id_range(first, end) else {
+        self.shown = Some((first, end));
+        // The whole timeline is no filter at all.
+        let wanted = if (first, end) == (0, last) {
+            None
+        } else {
+            t.time_range(first, end)
+        };
+        if wanted.map(|r| (r.first, r.last)) != selection.allocated.map(|r| (r.first, r.last)) {
+            selection.allocated = wanted;
+        }
+        let Some(range) = t.time_range(first, end) else {
             return;
         };
-        if self
-            .classes
-            .as_ref()
-            .is_none_or(|(r, _)| *r != (first, end))
-        {
-            let c = &doc.data.classes;
-            let rows = classes_in_range(g, &c.class_of, &c.names, ids.clone());
-            self.classes = Some(((first, end), rows));
-        }
-        let Some((_, rows)) = &self.classes else {
+        let d = doc.clone();
+        let rows = self.classes.get(ui.ctx(), range, false, move || {
+            let c = &d.data.classes;
+            let g = d.data.graph();
+            classes_where(g, &c.class_of, &c.names, |n| range.contains(g, n))
+        });
+        let Some(rows) = rows else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Counting the objects allocated then...");
+            });
             return;
         };
         let (count, bytes) = rows
             .iter()
             .fold((0, 0), |(c, b), r| (c + r.count, b + r.self_size));
         ui.label(format!(
-            "Allocated {:.3}–{:.3} s (object ids @{}–@{}) and still live: {} objects, {}",
-            lo.max(0.0),
-            hi,
-            ids.start(),
-            ids.end(),
+            "Allocated {:.3}-{:.3} s and still live: {} objects, {}",
+            range.from_secs(),
+            range.to_secs(),
             group_digits(count),
             human_bytes(bytes)
         ));
@@ -298,7 +344,7 @@ impl View for AllocationStacksView {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewContext<'_>) -> Option<Action> {
-        self.draw(ui, cx.doc);
+        self.draw(ui, cx.doc, cx.selection);
         None
     }
 }

@@ -57,6 +57,10 @@ pub struct TrendsView {
     ascending: bool,
     /// The chosen series, by label (stable when the table is re-sorted).
     chosen: Option<String>,
+    /// The table's rows in sort order, and what they were sorted for (the snapshots of the
+    /// trend, the column, the direction): sorted again only when one of these changes.
+    rows: Vec<usize>,
+    rows_for: Option<(Vec<DocumentId>, SortBy, bool)>,
 }
 
 impl TrendsView {
@@ -95,7 +99,7 @@ impl TrendsView {
         let key: Vec<DocumentId> = docs.iter().map(|d| d.id).collect();
         let result = self
             .result
-            .get(ui.ctx(), key, false, move || compute(&docs));
+            .get(ui.ctx(), key.clone(), false, move || compute(&docs));
         let Some(result) = result else {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -129,12 +133,17 @@ impl TrendsView {
             ui.selectable_value(&mut self.plot_count, false, "Bytes");
             ui.selectable_value(&mut self.plot_count, true, "Count");
         });
-        let rows = sorted_rows(t, self.sort, self.ascending);
+        let wanted = (key, self.sort, self.ascending);
+        if self.rows_for.as_ref() != Some(&wanted) {
+            self.rows = sorted_rows(t, self.sort, self.ascending);
+            self.rows_for = Some(wanted);
+        }
+        let rows = &self.rows;
         let chosen = self.chosen.clone();
         plot(
             ui,
             t,
-            &rows,
+            rows,
             chosen.as_deref(),
             self.log_scale,
             self.plot_count,
@@ -143,7 +152,7 @@ impl TrendsView {
         series_table(
             ui,
             t,
-            &rows,
+            rows,
             &mut self.sort,
             &mut self.ascending,
             &mut self.chosen,

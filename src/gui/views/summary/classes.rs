@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use crate::analysis::allocation_stacks::TimeRange;
 use crate::analysis::ClassRow;
 use crate::model::NodeIx;
 use crate::progress::Progress;
@@ -96,21 +97,25 @@ pub struct InstanceList {
     pub total: usize,
 }
 
-/// List the instances of class `class_id`: one scan over all nodes, then a partial sort.
+/// List the instances of class `class_id` (only those allocated in `range`, when given): one
+/// scan over all nodes, then a partial sort.
 pub fn class_instances(
     snap: &Document,
     class_id: u32,
+    range: Option<TimeRange>,
     progress: Progress<'_>,
 ) -> crate::Result<InstanceList> {
     let class_of = &snap.data.classes.class_of;
     let a = &snap.data.analysis;
+    let g = snap.data.graph();
+    let in_range = |v: NodeIx| range.is_none_or(|r| r.contains(g, v));
     let mut nodes: Vec<NodeIx> = Vec::new();
     for (k, chunk) in class_of.chunks(SCAN_CHUNK).enumerate() {
         let base = k * SCAN_CHUNK;
         progress.step("listing instances", base as u64, class_of.len() as u64)?;
         for (i, &c) in chunk.iter().enumerate() {
             let v = (base + i) as NodeIx;
-            if c == class_id && a.shallow_size(v) != 0 {
+            if c == class_id && a.shallow_size(v) != 0 && in_range(v) {
                 nodes.push(v);
             }
         }

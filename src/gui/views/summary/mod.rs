@@ -5,6 +5,10 @@
 //! order on a sort change, the filtered order on a filter change, the flat row list on an
 //! expand or collapse. A class's instances need a scan over every node, so they are listed on a
 //! background thread and cached per class. Each frame draws only the visible rows.
+//!
+//! With a time range chosen on the Allocation stacks view's timeline (the tab's
+//! [`Selection::allocated`]), the table shows the summary of the objects allocated then,
+//! counted by the library on a background thread, under a banner whose Clear drops the range.
 
 mod classes;
 mod keyboard;
@@ -16,8 +20,11 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use crate::analysis::allocation_stacks::TimeRange;
+use crate::analysis::{ClassRow, Summary};
+use crate::gui::format;
 use crate::gui::views::{Action as ViewAction, View, ViewContext};
-use crate::gui::worker::BackgroundTask;
+use crate::gui::worker::{BackgroundTask, Deferred};
 use crate::gui::Selection;
 use crate::model::NodeIx;
 use crate::store::Document;
@@ -56,12 +63,22 @@ pub struct SummaryView {
     scroll_to_class: Option<u32>,
     /// After a re-sort, show the highlighted row (or the top).
     scroll_after_sort: bool,
+    /// The time range the table is filtered to (the tab's [`Selection::allocated`]) once its
+    /// summary is counted, and that summary: the caches above index its classes.
+    range: Option<TimeRange>,
+    filtered: Option<Arc<Summary>>,
+    /// The summary of a range, counted on a thread (a pass over the nodes and the dominator
+    /// tree).
+    ranged: Deferred<TimeRange, Arc<Summary>>,
 }
 
 impl SummaryView {
     /// Draw the view.
     fn draw(&mut self, ui: &mut egui::Ui, snap: &Arc<Document>, selection: &mut Selection) {
         self.bind(snap);
+        if !self.follow_range(ui, snap, selection) {
+            return;
+        }
         self.poll_tasks();
         self.apply_reveal(snap);
         self.toolbar(ui, snap);
@@ -91,17 +108,28 @@ impl SummaryView {
         &self.filter
     }
 
-    /// The classes shown, in table order, as indices into `snap.summary().classes`.
+    /// The classes shown, in table order, as indices into [`Self::classes`].
     pub fn shown_classes(&self) -> &[u32] {
         &self.shown
     }
 
-    /// True when the class at `snap.summary().classes[index]` is expanded.
+    /// The class rows the table is drawn from: the document's summary, or with a time range
+    /// chosen, the summary of the objects allocated in it.
+    pub fn classes<'a>(&'a self, snap: &'a Document) -> &'a [ClassRow] {
+        &self.filtered.as_deref().unwrap_or(snap.summary()).classes
+    }
+
+    /// The time range the table is filtered to, once its classes are counted.
+    pub fn time_range(&self) -> Option<TimeRange> {
+        self.filtered.as_ref().and(self.range)
+    }
+
+    /// True when the class at `classes(snap)[index]` is expanded.
     pub fn is_expanded(&self, index: u32) -> bool {
         self.expanded.contains(&index)
     }
 
-    /// The listed instances of the class at `snap.summary().classes[index]`, once found.
+    /// The listed instances of the class at `classes(snap)[index]`, once found.
     pub fn instances(&self, index: u32) -> Option<&InstanceList> {
         self.instances.get(&index)
     }
@@ -118,6 +146,88 @@ impl SummaryView {
                 ..Self::default()
             };
         }
+    }
+
+    /// Follow the tab's time range: count its classes on a thread (a spinner meanwhile), then
+    /// show them under a banner with a Clear button; with no range, the document's classes.
+    /// False while counting (nothing else is drawn).
+    fn follow_range(
+        &mut self,
+        ui: &mut egui::Ui,
+        snap: &Arc<Document>,
+        selection: &mut Selection,
+    ) -> bool {
+        let Some(range) = selection.allocated else {
+            self.use_summary(None, None);
+            return true;
+        };
+        let d = snap.clone();
+        let ready = self
+            .ranged
+            .get(ui.ctx(), range, false, move || {
+                Arc::new(d.data.summary_allocated_in(&range))
+            })
+            .cloned();
+        let when = format!("{:.3} s and {:.3} s", range.from_secs(), range.to_secs());
+        let mut clear = false;
+        let frame = egui::Frame::group(ui.style()).fill(ui.visuals().extreme_bg_color);
+        frame.show(ui, |ui| {
+            ui.horizontal(|ui| match &ready {
+                Some(s) => {
+                    let count = |s: &Summary| s.classes.iter().map(|c| c.count).sum::<u64>();
+                    ui.strong(format!(
+                        "Allocated between {when} \u{2014} {} objects of {}",
+                        format::group_digits(count(s)),
+                        format::group_digits(count(snap.summary()))
+                    ));
+                    clear = ui
+                        .button("Clear")
+                        .on_hover_text("Show every object, whenever it was allocated")
+                        .clicked();
+                }
+                None => {
+                    ui.spinner();
+                    ui.label(format!("Counting the objects allocated between {when}..."));
+                    clear = ui.button("Clear").clicked();
+                }
+            });
+        });
+        if clear {
+            selection.allocated = None;
+            self.use_summary(None, None);
+            return true;
+        }
+        match ready {
+            Some(s) => {
+                self.use_summary(Some(range), Some(s));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Draw the table from `summary` (`None`: the document's) for `range`; a change drops
+    /// everything that indexes the classes.
+    fn use_summary(&mut self, range: Option<TimeRange>, summary: Option<Arc<Summary>>) {
+        let same = match (&self.filtered, &summary) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        self.range = range;
+        self.filtered = summary;
+        self.sorted_valid = false;
+        self.shown_valid = false;
+        self.rows_valid = false;
+        self.lower_names.clear();
+        self.expanded.clear();
+        self.instances.clear();
+        self.tasks.clear();
+        self.cursor = None;
+        self.scroll_to = Some((0, Some(egui::Align::TOP)));
     }
 
     fn poll_tasks(&mut self) {
@@ -141,9 +251,8 @@ impl SummaryView {
         let Some(class_id) = self.reveal.take() else {
             return;
         };
-        let Some(index) = snap
-            .summary()
-            .classes
+        let Some(index) = self
+            .classes(snap)
             .iter()
             .position(|r| r.class_id == class_id)
         else {
@@ -152,7 +261,7 @@ impl SummaryView {
         let index = index as u32;
         let query = self.filter.trim().to_lowercase();
         if !query.is_empty()
-            && !snap.summary().classes[index as usize]
+            && !self.classes(snap)[index as usize]
                 .name
                 .to_lowercase()
                 .contains(&query)

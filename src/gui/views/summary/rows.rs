@@ -11,7 +11,7 @@ use crate::gui::Selection;
 use crate::model::NodeIx;
 use crate::store::Document;
 
-/// One line of the table. Classes are indices into `snap.summary().classes`.
+/// One line of the table. Classes are indices into the classes shown ([`SummaryView::classes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Row {
     Class(u32),
@@ -58,7 +58,9 @@ pub(super) enum Action {
 impl SummaryView {
     /// Recompute whatever a change made stale: sort order, filtered classes, rows.
     pub(super) fn refresh(&mut self, ctx: &egui::Context, snap: &Arc<Document>) {
-        let classes = &snap.summary().classes;
+        let filtered = self.filtered.clone();
+        let classes = &filtered.as_deref().unwrap_or(snap.summary()).classes;
+        let range = self.range;
         let needs_names = !self.sorted_valid && self.sort.column == SortColumn::Constructor
             || !self.shown_valid && !self.filter.trim().is_empty();
         if needs_names && self.lower_names.len() != classes.len() {
@@ -99,8 +101,9 @@ impl SummaryView {
                 if !self.instances.contains_key(&c) && !self.tasks.contains_key(&c) {
                     let s = snap.clone();
                     let class_id = classes[c as usize].class_id;
-                    let task =
-                        BackgroundTask::spawn(ctx, move |p| class_instances(&s, class_id, p));
+                    let task = BackgroundTask::spawn(ctx, move |p| {
+                        class_instances(&s, class_id, range, p)
+                    });
                     self.tasks.insert(c, task);
                 }
             }

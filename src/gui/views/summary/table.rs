@@ -39,7 +39,7 @@ impl SummaryView {
             }
             // The count must match the table drawn below in this same frame.
             self.refresh(ui.ctx(), snap);
-            let all = snap.summary().classes.len() as u64;
+            let all = self.classes(snap).len() as u64;
             let count = if self.filter.trim().is_empty() {
                 format!("{} classes", format::group_digits(all))
             } else {
@@ -73,7 +73,8 @@ impl SummaryView {
         let row_h = row_height(ui);
         let mut action = None;
         let total = snap.summary().total_size;
-        let classes = &snap.summary().classes;
+        let filtered = self.filtered.clone();
+        let classes = &filtered.as_deref().unwrap_or(snap.summary()).classes;
         let g = snap.data.graph();
         let a = &snap.data.analysis;
         let rows = &self.rows;
