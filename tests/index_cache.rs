@@ -97,10 +97,17 @@ fn outputs_are_identical_with_and_without_the_index() {
                 RuleSet::DevTools
             };
             let hit = cache.lookup(&path, rules, &LoadOptions::default());
-            assert_eq!(is_hit(&hit), cached, "{rel} {args:?}: index after first open");
+            assert_eq!(
+                is_hit(&hit),
+                cached,
+                "{rel} {args:?}: index after first open"
+            );
             let again = run_cached(&dir, &args).stdout;
             assert!(first == want, "{rel} {args:?}: first open differs");
-            assert!(again == want, "{rel} {args:?}: reopen from the index differs");
+            assert!(
+                again == want,
+                "{rel} {args:?}: reopen from the index differs"
+            );
         }
     }
     // A hit in-process too, with the arrays mapped rather than copied.
@@ -127,7 +134,10 @@ fn every_flipped_byte_is_detected_and_none_panics() {
         let mut bad = good.clone();
         bad[at] ^= 0x5a;
         std::fs::write(&index, &bad).unwrap();
-        assert!(!is_hit(&lookup(&cache, &path)), "flip at byte {at} not detected");
+        assert!(
+            !is_hit(&lookup(&cache, &path)),
+            "flip at byte {at} not detected"
+        );
     }
     for cut in [0, 31, 100, len / 2, len - 1] {
         std::fs::write(&index, &good[..cut]).unwrap();
@@ -219,7 +229,10 @@ fn the_cap_evicts_the_least_recently_used() {
     assert!(is_hit(&lookup(&cache, &paths[0])));
     open(&cache, &paths[2]);
     assert!(is_hit(&lookup(&cache, &paths[0])));
-    assert!(!is_hit(&lookup(&cache, &paths[1])), "1 should have been evicted");
+    assert!(
+        !is_hit(&lookup(&cache, &paths[1])),
+        "1 should have been evicted"
+    );
     assert!(is_hit(&lookup(&cache, &paths[2])));
     let total: u64 = cache.entries().iter().map(|e| e.size).sum();
     assert!(total <= cache.max_bytes());

@@ -132,12 +132,11 @@ impl Analysis {
     /// The edge by which the distance search first reached each node (see
     /// [`distances::parent_edges`]); computed on first use.
     pub fn parent_edges(&self, g: &HeapGraph) -> &[u32] {
-        self.parents
-            .get_or_init(|| {
-                distances::parent_edges(g, Progress::default())
-                    .unwrap_or_default()
-                    .into()
-            })
+        self.parents.get_or_init(|| {
+            distances::parent_edges(g, Progress::default())
+                .unwrap_or_default()
+                .into()
+        })
     }
 
     /// Distance of `n`, `None` when unreachable.

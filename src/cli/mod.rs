@@ -399,13 +399,20 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Capture(args) => return run_capture(args),
         Command::Cache { action } => {
-            let cache = IndexCache::from_env()
-                .ok_or_else(|| Error::Request("no cache folder (or HEAPSIGHT_NO_CACHE is set): set HEAPSIGHT_CACHE_DIR".into()))?;
+            let cache = IndexCache::from_env().ok_or_else(|| {
+                Error::Request(
+                    "no cache folder (or HEAPSIGHT_NO_CACHE is set): set HEAPSIGHT_CACHE_DIR"
+                        .into(),
+                )
+            })?;
             match action {
                 CacheAction::Info => text::cache_info(&cache),
                 CacheAction::Clear => {
                     let freed = cache.clear()?;
-                    format!("removed {freed} bytes of indexes from {}\n", cache.dir().display())
+                    format!(
+                        "removed {freed} bytes of indexes from {}\n",
+                        cache.dir().display()
+                    )
                 }
             }
         }

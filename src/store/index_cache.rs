@@ -687,7 +687,9 @@ fn read_meta(b: &[u8]) -> Result<Meta, Why> {
     let mut r = MetaReader::new(b);
     let nodes = r.u64()?;
     let edges = r.u64()?;
-    if nodes == 0 || nodes > crate::model::graph::MAX_NODES || edges > crate::model::graph::MAX_EDGES
+    if nodes == 0
+        || nodes > crate::model::graph::MAX_NODES
+        || edges > crate::model::graph::MAX_EDGES
     {
         return Err(format!("{nodes} nodes, {edges} edges is out of range"));
     }
@@ -1036,9 +1038,7 @@ impl Scan {
         self.ok &= match self.check {
             Check::None => true,
             Check::U8Below(limit) => b.iter().all(|&x| (x as u32) < limit),
-            Check::U32Below(limit, sentinel) => {
-                u32s().all(|x| x < limit || Some(x) == sentinel)
-            }
+            Check::U32Below(limit, sentinel) => u32s().all(|x| x < limit || Some(x) == sentinel),
             Check::U32MaskedBelow(limit) => {
                 u32s().all(|x| x & !crate::model::graph::NON_ESSENTIAL < limit)
             }
@@ -1116,8 +1116,7 @@ fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
             .checked_mul(e.elem as u64)
             .ok_or("section size overflows")?;
         let end = e.offset.checked_add(bytes).ok_or("section end overflows")?;
-        if !matches!(e.elem, 1 | 4 | 8) || e.offset % 8 != 0 || e.offset < pos || end > file_len
-        {
+        if !matches!(e.elem, 1 | 4 | 8) || e.offset % 8 != 0 || e.offset < pos || end > file_len {
             return Err(format!("section {} out of place", e.id));
         }
         pos = end;
@@ -1169,14 +1168,22 @@ fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
             Sec::Retained => (8, n, false, Check::None),
             Sec::Detached => (1, n, true, Check::None),
             Sec::Parents => (4, n, true, Check::U32Below(m as u32, Some(u32::MAX))),
-            Sec::ClassOf => (4, n, false, Check::U32Below(meta.class_names.len() as u32, None)),
+            Sec::ClassOf => (
+                4,
+                n,
+                false,
+                Check::U32Below(meta.class_names.len() as u32, None),
+            ),
         }
     };
     for (e, s) in entries.iter().zip(ALL_SECS) {
         let (elem, count, optional, _) = spec(s);
         let count_ok = count == 0 && e.elem == 1 || e.count == count || optional && e.count == 0;
         if e.elem != elem || !count_ok {
-            return Err(format!("section {} has {} × {} bytes", e.id, e.count, e.elem));
+            return Err(format!(
+                "section {} has {} × {} bytes",
+                e.id, e.count, e.elem
+            ));
         }
     }
 
