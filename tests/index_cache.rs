@@ -244,7 +244,7 @@ fn no_cache_writes_nothing_and_cache_commands_report_and_clear() {
     let file = sample("node-leak/baseline.heapsnapshot");
     let file = file.to_str().unwrap();
     run_cached(&dir, &["summary", file, "--no-cache"]);
-    run_cached(&dir, &["--no-cache", "summary", file]);
+    run_cached(&dir, &["nodes", file, "--tsv", "--no-cache"]);
     assert!(index_files(&dir).is_empty(), "--no-cache wrote an index");
     run_cached(&dir, &["summary", file]);
     assert_eq!(index_files(&dir).len(), 1);

@@ -844,7 +844,7 @@ impl IndexWriter {
             sum.update(&self.buf);
             self.w.write_all(&self.buf)?;
         }
-        self.pos += (v.len() * size) as u64;
+        self.pos += std::mem::size_of_val(v) as u64;
         self.entries.push(Entry {
             id: id as u32,
             elem: size as u32,
