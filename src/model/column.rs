@@ -182,6 +182,13 @@ impl<T: Pod> PartialEq for Column<T> {
     }
 }
 
+// Columns compare with the `Vec`s they replaced (tests check analyses against references).
+impl<T: Pod> PartialEq<Vec<T>> for Column<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self[..] == other[..]
+    }
+}
+
 impl<T: Pod> From<Vec<T>> for Column<T> {
     fn from(v: Vec<T>) -> Self {
         Self(Repr::Owned(v))
