@@ -263,7 +263,7 @@ fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
 /// Class of every node, as ids into a list of class names.
 pub struct ClassIndex {
     /// Class id per node.
-    pub class_of: Vec<u32>,
+    pub class_of: crate::model::Column<u32>,
     /// Class names by id.
     pub names: Vec<String>,
 }
@@ -322,7 +322,10 @@ impl ClassIndex {
             };
             class_of.push(id);
         }
-        Self { class_of, names }
+        Self {
+            class_of: class_of.into(),
+            names,
+        }
     }
 
     /// Class name of node `n`.

@@ -17,7 +17,7 @@ use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
 use crate::model::v8_rules::{is_page_entry_edge, parse_ephemeron_edge};
-use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
+use crate::model::{Column, EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
 
 // Re-exported where it was defined before the V8 rules had a module of their own.
@@ -27,9 +27,9 @@ pub use crate::model::v8_rules::is_document_dom_trees_root;
 #[derive(Debug, Clone, Default)]
 pub struct DominatorTree {
     /// `idom[n]` is node `n`'s immediate dominator; the root's is itself.
-    pub idom: Vec<NodeIx>,
+    pub idom: Column<NodeIx>,
     /// Bytes freed if the node were gone: its self size plus everything it dominates.
-    pub retained: Vec<u64>,
+    pub retained: Column<u64>,
     children: OnceLock<DominatedChildren>,
 }
 
@@ -337,10 +337,19 @@ impl DominatorTree {
         }
 
         Ok(Self {
+            idom: idom.into(),
+            retained: retained.into(),
+            children: OnceLock::new(),
+        })
+    }
+
+    /// A tree from its columns (as read back from an index file).
+    pub fn from_parts(idom: Column<NodeIx>, retained: Column<u64>) -> Self {
+        Self {
             idom,
             retained,
             children: OnceLock::new(),
-        })
+        }
     }
 
     /// Child lists of the dominator tree (built on first use, 8 bytes a node).

@@ -26,7 +26,7 @@ pub use dominators::{DominatorTree, RetentionRules, RuleSet};
 pub use summary::{ClassRow, Statistics, Summary};
 
 use crate::error::Result;
-use crate::model::{HeapGraph, NodeIx, SizeColumn, Snapshot};
+use crate::model::{Column, HeapGraph, NodeIx, SizeColumn, Snapshot};
 use crate::progress::Progress;
 
 /// Options for [`Analysis::run`].
@@ -64,11 +64,11 @@ pub struct Analysis {
     /// Dominator tree and retained sizes.
     pub dominators: DominatorTree,
     /// Distance from the roots; [`distances::NO_DISTANCE`] for unreachable nodes.
-    pub distances: Vec<u32>,
+    pub distances: Column<u32>,
     /// Propagated detachedness (empty when the snapshot has none).
-    pub detached: Vec<u8>,
+    pub detached: Column<u8>,
     /// Parent edges of the distance search, computed on first use.
-    parents: std::sync::OnceLock<Vec<u32>>,
+    parents: std::sync::OnceLock<Column<u32>>,
 }
 
 impl Analysis {
@@ -95,10 +95,39 @@ impl Analysis {
             rules: opts.rules,
             shallow,
             dominators,
-            distances,
-            detached,
+            distances: distances.into(),
+            detached: detached.into(),
             parents: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Results from their parts (as read back from an index file); `parents` are the
+    /// [`Analysis::parent_edges`] when known.
+    pub fn from_parts(
+        rules: RuleSet,
+        shallow: SizeColumn,
+        dominators: DominatorTree,
+        distances: Column<u32>,
+        detached: Column<u8>,
+        parents: Option<Column<u32>>,
+    ) -> Self {
+        let cell = std::sync::OnceLock::new();
+        if let Some(p) = parents {
+            let _ = cell.set(p);
+        }
+        Self {
+            rules,
+            shallow,
+            dominators,
+            distances,
+            detached,
+            parents: cell,
+        }
+    }
+
+    /// The parent edges if already computed.
+    pub fn parent_edges_if_built(&self) -> Option<&[u32]> {
+        self.parents.get().map(|c| &c[..])
     }
 
     /// Shallow size of `n`.
@@ -122,8 +151,11 @@ impl Analysis {
     /// The edge by which the distance search first reached each node (see
     /// [`distances::parent_edges`]); computed on first use.
     pub fn parent_edges(&self, g: &HeapGraph) -> &[u32] {
-        self.parents
-            .get_or_init(|| distances::parent_edges(g, Progress::default()).unwrap_or_default())
+        self.parents.get_or_init(|| {
+            distances::parent_edges(g, Progress::default())
+                .unwrap_or_default()
+                .into()
+        })
     }
 
     /// Distance of `n`, `None` when unreachable.

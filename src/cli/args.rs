@@ -26,6 +26,9 @@ pub struct Cli {
     /// The app's first view (its title or the title's first word, in any case).
     #[arg(long, value_name = "VIEW", help = view_help())]
     pub view: Option<String>,
+    /// Neither read nor write the index cache (see `heapsight cache info`).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 }
 
 /// `--view`'s help: the views the app has, from its registry.
@@ -289,6 +292,12 @@ pub enum Command {
     /// protocol. Prints the saved files; exit code 0 when at least one was saved (also when the
     /// target exits or Ctrl-C stops the series early), 1 otherwise.
     Capture(CaptureArgs),
+    /// The index cache: what reopens big snapshots in a moment.
+    Cache {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// One row per node, for notebooks and spreadsheets.
     Nodes {
         /// The file and rules.
@@ -299,6 +308,15 @@ pub enum Command {
         #[arg(long, required = true)]
         tsv: bool,
     },
+}
+
+/// `heapsight cache` actions.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// The cache folder, its indexes (least recently used first), their total and the cap.
+    Info,
+    /// Remove every index.
+    Clear,
 }
 
 /// `heapsight capture` flags.

@@ -36,7 +36,8 @@ use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
 use crate::report::{alloc_text, allocation_stacks, csv, diff, memory, node, text, trend, tsv};
 use crate::store::Document;
-use args::{CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
+use crate::store::{DocumentId, IndexCache};
+use args::{CacheAction, CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
 
 /// Files smaller than this load too fast to need a progress bar.
 const PROGRESS_BAR_MIN_BYTES: u64 = 4 << 20;
@@ -58,7 +59,15 @@ pub fn main() -> i32 {
     }
 }
 
+/// The index cache the commands open through; `None` with `--no-cache`. Set once in [`run`].
+static CACHE: std::sync::OnceLock<Option<IndexCache>> = std::sync::OnceLock::new();
+
 fn run(cli: Cli) -> Result<()> {
+    if cli.no_cache {
+        // Before any thread starts: the app's loader threads read it too.
+        std::env::set_var("HEAPSIGHT_NO_CACHE", "1");
+    }
+    let _ = CACHE.set(IndexCache::from_env());
     let Some(command) = cli.command else {
         return run_app(cli.files, cli.view);
     };
@@ -391,6 +400,24 @@ fn run(cli: Cli) -> Result<()> {
             return emit(&out, output.as_deref());
         }
         Command::Capture(args) => return run_capture(args),
+        Command::Cache { action } => {
+            let cache = IndexCache::from_env().ok_or_else(|| {
+                Error::Request(
+                    "no cache folder (or HEAPSIGHT_NO_CACHE is set): set HEAPSIGHT_CACHE_DIR"
+                        .into(),
+                )
+            })?;
+            match action {
+                CacheAction::Info => text::cache_info(&cache),
+                CacheAction::Clear => {
+                    let freed = cache.clear()?;
+                    format!(
+                        "removed {freed} bytes of indexes from {}\n",
+                        cache.dir().display()
+                    )
+                }
+            }
+        }
         Command::Nodes { input, tsv: _ } => {
             let doc = open(&input)?;
             let stdout = std::io::stdout().lock();
@@ -612,8 +639,17 @@ fn open_path_with(
         Rules::Memlab => RuleSet::Memlab,
     };
     let progress = Progress::new(Some(&report), None);
-    let analysis = AnalysisOptions { rules, distances };
-    let result = Document::open(path, options, analysis, progress);
+    // An analysis without distances is never written to (or read from) the index cache,
+    // which holds complete analyses.
+    let cache = CACHE.get().and_then(|c| c.as_ref()).filter(|_| distances);
+    let result = Document::open_cached(
+        DocumentId::next(),
+        path,
+        options,
+        AnalysisOptions { rules, distances },
+        cache,
+        progress,
+    );
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -316,12 +316,12 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let trace = pos("trace_node_id");
     let det = pos("detachedness");
     let type_count = m.node_types.len() as i64;
-    g.node_type = Vec::with_capacity(cap);
-    g.node_name = Vec::with_capacity(cap);
-    g.node_id = Vec::with_capacity(cap);
-    g.node_self_size = Vec::with_capacity(cap);
+    g.node_type = Vec::with_capacity(cap).into();
+    g.node_name = Vec::with_capacity(cap).into();
+    g.node_id = Vec::with_capacity(cap).into();
+    g.node_self_size = Vec::with_capacity(cap).into();
     if det.is_some() {
-        g.node_detachedness = Vec::with_capacity(cap);
+        g.node_detachedness = Vec::with_capacity(cap).into();
     }
     let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
     let mut ordinal = 0u64;
@@ -402,9 +402,9 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let node_field_count = m.node_fields.len() as i64;
     let node_count = g.node_count() as i64;
     let type_count = m.edge_types.len() as i64;
-    g.edge_type = Vec::with_capacity(cap);
-    g.edge_name = Vec::with_capacity(cap);
-    g.edge_to = Vec::with_capacity(cap);
+    g.edge_type = Vec::with_capacity(cap).into();
+    g.edge_name = Vec::with_capacity(cap).into();
+    g.edge_to = Vec::with_capacity(cap).into();
     let string_named: Vec<bool> = g.edge_kinds.iter().map(|k| !k.named_by_index()).collect();
     let mut max_name = 0u32;
     let (et, en, eto) = (&mut g.edge_type, &mut g.edge_name, &mut g.edge_to);
@@ -468,7 +468,7 @@ fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, counts: &[u32]) -> R
             g.edge_count()
         )));
     }
-    g.first_edge = first;
+    g.first_edge = first.into();
     Ok(())
 }
 

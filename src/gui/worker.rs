@@ -12,7 +12,7 @@ use eframe::egui;
 
 use crate::formats::LoadOptions;
 use crate::progress::Progress;
-use crate::store::{Document, DocumentId};
+use crate::store::{Document, DocumentId, IndexCache};
 
 /// Where a task is, for a progress bar.
 #[derive(Debug, Clone, Default)]
@@ -176,7 +176,15 @@ impl LoadJob {
             reopens,
             task: BackgroundTask::spawn(ctx, move |progress| {
                 let id = reopens.unwrap_or_else(DocumentId::next);
-                let mut doc = Document::open_as(id, &p, &options, Default::default(), progress)?;
+                let cache = IndexCache::from_env();
+                let mut doc = Document::open_cached(
+                    id,
+                    &p,
+                    &options,
+                    Default::default(),
+                    cache.as_ref(),
+                    progress,
+                )?;
                 doc.prepare(progress)?;
                 Ok(doc)
             }),

@@ -258,7 +258,7 @@ impl GraphBuilder {
             acc += c;
             first.push(acc);
         }
-        self.g.first_edge = first;
+        self.g.first_edge = first.into();
         for (_, t, name, to) in self.pending_edges {
             self.g.edge_type.push(t);
             self.g.edge_name.push(name);

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::column::Column;
 use super::kinds::{EdgeKind, NodeKind};
 use super::strings::{StrId, StringTable};
 
@@ -31,24 +32,24 @@ pub const MAX_EDGES: u64 = u32::MAX as u64 - 1;
 /// A heap as a graph of nodes (objects) and edges (references).
 #[derive(Debug, Default, Clone)]
 pub struct HeapGraph {
-    pub(crate) node_type: Vec<u8>,
-    pub(crate) node_name: Vec<StrId>,
-    pub(crate) node_id: Vec<u32>,
-    pub(crate) node_self_size: Vec<u32>,
+    pub(crate) node_type: Column<u8>,
+    pub(crate) node_name: Column<StrId>,
+    pub(crate) node_id: Column<u32>,
+    pub(crate) node_self_size: Column<u32>,
     pub(crate) big_self_sizes: HashMap<NodeIx, u64>,
     /// Empty when the snapshot has no allocation traces (or all of them are 0).
-    pub(crate) node_trace_id: Vec<u32>,
+    pub(crate) node_trace_id: Column<u32>,
     /// Empty when the snapshot has no `detachedness` field.
-    pub(crate) node_detachedness: Vec<u8>,
+    pub(crate) node_detachedness: Column<u8>,
     /// `first_edge[n]..first_edge[n + 1]` are node `n`'s edges; length is nodes + 1.
-    pub(crate) first_edge: Vec<EdgeIx>,
-    pub(crate) edge_type: Vec<u8>,
-    pub(crate) edge_name: Vec<u32>,
-    pub(crate) edge_to: Vec<NodeIx>,
+    pub(crate) first_edge: Column<EdgeIx>,
+    pub(crate) edge_type: Column<u8>,
+    pub(crate) edge_name: Column<u32>,
+    pub(crate) edge_to: Column<NodeIx>,
     /// Like `first_edge`, over `retainers`; filled by [`HeapGraph::build_retainers`].
-    pub(crate) first_retainer: Vec<u32>,
+    pub(crate) first_retainer: Column<u32>,
     /// Retaining node of each incoming edge, with [`NON_ESSENTIAL`] set for weak/shortcut edges.
-    pub(crate) retainers: Vec<u32>,
+    pub(crate) retainers: Column<u32>,
     pub(crate) node_type_names: Vec<String>,
     pub(crate) node_kinds: Vec<NodeKind>,
     pub(crate) edge_type_names: Vec<String>,
@@ -296,8 +297,8 @@ impl HeapGraph {
                 fill[t] += 1;
             }
         }
-        self.first_retainer = first;
-        self.retainers = retainers;
+        self.first_retainer = first.into();
+        self.retainers = retainers.into();
     }
 
     /// Heap bytes held by the graph's arrays (for the bytes-per-node figures).

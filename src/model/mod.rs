@@ -3,6 +3,7 @@
 
 pub mod alloc;
 mod builder;
+pub mod column;
 pub mod folding;
 pub mod fxhash;
 pub mod graph;
@@ -13,6 +14,7 @@ pub mod strings;
 pub mod v8_rules;
 
 pub use builder::{GraphBuildError, GraphBuilder};
+pub use column::Column;
 pub use fxhash::{FxHashMap, FxHashSet};
 pub use graph::{EdgeIx, EdgeRef, HeapGraph, NodeIx};
 pub use kinds::{EdgeKind, NodeKind};

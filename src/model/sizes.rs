@@ -1,6 +1,7 @@
 //! A column of byte sizes stored as `u32`, with the rare larger value kept aside, so per-node
 //! sizes cost 4 bytes instead of 8.
 
+use super::column::Column;
 use super::fxhash::FxHashMap;
 
 const BIG: u32 = u32::MAX;
@@ -8,7 +9,7 @@ const BIG: u32 = u32::MAX;
 /// Sizes indexed by node; values of 4 GiB or more live in a side table.
 #[derive(Debug, Clone, Default)]
 pub struct SizeColumn {
-    small: Vec<u32>,
+    small: Column<u32>,
     big: FxHashMap<u32, u64>,
 }
 
@@ -16,7 +17,7 @@ impl SizeColumn {
     /// A column of `n` values from `f`.
     pub fn from_fn(n: usize, f: impl Fn(u32) -> u64) -> Self {
         let mut c = Self {
-            small: Vec::with_capacity(n),
+            small: Column::with_capacity(n),
             big: FxHashMap::default(),
         };
         for i in 0..n as u32 {
@@ -29,6 +30,16 @@ impl SizeColumn {
             }
         }
         c
+    }
+
+    /// The raw parts: values below 4 GiB (`u32::MAX` marks a big one) and the big ones.
+    pub fn raw_parts(&self) -> (&[u32], &FxHashMap<u32, u64>) {
+        (&self.small, &self.big)
+    }
+
+    /// A column from [`SizeColumn::raw_parts`].
+    pub fn from_raw_parts(small: Column<u32>, big: FxHashMap<u32, u64>) -> Self {
+        Self { small, big }
     }
 
     /// Number of values.

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::column::Column;
+
 /// Index of a string in a [`StringTable`].
 pub type StrId = u32;
 
@@ -11,9 +13,10 @@ pub type StrId = u32;
 /// other formats call [`StringTable::intern`], which keeps a lookup map only while building.
 #[derive(Debug, Default, Clone)]
 pub struct StringTable {
-    bytes: String,
+    /// UTF-8 text (checked when the table is made from raw parts).
+    bytes: Column<u8>,
     /// `ends[i]` is where string `i` ends in `bytes`; it starts where `i - 1` ends.
-    ends: Vec<u32>,
+    ends: Column<u32>,
     lookup: Option<HashMap<Box<str>, StrId>>,
 }
 
@@ -42,7 +45,7 @@ impl StringTable {
     pub fn push(&mut self, s: &str) -> Option<StrId> {
         let end = u32::try_from(self.bytes.len() + s.len()).ok()?;
         let id = u32::try_from(self.ends.len()).ok()?;
-        self.bytes.push_str(s);
+        self.bytes.extend_from_slice(s.as_bytes());
         self.ends.push(end);
         Some(id)
     }
@@ -79,12 +82,49 @@ impl StringTable {
             return "";
         };
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start as usize..end as usize]
+        // `bytes` is UTF-8 as a whole, but a table read from an index file is not checked at
+        // every end: an end inside a character (only in a forged file) reads as "", no panic.
+        let (start, end) = (start as usize, end as usize);
+        let b = &self.bytes[..];
+        let boundary = |i: usize| i == b.len() || (i < b.len() && (b[i] as i8) >= -0x40);
+        if start > end || !boundary(start) || !boundary(end) {
+            return "";
+        }
+        // SAFETY: `bytes` is UTF-8 (pushed as `&str`, or checked by `from_raw_parts*`) and
+        // both ends are character boundaries inside it.
+        unsafe { std::str::from_utf8_unchecked(&b[start..end]) }
     }
 
     /// Iterate over `(id, string)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (StrId, &str)> + '_ {
         (0..self.len() as StrId).map(move |i| (i, self.get(i)))
+    }
+
+    /// The raw parts: UTF-8 text and each string's end offset.
+    pub fn raw_parts(&self) -> (&[u8], &[u32]) {
+        (&self.bytes, &self.ends)
+    }
+
+    /// A table from [`StringTable::raw_parts`]; `None` unless `bytes` is UTF-8.
+    pub fn from_raw_parts(bytes: Column<u8>, ends: Column<u32>) -> Option<Self> {
+        std::str::from_utf8(&bytes).ok()?;
+        Some(Self {
+            bytes,
+            ends,
+            lookup: None,
+        })
+    }
+
+    /// [`StringTable::from_raw_parts`] for text the caller has already checked.
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8.
+    pub unsafe fn from_raw_parts_unchecked(bytes: Column<u8>, ends: Column<u32>) -> Self {
+        Self {
+            bytes,
+            ends,
+            lookup: None,
+        }
     }
 
     /// Heap bytes used by the table.

@@ -228,3 +228,30 @@ pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
     }
     out
 }
+
+/// `heapsight cache info`: the folder, each index (least recently used first), total and cap.
+pub fn cache_info(cache: &crate::store::IndexCache) -> String {
+    let entries = cache.entries();
+    let total: u64 = entries.iter().map(|e| e.size).sum();
+    let mut out = String::new();
+    let _ = writeln!(out, "cache folder: {}", cache.dir().display());
+    let _ = writeln!(
+        out,
+        "{} indexes, {} of {} ({} bytes of {})",
+        entries.len(),
+        human_bytes(total),
+        human_bytes(cache.max_bytes()),
+        total,
+        cache.max_bytes()
+    );
+    for e in &entries {
+        let _ = writeln!(
+            out,
+            "{:>12}  {}  {}",
+            human_bytes(e.size),
+            e.path.file_name().unwrap_or_default().to_string_lossy(),
+            e.source.as_deref().unwrap_or("(unreadable)")
+        );
+    }
+    out
+}

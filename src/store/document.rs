@@ -13,6 +13,8 @@ use crate::formats::LoadOptions;
 use crate::model::alloc::AllocProfile;
 use crate::progress::Progress;
 
+use super::index_cache::{IndexCache, Lookup};
+
 /// A document's identity while it is open: stable when other documents open or close, kept
 /// when the same file is reopened with other options, never reused in one process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +34,20 @@ impl std::fmt::Display for DocumentId {
     }
 }
 
+/// What the index cache did for a document.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CacheUse {
+    /// No cache asked for (`--no-cache`, or no cache folder).
+    #[default]
+    Off,
+    /// Read from a valid index.
+    Hit,
+    /// Loaded from the file and indexed for next time.
+    Written,
+    /// Loaded from the file; not indexed (allocation profiles), or indexing failed (why).
+    NotWritten(String),
+}
+
 /// A heap snapshot or allocation profile with its analyses, shared read-only between the views,
 /// background tasks and commands that read it.
 pub struct Document {
@@ -49,6 +65,8 @@ pub struct Document {
     pub file_size: u64,
     /// The options it was loaded with (folding of allocation profiles).
     pub options: LoadOptions,
+    /// Whether it came from, or went to, the index cache.
+    pub cache: CacheUse,
     summary: OnceLock<Summary>,
     stats: OnceLock<Statistics>,
     alloc_tables: OnceLock<AllocTables>,
@@ -135,9 +153,51 @@ impl Document {
         analysis: AnalysisOptions,
         progress: Progress<'_>,
     ) -> crate::Result<Self> {
+        Self::open_cached(id, path, options, analysis, None, progress)
+    }
+
+    /// [`Document::open_as`] through the index cache: a valid index of the file (same
+    /// contents, rules and options) is mapped instead of loading and analysing; otherwise the
+    /// file is loaded and its index written for next time. A cache problem never fails the open.
+    pub fn open_cached(
+        id: DocumentId,
+        path: &Path,
+        options: &LoadOptions,
+        analysis: AnalysisOptions,
+        cache: Option<&IndexCache>,
+        progress: Progress<'_>,
+    ) -> crate::Result<Self> {
         let start = Instant::now();
-        let snapshot = crate::formats::load_with(path, options, progress)?;
-        let data = AnalyzedSnapshot::new(snapshot, analysis, progress)?;
+        let mut used = CacheUse::Off;
+        let mut data = None;
+        if let Some(c) = cache {
+            progress.step("index cache", 0, 1)?;
+            if let Lookup::Hit(d) = c.lookup(path, analysis.rules, options) {
+                data = Some(*d);
+                used = CacheUse::Hit;
+            }
+        }
+        let data = match data {
+            Some(d) => d,
+            None => {
+                let snapshot = crate::formats::load_with(path, options, progress)?;
+                let data = AnalyzedSnapshot::new(snapshot, analysis, progress)?;
+                if let Some(c) = cache.filter(|_| data.snapshot.alloc.is_none()) {
+                    // Retainer-path parents are part of the index (the app reads them first).
+                    progress.step("retainer paths", 0, 1)?;
+                    data.analysis.parent_edges(data.graph());
+                    progress.step("writing index", 0, 1)?;
+                    used = match c.store(path, options, &data) {
+                        Ok(Some(_)) => CacheUse::Written,
+                        Ok(None) => CacheUse::NotWritten("not cached".into()),
+                        Err(e) => CacheUse::NotWritten(e.to_string()),
+                    };
+                } else if cache.is_some() {
+                    used = CacheUse::NotWritten("allocation profiles are not cached".into());
+                }
+                data
+            }
+        };
         Ok(Self {
             id,
             path: path.to_path_buf(),
@@ -146,6 +206,7 @@ impl Document {
             load_secs: start.elapsed().as_secs_f64(),
             file_size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
             options: options.clone(),
+            cache: used,
             summary: OnceLock::new(),
             stats: OnceLock::new(),
             alloc_tables: OnceLock::new(),

@@ -3,8 +3,12 @@
 //! never by position, so closing one never makes another reference point elsewhere.
 
 mod document;
+pub mod index_cache;
 
-pub use document::{title_of, AllocTables, Document, DocumentId, StackTables, BUILD_NOW_NODES};
+pub use document::{
+    title_of, AllocTables, CacheUse, Document, DocumentId, StackTables, BUILD_NOW_NODES,
+};
+pub use index_cache::IndexCache;
 
 use std::sync::Arc;
 

@@ -334,9 +334,12 @@ pub fn analyze_json(json: &str) -> AnalyzedSnapshot {
     analyze_file(&path, RuleSet::DevTools)
 }
 
-/// A command running the `heapsight` binary Cargo built for these tests.
+/// A command running the `heapsight` binary Cargo built for these tests, with the index cache
+/// off (tests never touch the user's cache; `tests/index_cache.rs` turns it on in a temp dir).
 pub fn heapsight_command() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_heapsight"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_heapsight"));
+    c.env("HEAPSIGHT_NO_CACHE", "1");
+    c
 }
 
 /// Run the `heapsight` binary with `args` and collect its exit status and output.

@@ -1,0 +1,233 @@
+//! A per-node or per-edge array that is either owned (built by a loader or an analysis) or
+//! borrowed from a memory-mapped index file (see `store::index_cache`), so reopening a big
+//! snapshot neither copies its arrays nor pays for the pages no view touches.
+//!
+//! It reads like a slice (`Deref<Target = [T]>`) and offers the few `Vec` methods the loaders
+//! use; writing to a mapped column first copies it into an owned one.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u32 {}
+    impl Sealed for u64 {}
+}
+
+/// Element types a column can map from a file: plain little-endian integers, valid for every
+/// bit pattern.
+pub trait Pod: sealed::Sealed + Copy + Default + PartialEq + std::fmt::Debug + 'static {}
+impl Pod for u8 {}
+impl Pod for u32 {}
+impl Pod for u64 {}
+
+/// An array of `T`, owned or borrowed from a mapped file.
+pub struct Column<T: Pod>(Repr<T>);
+
+enum Repr<T> {
+    Owned(Vec<T>),
+    /// `len` elements at byte `offset` of `map`; checked in bounds and aligned when made.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        offset: usize,
+        len: usize,
+    },
+}
+
+impl<T: Pod> Column<T> {
+    /// An empty owned column.
+    pub fn new() -> Self {
+        Self(Repr::Owned(Vec::new()))
+    }
+
+    /// An empty owned column with room for `n` values.
+    pub fn with_capacity(n: usize) -> Self {
+        Self(Repr::Owned(Vec::with_capacity(n)))
+    }
+
+    /// `len` values of `T` at byte `offset` of `map`; `None` when out of bounds, misaligned, or
+    /// on a big-endian machine (the file is little-endian).
+    pub fn mapped(map: Arc<memmap2::Mmap>, offset: usize, len: usize) -> Option<Self> {
+        let size = std::mem::size_of::<T>();
+        let end = len.checked_mul(size)?.checked_add(offset)?;
+        let aligned = (map.as_ptr() as usize).checked_add(offset)? % std::mem::align_of::<T>() == 0;
+        if cfg!(target_endian = "big") || end > map.len() || !aligned {
+            return None;
+        }
+        Some(Self(Repr::Mapped { map, offset, len }))
+    }
+
+    /// True when the values live in a mapped file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.0, Repr::Mapped { .. })
+    }
+
+    /// The values as an owned `Vec`, copying a mapped column first.
+    pub fn vec_mut(&mut self) -> &mut Vec<T> {
+        if let Repr::Mapped { .. } = self.0 {
+            self.0 = Repr::Owned(self.deref().to_vec());
+        }
+        match &mut self.0 {
+            Repr::Owned(v) => v,
+            Repr::Mapped { .. } => unreachable!("made owned above"),
+        }
+    }
+
+    /// The values as a `Vec`.
+    pub fn into_vec(self) -> Vec<T> {
+        match self.0 {
+            Repr::Owned(v) => v,
+            Repr::Mapped { .. } => self.deref().to_vec(),
+        }
+    }
+
+    /// Heap bytes reserved (0 for a mapped column: the kernel pages it in and out).
+    pub fn capacity(&self) -> usize {
+        match &self.0 {
+            Repr::Owned(v) => v.capacity(),
+            Repr::Mapped { .. } => 0,
+        }
+    }
+
+    /// Append a value.
+    pub fn push(&mut self, v: T) {
+        self.vec_mut().push(v);
+    }
+
+    /// Grow or shrink to `n` values, filling with `v`.
+    pub fn resize(&mut self, n: usize, v: T) {
+        self.vec_mut().resize(n, v);
+    }
+
+    /// Reserve room for `n` more values.
+    pub fn reserve(&mut self, n: usize) {
+        self.vec_mut().reserve(n);
+    }
+
+    /// Release unused capacity.
+    pub fn shrink_to_fit(&mut self) {
+        if let Repr::Owned(v) = &mut self.0 {
+            v.shrink_to_fit();
+        }
+    }
+
+    /// Append `s`.
+    pub fn extend_from_slice(&mut self, s: &[T]) {
+        self.vec_mut().extend_from_slice(s);
+    }
+
+    /// Keep the first `n` values.
+    pub fn truncate(&mut self, n: usize) {
+        self.vec_mut().truncate(n);
+    }
+
+    /// Remove every value.
+    pub fn clear(&mut self) {
+        self.0 = Repr::Owned(Vec::new());
+    }
+}
+
+impl<T: Pod> Deref for Column<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match &self.0 {
+            Repr::Owned(v) => v,
+            // SAFETY: `mapped` checked that `offset + len * size_of::<T>()` is inside the
+            // mapping and that the start is aligned for `T`; every bit pattern is a valid `T`
+            // (see `Pod`); the mapping is read-only and lives as long as the `Arc`.
+            Repr::Mapped { map, offset, len } => unsafe {
+                std::slice::from_raw_parts(map.as_ptr().add(*offset).cast::<T>(), *len)
+            },
+        }
+    }
+}
+
+impl<T: Pod> DerefMut for Column<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.vec_mut()
+    }
+}
+
+impl<T: Pod> Default for Column<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Pod> Clone for Column<T> {
+    fn clone(&self) -> Self {
+        match &self.0 {
+            Repr::Owned(v) => Self(Repr::Owned(v.clone())),
+            Repr::Mapped { map, offset, len } => Self(Repr::Mapped {
+                map: Arc::clone(map),
+                offset: *offset,
+                len: *len,
+            }),
+        }
+    }
+}
+
+impl<T: Pod> std::fmt::Debug for Column<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Pod> PartialEq for Column<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self[..] == other[..]
+    }
+}
+
+// Columns compare with the `Vec`s they replaced (tests check analyses against references).
+impl<T: Pod> PartialEq<Vec<T>> for Column<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl<T: Pod> From<Vec<T>> for Column<T> {
+    fn from(v: Vec<T>) -> Self {
+        Self(Repr::Owned(v))
+    }
+}
+
+impl<T: Pod> FromIterator<T> for Column<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Self(Repr::Owned(iter.into_iter().collect()))
+    }
+}
+
+impl<T: Pod> Extend<T> for Column<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        self.vec_mut().extend(iter);
+    }
+}
+
+impl<'a, T: Pod> IntoIterator for &'a Column<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_behaves_like_a_vec() {
+        let mut c: Column<u32> = Column::with_capacity(2);
+        c.push(3);
+        c.extend([4, 5]);
+        c[0] = 7;
+        assert_eq!(&c[..], &[7, 4, 5]);
+        assert!(!c.is_mapped());
+        assert_eq!(c.clone().into_vec(), vec![7, 4, 5]);
+    }
+}

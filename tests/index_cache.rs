@@ -1,0 +1,258 @@
+//! The index cache: reopening through it gives byte-identical output; stale, truncated and
+//! corrupt indexes are detected and rebuilt; the size cap evicts the least recently used;
+//! `--no-cache` writes nothing. Every test uses its own cache folder, never the user's.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, SystemTime};
+
+use heapsight::analysis::{AnalysisOptions, RuleSet};
+use heapsight::formats::LoadOptions;
+use heapsight::store::index_cache::Lookup;
+use heapsight::store::{CacheUse, Document, DocumentId, IndexCache};
+
+fn sample(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-snapshots")
+        .join(rel)
+}
+
+/// Run heapsight with the cache in `dir`.
+fn run_cached(dir: &Path, args: &[&str]) -> Output {
+    let out = common::heapsight_command()
+        .env_remove("HEAPSIGHT_NO_CACHE")
+        .env("HEAPSIGHT_CACHE_DIR", dir)
+        .args(args)
+        .output()
+        .expect("run heapsight");
+    assert!(
+        out.status.success(),
+        "heapsight {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn lookup(cache: &IndexCache, path: &Path) -> Lookup {
+    cache.lookup(path, RuleSet::DevTools, &LoadOptions::default())
+}
+
+fn is_hit(l: &Lookup) -> bool {
+    matches!(l, Lookup::Hit(_))
+}
+
+fn open(cache: &IndexCache, path: &Path) -> Document {
+    Document::open_cached(
+        DocumentId::next(),
+        path,
+        &LoadOptions::default(),
+        AnalysisOptions::default(),
+        Some(cache),
+        Default::default(),
+    )
+    .expect("open")
+}
+
+fn index_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.extension().is_some_and(|x| x == "hsidx"));
+    v.sort();
+    v
+}
+
+#[test]
+fn outputs_are_identical_with_and_without_the_index() {
+    let dir = common::fresh_dir("cache-roundtrip");
+    let cache = IndexCache::at(&dir, u64::MAX);
+    let samples = [
+        ("node-leak/baseline.heapsnapshot", true),
+        ("browser-detached/target.heapsnapshot", true),
+        ("browser-wasm/step1.heapsnapshot", true),
+        ("node-timeline/alloc.heaptimeline", true),
+        ("rust/dhat-rs-small.json", false),
+        ("rust/heaptrack-small.zst", false),
+    ];
+    for (rel, cached) in samples {
+        let path = sample(rel);
+        let file = path.to_str().unwrap();
+        for args in [
+            vec!["summary", file, "--json", "--top", "0"],
+            vec!["nodes", file, "--tsv"],
+            vec!["summary", file, "--rules", "memlab"],
+        ] {
+            if !cached && args[0] == "nodes" {
+                continue;
+            }
+            let mut plain = args.clone();
+            plain.push("--no-cache");
+            let want = run_cached(&dir, &plain).stdout;
+            let first = run_cached(&dir, &args).stdout;
+            let rules = if args.contains(&"memlab") {
+                RuleSet::Memlab
+            } else {
+                RuleSet::DevTools
+            };
+            let hit = cache.lookup(&path, rules, &LoadOptions::default());
+            assert_eq!(
+                is_hit(&hit),
+                cached,
+                "{rel} {args:?}: index after first open"
+            );
+            let again = run_cached(&dir, &args).stdout;
+            assert!(first == want, "{rel} {args:?}: first open differs");
+            assert!(
+                again == want,
+                "{rel} {args:?}: reopen from the index differs"
+            );
+        }
+    }
+    // A hit in-process too, with the arrays mapped rather than copied.
+    let doc = open(&cache, &sample("node-leak/baseline.heapsnapshot"));
+    assert_eq!(doc.cache, CacheUse::Hit);
+}
+
+#[test]
+fn every_flipped_byte_is_detected_and_none_panics() {
+    let dir = common::fresh_dir("cache-flip");
+    let cache = IndexCache::at(&dir, u64::MAX);
+    let path = sample("node-leak/baseline.heapsnapshot");
+    assert_eq!(open(&cache, &path).cache, CacheUse::Written);
+    let index = index_files(&dir).pop().expect("an index");
+    let good = std::fs::read(&index).unwrap();
+    assert!(is_hit(&lookup(&cache, &path)));
+    // Header and section table byte by byte, then positions spread over every section, then
+    // the last bytes.
+    let len = good.len();
+    let mut positions: Vec<usize> = (0..1024.min(len)).step_by(3).collect();
+    positions.extend((0..400).map(|i| i * len / 400));
+    positions.extend(len - 16..len);
+    for &at in &positions {
+        let mut bad = good.clone();
+        bad[at] ^= 0x5a;
+        std::fs::write(&index, &bad).unwrap();
+        assert!(
+            !is_hit(&lookup(&cache, &path)),
+            "flip at byte {at} not detected"
+        );
+    }
+    for cut in [0, 31, 100, len / 2, len - 1] {
+        std::fs::write(&index, &good[..cut]).unwrap();
+        assert!(!is_hit(&lookup(&cache, &path)), "cut at {cut} not detected");
+    }
+    // A corrupt index is rebuilt by the next open, with the same output.
+    let file = path.to_str().unwrap();
+    let want = run_cached(&dir, &["nodes", file, "--tsv", "--no-cache"]).stdout;
+    assert!(run_cached(&dir, &["nodes", file, "--tsv"]).stdout == want);
+    assert!(is_hit(&lookup(&cache, &path)), "rebuilt");
+    assert_eq!(std::fs::read(&index).unwrap(), good, "rebuilt identically");
+}
+
+#[test]
+fn a_changed_snapshot_makes_its_index_stale() {
+    let dir = common::fresh_dir("cache-stale");
+    let cache = IndexCache::at(dir.join("cache"), u64::MAX);
+    let path = dir.join("copy.heapsnapshot");
+    std::fs::copy(sample("node-leak/baseline.heapsnapshot"), &path).unwrap();
+    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let set_mtime = |t: SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap()
+    };
+    set_mtime(when);
+    assert_eq!(open(&cache, &path).cache, CacheUse::Written);
+    assert!(is_hit(&lookup(&cache, &path)));
+    // Touched: another mtime.
+    set_mtime(when + Duration::from_secs(1));
+    assert!(matches!(lookup(&cache, &path), Lookup::Rejected(_)));
+    assert_eq!(open(&cache, &path).cache, CacheUse::Written);
+    assert!(is_hit(&lookup(&cache, &path)));
+    // Rewritten in place with the same size and mtime: the head hash tells.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let title = bytes.windows(5).position(|w| w == b"\"meta").unwrap();
+    bytes[title + 1] = b'M';
+    std::fs::write(&path, &bytes).unwrap();
+    set_mtime(when + Duration::from_secs(1));
+    assert!(matches!(lookup(&cache, &path), Lookup::Rejected(_)));
+}
+
+#[test]
+fn the_cap_evicts_the_least_recently_used() {
+    let dir = common::fresh_dir("cache-evict");
+    let names = [
+        "browser-detached-tree/tree.heapsnapshot",
+        "browser-detached/baseline.heapsnapshot",
+        "node-leak/target.heapsnapshot",
+    ];
+    let paths: Vec<PathBuf> = names.iter().map(|n| sample(n)).collect();
+    // Learn each index's size.
+    let big = IndexCache::at(&dir, u64::MAX);
+    let sizes: Vec<u64> = paths
+        .iter()
+        .map(|p| {
+            open(&big, p);
+            let e = big.entries();
+            let s = e.iter().map(|e| e.size).max().unwrap();
+            big.clear().unwrap();
+            s
+        })
+        .collect();
+    assert!(sizes[1] <= sizes[2]);
+    let cache = IndexCache::at(&dir, sizes[0] + sizes[2]);
+    open(&cache, &paths[0]);
+    open(&cache, &paths[1]);
+    assert_eq!(cache.entries().len(), 2);
+    // Make their ages explicit (no reliance on clock resolution): 0 used long ago, 1 later.
+    let age = |i: usize, secs: u64| {
+        let e = cache
+            .entries()
+            .into_iter()
+            .find(|e| e.size == sizes[i])
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&e.path)
+            .unwrap()
+            .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+            .unwrap();
+    };
+    age(0, 1000);
+    age(1, 2000);
+    // Using 0 makes 1 the least recently used.
+    assert!(is_hit(&lookup(&cache, &paths[0])));
+    open(&cache, &paths[2]);
+    assert!(is_hit(&lookup(&cache, &paths[0])));
+    assert!(
+        !is_hit(&lookup(&cache, &paths[1])),
+        "1 should have been evicted"
+    );
+    assert!(is_hit(&lookup(&cache, &paths[2])));
+    let total: u64 = cache.entries().iter().map(|e| e.size).sum();
+    assert!(total <= cache.max_bytes());
+}
+
+#[test]
+fn no_cache_writes_nothing_and_cache_commands_report_and_clear() {
+    let dir = common::fresh_dir("cache-cli");
+    let file = sample("node-leak/baseline.heapsnapshot");
+    let file = file.to_str().unwrap();
+    run_cached(&dir, &["summary", file, "--no-cache"]);
+    run_cached(&dir, &["nodes", file, "--tsv", "--no-cache"]);
+    assert!(index_files(&dir).is_empty(), "--no-cache wrote an index");
+    run_cached(&dir, &["summary", file]);
+    assert_eq!(index_files(&dir).len(), 1);
+    let info = String::from_utf8(run_cached(&dir, &["cache", "info"]).stdout).unwrap();
+    assert!(info.contains("1 indexes"), "{info}");
+    assert!(info.contains("baseline.heapsnapshot"), "{info}");
+    run_cached(&dir, &["cache", "clear"]);
+    assert!(index_files(&dir).is_empty());
+    let info = String::from_utf8(run_cached(&dir, &["cache", "info"]).stdout).unwrap();
+    assert!(info.contains("0 indexes"), "{info}");
+}
