@@ -5,8 +5,9 @@
 // these counts: each edge line costs ~17 bytes and each node line ~26.
 //
 // usage: node --max-old-space-size=16000 --expose-gc scripts/make-big-snapshot.js \
-//          [OUT_FILE] [--scale S]
-//        OUT_FILE defaults to target/bench/big.heapsnapshot; try --scale 0.05 first.
+//          [OUT_FILE] [--scale S] [--shape store|docstore]
+//        OUT_FILE defaults to target/bench/big.heapsnapshot (docstore.heapsnapshot for
+//        --shape docstore); try --scale 0.05 first.
 //        (re-execs itself with those flags if started without --expose-gc)
 // Run from the repository root. Memory grows about linearly with --scale: V8
 // holds the heap and its own copy of the graph in memory while it writes.
@@ -14,12 +15,18 @@
 // The heap models an in-memory store (scripts/big-store.js): groups of records
 // kept in a global Map, each group a ring (cycles), with per-group Maps, small
 // arrays and unique strings; edges/nodes ≈ 3.2.
+// --shape docstore models a document store instead (scripts/doc-store.js): 2 M
+// documents at --scale 1, ≈20 M nodes and ≈64 M edges in ≈1.6 GB, each held by an
+// array, a Map by title and its author's list, with author↔document cycles and a
+// link to an earlier document: a much harder dominator search (the shape of issue 14).
+// --scale 0.25 gives ≈400 MB.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const v8 = require('v8');
 
 const { ensureGc, buildStore } = require('./big-store');
+const { buildDocStore } = require('./doc-store');
 ensureGc(__filename);
 
 const args = process.argv.slice(2);
@@ -27,10 +34,16 @@ let scale = 1;
 const si = args.indexOf('--scale');
 if (si >= 0) { scale = Number(args[si + 1]); args.splice(si, 2); }
 if (!(scale > 0)) throw new Error('--scale must be a positive number');
-const out = args[0] || path.join('target', 'bench', 'big.heapsnapshot');
+let shape = 'store';
+const hi = args.indexOf('--shape');
+if (hi >= 0) { shape = args[hi + 1]; args.splice(hi, 2); }
+if (shape !== 'store' && shape !== 'docstore') throw new Error('--shape is store or docstore');
+const out = args[0] ||
+  path.join('target', 'bench', shape === 'store' ? 'big.heapsnapshot' : 'docstore.heapsnapshot');
 
 const t0 = Date.now();
-const { byId, groups, records: id } = buildStore(scale);   // kept alive until the snapshot
+// Kept alive until the snapshot.
+const store = shape === 'store' ? buildStore(scale) : buildDocStore(scale);
 const t1 = Date.now();
 global.gc();
 fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
@@ -46,7 +59,7 @@ fs.closeSync(fd);
 const count = (k) => Number((head.toString('utf8').match(new RegExp(`"${k}":(\\d+)`)) || [])[1]);
 const nodes = count('node_count'), edges = count('edge_count');
 console.log(JSON.stringify({
-  out, scale, records: id, groups: groups.length, byId: byId.size,
+  out, shape, scale, records: store.records,
   node_count: nodes, edge_count: edges, edges_per_node: +(edges / nodes).toFixed(3),
   bytes: fs.statSync(out).size, build_s: (t1 - t0) / 1000, snapshot_s: (t2 - t1) / 1000,
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
