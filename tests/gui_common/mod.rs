@@ -10,6 +10,13 @@ pub const SAMPLE: &str = "sample-snapshots/node-leak/target.heapsnapshot";
 /// Build the app with `files` and step frames until they are loaded (bounded by frame count,
 /// not by time).
 pub fn app_with(files: &[&str]) -> Harness<'static, HeapsightApp> {
+    // The app's loader uses the index cache: keep it under target/, never the user's home
+    // (shared by the tests of this binary, which also exercises concurrent writers).
+    static CACHE_DIR: std::sync::Once = std::sync::Once::new();
+    CACHE_DIR.call_once(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gui-index-cache");
+        std::env::set_var("HEAPSIGHT_CACHE_DIR", dir);
+    });
     let app = HeapsightApp::new(None, files.iter().map(Into::into).collect(), None);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
