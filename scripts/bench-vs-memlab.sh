@@ -11,11 +11,7 @@
 set -euo pipefail
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(50m 400m 1600m)
-cache=${HOME}/.cache/heapsight-oracle
-if [ ! -d "$cache/node_modules/@memlab/heap-analysis" ]; then
-  mkdir -p "$cache" && (cd "$cache" && npm init -y >/dev/null &&
-    PUPPETEER_SKIP_DOWNLOAD=1 npm install --ignore-scripts @memlab/core @memlab/heap-analysis memlab >/dev/null 2>&1)
-fi
+. "$(dirname "$0")/memlab-env.sh"
 cargo build --release --quiet --no-default-features
 bin=target/release/heapsight
 mkdir -p target/bench
@@ -40,12 +36,15 @@ echo "|---|---|---|---|---|---|---|---|"
 for size in "${sizes[@]}"; do
   snap=target/bench/docstore-$size.heapsnapshot
   if [ ! -s "$snap" ]; then
-    node --max-old-space-size=16000 --expose-gc scripts/make-big-snapshot.js "$snap" \
+    # Written under another name first, so an interrupted run leaves no half file to reuse.
+    partial=${snap%.heapsnapshot}.partial.heapsnapshot
+    node --max-old-space-size=16000 --expose-gc scripts/make-big-snapshot.js "$partial" \
       --shape docstore --scale "$(scale_of "$size")" >/dev/null
+    mv "$partial" "$snap"
   fi
   bytes=$(stat -c %s "$snap")
   read -r hs_s hs_kb < <(measure "$bin" summary "$snap" --no-cache)
-  read -r ml_s ml_kb < <(measure env NODE_PATH="$cache/node_modules" \
+  read -r ml_s ml_kb < <(measure env NODE_PATH="$MEMLAB_MODULES" \
     node --max-old-space-size=16000 scripts/memlab-summary.js "$snap")
   awk -v n="docstore-$size" -v b="$bytes" -v hs="$hs_s" -v hk="$hs_kb" -v ms="$ml_s" -v mk="$ml_kb" 'BEGIN {
     printf "| %s | %.0f MB | %.2f s | %.1f s | %.0f × | %.0f MB (%.2f × file) | %.0f MB (%.2f × file) | %.1f × |\n",

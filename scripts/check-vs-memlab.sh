@@ -6,18 +6,13 @@
 # usage: scripts/check-vs-memlab.sh SNAPSHOT [SNAPSHOT…]     (from the repository root)
 # Needs node + npm; installs memlab's packages once into ~/.cache/heapsight-oracle (no browser).
 set -euo pipefail
-cache=${HOME}/.cache/heapsight-oracle
-
-if [ ! -d "$cache/node_modules/@memlab/heap-analysis" ]; then
-  mkdir -p "$cache" && (cd "$cache" && npm init -y >/dev/null &&
-    PUPPETEER_SKIP_DOWNLOAD=1 npm install --ignore-scripts @memlab/core @memlab/heap-analysis memlab >/dev/null 2>&1)
-fi
+. "$(dirname "$0")/memlab-env.sh"
 cargo build --release --quiet --no-default-features
 bin=target/release/heapsight
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for snap in "$@"; do
   echo "== $snap"
-  NODE_PATH=$cache/node_modules node --max-old-space-size=16000 scripts/memlab-dump.js "$snap" "$tmp/memlab.tsv" >/dev/null
+  NODE_PATH=$MEMLAB_MODULES node --max-old-space-size=16000 scripts/memlab-dump.js "$snap" "$tmp/memlab.tsv" >/dev/null
   for rules in memlab devtools; do
     "$bin" nodes "$snap" --tsv --rules "$rules" > "$tmp/heapsight.tsv"
     echo "-- heapsight --rules $rules"
