@@ -9,7 +9,7 @@ use egui_kittest::kittest::Queryable;
 use gui_common::{app_with, step_until};
 use heapsight::gui::views::allocation_stacks::AllocationStacksView;
 use heapsight::gui::views::summary::SummaryView;
-use heapsight::gui::HeapsightApp;
+use heapsight::gui::{render_export, ExportKind, HeapsightApp};
 
 const TIMELINE: &str = "sample-snapshots/node-timeline/alloc.heaptimeline";
 
@@ -181,6 +181,17 @@ fn a_range_dragged_on_the_timeline_filters_the_summary() {
     );
     assert!(h.query_by_label(&banner).is_some(), "no banner {banner:?}");
     assert!(h.query_by_label("Order").is_some());
+    // File → Export → class table writes the table shown: the range's classes.
+    let docs = vec![h.state().tabs[0].doc.clone()];
+    let csv = render_export(ExportKind::SummaryCsv, &docs, 0, Some(chosen)).expect("a CSV");
+    assert_eq!(
+        csv.lines().count(),
+        shown + 1,
+        "a header and the shown rows"
+    );
+    assert!(csv.lines().any(|l| l.starts_with("Order,500,")), "{csv}");
+    let whole = render_export(ExportKind::SummaryCsv, &docs, 0, None).expect("a CSV");
+    assert_eq!(whole.lines().count(), all + 1);
 
     h.get_by_label("Clear").click();
     h.run_steps(2);
@@ -193,6 +204,36 @@ fn a_range_dragged_on_the_timeline_filters_the_summary() {
     h.get_by_label("Allocation stacks").click();
     h.run_steps(2);
     assert_eq!(view(h.state()).range(), Some((0, secs.len() - 1)));
+
+    // Searching for a class none of whose objects was allocated in the range shows every
+    // object again, with the class revealed.
+    h.state_mut().tabs[0].selection.allocated = Some(chosen);
+    h.get_by_label("Summary").click();
+    step_until(&mut h, "the range is counted again", |app| {
+        app.tabs[0]
+            .view::<SummaryView>()
+            .is_some_and(|v| v.time_range().is_some())
+    });
+    let (outside, index) = {
+        let tab = &h.state().tabs[0];
+        let shown = tab.view::<SummaryView>().unwrap().classes(&tab.doc);
+        let all = &tab.doc.summary().classes;
+        let (i, row) = all
+            .iter()
+            .enumerate()
+            .find(|(_, c)| !shown.iter().any(|s| s.class_id == c.class_id))
+            .expect("a class outside the range");
+        (row.class_id, i)
+    };
+    h.state_mut().tabs[0]
+        .view_mut::<SummaryView>()
+        .unwrap()
+        .reveal_class(outside);
+    h.run_steps(3);
+    assert_eq!(h.state().tabs[0].selection.allocated, None);
+    let v = h.state().tabs[0].view::<SummaryView>().unwrap();
+    assert_eq!(v.time_range(), None);
+    assert!(v.is_expanded(index as u32), "the class is revealed");
 }
 
 fn view(app: &HeapsightApp) -> &AllocationStacksView {

@@ -404,3 +404,22 @@ fn an_ignore_file_keeps_a_class_out_of_the_gate() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The trend's own loader (classes and node order on a second thread, no distances) takes
+/// the same part as an open document, allocation stacks included.
+#[test]
+fn a_part_read_for_the_trend_alone_equals_the_documents() {
+    for rel in [STEPS[0], STEPS[3], "node-timeline/alloc.heaptimeline"] {
+        let path = sample(rel);
+        let snapshot = heapsight::formats::load(&path, Default::default()).expect("loads");
+        let alone = SnapshotPart::from_snapshot(
+            snapshot,
+            Default::default(),
+            heapsight::store::title_of(&path),
+            Default::default(),
+        )
+        .expect("a part");
+        let from_doc = SnapshotPart::from_document(&open(rel));
+        assert_eq!(format!("{alone:?}"), format!("{from_doc:?}"), "{rel}");
+    }
+}

@@ -74,15 +74,7 @@ pub struct Analysis {
 impl Analysis {
     /// Run the per-node analyses.
     pub fn run(g: &HeapGraph, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
-        progress.step("shallow sizes", 0, 1)?;
-        let shallow = match opts.rules {
-            RuleSet::DevTools => shallow::devtools_sizes(g, progress)?,
-            RuleSet::Memlab => SizeColumn::from_fn(g.node_count(), |v| g.self_size(v)),
-        };
-        progress.step("retention rules", 0, 1)?;
-        let rules = RetentionRules::for_graph(g, opts.rules);
-        let dominators = DominatorTree::compute(g, &rules, |v| shallow.get(v), progress)?;
-        drop(rules);
+        let (shallow, dominators) = Self::sizes_and_dominators(g, opts.rules, progress)?;
         let distances = if opts.distances {
             progress.step("distances", 0, 1)?;
             distances::compute(g, progress)?
@@ -99,6 +91,25 @@ impl Analysis {
             detached: detached.into(),
             parents: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The shallow sizes and the dominator tree (with retained sizes) under `rules`: the part
+    /// of [`Analysis::run`] that the others wait for, so a caller with other work to do (a
+    /// trend's per-snapshot tables) can run it beside that work.
+    pub fn sizes_and_dominators(
+        g: &HeapGraph,
+        rules: RuleSet,
+        progress: Progress<'_>,
+    ) -> Result<(SizeColumn, DominatorTree)> {
+        progress.step("shallow sizes", 0, 1)?;
+        let shallow = match rules {
+            RuleSet::DevTools => shallow::devtools_sizes(g, progress)?,
+            RuleSet::Memlab => SizeColumn::from_fn(g.node_count(), |v| g.self_size(v)),
+        };
+        progress.step("retention rules", 0, 1)?;
+        let retention = RetentionRules::for_graph(g, rules);
+        let dominators = DominatorTree::compute(g, &retention, |v| shallow.get(v), progress)?;
+        Ok((shallow, dominators))
     }
 
     /// Results from their parts (as read back from an index file); `parents` are the

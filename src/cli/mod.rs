@@ -36,7 +36,7 @@ use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
 use crate::report::{alloc_text, allocation_stacks, csv, diff, memory, node, text, trend, tsv};
 use crate::store::Document;
-use crate::store::{DocumentId, IndexCache};
+use crate::store::{title_of, DocumentId, IndexCache};
 use args::{CacheAction, CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
 
 /// Files smaller than this load too fast to need a progress bar.
@@ -310,17 +310,7 @@ fn run(cli: Cli) -> Result<()> {
             let rules = ignore_rules(ignore.as_deref(), no_ignore_file, last, first)?;
             // One snapshot at a time: each is dropped once its part is taken. A trend reads no
             // distances, so they are not computed.
-            let mut builder = TrendBuilder::default();
-            for p in &files {
-                let doc = open_path_with(p, Rules::Devtools, &LoadOptions::default(), false)?;
-                if doc.profile().is_some() {
-                    return Err(Error::Request(format!(
-                        "{}: trend needs V8 heap snapshots, not allocation profiles",
-                        p.display()
-                    )));
-                }
-                builder.push(SnapshotPart::from_document(&doc));
-            }
+            let builder = trend_of_files(&files)?;
             let opts = TrendOptions {
                 min_steps: min_steps.map(|k| k as usize),
                 min_bytes,
@@ -603,19 +593,65 @@ fn open(input: &Input) -> Result<Document> {
     open_path(&input.file, input.rules, &input.fold.options())
 }
 
-/// Open `path` under `rules`, with a progress bar on a terminal for files of a few MB or more.
+/// Open `path` under `rules` through the index cache, with a progress bar on a terminal for
+/// files of a few MB or more.
 fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Document> {
-    open_path_with(path, rules, options, true)
+    let rules = match rules {
+        Rules::Devtools => RuleSet::DevTools,
+        Rules::Memlab => RuleSet::Memlab,
+    };
+    let cache = CACHE.get().and_then(|c| c.as_ref());
+    with_progress_bar(path, |progress| {
+        Document::open_cached(
+            DocumentId::next(),
+            path,
+            options,
+            AnalysisOptions {
+                rules,
+                distances: true,
+            },
+            cache,
+            progress,
+        )
+    })
 }
 
-/// [`open_path`], computing distances only when `distances` is set (see
-/// [`AnalysisOptions::distances`]).
-fn open_path_with(
-    path: &Path,
-    rules: Rules,
-    options: &LoadOptions,
-    distances: bool,
-) -> Result<Document> {
+/// The trend of `files`. A snapshot's part is finished (summary and tables, then the
+/// snapshot is dropped: [`crate::analysis::trend::PendingPart::finish`]) on a second thread while the next file is
+/// read; the next snapshot's analysis waits for it, so at most one snapshot is analysed, or
+/// held whole, beside the one being read.
+fn trend_of_files(files: &[PathBuf]) -> Result<TrendBuilder> {
+    let mut builder = TrendBuilder::default();
+    let join = |h: std::thread::ScopedJoinHandle<'_, SnapshotPart>| {
+        h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+    };
+    std::thread::scope(|scope| {
+        let mut finishing = None;
+        for path in files {
+            let pending = with_progress_bar(path, |progress| {
+                let snapshot = crate::formats::load_with(path, &LoadOptions::default(), progress)?;
+                if snapshot.alloc.is_some() {
+                    return Err(Error::Request(format!(
+                        "{}: trend needs V8 heap snapshots, not allocation profiles",
+                        path.display()
+                    )));
+                }
+                if let Some(h) = finishing.take() {
+                    builder.push(join(h));
+                }
+                SnapshotPart::analyse(snapshot, RuleSet::DevTools, title_of(path), progress)
+            })?;
+            finishing = Some(scope.spawn(move || pending.finish()));
+        }
+        if let Some(h) = finishing.take() {
+            builder.push(join(h));
+        }
+        Ok(builder)
+    })
+}
+
+/// Run `work` with a progress bar on a terminal for files of a few MB or more.
+fn with_progress_bar<T>(path: &Path, work: impl FnOnce(Progress<'_>) -> Result<T>) -> Result<T> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_BAR_MIN_BYTES).then(|| {
         let b = ProgressBar::new(size);
@@ -634,22 +670,7 @@ fn open_path_with(
             b.set_message(phase.to_string());
         }
     };
-    let rules = match rules {
-        Rules::Devtools => RuleSet::DevTools,
-        Rules::Memlab => RuleSet::Memlab,
-    };
-    let progress = Progress::new(Some(&report), None);
-    // An analysis without distances is never written to (or read from) the index cache,
-    // which holds complete analyses.
-    let cache = CACHE.get().and_then(|c| c.as_ref()).filter(|_| distances);
-    let result = Document::open_cached(
-        DocumentId::next(),
-        path,
-        options,
-        AnalysisOptions { rules, distances },
-        cache,
-        progress,
-    );
+    let result = work(Progress::new(Some(&report), None));
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -16,6 +16,7 @@ use super::views::summary::SummaryView;
 use super::views::{registry, Action, View, ViewContext};
 use super::worker::LoadJob;
 use super::{format, Selection};
+use crate::analysis::allocation_stacks::TimeRange;
 use crate::formats::LoadOptions;
 use crate::model::alloc::Folding;
 use crate::report::text::distance_text;
@@ -188,17 +189,25 @@ impl ExportKind {
     }
 }
 
-/// Render an export (on a background thread).
+/// Render an export (on a background thread). `allocated` is the time range the active
+/// snapshot's Summary is filtered to, if any: its class table is then what is written.
 pub fn render_export(
     kind: ExportKind,
     docs: &[Arc<Document>],
     active: usize,
+    allocated: Option<TimeRange>,
 ) -> Result<String, String> {
     use crate::report::document::{to_html, to_markdown};
     use crate::report::leak_report::LeakSuspectsReport;
     if kind == ExportKind::SummaryCsv {
         let d = docs.get(active).ok_or("no snapshot open")?;
-        return Ok(crate::report::csv::classes(&d.summary().classes));
+        let csv = match allocated {
+            Some(range) => {
+                crate::report::csv::classes(&d.data.summary_allocated_in(&range).classes)
+            }
+            None => crate::report::csv::classes(&d.summary().classes),
+        };
+        return Ok(csv);
     }
     let refs: Vec<&Document> = docs.iter().map(|d| &**d).collect();
     let r = LeakSuspectsReport::build(&refs, Default::default());
@@ -417,10 +426,11 @@ impl HeapsightApp {
         }
         let docs: Vec<Arc<Document>> = self.tabs.iter().map(|t| t.doc.clone()).collect();
         let active = self.active;
+        let allocated = self.tabs[active].selection.allocated;
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
-            let result = render_export(kind, &docs, active).and_then(|text| {
+            let result = render_export(kind, &docs, active, allocated).and_then(|text| {
                 let path = rfd::FileDialog::new()
                     .set_file_name(kind.default_name())
                     .save_file()

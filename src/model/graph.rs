@@ -318,6 +318,16 @@ impl HeapGraph {
             + self.strings.heap_bytes()
     }
 
+    /// The highest id of a heap object (natives and synthetic nodes left out): V8 hands ids
+    /// out in allocation order, so this is the snapshot's own clock; 0 when it has none.
+    pub fn last_object_id(&self) -> u32 {
+        (0..self.node_count() as NodeIx)
+            .filter(|&n| !matches!(self.kind(n), NodeKind::Native | NodeKind::Synthetic))
+            .map(|n| self.id(n))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Find a node by its snapshot id (linear scan: ids are not sorted in every producer).
     pub fn node_by_id(&self, id: u32) -> Option<NodeIx> {
         self.node_id

@@ -317,19 +317,9 @@ impl Document {
         let clock = if self.profile().is_some() {
             0
         } else {
-            *self.last_node_id.get_or_init(|| {
-                let g = self.data.graph();
-                (0..g.node_count() as u32)
-                    .filter(|&n| {
-                        !matches!(
-                            g.kind(n),
-                            crate::model::NodeKind::Native | crate::model::NodeKind::Synthetic
-                        )
-                    })
-                    .map(|n| g.id(n))
-                    .max()
-                    .unwrap_or(0)
-            })
+            *self
+                .last_node_id
+                .get_or_init(|| self.data.graph().last_object_id())
         };
         (clock, self.id)
     }

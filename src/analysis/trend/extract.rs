@@ -9,10 +9,12 @@
 use std::sync::Arc;
 
 use crate::analysis::allocation_stacks::{has_stacks, stack_of, StackFrame, TraceIndex};
+use crate::analysis::classes::propagate_detachedness;
 use crate::analysis::memory_map::{MemoryMap, PartKind};
-use crate::analysis::{AnalyzedSnapshot, Summary};
+use crate::analysis::{Analysis, AnalyzedSnapshot, ClassIndex, RuleSet, Summary};
 use crate::model::v8_rules::{is_engine_class_name, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE};
-use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
+use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind, Snapshot};
+use crate::progress::Progress;
 use crate::store::Document;
 
 /// A plain or user object counts as a collection from this many property and element entries.
@@ -168,13 +170,13 @@ impl SortedIds {
 /// How many entries `n` holds, if it is a collection worth recording.
 fn collection_size(
     g: &HeapGraph,
-    s: &AnalyzedSnapshot,
+    classes: &ClassIndex,
     n: NodeIx,
 ) -> Option<(CollectionKind, u32)> {
     if g.kind(n) != NodeKind::Object {
         return None;
     }
-    let class = s.class_name(n);
+    let class = classes.name_of(n);
     let kind = match class {
         "Map" => CollectionKind::Map,
         "Set" => CollectionKind::Set,
@@ -225,10 +227,125 @@ fn collection_size(
     (entries > 0).then_some((kind, entries))
 }
 
+/// An analysed snapshot whose part is yet to be taken ([`SnapshotPart::analyse`]).
+pub struct PendingPart {
+    snapshot: AnalyzedSnapshot,
+    tables: GraphTables,
+    clock: u32,
+    title: String,
+}
+
+impl PendingPart {
+    /// The summary and the part; the snapshot is dropped.
+    pub fn finish(self) -> SnapshotPart {
+        let summary = self.snapshot.summary();
+        SnapshotPart::assemble(
+            &self.snapshot,
+            &summary,
+            self.tables,
+            self.clock,
+            self.title,
+        )
+    }
+}
+
+/// What a part needs of a snapshot that depends on the graph and its classes alone, not on
+/// sizes: worked out beside the dominator search when a trend reads a file
+/// ([`SnapshotPart::from_snapshot`]).
+struct GraphTables {
+    /// Every node as `id << 32 | node`, sorted: the nodes in id order.
+    by_id: Vec<u64>,
+    /// The collections worth recording: node, kind, entries; in node order.
+    collections: Vec<(NodeIx, CollectionKind, u32)>,
+}
+
+impl GraphTables {
+    fn build(g: &HeapGraph, classes: &ClassIndex) -> Self {
+        let mut by_id: Vec<u64> = (0..g.node_count() as NodeIx)
+            .map(|n| u64::from(g.id(n)) << 32 | u64::from(n))
+            .collect();
+        by_id.sort_unstable();
+        let collections = (0..g.node_count() as NodeIx)
+            .filter_map(|n| collection_size(g, classes, n).map(|(k, e)| (n, k, e)))
+            .collect();
+        Self { by_id, collections }
+    }
+}
+
 impl SnapshotPart {
     /// Take the trend's part out of an analysed snapshot. `summary` is its class summary,
     /// `clock` its [`Document::taken_order`] clock.
     pub fn extract(s: &AnalyzedSnapshot, summary: &Summary, clock: u32, title: String) -> Self {
+        let tables = GraphTables::build(s.graph(), &s.classes);
+        Self::assemble(s, summary, tables, clock, title)
+    }
+
+    /// The part of a loaded heap snapshot, analysed under `rules` for the trend alone (see
+    /// [`SnapshotPart::analyse`]). Equal to [`SnapshotPart::from_document`] of the same file.
+    pub fn from_snapshot(
+        snapshot: Snapshot,
+        rules: RuleSet,
+        title: String,
+        progress: Progress<'_>,
+    ) -> crate::Result<Self> {
+        Ok(Self::analyse(snapshot, rules, title, progress)?.finish())
+    }
+
+    /// The first stage of [`SnapshotPart::from_snapshot`]: shallow sizes and dominators on
+    /// this thread while a second one works out the classes, the node order and the
+    /// collections. No distances are computed (see
+    /// [`AnalysisOptions::distances`](crate::analysis::AnalysisOptions::distances)). What is
+    /// left, [`PendingPart::finish`], can run on another thread while the next file is read.
+    pub fn analyse(
+        snapshot: Snapshot,
+        rules: RuleSet,
+        title: String,
+        progress: Progress<'_>,
+    ) -> crate::Result<PendingPart> {
+        let g = &snapshot.graph;
+        let (sizes, side) = std::thread::scope(|scope| {
+            let side = scope.spawn(|| {
+                let detached = propagate_detachedness(g);
+                let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
+                let tables = GraphTables::build(g, &classes);
+                (detached, classes, tables, g.last_object_id())
+            });
+            let sizes = Analysis::sizes_and_dominators(g, rules, progress);
+            // A panic on the side thread is a bug: pass it on as one.
+            let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (sizes, side)
+        });
+        let (shallow, dominators) = sizes?;
+        let (detached, classes, tables, clock) = side;
+        let analysis = Analysis::from_parts(
+            rules,
+            shallow,
+            dominators,
+            Vec::new().into(),
+            detached.into(),
+            None,
+        );
+        let snapshot = AnalyzedSnapshot {
+            snapshot,
+            analysis,
+            classes,
+        };
+        Ok(PendingPart {
+            snapshot,
+            tables,
+            clock,
+            title,
+        })
+    }
+
+    /// The part from an analysed snapshot and its [`GraphTables`].
+    fn assemble(
+        s: &AnalyzedSnapshot,
+        summary: &Summary,
+        tables: GraphTables,
+        clock: u32,
+        title: String,
+    ) -> Self {
         let g = s.graph();
         let a = &s.analysis;
         // Classes by name (one name may have several rows: one per script).
@@ -249,19 +366,18 @@ impl SnapshotPart {
         let mut classes: Vec<ClassTotals> = by_name.into_values().collect();
         classes.sort_by(|x, y| x.name.cmp(&y.name));
 
-        let mut collections: Vec<(CollectionSize, CollectionKind)> = Vec::new();
-        for n in 0..g.node_count() as NodeIx {
-            if let Some((kind, entries)) = collection_size(g, s, n) {
-                collections.push((
-                    CollectionSize {
-                        id: g.id(n),
-                        entries,
-                        retained: a.retained_size(n),
-                    },
-                    kind,
-                ));
-            }
-        }
+        let mut collections: Vec<(CollectionSize, CollectionKind)> = tables
+            .collections
+            .iter()
+            .map(|&(n, kind, entries)| {
+                let size = CollectionSize {
+                    id: g.id(n),
+                    entries,
+                    retained: a.retained_size(n),
+                };
+                (size, kind)
+            })
+            .collect();
         collections.sort_by_key(|c| c.0.id);
         collections.dedup_by_key(|c| c.0.id);
 
@@ -298,7 +414,7 @@ impl SnapshotPart {
             newest_stacks: Vec::new(),
             classes,
         }
-        .with_ids(s)
+        .with_ids(s, tables.by_id)
     }
 
     /// The part of an open document (a heap snapshot; an allocation profile has no classes or
@@ -312,9 +428,9 @@ impl SnapshotPart {
         )
     }
 
-    /// Record every node id, sorted, with the index of its class in `classes`.
-    fn with_ids(mut self, s: &AnalyzedSnapshot) -> Self {
-        let g = s.graph();
+    /// Record every node id, sorted, with the index of its class in `classes`; `by_id` is
+    /// every node in id order ([`GraphTables::by_id`]).
+    fn with_ids(mut self, s: &AnalyzedSnapshot, mut by_id: Vec<u64>) -> Self {
         let index: FxHashMap<&str, u32> = self
             .classes
             .iter()
@@ -328,21 +444,19 @@ impl SnapshotPart {
             .iter()
             .map(|n| index.get(n.as_str()).copied().unwrap_or(UNCOUNTED))
             .collect();
-        let mut pairs: Vec<(u32, u32)> = (0..g.node_count() as NodeIx)
-            .map(|n| {
-                let c = if s.analysis.shallow_size(n) == 0 {
-                    UNCOUNTED
-                } else {
-                    of_class[s.classes.class_of[n as usize] as usize]
-                };
-                (g.id(n), c)
-            })
-            .collect();
-        self.newest_stacks = newest_stacks(s, &pairs);
-        pairs.sort_unstable_by_key(|p| p.0);
-        pairs.dedup_by_key(|p| p.0);
-        self.ids = SortedIds::from_sorted(pairs.iter().map(|p| p.0));
-        self.id_classes = pairs.into_iter().map(|p| p.1).collect();
+        let class_of = |n: NodeIx| {
+            if s.analysis.shallow_size(n) == 0 {
+                UNCOUNTED
+            } else {
+                of_class[s.classes.class_of[n as usize] as usize]
+            }
+        };
+        let split = |key: u64| ((key >> 32) as u32, key as u32);
+        self.newest_stacks = newest_stacks(s, by_id.iter().map(|&k| split(k)), class_of);
+        // One node per id (the first in node order), then its class in place of the node.
+        by_id.dedup_by_key(|k| *k >> 32);
+        self.ids = SortedIds::from_sorted(by_id.iter().map(|&k| split(k).0));
+        self.id_classes = by_id.into_iter().map(|k| class_of(split(k).1)).collect();
         self
     }
 
@@ -394,23 +508,28 @@ impl SnapshotPart {
 }
 
 /// Per counted class, the allocation stack of its traced object with the highest id (the
-/// newest: V8 hands out ids in allocation order). `pairs` is (id, class index) per node, in
-/// node order.
-fn newest_stacks(s: &AnalyzedSnapshot, pairs: &[(u32, u32)]) -> Vec<(u32, Vec<StackFrame>)> {
+/// newest: V8 hands out ids in allocation order). `by_id` is (id, node) for every node in
+/// increasing id order, `class_of` the index of a node's class ([`UNCOUNTED`] for none).
+fn newest_stacks(
+    s: &AnalyzedSnapshot,
+    by_id: impl Iterator<Item = (u32, NodeIx)>,
+    class_of: impl Fn(NodeIx) -> u32,
+) -> Vec<(u32, Vec<StackFrame>)> {
     let g = s.graph();
     let traces = &s.snapshot.traces;
     if !has_stacks(g, traces) {
         return Vec::new();
     }
-    // Per class: the node with the highest id that has a trace.
+    // Per class: the traced node with the highest id (of equal ids, the first in node order).
     let mut newest: FxHashMap<u32, (u32, NodeIx)> = FxHashMap::default();
-    for (n, &(id, c)) in pairs.iter().enumerate() {
-        if c == UNCOUNTED || g.trace_node_id(n as NodeIx) == 0 {
+    for (id, n) in by_id {
+        let c = class_of(n);
+        if c == UNCOUNTED || g.trace_node_id(n) == 0 {
             continue;
         }
-        let e = newest.entry(c).or_insert((id, n as NodeIx));
+        let e = newest.entry(c).or_insert((id, n));
         if id > e.0 {
-            *e = (id, n as NodeIx);
+            *e = (id, n);
         }
     }
     let index = TraceIndex::build(traces);

@@ -36,7 +36,7 @@ mod extract;
 pub mod verdict;
 
 pub use extract::{
-    ClassTotals, CollectionKind, CollectionSize, SnapshotPart, MANY_ENTRIES,
+    ClassTotals, CollectionKind, CollectionSize, PendingPart, SnapshotPart, MANY_ENTRIES,
     MIN_RECORDED_OBJECT_ENTRIES, NEWEST_STACK_FRAMES,
 };
 pub use verdict::Verdict;

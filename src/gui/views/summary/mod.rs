@@ -80,7 +80,7 @@ impl SummaryView {
             return;
         }
         self.poll_tasks();
-        self.apply_reveal(snap);
+        self.apply_reveal(snap, selection);
         self.toolbar(ui, snap);
         self.refresh(ui.ctx(), snap);
         self.follow_selection(selection);
@@ -247,7 +247,7 @@ impl SummaryView {
         }
     }
 
-    fn apply_reveal(&mut self, snap: &Document) {
+    fn apply_reveal(&mut self, snap: &Document, selection: &mut Selection) {
         let Some(class_id) = self.reveal.take() else {
             return;
         };
@@ -256,6 +256,12 @@ impl SummaryView {
             .iter()
             .position(|r| r.class_id == class_id)
         else {
+            // None of its objects was allocated in the chosen time: show every object, and
+            // reveal the class there on the next frame.
+            if self.filtered.is_some() {
+                selection.allocated = None;
+                self.reveal = Some(class_id);
+            }
             return;
         };
         let index = index as u32;
