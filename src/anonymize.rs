@@ -5,23 +5,23 @@
 //! used ([`StringRoles`]):
 //!
 //! - **kept** (names): the names of nodes whose name is a class or a code identifier (objects,
-//!   closures, natives, hidden and system nodes, code, arrays, symbols, …), the names of
-//!   string-named edges (properties, context variables, internal and weak edges, shortcuts),
-//!   function names in `trace_function_infos` and variable names in `scope_context_vars`,
-//!   V8's fixed placeholders (`(concatenated string)`, `(sliced string)`, `heap number`), and
-//!   whatever the caller asks to keep ([`AnonymizeOptions::keep`]). A text used in any kept
-//!   role is kept everywhere, whatever else uses it: it is already visible as a name.
+//!   closures, natives, hidden and system nodes, code, arrays, symbols, …; V8 names its Script
+//!   objects, `code` nodes, by their path or URL, and heapsight's leak rules read that name),
+//!   the names of string-named edges (properties, context variables, internal and weak edges,
+//!   shortcuts), function and script names in `trace_function_infos`, variable names in
+//!   Chromium's `scope_context_vars`, V8's fixed placeholders (`(concatenated string)`,
+//!   `(sliced string)`, `heap number`), and whatever the caller asks to keep
+//!   ([`AnonymizeOptions::keep`]). A text used in any kept role is kept everywhere, whatever
+//!   else uses it: it is visible as a name anyway, and equal texts must stay equal.
 //! - **replaced** (contents): the names of `string`, `concatenated string`, `sliced string`,
-//!   `regexp` (the pattern) and `number` nodes, script names in `trace_function_infos` (unless
-//!   [`AnonymizeOptions::keep_script_names`]), and strings nothing refers to.
+//!   `regexp` (the pattern) and `number` nodes, and strings nothing refers to.
 //!
 //! A replacement has the original's length in UTF-16 code units and is a fixed-width numeral
 //! in `a`–`z`, `A`–`Z`, `0`–`9` (then in Latin letters `À`–`ɏ` when a length runs out of ASCII
 //! numerals, as V8's table of one-character strings does). It is the same for equal texts,
 //! different for different texts of one length (while the length has numerals left), and never
-//! equals a kept text. So
-//! duplicated-string counts, class names and every size heapsight or DevTools computes are the
-//! same on the output as on the input.
+//! equals a kept text. So duplicated-string counts, class names and every size heapsight or
+//! DevTools computes are the same on the output as on the input.
 //!
 //! The file is streamed: every section but `strings` is copied through byte for byte, and
 //! memory is bounded by the strings table. The output is written next to its final path and
@@ -46,8 +46,6 @@ use crate::progress::Progress;
 pub struct AnonymizeOptions {
     /// Texts kept wherever they occur (exact, whole-string matches).
     pub keep: Vec<String>,
-    /// Keep the script names (file paths, URLs) of allocation-trace functions.
-    pub keep_script_names: bool,
 }
 
 impl AnonymizeOptions {
@@ -159,7 +157,7 @@ fn names(v: Option<&Value>) -> Option<Vec<&str>> {
     v?.as_array()?.iter().map(Value::as_str).collect()
 }
 
-fn parse_meta(r: &JsonReader<'_>, snapshot: &Value, options: &AnonymizeOptions) -> Result<Meta> {
+fn parse_meta(r: &JsonReader<'_>, snapshot: &Value) -> Result<Meta> {
     let meta = snapshot
         .get("meta")
         .ok_or_else(|| r.error("\"snapshot\" has no \"meta\" (not a heap snapshot?)"))?;
@@ -189,14 +187,15 @@ fn parse_meta(r: &JsonReader<'_>, snapshot: &Value, options: &AnonymizeOptions) 
     if node_fields.len() > 64 || edge_fields.len() > 64 {
         return Err(r.error("snapshot.meta lists more than 64 node or edge fields"));
     }
-    // Other sections with string indexes: a function's name and a scope's variable names are
-    // code identifiers; a function's script name is a path or URL, kept only on request.
+    // Other sections with string indexes: functions' names, their scripts' names and scopes'
+    // variable names are code identifiers. (V8 names each Script object, a `code` node, by
+    // its path or URL too, and heapsight's leak rules read that name.)
     let mut string_tables = Vec::new();
     for (section, fields_key, roles) in [
         (
             "trace_function_infos",
             "trace_function_info_fields",
-            &[("name", true), ("script_name", options.keep_script_names)][..],
+            &[("name", true), ("script_name", true)][..],
         ),
         (
             "scope_context_vars",
@@ -461,7 +460,7 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
                     let raw = r.capture_value("\"snapshot\"", META_LIMIT)?;
                     let v: Value = serde_json::from_slice(&raw)
                         .map_err(|e| r.error(format!("\"snapshot\" is not valid JSON: {e}")))?;
-                    meta = Some(parse_meta(r, &v, options)?);
+                    meta = Some(parse_meta(r, &v)?);
                 }
                 "nodes" => {
                     let m = meta_before(r, &meta, &key)?;

@@ -322,9 +322,6 @@ pub enum Command {
         /// Keep every text listed in FILE, one per line (repeatable).
         #[arg(long, value_name = "FILE")]
         keep_file: Vec<PathBuf>,
-        /// Keep the script names (paths, URLs) of allocation-trace functions.
-        #[arg(long)]
-        keep_script_names: bool,
         /// Print what was kept and replaced as JSON.
         #[arg(long)]
         json: bool,

@@ -424,13 +424,9 @@ fn run(cli: Cli) -> Result<()> {
             output,
             keep,
             keep_file,
-            keep_script_names,
             json,
         } => {
-            let mut options = AnonymizeOptions {
-                keep,
-                keep_script_names,
-            };
+            let mut options = AnonymizeOptions { keep };
             for file in &keep_file {
                 options.keep_lines_of(file)?;
             }
