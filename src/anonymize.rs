@@ -2,7 +2,7 @@
 //! can share a leak without sharing the data the heap held.
 //!
 //! What is kept and what is replaced is decided from how each entry of the `strings` table is
-//! used ([`StringRoles`]):
+//! used by the other sections:
 //!
 //! - **kept** (names): the names of nodes whose name is a class or a code identifier (objects,
 //!   closures, natives, hidden and system nodes, code, arrays, symbols, …; V8 names its Script
@@ -89,7 +89,7 @@ const META_LIMIT: usize = 16 << 20;
 /// Which entries of a snapshot's `strings` table are names (kept) and which are referenced at
 /// all, collected while the other sections stream past.
 #[derive(Debug, Default)]
-pub struct StringRoles {
+struct StringRoles {
     names: FixedBitSet,
     referenced: FixedBitSet,
     /// The largest index any node or edge names, to check against the table's length.
@@ -112,12 +112,12 @@ impl StringRoles {
     }
 
     /// True when entry `i` is used as a name.
-    pub fn is_name(&self, i: usize) -> bool {
+    fn is_name(&self, i: usize) -> bool {
         self.names.contains(i)
     }
 
     /// True when anything refers to entry `i`.
-    pub fn is_referenced(&self, i: usize) -> bool {
+    fn is_referenced(&self, i: usize) -> bool {
         self.referenced.contains(i)
     }
 }
@@ -132,6 +132,14 @@ pub fn names_content(kind: NodeKind) -> bool {
             | NodeKind::RegExp
             | NodeKind::Number
     )
+}
+
+/// A section of rows of numbers, some of which are string indexes of names.
+#[derive(Debug)]
+struct NameTable {
+    section: &'static str,
+    width: usize,
+    name_columns: Vec<usize>,
 }
 
 /// The parts of `snapshot.meta` the anonymiser needs.
@@ -149,8 +157,8 @@ struct Meta {
     edge_to: usize,
     /// Per edge type: is `name_or_index` a string index?
     string_named: Vec<bool>,
-    /// Sections whose rows hold string indexes: (section, width, [(field, kept?)]).
-    string_tables: Vec<(&'static str, usize, Vec<(usize, bool)>)>,
+    /// Other sections whose rows hold names.
+    name_tables: Vec<NameTable>,
 }
 
 fn names(v: Option<&Value>) -> Option<Vec<&str>> {
@@ -180,9 +188,10 @@ fn parse_meta(r: &JsonReader<'_>, snapshot: &Value) -> Result<Meta> {
     let node_types = types("node_types")?;
     let edge_types = types("edge_types")?;
     let field = |fields: &[&str], list: &str, name: &str| {
-        fields.iter().position(|f| *f == name).ok_or_else(|| {
-            r.error(format!("snapshot.meta.{list} has no \"{name}\""))
-        })
+        fields
+            .iter()
+            .position(|f| *f == name)
+            .ok_or_else(|| r.error(format!("snapshot.meta.{list} has no \"{name}\"")))
     };
     if node_fields.len() > 64 || edge_fields.len() > 64 {
         return Err(r.error("snapshot.meta lists more than 64 node or edge fields"));
@@ -190,17 +199,17 @@ fn parse_meta(r: &JsonReader<'_>, snapshot: &Value) -> Result<Meta> {
     // Other sections with string indexes: functions' names, their scripts' names and scopes'
     // variable names are code identifiers. (V8 names each Script object, a `code` node, by
     // its path or URL too, and heapsight's leak rules read that name.)
-    let mut string_tables = Vec::new();
-    for (section, fields_key, roles) in [
+    let mut name_tables = Vec::new();
+    for (section, fields_key, name_fields) in [
         (
             "trace_function_infos",
             "trace_function_info_fields",
-            &[("name", true), ("script_name", true)][..],
+            &["name", "script_name"][..],
         ),
         (
             "scope_context_vars",
             "scope_context_var_fields",
-            &[("name", true)][..],
+            &["name"][..],
         ),
     ] {
         let Some(fields) = names(meta.get(fields_key)) else {
@@ -209,11 +218,14 @@ fn parse_meta(r: &JsonReader<'_>, snapshot: &Value) -> Result<Meta> {
         if fields.is_empty() || fields.len() > 64 {
             continue;
         }
-        let columns = roles
-            .iter()
-            .filter_map(|(name, keep)| Some((fields.iter().position(|f| f == name)?, *keep)))
-            .collect();
-        string_tables.push((section, fields.len(), columns));
+        name_tables.push(NameTable {
+            section,
+            width: fields.len(),
+            name_columns: name_fields
+                .iter()
+                .filter_map(|name| fields.iter().position(|f| f == name))
+                .collect(),
+        });
     }
     Ok(Meta {
         node_width: node_fields.len(),
@@ -232,7 +244,7 @@ fn parse_meta(r: &JsonReader<'_>, snapshot: &Value) -> Result<Meta> {
             .iter()
             .map(|t| !EdgeKind::from_v8_name(t).named_by_index())
             .collect(),
-        string_tables,
+        name_tables,
     })
 }
 
@@ -464,13 +476,13 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
                 }
                 "nodes" => {
                     let m = meta_before(r, &meta, &key)?;
-                    let (width, t, nm, ec) = (m.node_width, m.node_type, m.node_name, m.node_edge_count);
+                    let (width, t, nm, ec) =
+                        (m.node_width, m.node_type, m.node_name, m.node_edge_count);
                     r.read_int_rows("\"nodes\"", width, false, |r, row| {
                         let Some(&content) = m.content_kinds.get(row[t] as usize) else {
-                            return Err(r.error(format!(
-                                "node {node_count} has unknown type {}",
-                                row[t]
-                            )));
+                            return Err(
+                                r.error(format!("node {node_count} has unknown type {}", row[t]))
+                            );
                         };
                         roles.mark(row[nm], !content, "a node");
                         edges_declared += row[ec] as u64;
@@ -508,12 +520,12 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
                 _ => {
                     let table = meta
                         .as_ref()
-                        .and_then(|m| m.string_tables.iter().find(|(s, _, _)| *s == key));
-                    if let Some((_, width, columns)) = table {
+                        .and_then(|m| m.name_tables.iter().find(|t| t.section == key));
+                    if let Some(table) = table {
                         let inside = format!("\"{key}\"");
-                        r.read_int_rows(&inside, *width, true, |_, row| {
-                            for &(field, keep) in columns {
-                                roles.mark(row[field], keep, "a trace or scope entry");
+                        r.read_int_rows(&inside, table.width, true, |_, row| {
+                            for &field in &table.name_columns {
+                                roles.mark(row[field], true, "a trace or scope entry");
                             }
                             Ok(())
                         })?;
@@ -542,8 +554,8 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
         None => return Err(r.error("no \"edges\" section")),
         Some(rows) if rows != edges_declared => {
             return Err(r.error(format!(
-                "nodes' edge_count fields add up to {edges_declared}, but \"edges\" holds {rows} edges"
-            )))
+            "nodes' edge_count fields add up to {edges_declared}, but \"edges\" holds {rows} edges"
+        )))
         }
         Some(_) => {}
     }
@@ -555,11 +567,10 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
             )));
         }
     }
-    let (report, json) = rewrite_strings(&strings, &roles, options);
     let sep: &[u8] = if seen.len() > 1 { b"," } else { b"" };
     r.write_out(sep)?;
     r.write_out(b"\"strings\":")?;
-    r.write_out(&json)?;
+    let report = rewrite_strings(&strings, &roles, options, |bytes| r.write_out(bytes))?;
     r.write_out(b"}\n")?;
     Ok(report)
 }
@@ -590,59 +601,70 @@ fn read_strings(r: &mut JsonReader<'_>) -> Result<Strings> {
     }
 }
 
-/// Decide each entry's fate and write the new table as a JSON array.
+/// Decide each entry's fate and write the new table as a JSON array through `emit`, a chunk
+/// at a time.
 fn rewrite_strings(
     strings: &Strings,
     roles: &StringRoles,
     options: &AnonymizeOptions,
-) -> (AnonymizeReport, Vec<u8>) {
+    mut emit: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<AnonymizeReport> {
+    const FLUSH_AT: usize = 1 << 20;
     let requested: HashSet<&str> = options.keep.iter().map(String::as_str).collect();
-    // A text kept anywhere is kept everywhere: equal texts must stay equal.
-    let mut kept: HashSet<&str> = HashSet::new();
+    // A text that names something anywhere is kept everywhere: equal texts must stay equal.
+    let mut names: HashSet<&str> = PLACEHOLDERS.into_iter().chain([""]).collect();
     for i in 0..strings.len() {
-        let s = strings.get(i);
-        if roles.is_name(i) || requested.contains(s) || PLACEHOLDERS.contains(&s) || s.is_empty() {
-            kept.insert(s);
+        if roles.is_name(i) {
+            names.insert(strings.get(i));
         }
     }
+    let mut kept = names.clone();
+    kept.extend(requested.iter().copied());
     let mut report = AnonymizeReport {
         strings: strings.len() as u64,
         ..AnonymizeReport::default()
     };
     let mut replacements = Replacements::new(&kept);
-    let mut out = Vec::with_capacity(strings.text.len() + 4 * strings.len() + 2);
+    let mut out = Vec::with_capacity(FLUSH_AT + 64);
     out.push(b'[');
     for i in 0..strings.len() {
         if i > 0 {
             out.push(b',');
         }
         let s = strings.get(i);
-        if kept.contains(s) {
-            if roles.is_name(i) || s.is_empty() || PLACEHOLDERS.contains(&s) {
-                report.kept_names += 1;
-            } else {
-                report.kept_by_request += 1;
-            }
-            // Serialising a &str into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut out, s);
+        if names.contains(s) {
+            report.kept_names += 1;
+            write_json_string(&mut out, s);
+        } else if requested.contains(s) {
+            report.kept_by_request += 1;
+            write_json_string(&mut out, s);
         } else {
             report.replaced += 1;
             if !roles.is_referenced(i) {
                 report.unreferenced += 1;
             }
-            out.push(b'"');
-            out.extend_from_slice(replacements.get(s).as_bytes());
-            out.push(b'"');
+            write_json_string(&mut out, &replacements.get(s));
+        }
+        if out.len() >= FLUSH_AT {
+            emit(&out)?;
+            out.clear();
         }
     }
     out.push(b']');
-    (report, out)
+    emit(&out)?;
+    Ok(report)
+}
+
+fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    // Serialising a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, s);
 }
 
 /// Hands out replacement texts: per UTF-16 length, the next unused numeral.
 struct Replacements<'s> {
     kept: &'s HashSet<&'s str>,
-    given: HashMap<&'s str, String>,
+    /// Each replaced text's numeral (its length is the text's).
+    given: HashMap<&'s str, u64>,
     next: HashMap<usize, u64>,
 }
 
@@ -655,21 +677,22 @@ impl<'s> Replacements<'s> {
         }
     }
 
-    fn get(&mut self, original: &'s str) -> &str {
-        if !self.given.contains_key(original) {
-            let len = original.encode_utf16().count();
-            let capacity = numeral_capacity(len);
-            let next = self.next.entry(len).or_insert(0);
-            let mut text = numeral(*next % capacity, len);
-            // Skip texts kept elsewhere; once a length runs out, repeats are allowed.
-            while self.kept.contains(text.as_str()) && *next < capacity {
-                *next += 1;
-                text = numeral(*next % capacity, len);
-            }
-            *next += 1;
-            self.given.insert(original, text);
+    fn get(&mut self, original: &'s str) -> String {
+        let len = original.encode_utf16().count();
+        if let Some(&n) = self.given.get(original) {
+            return numeral(n, len);
         }
-        &self.given[original]
+        let capacity = numeral_capacity(len);
+        let next = self.next.entry(len).or_insert(0);
+        let mut n = *next % capacity;
+        // Skip texts kept elsewhere; once a length runs out, repeats are allowed.
+        while self.kept.contains(numeral(n, len).as_str()) && *next < capacity {
+            *next += 1;
+            n = *next % capacity;
+        }
+        *next += 1;
+        self.given.insert(original, n);
+        numeral(n, len)
     }
 }
 
@@ -694,7 +717,9 @@ fn numeral_capacity(len: usize) -> u64 {
 fn numeral(n: u64, len: usize) -> String {
     let ascii = (ASCII_DIGITS.len() as u64).saturating_pow(len.min(64) as u32);
     let (mut n, base, digit): (u64, u64, fn(u64) -> char) = if n < ascii {
-        (n, ASCII_DIGITS.len() as u64, |d| ASCII_DIGITS[d as usize] as char)
+        (n, ASCII_DIGITS.len() as u64, |d| {
+            ASCII_DIGITS[d as usize] as char
+        })
     } else {
         (n - ascii, WIDE_COUNT, |d| {
             char::from_u32(WIDE_FIRST + d as u32).unwrap_or('\u{FFFD}')
@@ -734,11 +759,11 @@ mod tests {
     fn replacements_keep_length_and_equality_and_avoid_kept_texts() {
         let kept: HashSet<&str> = ["aaaa", "aaab"].into_iter().collect();
         let mut r = Replacements::new(&kept);
-        let a = r.get("hunter22").to_string();
+        let a = r.get("hunter22");
         assert_eq!(a.len(), 8);
         assert_eq!(r.get("hunter22"), a);
         assert_ne!(r.get("hunter23"), a);
-        let four = r.get("pass").to_string();
+        let four = r.get("pass");
         assert_eq!(four, "aaac");
         // UTF-16 length: an astral character counts two.
         assert_eq!(r.get("é😀").len(), 3);
@@ -752,7 +777,7 @@ mod tests {
             .map(String::from)
             .collect();
         let mut r = Replacements::new(&kept);
-        let texts: HashSet<String> = originals.iter().map(|o| r.get(o).to_string()).collect();
+        let texts: HashSet<String> = originals.iter().map(|o| r.get(o)).collect();
         assert_eq!(texts.len(), 256);
         assert!(texts.iter().all(|t| t.encode_utf16().count() == 1));
     }

@@ -88,7 +88,10 @@ fn names_are_kept_and_contents_replaced_with_the_same_lengths() {
     ] {
         assert!(!after.iter().any(|s| s == secret), "{secret:?} survived");
     }
-    let i = before.iter().position(|s| s == "never-used-secret").unwrap();
+    let i = before
+        .iter()
+        .position(|s| s == "never-used-secret")
+        .unwrap();
     assert_eq!(after[i], "a".repeat(17), "the first numeral of its length");
     assert_eq!(report.strings, before.len() as u64);
     assert_eq!(report.replaced, 4);
@@ -328,13 +331,21 @@ fn bad_input_is_one_clear_error_and_leaves_nothing_behind() {
         assert_eq!(left, ["in.heapsnapshot"], "{what}");
     }
     let dhat = sample("rust/dhat-rs-small.json");
-    let err = anonymize_file(&dhat, &output, &options).unwrap_err().to_string();
+    let err = anonymize_file(&dhat, &output, &options)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("DHAT"), "{err}");
     std::fs::write(&input, &good).unwrap();
-    let err = anonymize_file(&input, &input, &options).unwrap_err().to_string();
+    let err = anonymize_file(&input, &input, &options)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("overwrite the input"), "{err}");
     assert_eq!(std::fs::read_to_string(&input).unwrap(), good);
-    let run = heapsight(&["anonymize", input.to_str().unwrap(), "/nonexistent-dir/x.heapsnapshot"]);
+    let run = heapsight(&[
+        "anonymize",
+        input.to_str().unwrap(),
+        "/nonexistent-dir/x.heapsnapshot",
+    ]);
     assert!(!run.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
