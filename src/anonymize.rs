@@ -38,6 +38,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::formats::json_reader::{EchoSink, JsonReader};
+use crate::formats::v8::{for_each_section, read_snapshot_value};
 use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::progress::Progress;
 
@@ -82,9 +83,6 @@ pub struct AnonymizeReport {
 
 /// V8's fixed names for nodes of content kinds: they say what the node is, not what it holds.
 const PLACEHOLDERS: [&str; 3] = ["(concatenated string)", "(sliced string)", "heap number"];
-
-/// Raw JSON of `snapshot` is small; anything bigger is not a heap snapshot.
-const META_LIMIT: usize = 16 << 20;
 
 /// Which entries of a snapshot's `strings` table are names (kept) and which are referenced at
 /// all, collected while the other sections stream past.
@@ -435,47 +433,28 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
     let mut meta: Option<Meta> = None;
     let mut roles = StringRoles::default();
     let mut strings: Option<Strings> = None;
-    let mut seen: Vec<String> = Vec::new();
-    let mut key = String::new();
+    let mut copied_any = false;
+    let mut have_nodes = false;
     let mut node_count = 0u64;
     let mut edges_declared = 0u64;
     let mut edge_rows: Option<u64> = None;
-    match r.peek()? {
-        Some(b'{') => {}
-        Some(_) => return Err(r.error("not a heap snapshot: the file is not a JSON object")),
-        None => return Err(r.error("the file is empty")),
-    }
-    r.expect(b'{', "the top-level object")?;
     r.write_out(b"{")?;
-    if r.peek()? == Some(b'}') {
-        return Err(r.error("not a heap snapshot: empty JSON object"));
-    }
-    loop {
-        r.read_string(&mut key, "the top-level object")?;
-        r.expect(b':', "the top-level object")?;
-        if seen.contains(&key) {
-            return Err(r.error(format!("\"{key}\" appears twice")));
-        }
+    for_each_section(r, |r, key| {
         if key == "strings" {
             strings = Some(read_strings(r)?);
         } else {
-            let sep = if seen.iter().any(|k| k != "strings") {
-                ","
-            } else {
-                ""
-            };
-            let head = format!("{sep}{}:", Value::String(key.clone()));
+            let sep = if copied_any { "," } else { "" };
+            copied_any = true;
+            let head = format!("{sep}{}:", Value::String(key.to_string()));
             r.write_out(head.as_bytes())?;
             r.echo(true)?;
-            match key.as_str() {
+            match key {
                 "snapshot" => {
-                    let raw = r.capture_value("\"snapshot\"", META_LIMIT)?;
-                    let v: Value = serde_json::from_slice(&raw)
-                        .map_err(|e| r.error(format!("\"snapshot\" is not valid JSON: {e}")))?;
+                    let v = read_snapshot_value(r)?;
                     meta = Some(parse_meta(r, &v)?);
                 }
                 "nodes" => {
-                    let m = meta_before(r, &meta, &key)?;
+                    let m = meta_before(r, &meta, key)?;
                     let (width, t, nm, ec) =
                         (m.node_width, m.node_type, m.node_name, m.node_edge_count);
                     r.read_int_rows("\"nodes\"", width, false, |r, row| {
@@ -489,10 +468,11 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
                         node_count += 1;
                         Ok(())
                     })?;
+                    have_nodes = true;
                 }
                 "edges" => {
-                    let m = meta_before(r, &meta, &key)?;
-                    if !seen.iter().any(|k| k == "nodes") {
+                    let m = meta_before(r, &meta, key)?;
+                    if !have_nodes {
                         return Err(r.error("\"edges\" comes before \"nodes\""));
                     }
                     let (t, nm, to) = (m.edge_type, m.edge_name, m.edge_to);
@@ -536,14 +516,8 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
             }
             r.echo(false)?;
         }
-        seen.push(key.clone());
-        if !r.more(b'}', "the top-level object")? {
-            break;
-        }
-    }
-    if r.peek()?.is_some() {
-        return Err(r.error("unexpected data after the end of the snapshot"));
-    }
+        Ok(())
+    })?;
     if meta.is_none() {
         return Err(r.error("not a heap snapshot: no \"snapshot\" section with meta"));
     }
@@ -567,7 +541,7 @@ fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<Anonymi
             )));
         }
     }
-    let sep: &[u8] = if seen.len() > 1 { b"," } else { b"" };
+    let sep: &[u8] = if copied_any { b"," } else { b"" };
     r.write_out(sep)?;
     r.write_out(b"\"strings\":")?;
     let report = rewrite_strings(&strings, &roles, options, |bytes| r.write_out(bytes))?;
