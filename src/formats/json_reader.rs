@@ -678,6 +678,48 @@ mod tests {
         assert_eq!(s, "a\"b\\c\né😀\u{FFFD}x");
     }
 
+    /// Collects what the echo writes, for the test below.
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Collect {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl EchoSink for Collect {
+        fn finish(self: Box<Self>) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_echo_copies_what_is_read_while_on() {
+        // Longer than a chunk, so the copy crosses refills.
+        let numbers = (0..CHUNK / 3)
+            .map(|i| (i % 10).to_string())
+            .collect::<Vec<_>>();
+        let text: &'static str = Box::leak(format!("[{}] \"x\" [7]", numbers.join(",")).into());
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut r = reader(text);
+        r.set_echo(Box::new(Collect(out.clone())), Path::new("out.json"));
+        r.echo(true).unwrap();
+        let count = r.read_int_array("x", false, |_, _| Ok(())).unwrap();
+        assert_eq!(count as usize, numbers.len());
+        r.echo(false).unwrap();
+        r.read_string(&mut String::new(), "x").unwrap();
+        r.write_out(b"|").unwrap();
+        r.echo(true).unwrap();
+        r.skip_value("x").unwrap();
+        r.finish_echo().unwrap();
+        let expected = format!("[{}]| [7]", numbers.join(","));
+        assert!(*out.lock().unwrap() == expected.as_bytes());
+    }
+
     #[test]
     fn skip_and_capture() {
         let mut r = reader(r#"{"a":[1,{"b":"]"}],"c":-2e5} 7"#);
