@@ -90,11 +90,22 @@ const PLACEHOLDERS: [&str; 3] = ["(concatenated string)", "(sliced string)", "he
 struct StringRoles {
     names: FixedBitSet,
     referenced: FixedBitSet,
-    /// The largest index any node or edge names, to check against the table's length.
+    /// The largest index anything names, to check against the table's length.
     max_index: Option<(u64, &'static str)>,
+    /// More strings than this can't fit in the file: larger indexes are only remembered for
+    /// the error, never given bits (a corrupt index must not allocate gigabytes).
+    limit: u64,
 }
 
 impl StringRoles {
+    /// Roles for a file of at most `max_bytes` (decompressed): each string takes 3 or more.
+    fn new(max_bytes: u64) -> Self {
+        Self {
+            limit: max_bytes / 3 + 1,
+            ..Self::default()
+        }
+    }
+
     fn mark(&mut self, index: i64, name: bool, by: &'static str) {
         // Negative numbers are "none" in the optional tables; nodes and edges have none.
         let Ok(i) = usize::try_from(index) else {
@@ -102,6 +113,9 @@ impl StringRoles {
         };
         if self.max_index.is_none_or(|(m, _)| i as u64 > m) {
             self.max_index = Some((i as u64, by));
+        }
+        if i as u64 > self.limit {
+            return;
         }
         if name {
             self.names.grow_and_insert(i);
@@ -392,7 +406,7 @@ pub fn anonymize_file_with(
     };
     let mut reader = JsonReader::new(opened.stream, input, progress, opened.done, opened.total);
     reader.set_echo(Box::new(counted), output);
-    let result = rewrite(&mut reader, options).and_then(|mut report| {
+    let result = rewrite(&mut reader, options, opened.max_bytes).and_then(|mut report| {
         reader.finish_echo()?;
         std::fs::rename(&tmp, output).map_err(io_err)?;
         report.bytes_written = count.load(std::sync::atomic::Ordering::Relaxed);
@@ -429,9 +443,13 @@ fn temp_path(output: &Path) -> PathBuf {
 /// Stream the snapshot from `r` to its echo output: every value but `strings` copied as it is,
 /// roles collected on the way, then the strings table rewritten (always last, where V8 and
 /// DevTools put it).
-fn rewrite(r: &mut JsonReader<'_>, options: &AnonymizeOptions) -> Result<AnonymizeReport> {
+fn rewrite(
+    r: &mut JsonReader<'_>,
+    options: &AnonymizeOptions,
+    max_bytes: u64,
+) -> Result<AnonymizeReport> {
     let mut meta: Option<Meta> = None;
-    let mut roles = StringRoles::default();
+    let mut roles = StringRoles::new(max_bytes);
     let mut strings: Option<Strings> = None;
     let mut copied_any = false;
     let mut have_nodes = false;
