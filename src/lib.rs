@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod anonymize;
 pub mod capture;
 pub mod cli;
 pub mod error;

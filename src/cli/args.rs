@@ -308,6 +308,24 @@ pub enum Command {
         #[arg(long, required = true)]
         tsv: bool,
     },
+    /// Write a copy of a V8 snapshot with the text of its strings replaced (same lengths, same
+    /// graph; class, property, edge, function and variable names kept), to share a leak without
+    /// its data. heapsight's and DevTools' numbers are the same on the copy
+    Anonymize {
+        /// The V8 .heapsnapshot or .heaptimeline (gzip- or zstd-compressed is fine).
+        input: PathBuf,
+        /// Where to write the copy (not the input); a name ending in .gz or .zst compresses it.
+        output: PathBuf,
+        /// Keep this text wherever it occurs (repeatable; the whole string must match).
+        #[arg(long, value_name = "TEXT")]
+        keep: Vec<String>,
+        /// Keep every text listed in FILE, one per line (repeatable).
+        #[arg(long, value_name = "FILE")]
+        keep_file: Vec<PathBuf>,
+        /// Print what was kept and replaced as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `heapsight cache` actions.

@@ -22,6 +22,7 @@ use crate::analysis::retainers::retainer_paths;
 use crate::analysis::suspects::SuspectOptions;
 use crate::analysis::trend::{SnapshotPart, TrendBuilder, TrendOptions};
 use crate::analysis::{AnalysisOptions, RuleSet};
+use crate::anonymize::{anonymize_file, AnonymizeOptions};
 use crate::capture::{capture, CaptureKind, CaptureOptions};
 use crate::error::{Error, Result};
 use crate::formats::LoadOptions;
@@ -406,6 +407,24 @@ fn run(cli: Cli) -> Result<()> {
                         cache.dir().display()
                     )
                 }
+            }
+        }
+        Command::Anonymize {
+            input,
+            output,
+            keep,
+            keep_file,
+            json,
+        } => {
+            let mut options = AnonymizeOptions { keep };
+            for file in &keep_file {
+                options.keep_lines_of(file)?;
+            }
+            let report = anonymize_file(&input, &output, &options)?;
+            if json {
+                to_json(&report)?
+            } else {
+                text::anonymize_report(&output, &report)
             }
         }
         Command::Nodes { input, tsv: _ } => {

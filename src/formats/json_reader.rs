@@ -2,7 +2,7 @@
 //! read chunk by chunk with no document tree. Nesting is handled with explicit state, never
 //! recursion, so hostile input can't overflow the stack.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -48,6 +48,21 @@ pub struct JsonReader<'p> {
     done: Box<dyn Fn() -> u64 + Send>,
     total: u64,
     capture: Option<Vec<u8>>,
+    echo: Option<Echoing>,
+}
+
+/// Where [`JsonReader::set_echo`] copies the input to: a writer that can be finished (a
+/// compressor's trailer, the file's sync) once everything is written.
+pub trait EchoSink: Write + Send {
+    /// Flush and finish the output.
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+/// The echo's state: the output, and while on, where in `buf` the not-yet-copied bytes start.
+struct Echoing {
+    out: Box<dyn EchoSink>,
+    path: PathBuf,
+    from: Option<usize>,
 }
 
 impl<'p> JsonReader<'p> {
@@ -72,7 +87,68 @@ impl<'p> JsonReader<'p> {
             done,
             total,
             capture: None,
+            echo: None,
         }
+    }
+
+    /// Give the reader an output (`path` names it in errors). Nothing is copied to it until
+    /// [`echo`](Self::echo) turns copying on; [`write_out`](Self::write_out) writes to it
+    /// directly. Used to rewrite a file while streaming through it.
+    pub fn set_echo(&mut self, out: Box<dyn EchoSink>, path: &Path) {
+        self.echo = Some(Echoing {
+            out,
+            path: path.to_path_buf(),
+            from: None,
+        });
+    }
+
+    /// Turn copying on or off: while on, every byte the reader consumes is written to the
+    /// output verbatim, chunk by chunk (memory stays bounded however long the value).
+    pub fn echo(&mut self, on: bool) -> Result<()> {
+        let pos = self.pos;
+        let Some(echo) = self.echo.as_mut() else {
+            return Ok(());
+        };
+        if let Some(from) = echo.from.take() {
+            let r = echo.out.write_all(&self.buf[from..pos]);
+            self.echo_result(r)?;
+        }
+        if let Some(echo) = self.echo.as_mut() {
+            echo.from = on.then_some(pos);
+        }
+        Ok(())
+    }
+
+    /// Write `bytes` to the output (with copying off, so they land in order).
+    pub fn write_out(&mut self, bytes: &[u8]) -> Result<()> {
+        self.echo(false)?;
+        if let Some(echo) = self.echo.as_mut() {
+            let r = echo.out.write_all(bytes);
+            self.echo_result(r)?;
+        }
+        Ok(())
+    }
+
+    /// Finish the output ([`EchoSink::finish`]); after this the reader copies nothing.
+    pub fn finish_echo(&mut self) -> Result<()> {
+        self.echo(false)?;
+        if let Some(echo) = self.echo.take() {
+            let path = echo.path;
+            echo.out
+                .finish()
+                .map_err(|source| Error::Io { path, source })?;
+        }
+        Ok(())
+    }
+
+    fn echo_result(&self, r: std::io::Result<()>) -> Result<()> {
+        r.map_err(|source| Error::Io {
+            path: self
+                .echo
+                .as_ref()
+                .map_or_else(|| self.path.clone(), |e| e.path.clone()),
+            source,
+        })
     }
 
     /// Name the phase reported with progress (e.g. "reading nodes").
@@ -109,6 +185,14 @@ impl<'p> JsonReader<'p> {
             return Ok(false);
         }
         self.progress.step(self.phase, (self.done)(), self.total)?;
+        // The chunk is about to be replaced: copy what the echo has not written yet.
+        if let Some(echo) = self.echo.as_mut() {
+            if let Some(from) = echo.from {
+                let r = echo.out.write_all(&self.buf[from..self.len]);
+                echo.from = Some(0);
+                self.echo_result(r)?;
+            }
+        }
         self.base += self.len as u64;
         self.pos = 0;
         self.len = 0;
@@ -592,6 +676,48 @@ mod tests {
         let mut s = String::new();
         r.read_string(&mut s, "x").unwrap();
         assert_eq!(s, "a\"b\\c\né😀\u{FFFD}x");
+    }
+
+    /// Collects what the echo writes, for the test below.
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Collect {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl EchoSink for Collect {
+        fn finish(self: Box<Self>) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_echo_copies_what_is_read_while_on() {
+        // Longer than a chunk, so the copy crosses refills.
+        let numbers = (0..CHUNK / 3)
+            .map(|i| (i % 10).to_string())
+            .collect::<Vec<_>>();
+        let text: &'static str = Box::leak(format!("[{}] \"x\" [7]", numbers.join(",")).into());
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut r = reader(text);
+        r.set_echo(Box::new(Collect(out.clone())), Path::new("out.json"));
+        r.echo(true).unwrap();
+        let count = r.read_int_array("x", false, |_, _| Ok(())).unwrap();
+        assert_eq!(count as usize, numbers.len());
+        r.echo(false).unwrap();
+        r.read_string(&mut String::new(), "x").unwrap();
+        r.write_out(b"|").unwrap();
+        r.echo(true).unwrap();
+        r.skip_value("x").unwrap();
+        r.finish_echo().unwrap();
+        let expected = format!("[{}]| [7]", numbers.join(","));
+        assert!(*out.lock().unwrap() == expected.as_bytes());
     }
 
     #[test]

@@ -57,6 +57,50 @@ struct Meta {
 /// Raw JSON of `snapshot` is small; anything bigger is not a heap snapshot.
 const META_LIMIT: usize = 16 << 20;
 
+/// Walk the top-level object of a snapshot: `section` reads each member's value, with the
+/// reader just after the member's colon. Fails for a file that is not a JSON object, an empty
+/// object, a member that appears twice (its arrays would be out of step with the others) and
+/// data after the end.
+pub(crate) fn for_each_section<'p>(
+    r: &mut JsonReader<'p>,
+    mut section: impl FnMut(&mut JsonReader<'p>, &str) -> Result<()>,
+) -> Result<()> {
+    match r.peek()? {
+        Some(b'{') => {}
+        Some(_) => return Err(r.error("not a heap snapshot: the file is not a JSON object")),
+        None => return Err(r.error("the file is empty")),
+    }
+    r.expect(b'{', "the top-level object")?;
+    if r.peek()? == Some(b'}') {
+        return Err(r.error("not a heap snapshot: empty JSON object"));
+    }
+    let mut key = String::new();
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        r.read_string(&mut key, "the top-level object")?;
+        r.expect(b':', "the top-level object")?;
+        if seen.contains(&key) {
+            return Err(r.error(format!("\"{key}\" appears twice")));
+        }
+        seen.push(key.clone());
+        section(r, &key)?;
+        if !r.more(b'}', "the top-level object")? {
+            break;
+        }
+    }
+    if r.peek()?.is_some() {
+        return Err(r.error("unexpected data after the end of the snapshot"));
+    }
+    Ok(())
+}
+
+/// Read the `snapshot` member's value (meta and counts), which is small, as a JSON value.
+pub(crate) fn read_snapshot_value(r: &mut JsonReader<'_>) -> Result<Value> {
+    let raw = r.capture_value("\"snapshot\"", META_LIMIT)?;
+    serde_json::from_slice(&raw)
+        .map_err(|e| r.error(format!("\"snapshot\" is not valid JSON: {e}")))
+}
+
 /// Read a V8 heap snapshot or timeline from `reader`. `max_stream_bytes` bounds capacities
 /// taken from the file's declared counts.
 pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
@@ -70,33 +114,12 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
     let mut have_nodes = false;
     let mut have_edges = false;
     let mut have_strings = false;
-    let mut key = String::new();
-
-    match r.peek()? {
-        Some(b'{') => {}
-        Some(_) => return Err(r.error("not a heap snapshot: the file is not a JSON object")),
-        None => return Err(r.error("the file is empty")),
-    }
-    r.expect(b'{', "the top-level object")?;
-    if r.peek()? == Some(b'}') {
-        return Err(r.error("not a heap snapshot: empty JSON object"));
-    }
-    let mut seen: Vec<String> = Vec::new();
-    loop {
-        r.read_string(&mut key, "the top-level object")?;
-        r.expect(b':', "the top-level object")?;
-        // A repeated section would leave the arrays out of step with each other.
-        if seen.contains(&key) {
-            return Err(r.error(format!("\"{key}\" appears twice")));
-        }
-        seen.push(key.clone());
-        match key.as_str() {
+    for_each_section(&mut r, |r, key| {
+        match key {
             "snapshot" => {
                 r.set_phase("reading meta");
-                let raw = r.capture_value("\"snapshot\"", META_LIMIT)?;
-                let v: Value = serde_json::from_slice(&raw)
-                    .map_err(|e| r.error(format!("\"snapshot\" is not valid JSON: {e}")))?;
-                let m = parse_meta(&r, &v)?;
+                let v = read_snapshot_value(r)?;
+                let m = parse_meta(r, &v)?;
                 declared_nodes = v.get("node_count").and_then(Value::as_u64).unwrap_or(0);
                 declared_edges = v.get("edge_count").and_then(Value::as_u64).unwrap_or(0);
                 info.title = v.get("title").and_then(Value::as_str).map(String::from);
@@ -122,7 +145,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
                 let cap = declared_nodes
                     .min(max_stream_bytes / (2 * f))
                     .min(MAX_NODES);
-                node_edge_counts = read_nodes(&mut r, m, &mut g, cap as usize)?;
+                node_edge_counts = read_nodes(r, m, &mut g, cap as usize)?;
                 have_nodes = true;
             }
             "edges" => {
@@ -137,48 +160,43 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
                 let cap = declared_edges
                     .min(max_stream_bytes / (2 * f))
                     .min(MAX_EDGES);
-                read_edges(&mut r, m, &mut g, cap as usize)?;
-                check_edge_counts(&r, &mut g, &node_edge_counts)?;
+                read_edges(r, m, &mut g, cap as usize)?;
+                check_edge_counts(r, &mut g, &node_edge_counts)?;
                 node_edge_counts = Vec::new();
                 have_edges = true;
             }
             "strings" => {
                 r.set_phase("reading strings");
-                read_strings(&mut r, &mut g)?;
+                read_strings(r, &mut g)?;
                 have_strings = true;
             }
             "locations" => {
                 let m = meta
                     .as_ref()
                     .ok_or_else(|| r.error("\"locations\" comes before \"snapshot\""))?;
-                traces.locations = read_locations(&mut r, m)?;
+                traces.locations = read_locations(r, m)?;
             }
             "trace_function_infos" | "samples" => {
                 let m = meta
                     .as_ref()
                     .ok_or_else(|| r.error(format!("\"{key}\" comes before \"snapshot\"")))?;
                 if key == "samples" {
-                    traces.samples = read_field_table(&mut r, &key, &m.sample_fields)?;
+                    traces.samples = read_field_table(r, key, &m.sample_fields)?;
                 } else {
                     traces.function_infos =
-                        read_field_table(&mut r, &key, &m.trace_function_info_fields)?;
+                        read_field_table(r, key, &m.trace_function_info_fields)?;
                 }
             }
             "trace_tree" => {
                 let m = meta
                     .as_ref()
                     .ok_or_else(|| r.error("\"trace_tree\" comes before \"snapshot\""))?;
-                traces.tree = read_trace_tree(&mut r, &m.trace_node_fields)?;
+                traces.tree = read_trace_tree(r, &m.trace_node_fields)?;
             }
             _ => r.skip_value(&format!("\"{key}\""))?,
         }
-        if !r.more(b'}', "the top-level object")? {
-            break;
-        }
-    }
-    if r.peek()?.is_some() {
-        return Err(r.error("unexpected data after the end of the snapshot"));
-    }
+        Ok(())
+    })?;
     if meta.is_none() {
         return Err(r.error("not a heap snapshot: no \"snapshot\" section with meta"));
     }

@@ -255,3 +255,20 @@ pub fn cache_info(cache: &crate::store::IndexCache) -> String {
     }
     out
 }
+
+/// `heapsight anonymize`: where the copy went and what happened to the strings table.
+pub fn anonymize_report(output: &std::path::Path, r: &crate::anonymize::AnonymizeReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "wrote {} ({})",
+        output.display(),
+        human_bytes(r.bytes_written)
+    );
+    let _ = writeln!(
+        out,
+        "{} strings: {} replaced ({} of them unreferenced), {} kept as names, {} kept on request",
+        r.strings, r.replaced, r.unreferenced, r.kept_names, r.kept_by_request
+    );
+    out
+}
