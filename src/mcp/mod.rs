@@ -273,7 +273,7 @@ async fn notify(peer: &Peer<RoleServer>, token: &ProgressToken, progress: f64, m
 pub fn serve() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .enable_io()
+        .enable_all()
         .build()
         .map_err(|e| Error::Request(format!("cannot start the MCP server: {e}")))?;
     runtime.block_on(async {

@@ -58,9 +58,9 @@ async def call(session, name, args, expect_error=False):
     size = len(text.encode("utf-8"))
     check(size <= MAX_BYTES, f"{name} {json.dumps(args)[:80]}: {size} bytes <= {MAX_BYTES}")
     check(
-        bool(result.isError) == expect_error,
+        bool(result.is_error) == expect_error,
         f"{name}: {'an error' if expect_error else 'no error'} as expected"
-        + ("" if bool(result.isError) == expect_error else f" (got: {text[:300]})"),
+        + ("" if bool(result.is_error) == expect_error else f" (got: {text[:300]})"),
     )
     return text
 
@@ -145,7 +145,7 @@ async def tools_listed(session):
             "detached", "memory", "diff", "leaks", "trend", "allocations", "calltree", "investigate"}
     check(want <= names, f"tools listed: {sorted(names)}")
     check(all(str(MAX_BYTES) in (t.description or "") for t in tools), "every description states the bound")
-    check(all("cursor" in t.inputSchema.get("properties", {}) for t in tools), "every tool takes a cursor")
+    check(all("cursor" in t.input_schema.get("properties", {}) for t in tools), "every tool takes a cursor")
 
 
 async def node_trio(session):
@@ -160,8 +160,12 @@ async def node_trio(session):
     listing = await call(session, "list", {})
     check(all(i in listing for i in ids), "list shows the trio")
     leaks = await call(session, "leaks", {"baseline": b, "target": t, "final": f})
-    same_as_cli("leaks", leaks, "leaks", "--baseline", files[0], "--target", files[1], "--final", files[2], "--fail-on-leak", "--no-ignore-file")
-    check(verdict_line(leaks) is not None, f"leaks carries the gate's verdict: {verdict_line(leaks)}")
+    verdict = verdict_line(leaks)
+    report = "\n".join(l for l in leaks.splitlines()[:-2])
+    gate = ["leaks", "--baseline", files[0], "--target", files[1], "--final", files[2], "--fail-on-leak", "--no-ignore-file"]
+    same_as_cli("leaks", report, *gate)
+    code, _, err = cli(*gate)
+    check(verdict is not None and verdict.startswith("❌") == (code == 1), f"leaks ends with the gate's verdict, as the CLI's exit code {code}: {verdict}")
     diff = await call(session, "diff", {"before": b, "after": f})
     same_as_cli("diff", diff, "diff", files[0], files[2])
     summary = await call(session, "summary", {"doc": t})
@@ -268,7 +272,7 @@ async def bad_input(session):
     check("allocation profile" in err, "calltree on a snapshot says why not")
     try:
         r = await session.call_tool("no_such_tool", {})
-        check(bool(r.isError), "an unknown tool is an error")
+        check(bool(r.is_error), "an unknown tool is an error")
     except Exception as e:  # the SDK raises on protocol errors
         check("no_such_tool" in str(e), f"an unknown tool is an MCP error ({e})")
     listing = await call(session, "list", {})

@@ -85,7 +85,8 @@ pub(super) fn tools() -> Vec<ToolDef> {
             "leaks",
             "Three-snapshot leak detection (baseline, target after the action, final after \
              undoing it): objects new in target still alive in final, clustered by retainer \
-             path, with the leak gate's verdict (✅ passed / ❌ failed) under the ignore file.",
+             path; the last line is the leak gate's verdict (✅ passed / ❌ failed) under the \
+             ignore file and limits.",
             leaks,
         ),
         tool(
@@ -130,7 +131,12 @@ fn leaks(session: &Session, a: LeaksArgs, _: Progress<'_>) -> Result<String> {
         verdict: &verdict,
         gated: true,
     };
-    Ok(leak_gate::text(&gated))
+    // The CLI says the verdict with its exit code; an agent reads it as the last line.
+    Ok(format!(
+        "{}\n{}\n",
+        leak_gate::text(&gated),
+        leak_gate::verdict_line(&gated)
+    ))
 }
 
 fn trend_tool(session: &Session, a: TrendArgs, _: Progress<'_>) -> Result<String> {

@@ -51,7 +51,10 @@ where
     P: DeserializeOwned + JsonSchema + 'static,
 {
     let mut schema = (*schema_for_type::<P>()).clone();
-    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+    let props = schema
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Value::Object(props) = props {
         props.insert(
             "cursor".into(),
             json!({
