@@ -29,7 +29,10 @@ fn official_python_client_drives_every_tool() {
         .arg(&work)
         .status()
         .expect("run the client script");
-    assert!(status.success(), "the MCP client's checks failed (see its output above)");
+    assert!(
+        status.success(),
+        "the MCP client's checks failed (see its output above)"
+    );
 }
 
 /// The venv's python with the SDK installed, creating the venv on first use.

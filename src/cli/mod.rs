@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::formats::LoadOptions;
 use crate::progress::Progress;
 use crate::report::capture as report_capture;
-use crate::report::document::{to_html, to_markdown};
 use crate::report::command::{self, Format, LeakRun};
+use crate::report::document::{to_html, to_markdown};
 use crate::report::json::to_json;
 use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
@@ -144,7 +144,8 @@ fn run(cli: Cli) -> Result<()> {
             no_ignore_file,
             junit,
         } => {
-            let rules = IgnoreRules::discover(ignore.as_deref(), no_ignore_file, &final_, &baseline)?;
+            let rules =
+                IgnoreRules::discover(ignore.as_deref(), no_ignore_file, &final_, &baseline)?;
             let files = [&baseline, &target, &final_];
             let [b, t, f] = files.map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()));
             let (b, t, f) = (b?, t?, f?);

@@ -60,7 +60,9 @@ mod tests {
 
     #[test]
     fn pages_fit_and_chain() {
-        let text: String = (0..5000).map(|i| format!("row {i} {}\n", "x".repeat(i % 50))).collect();
+        let text: String = (0..5000)
+            .map(|i| format!("row {i} {}\n", "x".repeat(i % 50)))
+            .collect();
         let mut cursor = 0;
         let mut seen = 0;
         loop {
@@ -68,7 +70,9 @@ mod tests {
             assert!(p.len() <= MAX_RESULT_BYTES, "{} bytes", p.len());
             seen += p.lines().filter(|l| l.starts_with("row ")).count();
             match p.rsplit_once("\"cursor\": ") {
-                Some((_, rest)) => cursor = rest.split_whitespace().next().unwrap().parse().unwrap(),
+                Some((_, rest)) => {
+                    cursor = rest.split_whitespace().next().unwrap().parse().unwrap()
+                }
                 None => break,
             }
         }
@@ -81,6 +85,9 @@ mod tests {
         let p = page(&long, 0);
         assert!(p.len() <= MAX_LINE_BYTES + 1);
         assert!(p.trim_end().ends_with('…'));
-        assert_eq!(page("a\nb\n", 9), "(nothing past line 2: the result has 2 lines)\n");
+        assert_eq!(
+            page("a\nb\n", 9),
+            "(nothing past line 2: the result has 2 lines)\n"
+        );
     }
 }

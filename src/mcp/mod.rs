@@ -142,11 +142,12 @@ struct ProgressCounter {
 impl ProgressCounter {
     /// `Some((progress, message))` when worth a notification: a new phase, or 1% more.
     fn update(&mut self, phase: &str, done: u64, total: u64) -> Option<(f64, String)> {
-        let permille = if total == 0 {
-            0
-        } else {
-            (done.min(total) * 1000 / total).min(1000)
-        };
+        // Saturating: `done * 1000` must not overflow for multi-terabyte byte counts.
+        let permille = done
+            .min(total)
+            .saturating_mul(1000)
+            .checked_div(total)
+            .unwrap_or(0);
         if phase != self.phase {
             if !self.phase.is_empty() {
                 self.phases_done += 1;
@@ -265,7 +266,9 @@ impl HeapsightServer {
 async fn notify(peer: &Peer<RoleServer>, token: &ProgressToken, progress: f64, message: String) {
     // A client that went away mid-call is not this call's error.
     let _ = peer
-        .notify_progress(ProgressNotificationParam::new(token.clone(), progress).with_message(message))
+        .notify_progress(
+            ProgressNotificationParam::new(token.clone(), progress).with_message(message),
+        )
         .await;
 }
 
@@ -308,7 +311,12 @@ mod tests {
             last_permille: 0,
         };
         let mut last = -1.0;
-        for (phase, done) in [("parse", 0), ("parse", 500), ("parse", 501), ("analyse", 10)] {
+        for (phase, done) in [
+            ("parse", 0),
+            ("parse", 500),
+            ("parse", 501),
+            ("analyse", 10),
+        ] {
             if let Some((p, _)) = c.update(phase, done, 1000) {
                 assert!(p > last, "{p} after {last}");
                 last = p;
@@ -322,9 +330,13 @@ mod tests {
         let s = HeapsightServer::new();
         let p = Progress::default();
         assert!(s.call("nope", Value::Null, p).is_err());
-        let e = s.call("summary", serde_json::json!({"doc": 3}), p).unwrap_err();
+        let e = s
+            .call("summary", serde_json::json!({"doc": 3}), p)
+            .unwrap_err();
         assert!(e.to_string().contains("invalid arguments"), "{e}");
-        let e = s.call("summary", serde_json::json!({"doc": "#999"}), p).unwrap_err();
+        let e = s
+            .call("summary", serde_json::json!({"doc": "#999"}), p)
+            .unwrap_err();
         assert!(e.to_string().contains("no open document"), "{e}");
     }
 }

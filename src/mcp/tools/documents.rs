@@ -59,16 +59,8 @@ pub(super) fn tools() -> Vec<ToolDef> {
              findings worth a look. Opening a file that is already open returns its id.",
             open,
         ),
-        tool(
-            "list",
-            "The open documents: id, path, kind and size.",
-            list,
-        ),
-        tool(
-            "close",
-            "Close a document and free its memory.",
-            close,
-        ),
+        tool("list", "The open documents: id, path, kind and size.", list),
+        tool("close", "Close a document and free its memory.", close),
     ]
 }
 
@@ -164,7 +156,10 @@ fn snapshot_overview(out: &mut String, d: &Document) {
     }
     let _ = writeln!(out, "\nWorth a look:");
     let mut any = false;
-    for s in find_suspects(&d.data, SuspectOptions::default()).iter().take(3) {
+    for s in find_suspects(&d.data, SuspectOptions::default())
+        .iter()
+        .take(3)
+    {
         any = true;
         let _ = writeln!(
             out,
@@ -181,7 +176,11 @@ fn snapshot_overview(out: &mut String, d: &Document) {
         let _ = writeln!(out, "  - {} (see `detached`)", detached_headline(&detached));
     }
     let map = MemoryMap::build(&d.data, DEFAULT_MIN_BUFFER);
-    for p in map.parts.iter().filter(|p| p.kind != PartKind::JsHeap && p.share >= 0.10) {
+    for p in map
+        .parts
+        .iter()
+        .filter(|p| p.kind != PartKind::JsHeap && p.share >= 0.10)
+    {
         any = true;
         let _ = writeln!(
             out,
@@ -226,7 +225,11 @@ fn profile_overview(out: &mut String, s: &AllocSummary) {
         );
     }
     let _ = writeln!(out, "\nWorth a look:");
-    let leaked: Vec<_> = s.top_by_leaked.iter().filter(|r| r.metrics.end_bytes > 0).collect();
+    let leaked: Vec<_> = s
+        .top_by_leaked
+        .iter()
+        .filter(|r| r.metrics.end_bytes > 0)
+        .collect();
     if leaked.is_empty() {
         let _ = writeln!(out, "  nothing is live at exit (no leak at exit)");
     }

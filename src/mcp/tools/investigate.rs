@@ -57,7 +57,9 @@ pub(super) fn tool() -> ToolDef {
 
 fn investigate(session: &Session, a: InvestigateArgs, progress: Progress<'_>) -> Result<String> {
     if a.docs.is_empty() {
-        return Err(Error::Request("investigate needs at least one document".into()));
+        return Err(Error::Request(
+            "investigate needs at least one document".into(),
+        ));
     }
     let docs = a
         .docs
@@ -67,7 +69,11 @@ fn investigate(session: &Session, a: InvestigateArgs, progress: Progress<'_>) ->
     let last = &docs[docs.len() - 1];
     let mut findings = Vec::new();
     if let Some(p) = last.profile() {
-        profile_findings(&mut findings, &AllocSummary::build(p, 5), &last.id.to_string());
+        profile_findings(
+            &mut findings,
+            &AllocSummary::build(p, 5),
+            &last.id.to_string(),
+        );
     } else {
         progress.step("suspects", 0, 3)?;
         snapshot_findings(&mut findings, last);
@@ -206,7 +212,12 @@ fn leak_findings(
     let run = LeakRun::compute(baseline, target, final_, &rules, limits)?;
     let total = final_.total_size();
     for c in &run.report.clusters {
-        let examples: Vec<String> = c.example_ids.iter().take(5).map(|i| format!("@{i}")).collect();
+        let examples: Vec<String> = c
+            .example_ids
+            .iter()
+            .take(5)
+            .map(|i| format!("@{i}"))
+            .collect();
         out.push(Finding {
             share: share(c.retained_size, total),
             bytes: c.retained_size,
@@ -245,16 +256,29 @@ fn trend_findings(out: &mut Vec<Finding>, docs: &[&Document]) -> Result<()> {
         out.push(Finding {
             share: share(added, total),
             bytes: added,
-            title: format!("{} {} over {} steps", one_line(&s.label(), 80), s.verdict.label(), t.steps),
+            title: format!(
+                "{} {} over {} steps",
+                one_line(&s.label(), 80),
+                s.verdict.label(),
+                t.steps
+            ),
             evidence: vec![
                 format!(
                     "{}: {}",
                     s.kind.count_unit(),
-                    s.counts.iter().map(u64::to_string).collect::<Vec<_>>().join(" → ")
+                    s.counts
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" → ")
                 ),
                 format!(
                     "bytes: {}",
-                    s.bytes.iter().map(u64::to_string).collect::<Vec<_>>().join(" → ")
+                    s.bytes
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" → ")
                 ),
             ],
             next: format!("trend {{docs: [{}]}}", ids.join(", ")),
@@ -271,7 +295,11 @@ fn profile_findings(out: &mut Vec<Finding>, s: &AllocSummary, doc: &str) {
             bytes: r.metrics.end_bytes,
             title: format!("live at exit (leaked): {}", one_line(&r.function, 120)),
             evidence: vec![
-                format!("{} block(s) at {}", r.metrics.end_blocks, one_line(&r.location, 120)),
+                format!(
+                    "{} block(s) at {}",
+                    r.metrics.end_blocks,
+                    one_line(&r.location, 120)
+                ),
                 format!("stack: {}", one_line(&r.stack.join(" → "), 400)),
             ],
             next: format!("calltree {{doc: \"{doc}\", sort: \"end_bytes\", bottom_up: true}}"),
@@ -283,7 +311,11 @@ fn profile_findings(out: &mut Vec<Finding>, s: &AllocSummary, doc: &str) {
             bytes: r.metrics.peak_bytes,
             title: format!("largest at the peak: {}", one_line(&r.function, 120)),
             evidence: vec![
-                format!("{} block(s) at {}", r.metrics.peak_blocks, one_line(&r.location, 120)),
+                format!(
+                    "{} block(s) at {}",
+                    r.metrics.peak_blocks,
+                    one_line(&r.location, 120)
+                ),
                 format!("stack: {}", one_line(&r.stack.join(" → "), 400)),
             ],
             next: format!("calltree {{doc: \"{doc}\", sort: \"peak_bytes\"}}"),
