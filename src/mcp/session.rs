@@ -66,6 +66,11 @@ impl Session {
         self.store().get(n).cloned().ok_or_else(|| not_open(id))
     }
 
+    /// The open documents `ids` name, in that order.
+    pub fn get_all(&self, ids: &[String]) -> Result<Vec<Arc<Document>>> {
+        ids.iter().map(|id| self.get(id)).collect()
+    }
+
     /// Close `id`, freeing it once no running call still reads it.
     pub fn close(&self, id: &str) -> Result<Arc<Document>> {
         let n = parse_id(id)?;

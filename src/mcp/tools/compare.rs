@@ -2,7 +2,6 @@
 //! and the trend over a series. Each prints what the matching CLI command prints with its gate on.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;
@@ -145,11 +144,7 @@ fn trend_tool(session: &Session, a: TrendArgs, _: Progress<'_>) -> Result<String
             "trend needs 2 or more snapshots of one process".into(),
         ));
     }
-    let docs = a
-        .docs
-        .iter()
-        .map(|id| session.get(id))
-        .collect::<Result<Vec<Arc<Document>>>>()?;
+    let docs = session.get_all(&a.docs)?;
     if let Some(d) = docs.iter().find(|d| d.profile().is_some()) {
         return Err(Error::Request(format!(
             "{}: trend needs V8 heap snapshots, not allocation profiles",

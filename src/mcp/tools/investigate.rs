@@ -4,14 +4,13 @@
 //! allocation profile — ranked by share of the heap, each with its evidence.
 
 use std::fmt::Write;
-use std::sync::Arc;
 
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;
 
 use super::documents::share;
 use super::ToolDef;
-use crate::analysis::alloc::AllocSummary;
+use crate::analysis::alloc::{AllocSummary, SiteRow};
 use crate::analysis::detached::DetachedDom;
 use crate::analysis::leak_gate::{trace_text, IgnoreRules, Limits};
 use crate::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
@@ -61,11 +60,7 @@ fn investigate(session: &Session, a: InvestigateArgs, progress: Progress<'_>) ->
             "investigate needs at least one document".into(),
         ));
     }
-    let docs = a
-        .docs
-        .iter()
-        .map(|id| session.get(id))
-        .collect::<Result<Vec<Arc<Document>>>>()?;
+    let docs = session.get_all(&a.docs)?;
     let last = &docs[docs.len() - 1];
     let mut findings = Vec::new();
     if let Some(p) = last.profile() {
@@ -290,35 +285,47 @@ fn trend_findings(out: &mut Vec<Finding>, docs: &[&Document]) -> Result<()> {
 fn profile_findings(out: &mut Vec<Finding>, s: &AllocSummary, doc: &str) {
     let peak = s.totals.peak_bytes;
     for r in s.top_by_leaked.iter().filter(|r| r.metrics.end_bytes > 0) {
-        out.push(Finding {
-            share: share(r.metrics.end_bytes, peak.max(s.totals.end_bytes)),
-            bytes: r.metrics.end_bytes,
-            title: format!("live at exit (leaked): {}", one_line(&r.function, 120)),
-            evidence: vec![
-                format!(
-                    "{} block(s) at {}",
-                    r.metrics.end_blocks,
-                    one_line(&r.location, 120)
-                ),
-                format!("stack: {}", one_line(&r.stack.join(" → "), 400)),
-            ],
-            next: format!("calltree {{doc: \"{doc}\", sort: \"end_bytes\", bottom_up: true}}"),
-        });
+        let whole = peak.max(s.totals.end_bytes);
+        let next = format!("calltree {{doc: \"{doc}\", sort: \"end_bytes\", bottom_up: true}}");
+        out.push(site_finding(
+            r,
+            "live at exit (leaked)",
+            r.metrics.end_bytes,
+            r.metrics.end_blocks,
+            whole,
+            next,
+        ));
     }
     for r in &s.top_by_peak {
-        out.push(Finding {
-            share: share(r.metrics.peak_bytes, peak),
-            bytes: r.metrics.peak_bytes,
-            title: format!("largest at the peak: {}", one_line(&r.function, 120)),
-            evidence: vec![
-                format!(
-                    "{} block(s) at {}",
-                    r.metrics.peak_blocks,
-                    one_line(&r.location, 120)
-                ),
-                format!("stack: {}", one_line(&r.stack.join(" → "), 400)),
-            ],
-            next: format!("calltree {{doc: \"{doc}\", sort: \"peak_bytes\"}}"),
-        });
+        let next = format!("calltree {{doc: \"{doc}\", sort: \"peak_bytes\"}}");
+        out.push(site_finding(
+            r,
+            "largest at the peak",
+            r.metrics.peak_bytes,
+            r.metrics.peak_blocks,
+            peak,
+            next,
+        ));
+    }
+}
+
+/// An allocation site holding `bytes` in `blocks` of `whole`.
+fn site_finding(
+    r: &SiteRow,
+    what: &str,
+    bytes: u64,
+    blocks: u64,
+    whole: u64,
+    next: String,
+) -> Finding {
+    Finding {
+        share: share(bytes, whole),
+        bytes,
+        title: format!("{what}: {}", one_line(&r.function, 120)),
+        evidence: vec![
+            format!("{blocks} block(s) at {}", one_line(&r.location, 120)),
+            format!("stack: {}", one_line(&r.stack.join(" → "), 400)),
+        ],
+        next,
     }
 }
