@@ -117,6 +117,21 @@ def make_big_snapshot(path, n):
         f.write('],"strings":["(root)","Item"]}')
 
 
+def server_cpu_seconds():
+    """CPU time used so far by the `heapsight` child of this process (Linux /proc), or None."""
+    me = str(os.getpid())
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, rest = stat[: stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if rest[1] == me and "heapsight" in name:
+            return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    return None
+
+
 async def main():
     os.makedirs(WORK, exist_ok=True)
     params = StdioServerParameters(command=BIN, args=["mcp"], env=ENV, cwd=REPO)
@@ -262,6 +277,10 @@ async def bad_input(session):
     err = await call(session, "open", {"path": bad}, expect_error=True)
     _, _, cli_err = cli("summary", bad)
     check(err == cli_err.strip(), f"a malformed file: the CLI's message ({err!r})")
+    for not_heap in (os.path.join(REPO, "README.md"), SAMPLES):
+        err = await call(session, "open", {"path": not_heap}, expect_error=True)
+        _, _, cli_err = cli("summary", not_heap)
+        check(err == cli_err.strip(), f"not a heap file: the CLI's message ({err!r})")
     d = doc_id(await call(session, "open", {"path": sample("node-leak/final.heapsnapshot")}))
     err = await call(session, "node", {"doc": d, "node": "@nope"}, expect_error=True)
     _, _, cli_err = cli("node", sample("node-leak/final.heapsnapshot"), "@nope")
@@ -282,13 +301,15 @@ async def bad_input(session):
 async def cancellation(session):
     big = os.path.join(WORK, "big.heapsnapshot")
     if not os.path.exists(big):
-        make_big_snapshot(big, 400_000)
+        make_big_snapshot(big, 1_500_000)
     messages = []
     got_progress = anyio.Event()
 
     async def on_progress(progress, total, message):
         messages.append((progress, message))
-        got_progress.set()
+        # Cancel while the file is being read, not before it starts.
+        if message and not message.startswith("index cache"):
+            got_progress.set()
 
     scope = anyio.CancelScope()
 
@@ -301,9 +322,15 @@ async def cancellation(session):
         with anyio.move_on_after(120):
             await got_progress.wait()
         scope.cancel()
-    check(bool(messages), f"a long load reports progress ({messages[:2]})")
+    check(got_progress.is_set(), f"a long load reports progress while reading ({messages[:3]})")
     progress = [p for p, _ in messages]
     check(progress == sorted(progress), "progress only grows")
+    await anyio.sleep(0.5)
+    before = server_cpu_seconds()
+    await anyio.sleep(1.5)
+    after = server_cpu_seconds()
+    if before is not None and after is not None:
+        check(after - before < 0.5, f"the cancelled load stopped ({after - before:.2f} s of CPU in 1.5 s after)")
     with anyio.fail_after(30):
         listing = await call(session, "list", {})
     check("big.heapsnapshot" not in listing, "a cancelled load leaves nothing open, and the server still answers")
