@@ -55,11 +55,6 @@ impl HeapsightServer {
         }
     }
 
-    /// The names of the tools, in the order `tools/list` gives them.
-    pub fn tool_names(&self) -> Vec<&'static str> {
-        self.tools.iter().map(|t| t.name).collect()
-    }
-
     /// Run tool `name` on `args` on this thread, with its panics caught: the page of its text
     /// at `args.cursor`, or the error a client sees. The protocol handler runs this on a
     /// blocking thread; tests call it directly.

@@ -121,14 +121,19 @@ fn header(d: &Document) -> String {
 pub(super) fn overview(d: &Document) -> String {
     let mut out = header(d);
     out.push('\n');
-    match d.profile() {
-        Some(p) => profile_overview(&mut out, &AllocSummary::build(p, 5)),
-        None => snapshot_overview(&mut out, d),
-    }
-    out.push_str(
-        "\nNext: summary, dominators, node/retainers @id, search, detached, memory, investigate; \
-         with more documents diff, leaks (baseline/target/final), trend.\n",
-    );
+    let next = match d.profile() {
+        Some(p) => {
+            profile_overview(&mut out, &AllocSummary::build(p, 5));
+            "summary, calltree (sort end_bytes for what leaked), investigate; diff with another \
+             profile"
+        }
+        None => {
+            snapshot_overview(&mut out, d);
+            "summary, dominators, node/retainers @id, search, detached, memory, investigate; \
+             with more documents diff, leaks (baseline/target/final), trend"
+        }
+    };
+    out.push_str(&format!("\nNext: {next}.\n"));
     out
 }
 
