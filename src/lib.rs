@@ -21,6 +21,8 @@ pub mod error;
 pub mod formats;
 #[cfg(feature = "gui")]
 pub mod gui;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod model;
 pub mod process_memory;
 pub mod progress;

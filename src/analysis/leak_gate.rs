@@ -304,6 +304,35 @@ impl IgnoreRules {
         Self::parse(&text, path)
     }
 
+    /// The rules a leak or trend run uses: `explicit` (`--ignore FILE`), else (unless
+    /// `no_discovery`) the first [`IGNORE_FILE_NAME`] next to `last` (the final snapshot), next to
+    /// `first` (the baseline), or in the working directory; else none.
+    pub fn discover(
+        explicit: Option<&Path>,
+        no_discovery: bool,
+        last: &Path,
+        first: &Path,
+    ) -> Result<Self> {
+        if let Some(p) = explicit {
+            return Self::load(p);
+        }
+        if no_discovery {
+            return Ok(Self::default());
+        }
+        let dir_of = |p: &Path| -> PathBuf {
+            match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let dirs = [dir_of(last), dir_of(first), cwd];
+        match find_ignore_file(dirs.iter().map(PathBuf::as_path)) {
+            Some(p) => Self::load(&p),
+            None => Ok(Self::default()),
+        }
+    }
+
     /// The first rule that ignores `c`.
     pub fn ignoring(&self, c: &LeakCluster) -> Option<&IgnoreRule> {
         let mut trace: Option<String> = None;

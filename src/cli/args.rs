@@ -298,6 +298,10 @@ pub enum Command {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Serve the Model Context Protocol over stdin/stdout for AI agents (see docs/mcp.md):
+    /// tools to open documents by path and run the analyses above on them.
+    #[cfg(feature = "mcp")]
+    Mcp,
     /// One row per node, for notebooks and spreadsheets.
     Nodes {
         /// The file and rules.

@@ -11,13 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::analysis::alloc::{diff_profiles, AllocSummary, SiteDiffRow};
-use crate::analysis::call_tree::{flatten, CallTree, Direction};
-use crate::analysis::detached::DetachedDom;
-use crate::analysis::diff::SnapshotDiff;
-use crate::analysis::leak_gate::{find_ignore_file, GateVerdict, IgnoreRules, Limits};
-use crate::analysis::leaks::LeakReport;
-use crate::analysis::memory_map::MemoryMap;
+use crate::analysis::leak_gate::{IgnoreRules, Limits};
 use crate::analysis::retainers::retainer_paths;
 use crate::analysis::suspects::SuspectOptions;
 use crate::analysis::trend::{SnapshotPart, TrendBuilder, TrendOptions};
@@ -26,16 +20,15 @@ use crate::anonymize::{anonymize_file, AnonymizeOptions};
 use crate::capture::{capture, CaptureKind, CaptureOptions};
 use crate::error::{Error, Result};
 use crate::formats::LoadOptions;
-use crate::model::alloc::Metric;
-use crate::model::NodeIx;
 use crate::progress::Progress;
 use crate::report::capture as report_capture;
+use crate::report::command::{self, Format, LeakRun};
 use crate::report::document::{to_html, to_markdown};
-use crate::report::json::{to_json, SummaryJson};
+use crate::report::json::to_json;
 use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
-use crate::report::{alloc_text, allocation_stacks, csv, diff, memory, node, text, trend, tsv};
+use crate::report::{node, text, trend, tsv};
 use crate::store::Document;
 use crate::store::{title_of, DocumentId, IndexCache};
 use args::{CacheAction, CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
@@ -80,70 +73,14 @@ fn run(cli: Cli) -> Result<()> {
             csv: as_csv,
         } => {
             let doc = open(&input)?;
-            if let Some(profile) = doc.profile() {
-                let top = if top == 0 { usize::MAX } else { top };
-                let summary = AllocSummary::build(profile, top);
-                return print(&if json {
-                    to_json(&summary)?
-                } else {
-                    alloc_text::summary_text(&input.file, &summary)
-                });
-            }
-            let summary = doc.summary();
-            let n = if top == 0 {
-                summary.classes.len()
-            } else {
-                top.min(summary.classes.len())
-            };
-            let file = input.file.display().to_string();
-            if as_csv {
-                csv::classes(&summary.classes[..n])
-            } else if json {
-                to_json(&SummaryJson {
-                    file,
-                    node_count: summary.node_count,
-                    edge_count: summary.edge_count,
-                    total_size: summary.total_size,
-                    statistics: doc.statistics(),
-                    classes: &summary.classes[..n],
-                    class_count: summary.classes.len(),
-                })?
-            } else {
-                let mut out = String::new();
-                text::summary(
-                    &mut out,
-                    &file,
-                    &doc.data,
-                    summary.total_size,
-                    &summary.classes[..n],
-                    summary.classes.len(),
-                    doc.statistics(),
-                );
-                out
-            }
+            command::summary(&doc, top, format(json, as_csv))?
         }
         Command::Dominators {
             input,
             depth,
             top,
             json,
-        } => {
-            let doc = open(&input)?;
-            let (s, total) = (&doc.data, doc.total_size());
-            if json {
-                to_json(&node::dominator_tree(
-                    s,
-                    s.graph().root(),
-                    total,
-                    depth,
-                    top,
-                ))?
-            } else {
-                let mut out = String::new();
-                text::dominators(&mut out, s, total, depth, top);
-                out
-            }
-        }
+        } => command::dominators(&open(&input)?, depth, top, json)?,
         Command::Node {
             input,
             id,
@@ -151,7 +88,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let doc = open(&input)?;
-            let n = find_node(&doc, &id)?;
+            let n = doc.find_node(&id)?;
             node::node(&doc.data, n, limit, json)?
         }
         Command::Retainers {
@@ -161,7 +98,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let doc = open(&input)?;
-            let n = find_node(&doc, &id)?;
+            let n = doc.find_node(&id)?;
             let found = retainer_paths(doc.data.graph(), &doc.data.analysis, n, paths);
             node::retainers(&doc.data, n, &found, json)?
         }
@@ -177,7 +114,7 @@ fn run(cli: Cli) -> Result<()> {
             let options = fold.options();
             let a = open_path(&before, rules, &options)?;
             let b = open_path(&after, rules, &options)?;
-            compare(&a, &b, top, json, as_csv)?
+            command::compare(&a, &b, top, format(json, as_csv))?
         }
         Command::Calltree {
             input,
@@ -186,66 +123,13 @@ fn run(cli: Cli) -> Result<()> {
             depth,
             limit,
             json,
-        } => {
-            let doc = open(&input)?;
-            let Some(profile) = doc.profile() else {
-                return Err(Error::Request(
-                    "calltree needs an allocation profile (DHAT, heaptrack, pprof or V8 \
-                     .heapprofile); for heap snapshots see `heapsight dominators`, for heap \
-                     timelines' allocation stacks `heapsight allocations`"
-                        .into(),
-                ));
-            };
-            let limit = if limit == 0 { usize::MAX } else { limit };
-            let direction = if bottom_up {
-                Direction::BottomUp
-            } else {
-                Direction::TopDown
-            };
-            let tree = CallTree::build(profile, direction);
-            let rows = flatten(profile, &tree, sort, depth, limit);
-            alloc_text::calltree(&input.file, profile, &tree, sort, &rows, limit, json)?
-        }
+        } => command::calltree(&open(&input)?, bottom_up, sort, depth, limit, json)?,
         Command::Allocations {
             input,
             bottom_up,
             top,
             json,
-        } => {
-            let doc = open(&input)?;
-            if doc.profile().is_some() {
-                return Err(Error::Request(
-                    "allocations needs a V8 heap timeline or snapshot with allocation stacks; \
-                     for allocation profiles see `heapsight calltree`"
-                        .into(),
-                ));
-            }
-            let Some(live) = doc.allocation_stacks() else {
-                return Err(Error::Request(format!(
-                    "{} has no allocation stacks: record a heap timeline (DevTools' \
-                     \"Allocations on timeline\") or take the snapshot while tracking \
-                     allocations (HeapProfiler.startTrackingHeapObjects with trackAllocations)",
-                    input.file.display()
-                )));
-            };
-            let limit = if top == 0 { usize::MAX } else { top };
-            let direction = if bottom_up {
-                Direction::BottomUp
-            } else {
-                Direction::TopDown
-            };
-            let p = &live.stacks.profile;
-            let tree = live.tables.tree_now(p, direction);
-            let rows = flatten(p, tree, Metric::PeakBytes, u32::MAX, limit);
-            allocation_stacks::allocations(
-                &input.file,
-                &live.stacks,
-                direction,
-                &rows,
-                limit,
-                json,
-            )?
-        }
+        } => command::allocations(&open(&input)?, bottom_up, top, json)?,
         Command::Leaks {
             baseline,
             target,
@@ -261,16 +145,16 @@ fn run(cli: Cli) -> Result<()> {
             no_ignore_file,
             junit,
         } => {
-            let rules = ignore_rules(ignore.as_deref(), no_ignore_file, &final_, &baseline)?;
+            let rules =
+                IgnoreRules::discover(ignore.as_deref(), no_ignore_file, &final_, &baseline)?;
             let files = [&baseline, &target, &final_];
             let [b, t, f] = files.map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()));
             let (b, t, f) = (b?, t?, f?);
-            let report = LeakReport::compute(&b.data, &t.data, &f.data);
             let limits = Limits {
                 min_count,
                 min_bytes,
             };
-            let verdict = GateVerdict::compute(&report, &rules, limits);
+            let LeakRun { report, verdict } = LeakRun::compute(&b, &t, &f, &rules, limits)?;
             let gated = GatedLeaks {
                 report: &report,
                 rules: &rules,
@@ -308,7 +192,7 @@ fn run(cli: Cli) -> Result<()> {
             top,
         } => {
             let (first, last) = (&files[0], &files[files.len() - 1]);
-            let rules = ignore_rules(ignore.as_deref(), no_ignore_file, last, first)?;
+            let rules = IgnoreRules::discover(ignore.as_deref(), no_ignore_file, last, first)?;
             // One snapshot at a time: each is dropped once its part is taken. A trend reads no
             // distances, so they are not computed.
             let builder = trend_of_files(&files)?;
@@ -331,34 +215,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             return Ok(());
         }
-        Command::Detached { input, json } => {
-            let doc = open(&input)?;
-            let d = DetachedDom::compute(&doc.data);
-            if json {
-                to_json(&d)?
-            } else {
-                text::detached(&d)
-            }
-        }
+        Command::Detached { input, json } => command::detached(&open(&input)?, json)?,
         Command::Memory {
             input,
             json,
             min_buffer,
-        } => {
-            let doc = open(&input)?;
-            if doc.profile().is_some() {
-                return Err(Error::Request(
-                    "memory needs a heap snapshot, not an allocation profile".into(),
-                ));
-            }
-            let map = MemoryMap::build(&doc.data, min_buffer);
-            let file = input.file.display().to_string();
-            if json {
-                memory::json(&file, &map)?
-            } else {
-                memory::text(&file, &map)
-            }
-        }
+        } => command::memory(&open(&input)?, min_buffer, json)?,
         Command::Report {
             files,
             format,
@@ -391,6 +253,8 @@ fn run(cli: Cli) -> Result<()> {
             return emit(&out, output.as_deref());
         }
         Command::Capture(args) => return run_capture(args),
+        #[cfg(feature = "mcp")]
+        Command::Mcp => return crate::mcp::serve(),
         Command::Cache { action } => {
             let cache = IndexCache::from_env().ok_or_else(|| {
                 Error::Request(
@@ -437,37 +301,14 @@ fn run(cli: Cli) -> Result<()> {
     print(&out)
 }
 
-/// `heapsight diff`: two snapshots by class, or two allocation profiles by call stack.
-fn compare(a: &Document, b: &Document, top: usize, json: bool, as_csv: bool) -> Result<String> {
-    let shown = |len: usize| if top == 0 { len } else { top.min(len) };
-    match (a.profile(), b.profile()) {
-        (Some(pa), Some(pb)) => {
-            let d = diff_profiles(pa, pb);
-            let rows: Vec<SiteDiffRow> = d.sites[..shown(d.sites.len())]
-                .iter()
-                .map(|s| d.row(pa, pb, s))
-                .collect();
-            return if json {
-                diff::profile_json(&a.path, &b.path, &rows)
-            } else {
-                Ok(diff::profile_text(&a.path, &b.path, &rows))
-            };
-        }
-        (None, None) => {}
-        _ => {
-            return Err(Error::Request(
-                "cannot compare a heap snapshot with an allocation profile".into(),
-            ))
-        }
-    }
-    let d = SnapshotDiff::compute(&a.data, &b.data);
-    let n = shown(d.classes.len());
+/// The output format the flags ask for.
+fn format(json: bool, as_csv: bool) -> Format {
     if json {
-        diff::snapshot_json(&a.path, &b.path, &d, n)
+        Format::Json
     } else if as_csv {
-        Ok(diff::snapshot_csv(&d, n))
+        Format::Csv
     } else {
-        Ok(diff::snapshot_text(&a.path, &b.path, &d, n))
+        Format::Text
     }
 }
 
@@ -562,35 +403,6 @@ fn write_file(path: &Path, s: &str) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// The leak gate's rules: `--ignore FILE`, else (unless `--no-ignore-file`) the first
-/// `.heapsight-ignore` next to the final snapshot, next to the baseline, or in the working
-/// directory; else none.
-fn ignore_rules(
-    explicit: Option<&Path>,
-    no_discovery: bool,
-    final_: &Path,
-    baseline: &Path,
-) -> Result<IgnoreRules> {
-    if let Some(p) = explicit {
-        return IgnoreRules::load(p);
-    }
-    if no_discovery {
-        return Ok(IgnoreRules::default());
-    }
-    let dir_of = |p: &Path| -> PathBuf {
-        match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    };
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let dirs = [dir_of(final_), dir_of(baseline), cwd];
-    match find_ignore_file(dirs.iter().map(PathBuf::as_path)) {
-        Some(p) => IgnoreRules::load(&p),
-        None => Ok(IgnoreRules::default()),
-    }
 }
 
 fn print(s: &str) -> Result<()> {
@@ -694,18 +506,4 @@ fn with_progress_bar<T>(path: &Path, work: impl FnOnce(Progress<'_>) -> Result<T
         b.finish_and_clear();
     }
     result
-}
-
-/// Accept `@123`, `123`.
-fn find_node(doc: &Document, text: &str) -> Result<NodeIx> {
-    let digits = text.trim().trim_start_matches('@');
-    let id: u32 = digits.parse().map_err(|_| {
-        Error::Request(format!(
-            "'{text}' is not a node id (expected something like @12345)"
-        ))
-    })?;
-    doc.data
-        .graph()
-        .node_by_id(id)
-        .ok_or_else(|| Error::Request(format!("no node with id @{id} in this snapshot")))
 }

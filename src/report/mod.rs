@@ -5,6 +5,7 @@
 pub mod alloc_text;
 pub mod allocation_stacks;
 pub mod capture;
+pub mod command;
 pub mod csv;
 pub mod diff;
 pub mod document;

@@ -106,7 +106,20 @@ pub fn node_line(s: &AnalyzedSnapshot, n: NodeIx) -> String {
 
 /// The dominator tree, indented, `top` children per node, `depth` levels.
 pub fn dominators(out: &mut String, s: &AnalyzedSnapshot, total: u64, depth: usize, top: usize) {
-    let mut stack: Vec<(NodeIx, usize)> = vec![(s.graph().root(), 0)];
+    dominators_under(out, s, s.graph().root(), total, depth, top);
+}
+
+/// The dominator subtree under `start`, indented, `top` children per node, `depth` levels
+/// below it.
+pub fn dominators_under(
+    out: &mut String,
+    s: &AnalyzedSnapshot,
+    start: NodeIx,
+    total: u64,
+    depth: usize,
+    top: usize,
+) {
+    let mut stack: Vec<(NodeIx, usize)> = vec![(start, 0)];
     while let Some((v, level)) = stack.pop() {
         let share = percent(s.analysis.retained_size(v), total);
         let _ = writeln!(

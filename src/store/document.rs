@@ -337,6 +337,20 @@ impl Document {
         v
     }
 
+    /// The node a user names as DevTools shows it: `@123` or `123`.
+    pub fn find_node(&self, text: &str) -> crate::Result<crate::model::NodeIx> {
+        let digits = text.trim().trim_start_matches('@');
+        let id: u32 = digits.parse().map_err(|_| {
+            crate::Error::Request(format!(
+                "'{text}' is not a node id (expected something like @12345)"
+            ))
+        })?;
+        self.data
+            .graph()
+            .node_by_id(id)
+            .ok_or_else(|| crate::Error::Request(format!("no node with id @{id} in this snapshot")))
+    }
+
     /// The total a user sees for the whole file: what the root retains plus native bytes the
     /// snapshot counts outside the graph (Chromium's `extra_native_bytes`).
     pub fn total_size(&self) -> u64 {

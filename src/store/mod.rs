@@ -4,6 +4,7 @@
 
 mod document;
 pub mod index_cache;
+pub mod search;
 
 pub use document::{
     title_of, AllocTables, CacheUse, Document, DocumentId, StackTables, BUILD_NOW_NODES,

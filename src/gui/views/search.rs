@@ -7,22 +7,8 @@ use eframe::egui;
 
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::model::NodeIx;
+use crate::store::search::{search, SearchResults};
 use crate::store::Document;
-
-/// How many node matches a search returns.
-const MAX_MATCHES: usize = 200;
-
-/// Search results.
-#[derive(Default)]
-pub struct SearchResults {
-    /// Matching class names (index into the summary's rows).
-    pub classes: Vec<usize>,
-    /// Matching nodes, largest retained size first.
-    pub nodes: Vec<NodeIx>,
-    /// True when more nodes matched than were kept.
-    pub truncated: bool,
-}
 
 /// Search state for one tab.
 #[derive(Default)]
@@ -34,39 +20,6 @@ pub struct SearchBox {
     pub results: Option<SearchResults>,
     /// A message about the last search (e.g. "no node @123").
     pub message: Option<String>,
-}
-
-/// Run a search (on any thread).
-pub fn search(snap: &Document, query: &str) -> SearchResults {
-    let q = query.trim().to_lowercase();
-    let mut out = SearchResults::default();
-    if q.is_empty() {
-        return out;
-    }
-    out.classes = snap
-        .summary()
-        .classes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.name.to_lowercase().contains(&q))
-        .map(|(i, _)| i)
-        .take(MAX_MATCHES)
-        .collect();
-    let g = snap.data.graph();
-    let mut nodes: Vec<NodeIx> = Vec::new();
-    for n in 0..g.node_count() as NodeIx {
-        let name = g.name(n);
-        // Cheap ASCII-case-insensitive test first; most names fail it.
-        if name.len() >= q.len() && name.to_lowercase().contains(&q) {
-            nodes.push(n);
-        }
-    }
-    let a = &snap.data.analysis;
-    nodes.sort_by_key(|&n| std::cmp::Reverse(a.retained_size(n)));
-    out.truncated = nodes.len() > MAX_MATCHES;
-    nodes.truncate(MAX_MATCHES);
-    out.nodes = nodes;
-    out
 }
 
 /// Parse `@123` (or `@ 123`).
