@@ -300,7 +300,9 @@ fn leaking_training_grows_per_step_and_names_the_allocating_function() {
         "--kind",
         "timeline",
         "--every",
-        "2s",
+        // Long enough that steps land while tracking runs even when the machine is busy and
+        // connecting takes a second or two.
+        "5s",
         "--out",
         d,
     ]);

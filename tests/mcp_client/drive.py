@@ -146,6 +146,7 @@ async def main():
             await timeline(session)
             await paging(session)
             await bad_input(session)
+            await anonymized(session)
             await cancellation(session)
             expected = {t.name for t in (await session.list_tools()).tools}
             check(called >= expected, f"every tool called (missing: {sorted(expected - called)})")
@@ -157,7 +158,8 @@ async def tools_listed(session):
     tools = (await session.list_tools()).tools
     names = {t.name for t in tools}
     want = {"open", "list", "close", "summary", "dominators", "node", "retainers", "search",
-            "detached", "memory", "diff", "leaks", "trend", "allocations", "calltree", "investigate"}
+            "detached", "memory", "diff", "leaks", "trend", "allocations", "calltree", "investigate",
+            "anonymize"}
     check(want <= names, f"tools listed: {sorted(names)}")
     check(all(str(MAX_BYTES) in (t.description or "") for t in tools), "every description states the bound")
     check(all("cursor" in t.input_schema.get("properties", {}) for t in tools), "every tool takes a cursor")
@@ -264,6 +266,24 @@ async def paging(session):
     check(len(pages) > 1, f"a large result is paged ({len(pages)} pages)")
     lines = [l for p in pages for l in body(p)]
     check(lines == out.splitlines(), f"the pages add up to the CLI's output ({len(lines)} lines)")
+
+
+async def anonymized(session):
+    original = sample("node-server-leak/target.heapsnapshot")
+    if not os.path.exists(original):
+        original = sample("node-leak/target.heapsnapshot")
+    copy = os.path.join(WORK, "shared.heapsnapshot")
+    done = await call(session, "anonymize", {"input": original, "output": copy, "keep": ["RequestContext"]})
+    check(copy in done and "replaced" in done, f"anonymize names what it wrote ({done!r})")
+    c = doc_id(await call(session, "open", {"path": copy}))
+    o = doc_id(await call(session, "open", {"path": original}))
+    names = (os.path.basename(original), os.path.basename(copy))
+    strip = lambda t: [l for l in t.splitlines() if not any(n in l for n in names)]
+    same = strip(await call(session, "summary", {"doc": c})) == strip(await call(session, "summary", {"doc": o}))
+    check(same, "the anonymized copy has the original's summary")
+    err = await call(session, "anonymize", {"input": original, "output": original}, expect_error=True)
+    check("heapsight:" in err, f"anonymize never writes over its input ({err!r})")
+    await call(session, "close", {"doc": c})
 
 
 async def bad_input(session):

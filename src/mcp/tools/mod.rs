@@ -5,6 +5,7 @@ mod alloc;
 mod compare;
 mod documents;
 mod investigate;
+mod share;
 mod snapshot;
 
 use std::sync::Arc;
@@ -86,8 +87,7 @@ pub fn all() -> Vec<ToolDef> {
     tools.extend(compare::tools());
     tools.extend(alloc::tools());
     tools.push(investigate::tool());
-    // An `anonymize` tool (a copy of a snapshot with names and strings replaced, written only
-    // to the output path the client names) registers here once the library function lands.
+    tools.push(share::tool());
     tools
 }
 
