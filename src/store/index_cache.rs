@@ -288,7 +288,7 @@ impl IndexCache {
             Ok(f) => f,
             Err(_) => return Lookup::Miss,
         };
-        match read_index(file, &key) {
+        match read_index(file, Some(&key)) {
             Ok(data) => {
                 // Last use decides eviction order.
                 if let Ok(f) = File::options().write(true).open(&index) {
@@ -1082,8 +1082,50 @@ impl Scan {
     }
 }
 
-/// Read, verify and map the index in `file` whose key must be `key`.
-fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
+/// Read and verify the index file at `path` with every check [`IndexCache::lookup`] makes
+/// except the comparison of its key with a snapshot's (the key section is checksummed but its
+/// contents are taken as they are), then map it. For tools that inspect index files and for
+/// fuzzing the reader; the error says why the index would be rejected.
+pub fn read_unkeyed(path: &Path) -> Result<AnalyzedSnapshot, String> {
+    let file = File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+    read_index(file, None).map_err(|why| format!("{}: {why}", path.display()))
+}
+
+/// Recompute the checksums of an index held in memory, in place: every section's that lies
+/// inside `index`, then the header's. Lets tests and fuzzers build indexes whose checksums
+/// pass, so that the checks behind them are reached. Does nothing to bytes without an index
+/// header; other damage (a wrong length, sections out of place) is left as it is.
+pub fn reseal(index: &mut [u8]) {
+    if index.len() < HEADER_LEN || &index[..8] != MAGIC {
+        return;
+    }
+    let count = (u32::from_le_bytes([index[12], index[13], index[14], index[15]]) as usize)
+        .min(MAX_SECTIONS)
+        .min((index.len() - HEADER_LEN) / ENTRY_LEN);
+    let table_end = HEADER_LEN + count * ENTRY_LEN;
+    for at in (HEADER_LEN..table_end).step_by(ENTRY_LEN) {
+        let Some(e) = parse_table(&index[at..at + ENTRY_LEN])
+            .ok()
+            .and_then(|v| v.first().copied())
+        else {
+            continue;
+        };
+        let end = e
+            .count
+            .checked_mul(e.elem as u64)
+            .and_then(|b| e.offset.checked_add(b))
+            .filter(|&end| end <= index.len() as u64);
+        if let Some(end) = end {
+            let sum = checksum(&index[e.offset as usize..end as usize]);
+            index[at + 24..at + 32].copy_from_slice(&sum.to_le_bytes());
+        }
+    }
+    let sum = header_sum(&index[..table_end]);
+    index[24..32].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// Read, verify and map the index in `file` whose key must be `key` (any key when `None`).
+fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Why> {
     let io = |e: std::io::Error| format!("cannot read: {e}");
     let file_len = file.metadata().map_err(io)?.len();
     let mut head = [0u8; HEADER_LEN];
@@ -1139,7 +1181,8 @@ fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
         }
         Ok(b)
     };
-    if small(&mut file, sec(Sec::Key), "key")? != key {
+    let stored_key = small(&mut file, sec(Sec::Key), "key")?;
+    if key.is_some_and(|key| key != stored_key) {
         return Err("stale: the snapshot, its options or heapsight changed".into());
     }
     let meta = read_meta(&small(&mut file, sec(Sec::Meta), "meta")?)?;
