@@ -256,3 +256,112 @@ fn no_cache_writes_nothing_and_cache_commands_report_and_clear() {
     let info = String::from_utf8(run_cached(&dir, &["cache", "info"]).stdout).unwrap();
     assert!(info.contains("0 indexes"), "{info}");
 }
+
+/// The index reader's fuzz seeds (`fuzz/seeds/index_cache/`, written by heapsight itself
+/// through `fuzz/make_index_seeds.sh`).
+fn index_seeds() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/index_cache");
+    let seeds = index_files(&dir);
+    assert!(!seeds.is_empty(), "no index seeds in {}", dir.display());
+    seeds
+}
+
+/// Read `index` (bytes) without a key the way the fuzz targets do, and use what maps the way
+/// the views do. `Ok(true)` when it was accepted, `Err` with a panic's message.
+fn read_and_use(index: &[u8], name: &str) -> Result<bool, String> {
+    use heapsight::analysis::retainers::retainer_paths;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let file = common::temp_file(name, index);
+    catch_unwind(AssertUnwindSafe(
+        || match heapsight::store::index_cache::read_unkeyed(&file) {
+            Ok(data) => {
+                let _ = data.summary();
+                let _ = data.statistics();
+                let g = data.graph();
+                let _ = data.analysis.parent_edges(g);
+                let n = g.node_count() as u32;
+                for node in [0, n / 2, n - 1] {
+                    let _ = retainer_paths(g, &data.analysis, node, 3);
+                    let _ = data.path_label(node);
+                }
+                true
+            }
+            Err(why) => {
+                assert!(
+                    why.contains(name),
+                    "the reason does not name the file: {why}"
+                );
+                false
+            }
+        },
+    ))
+    .map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+/// The seeds are valid indexes of this heapsight's format: when this fails, the format changed
+/// (FORMAT_VERSION) and `fuzz/make_index_seeds.sh` must be run again.
+#[test]
+fn the_index_fuzz_seeds_are_current() {
+    for seed in index_seeds() {
+        let data = heapsight::store::index_cache::read_unkeyed(&seed)
+            .unwrap_or_else(|why| panic!("run fuzz/make_index_seeds.sh: {why}"));
+        assert!(data.graph().node_count() > 1, "{}", seed.display());
+    }
+}
+
+/// Damage behind the checksums: every byte of the smallest seed changed in turn, the checksums
+/// recomputed (`index_cache::reseal`, as the `index_cache_resealed` fuzz target does), is
+/// rejected by a structural or value check or is harmless to use; none panics. The fuzzers'
+/// findings (`tests/data/fuzz/index_cache*/`, already resealed) too.
+#[test]
+fn resealed_damage_is_rejected_or_harmless() {
+    use heapsight::store::index_cache::reseal;
+    let seeds = index_seeds();
+    let smallest = seeds
+        .iter()
+        .min_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let good = std::fs::read(smallest).unwrap();
+    let mut resealed = good.clone();
+    reseal(&mut resealed);
+    assert_eq!(resealed, good, "resealing a valid index changes nothing");
+    let mut rejected = 0;
+    for at in 0..good.len() {
+        for flip in [0x01, 0x80] {
+            let mut bad = good.clone();
+            bad[at] ^= flip;
+            reseal(&mut bad);
+            match read_and_use(&bad, "resealed.hsidx") {
+                Ok(accepted) => rejected += usize::from(!accepted),
+                Err(panic) => panic!("flip {flip:#x} at byte {at}: panicked: {panic}"),
+            }
+        }
+    }
+    // Most single-byte changes break a check (a few are in values nothing checks: sizes, ids).
+    assert!(
+        rejected > good.len(),
+        "{rejected} of {} rejected",
+        2 * good.len()
+    );
+    let findings = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    for target in ["index_cache", "index_cache_resealed"] {
+        let Ok(dir) = std::fs::read_dir(findings.join(target)) else {
+            continue;
+        };
+        for file in dir.flatten() {
+            let mut bytes = std::fs::read(file.path()).unwrap();
+            if target == "index_cache_resealed" {
+                reseal(&mut bytes);
+            }
+            let name = format!("{target}-{}", file.file_name().to_string_lossy());
+            if let Err(panic) = read_and_use(&bytes, &name) {
+                panic!("{name}: panicked: {panic}");
+            }
+        }
+    }
+}
