@@ -675,3 +675,32 @@ fn fuzz_findings_stay_fixed() {
     }
     eprintln!("{seen} fuzz findings checked");
 }
+
+/// Found while fuzzing: 25 nodes of 9·10^17 bytes each overflowed the root's retained size
+/// (a panic in the dominator pass), and `extra_native_bytes` near 2^64 overflowed the summary's
+/// total. The loader now refuses a heap of more than 2^62 bytes, which bounds every total.
+#[test]
+fn heap_sizes_that_overflow_totals_are_rejected() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz/v8_snapshot");
+    let bytes = std::fs::read(dir.join("self-sizes-overflow.heapsnapshot")).unwrap();
+    expect_bad(
+        "self-sizes.heapsnapshot",
+        &bytes,
+        "add up to more than any heap holds",
+    );
+    let bytes = std::fs::read(dir.join("extra-native-bytes-overflow.heapsnapshot")).unwrap();
+    expect_bad(
+        "extra-native.heapsnapshot",
+        &bytes,
+        "snapshot.extra_native_bytes is 18446744073709551615",
+    );
+    // Up to the bound, both load and analyse.
+    let at_bound = with_sections(
+        r#""nodes":[9,0,1,0,1,0,0,3,1,3,4611686018427387903,0,0,0],"edges":[1,1,7],"strings":["","A"]"#,
+    )
+    .replace(r#""node_count":2"#, r#""extra_native_bytes":4611686018427387904,"node_count":2"#);
+    assert_eq!(
+        load_and_analyze_no_panic("at-bound.heapsnapshot", at_bound.as_bytes()),
+        Ok(true)
+    );
+}

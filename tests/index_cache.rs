@@ -365,3 +365,43 @@ fn resealed_damage_is_rejected_or_harmless() {
         }
     }
 }
+
+/// Found while fuzzing (by reading the reader behind the checksums): sizes in an index were
+/// not checked, so a forged index whose checksums were recomputed could hold retained sizes
+/// or `extra_native_bytes` whose totals overflow in the summary. Sizes now add up to at most
+/// what a loaded heap may hold (`MAX_HEAP_BYTES`), or the index is rejected.
+#[test]
+fn forged_sizes_behind_the_checksums_are_rejected() {
+    use heapsight::store::index_cache::reseal;
+    let seed = index_seeds()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("two-nodes"))
+        .expect("the two-node seed");
+    let good = std::fs::read(seed).unwrap();
+    // Section table entry: id u32, element size u32, offset u64, count u64, checksum u64.
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let count = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let retained = (0..count)
+        .map(|i| 32 + 32 * i)
+        .find(|&at| u32::from_le_bytes(good[at..at + 4].try_into().unwrap()) == 19)
+        .map(|at| u64_at(&good, at + 8) as usize)
+        .expect("a Retained section");
+    let mut forged = good.clone();
+    forged[retained..retained + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    reseal(&mut forged);
+    let file = common::temp_file("forged-retained.hsidx", &forged);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz/index_cache_resealed");
+    // The committed copy is stored before resealing, as the fuzz target gets its inputs.
+    let mut committed = std::fs::read(dir.join("retained-overflow.hsidx")).unwrap();
+    reseal(&mut committed);
+    assert!(
+        committed == forged,
+        "tests/data/fuzz/index_cache_resealed/retained-overflow.hsidx is this forged index"
+    );
+    let why = match heapsight::store::index_cache::read_unkeyed(&file) {
+        Ok(_) => panic!("a forged retained size of 2^64 - 1 was accepted"),
+        Err(why) => why,
+    };
+    assert!(why.contains("section 19 has values out of range"), "{why}");
+    assert_eq!(read_and_use(&forged, "forged.hsidx"), Ok(false));
+}

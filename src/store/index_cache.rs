@@ -13,11 +13,12 @@
 //!
 //! An index is trusted only when its key (heapsight version, canonical path, size, mtime, a
 //! hash of the file's first and last MiB, rules and load options) equals the file's, its length
-//! matches, every section's checksum matches, padding is zero and every value that is used as
-//! an index is in range. Anything else is a miss: the snapshot is loaded again and the index
-//! rewritten. Writers write a private temp file and rename it into place, so readers never see
-//! a torn file. Allocation profiles (DHAT, heaptrack, pprof, sampling profiles) are not cached:
-//! they load fast and their profile tables are not part of the index.
+//! matches, every section's checksum matches, padding is zero, every value that is used as
+//! an index is in range and the sizes add up to no more than a loaded heap may hold. Anything
+//! else is a miss: the snapshot is loaded again and the index rewritten. Writers write a
+//! private temp file and rename it into place, so readers never see a torn file. Allocation
+//! profiles (DHAT, heaptrack, pprof, sampling profiles) are not cached: they load fast and
+//! their profile tables are not part of the index.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -28,6 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::analysis::{Analysis, AnalyzedSnapshot, ClassIndex, DominatorTree, RuleSet};
 use crate::formats::LoadOptions;
 use crate::model::column::Pod;
+use crate::model::graph::MAX_HEAP_BYTES;
 use crate::model::{
     AllocationTraces, Column, EdgeKind, FieldTable, FxHashMap, HeapGraph, Location, NodeKind,
     SizeColumn, Snapshot, SnapshotInfo, StringTable, TraceNode,
@@ -750,6 +752,14 @@ fn read_meta(b: &[u8]) -> Result<Meta, Why> {
     if !r.b.is_empty() {
         return Err("meta section has trailing bytes".into());
     }
+    // Sizes the views add up: bounded like a loaded heap's, so their totals fit.
+    let big_sum = |m: &FxHashMap<u32, u64>| m.values().fold(0u64, |s, &x| s.saturating_add(x));
+    if big_sum(&big_self_sizes) > MAX_HEAP_BYTES
+        || big_sum(&shallow_big) > MAX_HEAP_BYTES
+        || info.extra_native_bytes.unwrap_or(0) > MAX_HEAP_BYTES
+    {
+        return Err("meta sizes add up to more than any heap holds".into());
+    }
     // Values the analyses index with.
     if root as usize >= nodes
         || node_kinds.len() != node_type_names.len()
@@ -1010,12 +1020,20 @@ enum Check {
     Offsets(u32),
     /// UTF-8 text.
     Utf8,
+    /// Sizes in bytes as `u32`: any values, but adding up to at most [`MAX_HEAP_BYTES`].
+    SizesU32,
+    /// Sizes in bytes as `u64`, adding up to at most [`MAX_HEAP_BYTES`]. For retained sizes
+    /// that bounds every sum of some of them, so no total the views add up can overflow (a
+    /// real index is far below it: the sum counts each byte once per dominator above it).
+    SizesU64,
 }
 
 struct Scan {
     check: Check,
     last: Option<u32>,
     carry: Vec<u8>,
+    /// Sum of the sizes so far (saturating).
+    sum: u64,
     ok: bool,
 }
 
@@ -1025,6 +1043,7 @@ impl Scan {
             check,
             last: None,
             carry: Vec::new(),
+            sum: 0,
             ok: true,
         }
     }
@@ -1068,6 +1087,17 @@ impl Scan {
                     }
                     Err(_) => false,
                 }
+            }
+            Check::SizesU32 => {
+                self.sum = u32s().fold(self.sum, |s, x| s.saturating_add(x as u64));
+                self.sum <= MAX_HEAP_BYTES
+            }
+            Check::SizesU64 => {
+                let u64s = b
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+                self.sum = u64s.fold(self.sum, |s, x| s.saturating_add(x));
+                self.sum <= MAX_HEAP_BYTES
             }
         };
     }
@@ -1195,7 +1225,8 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
         match s {
             Sec::Key | Sec::Meta => (1, 0, false, Check::None),
             Sec::NodeType => (1, n, false, Check::U8Below(meta.node_kinds.len() as u32)),
-            Sec::NodeName | Sec::NodeId | Sec::NodeSelfSize => (4, n, false, Check::None),
+            Sec::NodeName | Sec::NodeId => (4, n, false, Check::None),
+            Sec::NodeSelfSize => (4, n, false, Check::SizesU32),
             Sec::NodeTraceId => (4, n, true, Check::None),
             Sec::NodeDetachedness => (1, n, true, Check::None),
             Sec::FirstEdge => (4, n + 1, false, Check::Offsets(m as u32)),
@@ -1206,9 +1237,10 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
             Sec::Retainers => (4, m, false, Check::U32MaskedBelow(n32)),
             Sec::StrBytes => (1, sec(Sec::StrBytes).count, false, Check::Utf8),
             Sec::StrEnds => (4, strings, false, Check::None),
-            Sec::Shallow | Sec::Distances => (4, n, false, Check::None),
+            Sec::Shallow => (4, n, false, Check::SizesU32),
+            Sec::Distances => (4, n, false, Check::None),
             Sec::Idom => (4, n, false, Check::U32Below(n32, None)),
-            Sec::Retained => (8, n, false, Check::None),
+            Sec::Retained => (8, n, false, Check::SizesU64),
             Sec::Detached => (1, n, true, Check::None),
             Sec::Parents => (4, n, true, Check::U32Below(m as u32, Some(u32::MAX))),
             Sec::ClassOf => (
