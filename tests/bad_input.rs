@@ -561,3 +561,146 @@ fn mutated_snapshots_never_panic() {
     // Sanity: a good share of the digit edits still load.
     assert!(loaded > 20, "only {loaded} mutants loaded");
 }
+
+/// Loading from memory (`formats::load_bytes`, what the fuzz targets call) takes the same path
+/// as loading the file: the same graph, and errors that name the given path.
+#[test]
+fn loading_bytes_is_loading_the_file() {
+    let text = base();
+    let from_file = heapsight::formats::load(
+        &temp_file("base.heapsnapshot", text.as_bytes()),
+        Default::default(),
+    )
+    .unwrap();
+    for bytes in [text.as_bytes().to_vec(), gzip(text.as_bytes())] {
+        let from_bytes = heapsight::formats::load_bytes(
+            "in-memory.heapsnapshot".as_ref(),
+            bytes,
+            &Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(from_bytes.graph.node_count(), from_file.graph.node_count());
+        assert_eq!(from_bytes.graph.edge_count(), from_file.graph.edge_count());
+    }
+    let err = heapsight::formats::load_bytes(
+        "in-memory.heapsnapshot".as_ref(),
+        b"[1,2,3]".to_vec(),
+        &Default::default(),
+        Default::default(),
+    )
+    .unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+    assert!(err.to_string().contains("in-memory.heapsnapshot"), "{err}");
+}
+
+/// Load `bytes` the way fuzz target `target` does (the V8 one through detection, the others
+/// with their format's loader directly), then analyse what loads and build the allocation
+/// tables; errors must be bad-input errors naming `name`. `Err` holds a panic's message.
+fn fuzz_load(target: &str, name: &str, bytes: &[u8]) -> Result<bool, String> {
+    use heapsight::analysis::alloc::AllocSummary;
+    use heapsight::analysis::call_tree::{CallTree, Direction};
+    use heapsight::formats::{dhat, heapprofile, heaptrack, pprof, Input};
+    let path = std::path::Path::new(name);
+    catch_unwind(AssertUnwindSafe(|| {
+        let loaded = match target {
+            "v8_snapshot" => heapsight::formats::load_bytes(
+                path,
+                bytes.to_vec(),
+                &Default::default(),
+                Default::default(),
+            ),
+            _ => {
+                let format = match target {
+                    "heapprofile" => &heapprofile::FORMAT,
+                    "dhat" => &dhat::FORMAT,
+                    "heaptrack" => &heaptrack::FORMAT,
+                    "pprof" => &pprof::FORMAT,
+                    _ => panic!("no fuzz target {target}"),
+                };
+                Input::from_bytes(path, bytes.to_vec()).and_then(|input| {
+                    (format.load)(path, input, &Default::default(), Default::default())
+                })
+            }
+        };
+        match loaded {
+            Ok(snap) => {
+                let s = AnalyzedSnapshot::new(snap, AnalysisOptions::default(), Default::default())
+                    .expect("analysis of a loaded snapshot");
+                let _ = s.summary();
+                let _ = s.statistics();
+                let _ = s.analysis.parent_edges(s.graph());
+                if let Some(p) = s.snapshot.alloc.as_deref() {
+                    let _ = CallTree::build(p, Direction::TopDown);
+                    let _ = CallTree::build(p, Direction::BottomUp);
+                    let _ = AllocSummary::build(p, 20);
+                }
+                true
+            }
+            Err(e) => {
+                assert!(e.is_bad_input(), "not a bad-input error: {e}");
+                assert!(e.to_string().contains(name), "does not name the input: {e}");
+                false
+            }
+        }
+    }))
+    .map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+/// The inputs the fuzz targets found problems with (see "Fuzzing" in the README), minimized,
+/// in `tests/data/fuzz/TARGET/`: each loads as the target loads it or fails with a bad-input
+/// error naming the input, never panics, and what loads is analysed without panicking. The
+/// index-cache findings are checked in `tests/index_cache.rs`.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let mut seen = 0;
+    for target in ["v8_snapshot", "heapprofile", "dhat", "heaptrack", "pprof"] {
+        let Ok(dir) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for file in dir.flatten() {
+            let name = format!("{target}-{}", file.file_name().to_string_lossy());
+            let bytes = std::fs::read(file.path()).unwrap();
+            if let Err(panic) = fuzz_load(target, &name, &bytes) {
+                panic!("{name}: panicked: {panic}");
+            }
+            seen += 1;
+        }
+    }
+    eprintln!("{seen} fuzz findings checked");
+}
+
+/// Found while fuzzing: 25 nodes of 9·10^17 bytes each overflowed the root's retained size
+/// (a panic in the dominator pass), and `extra_native_bytes` near 2^64 overflowed the summary's
+/// total. The loader now refuses a heap of more than 2^62 bytes, which bounds every total.
+#[test]
+fn heap_sizes_that_overflow_totals_are_rejected() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz/v8_snapshot");
+    let bytes = std::fs::read(dir.join("self-sizes-overflow.heapsnapshot")).unwrap();
+    expect_bad(
+        "self-sizes.heapsnapshot",
+        &bytes,
+        "add up to more than any heap holds",
+    );
+    let bytes = std::fs::read(dir.join("extra-native-bytes-overflow.heapsnapshot")).unwrap();
+    expect_bad(
+        "extra-native.heapsnapshot",
+        &bytes,
+        "snapshot.extra_native_bytes is 18446744073709551615",
+    );
+    // Up to the bound, both load and analyse.
+    let at_bound = with_sections(
+        r#""nodes":[9,0,1,0,1,0,0,3,1,3,4611686018427387903,0,0,0],"edges":[1,1,7],"strings":["","A"]"#,
+    )
+    .replace(r#""node_count":2"#, r#""extra_native_bytes":4611686018427387904,"node_count":2"#);
+    assert_eq!(
+        load_and_analyze_no_panic("at-bound.heapsnapshot", at_bound.as_bytes()),
+        Ok(true)
+    );
+}

@@ -256,3 +256,152 @@ fn no_cache_writes_nothing_and_cache_commands_report_and_clear() {
     let info = String::from_utf8(run_cached(&dir, &["cache", "info"]).stdout).unwrap();
     assert!(info.contains("0 indexes"), "{info}");
 }
+
+/// The index reader's fuzz seeds (`fuzz/seeds/index_cache/`, written by heapsight itself
+/// through `fuzz/make_index_seeds.sh`).
+fn index_seeds() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/index_cache");
+    let seeds = index_files(&dir);
+    assert!(!seeds.is_empty(), "no index seeds in {}", dir.display());
+    seeds
+}
+
+/// Read `index` (bytes) without a key the way the fuzz targets do, and use what maps the way
+/// the views do. `Ok(true)` when it was accepted, `Err` with a panic's message.
+fn read_and_use(index: &[u8], name: &str) -> Result<bool, String> {
+    use heapsight::analysis::retainers::retainer_paths;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let file = common::temp_file(name, index);
+    catch_unwind(AssertUnwindSafe(
+        || match heapsight::store::index_cache::read_unkeyed(&file) {
+            Ok(data) => {
+                let _ = data.summary();
+                let _ = data.statistics();
+                let g = data.graph();
+                let _ = data.analysis.parent_edges(g);
+                let n = g.node_count() as u32;
+                for node in [0, n / 2, n - 1] {
+                    let _ = retainer_paths(g, &data.analysis, node, 3);
+                    let _ = data.path_label(node);
+                }
+                true
+            }
+            Err(why) => {
+                assert!(
+                    why.contains(name),
+                    "the reason does not name the file: {why}"
+                );
+                false
+            }
+        },
+    ))
+    .map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+/// The seeds are valid indexes of this heapsight's format: when this fails, the format changed
+/// (FORMAT_VERSION) and `fuzz/make_index_seeds.sh` must be run again.
+#[test]
+fn the_index_fuzz_seeds_are_current() {
+    for seed in index_seeds() {
+        let data = heapsight::store::index_cache::read_unkeyed(&seed)
+            .unwrap_or_else(|why| panic!("run fuzz/make_index_seeds.sh: {why}"));
+        assert!(data.graph().node_count() > 1, "{}", seed.display());
+    }
+}
+
+/// Damage behind the checksums: every byte of the smallest seed changed in turn, the checksums
+/// recomputed (`index_cache::reseal`, as the `index_cache_resealed` fuzz target does), is
+/// rejected by a structural or value check or is harmless to use; none panics. The fuzzers'
+/// findings (`tests/data/fuzz/index_cache*/`, already resealed) too.
+#[test]
+fn resealed_damage_is_rejected_or_harmless() {
+    use heapsight::store::index_cache::reseal;
+    let seeds = index_seeds();
+    let smallest = seeds
+        .iter()
+        .min_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let good = std::fs::read(smallest).unwrap();
+    let mut resealed = good.clone();
+    reseal(&mut resealed);
+    assert_eq!(resealed, good, "resealing a valid index changes nothing");
+    let mut rejected = 0;
+    for at in 0..good.len() {
+        for flip in [0x01, 0x80] {
+            let mut bad = good.clone();
+            bad[at] ^= flip;
+            reseal(&mut bad);
+            match read_and_use(&bad, "resealed.hsidx") {
+                Ok(accepted) => rejected += usize::from(!accepted),
+                Err(panic) => panic!("flip {flip:#x} at byte {at}: panicked: {panic}"),
+            }
+        }
+    }
+    // Most single-byte changes break a check (a few are in values nothing checks: sizes, ids).
+    assert!(
+        rejected > good.len(),
+        "{rejected} of {} rejected",
+        2 * good.len()
+    );
+    let findings = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    for target in ["index_cache", "index_cache_resealed"] {
+        let Ok(dir) = std::fs::read_dir(findings.join(target)) else {
+            continue;
+        };
+        for file in dir.flatten() {
+            let mut bytes = std::fs::read(file.path()).unwrap();
+            if target == "index_cache_resealed" {
+                reseal(&mut bytes);
+            }
+            let name = format!("{target}-{}", file.file_name().to_string_lossy());
+            if let Err(panic) = read_and_use(&bytes, &name) {
+                panic!("{name}: panicked: {panic}");
+            }
+        }
+    }
+}
+
+/// Found while fuzzing (by reading the reader behind the checksums): sizes in an index were
+/// not checked, so a forged index whose checksums were recomputed could hold retained sizes
+/// or `extra_native_bytes` whose totals overflow in the summary. Sizes now add up to at most
+/// what a loaded heap may hold (`MAX_HEAP_BYTES`), or the index is rejected.
+#[test]
+fn forged_sizes_behind_the_checksums_are_rejected() {
+    use heapsight::store::index_cache::reseal;
+    let seed = index_seeds()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("two-nodes"))
+        .expect("the two-node seed");
+    let good = std::fs::read(seed).unwrap();
+    // Section table entry: id u32, element size u32, offset u64, count u64, checksum u64.
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let count = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let retained = (0..count)
+        .map(|i| 32 + 32 * i)
+        .find(|&at| u32::from_le_bytes(good[at..at + 4].try_into().unwrap()) == 19)
+        .map(|at| u64_at(&good, at + 8) as usize)
+        .expect("a Retained section");
+    let mut forged = good.clone();
+    forged[retained..retained + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    reseal(&mut forged);
+    let file = common::temp_file("forged-retained.hsidx", &forged);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz/index_cache_resealed");
+    // The committed copy is stored before resealing, as the fuzz target gets its inputs.
+    let mut committed = std::fs::read(dir.join("retained-overflow.hsidx")).unwrap();
+    reseal(&mut committed);
+    assert!(
+        committed == forged,
+        "tests/data/fuzz/index_cache_resealed/retained-overflow.hsidx is this forged index"
+    );
+    let why = match heapsight::store::index_cache::read_unkeyed(&file) {
+        Ok(_) => panic!("a forged retained size of 2^64 - 1 was accepted"),
+        Err(why) => why,
+    };
+    assert!(why.contains("section 19 has values out of range"), "{why}");
+    assert_eq!(read_and_use(&forged, "forged.hsidx"), Ok(false));
+}

@@ -145,23 +145,63 @@ pub fn open(path: &Path) -> Result<Input> {
     let file = File::open(path).map_err(io_err)?;
     let counter = Arc::new(AtomicU64::new(0));
     let counting = CountingReader::new(file, counter.clone());
-    let is_gzip = got >= 2 && magic[..2] == [0x1f, 0x8b];
-    let is_zstd = got == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd];
-    let compressed = is_gzip || is_zstd;
-    let (src, max_bytes): (Box<dyn Read + Send>, u64) = if is_gzip {
-        let buffered = BufReader::with_capacity(1 << 20, counting);
+    let (src, max_bytes, compressed) =
+        decompressing(Box::new(counting), &magic[..got], total).map_err(io_err)?;
+    // Reading ahead on a thread overlaps disk and inflation with parsing.
+    let stream: Box<dyn Read + Send> = Box::new(prefetch::Prefetch::new(src));
+    with_head(path, stream, total, max_bytes, counter, compressed)
+}
+
+impl Input {
+    /// An input held in memory, as [`open`] would make it from a file with these bytes (gzip
+    /// or zstd undone, the head read), without the read-ahead thread: for callers that have
+    /// the bytes already (fuzzers, tests, data received over a socket). `path` only names the
+    /// input in error messages.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Input> {
+        let total = bytes.len() as u64;
+        let magic: Vec<u8> = bytes.iter().take(4).copied().collect();
+        let counter = Arc::new(AtomicU64::new(0));
+        let counting = CountingReader::new(std::io::Cursor::new(bytes), counter.clone());
+        let (stream, max_bytes, compressed) = decompressing(Box::new(counting), &magic, total)
+            .map_err(|e| Error::format(path, format!("cannot decompress: {e}"), 0))?;
+        with_head(path, stream, total, max_bytes, counter, compressed)
+    }
+}
+
+/// `raw` (whose first bytes are `magic`, `total` bytes in all) with gzip or zstd undone when
+/// the magic says so; also the bound on the decompressed size and whether it was compressed.
+fn decompressing(
+    raw: Box<dyn Read + Send>,
+    magic: &[u8],
+    total: u64,
+) -> std::io::Result<(Box<dyn Read + Send>, u64, bool)> {
+    let is_gzip = magic.len() >= 2 && magic[..2] == [0x1f, 0x8b];
+    let is_zstd = magic == [0x28, 0xb5, 0x2f, 0xfd];
+    Ok(if is_gzip {
+        let buffered = BufReader::with_capacity(1 << 20, raw);
         (
             Box::new(flate2::read::MultiGzDecoder::new(buffered)),
             total.saturating_mul(MAX_GZIP_RATIO),
+            true,
         )
     } else if is_zstd {
-        let decoder = zstd::stream::read::Decoder::new(counting).map_err(io_err)?;
+        let decoder = zstd::stream::read::Decoder::new(raw)?;
         // zstd's ratio is unbounded in principle; cap capacity hints at 64x the file.
-        (Box::new(decoder), total.saturating_mul(64))
+        (Box::new(decoder), total.saturating_mul(64), true)
     } else {
-        (Box::new(counting), total)
-    };
-    let mut stream: Box<dyn Read + Send> = Box::new(prefetch::Prefetch::new(src));
+        (raw, total, false)
+    })
+}
+
+/// Read the head of `stream` and put it back in front: the [`Input`] the loaders take.
+fn with_head(
+    path: &Path,
+    mut stream: Box<dyn Read + Send>,
+    total: u64,
+    max_bytes: u64,
+    counter: Arc<AtomicU64>,
+    compressed: bool,
+) -> Result<Input> {
     let mut head = vec![0u8; 4096];
     let mut filled = 0;
     while filled < head.len() {
@@ -205,7 +245,28 @@ pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
 
 /// [`load`] with options.
 pub fn load_with(path: &Path, options: &LoadOptions, progress: Progress<'_>) -> Result<Snapshot> {
-    let input = open(path)?;
+    load_input(path, open(path)?, options, progress)
+}
+
+/// [`load_with`] on bytes already in memory (possibly gzip- or zstd-compressed): the same
+/// detection and loaders, without touching the file system. `path` only names the input in
+/// error messages.
+pub fn load_bytes(
+    path: &Path,
+    bytes: Vec<u8>,
+    options: &LoadOptions,
+    progress: Progress<'_>,
+) -> Result<Snapshot> {
+    load_input(path, Input::from_bytes(path, bytes)?, options, progress)
+}
+
+/// Sniff the opened `input` and load it with its format's loader.
+fn load_input(
+    path: &Path,
+    input: Input,
+    options: &LoadOptions,
+    progress: Progress<'_>,
+) -> Result<Snapshot> {
     let total = input.total;
     if is_blank(&input.head) {
         return Err(Error::format(path, "the file is empty", 0));

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::json_reader::JsonReader;
 use super::{Format, Input, LoadOptions};
 use crate::error::Result;
-use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_NODES};
+use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
 use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
 use crate::progress::Progress;
@@ -124,6 +124,12 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
                 declared_edges = v.get("edge_count").and_then(Value::as_u64).unwrap_or(0);
                 info.title = v.get("title").and_then(Value::as_str).map(String::from);
                 info.extra_native_bytes = v.get("extra_native_bytes").and_then(Value::as_u64);
+                if let Some(extra) = info.extra_native_bytes.filter(|&x| x > MAX_HEAP_BYTES) {
+                    return Err(r.error(format!(
+                        "snapshot.extra_native_bytes is {extra}, more than any heap holds \
+                         ({MAX_HEAP_BYTES} bytes)"
+                    )));
+                }
                 if let Some(root) = v.get("root_index").and_then(Value::as_u64) {
                     let f = m.node_fields.len() as u64;
                     if root % f != 0 {
@@ -344,6 +350,8 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
     let mut ordinal = 0u64;
     let mut max_name = 0i64;
+    // Self sizes are at most ~2^63 each: their sum is checked as it grows.
+    let mut heap_bytes = 0u64;
     let too_big = |r: &JsonReader<'_>, what: &str, ordinal: u64, v: i64| {
         r.error(format!("{what} of node {ordinal} is out of range ({v})"))
     };
@@ -376,6 +384,13 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
         node_id.push(row[id] as u32);
         edge_counts.push(row[ec] as u32);
         let size = row[sz];
+        heap_bytes = heap_bytes.saturating_add(size.max(0) as u64);
+        if heap_bytes > MAX_HEAP_BYTES {
+            return Err(r.error(format!(
+                "the self sizes of nodes 0 to {ordinal} add up to more than any heap holds \
+                 ({MAX_HEAP_BYTES} bytes)"
+            )));
+        }
         if size >= u32::MAX as i64 {
             big.insert(ordinal as u32, size as u64);
             node_self.push(u32::MAX);

@@ -28,6 +28,11 @@ pub(crate) const BIG_SELF_SIZE: u32 = u32::MAX;
 pub const MAX_NODES: u64 = (1 << 31) - 1;
 /// The largest edge count the graph can hold.
 pub const MAX_EDGES: u64 = u32::MAX as u64 - 1;
+/// Bound on a heap's bytes: its nodes' self sizes added up, plus any bytes counted outside the
+/// graph (Chromium's `extra_native_bytes`). Loaders reject files over it (4 EiB: no real heap
+/// comes near), so that every retained size, class total and grand total fits a `u64` with
+/// room to spare.
+pub const MAX_HEAP_BYTES: u64 = 1 << 62;
 
 /// A heap as a graph of nodes (objects) and edges (references).
 #[derive(Debug, Default, Clone)]

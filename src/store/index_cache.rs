@@ -13,11 +13,12 @@
 //!
 //! An index is trusted only when its key (heapsight version, canonical path, size, mtime, a
 //! hash of the file's first and last MiB, rules and load options) equals the file's, its length
-//! matches, every section's checksum matches, padding is zero and every value that is used as
-//! an index is in range. Anything else is a miss: the snapshot is loaded again and the index
-//! rewritten. Writers write a private temp file and rename it into place, so readers never see
-//! a torn file. Allocation profiles (DHAT, heaptrack, pprof, sampling profiles) are not cached:
-//! they load fast and their profile tables are not part of the index.
+//! matches, every section's checksum matches, padding is zero, every value that is used as
+//! an index is in range and the sizes add up to no more than a loaded heap may hold. Anything
+//! else is a miss: the snapshot is loaded again and the index rewritten. Writers write a
+//! private temp file and rename it into place, so readers never see a torn file. Allocation
+//! profiles (DHAT, heaptrack, pprof, sampling profiles) are not cached: they load fast and
+//! their profile tables are not part of the index.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -28,6 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::analysis::{Analysis, AnalyzedSnapshot, ClassIndex, DominatorTree, RuleSet};
 use crate::formats::LoadOptions;
 use crate::model::column::Pod;
+use crate::model::graph::MAX_HEAP_BYTES;
 use crate::model::{
     AllocationTraces, Column, EdgeKind, FieldTable, FxHashMap, HeapGraph, Location, NodeKind,
     SizeColumn, Snapshot, SnapshotInfo, StringTable, TraceNode,
@@ -288,7 +290,7 @@ impl IndexCache {
             Ok(f) => f,
             Err(_) => return Lookup::Miss,
         };
-        match read_index(file, &key) {
+        match read_index(file, Some(&key)) {
             Ok(data) => {
                 // Last use decides eviction order.
                 if let Ok(f) = File::options().write(true).open(&index) {
@@ -750,6 +752,14 @@ fn read_meta(b: &[u8]) -> Result<Meta, Why> {
     if !r.b.is_empty() {
         return Err("meta section has trailing bytes".into());
     }
+    // Sizes the views add up: bounded like a loaded heap's, so their totals fit.
+    let big_sum = |m: &FxHashMap<u32, u64>| m.values().fold(0u64, |s, &x| s.saturating_add(x));
+    if big_sum(&big_self_sizes) > MAX_HEAP_BYTES
+        || big_sum(&shallow_big) > MAX_HEAP_BYTES
+        || info.extra_native_bytes.unwrap_or(0) > MAX_HEAP_BYTES
+    {
+        return Err("meta sizes add up to more than any heap holds".into());
+    }
     // Values the analyses index with.
     if root as usize >= nodes
         || node_kinds.len() != node_type_names.len()
@@ -1010,12 +1020,20 @@ enum Check {
     Offsets(u32),
     /// UTF-8 text.
     Utf8,
+    /// Sizes in bytes as `u32`: any values, but adding up to at most [`MAX_HEAP_BYTES`].
+    SizesU32,
+    /// Sizes in bytes as `u64`, adding up to at most [`MAX_HEAP_BYTES`]. For retained sizes
+    /// that bounds every sum of some of them, so no total the views add up can overflow (a
+    /// real index is far below it: the sum counts each byte once per dominator above it).
+    SizesU64,
 }
 
 struct Scan {
     check: Check,
     last: Option<u32>,
     carry: Vec<u8>,
+    /// Sum of the sizes so far (saturating).
+    sum: u64,
     ok: bool,
 }
 
@@ -1025,6 +1043,7 @@ impl Scan {
             check,
             last: None,
             carry: Vec::new(),
+            sum: 0,
             ok: true,
         }
     }
@@ -1069,6 +1088,17 @@ impl Scan {
                     Err(_) => false,
                 }
             }
+            Check::SizesU32 => {
+                self.sum = u32s().fold(self.sum, |s, x| s.saturating_add(x as u64));
+                self.sum <= MAX_HEAP_BYTES
+            }
+            Check::SizesU64 => {
+                let u64s = b
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+                self.sum = u64s.fold(self.sum, |s, x| s.saturating_add(x));
+                self.sum <= MAX_HEAP_BYTES
+            }
         };
     }
 
@@ -1082,8 +1112,50 @@ impl Scan {
     }
 }
 
-/// Read, verify and map the index in `file` whose key must be `key`.
-fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
+/// Read and verify the index file at `path` with every check [`IndexCache::lookup`] makes
+/// except the comparison of its key with a snapshot's (the key section is checksummed but its
+/// contents are taken as they are), then map it. For tools that inspect index files and for
+/// fuzzing the reader; the error says why the index would be rejected.
+pub fn read_unkeyed(path: &Path) -> Result<AnalyzedSnapshot, String> {
+    let file = File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+    read_index(file, None).map_err(|why| format!("{}: {why}", path.display()))
+}
+
+/// Recompute the checksums of an index held in memory, in place: every section's that lies
+/// inside `index`, then the header's. Lets tests and fuzzers build indexes whose checksums
+/// pass, so that the checks behind them are reached. Does nothing to bytes without an index
+/// header; other damage (a wrong length, sections out of place) is left as it is.
+pub fn reseal(index: &mut [u8]) {
+    if index.len() < HEADER_LEN || &index[..8] != MAGIC {
+        return;
+    }
+    let count = (u32::from_le_bytes([index[12], index[13], index[14], index[15]]) as usize)
+        .min(MAX_SECTIONS)
+        .min((index.len() - HEADER_LEN) / ENTRY_LEN);
+    let table_end = HEADER_LEN + count * ENTRY_LEN;
+    for at in (HEADER_LEN..table_end).step_by(ENTRY_LEN) {
+        let Some(e) = parse_table(&index[at..at + ENTRY_LEN])
+            .ok()
+            .and_then(|v| v.first().copied())
+        else {
+            continue;
+        };
+        let end = e
+            .count
+            .checked_mul(e.elem as u64)
+            .and_then(|b| e.offset.checked_add(b))
+            .filter(|&end| end <= index.len() as u64);
+        if let Some(end) = end {
+            let sum = checksum(&index[e.offset as usize..end as usize]);
+            index[at + 24..at + 32].copy_from_slice(&sum.to_le_bytes());
+        }
+    }
+    let sum = header_sum(&index[..table_end]);
+    index[24..32].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// Read, verify and map the index in `file` whose key must be `key` (any key when `None`).
+fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Why> {
     let io = |e: std::io::Error| format!("cannot read: {e}");
     let file_len = file.metadata().map_err(io)?.len();
     let mut head = [0u8; HEADER_LEN];
@@ -1139,7 +1211,8 @@ fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
         }
         Ok(b)
     };
-    if small(&mut file, sec(Sec::Key), "key")? != key {
+    let stored_key = small(&mut file, sec(Sec::Key), "key")?;
+    if key.is_some_and(|key| key != stored_key) {
         return Err("stale: the snapshot, its options or heapsight changed".into());
     }
     let meta = read_meta(&small(&mut file, sec(Sec::Meta), "meta")?)?;
@@ -1152,7 +1225,8 @@ fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
         match s {
             Sec::Key | Sec::Meta => (1, 0, false, Check::None),
             Sec::NodeType => (1, n, false, Check::U8Below(meta.node_kinds.len() as u32)),
-            Sec::NodeName | Sec::NodeId | Sec::NodeSelfSize => (4, n, false, Check::None),
+            Sec::NodeName | Sec::NodeId => (4, n, false, Check::None),
+            Sec::NodeSelfSize => (4, n, false, Check::SizesU32),
             Sec::NodeTraceId => (4, n, true, Check::None),
             Sec::NodeDetachedness => (1, n, true, Check::None),
             Sec::FirstEdge => (4, n + 1, false, Check::Offsets(m as u32)),
@@ -1163,9 +1237,10 @@ fn read_index(mut file: File, key: &[u8]) -> Result<AnalyzedSnapshot, Why> {
             Sec::Retainers => (4, m, false, Check::U32MaskedBelow(n32)),
             Sec::StrBytes => (1, sec(Sec::StrBytes).count, false, Check::Utf8),
             Sec::StrEnds => (4, strings, false, Check::None),
-            Sec::Shallow | Sec::Distances => (4, n, false, Check::None),
+            Sec::Shallow => (4, n, false, Check::SizesU32),
+            Sec::Distances => (4, n, false, Check::None),
             Sec::Idom => (4, n, false, Check::U32Below(n32, None)),
-            Sec::Retained => (8, n, false, Check::None),
+            Sec::Retained => (8, n, false, Check::SizesU64),
             Sec::Detached => (1, n, true, Check::None),
             Sec::Parents => (4, n, true, Check::U32Below(m as u32, Some(u32::MAX))),
             Sec::ClassOf => (
