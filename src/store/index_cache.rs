@@ -1358,10 +1358,17 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
         max_edge_name: meta.max_edge_name,
     };
     let parents = c32(Sec::Parents)?;
+    let idom = c32(Sec::Idom)?;
+    if !dominator_chains_end(&idom) {
+        return Err(format!(
+            "section {} holds a dominator cycle",
+            Sec::Idom as u32
+        ));
+    }
     let analysis = Analysis::from_parts(
         meta.rules,
         SizeColumn::from_raw_parts(c32(Sec::Shallow)?, meta.shallow_big),
-        DominatorTree::from_parts(c32(Sec::Idom)?, col::<u64>(&map, sec(Sec::Retained))?),
+        DominatorTree::from_parts(idom, col::<u64>(&map, sec(Sec::Retained))?),
         c32(Sec::Distances)?,
         c8(Sec::Detached)?,
         (!parents.is_empty()).then_some(parents),
@@ -1382,9 +1389,51 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
     })
 }
 
+/// True when every node's chain of immediate dominators ends at a node that is its own (the
+/// root, or an unreachable node): the views walk these chains up, and a forged index whose
+/// checksums were recomputed could make one loop forever. One pass, 1 byte a node.
+fn dominator_chains_end(idom: &[u32]) -> bool {
+    const UNSEEN: u8 = 0;
+    const ON_WALK: u8 = 1;
+    const ENDS: u8 = 2;
+    let mut state = vec![UNSEEN; idom.len()];
+    let mut walk = Vec::new();
+    for start in 0..idom.len() {
+        let mut v = start;
+        while state[v] == UNSEEN {
+            state[v] = ON_WALK;
+            walk.push(v);
+            let up = idom[v] as usize;
+            if up == v {
+                break;
+            }
+            v = up;
+        }
+        // Back onto this walk other than at its own end: a cycle.
+        if state[v] == ON_WALK && idom[v] as usize != v {
+            return false;
+        }
+        for w in walk.drain(..) {
+            state[w] = ENDS;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dominator_chains_must_end_at_a_self_dominated_node() {
+        // 0 is the root; 4 is unreachable (its own dominator).
+        assert!(dominator_chains_end(&[0, 0, 1, 1, 4]));
+        assert!(dominator_chains_end(&[]));
+        // The root dominated by 1, 1 by the root: a cycle.
+        assert!(!dominator_chains_end(&[1, 0, 1]));
+        // A longer cycle below the root, reached from a chain that would end.
+        assert!(!dominator_chains_end(&[0, 3, 1, 2, 1]));
+    }
 
     #[test]
     fn checksum_sees_every_byte_and_split_points() {
