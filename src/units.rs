@@ -1,8 +1,41 @@
 //! Byte counts as people read them. Below every other module, so the analyses can word their
 //! explanations and the report writers their tables the same way (`report` re-exports these).
 
-/// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`.
+use std::cell::Cell;
+
+thread_local! {
+    /// Whether [`human_bytes`] adds the exact count on this thread ([`with_exact_bytes`]).
+    static EXACT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with every [`human_bytes`] on this thread followed by the exact count, as
+/// `1.50 KiB (1536 B)`: for readers that need the exact figure beside the readable one (the
+/// MCP server's tools), while the CLI's tables stay narrow.
+pub fn with_exact_bytes<T>(f: impl FnOnce() -> T) -> T {
+    /// Puts the flag back however `f` ends (a panic is caught further up).
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            EXACT.with(|e| e.set(self.0));
+        }
+    }
+    let _restore = Restore(EXACT.with(|e| e.replace(true)));
+    f()
+}
+
+/// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`; inside
+/// [`with_exact_bytes`], with the exact count after a rounded one: `14.2 KiB (14540 B)`.
 pub fn human_bytes(n: u64) -> String {
+    let text = rounded_bytes(n);
+    if n >= 1024 && EXACT.with(|e| e.get()) {
+        format!("{text} ({n} B)")
+    } else {
+        text
+    }
+}
+
+/// [`human_bytes`] without the exact count, whatever the thread asks.
+pub fn rounded_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
         return format!("{n} B");
@@ -31,6 +64,14 @@ pub fn signed_bytes(delta: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_counts_only_where_asked() {
+        assert_eq!(with_exact_bytes(|| human_bytes(1536)), "1.50 KiB (1536 B)");
+        assert_eq!(with_exact_bytes(|| human_bytes(812)), "812 B");
+        assert_eq!(human_bytes(1536), "1.50 KiB");
+        assert_eq!(with_exact_bytes(|| rounded_bytes(1536)), "1.50 KiB");
+    }
 
     #[test]
     fn units_and_precision() {

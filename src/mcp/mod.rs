@@ -65,7 +65,9 @@ impl HeapsightServer {
             .find(|t| t.name == name)
             .ok_or_else(|| Error::Request(format!("unknown tool '{name}'")))?;
         let (args, cursor) = split_cursor(args)?;
-        let text = contain(|| tool.run(&self.session, args, progress))?;
+        // Sizes read "1.50 KiB (1536 B)": readable, with the exact count beside.
+        let text =
+            contain(|| crate::units::with_exact_bytes(|| tool.run(&self.session, args, progress)))?;
         Ok(bounded::page(&text, cursor))
     }
 }

@@ -59,7 +59,7 @@ pub fn one_line(name: &str, max: usize) -> String {
 
 /// Exact bytes with the readable size beside them: `1536 bytes (1.50 KiB)`.
 pub fn bytes_exact(n: u64) -> String {
-    format!("{n} bytes ({})", human_bytes(n))
+    format!("{n} bytes ({})", crate::units::rounded_bytes(n))
 }
 
 /// `1 block`, `3 blocks`.
