@@ -66,12 +66,7 @@ fn load_and_analyze_no_panic(name: &str, bytes: &[u8]) -> Result<bool, String> {
             }
         }
     }))
-    .map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    .map_err(common::panic_message)
 }
 
 #[test]
@@ -644,12 +639,7 @@ fn fuzz_load(target: &str, name: &str, bytes: &[u8]) -> Result<bool, String> {
             }
         }
     }))
-    .map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    .map_err(common::panic_message)
 }
 
 /// The inputs the fuzz targets found problems with (see "Fuzzing" in the README), minimized,

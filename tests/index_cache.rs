@@ -295,12 +295,7 @@ fn read_and_use(index: &[u8], name: &str) -> Result<bool, String> {
             }
         },
     ))
-    .map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    .map_err(common::panic_message)
 }
 
 /// The seeds are valid indexes of this heapsight's format: when this fails, the format changed
