@@ -44,6 +44,14 @@ impl Error {
         }
     }
 
+    /// The same error placed at `offset` (a format error only; others have no place).
+    pub fn at_offset(self, offset: u64) -> Self {
+        match self {
+            Error::Format { path, what, .. } => Error::Format { path, what, offset },
+            other => other,
+        }
+    }
+
     /// True when the error is the input's fault (exit code 2 in the CLI).
     pub fn is_bad_input(&self) -> bool {
         matches!(self, Error::Format { .. })

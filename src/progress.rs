@@ -39,6 +39,15 @@ impl<'a> Progress<'a> {
         }
     }
 
+    /// The same cancellation with no reports: for work on a side thread, whose phases would
+    /// interleave with the main thread's.
+    pub fn without_reports(&self) -> Self {
+        Self {
+            on_progress: None,
+            cancel: self.cancel,
+        }
+    }
+
     /// Report and check in one call; analyses call this every few hundred thousand nodes.
     pub fn step(&self, phase: &str, done: u64, total: u64) -> Result<()> {
         self.report(phase, done, total);

@@ -9,13 +9,15 @@
 //!
 //! The algorithm is Lengauer–Tarjan's simple version with an iterative DFS and iterative path
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
-//! immediate dominators. Temporary memory: six `u32` arrays of nodes + 1.
+//! immediate dominators. Temporary memory: 24 bytes a node (numbers, vertices and one 16-byte
+//! slot of working state per vertex).
 
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
+use crate::model::graph::NON_ESSENTIAL;
 use crate::model::v8_rules::{is_page_entry_edge, parse_ephemeron_edge};
 use crate::model::{Column, EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
@@ -64,6 +66,9 @@ pub struct RetentionRules {
     pub set: RuleSet,
     /// Nodes reachable from the page's entry points; edges from outside into it don't retain.
     pub page_owned: FixedBitSet,
+    /// Whether `page_owned` has any node (most Node heaps have none): skips two bit tests an
+    /// edge, which miss the cache on big heaps.
+    any_page_owned: bool,
     /// `(table, value)` pairs joined by a WeakMap table's internal edge (DevTools drops these).
     weakmap_table_edges: FxHashSet<(NodeIx, NodeIx)>,
     /// Ephemeron edge names (string id → table id), to test forward edges.
@@ -121,6 +126,7 @@ impl RetentionRules {
         }
         Self {
             set,
+            any_page_owned: !page.is_clear(),
             page_owned: page,
             weakmap_table_edges,
             ephemeron_names,
@@ -132,6 +138,7 @@ impl RetentionRules {
         Self {
             set: RuleSet::DevTools,
             page_owned: FixedBitSet::with_capacity(g.node_count()),
+            any_page_owned: false,
             weakmap_table_edges: FxHashSet::default(),
             ephemeron_names: FxHashMap::default(),
         }
@@ -140,9 +147,7 @@ impl RetentionRules {
     /// Does the retainer `from → to` (already essential by kind) retain `to`?
     #[inline]
     fn allows(&self, g: &HeapGraph, from: NodeIx, to: NodeIx) -> bool {
-        (from == g.root()
-            || !self.page_owned.contains(to as usize)
-            || self.page_owned.contains(from as usize))
+        self.page_allows(g, from, to)
             && (self.weakmap_table_edges.is_empty()
                 || !self.weakmap_table_edges.contains(&(from, to)))
     }
@@ -160,7 +165,15 @@ impl RetentionRules {
         {
             return false;
         }
-        from == g.root()
+        self.page_allows(g, from, to)
+    }
+
+    /// The page-owned rule alone: an edge into the page-owned set retains only from the root
+    /// or from inside the set.
+    #[inline]
+    fn page_allows(&self, g: &HeapGraph, from: NodeIx, to: NodeIx) -> bool {
+        !self.any_page_owned
+            || from == g.root()
             || !self.page_owned.contains(to as usize)
             || self.page_owned.contains(from as usize)
     }
@@ -193,32 +206,32 @@ impl DominatorTree {
         let n = g.node_count();
         let total = n as u64;
         let root = g.root();
-        // Numbering is 1-based by DFS preorder; 0 means "none".
+        // Numbering is 1-based by DFS preorder; 0 means "none". What the passes below need of a
+        // vertex sits in one 16-byte slot, so following a link costs one cache miss, not four.
         let mut num = vec![0u32; n];
         let mut vertex = vec![0u32; n + 1];
-        let mut parent = vec![0u32; n + 1];
-        // During the DFS `label` holds each vertex's next edge to look at.
-        let mut label = vec![0u32; n + 1];
+        let mut slots = vec![Slot::default(); n + 1];
         let mut virtual_child = FixedBitSet::with_capacity(n);
         let mut count = 0u32;
 
+        // During the DFS a slot's `label` holds its vertex's next edge to look at.
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
                               num: &mut Vec<u32>,
                               vertex: &mut Vec<u32>,
-                              parent: &mut Vec<u32>,
-                              label: &mut Vec<u32>|
+                              slots: &mut Vec<Slot>|
          -> Result<()> {
             count += 1;
             num[start as usize] = count;
             vertex[count as usize] = start;
-            parent[count as usize] = parent_num;
-            label[count as usize] = g.edge_range(start).start as u32;
+            slots[count as usize].parent = parent_num;
+            slots[count as usize].label = g.edge_range(start).start as u32;
+            prefetch_targets(g, start, num);
             let mut top = count;
             while top != parent_num {
                 let v = vertex[top as usize];
                 let end = g.edge_range(v).end as u32;
-                let mut e = label[top as usize];
+                let mut e = slots[top as usize].label;
                 let mut next = None;
                 while e < end {
                     let ei = e as usize;
@@ -229,32 +242,33 @@ impl DominatorTree {
                         break;
                     }
                 }
-                label[top as usize] = e;
+                slots[top as usize].label = e;
                 match next {
                     Some(t) => {
                         count += 1;
                         num[t as usize] = count;
                         vertex[count as usize] = t;
-                        parent[count as usize] = top;
-                        label[count as usize] = g.edge_range(t).start as u32;
+                        slots[count as usize].parent = top;
+                        slots[count as usize].label = g.edge_range(t).start as u32;
+                        prefetch_targets(g, t, num);
                         top = count;
                         if count.is_multiple_of(1 << 20) {
                             progress.step("dominators: search", count as u64, total)?;
                         }
                     }
-                    None => top = parent[top as usize],
+                    None => top = slots[top as usize].parent,
                 }
             }
             Ok(())
         };
 
         progress.step("dominators: search", 0, total)?;
-        visit_from(root, 0, &mut num, &mut vertex, &mut parent, &mut label)?;
+        visit_from(root, 0, &mut num, &mut vertex, &mut slots)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
             if num[v as usize] == 0 && rules.is_orphan(g, v) {
                 virtual_child.insert(v as usize);
-                visit_from(v, 1, &mut num, &mut vertex, &mut parent, &mut label)?;
+                visit_from(v, 1, &mut num, &mut vertex, &mut slots)?;
             }
         }
         // Leftovers (cycles held only by each other, or by unreached nodes) hang off the root
@@ -265,7 +279,7 @@ impl DominatorTree {
                 count += 1;
                 num[v as usize] = count;
                 vertex[count as usize] = v;
-                parent[count as usize] = 1;
+                slots[count as usize].parent = 1;
                 leftover.insert(v as usize);
             }
         }
@@ -273,50 +287,53 @@ impl DominatorTree {
 
         progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
-        let mut semi: Vec<u32> = (0..=n as u32).collect();
-        for (i, l) in label.iter_mut().enumerate() {
-            *l = i as u32;
+        for (i, slot) in slots.iter_mut().enumerate() {
+            slot.semi = i as u32;
+            slot.label = i as u32;
         }
-        let mut ancestor = vec![0u32; n + 1];
         let mut path: Vec<u32> = Vec::new();
         for i in (2..=n as u32).rev() {
+            prefetch_semi_inputs(g, i as usize, &vertex, &num, &slots);
             let w = vertex[i as usize];
-            let mut s = semi[i as usize];
-            let mut consider = |u: u32| {
-                let x = eval(u, &mut ancestor, &mut label, &semi, &mut path);
-                s = s.min(semi[x as usize]);
+            let parent = slots[i as usize].parent;
+            let mut s = slots[i as usize].semi;
+            let mut consider = |u: u32, slots: &mut [Slot]| {
+                // The parent is not linked yet (it comes later in reverse preorder), so it is
+                // its own `eval`: no walk needed for the commonest retainer.
+                let x = if u == parent {
+                    u
+                } else {
+                    eval(u, slots, &mut path)
+                };
+                s = s.min(slots[x as usize].semi);
             };
             if virtual_child.contains(w as usize) || leftover.contains(w as usize) {
-                consider(1);
+                consider(1, &mut slots);
             }
             if !leftover.contains(w as usize) {
                 for v in g.essential_retainer_nodes(w) {
                     if !leftover.contains(v as usize) && rules.allows(g, v, w) {
-                        consider(num[v as usize]);
+                        consider(num[v as usize], &mut slots);
                     }
                 }
             }
-            semi[i as usize] = s;
-            ancestor[i as usize] = parent[i as usize];
+            slots[i as usize].semi = s;
+            slots[i as usize].ancestor = parent;
             if i.is_multiple_of(1 << 20) {
                 progress.step("dominators: semidominators", (n as u32 - i) as u64, total)?;
             }
         }
-        drop(ancestor);
         drop(path);
-        drop(label);
 
         progress.step("dominators: idom", 0, total)?;
         // Immediate dominators (by number), in place over `parent`.
-        let idom_num = &mut parent;
         for i in 2..=n {
-            let mut d = idom_num[i];
-            while d > semi[i] {
-                d = idom_num[d as usize];
+            let mut d = slots[i].parent;
+            while d > slots[i].semi {
+                d = slots[d as usize].parent;
             }
-            idom_num[i] = d;
+            slots[i].parent = d;
         }
-        drop(semi);
 
         // Back to node indices, then retained sizes bottom-up in reverse preorder.
         let mut idom = num;
@@ -325,10 +342,10 @@ impl DominatorTree {
             idom[v] = if i == 1 {
                 root
             } else {
-                vertex[idom_num[i] as usize]
+                vertex[slots[i].parent as usize]
             };
         }
-        drop(parent);
+        drop(slots);
         progress.step("retained sizes", 0, 1)?;
         let mut retained: Vec<u64> = (0..n as NodeIx).map(&self_size).collect();
         for i in (2..=n).rev() {
@@ -403,24 +420,100 @@ impl DominatorTree {
     }
 }
 
+/// One DFS-numbered vertex's working state in the dominator search.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct Slot {
+    /// Semidominator (a number).
+    semi: u32,
+    /// Link-eval label: the vertex with the least semidominator on the compressed path (during
+    /// the DFS, the next edge to look at).
+    label: u32,
+    /// Link-eval forest parent; 0 while unlinked.
+    ancestor: u32,
+    /// DFS tree parent; after the idom pass, the immediate dominator (both numbers).
+    parent: u32,
+}
+
+/// Ask the CPU for the memory the semidominator pass needs a few vertices ahead (it goes
+/// down from `i`): the chain retainer offsets → retainer list → retainers' numbers → their
+/// slots is fetched one link per stage, so each access is in cache when the pass gets there
+/// instead of costing a round trip to memory. The graph's node order, not the DFS order, decides
+/// where all of it lives, so without this the pass waits on memory for most of its time.
+#[inline]
+fn prefetch_semi_inputs(g: &HeapGraph, i: usize, vertex: &[u32], num: &[u32], slots: &[Slot]) {
+    const OFFSETS: usize = 16;
+    const LIST: usize = 10;
+    const NUMBERS: usize = 6;
+    const SLOTS: usize = 3;
+    if i > OFFSETS {
+        prefetch(&g.first_retainer[vertex[i - OFFSETS] as usize]);
+    }
+    if i > LIST {
+        let w = vertex[i - LIST] as usize;
+        if let Some(r) = g.retainers.get(g.first_retainer[w] as usize) {
+            prefetch(r);
+        }
+    }
+    if i > NUMBERS {
+        let w = vertex[i - NUMBERS];
+        for &r in g.retainer_slice(w).iter().take(8) {
+            prefetch(&num[(r & !NON_ESSENTIAL) as usize]);
+        }
+    }
+    if i > SLOTS {
+        let w = vertex[i - SLOTS];
+        for &r in g.retainer_slice(w).iter().take(8) {
+            prefetch(&slots[num[(r & !NON_ESSENTIAL) as usize] as usize]);
+        }
+    }
+}
+
+/// A hint to bring `x`'s cache line in; no effect on results.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; the pointer comes from a live reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(
+            (x as *const T).cast::<i8>(),
+            std::arch::x86_64::_MM_HINT_T0,
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// Ask the CPU to fetch the DFS numbers of `v`'s first targets while the search goes on:
+/// they are scattered across the heap, and most vertices have only a few edges.
+#[inline]
+fn prefetch_targets(g: &HeapGraph, v: NodeIx, num: &[u32]) {
+    for e in g.edge_range(v).take(8) {
+        if let Some(slot) = num.get(g.edge_target(e) as usize) {
+            prefetch(slot);
+        }
+    }
+}
+
 /// Link-eval's `eval` with iterative path compression.
 #[inline]
-fn eval(v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32], path: &mut Vec<u32>) -> u32 {
-    if ancestor[v as usize] == 0 {
+fn eval(v: u32, slots: &mut [Slot], path: &mut Vec<u32>) -> u32 {
+    if slots[v as usize].ancestor == 0 {
         return v;
     }
     let mut x = v;
     path.clear();
-    while ancestor[ancestor[x as usize] as usize] != 0 {
+    while slots[slots[x as usize].ancestor as usize].ancestor != 0 {
         path.push(x);
-        x = ancestor[x as usize];
+        x = slots[x as usize].ancestor;
     }
     while let Some(y) = path.pop() {
-        let a = ancestor[y as usize];
-        if semi[label[a as usize] as usize] < semi[label[y as usize] as usize] {
-            label[y as usize] = label[a as usize];
+        let a = slots[y as usize].ancestor;
+        let (label_a, label_y) = (slots[a as usize].label, slots[y as usize].label);
+        if slots[label_a as usize].semi < slots[label_y as usize].semi {
+            slots[y as usize].label = label_a;
         }
-        ancestor[y as usize] = ancestor[a as usize];
+        slots[y as usize].ancestor = slots[a as usize].ancestor;
     }
-    label[v as usize]
+    slots[v as usize].label
 }

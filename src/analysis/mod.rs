@@ -189,12 +189,40 @@ pub struct AnalyzedSnapshot {
 impl AnalyzedSnapshot {
     /// Analyse a loaded snapshot.
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
-        let analysis = Analysis::run(&snapshot.graph, opts, progress)?;
+        let g = &snapshot.graph;
+        // The dominator search is the long pole and runs on this thread; distances,
+        // detachedness and classes don't depend on it and run beside it on a second core.
+        // The side thread reports nothing (the phases shown are the dominators') but stops
+        // on cancellation.
+        let (sizes, side) = std::thread::scope(|scope| {
+            let side = scope.spawn(|| -> Result<_> {
+                let quiet = progress.without_reports();
+                let distances = if opts.distances {
+                    distances::compute(g, quiet)?
+                } else {
+                    Vec::new()
+                };
+                quiet.check()?;
+                let detached = classes::propagate_detachedness(g);
+                quiet.check()?;
+                let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
+                Ok((distances, detached, classes))
+            });
+            let sizes = Analysis::sizes_and_dominators(g, opts.rules, progress);
+            // A panic on the side thread is a bug: pass it on as one.
+            let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (sizes, side)
+        });
+        let (shallow, dominators) = sizes?;
+        let (distances, detached, classes) = side?;
         progress.step("classes", 0, 1)?;
-        let classes = ClassIndex::build(
-            &snapshot.graph,
-            &analysis.detached,
-            &snapshot.traces.locations,
+        let analysis = Analysis::from_parts(
+            opts.rules,
+            shallow,
+            dominators,
+            distances.into(),
+            detached.into(),
+            None,
         );
         Ok(Self {
             snapshot,

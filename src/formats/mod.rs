@@ -5,6 +5,7 @@
 pub mod dhat;
 pub mod heapprofile;
 pub mod heaptrack;
+mod int_scan;
 pub mod json_reader;
 pub mod pprof;
 mod prefetch;

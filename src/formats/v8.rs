@@ -340,13 +340,12 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let trace = pos("trace_node_id");
     let det = pos("detachedness");
     let type_count = m.node_types.len() as i64;
-    g.node_type = Vec::with_capacity(cap).into();
-    g.node_name = Vec::with_capacity(cap).into();
-    g.node_id = Vec::with_capacity(cap).into();
-    g.node_self_size = Vec::with_capacity(cap).into();
-    if det.is_some() {
-        g.node_detachedness = Vec::with_capacity(cap).into();
-    }
+    // Plain vectors while filling (a column's push is not inlined), columns after.
+    let mut node_types: Vec<u8> = Vec::with_capacity(cap);
+    let mut node_name: Vec<u32> = Vec::with_capacity(cap);
+    let mut node_id: Vec<u32> = Vec::with_capacity(cap);
+    let mut node_self: Vec<u32> = Vec::with_capacity(cap);
+    let mut node_det: Vec<u8> = Vec::with_capacity(if det.is_some() { cap } else { 0 });
     let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
     let mut ordinal = 0u64;
     let mut max_name = 0i64;
@@ -355,12 +354,7 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let too_big = |r: &JsonReader<'_>, what: &str, ordinal: u64, v: i64| {
         r.error(format!("{what} of node {ordinal} is out of range ({v})"))
     };
-    let node_types = &mut g.node_type;
-    let node_name = &mut g.node_name;
-    let node_id = &mut g.node_id;
-    let node_self = &mut g.node_self_size;
     let node_trace = &mut g.node_trace_id;
-    let node_det = &mut g.node_detachedness;
     let big = &mut g.big_self_sizes;
     r.read_int_rows("\"nodes\"", m.node_fields.len(), false, |r, row| {
         if ordinal >= MAX_NODES {
@@ -420,11 +414,16 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     if !g.node_trace_id.is_empty() {
         g.node_trace_id.resize(n, 0);
     }
-    for v in [&mut g.node_name, &mut g.node_id, &mut g.node_self_size] {
+    for v in [&mut node_name, &mut node_id, &mut node_self] {
         v.shrink_to_fit();
     }
-    g.node_type.shrink_to_fit();
-    g.node_detachedness.shrink_to_fit();
+    node_types.shrink_to_fit();
+    node_det.shrink_to_fit();
+    g.node_type = node_types.into();
+    g.node_name = node_name.into();
+    g.node_id = node_id.into();
+    g.node_self_size = node_self.into();
+    g.node_detachedness = node_det.into();
     g.max_node_name = max_name as u32;
     Ok(edge_counts)
 }
@@ -435,12 +434,12 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let node_field_count = m.node_fields.len() as i64;
     let node_count = g.node_count() as i64;
     let type_count = m.edge_types.len() as i64;
-    g.edge_type = Vec::with_capacity(cap).into();
-    g.edge_name = Vec::with_capacity(cap).into();
-    g.edge_to = Vec::with_capacity(cap).into();
+    // Plain vectors while filling (a column's push is not inlined), columns after.
+    let mut et: Vec<u8> = Vec::with_capacity(cap);
+    let mut en: Vec<u32> = Vec::with_capacity(cap);
+    let mut eto: Vec<u32> = Vec::with_capacity(cap);
     let string_named: Vec<bool> = g.edge_kinds.iter().map(|k| !k.named_by_index()).collect();
     let mut max_name = 0u32;
-    let (et, en, eto) = (&mut g.edge_type, &mut g.edge_name, &mut g.edge_to);
     let mut edge = 0u64;
     r.read_int_rows("\"edges\"", m.edge_fields.len(), false, |r, row| {
         if edge >= MAX_EDGES {
@@ -471,9 +470,10 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
         edge += 1;
         Ok(())
     })?;
-    g.edge_type.shrink_to_fit();
-    g.edge_name.shrink_to_fit();
-    g.edge_to.shrink_to_fit();
+    et.shrink_to_fit();
+    en.shrink_to_fit();
+    eto.shrink_to_fit();
+    (g.edge_type, g.edge_name, g.edge_to) = (et.into(), en.into(), eto.into());
     g.max_edge_name = max_name;
     Ok(())
 }

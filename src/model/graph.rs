@@ -235,6 +235,12 @@ impl HeapGraph {
         self.first_retainer[n as usize] as usize..self.first_retainer[n as usize + 1] as usize
     }
 
+    /// Node `n`'s raw retainer entries (nodes with the [`NON_ESSENTIAL`] flag).
+    #[inline]
+    pub(crate) fn retainer_slice(&self, n: NodeIx) -> &[u32] {
+        &self.retainers[self.retainer_range(n)]
+    }
+
     /// Retaining nodes, one per incoming edge (a node appears once per edge it has to `n`).
     #[inline]
     pub fn retainer_nodes(&self, n: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
