@@ -107,6 +107,15 @@ fn main() {
 
     println!("snapshot      {path}");
     println!(
+        "threads       {}",
+        if heapsight::parallel::two_threads() {
+            "2 (numbers scanned beside the rows; shallow sizes, distances, detachedness and \
+             classes beside the dominator search, so they have no rows of their own)"
+        } else {
+            "1 (HEAPSIGHT_THREADS=1)"
+        }
+    );
+    println!(
         "size          {:.1} MiB, {nodes} nodes, {edges} edges",
         file_size as f64 / (1 << 20) as f64
     );

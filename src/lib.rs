@@ -24,6 +24,7 @@ pub mod gui;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod model;
+pub mod parallel;
 pub mod process_memory;
 pub mod progress;
 pub mod report;

@@ -203,6 +203,16 @@ impl DominatorTree {
         self_size: impl Fn(NodeIx) -> u64,
         progress: Progress<'_>,
     ) -> Result<Self> {
+        Self::compute_unsized(g, rules, progress)?.with_sizes(self_size, progress)
+    }
+
+    /// The first part of [`compute`](Self::compute): immediate dominators without sizes, so
+    /// the self sizes can be worked out at the same time on another thread.
+    pub fn compute_unsized(
+        g: &HeapGraph,
+        rules: &RetentionRules,
+        progress: Progress<'_>,
+    ) -> Result<UnsizedDominators> {
         let n = g.node_count();
         let total = n as u64;
         let root = g.root();
@@ -346,18 +356,7 @@ impl DominatorTree {
             };
         }
         drop(slots);
-        progress.step("retained sizes", 0, 1)?;
-        let mut retained: Vec<u64> = (0..n as NodeIx).map(&self_size).collect();
-        for i in (2..=n).rev() {
-            let v = vertex[i];
-            retained[idom[v as usize] as usize] += retained[v as usize];
-        }
-
-        Ok(Self {
-            idom: idom.into(),
-            retained: retained.into(),
-            children: OnceLock::new(),
-        })
+        Ok(UnsizedDominators { idom, vertex })
     }
 
     /// A tree from its columns (as read back from an index file).
@@ -417,6 +416,35 @@ impl DominatorTree {
             }
         }
         out
+    }
+}
+
+/// Immediate dominators still without retained sizes (see
+/// [`DominatorTree::compute_unsized`]).
+pub struct UnsizedDominators {
+    idom: Vec<NodeIx>,
+    /// Nodes in DFS preorder, from index 1 (idoms come before the nodes they dominate).
+    vertex: Vec<u32>,
+}
+
+impl UnsizedDominators {
+    /// Retained sizes bottom-up in reverse preorder, from `self_size`.
+    pub fn with_sizes(
+        self,
+        self_size: impl Fn(NodeIx) -> u64,
+        progress: Progress<'_>,
+    ) -> Result<DominatorTree> {
+        progress.step("retained sizes", 0, 1)?;
+        let Self { idom, vertex } = self;
+        let mut retained: Vec<u64> = (0..idom.len() as NodeIx).map(&self_size).collect();
+        for &v in vertex[2..].iter().rev() {
+            retained[idom[v as usize] as usize] += retained[v as usize];
+        }
+        Ok(DominatorTree {
+            idom: idom.into(),
+            retained: retained.into(),
+            children: OnceLock::new(),
+        })
     }
 }
 

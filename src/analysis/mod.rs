@@ -22,7 +22,7 @@ pub mod trend;
 pub mod wasm_wrappers;
 
 pub use classes::ClassIndex;
-pub use dominators::{DominatorTree, RetentionRules, RuleSet};
+pub use dominators::{DominatorTree, RetentionRules, RuleSet, UnsizedDominators};
 pub use summary::{ClassRow, Statistics, Summary};
 
 use crate::error::Result;
@@ -102,14 +102,19 @@ impl Analysis {
         progress: Progress<'_>,
     ) -> Result<(SizeColumn, DominatorTree)> {
         progress.step("shallow sizes", 0, 1)?;
-        let shallow = match rules {
-            RuleSet::DevTools => shallow::devtools_sizes(g, progress)?,
-            RuleSet::Memlab => SizeColumn::from_fn(g.node_count(), |v| g.self_size(v)),
-        };
+        let shallow = Self::shallow_sizes(g, rules, progress)?;
         progress.step("retention rules", 0, 1)?;
         let retention = RetentionRules::for_graph(g, rules);
         let dominators = DominatorTree::compute(g, &retention, |v| shallow.get(v), progress)?;
         Ok((shallow, dominators))
+    }
+
+    /// Shallow sizes under `rules` (DevTools moves some self sizes; memlab keeps them).
+    fn shallow_sizes(g: &HeapGraph, rules: RuleSet, progress: Progress<'_>) -> Result<SizeColumn> {
+        Ok(match rules {
+            RuleSet::DevTools => shallow::devtools_sizes(g, progress)?,
+            RuleSet::Memlab => SizeColumn::from_fn(g.node_count(), |v| g.self_size(v)),
+        })
     }
 
     /// Results from their parts (as read back from an index file); `parents` are the
@@ -184,38 +189,66 @@ pub struct AnalyzedSnapshot {
     pub analysis: Analysis,
     /// Class of each node.
     pub classes: ClassIndex,
+    /// The whole-heap Summary and Statistics once worked out (or read from the index cache).
+    pub totals: Totals,
+}
+
+/// Whole-heap results that take a pass over every node and never change: computed once, kept
+/// (a few KiB), and stored in the index cache so that a reopened snapshot prints its Summary
+/// without touching its per-node arrays.
+#[derive(Debug, Default)]
+pub struct Totals {
+    summary: std::sync::OnceLock<Summary>,
+    statistics: std::sync::OnceLock<Statistics>,
+}
+
+impl Totals {
+    /// Totals known in advance (from an index).
+    pub fn known(summary: Summary, statistics: Statistics) -> Self {
+        Self {
+            summary: summary.into(),
+            statistics: statistics.into(),
+        }
+    }
 }
 
 impl AnalyzedSnapshot {
     /// Analyse a loaded snapshot.
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let g = &snapshot.graph;
-        // The dominator search is the long pole and runs on this thread; distances,
-        // detachedness and classes don't depend on it and run beside it on a second core.
-        // The side thread reports nothing (the phases shown are the dominators') but stops
-        // on cancellation.
-        let (sizes, side) = std::thread::scope(|scope| {
-            let side = scope.spawn(|| -> Result<_> {
-                let quiet = progress.without_reports();
+        // The dominator search is the long pole and runs on this thread; shallow sizes,
+        // distances, detachedness and classes don't depend on it and run beside it on a
+        // second core. Retained sizes (which need both) come after. The side thread reports
+        // nothing (the phases shown are the dominators') but stops on cancellation.
+        let (side, tree) = crate::parallel::beside(
+            || -> Result<_> {
+                let side = if crate::parallel::two_threads() {
+                    progress.without_reports()
+                } else {
+                    progress
+                };
+                side.step("shallow sizes", 0, 1)?;
+                let shallow = Analysis::shallow_sizes(g, opts.rules, side)?;
+                side.step("distances", 0, 1)?;
                 let distances = if opts.distances {
-                    distances::compute(g, quiet)?
+                    distances::compute(g, side)?
                 } else {
                     Vec::new()
                 };
-                quiet.check()?;
+                side.step("detachedness", 0, 1)?;
                 let detached = classes::propagate_detachedness(g);
-                quiet.check()?;
+                side.step("classes", 0, 1)?;
                 let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
-                Ok((distances, detached, classes))
-            });
-            let sizes = Analysis::sizes_and_dominators(g, opts.rules, progress);
-            // A panic on the side thread is a bug: pass it on as one.
-            let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (sizes, side)
-        });
-        let (shallow, dominators) = sizes?;
-        let (distances, detached, classes) = side?;
-        progress.step("classes", 0, 1)?;
+                Ok((shallow, distances, detached, classes))
+            },
+            || {
+                progress.step("retention rules", 0, 1)?;
+                let rules = RetentionRules::for_graph(g, opts.rules);
+                DominatorTree::compute_unsized(g, &rules, progress)
+            },
+        );
+        let (shallow, distances, detached, classes) = side?;
+        let dominators = tree?.with_sizes(|v| shallow.get(v), progress)?;
         let analysis = Analysis::from_parts(
             opts.rules,
             shallow,
@@ -228,6 +261,7 @@ impl AnalyzedSnapshot {
             snapshot,
             analysis,
             classes,
+            totals: Totals::default(),
         })
     }
 
@@ -238,12 +272,17 @@ impl AnalyzedSnapshot {
 
     /// The class summary.
     pub fn summary(&self) -> Summary {
-        Summary::build(
-            self.graph(),
-            &self.analysis,
-            &self.classes,
-            self.snapshot.info.extra_native_bytes.unwrap_or(0),
-        )
+        self.totals
+            .summary
+            .get_or_init(|| {
+                Summary::build(
+                    self.graph(),
+                    &self.analysis,
+                    &self.classes,
+                    self.snapshot.info.extra_native_bytes.unwrap_or(0),
+                )
+            })
+            .clone()
     }
 
     /// The class summary of the nodes `keep` says yes to (see [`Summary::build_where`]).
@@ -266,11 +305,16 @@ impl AnalyzedSnapshot {
 
     /// The statistics.
     pub fn statistics(&self) -> Statistics {
-        Statistics::build(
-            self.graph(),
-            &self.analysis,
-            self.snapshot.info.extra_native_bytes.unwrap_or(0),
-        )
+        self.totals
+            .statistics
+            .get_or_init(|| {
+                Statistics::build(
+                    self.graph(),
+                    &self.analysis,
+                    self.snapshot.info.extra_native_bytes.unwrap_or(0),
+                )
+            })
+            .clone()
     }
 
     /// Class name of `n`.

@@ -510,11 +510,12 @@ impl<'p> JsonReader<'p> {
             }
             Ok(())
         };
-        let count = if self.echo.is_none() && self.capture.is_none() {
-            self.read_int_array_on_two_threads(inside, allow_negative, &mut rows)?
-        } else {
-            self.read_int_array(inside, allow_negative, rows)?
-        };
+        let count =
+            if self.echo.is_none() && self.capture.is_none() && crate::parallel::two_threads() {
+                self.read_int_array_on_two_threads(inside, allow_negative, &mut rows)?
+            } else {
+                self.read_int_array(inside, allow_negative, rows)?
+            };
         if field != 0 {
             return Err(self.error(format!(
                 "{inside} has {count} numbers, not a multiple of its {width} fields"

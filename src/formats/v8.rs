@@ -454,8 +454,8 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
                 row[nm]
             )));
         }
-        let target = row[to] / node_field_count;
-        if target >= node_count || row[to] % node_field_count != 0 {
+        let target = node_of_field_index(row[to], node_field_count);
+        if target >= node_count || target * node_field_count != row[to] {
             return Err(r.error(format!(
                 "edge {edge} points to {}, which is not a node (nodes: {node_count})",
                 row[to]
@@ -476,6 +476,18 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     (g.edge_type, g.edge_name, g.edge_to) = (et.into(), en.into(), eto.into());
     g.max_edge_name = max_name;
     Ok(())
+}
+
+/// `to_node / node_field_count`, with the usual field counts as constants: a division by a
+/// constant compiles to a multiplication, and this runs once an edge.
+#[inline]
+fn node_of_field_index(to_node: i64, node_field_count: i64) -> i64 {
+    match node_field_count {
+        6 => to_node / 6,
+        7 => to_node / 7,
+        8 => to_node / 8,
+        f => to_node / f,
+    }
 }
 
 /// Turn per-node edge counts into CSR offsets, checking they add up to the edges read.

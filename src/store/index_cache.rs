@@ -26,7 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::analysis::{Analysis, AnalyzedSnapshot, ClassIndex, DominatorTree, RuleSet};
+use crate::analysis::{
+    Analysis, AnalyzedSnapshot, ClassIndex, ClassRow, DominatorTree, RuleSet, Statistics, Summary,
+    Totals,
+};
 use crate::formats::LoadOptions;
 use crate::model::column::Pod;
 use crate::model::graph::MAX_HEAP_BYTES;
@@ -37,7 +40,7 @@ use crate::model::{
 
 const MAGIC: &[u8; 8] = b"HSIDX\0\r\n";
 /// Bumped whenever the layout or the meaning of a section changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 32;
 const ENTRY_LEN: usize = 32;
 /// Index files in the cache folder end with this.
@@ -662,6 +665,32 @@ fn write_meta(d: &AnalyzedSnapshot) -> Vec<u8> {
     });
     m.pairs(a.shallow.raw_parts().1.iter());
     m.strs(&d.classes.names);
+    // The Summary and Statistics, so a reopened snapshot prints them without a pass over it.
+    let summary = d.summary();
+    m.u64(summary.node_count);
+    m.u64(summary.edge_count);
+    m.u64(summary.total_size);
+    m.len(summary.classes.len());
+    for row in &summary.classes {
+        m.u32(row.class_id);
+        m.u64(row.count);
+        m.u64(row.shallow_size);
+        m.u64(row.retained_size);
+        m.u64(row.distance.map_or(u64::MAX, u64::from));
+    }
+    let st = d.statistics();
+    for x in [
+        st.total,
+        st.code,
+        st.strings,
+        st.js_arrays,
+        st.typed_arrays,
+        st.system,
+        st.native,
+        st.other,
+    ] {
+        m.u64(x);
+    }
     m.0
 }
 
@@ -683,6 +712,8 @@ struct Meta {
     rules: RuleSet,
     shallow_big: FxHashMap<u32, u64>,
     class_names: Vec<String>,
+    summary: Summary,
+    statistics: Statistics,
 }
 
 fn read_meta(b: &[u8]) -> Result<Meta, Why> {
@@ -749,6 +780,59 @@ fn read_meta(b: &[u8]) -> Result<Meta, Why> {
     };
     let shallow_big = r.pairs()?;
     let class_names = r.strs()?;
+    let (node_count, edge_count, total_size) = (r.u64()?, r.u64()?, r.u64()?);
+    let n = r.len(36)?;
+    let mut rows = Vec::with_capacity(n);
+    for _ in 0..n {
+        let class_id = r.u32()?;
+        let name = class_names
+            .get(class_id as usize)
+            .ok_or("summary names an unknown class")?
+            .clone();
+        let (count, shallow_size, retained_size, distance) =
+            (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        if count > nodes as u64 || shallow_size > MAX_HEAP_BYTES || retained_size > MAX_HEAP_BYTES {
+            return Err("summary row out of range".into());
+        }
+        rows.push(ClassRow {
+            name,
+            count,
+            shallow_size,
+            retained_size,
+            distance: u32::try_from(distance).ok(),
+            class_id,
+        });
+    }
+    let summary = Summary {
+        node_count,
+        edge_count,
+        total_size,
+        classes: rows,
+    };
+    let mut st = [0u64; 8];
+    for x in &mut st {
+        *x = r.u64()?;
+    }
+    let [total, code, strings, js_arrays, typed_arrays, system, native, other] = st;
+    let statistics = Statistics {
+        total,
+        code,
+        strings,
+        js_arrays,
+        typed_arrays,
+        system,
+        native,
+        other,
+    };
+    if node_count != nodes as u64
+        || edge_count != edges as u64
+        || st
+            .iter()
+            .chain([&total_size])
+            .any(|&x| x > 2 * MAX_HEAP_BYTES)
+    {
+        return Err("summary totals out of range".into());
+    }
     if !r.b.is_empty() {
         return Err("meta section has trailing bytes".into());
     }
@@ -797,6 +881,8 @@ fn read_meta(b: &[u8]) -> Result<Meta, Why> {
         rules,
         shallow_big,
         class_names,
+        summary,
+        statistics,
     })
 }
 
@@ -1386,6 +1472,7 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
         },
         analysis,
         classes,
+        totals: Totals::known(meta.summary, meta.statistics),
     })
 }
 

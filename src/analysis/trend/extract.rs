@@ -303,18 +303,15 @@ impl SnapshotPart {
         progress: Progress<'_>,
     ) -> crate::Result<PendingPart> {
         let g = &snapshot.graph;
-        let (sizes, side) = std::thread::scope(|scope| {
-            let side = scope.spawn(|| {
+        let (side, sizes) = crate::parallel::beside(
+            || {
                 let detached = propagate_detachedness(g);
                 let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
                 let tables = GraphTables::build(g, &classes);
                 (detached, classes, tables, g.last_object_id())
-            });
-            let sizes = Analysis::sizes_and_dominators(g, rules, progress);
-            // A panic on the side thread is a bug: pass it on as one.
-            let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (sizes, side)
-        });
+            },
+            || Analysis::sizes_and_dominators(g, rules, progress),
+        );
         let (shallow, dominators) = sizes?;
         let (detached, classes, tables, clock) = side;
         let analysis = Analysis::from_parts(
@@ -329,6 +326,7 @@ impl SnapshotPart {
             snapshot,
             analysis,
             classes,
+            totals: Default::default(),
         };
         Ok(PendingPart {
             snapshot,
