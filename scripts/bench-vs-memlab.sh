@@ -42,7 +42,7 @@ for size in "${sizes[@]}"; do
       --shape docstore --scale "$(scale_of "$size")" >/dev/null
     mv "$partial" "$snap"
   fi
-  bytes=$(stat -c %s "$snap")
+  bytes=$(stat -L -c %s "$snap")
   read -r hs_s hs_kb < <(measure "$bin" summary "$snap" --no-cache)
   read -r ml_s ml_kb < <(measure env NODE_PATH="$MEMLAB_MODULES" \
     node --max-old-space-size=16000 scripts/memlab-summary.js "$snap")
