@@ -272,17 +272,19 @@ impl AnalyzedSnapshot {
 
     /// The class summary.
     pub fn summary(&self) -> Summary {
-        self.totals
-            .summary
-            .get_or_init(|| {
-                Summary::build(
-                    self.graph(),
-                    &self.analysis,
-                    &self.classes,
-                    self.snapshot.info.extra_native_bytes.unwrap_or(0),
-                )
-            })
-            .clone()
+        self.summary_ref().clone()
+    }
+
+    /// The class summary, worked out once (or read from the index) and kept.
+    pub fn summary_ref(&self) -> &Summary {
+        self.totals.summary.get_or_init(|| {
+            Summary::build(
+                self.graph(),
+                &self.analysis,
+                &self.classes,
+                self.snapshot.info.extra_native_bytes.unwrap_or(0),
+            )
+        })
     }
 
     /// The class summary of the nodes `keep` says yes to (see [`Summary::build_where`]).
@@ -305,18 +307,19 @@ impl AnalyzedSnapshot {
 
     /// The statistics.
     pub fn statistics(&self) -> Statistics {
-        self.totals
-            .statistics
-            .get_or_init(|| {
-                Statistics::build(
-                    self.graph(),
-                    &self.analysis,
-                    self.snapshot.info.extra_native_bytes.unwrap_or(0),
-                )
-            })
-            .clone()
+        self.statistics_ref().clone()
     }
 
+    /// Statistics by category, worked out once (or read from the index) and kept.
+    pub fn statistics_ref(&self) -> &Statistics {
+        self.totals.statistics.get_or_init(|| {
+            Statistics::build(
+                self.graph(),
+                &self.analysis,
+                self.snapshot.info.extra_native_bytes.unwrap_or(0),
+            )
+        })
+    }
     /// Class name of `n`.
     pub fn class_name(&self, n: NodeIx) -> &str {
         self.classes.name_of(n)

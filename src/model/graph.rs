@@ -292,8 +292,9 @@ impl HeapGraph {
         let n = self.node_count();
         let m = self.edge_count();
         let (low, high) = if crate::parallel::two_threads() && m > 1 << 16 {
+            // first_edge[n] = m, so the split is at most n.
             let mid = self.first_edge.partition_point(|&f| (f as usize) < m / 2) as NodeIx;
-            (0..mid.min(n as NodeIx), mid.min(n as NodeIx)..n as NodeIx)
+            (0..mid, mid..n as NodeIx)
         } else {
             (0..n as NodeIx, n as NodeIx..n as NodeIx)
         };

@@ -67,8 +67,6 @@ pub struct Document {
     pub options: LoadOptions,
     /// Whether it came from, or went to, the index cache.
     pub cache: CacheUse,
-    summary: OnceLock<Summary>,
-    stats: OnceLock<Statistics>,
     alloc_tables: OnceLock<AllocTables>,
     stacks: OnceLock<Option<StackTables>>,
     last_node_id: OnceLock<u32>,
@@ -207,8 +205,6 @@ impl Document {
             file_size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
             options: options.clone(),
             cache: used,
-            summary: OnceLock::new(),
-            stats: OnceLock::new(),
             alloc_tables: OnceLock::new(),
             stacks: OnceLock::new(),
             last_node_id: OnceLock::new(),
@@ -236,12 +232,12 @@ impl Document {
 
     /// The class summary, computed on first use.
     pub fn summary(&self) -> &Summary {
-        self.summary.get_or_init(|| self.data.summary())
+        self.data.summary_ref()
     }
 
     /// Statistics by category, computed on first use.
     pub fn statistics(&self) -> &Statistics {
-        self.stats.get_or_init(|| self.data.statistics())
+        self.data.statistics_ref()
     }
 
     /// The allocation profile, for Rust allocation dumps.
