@@ -1,5 +1,6 @@
 //! The class summary (DevTools' Summary view) and the heap statistics.
 
+use crate::prefetch::prefetch_at;
 use serde::Serialize;
 
 use super::classes::ClassIndex;
@@ -123,32 +124,51 @@ fn class_retained_sizes(
     k: usize,
     keep: &impl Fn(NodeIx) -> bool,
 ) -> Vec<u64> {
-    let children = a.dominators.children();
+    let children = a.dominators.children_for_once();
     let mut open = vec![0u32; k];
     let mut total = vec![0u64; k];
-    // Stack entries: (node, entering?) — on exit, close the class the node opened.
-    let mut stack: Vec<(NodeIx, bool)> = vec![(g.root(), true)];
-    while let Some((v, entering)) = stack.pop() {
-        let c = classes.class_of[v as usize] as usize;
-        if !entering {
-            open[c] -= 1;
-            continue;
+    let (class_of, retained) = (&classes.class_of[..], &a.dominators.retained[..]);
+    let shallow = a.shallow.raw_parts().0;
+    // Count `v` unless an open instance of its class dominates it; says whether `v` opened
+    // its class (only a node with children needs to).
+    let mut enter = |v: NodeIx, open: &mut [u32]| -> bool {
+        let c = class_of[v as usize] as usize;
+        if open[c] != 0 || a.shallow_size(v) == 0 || !keep(v) {
+            return false;
         }
-        let counts = a.shallow_size(v) != 0 && keep(v);
-        let mut opened = false;
-        if counts && open[c] == 0 {
-            total[c] += a.retained_size(v);
-            let kids = children.of(v);
-            if !kids.is_empty() {
-                open[c] += 1;
-                opened = true;
-            }
-        }
+        total[c] += retained[v as usize];
+        let opened = !children.of(v).is_empty();
         if opened {
-            stack.push((v, false));
+            open[c] += 1;
         }
-        for &ch in children.of(v) {
-            stack.push((ch, true));
+        opened
+    };
+    // Depth-first with a cursor per level (node, next child, opened?), so the stack is as
+    // deep as the tree rather than as wide; leaves are handled without a frame. The nodes
+    // are scattered, so what a child a few places on will need is fetched ahead.
+    const AHEAD: usize = 6;
+    let root = g.root();
+    let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, enter(root, &mut open))];
+    while let Some(top) = stack.last_mut() {
+        let kids = children.of(top.0);
+        if let Some(&ch) = kids.get(top.1 as usize) {
+            if let Some(&x) = kids.get(top.1 as usize + AHEAD) {
+                let x = x as usize;
+                prefetch_at(class_of, x);
+                prefetch_at(shallow, x);
+                prefetch_at(retained, x);
+                children.prefetch(x as NodeIx);
+            }
+            top.1 += 1;
+            let opened = enter(ch, &mut open);
+            if !children.of(ch).is_empty() {
+                stack.push((ch, 0, opened));
+            }
+        } else {
+            let (v, _, opened) = stack.pop().expect("the loop saw a top");
+            if opened {
+                open[class_of[v as usize] as usize] -= 1;
+            }
         }
     }
     total

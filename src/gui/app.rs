@@ -40,6 +40,8 @@ pub struct SnapshotTab {
     pub retainers: RetainersPanel,
     /// Search box state.
     pub search: SearchBox,
+    /// Whether the tab has been drawn (see `HEAPSIGHT_LOG_TIMINGS`).
+    drawn: bool,
 }
 
 impl SnapshotTab {
@@ -65,6 +67,7 @@ impl SnapshotTab {
             current,
             retainers: RetainersPanel::default(),
             search: SearchBox::default(),
+            drawn: false,
         }
     }
 
@@ -508,6 +511,10 @@ impl HeapsightApp {
                     };
                     if let Some(view) = tab.views.get_mut(tab.current) {
                         action = view.ui(ui, &mut cx);
+                        if !tab.drawn {
+                            tab.drawn = true;
+                            super::log_first_draw(&tab.doc, view.title());
+                        }
                     }
                 }
                 None => match start::ui(ui, &self.recent, &self.samples) {

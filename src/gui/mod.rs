@@ -10,6 +10,8 @@ pub mod views;
 pub mod worker;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 pub use app::{render_export, ExportKind, HeapsightApp, SnapshotTab};
 pub use eframe::egui;
@@ -17,6 +19,33 @@ pub use views::{View, ViewContext};
 
 use crate::analysis::allocation_stacks::TimeRange;
 use crate::model::NodeIx;
+
+/// When [`run`] started, if `HEAPSIGHT_LOG_TIMINGS` is set: the app then writes one line to
+/// standard error when a document's first view is first drawn (for timing the app in a real
+/// window, e.g. a reopen from the index cache).
+static TIMINGS_FROM: OnceLock<Instant> = OnceLock::new();
+
+/// Write the line [`TIMINGS_FROM`] promises, for `doc` shown in `view`.
+fn log_first_draw(doc: &crate::store::Document, view: &str) {
+    let Some(start) = TIMINGS_FROM.get() else {
+        return;
+    };
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or_else(String::new, |kib| {
+            format!(", peak RSS {} MB", kib * 1024 / 1_000_000)
+        });
+    eprintln!(
+        "heapsight: {}: {view} drawn {:.2} s after the app started (opening took {:.2} s{peak})",
+        doc.path.display(),
+        start.elapsed().as_secs_f64(),
+        doc.load_secs,
+    );
+}
 
 /// What is selected in a tab: every view reads and writes it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,6 +60,9 @@ pub struct Selection {
 /// Start the app with `files` open (none: the start page). `Err` carries a one-line message,
 /// e.g. when there is no display.
 pub fn run(files: Vec<PathBuf>, start_view: Option<String>) -> Result<(), String> {
+    if std::env::var_os("HEAPSIGHT_LOG_TIMINGS").is_some() {
+        let _ = TIMINGS_FROM.set(Instant::now());
+    }
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         return Err("no display available (neither DISPLAY nor WAYLAND_DISPLAY is set); \

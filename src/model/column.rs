@@ -18,6 +18,15 @@ mod sealed {
 /// Element types a column can map from a file: plain little-endian integers, valid for every
 /// bit pattern.
 pub trait Pod: sealed::Sealed + Copy + Default + PartialEq + std::fmt::Debug + 'static {}
+
+/// The bytes of `v` as they lie in memory: its little-endian encoding on a little-endian host
+/// (the only kind that writes index files).
+#[cfg(target_endian = "little")]
+pub fn le_bytes<T: Pod>(v: &[T]) -> &[u8] {
+    // SAFETY: `Pod` types are plain integers (sealed: u8, u32, u64) with no padding, so every
+    // byte of the slice is initialised; u8 has alignment 1 and the length is the slice's size.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
 impl Pod for u8 {}
 impl Pod for u32 {}
 impl Pod for u64 {}

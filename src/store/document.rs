@@ -181,9 +181,8 @@ impl Document {
                 let snapshot = crate::formats::load_with(path, options, progress)?;
                 let data = AnalyzedSnapshot::new(snapshot, analysis, progress)?;
                 if let Some(c) = cache.filter(|_| data.snapshot.alloc.is_none()) {
-                    // Retainer-path parents are part of the index (the app reads them first).
-                    progress.step("retainer paths", 0, 1)?;
-                    data.analysis.parent_edges(data.graph());
+                    // The index holds the retainer-path parents too (the app reads them
+                    // first); writing it works them out beside the other sections.
                     progress.step("writing index", 0, 1)?;
                     used = match c.store(path, options, &data) {
                         Ok(Some(_)) => CacheUse::Written,

@@ -903,7 +903,6 @@ struct IndexWriter {
     w: BufWriter<File>,
     pos: u64,
     entries: Vec<Entry>,
-    buf: Vec<u8>,
 }
 
 impl IndexWriter {
@@ -928,47 +927,31 @@ impl IndexWriter {
         Ok(())
     }
 
-    /// A column of integers, converted to little-endian bytes a block at a time.
-    fn column<T: Pod + LeBytes>(&mut self, id: Sec, v: &[T]) -> std::io::Result<()> {
+    /// A column of integers, in little-endian bytes. Only a little-endian host writes an
+    /// index (see [`IndexCache::store`]), so those are the bytes in memory.
+    #[cfg(target_endian = "little")]
+    fn column<T: Pod>(&mut self, id: Sec, v: &[T]) -> std::io::Result<()> {
         self.pad()?;
-        let size = std::mem::size_of::<T>();
         let offset = self.pos;
-        let mut sum = Checksum::new();
-        for block in v.chunks(1 << 16) {
-            self.buf.clear();
-            block.iter().for_each(|x| x.put(&mut self.buf));
-            sum.update(&self.buf);
-            self.w.write_all(&self.buf)?;
-        }
-        self.pos += std::mem::size_of_val(v) as u64;
+        let bytes = crate::model::column::le_bytes(v);
+        self.w.write_all(bytes)?;
+        self.pos += bytes.len() as u64;
         self.entries.push(Entry {
             id: id as u32,
-            elem: size as u32,
+            elem: std::mem::size_of::<T>() as u32,
             offset,
             count: v.len() as u64,
-            sum: sum.finish(),
+            sum: checksum(bytes),
         });
         Ok(())
     }
-}
 
-/// Little-endian encoding of the column element types.
-trait LeBytes {
-    fn put(&self, out: &mut Vec<u8>);
-}
-impl LeBytes for u8 {
-    fn put(&self, out: &mut Vec<u8>) {
-        out.push(*self);
-    }
-}
-impl LeBytes for u32 {
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-}
-impl LeBytes for u64 {
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
+    /// Big-endian hosts write no index.
+    #[cfg(not(target_endian = "little"))]
+    fn column<T: Pod>(&mut self, _: Sec, _: &[T]) -> std::io::Result<()> {
+        Err(std::io::Error::other(
+            "index files are written on little-endian hosts only",
+        ))
     }
 }
 
@@ -1007,35 +990,50 @@ fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std::io::Result
     let table_len = (HEADER_LEN + ALL_SECS.len() * ENTRY_LEN) as u64;
     let mut f = File::create(path)?;
     f.write_all(&vec![0u8; table_len as usize])?;
-    let mut w = IndexWriter {
+    let w = IndexWriter {
         w: BufWriter::with_capacity(1 << 20, f),
         pos: table_len,
         entries: Vec::new(),
-        buf: Vec::with_capacity(1 << 19),
     };
-    w.bytes(Sec::Key, key)?;
-    w.bytes(Sec::Meta, &write_meta(d))?;
-    w.column(Sec::NodeType, &g.node_type)?;
-    w.column(Sec::NodeName, &g.node_name)?;
-    w.column(Sec::NodeId, &g.node_id)?;
-    w.column(Sec::NodeSelfSize, &g.node_self_size)?;
-    w.column(Sec::NodeTraceId, &g.node_trace_id)?;
-    w.column(Sec::NodeDetachedness, &g.node_detachedness)?;
-    w.column(Sec::FirstEdge, &g.first_edge)?;
-    w.column(Sec::EdgeType, &g.edge_type)?;
-    w.column(Sec::EdgeName, &g.edge_name)?;
-    w.column(Sec::EdgeTo, &g.edge_to)?;
-    w.column(Sec::FirstRetainer, &g.first_retainer)?;
-    w.column(Sec::Retainers, &g.retainers)?;
-    let (text, ends) = g.strings.raw_parts();
-    w.column(Sec::StrBytes, text)?;
-    w.column(Sec::StrEnds, ends)?;
-    w.column(Sec::Shallow, a.shallow.raw_parts().0)?;
-    w.column(Sec::Idom, &a.dominators.idom)?;
-    w.column(Sec::Retained, &a.dominators.retained)?;
-    w.column(Sec::Distances, &a.distances)?;
-    w.column(Sec::Detached, &a.detached)?;
-    w.column(Sec::Parents, a.parent_edges_if_built().unwrap_or(&[]))?;
+    // The Summary and Statistics (in the meta section) first, so that the Summary's walk of the
+    // dominator tree and the search below don't hold their working memory at the same time.
+    d.summary_ref();
+    d.statistics_ref();
+    // The retainer-path parents (a search of the whole graph) are worked out on a second core
+    // while the sections before theirs are written, if no one has asked for them yet.
+    let ((), head) = crate::parallel::beside(
+        || {
+            a.parent_edges(g);
+        },
+        || -> std::io::Result<IndexWriter> {
+            let mut w = w;
+            w.bytes(Sec::Key, key)?;
+            w.bytes(Sec::Meta, &write_meta(d))?;
+            w.column(Sec::NodeType, &g.node_type)?;
+            w.column(Sec::NodeName, &g.node_name)?;
+            w.column(Sec::NodeId, &g.node_id)?;
+            w.column(Sec::NodeSelfSize, &g.node_self_size)?;
+            w.column(Sec::NodeTraceId, &g.node_trace_id)?;
+            w.column(Sec::NodeDetachedness, &g.node_detachedness)?;
+            w.column(Sec::FirstEdge, &g.first_edge)?;
+            w.column(Sec::EdgeType, &g.edge_type)?;
+            w.column(Sec::EdgeName, &g.edge_name)?;
+            w.column(Sec::EdgeTo, &g.edge_to)?;
+            w.column(Sec::FirstRetainer, &g.first_retainer)?;
+            w.column(Sec::Retainers, &g.retainers)?;
+            let (text, ends) = g.strings.raw_parts();
+            w.column(Sec::StrBytes, text)?;
+            w.column(Sec::StrEnds, ends)?;
+            w.column(Sec::Shallow, a.shallow.raw_parts().0)?;
+            w.column(Sec::Idom, &a.dominators.idom)?;
+            w.column(Sec::Retained, &a.dominators.retained)?;
+            w.column(Sec::Distances, &a.distances)?;
+            w.column(Sec::Detached, &a.detached)?;
+            Ok(w)
+        },
+    );
+    let mut w = head?;
+    w.column(Sec::Parents, a.parent_edges(g))?;
     w.column(Sec::ClassOf, &d.classes.class_of)?;
     w.pad()?;
     let len = w.pos;
@@ -1043,7 +1041,9 @@ fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std::io::Result
     let mut f = w.w.into_inner().map_err(|e| e.into_error())?;
     f.seek(SeekFrom::Start(0))?;
     f.write_all(&header_bytes(&entries, len))?;
-    f.sync_all()?;
+    // No fsync: every read checks the length and every section's checksum, so a file cut
+    // short or garbled by a crash is rejected and rewritten, never trusted. Forcing 2 GB to
+    // disk would add a second or more to every first open for nothing.
     Ok(len)
 }
 
