@@ -428,3 +428,47 @@ fn a_forged_dominator_cycle_is_rejected() {
     };
     assert!(why.contains("dominator cycle"), "{why}");
 }
+
+#[test]
+fn an_index_owed_is_written_later_and_stale_temp_files_go() {
+    let dir = common::fresh_dir("cache-later");
+    let cache = IndexCache::at(&dir, u64::MAX);
+    let path = sample("node-leak/target.heapsnapshot");
+    // Opened without writing: nothing in the folder until the opener writes it.
+    let doc = Document::open_cached_index_later(
+        DocumentId::next(),
+        &path,
+        &LoadOptions::default(),
+        AnalysisOptions::default(),
+        Some(&cache),
+        Default::default(),
+    )
+    .expect("open");
+    assert!(matches!(doc.cache, CacheUse::Owed));
+    assert!(index_files(&dir).is_empty());
+    // Temp files left by writers that stopped: an old one goes, a fresh one (a live writer's)
+    // stays.
+    let temp = |name: &str, secs_ago: u64| {
+        let p = dir.join(name);
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(secs_ago))
+            .unwrap();
+        p
+    };
+    let stale = temp(".x.hsidx.1.2.tmp", 2 * 60 * 60);
+    let fresh = temp(".y.hsidx.3.4.tmp", 10);
+    assert!(matches!(doc.write_index(&cache), CacheUse::Written));
+    assert_eq!(index_files(&dir).len(), 1);
+    assert!(
+        !stale.exists(),
+        "a temp file untouched for hours is removed"
+    );
+    assert!(fresh.exists(), "a temp file being written is kept");
+    // The index written later is the same as one written at once.
+    assert!(is_hit(&lookup(&cache, &path)));
+    let once = open(&IndexCache::at(dir.join("once"), u64::MAX), &path);
+    assert!(matches!(once.cache, CacheUse::Written));
+    let later_bytes = std::fs::read(&index_files(&dir)[0]).unwrap();
+    let once_bytes = std::fs::read(&index_files(&dir.join("once"))[0]).unwrap();
+    assert!(later_bytes == once_bytes, "the same bytes either way");
+}

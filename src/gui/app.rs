@@ -347,6 +347,7 @@ impl HeapsightApp {
                                 continue;
                             }
                             let doc = Arc::new(doc);
+                            super::worker::write_index_later(&doc);
                             self.store.insert(doc.clone());
                             for tab in self.tabs.iter_mut().filter(|t| t.doc.id == doc.id) {
                                 tab.reopened(doc.clone());
@@ -354,6 +355,7 @@ impl HeapsightApp {
                         }
                         Ok(doc) => {
                             let doc = Arc::new(doc);
+                            super::worker::write_index_later(&doc);
                             self.store.insert(doc.clone());
                             self.tabs
                                 .push(SnapshotTab::new(doc, self.start_view.as_deref()));

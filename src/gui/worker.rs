@@ -12,7 +12,7 @@ use eframe::egui;
 
 use crate::formats::LoadOptions;
 use crate::progress::Progress;
-use crate::store::{Document, DocumentId, IndexCache};
+use crate::store::{CacheUse, Document, DocumentId, IndexCache};
 
 /// Where a task is, for a progress bar.
 #[derive(Debug, Clone, Default)]
@@ -177,7 +177,8 @@ impl LoadJob {
             task: BackgroundTask::spawn(ctx, move |progress| {
                 let id = reopens.unwrap_or_else(DocumentId::next);
                 let cache = IndexCache::from_env();
-                let mut doc = Document::open_cached(
+                // The index is written after the tab is shown (see `write_index_later`).
+                let mut doc = Document::open_cached_index_later(
                     id,
                     &p,
                     &options,
@@ -190,4 +191,21 @@ impl LoadJob {
             }),
         }
     }
+}
+
+/// Write `doc`'s index into the cache on a thread of its own, if its opening left that owed
+/// ([`CacheUse::Owed`]): the tab is shown meanwhile. An app closed before the index is
+/// finished leaves a temp file, which the cache removes later.
+pub fn write_index_later(doc: &Arc<Document>) {
+    if !matches!(doc.cache, CacheUse::Owed) {
+        return;
+    }
+    let Some(cache) = IndexCache::from_env() else {
+        return;
+    };
+    let doc = Arc::clone(doc);
+    // Nothing waits for the result: a cache problem never fails an open.
+    let _ = std::thread::Builder::new()
+        .name("index writer".into())
+        .spawn(move || doc.write_index(&cache));
 }

@@ -46,6 +46,9 @@ pub enum CacheUse {
     Written,
     /// Loaded from the file; not indexed (allocation profiles), or indexing failed (why).
     NotWritten(String),
+    /// Loaded from the file; the opener writes the index later
+    /// ([`Document::open_cached_index_later`], then [`Document::write_index`]).
+    Owed,
 }
 
 /// A heap snapshot or allocation profile with its analyses, shared read-only between the views,
@@ -165,6 +168,28 @@ impl Document {
         cache: Option<&IndexCache>,
         progress: Progress<'_>,
     ) -> crate::Result<Self> {
+        let mut doc = Self::open_cached_index_later(id, path, options, analysis, cache, progress)?;
+        if let (CacheUse::Owed, Some(c)) = (&doc.cache, cache) {
+            progress.step("writing index", 0, 1)?;
+            let start = Instant::now();
+            doc.cache = doc.write_index(c);
+            doc.load_secs += start.elapsed().as_secs_f64();
+        }
+        Ok(doc)
+    }
+
+    /// [`Document::open_cached`] without writing the index: a document loaded from the file
+    /// comes back with [`CacheUse::Owed`], for the caller to show first and index afterwards
+    /// with [`Document::write_index`] (the app does, on a background thread: on a 1.6 GB
+    /// snapshot that is seconds the user need not wait for).
+    pub fn open_cached_index_later(
+        id: DocumentId,
+        path: &Path,
+        options: &LoadOptions,
+        analysis: AnalysisOptions,
+        cache: Option<&IndexCache>,
+        progress: Progress<'_>,
+    ) -> crate::Result<Self> {
         let start = Instant::now();
         let mut used = CacheUse::Off;
         let mut data = None;
@@ -180,17 +205,12 @@ impl Document {
             None => {
                 let snapshot = crate::formats::load_with(path, options, progress)?;
                 let data = AnalyzedSnapshot::new(snapshot, analysis, progress)?;
-                if let Some(c) = cache.filter(|_| data.snapshot.alloc.is_none()) {
-                    // The index holds the retainer-path parents too (the app reads them
-                    // first); writing it works them out beside the other sections.
-                    progress.step("writing index", 0, 1)?;
-                    used = match c.store(path, options, &data) {
-                        Ok(Some(_)) => CacheUse::Written,
-                        Ok(None) => CacheUse::NotWritten("not cached".into()),
-                        Err(e) => CacheUse::NotWritten(e.to_string()),
+                if cache.is_some() {
+                    used = if data.snapshot.alloc.is_none() {
+                        CacheUse::Owed
+                    } else {
+                        CacheUse::NotWritten("allocation profiles are not cached".into())
                     };
-                } else if cache.is_some() {
-                    used = CacheUse::NotWritten("allocation profiles are not cached".into());
                 }
                 data
             }
@@ -208,6 +228,17 @@ impl Document {
             stacks: OnceLock::new(),
             last_node_id: OnceLock::new(),
         })
+    }
+
+    /// Write this document's index into `cache` (see [`IndexCache::store`]) and say how it
+    /// went; the index also holds the retainer-path parents, worked out now if not yet. A
+    /// cache problem is reported, never raised.
+    pub fn write_index(&self, cache: &IndexCache) -> CacheUse {
+        match cache.store(&self.path, &self.options, &self.data) {
+            Ok(Some(_)) => CacheUse::Written,
+            Ok(None) => CacheUse::NotWritten("not cached".into()),
+            Err(e) => CacheUse::NotWritten(e.to_string()),
+        }
     }
 
     /// Build now, while the caller is still on a background thread, what an interactive face

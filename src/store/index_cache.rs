@@ -190,6 +190,11 @@ impl Checksum {
     }
 }
 
+/// Whether `name` is one of the temp files [`IndexCache::store`] writes before renaming.
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp") && name.contains(INDEX_EXT)
+}
+
 /// Checksum of one buffer.
 fn checksum(bytes: &[u8]) -> u64 {
     let mut c = Checksum::new();
@@ -378,6 +383,7 @@ impl IndexCache {
     /// Remove least recently used indexes until the total is within the cap; `keep` (the index
     /// just written) goes last. Returns how many were removed.
     pub fn evict(&self, keep: Option<&Path>) -> usize {
+        self.remove_stale_temp_files();
         let mut entries = self.entries();
         // `keep` last in line, whatever its time stamp.
         entries.sort_by_key(|e| Some(e.path.as_path()) == keep);
@@ -393,6 +399,26 @@ impl IndexCache {
             }
         }
         removed
+    }
+
+    /// Remove temp files no writer has touched for an hour: left by a process that stopped
+    /// while writing (a live writer's file changes all the time, so its mtime stays fresh).
+    fn remove_stale_temp_files(&self) {
+        const STALE: Duration = Duration::from_secs(60 * 60);
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let age = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok());
+            if is_temp_name(&name) && age.is_some_and(|a| a > STALE) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     /// Remove every index and leftover temp file; returns the bytes freed.
@@ -411,8 +437,7 @@ impl IndexCache {
         for e in rd.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().into_owned();
-            let ours = p.extension().is_some_and(|x| x == INDEX_EXT)
-                || (name.starts_with('.') && name.ends_with(".tmp") && name.contains(INDEX_EXT));
+            let ours = p.extension().is_some_and(|x| x == INDEX_EXT) || is_temp_name(&name);
             if ours {
                 let size = e.metadata().map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(&p).map_err(|source| crate::Error::Io {

@@ -107,6 +107,7 @@ fn header(d: &Document) -> String {
         CacheUse::Hit => "hit".to_string(),
         CacheUse::Written => "written".to_string(),
         CacheUse::NotWritten(why) => format!("not written: {why}"),
+        CacheUse::Owed => "not written yet".to_string(),
     };
     format!(
         "{}  {}  ({kind}, {} file, loaded in {:.2} s, index cache {cache})",
