@@ -207,5 +207,14 @@ pub fn write_index_later(doc: &Arc<Document>) {
     // Nothing waits for the result: a cache problem never fails an open.
     let _ = std::thread::Builder::new()
         .name("index writer".into())
-        .spawn(move || doc.write_index(&cache));
+        .spawn(move || {
+            let how = match doc.write_index(&cache) {
+                CacheUse::Written => "written".to_string(),
+                other => format!("not written: {other:?}"),
+            };
+            super::log_timing(&format!(
+                "{}: index {how} {{secs}} after the app started{{peak}}",
+                doc.path.display()
+            ));
+        });
 }
