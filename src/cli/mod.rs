@@ -6,6 +6,7 @@ pub mod args;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
@@ -29,8 +30,8 @@ use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
 use crate::report::{node, text, trend, tsv};
-use crate::store::Document;
 use crate::store::{title_of, DocumentId, IndexCache};
+use crate::store::{CacheUse, Document};
 use args::{CacheAction, CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
 
 /// Files smaller than this load too fast to need a progress bar.
@@ -40,7 +41,7 @@ const PROGRESS_BAR_MIN_BYTES: u64 = 4 << 20;
 pub fn main() -> i32 {
     crate::process_memory::return_freed_blocks_to_os();
     let cli = Cli::parse();
-    match run(cli) {
+    let code = match run(cli) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("heapsight: {e}");
@@ -50,7 +51,9 @@ pub fn main() -> i32 {
                 1
             }
         }
-    }
+    };
+    finish_index_writes();
+    code
 }
 
 /// The index cache the commands open through; `None` with `--no-cache`. Set once in [`run`].
@@ -80,7 +83,7 @@ fn run(cli: Cli) -> Result<()> {
             depth,
             top,
             json,
-        } => command::dominators(&open(&input)?, depth, top, json)?,
+        } => command::dominators(&*open(&input)?, depth, top, json)?,
         Command::Node {
             input,
             id,
@@ -123,13 +126,13 @@ fn run(cli: Cli) -> Result<()> {
             depth,
             limit,
             json,
-        } => command::calltree(&open(&input)?, bottom_up, sort, depth, limit, json)?,
+        } => command::calltree(&*open(&input)?, bottom_up, sort, depth, limit, json)?,
         Command::Allocations {
             input,
             bottom_up,
             top,
             json,
-        } => command::allocations(&open(&input)?, bottom_up, top, json)?,
+        } => command::allocations(&*open(&input)?, bottom_up, top, json)?,
         Command::Leaks {
             baseline,
             target,
@@ -215,12 +218,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             return Ok(());
         }
-        Command::Detached { input, json } => command::detached(&open(&input)?, json)?,
+        Command::Detached { input, json } => command::detached(&*open(&input)?, json)?,
         Command::Memory {
             input,
             json,
             min_buffer,
-        } => command::memory(&open(&input)?, min_buffer, json)?,
+        } => command::memory(&*open(&input)?, min_buffer, json)?,
         Command::Report {
             files,
             format,
@@ -237,7 +240,7 @@ fn run(cli: Cli) -> Result<()> {
                 .iter()
                 .map(|p| open_path(p, Rules::Devtools, &LoadOptions::default()))
                 .collect::<Result<Vec<_>>>()?;
-            let refs: Vec<&Document> = docs.iter().collect();
+            let refs: Vec<&Document> = docs.iter().map(|d| &**d).collect();
             let r = LeakSuspectsReport::build(
                 &refs,
                 SuspectOptions {
@@ -420,20 +423,22 @@ fn output_result(r: std::io::Result<()>) -> Result<()> {
 }
 
 /// Open `input` with its rules and folding.
-fn open(input: &Input) -> Result<Document> {
+fn open(input: &Input) -> Result<Arc<Document>> {
     open_path(&input.file, input.rules, &input.fold.options())
 }
 
 /// Open `path` under `rules` through the index cache, with a progress bar on a terminal for
 /// files of a few MB or more.
-fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Document> {
+/// A file loaded without a valid index gets one written on a thread of its own while the
+/// command runs; the process waits for it after printing (see [`finish_index_writes`]).
+fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Arc<Document>> {
     let rules = match rules {
         Rules::Devtools => RuleSet::DevTools,
         Rules::Memlab => RuleSet::Memlab,
     };
     let cache = CACHE.get().and_then(|c| c.as_ref());
-    with_progress_bar(path, |progress| {
-        Document::open_cached(
+    let doc = Arc::new(with_progress_bar(path, |progress| {
+        Document::open_cached_index_later(
             DocumentId::next(),
             path,
             options,
@@ -444,7 +449,35 @@ fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Documen
             cache,
             progress,
         )
-    })
+    })?);
+    if let (CacheUse::Owed, Some(cache)) = (&doc.cache, cache) {
+        let owed = Arc::clone(&doc);
+        let writer = std::thread::Builder::new()
+            .name("index writer".into())
+            .spawn(move || {
+                // A cache problem never fails a command.
+                owed.write_index(cache);
+            });
+        if let Ok(h) = writer {
+            INDEX_WRITES
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(h);
+        }
+    }
+    Ok(doc)
+}
+
+/// Index writes started by [`open_path`] and not yet finished.
+static INDEX_WRITES: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Wait for the index writes this run started: the output is out by then, so a first open's
+/// result is not held back by the seconds a big index takes to write.
+fn finish_index_writes() {
+    let writes = std::mem::take(&mut *INDEX_WRITES.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in writes {
+        let _ = h.join();
+    }
 }
 
 /// The trend of `files`. A snapshot's part is finished (summary and tables, then the
