@@ -180,8 +180,8 @@ impl Document {
 
     /// [`Document::open_cached`] without writing the index: a document loaded from the file
     /// comes back with [`CacheUse::Owed`], for the caller to show first and index afterwards
-    /// with [`Document::write_index`] (the app does, on a background thread: on a 1.6 GB
-    /// snapshot that is seconds the user need not wait for).
+    /// with [`Document::write_index`]. The app and the CLI do that on a thread of their own:
+    /// on a 1.6 GB snapshot that is seconds the user need not wait for.
     pub fn open_cached_index_later(
         id: DocumentId,
         path: &Path,
