@@ -6,11 +6,11 @@
 #   scripts/time-app-open.sh SNAPSHOT [BINARY]      (BINARY: target/release/heapsight)
 #
 # Prints the app's own line (HEAPSIGHT_LOG_TIMINGS), e.g.
-#   heapsight: big.heapsnapshot: Summary drawn 0.81 s after the app started (opening took
-#   0.64 s, peak RSS 315 MB; index read)
+#   heapsight: big.heapsnapshot: Summary drawn (opening took 0.64 s, index hit), 0.81 s after
+#   the app started, peak RSS 315 MB
 # and then the app is closed. A first open shows the view before writing the index ("index
-# owed"): the script then waits for the app's "index written" line too, so the next run is a
-# reopen. Uses the usual cache folder (HEAPSIGHT_CACHE_DIR to choose one).
+# not written yet"): the script then waits for the app's "index written" line too, so the next
+# run is a reopen. Uses the usual cache folder (HEAPSIGHT_CACHE_DIR to choose one).
 # Needs Debian packages xvfb and libgl1-mesa-dri (see scripts/screenshot.sh).
 set -euo pipefail
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 SNAPSHOT [BINARY]" >&2; exit 2; }
@@ -39,7 +39,7 @@ app=$!
 for _ in $(seq 1 1200); do
     if grep -q " drawn " "$log"; then
         grep " drawn " "$log"
-        grep -q "; index owed)" "$log" || exit 0
+        grep -q ", index not written yet)" "$log" || exit 0
         for _ in $(seq 1 1200); do
             if grep -q ": index " "$log"; then
                 grep ": index " "$log"

@@ -25,7 +25,6 @@ pub mod gui;
 pub mod mcp;
 pub mod model;
 pub mod parallel;
-mod prefetch;
 pub mod process_memory;
 pub mod progress;
 pub mod report;

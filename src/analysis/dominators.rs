@@ -21,7 +21,6 @@ use crate::error::Result;
 use crate::model::graph::NON_ESSENTIAL;
 use crate::model::v8_rules::{is_page_entry_edge, parse_ephemeron_edge};
 use crate::model::{Column, EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
-use crate::prefetch::{prefetch, prefetch_at};
 use crate::progress::Progress;
 
 // Re-exported where it was defined before the V8 rules had a module of their own.
@@ -48,11 +47,6 @@ impl DominatedChildren {
     /// Nodes `n` immediately dominates, in node order.
     pub fn of(&self, n: NodeIx) -> &[NodeIx] {
         &self.list[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
-    }
-
-    /// Fetch the start of `n`'s child list ahead of [`of`](Self::of) (a hint only).
-    pub(crate) fn prefetch(&self, n: NodeIx) {
-        crate::prefetch::prefetch_at(&self.first, n as usize);
     }
 }
 
@@ -461,22 +455,8 @@ impl UnsizedDominators {
         progress.step("retained sizes", 0, 1)?;
         let Self { idom, vertex } = self;
         let mut retained: Vec<u64> = (0..idom.len() as NodeIx).map(&self_size).collect();
-        // Reverse preorder hops around memory: the vertex a few places on gets its idom
-        // fetched, and one nearer gets its idom's total, so each add finds both in cache.
-        let order = &vertex[2..];
-        for k in (0..order.len()).rev() {
-            if k >= 8 {
-                let u = order[k - 8] as usize;
-                prefetch_at(&idom, u);
-                prefetch_at(&retained, u);
-            }
-            if k >= 4 {
-                if let Some(&d) = idom.get(order[k - 4] as usize) {
-                    prefetch_at(&retained, d as usize);
-                }
-            }
-            let v = order[k] as usize;
-            retained[idom[v] as usize] += retained[v];
+        for &v in vertex[2..].iter().rev() {
+            retained[idom[v as usize] as usize] += retained[v as usize];
         }
         Ok(DominatorTree {
             idom: idom.into(),
@@ -556,6 +536,21 @@ fn prefetch_semi_inputs(g: &HeapGraph, i: usize, vertex: &[u32], num: &[u32], sl
             prefetch(&slots[num[(r & !NON_ESSENTIAL) as usize] as usize]);
         }
     }
+}
+
+/// A hint to bring `x`'s cache line in; no effect on results.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; the pointer comes from a live reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(
+            (x as *const T).cast::<i8>(),
+            std::arch::x86_64::_MM_HINT_T0,
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// Ask the CPU to fetch the DFS numbers of `v`'s first targets while the search goes on:

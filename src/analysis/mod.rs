@@ -320,6 +320,7 @@ impl AnalyzedSnapshot {
             )
         })
     }
+
     /// Class name of `n`.
     pub fn class_name(&self, n: NodeIx) -> &str {
         self.classes.name_of(n)

@@ -1,6 +1,5 @@
 //! The class summary (DevTools' Summary view) and the heap statistics.
 
-use crate::prefetch::prefetch_at;
 use serde::Serialize;
 
 use super::classes::ClassIndex;
@@ -127,41 +126,31 @@ fn class_retained_sizes(
     let children = a.dominators.children_for_once();
     let mut open = vec![0u32; k];
     let mut total = vec![0u64; k];
-    let (class_of, retained) = (&classes.class_of[..], &a.dominators.retained[..]);
-    let shallow = a.shallow.raw_parts().0;
+    let class_of = &classes.class_of[..];
     // Count `v` unless an open instance of its class dominates it; says whether `v` opened
     // its class (only a node with children needs to).
-    let mut enter = |v: NodeIx, open: &mut [u32]| -> bool {
+    let mut enter = |v: NodeIx, has_children: bool, open: &mut [u32]| -> bool {
         let c = class_of[v as usize] as usize;
         if open[c] != 0 || a.shallow_size(v) == 0 || !keep(v) {
             return false;
         }
-        total[c] += retained[v as usize];
-        let opened = !children.of(v).is_empty();
-        if opened {
+        total[c] += a.retained_size(v);
+        if has_children {
             open[c] += 1;
         }
-        opened
+        has_children
     };
     // Depth-first with a cursor per level (node, next child, opened?), so the stack is as
-    // deep as the tree rather than as wide; leaves are handled without a frame. The nodes
-    // are scattered, so what a child a few places on will need is fetched ahead.
-    const AHEAD: usize = 6;
+    // deep as the tree rather than as wide; leaves are handled without a frame.
     let root = g.root();
-    let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, enter(root, &mut open))];
+    let root_opened = enter(root, !children.of(root).is_empty(), &mut open);
+    let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, root_opened)];
     while let Some(top) = stack.last_mut() {
-        let kids = children.of(top.0);
-        if let Some(&ch) = kids.get(top.1 as usize) {
-            if let Some(&x) = kids.get(top.1 as usize + AHEAD) {
-                let x = x as usize;
-                prefetch_at(class_of, x);
-                prefetch_at(shallow, x);
-                prefetch_at(retained, x);
-                children.prefetch(x as NodeIx);
-            }
+        if let Some(&ch) = children.of(top.0).get(top.1 as usize) {
             top.1 += 1;
-            let opened = enter(ch, &mut open);
-            if !children.of(ch).is_empty() {
+            let has_children = !children.of(ch).is_empty();
+            let opened = enter(ch, has_children, &mut open);
+            if has_children {
                 stack.push((ch, 0, opened));
             }
         } else {

@@ -30,8 +30,8 @@ use crate::report::junit::to_junit;
 use crate::report::leak_gate::{self, GatedLeaks};
 use crate::report::leak_report::LeakSuspectsReport;
 use crate::report::{node, text, trend, tsv};
+use crate::store::Document;
 use crate::store::{title_of, DocumentId, IndexCache};
-use crate::store::{CacheUse, Document};
 use args::{CacheAction, CaptureArgs, CaptureKindArg, Cli, Command, Input, ReportFormat, Rules};
 
 /// Files smaller than this load too fast to need a progress bar.
@@ -450,20 +450,14 @@ fn open_path(path: &Path, rules: Rules, options: &LoadOptions) -> Result<Arc<Doc
             progress,
         )
     })?);
-    if let (CacheUse::Owed, Some(cache)) = (&doc.cache, cache) {
-        let owed = Arc::clone(&doc);
-        let writer = std::thread::Builder::new()
-            .name("index writer".into())
-            .spawn(move || {
-                // A cache problem never fails a command.
-                owed.write_index(cache);
-            });
-        if let Ok(h) = writer {
-            INDEX_WRITES
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(h);
-        }
+    // A cache problem never fails a command: the outcome is not looked at.
+    if let Some(h) =
+        cache.and_then(|c| Document::write_index_in_background(&doc, c.clone(), |_, _| {}))
+    {
+        INDEX_WRITES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(h);
     }
     Ok(doc)
 }

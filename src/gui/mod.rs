@@ -27,23 +27,16 @@ static TIMINGS_FROM: OnceLock<Instant> = OnceLock::new();
 
 /// Write the line [`TIMINGS_FROM`] promises, for `doc` shown in `view`.
 fn log_first_draw(doc: &crate::store::Document, view: &str) {
-    use crate::store::CacheUse;
-    let index = match &doc.cache {
-        CacheUse::Off => "off",
-        CacheUse::Hit => "read",
-        CacheUse::Written => "written",
-        CacheUse::NotWritten(_) => "not written",
-        CacheUse::Owed => "owed",
-    };
     log_timing(&format!(
-        "{}: {view} drawn {{secs}} after the app started (opening took {:.2} s{{peak}}; index {index})",
+        "{}: {view} drawn (opening took {:.2} s, index {})",
         doc.path.display(),
         doc.load_secs,
+        doc.cache,
     ));
 }
 
-/// One `HEAPSIGHT_LOG_TIMINGS` line: `{secs}` becomes the seconds since the app started and
-/// `{peak}` the process's peak RSS so far.
+/// One `HEAPSIGHT_LOG_TIMINGS` line: `what`, then the seconds since the app started and the
+/// process's peak RSS so far.
 fn log_timing(what: &str) {
     let Some(start) = TIMINGS_FROM.get() else {
         return;
@@ -57,10 +50,9 @@ fn log_timing(what: &str) {
         .map_or_else(String::new, |kib| {
             format!(", peak RSS {} MB", kib * 1024 / 1_000_000)
         });
-    let secs = format!("{:.2} s", start.elapsed().as_secs_f64());
     eprintln!(
-        "heapsight: {}",
-        what.replace("{secs}", &secs).replace("{peak}", &peak)
+        "heapsight: {what}, {:.2} s after the app started{peak}",
+        start.elapsed().as_secs_f64()
     );
 }
 

@@ -12,7 +12,7 @@ use eframe::egui;
 
 use crate::formats::LoadOptions;
 use crate::progress::Progress;
-use crate::store::{CacheUse, Document, DocumentId, IndexCache};
+use crate::store::{Document, DocumentId, IndexCache};
 
 /// Where a task is, for a progress bar.
 #[derive(Debug, Clone, Default)]
@@ -193,28 +193,14 @@ impl LoadJob {
     }
 }
 
-/// Write `doc`'s index into the cache on a thread of its own, if its opening left that owed
-/// ([`CacheUse::Owed`]): the tab is shown meanwhile. An app closed before the index is
-/// finished leaves a temp file, which the cache removes later.
+/// Write `doc`'s index into the cache on a thread of its own, if its opening left that owed:
+/// the tab is shown meanwhile, and nothing waits for it (a cache problem never fails an
+/// open). An app closed before the index is finished leaves a temp file, which the cache
+/// removes later.
 pub fn write_index_later(doc: &Arc<Document>) {
-    if !matches!(doc.cache, CacheUse::Owed) {
-        return;
-    }
-    let Some(cache) = IndexCache::from_env() else {
-        return;
-    };
-    let doc = Arc::clone(doc);
-    // Nothing waits for the result: a cache problem never fails an open.
-    let _ = std::thread::Builder::new()
-        .name("index writer".into())
-        .spawn(move || {
-            let how = match doc.write_index(&cache) {
-                CacheUse::Written => "written".to_string(),
-                other => format!("not written: {other:?}"),
-            };
-            super::log_timing(&format!(
-                "{}: index {how} {{secs}} after the app started{{peak}}",
-                doc.path.display()
-            ));
+    if let Some(cache) = IndexCache::from_env() {
+        Document::write_index_in_background(doc, cache, |doc, how| {
+            super::log_timing(&format!("{}: index {how}", doc.path.display()));
         });
+    }
 }

@@ -51,6 +51,18 @@ pub enum CacheUse {
     Owed,
 }
 
+impl std::fmt::Display for CacheUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheUse::Off => f.write_str("off"),
+            CacheUse::Hit => f.write_str("hit"),
+            CacheUse::Written => f.write_str("written"),
+            CacheUse::NotWritten(why) => write!(f, "not written: {why}"),
+            CacheUse::Owed => f.write_str("not written yet"),
+        }
+    }
+}
+
 /// A heap snapshot or allocation profile with its analyses, shared read-only between the views,
 /// background tasks and commands that read it.
 pub struct Document {
@@ -239,6 +251,24 @@ impl Document {
             Ok(None) => CacheUse::NotWritten("not cached".into()),
             Err(e) => CacheUse::NotWritten(e.to_string()),
         }
+    }
+
+    /// [`Document::write_index`] on a thread of its own, if the opening left the index owed
+    /// ([`CacheUse::Owed`]); `then` gets the outcome there. The handle is for a caller that
+    /// must not exit before the index is written (the CLI); the app lets it run.
+    pub fn write_index_in_background(
+        doc: &Arc<Self>,
+        cache: IndexCache,
+        then: impl FnOnce(&Document, CacheUse) + Send + 'static,
+    ) -> Option<std::thread::JoinHandle<()>> {
+        if !matches!(doc.cache, CacheUse::Owed) {
+            return None;
+        }
+        let doc = Arc::clone(doc);
+        std::thread::Builder::new()
+            .name("index writer".into())
+            .spawn(move || then(&doc, doc.write_index(&cache)))
+            .ok()
     }
 
     /// Build now, while the caller is still on a background thread, what an interactive face

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::mcp::session::Session;
 use crate::progress::Progress;
 use crate::report::{bytes_exact, human_bytes, one_line, text::detached_headline};
-use crate::store::{CacheUse, Document};
+use crate::store::Document;
 
 /// Whose rules decide retained sizes.
 #[derive(Deserialize, JsonSchema, Clone, Copy, Default)]
@@ -102,19 +102,13 @@ fn header(d: &Document) -> String {
     } else {
         "heap snapshot"
     };
-    let cache = match &d.cache {
-        CacheUse::Off => "off".to_string(),
-        CacheUse::Hit => "hit".to_string(),
-        CacheUse::Written => "written".to_string(),
-        CacheUse::NotWritten(why) => format!("not written: {why}"),
-        CacheUse::Owed => "not written yet".to_string(),
-    };
     format!(
-        "{}  {}  ({kind}, {} file, loaded in {:.2} s, index cache {cache})",
+        "{}  {}  ({kind}, {} file, loaded in {:.2} s, index cache {})",
         d.id,
         d.path.display(),
         human_bytes(d.file_size),
-        d.load_secs
+        d.load_secs,
+        d.cache
     )
 }
 
