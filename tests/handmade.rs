@@ -413,8 +413,12 @@ fn shallow_sizes_move_to_the_single_owner() {
     assert_eq!(sh(o2), 50);
     assert_eq!(sh(hs), 12);
     assert_eq!(sh(g), 10);
-    // The raw sizes are untouched in the graph.
+    // The raw sizes are untouched in the graph (the column was copied when first changed).
     assert_eq!(s.graph().self_size(arr), 16);
+    assert_ne!(
+        s.analysis.shallow.raw_parts().0.as_ptr(),
+        s.graph().self_sizes().raw_parts().0.as_ptr()
+    );
     // Retained sizes use the adjusted sizes: arr and hid now retain 0, O1 still 124.
     // shared has two retainers (O1, O2) → idom global. global = 10 + 124 + 50 + 24 = 208;
     // (GC roots) = 12; root = 220 = the sum of the file's self sizes.
@@ -456,6 +460,12 @@ fn shallow_sizes_stay_without_user_roots() {
     assert_eq!(s.analysis.shallow_size(arr), 16);
     assert_eq!(s.analysis.shallow_size(hid), 8);
     assert_eq!(s.analysis.shallow_size(shared), 24);
+    // Unchanged sizes cost no memory: the column shares the graph's array.
+    let graph_sizes = s.graph().self_sizes();
+    assert_eq!(
+        s.analysis.shallow.raw_parts().0.as_ptr(),
+        graph_sizes.raw_parts().0.as_ptr()
+    );
     // O1 = 100 + 16 + 8 = 124 either way; arr = 24 now.
     check_tree(
         &s,

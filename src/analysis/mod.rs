@@ -53,7 +53,8 @@ impl Default for AnalysisOptions {
 
 /// Per-node results every view needs: shallow sizes, dominators, retained sizes, distances.
 ///
-/// Memory: 4 bytes a node for shallow sizes, 4 for dominators, 8 for retained sizes, 4 for
+/// Memory: 4 bytes a node for shallow sizes (none when they are the file's self sizes, as in
+/// Node heaps: the column then shares the graph's array), 4 for dominators, 8 for retained sizes, 4 for
 /// distances, 1 for detached state when the snapshot has it.
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -113,7 +114,7 @@ impl Analysis {
     fn shallow_sizes(g: &HeapGraph, rules: RuleSet, progress: Progress<'_>) -> Result<SizeColumn> {
         Ok(match rules {
             RuleSet::DevTools => shallow::devtools_sizes(g, progress)?,
-            RuleSet::Memlab => SizeColumn::from_fn(g.node_count(), |v| g.self_size(v)),
+            RuleSet::Memlab => g.self_sizes(),
         })
     }
 

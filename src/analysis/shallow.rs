@@ -25,7 +25,7 @@ fn is_owned_kind(g: &HeapGraph, n: NodeIx) -> bool {
 /// DevTools); otherwise these are the file's sizes.
 pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<SizeColumn> {
     let n = g.node_count();
-    let mut sizes = SizeColumn::from_fn(n, |v| g.self_size(v));
+    let mut sizes = g.self_sizes();
     let root = g.root();
     if !g.edges(root).any(|e| is_user_root(g, e.to)) {
         return Ok(sizes);

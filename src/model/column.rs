@@ -3,7 +3,8 @@
 //! snapshot neither copies its arrays nor pays for the pages no view touches.
 //!
 //! It reads like a slice (`Deref<Target = [T]>`) and offers the few `Vec` methods the loaders
-//! use; writing to a mapped column first copies it into an owned one.
+//! use; writing to a mapped column first copies it into an owned one. A column can also be
+//! shared (see [`Column::share`]): its clones then cost nothing until one of them is written.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct Column<T: Pod>(Repr<T>);
 
 enum Repr<T> {
     Owned(Vec<T>),
+    /// Owned, with clones sharing the values until one is written (copy on write).
+    Shared(Arc<Vec<T>>),
     /// `len` elements at byte `offset` of `map`; checked in bounds and aligned when made.
     Mapped {
         map: Arc<memmap2::Mmap>,
@@ -72,29 +75,41 @@ impl<T: Pod> Column<T> {
         matches!(self.0, Repr::Mapped { .. })
     }
 
-    /// The values as an owned `Vec`, copying a mapped column first.
+    /// Let clones share the values: an analysis that starts from a copy of a graph column
+    /// (DevTools' shallow sizes start as the self sizes) then pays for its own array only if it
+    /// changes a value. Mapped columns clone cheaply already and stay as they are.
+    pub fn share(&mut self) {
+        if let Repr::Owned(v) = &mut self.0 {
+            self.0 = Repr::Shared(Arc::new(std::mem::take(v)));
+        }
+    }
+
+    /// The values as an owned `Vec`, copying a mapped or shared column first.
     pub fn vec_mut(&mut self) -> &mut Vec<T> {
-        if let Repr::Mapped { .. } = self.0 {
-            self.0 = Repr::Owned(self.deref().to_vec());
+        if !matches!(self.0, Repr::Owned(_)) {
+            let values = match std::mem::replace(&mut self.0, Repr::Owned(Vec::new())) {
+                Repr::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| v.to_vec()),
+                other => Self(other).to_vec(),
+            };
+            self.0 = Repr::Owned(values);
         }
         match &mut self.0 {
             Repr::Owned(v) => v,
-            Repr::Mapped { .. } => unreachable!("made owned above"),
+            _ => unreachable!("made owned above"),
         }
     }
 
     /// The values as a `Vec`.
-    pub fn into_vec(self) -> Vec<T> {
-        match self.0 {
-            Repr::Owned(v) => v,
-            Repr::Mapped { .. } => self.deref().to_vec(),
-        }
+    pub fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(self.vec_mut())
     }
 
-    /// Heap bytes reserved (0 for a mapped column: the kernel pages it in and out).
+    /// Heap bytes reserved (0 for a mapped column: the kernel pages it in and out; a shared
+    /// column's bytes are counted by each holder).
     pub fn capacity(&self) -> usize {
         match &self.0 {
             Repr::Owned(v) => v.capacity(),
+            Repr::Shared(v) => v.capacity(),
             Repr::Mapped { .. } => 0,
         }
     }
@@ -144,6 +159,7 @@ impl<T: Pod> Deref for Column<T> {
     fn deref(&self) -> &[T] {
         match &self.0 {
             Repr::Owned(v) => v,
+            Repr::Shared(v) => v,
             // SAFETY: `mapped` checked that `offset + len * size_of::<T>()` is inside the
             // mapping and that the start is aligned for `T`; every bit pattern is a valid `T`
             // (see `Pod`); the mapping is read-only and lives as long as the `Arc`.
@@ -170,6 +186,7 @@ impl<T: Pod> Clone for Column<T> {
     fn clone(&self) -> Self {
         match &self.0 {
             Repr::Owned(v) => Self(Repr::Owned(v.clone())),
+            Repr::Shared(v) => Self(Repr::Shared(Arc::clone(v))),
             Repr::Mapped { map, offset, len } => Self(Repr::Mapped {
                 map: Arc::clone(map),
                 offset: *offset,
@@ -238,5 +255,19 @@ mod tests {
         assert_eq!(&c[..], &[7, 4, 5]);
         assert!(!c.is_mapped());
         assert_eq!(c.clone().into_vec(), vec![7, 4, 5]);
+    }
+
+    #[test]
+    fn shared_clones_copy_on_write() {
+        let mut c: Column<u32> = vec![1, 2, 3].into();
+        c.share();
+        let mut d = c.clone();
+        assert_eq!(d.as_ptr(), c.as_ptr(), "a clone shares the values");
+        d[1] = 9;
+        assert_ne!(d.as_ptr(), c.as_ptr(), "writing copies");
+        assert_eq!((&c[..], &d[..]), (&[1, 2, 3][..], &[1, 9, 3][..]));
+        drop(d);
+        c.push(4);
+        assert_eq!(c.into_vec(), vec![1, 2, 3, 4]);
     }
 }

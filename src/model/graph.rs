@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::column::Column;
 use super::kinds::{EdgeKind, NodeKind};
+use super::sizes::SizeColumn;
 use super::strings::{StrId, StringTable};
 
 // Re-exported where the builder was defined before it had a file of its own.
@@ -143,6 +144,13 @@ impl HeapGraph {
         } else {
             s as u64
         }
+    }
+
+    /// Every node's self size as a column. It shares the graph's array (no copy) once the graph
+    /// is built, until the caller changes a value.
+    pub fn self_sizes(&self) -> SizeColumn {
+        let big = self.big_self_sizes.iter().map(|(&n, &v)| (n, v)).collect();
+        SizeColumn::from_raw_parts(self.node_self_size.clone(), big)
     }
 
     /// Allocation trace node id, 0 when unknown.
@@ -289,6 +297,9 @@ impl HeapGraph {
     /// sources are split in two halves by edge count; each half counts and places its own
     /// edges, the lower half first within each target, so the order is the one-thread order.
     pub(crate) fn build_retainers(&mut self) {
+        // The last step of every loader: the self sizes are final, and analyses start their
+        // own size columns from them (`self_sizes`), sharing the array until they change it.
+        self.node_self_size.share();
         let n = self.node_count();
         let m = self.edge_count();
         let (low, high) = if crate::parallel::two_threads() && m > 1 << 16 {
