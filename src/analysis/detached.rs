@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::retainers::shortest_path;
+use super::retainers::{left_out_note, shortest_path};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::is_detached;
 use crate::model::{EdgeKind, FxHashMap, NodeIx};
@@ -72,6 +72,20 @@ pub struct PathText {
     pub node_class: String,
     /// Id of the node reached.
     pub node_id: u32,
+    /// Steps of a long path left out just before this one (see `retainers::SHOWN_HEAD`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_out_before: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl PathText {
+    /// The line a writer prints before this step: where a long path's middle was left out.
+    pub fn gap(&self) -> Option<String> {
+        (self.left_out_before > 0).then(|| left_out_note(self.left_out_before))
+    }
 }
 
 /// All detached DOM trees of a snapshot.
@@ -87,20 +101,20 @@ pub struct DetachedDom {
     pub from_detachedness_field: bool,
 }
 
-/// Turn a path into report steps.
+/// Turn the shortest path to `n` into report steps (the middle of a long one left out).
 pub fn path_text(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<PathText> {
     let g = s.graph();
     shortest_path(g, &s.analysis, n)
         .map(|p| {
-            p.steps
-                .iter()
-                .map(|st| {
+            p.shown()
+                .map(|(left_out_before, st)| {
                     let e = st.edge.index as usize;
                     PathText {
                         edge_name: g.edge_label(e),
                         edge_type: g.edge_type_name(e).to_string(),
                         node_class: s.path_label(st.edge.to).to_string(),
                         node_id: g.id(st.edge.to),
+                        left_out_before,
                     }
                 })
                 .collect()
@@ -389,11 +403,13 @@ fn held_through(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> Vec<Tre
                     edge_type: g.edge_type_name(e.index as usize).to_string(),
                     node_class: s.path_label(v).to_string(),
                     node_id: g.id(v),
+                    left_out_before: 0,
                 });
-                // The nearest named property: its holder is the step before it.
+                // The nearest named property: its holder is the step before it (on the path,
+                // not across a left-out middle).
                 let via = (1..path.len())
                     .rev()
-                    .find(|&i| path[i].edge_type == "property")
+                    .find(|&i| path[i].edge_type == "property" && path[i].left_out_before == 0)
                     .map(|i| format!("{}.{}", path[i - 1].node_class, path[i].edge_name))
                     .unwrap_or_else(|| format!("{class}.{name}"));
                 match ways.iter().position(|w| w.via == via) {

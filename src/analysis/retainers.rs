@@ -19,6 +19,40 @@ pub struct RetainerPath {
     pub steps: Vec<PathStep>,
 }
 
+impl RetainerPath {
+    /// The steps to show (see [`SHOWN_HEAD`]), each with the number left out just before it.
+    pub fn shown(&self) -> impl Iterator<Item = (usize, &PathStep)> {
+        shown_steps(self.steps.len()).map(|(i, left_out)| (left_out, &self.steps[i]))
+    }
+}
+
+/// A path longer than `SHOWN_HEAD + SHOWN_TAIL` steps (a linked list a million links long) is
+/// shown as its first `SHOWN_HEAD` steps, a line saying how many were left out, and its last
+/// `SHOWN_TAIL`: the top says which root holds it, the bottom who holds the node, and no writer
+/// turns a million steps into a million lines.
+pub const SHOWN_HEAD: usize = 10;
+/// See [`SHOWN_HEAD`].
+pub const SHOWN_TAIL: usize = 20;
+
+/// The steps of a path of `len` a reader is shown, each with the number of steps left out just
+/// before it (0 for all but one step, and only on a path longer than `SHOWN_HEAD + SHOWN_TAIL`).
+pub fn shown_steps(len: usize) -> impl Iterator<Item = (usize, usize)> {
+    let cut = len > SHOWN_HEAD + SHOWN_TAIL;
+    let (head, left_out) = if cut {
+        (SHOWN_HEAD, len - SHOWN_HEAD - SHOWN_TAIL)
+    } else {
+        (len, 0)
+    };
+    (0..head).map(|i| (i, 0)).chain(
+        (head + left_out..len).map(move |i| (i, if i == head + left_out { left_out } else { 0 })),
+    )
+}
+
+/// What a writer prints where a path's middle was left out.
+pub fn left_out_note(steps: usize) -> String {
+    format!("… {steps} more steps …")
+}
+
 /// Retainers with more edges than this are not scanned when the parent edge answers.
 const SCAN_LIMIT: usize = 4096;
 
@@ -137,4 +171,25 @@ pub fn retainer_paths(g: &HeapGraph, a: &Analysis, n: NodeIx, k: usize) -> Vec<R
     }
     out.sort_by_key(|p| p.steps.len());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_paths_show_their_ends_and_count_the_middle() {
+        let short: Vec<_> = shown_steps(SHOWN_HEAD + SHOWN_TAIL).collect();
+        assert_eq!(short.len(), 30);
+        assert!(short
+            .iter()
+            .enumerate()
+            .all(|(k, &(i, cut))| i == k && cut == 0));
+        let long: Vec<_> = shown_steps(1_000_000).collect();
+        assert_eq!(long.len(), 30);
+        assert_eq!(long[9], (9, 0));
+        assert_eq!(long[10], (1_000_000 - SHOWN_TAIL, 1_000_000 - 30));
+        assert_eq!(long[29], (999_999, 0));
+        assert_eq!(left_out_note(5), "… 5 more steps …");
+    }
 }

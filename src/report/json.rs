@@ -96,12 +96,22 @@ pub struct StepJson {
     pub edge_name: String,
     /// The node the edge leads to.
     pub node: NodeJson,
+    /// Steps of a long path left out just before this one (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_out_before: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A retainer path, root first.
 #[derive(Debug, Serialize)]
 pub struct PathJson {
-    /// Steps from the root down to the node.
+    /// Steps in the path, including any left out.
+    pub length: usize,
+    /// Steps from the root down to the node; a long path's middle is left out (see
+    /// `retainers::SHOWN_HEAD`).
     pub steps: Vec<StepJson>,
 }
 
@@ -110,13 +120,14 @@ impl PathJson {
     pub fn new(s: &AnalyzedSnapshot, p: &RetainerPath) -> Self {
         let g = s.graph();
         Self {
+            length: p.steps.len(),
             steps: p
-                .steps
-                .iter()
-                .map(|st| StepJson {
+                .shown()
+                .map(|(left_out_before, st)| StepJson {
                     edge_type: g.edge_type_name(st.edge.index as usize).to_string(),
                     edge_name: g.edge_label(st.edge.index as usize),
                     node: NodeJson::new(s, st.edge.to),
+                    left_out_before,
                 })
                 .collect(),
         }

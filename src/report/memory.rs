@@ -38,6 +38,9 @@ pub fn path_line(path: &[PathText]) -> String {
     }
     let mut out = String::from("(root)");
     for s in path {
+        if let Some(gap) = s.gap() {
+            out.push_str(&format!(" {gap}"));
+        }
         out.push_str(&format!(
             " --{}--> {} @{}",
             s.edge_name, s.node_class, s.node_id

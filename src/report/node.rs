@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::json::{to_json, DominatorJson, EdgeJson, NodeJson, PathJson};
 use super::{one_line, text};
+use crate::analysis::retainers::{left_out_note, shown_steps};
 use crate::analysis::retainers::{sorted_retainers, RetainerPath};
 use crate::analysis::AnalyzedSnapshot;
 use crate::error::Result;
@@ -30,6 +31,7 @@ pub fn node(s: &AnalyzedSnapshot, n: NodeIx, limit: usize, json: bool) -> Result
             edges: Vec<EdgeJson>,
             retainer_count: usize,
             retainers: Vec<EdgeJson>,
+            dominator_chain_length: usize,
             dominator_chain: Vec<NodeJson>,
         }
         let edge_json = |e: &EdgeRef, other: NodeIx| EdgeJson {
@@ -43,7 +45,11 @@ pub fn node(s: &AnalyzedSnapshot, n: NodeIx, limit: usize, json: bool) -> Result
             edges: edges.iter().map(|e| edge_json(e, e.to)).collect(),
             retainer_count: g.retainer_count(n),
             retainers: retainers.iter().map(|e| edge_json(e, e.from)).collect(),
-            dominator_chain: chain.iter().map(|&d| NodeJson::new(s, d)).collect(),
+            dominator_chain_length: chain.len(),
+            // A chain as long as the path is cut like one (see `retainers::SHOWN_HEAD`).
+            dominator_chain: shown_steps(chain.len())
+                .map(|(i, _)| NodeJson::new(s, chain[i]))
+                .collect(),
         });
     }
     let mut out = String::new();
@@ -81,8 +87,11 @@ pub fn node(s: &AnalyzedSnapshot, n: NodeIx, limit: usize, json: bool) -> Result
         );
     }
     let _ = writeln!(out, "\ndominator chain:");
-    for d in chain {
-        let _ = writeln!(out, "  {}", text::node_line(s, d));
+    for (i, left_out) in shown_steps(chain.len()) {
+        if left_out > 0 {
+            let _ = writeln!(out, "  {}", left_out_note(left_out));
+        }
+        let _ = writeln!(out, "  {}", text::node_line(s, chain[i]));
     }
     Ok(out)
 }

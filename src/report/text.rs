@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{human_bytes, one_line};
 use crate::analysis::distances::SYSTEM_DISTANCE;
-use crate::analysis::retainers::RetainerPath;
+use crate::analysis::retainers::{left_out_note, RetainerPath};
 use crate::analysis::{AnalyzedSnapshot, ClassRow, Statistics};
 use crate::model::v8_rules::DETACHED_PREFIX;
 use crate::model::NodeIx;
@@ -151,7 +151,10 @@ pub fn paths(out: &mut String, s: &AnalyzedSnapshot, paths: &[RetainerPath]) {
     let g = s.graph();
     for (i, p) in paths.iter().enumerate() {
         let _ = writeln!(out, "path {} ({} steps):", i + 1, p.steps.len());
-        for (depth, st) in p.steps.iter().enumerate() {
+        for (depth, (left_out, st)) in p.shown().enumerate() {
+            if left_out > 0 {
+                let _ = writeln!(out, "{}{}", "  ".repeat(depth + 1), left_out_note(left_out));
+            }
             let e = st.edge.index as usize;
             let _ = writeln!(
                 out,
@@ -229,6 +232,9 @@ pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
             out.push_str(&format!("  held through {}\n", detached_holders(t)));
         }
         for (i, s) in t.retainer_path.iter().enumerate() {
+            if let Some(gap) = s.gap() {
+                out.push_str(&format!("  {}{gap}\n", "  ".repeat(i)));
+            }
             out.push_str(&format!(
                 "  {}--{} {}--> {} @{}\n",
                 "  ".repeat(i),

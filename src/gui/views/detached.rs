@@ -99,6 +99,9 @@ impl DetachedView {
         ui.strong("What keeps it alive, from the GC roots:");
         ui.monospace("(root)");
         for (i, s) in t.retainer_path.iter().enumerate() {
+            if let Some(gap) = s.gap() {
+                ui.monospace(format!("{}{gap}", "  ".repeat(i + 1)));
+            }
             ui.monospace(format!(
                 "{}--{} {}--> {} @{}",
                 "  ".repeat(i + 1),

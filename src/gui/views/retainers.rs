@@ -13,7 +13,9 @@ use super::tree::{
     self, Child, Children, PathMatch, TreeSource, TreeStyle, TreeTable, BACKGROUND_WORK,
 };
 use crate::analysis::allocation_stacks::stack_of;
-use crate::analysis::retainers::{retainer_paths, sorted_retainers, RetainerPath};
+use crate::analysis::retainers::{
+    left_out_note, retainer_paths, sorted_retainers, RetainerPath, SHOWN_TAIL,
+};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::{format, Selection};
 use crate::model::{EdgeKind, NodeIx};
@@ -193,12 +195,15 @@ impl RetainersPanel {
         }
         self.path_shown = true;
         if let Some(first) = self.paths.first() {
-            // The tree lists retainers from the node upwards and never the root itself.
+            // The tree lists retainers from the node upwards and never the root itself. On a
+            // long path it opens as many levels as the path line shows below the cut; the
+            // user opens more by hand.
             let steps: Vec<PathMatch> = first
                 .steps
                 .iter()
                 .skip(1)
                 .rev()
+                .take(SHOWN_TAIL)
                 .map(|s| PathMatch {
                     node: s.edge.from,
                     edge: Some(s.edge.index),
@@ -267,7 +272,11 @@ fn paths_ui(
                 ui.horizontal_wrapped(|ui| {
                     ui.spacing_mut().item_spacing.x = 4.0;
                     ui.label(egui::RichText::new(format!("{}.", k + 1)).weak());
-                    for (j, step) in p.steps.iter().enumerate() {
+                    for (j, (left_out, step)) in p.shown().enumerate() {
+                        if left_out > 0 {
+                            ui.label(egui::RichText::new("›").weak());
+                            ui.label(egui::RichText::new(left_out_note(left_out)).weak());
+                        }
                         if j > 0 {
                             ui.label(egui::RichText::new("›").weak());
                             ui.label(egui::RichText::new(tree::edge_text(g, &step.edge)).italics());

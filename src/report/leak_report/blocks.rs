@@ -20,12 +20,13 @@ fn pct(part: u64, total: u64) -> String {
 
 fn path_lines(steps: &[PathText]) -> Vec<String> {
     let mut v = vec!["(root)".to_string()];
-    v.extend(steps.iter().map(|s| {
-        format!(
+    for s in steps {
+        v.extend(s.gap());
+        v.push(format!(
             "--{} {}--> {} @{}",
             s.edge_type, s.edge_name, s.node_class, s.node_id
-        )
-    }));
+        ));
+    }
     v
 }
 

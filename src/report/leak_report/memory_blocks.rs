@@ -211,10 +211,11 @@ fn path_steps(path: &[PathText]) -> String {
     path.iter()
         .enumerate()
         .map(|(i, s)| {
+            let gap = s.gap().map(|g| format!("{g} → ")).unwrap_or_default();
             if i == 0 {
-                format!("{} @{}", s.node_class, s.node_id)
+                format!("{gap}{} @{}", s.node_class, s.node_id)
             } else {
-                format!("{}: {} @{}", s.edge_name, s.node_class, s.node_id)
+                format!("{gap}{}: {} @{}", s.edge_name, s.node_class, s.node_id)
             }
         })
         .collect::<Vec<_>>()
