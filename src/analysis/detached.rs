@@ -77,7 +77,8 @@ pub struct PathText {
     pub left_out_before: usize,
 }
 
-fn is_zero(n: &usize) -> bool {
+/// For `skip_serializing_if`: a step count that says nothing.
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 

@@ -97,12 +97,8 @@ pub struct StepJson {
     /// The node the edge leads to.
     pub node: NodeJson,
     /// Steps of a long path left out just before this one (absent when none).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::analysis::detached::is_zero")]
     pub left_out_before: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 /// A retainer path, root first.
