@@ -33,7 +33,7 @@ fn reset_peak() {
 struct Phases {
     current: String,
     started: Instant,
-    rows: Vec<(String, f64, u64)>,
+    rows: Vec<(String, f64, u64, u64)>,
 }
 
 impl Phases {
@@ -43,14 +43,17 @@ impl Phases {
         }
         let secs = self.started.elapsed().as_secs_f64();
         let peak = status_kib("VmHWM:");
+        let now = status_kib("VmRSS:");
         let name = std::mem::replace(&mut self.current, next.to_string());
-        self.rows.push((name, secs, peak));
+        self.rows.push((name, secs, peak, now));
         reset_peak();
         self.started = Instant::now();
     }
 }
 
 fn main() {
+    // What the `heapsight` binary does first (see there).
+    heapsight::process_memory::return_freed_blocks_to_os();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -73,7 +76,7 @@ fn main() {
     let progress = Progress::new(Some(&on_progress), None);
     let snap = heapsight::formats::load(path.as_ref(), progress).expect("load");
     let (nodes, edges) = (snap.graph.node_count(), snap.graph.edge_count());
-    let graph_bytes = snap.graph.heap_bytes();
+    let (graph_bytes, spilled_bytes) = (snap.graph.heap_bytes(), snap.graph.mapped_edge_bytes());
     let analyzed =
         AnalyzedSnapshot::new(snap, AnalysisOptions::default(), progress).expect("analysis");
     on_progress("summary", 0, 0);
@@ -109,8 +112,9 @@ fn main() {
     println!(
         "threads       {}",
         if heapsight::parallel::two_threads() {
-            "2 (numbers scanned beside the rows; shallow sizes, distances, detachedness and \
-             classes beside the dominator search, so they have no rows of their own)"
+            "2 (numbers scanned beside the rows; detachedness and classes beside the retention \
+             rules and shallow sizes, distances beside the dominator search, so they have no \
+             rows of their own)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }
@@ -119,15 +123,22 @@ fn main() {
         "size          {:.1} MiB, {nodes} nodes, {edges} edges",
         file_size as f64 / (1 << 20) as f64
     );
-    println!("{:<22} {:>9} {:>13}", "phase", "seconds", "peak RSS MiB");
-    for (name, secs, peak) in &phases.lock().unwrap().rows {
+    println!(
+        "{:<26} {:>9} {:>13} {:>12}",
+        "phase", "seconds", "peak RSS MiB", "at end MiB"
+    );
+    for (name, secs, peak, now) in &phases.lock().unwrap().rows {
         if name == "loaded" || name == "open" && *secs < 0.001 {
             continue;
         }
-        println!("{name:<22} {secs:>9.3} {:>13.0}", *peak as f64 / 1024.0);
+        println!(
+            "{name:<26} {secs:>9.3} {:>13.0} {:>12.0}",
+            *peak as f64 / 1024.0,
+            *now as f64 / 1024.0
+        );
     }
     println!(
-        "{:<22} {total:>9.3} {:>13.0}",
+        "{:<26} {total:>9.3} {:>13.0}",
         "TOTAL",
         overall_peak as f64 / 1024.0
     );
@@ -136,10 +147,12 @@ fn main() {
         overall_peak as f64 * 1024.0 / file_size.max(1) as f64
     );
     println!(
-        "graph         {:.1} bytes/node + {:.1} bytes/edge layout; {} MiB in all (with strings)",
+        "graph         {:.1} bytes/node + {:.1} bytes/edge layout; {} MiB in memory (with \
+         strings), {} MiB of edge arrays in files (spilled: only pages in use are resident)",
         graph_layout_per_node(&analyzed),
         graph_layout_per_edge(),
-        graph_bytes >> 20
+        graph_bytes >> 20,
+        spilled_bytes >> 20
     );
     if let Some((sites, down, up, rows)) = call_tree_nodes {
         println!(

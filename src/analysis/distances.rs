@@ -6,7 +6,7 @@
 //! that do not keep objects alive are skipped, as in DevTools (see [`DistanceFilter`]).
 //! Nodes never reached have [`NO_DISTANCE`].
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use crate::error::Result;
 use crate::model::v8_rules;
@@ -45,7 +45,8 @@ fn search(
 ) -> Result<Vec<u32>> {
     let n = g.node_count();
     let mut dist = vec![NO_DISTANCE; n];
-    let mut queue: Vec<NodeIx> = Vec::with_capacity(1024);
+    // A ring of the frontier only, not of every node ever queued (up to 8 bytes a node).
+    let mut queue: VecDeque<NodeIx> = VecDeque::with_capacity(1024);
     let root = g.root();
     for e in g.edges(root) {
         if is_user_root(g, e.to) && dist[e.to as usize] == NO_DISTANCE {
@@ -53,7 +54,7 @@ fn search(
             if let Some(p) = parents.as_deref_mut() {
                 p[e.to as usize] = e.index;
             }
-            queue.push(e.to);
+            queue.push_back(e.to);
         }
     }
     let mut filter = DistanceFilter::new();
@@ -70,7 +71,7 @@ fn search(
         dist[root as usize] = if had_user_roots { SYSTEM_DISTANCE } else { 0 };
     }
     queue.clear();
-    queue.push(root);
+    queue.push_back(root);
     bfs(g, &mut dist, &mut queue, &mut filter, parents, progress)?;
     Ok(dist)
 }
@@ -78,18 +79,17 @@ fn search(
 fn bfs(
     g: &HeapGraph,
     dist: &mut [u32],
-    queue: &mut Vec<NodeIx>,
+    queue: &mut VecDeque<NodeIx>,
     filter: &mut DistanceFilter,
     mut parents: Option<&mut [u32]>,
     progress: Progress<'_>,
 ) -> Result<()> {
-    let mut head = 0;
+    let mut done = 0u64;
     let total = g.node_count() as u64;
-    while head < queue.len() {
-        let v = queue[head];
-        head += 1;
-        if head.is_multiple_of(1 << 20) {
-            progress.step("distances", head as u64, total)?;
+    while let Some(v) = queue.pop_front() {
+        done += 1;
+        if done.is_multiple_of(1 << 20) {
+            progress.step("distances", done, total)?;
         }
         let d = dist[v as usize] + 1;
         for e in g.edge_range(v) {
@@ -104,7 +104,7 @@ fn bfs(
             if let Some(p) = parents.as_deref_mut() {
                 p[t as usize] = e as u32;
             }
-            queue.push(t);
+            queue.push_back(t);
         }
     }
     Ok(())
@@ -132,10 +132,10 @@ impl DistanceFilter {
         }
         // A WeakMap value is alive only when both its key and the table are: V8 writes one
         // internal edge from each, named after the pair. Follow only the second one seen.
-        if g.edge_kind(e) == EdgeKind::Internal {
-            let name = g.strings().get(g.edge_name_or_index(e));
-            if let Some((key_id, table_id)) = parse_ephemeron_edge(name) {
-                let entry = (key_id, table_id);
+        // The names are looked up only when the heap has WeakMap entries at all.
+        let ephemerons = g.ephemeron_names();
+        if g.edge_kind(e) == EdgeKind::Internal && !ephemerons.is_empty() {
+            if let Some(&entry) = ephemerons.get(&g.edge_name_or_index(e)) {
                 return !self.pending_ephemerons.insert(entry)
                     && self.pending_ephemerons.remove(&entry);
             }

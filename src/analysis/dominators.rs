@@ -9,8 +9,9 @@
 //!
 //! The algorithm is Lengauer–Tarjan's simple version with an iterative DFS and iterative path
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
-//! immediate dominators. Temporary memory: 24 bytes a node (numbers, vertices and one 16-byte
-//! slot of working state per vertex).
+//! immediate dominators. Temporary memory: 12 bytes a node during the search (numbers,
+//! vertices, parents) plus its stack, then 24 (numbers, vertices and one 16-byte slot of
+//! working state per vertex).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -19,7 +20,7 @@ use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
 use crate::model::graph::NON_ESSENTIAL;
-use crate::model::v8_rules::{is_page_entry_edge, parse_ephemeron_edge};
+use crate::model::v8_rules::is_page_entry_edge;
 use crate::model::{Column, EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
 
@@ -108,11 +109,7 @@ impl RetentionRules {
         let mut ephemeron_names = FxHashMap::default();
         let mut weakmap_table_edges = FxHashSet::default();
         if set == RuleSet::DevTools {
-            for (id, s) in g.strings().iter() {
-                if let Some((_, table)) = parse_ephemeron_edge(s) {
-                    ephemeron_names.insert(id, table);
-                }
-            }
+            ephemeron_names.extend(g.ephemeron_names().iter().map(|(&id, &(_, t))| (id, t)));
             if !ephemeron_names.is_empty() {
                 for v in 0..n as NodeIx {
                     for e in g.edge_range(v) {
@@ -217,32 +214,33 @@ impl DominatorTree {
         let n = g.node_count();
         let total = n as u64;
         let root = g.root();
-        // Numbering is 1-based by DFS preorder; 0 means "none". What the passes below need of a
-        // vertex sits in one 16-byte slot, so following a link costs one cache miss, not four.
+        // Numbering is 1-based by DFS preorder; 0 means "none". The search needs a number,
+        // a vertex and a parent a node (12 bytes) plus a stack of (number, next edge) pairs;
+        // what the passes after it need of a vertex then sits in one 16-byte slot, so
+        // following a link costs one cache miss, not four. The slots are made only once the
+        // search is done and its forward edges handed back, so the two never add up.
         let mut num = vec![0u32; n];
         let mut vertex = vec![0u32; n + 1];
-        let mut slots = Slot::zeroed_vec(n + 1);
+        let mut parent = vec![0u32; n + 1];
+        let mut stack: Vec<(u32, u32)> = Vec::new();
         let mut virtual_child = FixedBitSet::with_capacity(n);
         let mut count = 0u32;
 
-        // During the DFS a slot's `label` holds its vertex's next edge to look at.
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
                               num: &mut Vec<u32>,
                               vertex: &mut Vec<u32>,
-                              slots: &mut Vec<Slot>|
+                              parent: &mut Vec<u32>|
          -> Result<()> {
             count += 1;
             num[start as usize] = count;
             vertex[count as usize] = start;
-            slots[count as usize].parent = parent_num;
-            slots[count as usize].label = g.edge_range(start).start as u32;
+            parent[count as usize] = parent_num;
             prefetch_targets(g, start, num);
-            let mut top = count;
-            while top != parent_num {
+            stack.push((count, g.edge_range(start).start as u32));
+            while let Some(&(top, mut e)) = stack.last() {
                 let v = vertex[top as usize];
                 let end = g.edge_range(v).end as u32;
-                let mut e = slots[top as usize].label;
                 let mut next = None;
                 while e < end {
                     let ei = e as usize;
@@ -253,35 +251,36 @@ impl DominatorTree {
                         break;
                     }
                 }
-                slots[top as usize].label = e;
-                match next {
-                    Some(t) => {
-                        count += 1;
-                        num[t as usize] = count;
-                        vertex[count as usize] = t;
-                        slots[count as usize].parent = top;
-                        slots[count as usize].label = g.edge_range(t).start as u32;
-                        prefetch_targets(g, t, num);
-                        top = count;
-                        if count.is_multiple_of(1 << 20) {
-                            progress.step("dominators: search", count as u64, total)?;
-                        }
-                    }
-                    None => top = slots[top as usize].parent,
+                let Some(t) = next else {
+                    stack.pop();
+                    continue;
+                };
+                if let Some(last) = stack.last_mut() {
+                    last.1 = e;
+                }
+                count += 1;
+                num[t as usize] = count;
+                vertex[count as usize] = t;
+                parent[count as usize] = top;
+                prefetch_targets(g, t, num);
+                stack.push((count, g.edge_range(t).start as u32));
+                if count.is_multiple_of(1 << 20) {
+                    progress.step("dominators: search", count as u64, total)?;
                 }
             }
             Ok(())
         };
 
         progress.step("dominators: search", 0, total)?;
-        visit_from(root, 0, &mut num, &mut vertex, &mut slots)?;
+        visit_from(root, 0, &mut num, &mut vertex, &mut parent)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
             if num[v as usize] == 0 && rules.is_orphan(g, v) {
                 virtual_child.insert(v as usize);
-                visit_from(v, 1, &mut num, &mut vertex, &mut slots)?;
+                visit_from(v, 1, &mut num, &mut vertex, &mut parent)?;
             }
         }
+        drop(stack);
         // Leftovers (cycles held only by each other, or by unreached nodes) hang off the root
         // one by one: each is dominated by the root alone and retains only itself.
         let mut leftover = FixedBitSet::with_capacity(n);
@@ -290,18 +289,25 @@ impl DominatorTree {
                 count += 1;
                 num[v as usize] = count;
                 vertex[count as usize] = v;
-                slots[count as usize].parent = 1;
+                parent[count as usize] = 1;
                 leftover.insert(v as usize);
             }
         }
         debug_assert_eq!(count as usize, n);
+        // The passes below read retainers only: spilled forward edges can leave memory.
+        g.release_forward_edges();
 
         progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
-        for (i, slot) in slots.iter_mut().enumerate() {
-            slot.semi = i as u32;
-            slot.label = i as u32;
-        }
+        let mut slots: Vec<Slot> = (parent.iter().enumerate())
+            .map(|(i, &parent)| Slot {
+                semi: i as u32,
+                label: i as u32,
+                ancestor: 0,
+                parent,
+            })
+            .collect();
+        drop(parent);
         let mut path: Vec<u32> = Vec::new();
         for i in (2..=n as u32).rev() {
             prefetch_semi_inputs(g, i as usize, &vertex, &num, &slots);
@@ -335,6 +341,7 @@ impl DominatorTree {
             }
         }
         drop(path);
+        g.release_retainers();
 
         progress.step("dominators: idom", 0, total)?;
         // Immediate dominators (by number), in place over `parent`.
@@ -472,36 +479,12 @@ impl UnsizedDominators {
 struct Slot {
     /// Semidominator (a number).
     semi: u32,
-    /// Link-eval label: the vertex with the least semidominator on the compressed path (during
-    /// the DFS, the next edge to look at).
+    /// Link-eval label: the vertex with the least semidominator on the compressed path.
     label: u32,
     /// Link-eval forest parent; 0 while unlinked.
     ancestor: u32,
     /// DFS tree parent; after the idom pass, the immediate dominator (both numbers).
     parent: u32,
-}
-
-impl Slot {
-    /// `len` all-zero slots, from zeroed pages: the search writes each slot when it reaches
-    /// its vertex, so filling them here first would be a second pass over 16 bytes a node.
-    fn zeroed_vec(len: usize) -> Vec<Slot> {
-        let Ok(layout) = std::alloc::Layout::array::<Slot>(len) else {
-            // Too big to lay out: let `vec!` report it the usual way.
-            return vec![Slot::default(); len];
-        };
-        if layout.size() == 0 {
-            return Vec::new();
-        }
-        // SAFETY: the layout has a non-zero size; all-zero bytes are a valid `Slot` (four
-        // `u32`s); the Vec gets the pointer with the same layout it will free it with.
-        unsafe {
-            let ptr = std::alloc::alloc_zeroed(layout).cast::<Slot>();
-            if ptr.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
-            Vec::from_raw_parts(ptr, len, len)
-        }
-    }
 }
 
 /// Ask the CPU for the memory the semidominator pass needs a few vertices ahead (it goes

@@ -217,38 +217,54 @@ impl AnalyzedSnapshot {
     /// Analyse a loaded snapshot.
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let g = &snapshot.graph;
-        // The dominator search is the long pole and runs on this thread; shallow sizes,
-        // distances, detachedness and classes don't depend on it and run beside it on a
-        // second core. Retained sizes (which need both) come after. The side thread reports
-        // nothing (the phases shown are the dominators') but stops on cancellation.
-        let (side, tree) = crate::parallel::beside(
+        // A big heap's edge arrays are in files (see `model::spill`), and passes hand back
+        // the pages they are done with: the edge names after this first part, the forward
+        // edges after the dominator search, the retainers after the semidominators.
+        // Two cores each way. First the passes that read edge names: detachedness and the
+        // classes (which name plain objects by their properties) beside the retention rules
+        // and shallow sizes. The side threads report nothing (the phases shown are the other
+        // thread's) but stop on cancellation.
+        let side_progress = || {
+            if crate::parallel::two_threads() {
+                progress.without_reports()
+            } else {
+                progress
+            }
+        };
+        let (named, ruled) = crate::parallel::beside(
             || -> Result<_> {
-                let side = if crate::parallel::two_threads() {
-                    progress.without_reports()
-                } else {
-                    progress
-                };
-                side.step("shallow sizes", 0, 1)?;
-                let shallow = Analysis::shallow_sizes(g, opts.rules, side)?;
-                side.step("distances", 0, 1)?;
-                let distances = if opts.distances {
-                    distances::compute(g, side)?
-                } else {
-                    Vec::new()
-                };
+                let side = side_progress();
                 side.step("detachedness", 0, 1)?;
                 let detached = classes::propagate_detachedness(g);
                 side.step("classes", 0, 1)?;
                 let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
-                Ok((shallow, distances, detached, classes))
+                Ok((detached, classes))
             },
-            || {
+            || -> Result<_> {
                 progress.step("retention rules", 0, 1)?;
                 let rules = RetentionRules::for_graph(g, opts.rules);
-                DominatorTree::compute_unsized(g, &rules, progress)
+                progress.step("shallow sizes", 0, 1)?;
+                let shallow = Analysis::shallow_sizes(g, opts.rules, progress)?;
+                Ok((rules, shallow))
             },
         );
-        let (shallow, distances, detached, classes) = side?;
+        let ((detached, classes), (rules, shallow)) = (named?, ruled?);
+        g.release_edge_names();
+        // Then the dominator search, the long pole, beside the distances; retained sizes
+        // (which need the shallow sizes) come after.
+        let (distances, tree) = crate::parallel::beside(
+            || -> Result<_> {
+                let side = side_progress();
+                side.step("distances", 0, 1)?;
+                if opts.distances {
+                    distances::compute(g, side)
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            || DominatorTree::compute_unsized(g, &rules, progress),
+        );
+        let distances = distances?;
         let dominators = tree?.with_sizes(|v| shallow.get(v), progress)?;
         let analysis = Analysis::from_parts(
             opts.rules,

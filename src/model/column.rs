@@ -84,6 +84,58 @@ impl<T: Pod> Column<T> {
         }
     }
 
+    /// Move the values to the file `file` (just created, empty, and private to this process)
+    /// and map them back: the kernel then keeps in memory only the pages in use, and
+    /// [`release`](Self::release) hands them back. Nothing changes when the column is empty,
+    /// shared or already mapped.
+    pub(crate) fn spill_to(&mut self, mut file: std::fs::File) -> std::io::Result<()> {
+        use std::io::Write;
+        let Repr::Owned(v) = &self.0 else {
+            return Ok(());
+        };
+        if v.is_empty() {
+            return Ok(());
+        }
+        file.write_all(le_bytes(v))?;
+        // SAFETY: the file is this process's own (created here, unlinked or about to be) and
+        // never written again, so the mapping's bytes cannot change under the slices read from it.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        let len = v.len();
+        *self = Self::mapped(Arc::new(map), 0, len)
+            .ok_or_else(|| std::io::Error::other("spilled column did not map back"))?;
+        Ok(())
+    }
+
+    /// Hand the pages of a mapped column back to the kernel (they are read again from the file
+    /// if touched later): a pass that is done with a spilled column keeps it off the process's
+    /// resident memory. Does nothing to owned and shared columns, or off Unix.
+    pub fn release(&self) {
+        self.release_range(0..self.len());
+    }
+
+    /// [`release`](Self::release) values `range` only (and the rest of their first and last
+    /// pages): for a pass that reads a column once, front to back.
+    pub fn release_range(&self, range: std::ops::Range<usize>) {
+        #[cfg(unix)]
+        if let Repr::Mapped { map, offset, len } = &self.0 {
+            let size = std::mem::size_of::<T>();
+            let (start, end) = (range.start.min(*len), range.end.min(*len));
+            if start < end {
+                // SAFETY: the mapping is read-only and backed by a file nobody writes, so
+                // dropping its pages loses nothing: the next read faults them in unchanged.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        offset + start * size,
+                        (end - start) * size,
+                    )
+                };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = range;
+    }
+
     /// The values as an owned `Vec`, copying a mapped or shared column first.
     pub fn vec_mut(&mut self) -> &mut Vec<T> {
         if !matches!(self.0, Repr::Owned(_)) {
@@ -102,6 +154,14 @@ impl<T: Pod> Column<T> {
     /// The values as a `Vec`.
     pub fn into_vec(mut self) -> Vec<T> {
         std::mem::take(self.vec_mut())
+    }
+
+    /// Bytes in a mapped file (0 for owned and shared columns).
+    pub fn mapped_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Mapped { len, .. } => len * std::mem::size_of::<T>(),
+            _ => 0,
+        }
     }
 
     /// Heap bytes reserved (0 for a mapped column: the kernel pages it in and out; a shared
@@ -255,6 +315,29 @@ mod tests {
         assert_eq!(&c[..], &[7, 4, 5]);
         assert!(!c.is_mapped());
         assert_eq!(c.clone().into_vec(), vec![7, 4, 5]);
+    }
+
+    #[test]
+    fn spilled_columns_read_back_unchanged_after_release() {
+        let dir = std::env::temp_dir().join(format!("heapsight-column-{}", std::process::id()));
+        let spill = crate::model::spill::SpillDir::at(&dir);
+        let values: Vec<u32> = (0..300_000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        let mut c: Column<u32> = values.clone().into();
+        c.spill_to(spill.new_file().unwrap()).unwrap();
+        assert!(c.is_mapped());
+        assert_eq!(c.mapped_bytes(), values.len() * 4);
+        assert_eq!(c, values);
+        c.release_range(1000..200_000);
+        assert_eq!(c, values, "pages handed back are read again from the file");
+        c.release();
+        assert_eq!(c, values);
+        // The file's name is gone already: nothing is left behind in the folder.
+        if cfg!(unix) {
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        }
+        let _ = std::fs::remove_dir(&dir);
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct HeapGraph {
     /// Largest node name / string-named edge name index seen while loading (for validation).
     pub(crate) max_node_name: u32,
     pub(crate) max_edge_name: u32,
+    /// Strings shaped like V8's WeakMap edge names, parsed (see [`HeapGraph::ephemeron_names`]).
+    pub(crate) ephemeron_names: std::sync::OnceLock<super::FxHashMap<StrId, (u32, u32)>>,
 }
 
 /// One outgoing or incoming edge, resolved.
@@ -300,6 +302,15 @@ impl HeapGraph {
         // The last step of every loader: the self sizes are final, and analyses start their
         // own size columns from them (`self_sizes`), sharing the array until they change it.
         self.node_self_size.share();
+        // A big heap's edge arrays go to files (see `super::spill`), the forward ones before
+        // the retainers are built beside them, the retainers after.
+        let spill = (self.edge_array_bytes() >= super::spill::MIN_SPILL_BYTES)
+            .then(super::spill::SpillDir::from_env)
+            .flatten();
+        // On failure (a full disk) what is left stays in memory: correct, only bigger.
+        if let Some(dir) = &spill {
+            let _ = self.spill_forward_edges(dir);
+        }
         let n = self.node_count();
         let m = self.edge_count();
         let (low, high) = if crate::parallel::two_threads() && m > 1 << 16 {
@@ -350,6 +361,10 @@ impl HeapGraph {
         let retainers: Vec<u32> = retainers.into_iter().map(AtomicU32::into_inner).collect();
         self.first_retainer = first.into();
         self.retainers = retainers.into();
+        if let Some(dir) = &spill {
+            let _ = self.spill_retainers(dir);
+        }
+        self.release_edges();
     }
 
     /// Heap bytes held by the graph's arrays (for the bytes-per-node figures).
@@ -367,6 +382,84 @@ impl HeapGraph {
             + self.first_retainer.capacity() * 4
             + self.retainers.capacity() * 4
             + self.strings.heap_bytes()
+    }
+
+    /// Every string shaped like a WeakMap edge name (`3 / part of key (Foo @1) -> value (Bar @2)
+    /// pair in WeakMap (table @3)`), with its (key id, table id); worked out once. Passes test
+    /// an internal edge's name against it, so a heap without WeakMaps reads no edge names.
+    pub fn ephemeron_names(&self) -> &super::FxHashMap<StrId, (u32, u32)> {
+        self.ephemeron_names.get_or_init(|| {
+            self.strings
+                .iter()
+                .filter_map(|(id, s)| Some((id, super::v8_rules::parse_ephemeron_edge(s)?)))
+                .collect()
+        })
+    }
+
+    /// Bytes of the edge arrays (per-edge ones and the two offset arrays): what a spill moves.
+    pub fn edge_array_bytes(&self) -> u64 {
+        (self.edge_to.len() as u64) * 13 + (self.node_count() as u64 + 1) * 8
+    }
+
+    /// Move the forward edge arrays (targets, kinds, names, offsets) to files in `dir`, read
+    /// back through maps (see [`super::spill`]). Values are unchanged; only what stays resident
+    /// differs. On an error the arrays not yet moved stay in memory, which is always correct.
+    pub fn spill_forward_edges(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
+        // Two writers, about half the bytes each: copying into the page cache is CPU-bound.
+        let (names, rest) = crate::parallel::beside(
+            || self.edge_name.spill_to(dir.new_file()?),
+            || -> std::io::Result<()> {
+                self.edge_type.spill_to(dir.new_file()?)?;
+                self.edge_to.spill_to(dir.new_file()?)?;
+                self.first_edge.spill_to(dir.new_file()?)
+            },
+        );
+        names.and(rest)
+    }
+
+    /// Move the retainer arrays to files in `dir`, as [`spill_forward_edges`](Self::spill_forward_edges).
+    pub fn spill_retainers(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
+        let (retainers, first) = crate::parallel::beside(
+            || self.retainers.spill_to(dir.new_file()?),
+            || self.first_retainer.spill_to(dir.new_file()?),
+        );
+        retainers.and(first)
+    }
+
+    /// Bytes of edge arrays in files (spilled, or mapped from an index) rather than memory.
+    pub fn mapped_edge_bytes(&self) -> usize {
+        self.first_edge.mapped_bytes()
+            + self.edge_type.mapped_bytes()
+            + self.edge_name.mapped_bytes()
+            + self.edge_to.mapped_bytes()
+            + self.first_retainer.mapped_bytes()
+            + self.retainers.mapped_bytes()
+    }
+
+    /// Hand back the pages of spilled edge names (a no-op for arrays in memory): the
+    /// analyses read them only before the dominator search.
+    pub fn release_edge_names(&self) {
+        self.edge_name.release();
+    }
+
+    /// Hand back the pages of spilled forward edges (targets, kinds, offsets).
+    pub fn release_forward_edges(&self) {
+        self.first_edge.release();
+        self.edge_type.release();
+        self.edge_to.release();
+    }
+
+    /// Hand back the pages of spilled retainers.
+    pub fn release_retainers(&self) {
+        self.first_retainer.release();
+        self.retainers.release();
+    }
+
+    /// Hand back the pages of every spilled edge array.
+    pub fn release_edges(&self) {
+        self.release_edge_names();
+        self.release_forward_edges();
+        self.release_retainers();
     }
 
     /// The highest id of a heap object (natives and synthetic nodes left out): V8 hands ids

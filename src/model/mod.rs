@@ -10,6 +10,7 @@ pub mod graph;
 pub mod kinds;
 mod petgraph_impl;
 pub mod sizes;
+pub mod spill;
 pub mod strings;
 pub mod v8_rules;
 

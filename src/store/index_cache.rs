@@ -249,17 +249,10 @@ impl IndexCache {
     /// or [`DEFAULT_MAX_BYTES`]. `None` when no folder can be found or `$HEAPSIGHT_NO_CACHE`
     /// is set (what `--no-cache` does).
     pub fn from_env() -> Option<Self> {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        if var("HEAPSIGHT_NO_CACHE").is_some() {
+        if std::env::var_os("HEAPSIGHT_NO_CACHE").is_some_and(|v| !v.is_empty()) {
             return None;
         }
-        let dir = match var("HEAPSIGHT_CACHE_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => match var("XDG_CACHE_HOME") {
-                Some(d) => PathBuf::from(d).join("heapsight"),
-                None => PathBuf::from(var("HOME")?).join(".cache").join("heapsight"),
-            },
-        };
+        let dir = crate::model::spill::user_cache_dir()?;
         let max = std::env::var("HEAPSIGHT_CACHE_MAX")
             .ok()
             .and_then(|s| parse_size(&s))
@@ -954,26 +947,55 @@ impl IndexWriter {
 
     /// A column of integers, in little-endian bytes. Only a little-endian host writes an
     /// index (see [`IndexCache::store`]), so those are the bytes in memory.
-    #[cfg(target_endian = "little")]
     fn column<T: Pod>(&mut self, id: Sec, v: &[T]) -> std::io::Result<()> {
+        self.column_in_slices(id, v, |_| {})
+    }
+
+    /// A graph column that may be spilled (see `model::spill`): its pages are handed back as
+    /// soon as they are written, so writing the index does not bring the whole file back.
+    fn graph_column<T: Pod>(&mut self, id: Sec, c: &Column<T>) -> std::io::Result<()> {
+        self.column_in_slices(id, c, |written| c.release_range(written))
+    }
+
+    /// [`column`](Self::column), in slices of 8 MiB, calling `written` after each.
+    #[cfg(target_endian = "little")]
+    fn column_in_slices<T: Pod>(
+        &mut self,
+        id: Sec,
+        v: &[T],
+        written: impl Fn(std::ops::Range<usize>),
+    ) -> std::io::Result<()> {
         self.pad()?;
         let offset = self.pos;
-        let bytes = crate::model::column::le_bytes(v);
-        self.w.write_all(bytes)?;
-        self.pos += bytes.len() as u64;
+        let mut sum = Checksum::new();
+        let per_slice = (8 << 20) / std::mem::size_of::<T>();
+        for start in (0..v.len()).step_by(per_slice) {
+            let end = (start + per_slice).min(v.len());
+            // Slices are whole multiples of 8 bytes but the last, as `Checksum` needs.
+            let bytes = crate::model::column::le_bytes(&v[start..end]);
+            self.w.write_all(bytes)?;
+            sum.update(bytes);
+            written(start..end);
+        }
+        self.pos += std::mem::size_of_val(v) as u64;
         self.entries.push(Entry {
             id: id as u32,
             elem: std::mem::size_of::<T>() as u32,
             offset,
             count: v.len() as u64,
-            sum: checksum(bytes),
+            sum: sum.finish(),
         });
         Ok(())
     }
 
     /// Big-endian hosts write no index.
     #[cfg(not(target_endian = "little"))]
-    fn column<T: Pod>(&mut self, _: Sec, _: &[T]) -> std::io::Result<()> {
+    fn column_in_slices<T: Pod>(
+        &mut self,
+        _: Sec,
+        _: &[T],
+        _: impl Fn(std::ops::Range<usize>),
+    ) -> std::io::Result<()> {
         Err(std::io::Error::other(
             "index files are written on little-endian hosts only",
         ))
@@ -1040,12 +1062,12 @@ fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std::io::Result
             w.column(Sec::NodeSelfSize, &g.node_self_size)?;
             w.column(Sec::NodeTraceId, &g.node_trace_id)?;
             w.column(Sec::NodeDetachedness, &g.node_detachedness)?;
-            w.column(Sec::FirstEdge, &g.first_edge)?;
-            w.column(Sec::EdgeType, &g.edge_type)?;
-            w.column(Sec::EdgeName, &g.edge_name)?;
-            w.column(Sec::EdgeTo, &g.edge_to)?;
-            w.column(Sec::FirstRetainer, &g.first_retainer)?;
-            w.column(Sec::Retainers, &g.retainers)?;
+            w.graph_column(Sec::FirstEdge, &g.first_edge)?;
+            w.graph_column(Sec::EdgeType, &g.edge_type)?;
+            w.graph_column(Sec::EdgeName, &g.edge_name)?;
+            w.graph_column(Sec::EdgeTo, &g.edge_to)?;
+            w.graph_column(Sec::FirstRetainer, &g.first_retainer)?;
+            w.graph_column(Sec::Retainers, &g.retainers)?;
             let (text, ends) = g.strings.raw_parts();
             w.column(Sec::StrBytes, text)?;
             w.column(Sec::StrEnds, ends)?;
@@ -1058,6 +1080,7 @@ fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std::io::Result
         },
     );
     let mut w = head?;
+    g.release_edges();
     w.column(Sec::Parents, a.parent_edges(g))?;
     w.column(Sec::ClassOf, &d.classes.class_of)?;
     w.pad()?;
@@ -1467,6 +1490,7 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
         node_field_count: meta.node_field_count,
         max_node_name: meta.max_node_name,
         max_edge_name: meta.max_edge_name,
+        ephemeron_names: Default::default(),
     };
     let parents = c32(Sec::Parents)?;
     let idom = c32(Sec::Idom)?;
