@@ -304,7 +304,7 @@ impl HeapGraph {
         self.node_self_size.share();
         // A big heap's edge arrays go to files (see `super::spill`), the forward ones before
         // the retainers are built beside them, the retainers after.
-        let spill = (self.edge_array_bytes() >= super::spill::MIN_SPILL_BYTES)
+        let spill = (self.edge_array_bytes() >= super::spill::min_spill_bytes())
             .then(super::spill::SpillDir::from_env)
             .flatten();
         // On failure (a full disk) what is left stays in memory: correct, only bigger.

@@ -19,6 +19,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// the write not free.
 pub const MIN_SPILL_BYTES: u64 = 64 << 20;
 
+/// The smallest edge arrays to spill: `$HEAPSIGHT_SPILL_MIN` (bytes; `0` spills every heap,
+/// which is how the checks against DevTools run the spilled path on small samples), else
+/// [`MIN_SPILL_BYTES`].
+pub fn min_spill_bytes() -> u64 {
+    std::env::var("HEAPSIGHT_SPILL_MIN")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(MIN_SPILL_BYTES)
+}
+
 /// A folder to spill into.
 #[derive(Debug, Clone)]
 pub struct SpillDir {
