@@ -388,7 +388,13 @@ fn spilled_edge_arrays_give_the_same_results() {
                 .spill_forward_edges(&SpillDir::at(&dir))
                 .unwrap();
             spilled.graph.spill_retainers(&SpillDir::at(&dir)).unwrap();
-            assert_eq!(loaded.graph.mapped_edge_bytes(), 0, "{ctx}");
+            if std::env::var_os("HEAPSIGHT_SPILL_MIN").is_none() {
+                assert_eq!(
+                    loaded.graph.mapped_edge_bytes(),
+                    0,
+                    "{ctx}: small heaps stay in memory"
+                );
+            }
             assert_eq!(
                 spilled.graph.mapped_edge_bytes() as u64,
                 loaded.graph.edge_array_bytes(),

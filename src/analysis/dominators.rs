@@ -232,43 +232,45 @@ impl DominatorTree {
                               vertex: &mut Vec<u32>,
                               parent: &mut Vec<u32>|
          -> Result<()> {
-            count += 1;
-            num[start as usize] = count;
-            vertex[count as usize] = start;
-            parent[count as usize] = parent_num;
-            prefetch_targets(g, start, num);
-            stack.push((count, g.edge_range(start).start as u32));
-            while let Some(&(top, mut e)) = stack.last() {
+            // The vertex just reached and its DFS parent (the start's is given).
+            let mut reached = Some((start, parent_num));
+            loop {
+                if let Some((t, from)) = reached.take() {
+                    count += 1;
+                    num[t as usize] = count;
+                    vertex[count as usize] = t;
+                    parent[count as usize] = from;
+                    prefetch_targets(g, t, num);
+                    stack.push((count, g.edge_range(t).start as u32));
+                    if count.is_multiple_of(1 << 20) {
+                        progress.step("dominators: search", count as u64, total)?;
+                    }
+                }
+                let Some(&(top, mut e)) = stack.last() else {
+                    return Ok(());
+                };
                 let v = vertex[top as usize];
                 let end = g.edge_range(v).end as u32;
-                let mut next = None;
                 while e < end {
                     let ei = e as usize;
                     e += 1;
                     let t = g.edge_target(ei);
                     if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
-                        next = Some(t);
+                        reached = Some((t, top));
                         break;
                     }
                 }
-                let Some(t) = next else {
-                    stack.pop();
-                    continue;
-                };
-                if let Some(last) = stack.last_mut() {
-                    last.1 = e;
-                }
-                count += 1;
-                num[t as usize] = count;
-                vertex[count as usize] = t;
-                parent[count as usize] = top;
-                prefetch_targets(g, t, num);
-                stack.push((count, g.edge_range(t).start as u32));
-                if count.is_multiple_of(1 << 20) {
-                    progress.step("dominators: search", count as u64, total)?;
+                match reached {
+                    Some(_) => {
+                        if let Some(last) = stack.last_mut() {
+                            last.1 = e;
+                        }
+                    }
+                    None => {
+                        stack.pop();
+                    }
                 }
             }
-            Ok(())
         };
 
         progress.step("dominators: search", 0, total)?;
