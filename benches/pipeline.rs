@@ -76,7 +76,7 @@ fn main() {
     let progress = Progress::new(Some(&on_progress), None);
     let snap = heapsight::formats::load(path.as_ref(), progress).expect("load");
     let (nodes, edges) = (snap.graph.node_count(), snap.graph.edge_count());
-    let (graph_bytes, spilled_bytes) = (snap.graph.heap_bytes(), snap.graph.mapped_edge_bytes());
+    let (graph_bytes, spilled_bytes) = (snap.graph.heap_bytes(), snap.graph.mapped_bytes());
     let analyzed =
         AnalyzedSnapshot::new(snap, AnalysisOptions::default(), progress).expect("analysis");
     on_progress("summary", 0, 0);
@@ -148,7 +148,7 @@ fn main() {
     );
     println!(
         "graph         {:.1} bytes/node + {:.1} bytes/edge layout; {} MiB in memory (with \
-         strings), {} MiB of edge arrays in files (spilled: only pages in use are resident)",
+         strings), {} MiB of edge arrays, node names and ids in files (spilled: only pages in use are resident)",
         graph_layout_per_node(&analyzed),
         graph_layout_per_edge(),
         graph_bytes >> 20,

@@ -383,22 +383,19 @@ fn spilled_edge_arrays_give_the_same_results() {
             let loaded =
                 heapsight::formats::load(&common::sample(rel), Default::default()).unwrap();
             let mut spilled = loaded.clone();
-            spilled
-                .graph
-                .spill_forward_edges(&SpillDir::at(&dir))
-                .unwrap();
+            spilled.graph.spill_forward(&SpillDir::at(&dir)).unwrap();
             spilled.graph.spill_retainers(&SpillDir::at(&dir)).unwrap();
             if std::env::var_os("HEAPSIGHT_SPILL_MIN").is_none() {
                 assert_eq!(
-                    loaded.graph.mapped_edge_bytes(),
+                    loaded.graph.mapped_bytes(),
                     0,
                     "{ctx}: small heaps stay in memory"
                 );
             }
             assert_eq!(
-                spilled.graph.mapped_edge_bytes() as u64,
-                loaded.graph.edge_array_bytes(),
-                "{ctx}: every edge array is in a file"
+                spilled.graph.mapped_bytes() as u64,
+                loaded.graph.spillable_bytes(),
+                "{ctx}: every edge array and the node names and ids are in files"
             );
             let opts = AnalysisOptions {
                 rules,
@@ -430,7 +427,7 @@ fn spilled_edge_arrays_give_the_same_results() {
                 "{ctx}: Statistics"
             );
             // Handed-back pages read back unchanged.
-            b.graph().release_edges();
+            b.graph().release_spilled();
             let ga = a.graph();
             let gb = b.graph();
             for v in 0..n {

@@ -296,8 +296,10 @@ impl DominatorTree {
             }
         }
         debug_assert_eq!(count as usize, n);
-        // The passes below read retainers only: spilled forward edges can leave memory.
+        // The passes below read retainers only: spilled forward edges (and the node names
+        // the distance search beside may have read) can leave memory.
         g.release_forward_edges();
+        g.release_node_labels();
 
         progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.

@@ -217,9 +217,10 @@ impl AnalyzedSnapshot {
     /// Analyse a loaded snapshot.
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let g = &snapshot.graph;
-        // A big heap's edge arrays are in files (see `model::spill`), and passes hand back
-        // the pages they are done with: the edge names after this first part, the forward
-        // edges after the dominator search, the retainers after the semidominators.
+        // A big heap's edge arrays and node names are in files (see `model::spill`), and
+        // passes hand back the pages they are done with: the edge and node names after this
+        // first part, the forward edges after the dominator search, the retainers after the
+        // semidominators.
         // Two cores each way. First the passes that read edge names: detachedness and the
         // classes (which name plain objects by their properties) beside the retention rules
         // and shallow sizes. The side threads report nothing (the phases shown are the other
@@ -250,6 +251,7 @@ impl AnalyzedSnapshot {
         );
         let ((detached, classes), (rules, shallow)) = (named?, ruled?);
         g.release_edge_names();
+        g.release_node_labels();
         // Then the dominator search, the long pole, beside the distances; retained sizes
         // (which need the shallow sizes) come after.
         let (distances, tree) = crate::parallel::beside(

@@ -194,7 +194,7 @@ impl Statistics {
         for v in 0..g.node_count() as NodeIx {
             // Arrays' edges are read in node order: spilled pages behind are handed back.
             if v.is_multiple_of(1 << 20) {
-                g.release_edges();
+                g.release_spilled();
             }
             let size = a.shallow_size(v);
             match g.kind(v) {
@@ -211,7 +211,7 @@ impl Statistics {
                 _ => {}
             }
         }
-        g.release_edges();
+        g.release_spilled();
         s.total = a.retained_size(g.root()) + extra_native_bytes;
         let js = s.total.saturating_sub(s.native);
         s.other = js.saturating_sub(s.code + s.strings + s.js_arrays + s.system);

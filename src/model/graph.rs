@@ -302,14 +302,14 @@ impl HeapGraph {
         // The last step of every loader: the self sizes are final, and analyses start their
         // own size columns from them (`self_sizes`), sharing the array until they change it.
         self.node_self_size.share();
-        // A big heap's edge arrays go to files (see `super::spill`), the forward ones before
-        // the retainers are built beside them, the retainers after.
+        // A big heap's edge arrays and node names and ids go to files (see `super::spill`):
+        // all but the retainers before these are built, the retainers after.
         let spill = (self.edge_array_bytes() >= super::spill::min_spill_bytes())
             .then(super::spill::SpillDir::from_env)
             .flatten();
         // On failure (a full disk) what is left stays in memory: correct, only bigger.
         if let Some(dir) = &spill {
-            let _ = self.spill_forward_edges(dir);
+            let _ = self.spill_forward(dir);
         }
         let n = self.node_count();
         let m = self.edge_count();
@@ -364,7 +364,7 @@ impl HeapGraph {
         if let Some(dir) = &spill {
             let _ = self.spill_retainers(dir);
         }
-        self.release_edges();
+        self.release_spilled();
     }
 
     /// Heap bytes held by the graph's arrays (for the bytes-per-node figures).
@@ -401,23 +401,28 @@ impl HeapGraph {
         (self.edge_to.len() as u64) * 13 + (self.node_count() as u64 + 1) * 8
     }
 
-    /// Move the forward edge arrays (targets, kinds, names, offsets) to files in `dir`, read
-    /// back through maps (see [`super::spill`]). Values are unchanged; only what stays resident
-    /// differs. On an error the arrays not yet moved stay in memory, which is always correct.
-    pub fn spill_forward_edges(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
+    /// Move the forward edge arrays (targets, kinds, names, offsets) and the nodes' names and
+    /// ids to files in `dir`, read back through maps (see [`super::spill`]). Values are
+    /// unchanged; only what stays resident differs. On an error the arrays not yet moved stay
+    /// in memory, which is always correct.
+    pub fn spill_forward(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
         // Two writers, about half the bytes each: copying into the page cache is CPU-bound.
-        let (names, rest) = crate::parallel::beside(
-            || self.edge_name.spill_to(dir.new_file()?),
+        let (named, rest) = crate::parallel::beside(
+            || -> std::io::Result<()> {
+                self.edge_name.spill_to(dir.new_file()?)?;
+                self.node_name.spill_to(dir.new_file()?)?;
+                self.node_id.spill_to(dir.new_file()?)
+            },
             || -> std::io::Result<()> {
                 self.edge_type.spill_to(dir.new_file()?)?;
                 self.edge_to.spill_to(dir.new_file()?)?;
                 self.first_edge.spill_to(dir.new_file()?)
             },
         );
-        names.and(rest)
+        named.and(rest)
     }
 
-    /// Move the retainer arrays to files in `dir`, as [`spill_forward_edges`](Self::spill_forward_edges).
+    /// Move the retainer arrays to files in `dir`, as [`spill_forward`](Self::spill_forward).
     pub fn spill_retainers(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
         let (retainers, first) = crate::parallel::beside(
             || self.retainers.spill_to(dir.new_file()?),
@@ -426,14 +431,29 @@ impl HeapGraph {
         retainers.and(first)
     }
 
-    /// Bytes of edge arrays in files (spilled, or mapped from an index) rather than memory.
-    pub fn mapped_edge_bytes(&self) -> usize {
+    /// Bytes of the arrays a spill moves: [`edge_array_bytes`](Self::edge_array_bytes) and
+    /// the nodes' names and ids.
+    pub fn spillable_bytes(&self) -> u64 {
+        self.edge_array_bytes() + (self.node_name.len() + self.node_id.len()) as u64 * 4
+    }
+
+    /// Bytes of those arrays that are in files (spilled, or mapped from an index).
+    pub fn mapped_bytes(&self) -> usize {
         self.first_edge.mapped_bytes()
             + self.edge_type.mapped_bytes()
             + self.edge_name.mapped_bytes()
             + self.edge_to.mapped_bytes()
             + self.first_retainer.mapped_bytes()
             + self.retainers.mapped_bytes()
+            + self.node_name.mapped_bytes()
+            + self.node_id.mapped_bytes()
+    }
+
+    /// Hand back the pages of spilled node names and ids: no part of the dominator search
+    /// reads them.
+    pub fn release_node_labels(&self) {
+        self.node_name.release();
+        self.node_id.release();
     }
 
     /// Hand back the pages of spilled edge names (a no-op for arrays in memory): the
@@ -455,11 +475,12 @@ impl HeapGraph {
         self.retainers.release();
     }
 
-    /// Hand back the pages of every spilled edge array.
-    pub fn release_edges(&self) {
+    /// Hand back the pages of every spilled array.
+    pub fn release_spilled(&self) {
         self.release_edge_names();
         self.release_forward_edges();
         self.release_retainers();
+        self.release_node_labels();
     }
 
     /// The highest id of a heap object (natives and synthetic nodes left out): V8 hands ids

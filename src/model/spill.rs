@@ -1,9 +1,10 @@
-//! Moving a big heap's edge arrays to files, so that the process keeps in memory only the
-//! pages the running pass reads.
+//! Moving a big heap's edge arrays (and its nodes' names and ids) to files, so that the
+//! process keeps in memory only the pages the running pass reads.
 //!
 //! A heap's edges outweigh its nodes three to one, and no pass needs all of them at once: the
 //! dominator search walks the forward edges, the semidominator pass only the retainers, and
-//! only the class naming reads edge names. Once spilled, each array is a read-only map of a
+//! only the class naming reads edge names; no part of the dominator search reads node names
+//! or ids. Once spilled, each array is a read-only map of a
 //! private, already unlinked file; the passes [`release`](crate::model::Column::release) what
 //! they are done with. The values never change, so every result is the same as in memory.
 //!
@@ -84,11 +85,11 @@ impl SpillDir {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
         if cfg!(unix) {
             std::fs::remove_file(&path)?;
         }

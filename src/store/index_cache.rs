@@ -1057,8 +1057,8 @@ fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std::io::Result
             w.bytes(Sec::Key, key)?;
             w.bytes(Sec::Meta, &write_meta(d))?;
             w.column(Sec::NodeType, &g.node_type)?;
-            w.column(Sec::NodeName, &g.node_name)?;
-            w.column(Sec::NodeId, &g.node_id)?;
+            w.graph_column(Sec::NodeName, &g.node_name)?;
+            w.graph_column(Sec::NodeId, &g.node_id)?;
             w.column(Sec::NodeSelfSize, &g.node_self_size)?;
             w.column(Sec::NodeTraceId, &g.node_trace_id)?;
             w.column(Sec::NodeDetachedness, &g.node_detachedness)?;
@@ -1080,7 +1080,7 @@ fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std::io::Result
         },
     );
     let mut w = head?;
-    g.release_edges();
+    g.release_spilled();
     w.column(Sec::Parents, a.parent_edges(g))?;
     w.column(Sec::ClassOf, &d.classes.class_of)?;
     w.pad()?;
