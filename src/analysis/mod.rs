@@ -217,14 +217,12 @@ impl AnalyzedSnapshot {
     /// Analyse a loaded snapshot.
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let g = &snapshot.graph;
-        // A big heap's edge arrays and node names are in files (see `model::spill`), and
-        // passes hand back the pages they are done with: the edge and node names after this
-        // first part, the forward edges after the dominator search, the retainers after the
-        // semidominators.
-        // Two cores each way. First the passes that read edge names: detachedness and the
-        // classes (which name plain objects by their properties) beside the retention rules
-        // and shallow sizes. The side threads report nothing (the phases shown are the other
-        // thread's) but stop on cancellation.
+        // Two parts, each on two cores. A big heap's edge arrays and node names and ids are
+        // in files (see `model::spill`), and each part hands back the pages it is done with.
+        // First the passes that read names: detachedness and the classes (which name plain
+        // objects by their properties) beside the retention rules and shallow sizes; the edge
+        // and node names are handed back after it. The side threads report nothing (the
+        // phases shown are the other thread's) but stop on cancellation.
         let side_progress = || {
             if crate::parallel::two_threads() {
                 progress.without_reports()
@@ -252,7 +250,8 @@ impl AnalyzedSnapshot {
         let ((detached, classes), (rules, shallow)) = (named?, ruled?);
         g.release_edge_names();
         g.release_node_labels();
-        // Then the dominator search, the long pole, beside the distances; retained sizes
+        // Then the dominator search, the long pole, beside the distances (it hands back the
+        // forward edges when done, the retainers after the semidominators); retained sizes
         // (which need the shallow sizes) come after.
         let (distances, tree) = crate::parallel::beside(
             || -> Result<_> {

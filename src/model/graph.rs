@@ -449,8 +449,8 @@ impl HeapGraph {
             + self.node_id.mapped_bytes()
     }
 
-    /// Hand back the pages of spilled node names and ids: no part of the dominator search
-    /// reads them.
+    /// Hand back the pages of spilled node names and ids: the dominator search reads no
+    /// names, and ids only to test WeakMap edges.
     pub fn release_node_labels(&self) {
         self.node_name.release();
         self.node_id.release();

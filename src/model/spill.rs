@@ -3,8 +3,8 @@
 //!
 //! A heap's edges outweigh its nodes three to one, and no pass needs all of them at once: the
 //! dominator search walks the forward edges, the semidominator pass only the retainers, and
-//! only the class naming reads edge names; no part of the dominator search reads node names
-//! or ids. Once spilled, each array is a read-only map of a
+//! only the class naming reads edge names; the dominator search reads no node names, and
+//! node ids only to test WeakMap edges. Once spilled, each array is a read-only map of a
 //! private, already unlinked file; the passes [`release`](crate::model::Column::release) what
 //! they are done with. The values never change, so every result is the same as in memory.
 //!
