@@ -10,7 +10,7 @@ use std::collections::{HashSet, VecDeque};
 
 use crate::error::Result;
 use crate::model::v8_rules;
-use crate::model::{EdgeKind, HeapGraph, NodeIx};
+use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, StrId};
 use crate::progress::Progress;
 
 // Re-exported where they were defined before the V8 rules had a module of their own.
@@ -57,7 +57,7 @@ fn search(
             queue.push_back(e.to);
         }
     }
-    let mut filter = DistanceFilter::new();
+    let mut filter = DistanceFilter::new(g);
     let had_user_roots = !queue.is_empty();
     bfs(
         g,
@@ -80,7 +80,7 @@ fn bfs(
     g: &HeapGraph,
     dist: &mut [u32],
     queue: &mut VecDeque<NodeIx>,
-    filter: &mut DistanceFilter,
+    filter: &mut DistanceFilter<'_>,
     mut parents: Option<&mut [u32]>,
     progress: Progress<'_>,
 ) -> Result<()> {
@@ -111,14 +111,17 @@ fn bfs(
 }
 
 /// Strong-looking edges DevTools does not follow when measuring distance.
-struct DistanceFilter {
+struct DistanceFilter<'g> {
+    /// The heap's WeakMap edge names (see [`HeapGraph::ephemeron_names`]).
+    ephemerons: &'g FxHashMap<StrId, (u32, u32)>,
     /// WeakMap entries seen from one side (key or table) but not yet from the other.
     pending_ephemerons: HashSet<(u32, u32)>,
 }
 
-impl DistanceFilter {
-    fn new() -> Self {
+impl<'g> DistanceFilter<'g> {
+    fn new(g: &'g HeapGraph) -> Self {
         Self {
+            ephemerons: g.ephemeron_names(),
             pending_ephemerons: HashSet::new(),
         }
     }
@@ -133,9 +136,8 @@ impl DistanceFilter {
         // A WeakMap value is alive only when both its key and the table are: V8 writes one
         // internal edge from each, named after the pair. Follow only the second one seen.
         // The names are looked up only when the heap has WeakMap entries at all.
-        let ephemerons = g.ephemeron_names();
-        if g.edge_kind(e) == EdgeKind::Internal && !ephemerons.is_empty() {
-            if let Some(&entry) = ephemerons.get(&g.edge_name_or_index(e)) {
+        if g.edge_kind(e) == EdgeKind::Internal && !self.ephemerons.is_empty() {
+            if let Some(&entry) = self.ephemerons.get(&g.edge_name_or_index(e)) {
                 return !self.pending_ephemerons.insert(entry)
                     && self.pending_ephemerons.remove(&entry);
             }

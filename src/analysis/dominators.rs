@@ -21,7 +21,7 @@ use fixedbitset::FixedBitSet;
 use crate::error::Result;
 use crate::model::graph::NON_ESSENTIAL;
 use crate::model::v8_rules::is_page_entry_edge;
-use crate::model::{Column, EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx};
+use crate::model::{Column, EdgeKind, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
 
 // Re-exported where it was defined before the V8 rules had a module of their own.
@@ -73,8 +73,9 @@ pub struct RetentionRules {
     any_page_owned: bool,
     /// `(table, value)` pairs joined by a WeakMap table's internal edge (DevTools drops these).
     weakmap_table_edges: FxHashSet<(NodeIx, NodeIx)>,
-    /// Ephemeron edge names (string id → table id), to test forward edges.
-    ephemeron_names: FxHashMap<u32, u32>,
+    /// Whether forward edges are tested with [`is_weakmap_table_edge`] (DevTools' rules, on a
+    /// heap with WeakMap entries).
+    weakmap_rule: bool,
 }
 
 impl RetentionRules {
@@ -106,18 +107,13 @@ impl RetentionRules {
                 }
             }
         }
-        let mut ephemeron_names = FxHashMap::default();
+        let weakmap_rule = set == RuleSet::DevTools && !g.ephemeron_names().is_empty();
         let mut weakmap_table_edges = FxHashSet::default();
-        if set == RuleSet::DevTools {
-            ephemeron_names.extend(g.ephemeron_names().iter().map(|(&id, &(_, t))| (id, t)));
-            if !ephemeron_names.is_empty() {
-                for v in 0..n as NodeIx {
-                    for e in g.edge_range(v) {
-                        if g.edge_kind(e) == EdgeKind::Internal
-                            && ephemeron_names.get(&g.edge_name_or_index(e)) == Some(&g.id(v))
-                        {
-                            weakmap_table_edges.insert((v, g.edge_target(e)));
-                        }
+        if weakmap_rule {
+            for v in 0..n as NodeIx {
+                for e in g.edge_range(v) {
+                    if is_weakmap_table_edge(g, v, e) {
+                        weakmap_table_edges.insert((v, g.edge_target(e)));
                     }
                 }
             }
@@ -127,7 +123,7 @@ impl RetentionRules {
             any_page_owned: !page.is_clear(),
             page_owned: page,
             weakmap_table_edges,
-            ephemeron_names,
+            weakmap_rule,
         }
     }
 
@@ -138,7 +134,7 @@ impl RetentionRules {
             page_owned: FixedBitSet::with_capacity(g.node_count()),
             any_page_owned: false,
             weakmap_table_edges: FxHashSet::default(),
-            ephemeron_names: FxHashMap::default(),
+            weakmap_rule: false,
         }
     }
 
@@ -156,14 +152,10 @@ impl RetentionRules {
         if !g.is_essential_edge(from, e) {
             return false;
         }
-        let to = g.edge_target(e);
-        if !self.ephemeron_names.is_empty()
-            && g.edge_kind(e) == EdgeKind::Internal
-            && self.ephemeron_names.get(&g.edge_name_or_index(e)) == Some(&g.id(from))
-        {
+        if self.weakmap_rule && is_weakmap_table_edge(g, from, e) {
             return false;
         }
-        self.page_allows(g, from, to)
+        self.page_allows(g, from, g.edge_target(e))
     }
 
     /// The page-owned rule alone: an edge into the page-owned set retains only from the root
@@ -190,6 +182,16 @@ impl RetentionRules {
                 .all(|e| matches!(e.kind, EdgeKind::Weak | EdgeKind::Shortcut)),
         }
     }
+}
+
+/// Is edge `e` from `from` a WeakMap table's own internal edge to a value (its name says it is
+/// the pair's edge in table `from`)? DevTools does not let it retain.
+fn is_weakmap_table_edge(g: &HeapGraph, from: NodeIx, e: usize) -> bool {
+    g.edge_kind(e) == EdgeKind::Internal
+        && g.ephemeron_names()
+            .get(&g.edge_name_or_index(e))
+            .map(|&(_, table)| table)
+            == Some(g.id(from))
 }
 
 impl DominatorTree {
@@ -260,15 +262,11 @@ impl DominatorTree {
                         break;
                     }
                 }
-                match reached {
-                    Some(_) => {
-                        if let Some(last) = stack.last_mut() {
-                            last.1 = e;
-                        }
-                    }
-                    None => {
-                        stack.pop();
-                    }
+                if let Some(last) = stack.last_mut() {
+                    last.1 = e;
+                }
+                if reached.is_none() {
+                    stack.pop();
                 }
             }
         };
