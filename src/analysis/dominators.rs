@@ -14,12 +14,12 @@
 //! working state per vertex).
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
-use crate::model::graph::NON_ESSENTIAL;
 use crate::model::v8_rules::is_page_entry_edge;
 use crate::model::{Column, EdgeKind, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
@@ -299,6 +299,12 @@ impl DominatorTree {
         g.release_forward_edges();
         g.release_node_labels();
 
+        // The retainers that count, renumbered and listed in DFS order, so that the pass
+        // below reads them front to back; the graph's own lists are handed back as they are
+        // read.
+        progress.step("dominators: retainers by number", 0, total)?;
+        let numbered = NumberedRetainers::build(g, rules, &num, &leftover);
+
         progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
         let mut slots: Vec<Slot> = (parent.iter().enumerate())
@@ -312,28 +318,23 @@ impl DominatorTree {
         drop(parent);
         let mut path: Vec<u32> = Vec::new();
         for i in (2..=n as u32).rev() {
-            prefetch_semi_inputs(g, i as usize, &vertex, &num, &slots);
+            numbered.prefetch_slots(i as usize, &slots);
             let w = vertex[i as usize];
             let parent = slots[i as usize].parent;
             let mut s = slots[i as usize].semi;
-            let mut consider = |u: u32, slots: &mut [Slot]| {
-                // The parent is not linked yet (it comes later in reverse preorder), so it is
-                // its own `eval`: no walk needed for the commonest retainer.
-                let x = if u == parent {
-                    u
-                } else {
-                    eval(u, slots, &mut path)
-                };
-                s = s.min(slots[x as usize].semi);
-            };
             if virtual_child.contains(w as usize) || leftover.contains(w as usize) {
-                consider(1, &mut slots);
-            }
-            if !leftover.contains(w as usize) {
-                for v in g.essential_retainer_nodes(w) {
-                    if !leftover.contains(v as usize) && rules.allows(g, v, w) {
-                        consider(num[v as usize], &mut slots);
-                    }
+                // Hung off the root: no semidominator is less than the root's 1.
+                s = 1;
+            } else {
+                for &u in numbered.of(i as usize) {
+                    // The parent is not linked yet (it comes later in reverse preorder), so
+                    // it is its own `eval`: no walk needed for the commonest retainer.
+                    let x = if u == parent {
+                        u
+                    } else {
+                        eval(u, &mut slots, &mut path)
+                    };
+                    s = s.min(slots[x as usize].semi);
                 }
             }
             slots[i as usize].semi = s;
@@ -343,7 +344,7 @@ impl DominatorTree {
             }
         }
         drop(path);
-        g.release_retainers();
+        drop(numbered);
 
         progress.step("dominators: idom", 0, total)?;
         // Immediate dominators (by number), in place over `parent`.
@@ -489,36 +490,86 @@ struct Slot {
     parent: u32,
 }
 
-/// Ask the CPU for the memory the semidominator pass needs a few vertices ahead (it goes
-/// down from `i`): the chain retainer offsets → retainer list → retainers' numbers → their
-/// slots is fetched one link per stage, so each access is in cache when the pass gets there
-/// instead of costing a round trip to memory. The graph's node order, not the DFS order, decides
-/// where all of it lives, so without this the pass waits on memory for most of its time.
-#[inline]
-fn prefetch_semi_inputs(g: &HeapGraph, i: usize, vertex: &[u32], num: &[u32], slots: &[Slot]) {
-    const OFFSETS: usize = 16;
-    const LIST: usize = 10;
-    const NUMBERS: usize = 6;
-    const SLOTS: usize = 3;
-    if i > OFFSETS {
-        prefetch(&g.first_retainer[vertex[i - OFFSETS] as usize]);
-    }
-    if i > LIST {
-        let w = vertex[i - LIST] as usize;
-        if let Some(r) = g.retainers.get(g.first_retainer[w] as usize) {
-            prefetch(r);
+/// The retainers of each vertex that count under the rules, as DFS numbers and listed by
+/// the vertex's number (CSR). The semidominator pass goes down the numbers; over the graph's
+/// own lists it would wait on memory at every vertex (their order is the heap's, not the
+/// search's: the offsets, the list, then each retainer's number), over these it reads one list
+/// front to back and only the link-eval forest's slots are scattered. Built on two threads from
+/// the graph's lists read in node order, 4 bytes an edge and a node.
+struct NumberedRetainers {
+    /// `first[i]..first[i + 1]` is vertex `i`'s run in `list` (numbers are 1-based; 0 is
+    /// unused).
+    first: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl NumberedRetainers {
+    /// Nodes are read in this many pieces a thread between progress checks and page hand-backs.
+    const PIECE: usize = 1 << 18;
+
+    fn build(g: &HeapGraph, rules: &RetentionRules, num: &[u32], leftover: &FixedBitSet) -> Self {
+        let n = g.node_count();
+        // Retainers of `w` that count; none for leftovers (they hang off the root alone).
+        let counted = |w: NodeIx| {
+            let off_root = leftover.contains(w as usize);
+            g.essential_retainer_nodes(w).filter(move |&v| {
+                !off_root && !leftover.contains(v as usize) && rules.allows(g, v, w)
+            })
+        };
+        // Each half of the nodes on its own thread: every node has its own number, so the
+        // two write to different places (relaxed atomic stores are plain stores on x86 and
+        // ARM; they keep this safe Rust).
+        let halves = |pass: &(dyn Fn(std::ops::Range<usize>) + Sync)| {
+            let mid = n / 2;
+            crate::parallel::beside(|| pass(mid..n), || pass(0..mid));
+        };
+        // Counts at each vertex's number, then, summed in number order, where its run starts.
+        let first: Vec<AtomicU32> = (0..n + 2).map(|_| AtomicU32::new(0)).collect();
+        halves(&|nodes| {
+            for w in nodes {
+                let count = counted(w as NodeIx).count() as u32;
+                first[num[w] as usize].store(count, Relaxed);
+            }
+        });
+        let mut first: Vec<u32> = first.into_iter().map(AtomicU32::into_inner).collect();
+        let mut start = 0u32;
+        for f in &mut first[1..] {
+            // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
+            (*f, start) = (start, start + *f);
         }
+        let list: Vec<AtomicU32> = (0..start).map(|_| AtomicU32::new(0)).collect();
+        halves(&|nodes| {
+            let end = nodes.end;
+            for piece in nodes.step_by(Self::PIECE).map(|p| p..(p + Self::PIECE).min(end)) {
+                for w in piece.clone() {
+                    let at = first[num[w] as usize] as usize;
+                    for (k, v) in counted(w as NodeIx).enumerate() {
+                        list[at + k].store(num[v as usize], Relaxed);
+                    }
+                }
+                g.release_retainers_of(piece.start as NodeIx..piece.end as NodeIx);
+            }
+        });
+        g.release_retainers();
+        let list = list.into_iter().map(AtomicU32::into_inner).collect();
+        Self { first, list }
     }
-    if i > NUMBERS {
-        let w = vertex[i - NUMBERS];
-        for &r in g.retainer_slice(w).iter().take(8) {
-            prefetch(&num[(r & !NON_ESSENTIAL) as usize]);
-        }
+
+    /// Vertex `i`'s retainers that count, as numbers.
+    #[inline]
+    fn of(&self, i: usize) -> &[u32] {
+        &self.list[self.first[i] as usize..self.first[i + 1] as usize]
     }
-    if i > SLOTS {
-        let w = vertex[i - SLOTS];
-        for &r in g.retainer_slice(w).iter().take(8) {
-            prefetch(&slots[num[(r & !NON_ESSENTIAL) as usize] as usize]);
+
+    /// Ask the CPU for the slots a vertex a few steps ahead of `i` (the pass goes down) will
+    /// read, so they are in cache when it gets there.
+    #[inline]
+    fn prefetch_slots(&self, i: usize, slots: &[Slot]) {
+        const AHEAD: usize = 4;
+        if i > AHEAD {
+            for &u in self.of(i - AHEAD).iter().take(8) {
+                prefetch(&slots[u as usize]);
+            }
         }
     }
 }

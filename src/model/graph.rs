@@ -246,12 +246,6 @@ impl HeapGraph {
         self.first_retainer[n as usize] as usize..self.first_retainer[n as usize + 1] as usize
     }
 
-    /// Node `n`'s raw retainer entries (nodes with the [`NON_ESSENTIAL`] flag).
-    #[inline]
-    pub(crate) fn retainer_slice(&self, n: NodeIx) -> &[u32] {
-        &self.retainers[self.retainer_range(n)]
-    }
-
     /// Retaining nodes, one per incoming edge (a node appears once per edge it has to `n`).
     #[inline]
     pub fn retainer_nodes(&self, n: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
@@ -475,6 +469,18 @@ impl HeapGraph {
         self.retainers.release();
     }
 
+    /// [`release_retainers`](Self::release_retainers) for the retainers of `nodes` only: for
+    /// a pass that reads them once, in node order.
+    pub fn release_retainers_of(&self, nodes: std::ops::Range<NodeIx>) {
+        if nodes.start < nodes.end {
+            let first = self.first_retainer[nodes.start as usize] as usize;
+            let last = self.first_retainer[nodes.end as usize] as usize;
+            self.retainers.release_range(first..last);
+            self.first_retainer
+                .release_range(nodes.start as usize..nodes.end as usize);
+        }
+    }
+
     /// Hand back the pages of every spilled array.
     pub fn release_spilled(&self) {
         self.release_edge_names();
@@ -547,7 +553,7 @@ mod tests {
             }
         }
         for t in 0..n {
-            assert_eq!(g.retainer_slice(t), &expected[t as usize][..], "node {t}");
+            assert_eq!(&g.retainers[g.retainer_range(t)], &expected[t as usize][..], "node {t}");
         }
     }
 }
