@@ -594,8 +594,11 @@ fn prefetch<T>(x: &T) {
 #[inline]
 fn prefetch_targets(g: &HeapGraph, v: NodeIx, num: &[u32]) {
     for e in g.edge_range(v).take(8) {
-        if let Some(slot) = num.get(g.edge_target(e) as usize) {
+        let t = g.edge_target(e) as usize;
+        if let Some(slot) = num.get(t) {
             prefetch(slot);
+            // Where the target's edges start, for when the search goes down to it.
+            prefetch(&g.first_edge[t]);
         }
     }
 }
