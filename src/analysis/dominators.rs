@@ -9,9 +9,12 @@
 //!
 //! The algorithm is Lengauer–Tarjan's simple version with an iterative DFS and iterative path
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
-//! immediate dominators. Temporary memory: 12 bytes a node during the search (numbers,
-//! vertices, parents) plus its stack, then 24 (numbers, vertices and one 16-byte slot of
-//! working state per vertex).
+//! immediate dominators. The semidominator pass reads the retainers that count renumbered into
+//! DFS order (see `NumberedRetainers`), so it walks them front to back. Temporary memory: 12
+//! bytes a node during the search (numbers, vertices, parents) plus its stack, then 24
+//! (numbers, vertices and one 16-byte slot of working state per vertex) plus the renumbered
+//! retainers (4 bytes an edge and a node), while the graph's own retainers are handed back
+//! when spilled.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -504,7 +507,7 @@ struct NumberedRetainers {
 }
 
 impl NumberedRetainers {
-    /// Nodes are read in this many pieces a thread between progress checks and page hand-backs.
+    /// A thread hands back the graph's spilled retainers every this many nodes it has read.
     const PIECE: usize = 1 << 18;
 
     fn build(g: &HeapGraph, rules: &RetentionRules, num: &[u32], leftover: &FixedBitSet) -> Self {
@@ -540,7 +543,10 @@ impl NumberedRetainers {
         let list: Vec<AtomicU32> = (0..start).map(|_| AtomicU32::new(0)).collect();
         halves(&|nodes| {
             let end = nodes.end;
-            for piece in nodes.step_by(Self::PIECE).map(|p| p..(p + Self::PIECE).min(end)) {
+            for piece in nodes
+                .step_by(Self::PIECE)
+                .map(|p| p..(p + Self::PIECE).min(end))
+            {
                 for w in piece.clone() {
                     let at = first[num[w] as usize] as usize;
                     for (k, v) in counted(w as NodeIx).enumerate() {

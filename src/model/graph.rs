@@ -553,7 +553,11 @@ mod tests {
             }
         }
         for t in 0..n {
-            assert_eq!(&g.retainers[g.retainer_range(t)], &expected[t as usize][..], "node {t}");
+            assert_eq!(
+                &g.retainers[g.retainer_range(t)],
+                &expected[t as usize][..],
+                "node {t}"
+            );
         }
     }
 }
