@@ -410,11 +410,8 @@ impl DominatorTree {
                 first[d as usize] += 1;
             }
         }
-        let mut start = 0;
-        for f in &mut first[..n] {
-            (*f, start) = (start, start + *f);
-        }
-        let mut list = vec![0u32; start as usize];
+        let total = counts_to_starts(&mut first[..n]);
+        let mut list = vec![0u32; total as usize];
         for (v, &d) in self.idom.iter().enumerate() {
             if d as usize != v {
                 list[first[d as usize] as usize] = v as NodeIx;
@@ -509,9 +506,6 @@ struct NumberedRetainers {
 }
 
 impl NumberedRetainers {
-    /// A thread hands back the graph's spilled retainers every this many nodes it has read.
-    const PIECE: NodeIx = 1 << 18;
-
     fn build(g: &HeapGraph, rules: &RetentionRules, num: &[u32], leftover: &FixedBitSet) -> Self {
         let n = g.node_count();
         // Retainers of `w` that count; none for leftovers (they hang off the root alone).
@@ -530,12 +524,12 @@ impl NumberedRetainers {
             first[num[w as usize] as usize].store(count, Relaxed);
         });
         let mut first: Vec<u32> = first.into_iter().map(AtomicU32::into_inner).collect();
-        let mut start = 0u32;
-        for f in &mut first[1..] {
-            // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
-            (*f, start) = (start, start + *f);
-        }
-        let list: Vec<AtomicU32> = (0..start).map(|_| AtomicU32::new(0)).collect();
+        // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
+        let total = counts_to_starts(&mut first[1..]);
+        // The rules are tested again to fill the runs: cheaper than sizing them by the
+        // graph's retainer counts, which costs a scattered read of those offsets a vertex
+        // and keeps weak and shortcut edges' room.
+        let list: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
         in_halves(g, |w| {
             let at = first[num[w as usize] as usize] as usize;
             for (k, v) in counted(w).enumerate() {
@@ -569,12 +563,11 @@ impl NumberedRetainers {
 /// Run `pass` on every node, each half of them on its own thread, and hand back the graph's
 /// spilled retainers of each piece of nodes once it is done (a pass reads them in node order).
 fn in_halves(g: &HeapGraph, pass: impl Fn(NodeIx) + Sync) {
+    const PIECE: NodeIx = 1 << 18;
     let half = |nodes: std::ops::Range<NodeIx>| {
         let mut start = nodes.start;
         while start < nodes.end {
-            let end = nodes
-                .end
-                .min(start.saturating_add(NumberedRetainers::PIECE));
+            let end = nodes.end.min(start.saturating_add(PIECE));
             (start..end).for_each(&pass);
             g.release_retainers_of(start..end);
             start = end;
@@ -582,6 +575,16 @@ fn in_halves(g: &HeapGraph, pass: impl Fn(NodeIx) + Sync) {
     };
     let (n, mid) = (g.node_count() as NodeIx, g.node_count() as NodeIx / 2);
     crate::parallel::beside(|| half(mid..n), || half(0..mid));
+}
+
+/// Turn counts into where each run starts (an exclusive prefix sum, in place); returns the
+/// total. The caller knows the total fits a `u32`.
+fn counts_to_starts(counts: &mut [u32]) -> u32 {
+    let mut start = 0;
+    for c in counts {
+        (*c, start) = (start, start + *c);
+    }
+    start
 }
 
 /// A hint to bring `x`'s cache line in; no effect on results.

@@ -70,12 +70,14 @@ impl IntScanner {
         while i < bytes.len() {
             let b = bytes[i];
             let digit = b.wrapping_sub(b'0');
-            if digit <= 9 && self.state == State::Value && i + 8 <= bytes.len() {
-                // The hot path: a number starts, with eight bytes to look at. Its digits (up
-                // to eight) are read at once, and a comma right after them ends it: one step a
-                // number instead of one a byte, with no branch on how many digits it has.
-                let word = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("eight bytes"));
-                let (len, value) = leading_digits(word);
+            // The hot path: a number starts, with eight bytes to look at. Its digits (up to
+            // eight) are read at once, and a comma right after them ends it: one step a number
+            // instead of one a byte, with no branch on how many digits it has.
+            let eight = (digit <= 9 && self.state == State::Value)
+                .then(|| bytes[i..].first_chunk::<8>())
+                .flatten();
+            if let Some(&eight) = eight {
+                let (len, value) = leading_digits(u64::from_le_bytes(eight));
                 if len < 8 && bytes[i + len] == b',' {
                     emit(i + len, value).map_err(ScanStop::Emit)?;
                     self.count += 1;
