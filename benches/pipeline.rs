@@ -79,10 +79,10 @@ fn main() {
     let (graph_bytes, spilled_bytes) = (snap.graph.heap_bytes(), snap.graph.mapped_bytes());
     let analyzed =
         AnalyzedSnapshot::new(snap, AnalysisOptions::default(), progress).expect("analysis");
-    on_progress("summary", 0, 0);
-    let summary = analyzed.summary();
-    on_progress("statistics", 0, 0);
-    let stats = analyzed.statistics();
+    // As `heapsight summary` does: the two side by side.
+    on_progress("summary + statistics", 0, 0);
+    analyzed.prepare_totals();
+    let (summary, stats) = (analyzed.summary(), analyzed.statistics());
     // The memory map with holders and wrappers (issue: at most 10 % on top of the above).
     let memory = analyzed.snapshot.alloc.is_none().then(|| {
         on_progress("memory map", 0, 0);
@@ -114,7 +114,7 @@ fn main() {
         if heapsight::parallel::two_threads() {
             "2 (numbers scanned beside the rows; detachedness and classes beside the retention \
              rules and shallow sizes, distances beside the dominator search, so they have no \
-             rows of their own)"
+             rows of their own; the summary beside the statistics)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }

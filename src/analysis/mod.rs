@@ -323,6 +323,19 @@ impl AnalyzedSnapshot {
         self.summary_where(|n| range.contains(g, n))
     }
 
+    /// Work out the summary and the statistics at once, one on each core (they read different
+    /// things: the dominator tree, and the nodes in order), for a face about to show both.
+    pub fn prepare_totals(&self) {
+        crate::parallel::beside(
+            || {
+                self.statistics_ref();
+            },
+            || {
+                self.summary_ref();
+            },
+        );
+    }
+
     /// The statistics.
     pub fn statistics(&self) -> Statistics {
         self.statistics_ref().clone()

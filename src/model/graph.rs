@@ -336,18 +336,36 @@ impl HeapGraph {
             first[t + 1] = first[t] + a + b;
         }
         let retainers: Vec<AtomicU32> = (0..m).map(|_| AtomicU32::new(0)).collect();
+        // `is_essential_edge` as a flag per edge type, from the root and from any other node,
+        // with the slices taken once: this loop runs once an edge, and would otherwise read
+        // each column's kind and bounds each time.
+        let flags = |from_root: bool| -> Vec<u32> {
+            self.edge_kinds
+                .iter()
+                .map(|&k| match k {
+                    EdgeKind::Weak => NON_ESSENTIAL,
+                    EdgeKind::Shortcut if !from_root => NON_ESSENTIAL,
+                    _ => 0,
+                })
+                .collect()
+        };
+        let (flags_from_root, flags_from_other) = (flags(true), flags(false));
+        let (first_edge, edge_to, edge_type) =
+            (&self.first_edge[..], &self.edge_to[..], &self.edge_type[..]);
         let place = |sources: std::ops::Range<NodeIx>, fill: &mut [u32]| {
             for from in sources {
-                for e in self.edge_range(from) {
-                    let t = self.edge_to[e] as usize;
-                    let flag = if self.is_essential_edge(from, e) {
-                        0
-                    } else {
-                        NON_ESSENTIAL
-                    };
+                let edges =
+                    first_edge[from as usize] as usize..first_edge[from as usize + 1] as usize;
+                let flags = if from == self.root {
+                    &flags_from_root
+                } else {
+                    &flags_from_other
+                };
+                for (&t, &ty) in edge_to[edges.clone()].iter().zip(&edge_type[edges]) {
+                    let slot = &mut fill[t as usize];
                     // Each slot is written by exactly one half: relaxed stores are plain stores.
-                    retainers[fill[t] as usize].store(from | flag, Ordering::Relaxed);
-                    fill[t] += 1;
+                    retainers[*slot as usize].store(from | flags[ty as usize], Ordering::Relaxed);
+                    *slot += 1;
                 }
             }
         };

@@ -37,6 +37,7 @@ pub fn summary(doc: &Document, top: usize, format: Format) -> Result<String> {
             _ => Ok(alloc_text::summary_text(&doc.path, &summary)),
         };
     }
+    doc.data.prepare_totals();
     let summary = doc.summary();
     let n = if top == 0 {
         summary.classes.len()

@@ -281,10 +281,9 @@ impl Document {
             self.alloc_tables();
         }
         progress.step("summary", 0, 1)?;
-        self.summary();
+        self.data.prepare_totals();
         progress.step("retainer paths", 0, 1)?;
         self.data.analysis.parent_edges(self.data.graph());
-        self.statistics();
         self.taken_order();
         self.load_secs += start.elapsed().as_secs_f64();
         Ok(())
