@@ -230,6 +230,8 @@ impl DominatorTree {
         let mut stack: Vec<(u32, u32)> = Vec::new();
         let mut virtual_child = FixedBitSet::with_capacity(n);
         let mut count = 0u32;
+        // Slices taken once: the loop below runs once an edge.
+        let (first_edge, edge_to) = (&g.first_edge[..], &g.edge_to[..]);
 
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
@@ -245,8 +247,8 @@ impl DominatorTree {
                     num[t as usize] = count;
                     vertex[count as usize] = t;
                     parent[count as usize] = from;
-                    prefetch_targets(g, t, num);
-                    stack.push((count, g.edge_range(t).start as u32));
+                    prefetch_targets(first_edge, edge_to, t, num);
+                    stack.push((count, first_edge[t as usize]));
                     if count.is_multiple_of(1 << 20) {
                         progress.step("dominators: search", count as u64, total)?;
                     }
@@ -255,11 +257,11 @@ impl DominatorTree {
                     return Ok(());
                 };
                 let v = vertex[top as usize];
-                let end = g.edge_range(v).end as u32;
+                let end = first_edge[v as usize + 1];
                 while e < end {
                     let ei = e as usize;
                     e += 1;
-                    let t = g.edge_target(ei);
+                    let t = edge_to[ei];
                     if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
                         reached = Some((t, top));
                         break;
@@ -605,13 +607,13 @@ fn prefetch<T>(x: &T) {
 /// Ask the CPU to fetch the DFS numbers of `v`'s first targets while the search goes on:
 /// they are scattered across the heap, and most vertices have only a few edges.
 #[inline]
-fn prefetch_targets(g: &HeapGraph, v: NodeIx, num: &[u32]) {
-    for e in g.edge_range(v).take(8) {
-        let t = g.edge_target(e) as usize;
-        if let Some(slot) = num.get(t) {
+fn prefetch_targets(first_edge: &[u32], edge_to: &[u32], v: NodeIx, num: &[u32]) {
+    let edges = first_edge[v as usize] as usize..first_edge[v as usize + 1] as usize;
+    for &t in edge_to[edges].iter().take(8) {
+        if let Some(slot) = num.get(t as usize) {
             prefetch(slot);
             // Where the target's edges start, for when the search goes down to it.
-            prefetch(&g.first_edge[t]);
+            prefetch(&first_edge[t as usize]);
         }
     }
 }
