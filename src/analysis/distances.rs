@@ -87,19 +87,18 @@ fn bfs(
     let mut done = 0u64;
     let total = g.node_count() as u64;
     // Slices taken once, and which edge types are weak: the loop runs once an edge.
-    let (first_edge, edge_to, edge_type) = (&g.first_edge[..], &g.edge_to[..], &g.edge_type[..]);
-    let weak: Vec<bool> = g.edge_kinds.iter().map(|&k| k == EdgeKind::Weak).collect();
+    let (edges, weak) = (g.edge_arrays(), g.weak_edge_types());
     while let Some(v) = queue.pop_front() {
         done += 1;
         if done.is_multiple_of(1 << 20) {
             progress.step("distances", done, total)?;
         }
         let d = dist[v as usize] + 1;
-        for e in first_edge[v as usize] as usize..first_edge[v as usize + 1] as usize {
-            if weak[edge_type[e] as usize] {
+        for e in edges.range(v) {
+            if weak[edges.types[e] as usize] {
                 continue;
             }
-            let t = edge_to[e];
+            let t = edges.to[e];
             if dist[t as usize] != NO_DISTANCE || !filter.follow(g, v, e) {
                 continue;
             }

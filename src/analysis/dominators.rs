@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
+use crate::model::graph::{EdgeArrays, NON_ESSENTIAL};
 use crate::model::v8_rules::is_page_entry_edge;
 use crate::model::{Column, EdgeKind, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
@@ -231,7 +232,7 @@ impl DominatorTree {
         let mut virtual_child = FixedBitSet::with_capacity(n);
         let mut count = 0u32;
         // Slices taken once: the loop below runs once an edge.
-        let (first_edge, edge_to) = (&g.first_edge[..], &g.edge_to[..]);
+        let edges = g.edge_arrays();
 
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
@@ -247,8 +248,8 @@ impl DominatorTree {
                     num[t as usize] = count;
                     vertex[count as usize] = t;
                     parent[count as usize] = from;
-                    prefetch_targets(first_edge, edge_to, t, num);
-                    stack.push((count, first_edge[t as usize]));
+                    prefetch_targets(edges, t, num);
+                    stack.push((count, edges.first[t as usize]));
                     if count.is_multiple_of(1 << 20) {
                         progress.step("dominators: search", count as u64, total)?;
                     }
@@ -257,11 +258,11 @@ impl DominatorTree {
                     return Ok(());
                 };
                 let v = vertex[top as usize];
-                let end = first_edge[v as usize + 1];
+                let end = edges.first[v as usize + 1];
                 while e < end {
                     let ei = e as usize;
                     e += 1;
-                    let t = edge_to[ei];
+                    let t = edges.to[ei];
                     if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
                         reached = Some((t, top));
                         break;
@@ -511,10 +512,16 @@ impl NumberedRetainers {
     fn build(g: &HeapGraph, rules: &RetentionRules, num: &[u32], leftover: &FixedBitSet) -> Self {
         let n = g.node_count();
         // Retainers of `w` that count; none for leftovers (they hang off the root alone).
+        // (The graph's slices are taken once: this runs once a retainer, twice.)
+        let (first_retainer, retainers) = (&g.first_retainer[..], &g.retainers[..]);
         let counted = |w: NodeIx| {
             let off_root = leftover.contains(w as usize);
-            g.essential_retainer_nodes(w).filter(move |&v| {
-                !off_root && !leftover.contains(v as usize) && rules.allows(g, v, w)
+            let run = first_retainer[w as usize] as usize..first_retainer[w as usize + 1] as usize;
+            retainers[run].iter().copied().filter(move |&v| {
+                v & NON_ESSENTIAL == 0
+                    && !off_root
+                    && !leftover.contains(v as usize)
+                    && rules.allows(g, v, w)
             })
         };
         // Counts at each vertex's number, then, summed in number order, where its run starts.
@@ -607,13 +614,12 @@ fn prefetch<T>(x: &T) {
 /// Ask the CPU to fetch the DFS numbers of `v`'s first targets while the search goes on:
 /// they are scattered across the heap, and most vertices have only a few edges.
 #[inline]
-fn prefetch_targets(first_edge: &[u32], edge_to: &[u32], v: NodeIx, num: &[u32]) {
-    let edges = first_edge[v as usize] as usize..first_edge[v as usize + 1] as usize;
-    for &t in edge_to[edges].iter().take(8) {
+fn prefetch_targets(edges: EdgeArrays<'_>, v: NodeIx, num: &[u32]) {
+    for &t in edges.to[edges.range(v)].iter().take(8) {
         if let Some(slot) = num.get(t as usize) {
             prefetch(slot);
             // Where the target's edges start, for when the search goes down to it.
-            prefetch(&first_edge[t as usize]);
+            prefetch(&edges.first[t as usize]);
         }
     }
 }

@@ -6,7 +6,7 @@ use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
 use crate::model::v8_rules::{is_user_root, EXTERNAL_STRING_DATA};
-use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind, SizeColumn};
+use crate::model::{HeapGraph, NodeIx, NodeKind, SizeColumn};
 use crate::progress::Progress;
 
 const NO_OWNER: u32 = u32::MAX;
@@ -40,6 +40,8 @@ pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<SizeColum
     // twice (none → one → many), so this is linear.
     let mut owner = vec![NO_OWNER; n];
     let mut stack: Vec<NodeIx> = Vec::new();
+    // Slices taken once, and which edge types are weak: the loop runs once an edge.
+    let (edges, weak) = (g.edge_arrays(), g.weak_edge_types());
     for s in 0..n as NodeIx {
         if owned.contains(s as usize) {
             continue;
@@ -49,11 +51,11 @@ pub fn devtools_sizes(g: &HeapGraph, progress: Progress<'_>) -> Result<SizeColum
         }
         stack.push(s);
         while let Some(v) = stack.pop() {
-            for e in g.edge_range(v) {
-                if g.edge_kind(e) == EdgeKind::Weak {
+            for e in edges.range(v) {
+                if weak[edges.types[e] as usize] {
                     continue;
                 }
-                let t = g.edge_target(e);
+                let t = edges.to[e];
                 if !owned.contains(t as usize) {
                     continue;
                 }

@@ -87,6 +87,25 @@ pub struct EdgeRef {
     pub name_or_index: u32,
 }
 
+/// The forward edges as slices (see [`HeapGraph::edge_arrays`]).
+#[derive(Clone, Copy)]
+pub struct EdgeArrays<'g> {
+    /// `first[n]..first[n + 1]` are node `n`'s edges.
+    pub first: &'g [EdgeIx],
+    /// Each edge's target.
+    pub to: &'g [NodeIx],
+    /// Each edge's type number (see [`HeapGraph::weak_edge_types`]).
+    pub types: &'g [u8],
+}
+
+impl EdgeArrays<'_> {
+    /// Node `n`'s edges.
+    #[inline]
+    pub fn range(&self, n: NodeIx) -> std::ops::Range<usize> {
+        self.first[n as usize] as usize..self.first[n as usize + 1] as usize
+    }
+}
+
 impl HeapGraph {
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
@@ -168,6 +187,25 @@ impl HeapGraph {
     /// True when the snapshot records detachedness.
     pub fn has_detachedness(&self) -> bool {
         !self.node_detachedness.is_empty()
+    }
+
+    /// The forward edge arrays as plain slices, for loops that run once an edge: a column
+    /// tells owned from mapped at each access, a slice taken once does not.
+    pub fn edge_arrays(&self) -> EdgeArrays<'_> {
+        EdgeArrays {
+            first: &self.first_edge,
+            to: &self.edge_to,
+            types: &self.edge_type,
+        }
+    }
+
+    /// For each edge type number, whether it is weak (never retains), for loops over
+    /// [`edge_arrays`](Self::edge_arrays).
+    pub fn weak_edge_types(&self) -> Vec<bool> {
+        self.edge_kinds
+            .iter()
+            .map(|&k| k == EdgeKind::Weak)
+            .collect()
     }
 
     /// Range of the node's outgoing edge indices.
@@ -350,18 +388,16 @@ impl HeapGraph {
                 .collect()
         };
         let (flags_from_root, flags_from_other) = (flags(true), flags(false));
-        let (first_edge, edge_to, edge_type) =
-            (&self.first_edge[..], &self.edge_to[..], &self.edge_type[..]);
+        let arrays = self.edge_arrays();
         let place = |sources: std::ops::Range<NodeIx>, fill: &mut [u32]| {
             for from in sources {
-                let edges =
-                    first_edge[from as usize] as usize..first_edge[from as usize + 1] as usize;
+                let edges = arrays.range(from);
                 let flags = if from == self.root {
                     &flags_from_root
                 } else {
                     &flags_from_other
                 };
-                for (&t, &ty) in edge_to[edges.clone()].iter().zip(&edge_type[edges]) {
+                for (&t, &ty) in arrays.to[edges.clone()].iter().zip(&arrays.types[edges]) {
                     let slot = &mut fill[t as usize];
                     // Each slot is written by exactly one half: relaxed stores are plain stores.
                     retainers[*slot as usize].store(from | flags[ty as usize], Ordering::Relaxed);
