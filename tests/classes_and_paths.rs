@@ -342,3 +342,77 @@ fn attached_state_wins_over_detached_and_names_are_not_prefixed_twice() {
     assert_eq!(s.class_name(dead), "Detached <div>");
     assert_eq!(s.class_name(old_style), "Detached <ul>");
 }
+
+/// What each class retains, the slow way: a node with a self size adds its retained size to
+/// its class unless one of its dominators, with a self size, is of the same class.
+fn class_retained_by_idom_chains(s: &AnalyzedSnapshot) -> std::collections::BTreeMap<u32, u64> {
+    let (g, a) = (s.graph(), &s.analysis);
+    let class = |v: NodeIx| s.classes.class_of[v as usize];
+    let mut out = std::collections::BTreeMap::new();
+    for v in 0..g.node_count() as NodeIx {
+        if a.shallow_size(v) == 0 {
+            continue;
+        }
+        let mut d = v;
+        let mut nested = false;
+        while a.dominator(d) != d {
+            d = a.dominator(d);
+            nested |= class(d) == class(v) && a.shallow_size(d) != 0;
+        }
+        let total = out.entry(class(v)).or_insert(0);
+        if !nested {
+            *total += a.retained_size(v);
+        }
+    }
+    out
+}
+
+fn check_class_retained(s: &AnalyzedSnapshot, what: &str) {
+    let want = class_retained_by_idom_chains(s);
+    let got: std::collections::BTreeMap<u32, u64> = s
+        .summary()
+        .classes
+        .into_iter()
+        .map(|r| (r.class_id, r.retained_size))
+        .collect();
+    assert_eq!(got, want, "{what}: each class's retained size");
+}
+
+/// The Summary walks the dominator tree in pieces on two threads, with the pieces' ancestors
+/// counted first: nested instances of a class must still count once, wherever the cut falls.
+#[test]
+fn class_retained_sizes_equal_a_count_over_dominator_chains() {
+    let mut rng = common::Rng::new(7);
+    for round in 0..40 {
+        let n = 2 + rng.below(if round < 30 { 60 } else { 3000 }) as usize;
+        let mut h = Heap::new();
+        let root = h.node("synthetic", "", 0);
+        // Few class names, so instances nest; a few nodes hold most of the bytes, so the cut
+        // goes deep.
+        for v in 1..n {
+            let name = ["A", "B", "C"][rng.below(3) as usize];
+            let size = if rng.below(10) == 0 {
+                10_000
+            } else {
+                rng.below(4) * 10
+            };
+            let node = h.node("object", name, size);
+            let from = rng.below(v as u64) as NodeIx;
+            h.edge(from, "property", "p", node);
+        }
+        for _ in 0..n / 2 {
+            let (from, to) = (rng.below(n as u64) as NodeIx, rng.below(n as u64) as NodeIx);
+            if to != root {
+                h.edge(from, "property", "q", to);
+            }
+        }
+        check_class_retained(&h.analyze(), &format!("random heap {round} ({n} nodes)"));
+    }
+    for rel in [
+        "node-leak/target.heapsnapshot",
+        "browser-detached/final.heapsnapshot",
+    ] {
+        let s = common::analyze_file(&common::sample(rel), heapsight::analysis::RuleSet::DevTools);
+        check_class_retained(&s, rel);
+    }
+}

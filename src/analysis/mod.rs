@@ -306,7 +306,7 @@ impl AnalyzedSnapshot {
     }
 
     /// The class summary of the nodes `keep` says yes to (see [`Summary::build_where`]).
-    pub fn summary_where(&self, keep: impl Fn(NodeIx) -> bool) -> Summary {
+    pub fn summary_where(&self, keep: impl Fn(NodeIx) -> bool + Sync) -> Summary {
         Summary::build_where(
             self.graph(),
             &self.analysis,

@@ -2,8 +2,11 @@
 
 use serde::Serialize;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::classes::ClassIndex;
 use super::distances::NO_DISTANCE;
+use super::dominators::{prefetch, DominatedChildren};
 use super::Analysis;
 use crate::model::v8_rules::{ARRAY_BUFFER_DATA, ELEMENTS_EDGE, JS_ARRAY_NAME};
 use crate::model::{HeapGraph, NodeIx, NodeKind};
@@ -60,7 +63,7 @@ impl Summary {
         a: &Analysis,
         classes: &ClassIndex,
         extra_native_bytes: u64,
-        keep: impl Fn(NodeIx) -> bool,
+        keep: impl Fn(NodeIx) -> bool + Sync,
     ) -> Self {
         let k = classes.names.len();
         let mut rows: Vec<ClassRow> = classes
@@ -116,51 +119,224 @@ impl Summary {
 /// Walk the dominator tree from the root; a kept node adds its retained size to its class
 /// unless a kept instance of the same class dominates it (so nested instances are not counted
 /// twice).
+///
+/// On two threads: the biggest subtrees are opened here first (see [`TreePieces`]), and the
+/// pieces left are walked by both threads, each with its own counters, set for the path from
+/// the root down to the piece. Sums do not depend on the order, so the result is the same.
 fn class_retained_sizes(
     g: &HeapGraph,
     a: &Analysis,
     classes: &ClassIndex,
     k: usize,
-    keep: &impl Fn(NodeIx) -> bool,
+    keep: &(impl Fn(NodeIx) -> bool + Sync),
 ) -> Vec<u64> {
     let children = a.dominators.children_for_once();
-    let mut open = vec![0u32; k];
-    let mut total = vec![0u64; k];
     let class_of = &classes.class_of[..];
-    // Count `v` unless an open instance of its class dominates it; says whether `v` opened
-    // its class (only a node with children needs to).
-    let mut enter = |v: NodeIx, has_children: bool, open: &mut [u32]| -> bool {
-        let c = class_of[v as usize] as usize;
-        if open[c] != 0 || a.shallow_size(v) == 0 || !keep(v) {
-            return false;
-        }
-        total[c] += a.retained_size(v);
-        if has_children {
-            open[c] += 1;
-        }
-        has_children
-    };
-    // Depth-first with a cursor per level (node, next child, opened?), so the stack is as
-    // deep as the tree rather than as wide; leaves are handled without a frame.
-    let root = g.root();
-    let root_opened = enter(root, !children.of(root).is_empty(), &mut open);
-    let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, root_opened)];
-    while let Some(top) = stack.last_mut() {
-        if let Some(&ch) = children.of(top.0).get(top.1 as usize) {
-            top.1 += 1;
-            let has_children = !children.of(ch).is_empty();
-            let opened = enter(ch, has_children, &mut open);
-            if has_children {
-                stack.push((ch, 0, opened));
+    let counts = |v: NodeIx| a.shallow_size(v) != 0 && keep(v);
+    let pieces = TreePieces::split(g.root(), &children, class_of, k, &counts, |v| {
+        a.retained_size(v)
+    });
+    let retained = &a.dominators.retained[..];
+    let next = AtomicUsize::new(0);
+    let walker = || {
+        let mut walk = PieceWalk {
+            open: vec![0u32; k],
+            total: vec![0u64; k],
+            path: None,
+        };
+        loop {
+            let at = next.fetch_add(PIECES_AT_ONCE, Ordering::Relaxed);
+            let Some(chunk) = pieces
+                .pieces
+                .get(at..(at + PIECES_AT_ONCE).min(pieces.pieces.len()))
+            else {
+                break;
+            };
+            for (j, &(v, above)) in chunk.iter().enumerate() {
+                // Most pieces are single nodes scattered over the heap: ask for the next
+                // ones' data ahead.
+                if let Some(&(ahead, _)) = chunk.get(j + 8) {
+                    children.prefetch_of(ahead);
+                    prefetch(&class_of[ahead as usize]);
+                    prefetch(&retained[ahead as usize]);
+                }
+                walk.set_path(&pieces, above);
+                walk.subtree(v, &children, class_of, &counts, a);
             }
-        } else {
-            let (v, _, opened) = stack.pop().expect("the loop saw a top");
-            if opened {
-                open[class_of[v as usize] as usize] -= 1;
+        }
+        walk.total
+    };
+    let (side, main) = crate::parallel::beside(walker, walker);
+    let mut total = pieces.total;
+    for (t, (s, m)) in total.iter_mut().zip(side.iter().zip(&main)) {
+        *t += s + m;
+    }
+    total
+}
+
+/// How many pieces a thread takes at a time.
+const PIECES_AT_ONCE: usize = 64;
+
+/// The dominator tree cut into pieces two threads can walk apart: the nodes with the largest
+/// retained sizes (a stand-in for the size of their subtrees) are taken out and counted here,
+/// one by one from the root, until no piece left is more than 1/32 of the heap or enough were
+/// taken; their children become the pieces.
+struct TreePieces {
+    /// Nodes taken out: (its class, its own parent in this list, whether it opened its class).
+    taken: Vec<(u32, u32, bool)>,
+    /// Subtrees left to walk: (root, index of its parent in `taken`), mostly grouped by
+    /// parent (so that a thread seldom sets its counters for another path).
+    pieces: Vec<(NodeIx, u32)>,
+    /// What the nodes taken out add to each class.
+    total: Vec<u64>,
+}
+
+impl TreePieces {
+    /// At most this many nodes are taken out (a long chain would otherwise be taken whole).
+    const MAX_TAKEN: usize = 4096;
+
+    fn split(
+        root: NodeIx,
+        children: &DominatedChildren,
+        class_of: &[u32],
+        k: usize,
+        counts: &impl Fn(NodeIx) -> bool,
+        retained: impl Fn(NodeIx) -> u64,
+    ) -> Self {
+        const NONE: u32 = u32::MAX;
+        let mut out = TreePieces {
+            taken: Vec::new(),
+            pieces: Vec::new(),
+            total: vec![0u64; k],
+        };
+        let small_enough = retained(root) / 32;
+        let mut heap = std::collections::BinaryHeap::from([(retained(root), root, NONE)]);
+        while let Some(&(size, v, above)) = heap.peek() {
+            if size <= small_enough || out.taken.len() >= Self::MAX_TAKEN {
+                break;
+            }
+            heap.pop();
+            let c = class_of[v as usize];
+            // Counted unless a node above that opened the class dominates it.
+            let mut at = above;
+            let mut dominated = false;
+            while at != NONE {
+                let (ac, up, opened) = out.taken[at as usize];
+                dominated |= opened && ac == c;
+                at = up;
+            }
+            let counted = !dominated && counts(v);
+            if counted {
+                out.total[c as usize] += retained(v);
+            }
+            let here = out.taken.len() as u32;
+            out.taken.push((c, above, counted));
+            // Children small enough are pieces already (a node may have millions).
+            for &ch in children.of(v) {
+                let size = retained(ch);
+                if size <= small_enough {
+                    out.pieces.push((ch, here));
+                } else {
+                    heap.push((size, ch, here));
+                }
+            }
+        }
+        out.pieces
+            .extend(heap.into_iter().map(|(_, v, above)| (v, above)));
+        out
+    }
+}
+
+/// One thread's walk over pieces: its counters and the path they are set for.
+struct PieceWalk {
+    /// Open instances of each class above the current node.
+    open: Vec<u32>,
+    /// What each class retains, from this thread's pieces.
+    total: Vec<u64>,
+    /// The taken node the counters are set for (the piece's parent).
+    path: Option<u32>,
+}
+
+impl PieceWalk {
+    /// Set the counters for the path down to taken node `above` (its classes opened there).
+    fn set_path(&mut self, pieces: &TreePieces, above: u32) {
+        if self.path == Some(above) {
+            return;
+        }
+        let mut change = |mut at: u32, open: bool| {
+            while let Some(&(c, up, opened)) = pieces.taken.get(at as usize) {
+                if opened {
+                    let n = &mut self.open[c as usize];
+                    *n = if open { *n + 1 } else { *n - 1 };
+                }
+                at = up;
+            }
+        };
+        if let Some(old) = self.path {
+            change(old, false);
+        }
+        change(above, true);
+        self.path = Some(above);
+    }
+
+    /// Walk the subtree of `root` depth-first with a cursor per level (node, next child,
+    /// opened?), so the stack is as deep as the tree rather than as wide; leaves are handled
+    /// without a frame.
+    fn subtree(
+        &mut self,
+        root: NodeIx,
+        children: &DominatedChildren,
+        class_of: &[u32],
+        counts: &impl Fn(NodeIx) -> bool,
+        a: &Analysis,
+    ) {
+        let (open, total) = (&mut self.open, &mut self.total);
+        // Count `v` unless an open instance of its class dominates it; says whether `v`
+        // opened its class (only a node with children needs to).
+        let mut enter = |v: NodeIx, has_children: bool, open: &mut [u32]| -> bool {
+            let c = class_of[v as usize] as usize;
+            if open[c] != 0 || !counts(v) {
+                return false;
+            }
+            total[c] += a.retained_size(v);
+            if has_children {
+                open[c] += 1;
+            }
+            has_children
+        };
+        let root_opened = enter(root, !children.of(root).is_empty(), open);
+        if children.of(root).is_empty() {
+            return;
+        }
+        let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, root_opened)];
+        while let Some(top) = stack.last_mut() {
+            let kids = children.of(top.0);
+            if let Some(&ch) = kids.get(top.1 as usize) {
+                // The walk waits on each child's list, which is anywhere in the heap: ask
+                // for the siblings' ahead (the first ones when the node is opened).
+                let at = top.1 as usize;
+                let ahead = if at == 0 { 0..8 } else { at + 7..at + 8 };
+                for &later in kids
+                    .get(ahead.start.min(kids.len())..ahead.end.min(kids.len()))
+                    .unwrap_or_default()
+                {
+                    children.prefetch_of(later);
+                    prefetch(&class_of[later as usize]);
+                }
+                top.1 += 1;
+                let has_children = !children.of(ch).is_empty();
+                let opened = enter(ch, has_children, open);
+                if has_children {
+                    stack.push((ch, 0, opened));
+                }
+            } else {
+                let (v, _, opened) = stack.pop().expect("the loop saw a top");
+                if opened {
+                    open[class_of[v as usize] as usize] -= 1;
+                }
             }
         }
     }
-    total
 }
 
 /// DevTools' Statistics view: where the bytes are, by kind.
