@@ -305,6 +305,48 @@ impl<'p> JsonReader<'p> {
         }
     }
 
+    /// Read a JSON array of strings, handing each to `each`; an `Err` it returns becomes an
+    /// error at that place. A string with no escapes that lies whole in the buffer is handed
+    /// over where it lies: a snapshot's string table is millions of short strings.
+    pub fn read_string_array(
+        &mut self,
+        inside: &str,
+        mut each: impl FnMut(&str) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        self.expect(b'[', inside)?;
+        if self.peek()? == Some(b']') {
+            self.bump();
+            return Ok(());
+        }
+        let mut slow = String::new();
+        loop {
+            let quote = self.peek()? == Some(b'"');
+            let rest = &self.buf[(self.pos + 1).min(self.len)..self.len];
+            let whole = match memchr::memchr2(b'"', b'\\', rest) {
+                Some(end) if quote && self.capture.is_none() && rest[end] == b'"' => {
+                    std::str::from_utf8(&rest[..end]).ok()
+                }
+                _ => None,
+            };
+            let handed = match whole {
+                Some(text) => {
+                    let (handed, skip) = (each(text), text.len() + 2);
+                    self.pos += skip;
+                    handed
+                }
+                // Escapes, a string across chunks, bad UTF-8 or not a string at all.
+                None => {
+                    self.read_string(&mut slow, inside)?;
+                    each(&slow)
+                }
+            };
+            handed.map_err(|m| self.error(m))?;
+            if !self.more(b']', inside)? {
+                return Ok(());
+            }
+        }
+    }
+
     /// Read a JSON string into `out` (cleared first). Invalid UTF-8 and lone surrogates become
     /// U+FFFD, as a browser would show them.
     pub fn read_string(&mut self, out: &mut String, inside: &str) -> Result<()> {

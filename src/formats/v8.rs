@@ -518,21 +518,12 @@ fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, counts: &[u32]) -> R
 }
 
 fn read_strings(r: &mut JsonReader<'_>, g: &mut HeapGraph) -> Result<()> {
-    r.expect(b'[', "\"strings\"")?;
-    let mut s = String::new();
-    if r.peek()? == Some(b']') {
-        r.expect(b']', "\"strings\"")?;
-        return Ok(());
-    }
-    loop {
-        r.read_string(&mut s, "\"strings\"")?;
-        if g.strings.push(&s).is_none() {
-            return Err(r.error("the string table is larger than 4 GiB"));
-        }
-        if !r.more(b']', "\"strings\"")? {
-            return Ok(());
-        }
-    }
+    r.read_string_array("\"strings\"", |s| {
+        g.strings
+            .push(s)
+            .map(drop)
+            .ok_or_else(|| "the string table is larger than 4 GiB".to_string())
+    })
 }
 
 fn check_string_refs(r: &JsonReader<'_>, g: &HeapGraph) -> Result<()> {
