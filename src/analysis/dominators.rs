@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
-use crate::model::graph::{EdgeArrays, NON_ESSENTIAL};
+use crate::model::graph::EdgeArrays;
 use crate::model::v8_rules::is_page_entry_edge;
 use crate::model::{Column, EdgeKind, FxHashSet, HeapGraph, NodeIx};
 use crate::progress::Progress;
@@ -521,15 +521,11 @@ impl NumberedRetainers {
         let n = g.node_count();
         // Retainers of `w` that count; none for leftovers (they hang off the root alone).
         // (The graph's slices are taken once: this runs once a retainer, twice.)
-        let (first_retainer, retainers) = (&g.first_retainer[..], &g.retainers[..]);
+        let retainers = g.retainer_arrays();
         let counted = |w: NodeIx| {
             let off_root = leftover.contains(w as usize);
-            let run = first_retainer[w as usize] as usize..first_retainer[w as usize + 1] as usize;
-            retainers[run].iter().copied().filter(move |&v| {
-                v & NON_ESSENTIAL == 0
-                    && !off_root
-                    && !leftover.contains(v as usize)
-                    && rules.allows(g, v, w)
+            retainers.essential(w).filter(move |&v| {
+                !off_root && !leftover.contains(v as usize) && rules.allows(g, v, w)
             })
         };
         // Counts at each vertex's number, then, summed in number order, where its run starts.

@@ -133,11 +133,12 @@ fn class_retained_sizes(
     let children = a.dominators.children_for_once();
     let class_of = &classes.class_of[..];
     let counts = |v: NodeIx| a.shallow_size(v) != 0 && keep(v);
-    let pieces = TreePieces::split(g.root(), &children, class_of, k, &counts, |v| {
-        a.retained_size(v)
-    });
     let retained = &a.dominators.retained[..];
-    let next = AtomicUsize::new(0);
+    let pieces = TreePieces::split(g.root(), &children, class_of, k, &counts, |v| {
+        retained[v as usize]
+    });
+    // The threads take the next chunk of pieces as they go.
+    let next_chunk = AtomicUsize::new(0);
     let walker = || {
         let mut walk = PieceWalk {
             open: vec![0u32; k],
@@ -145,11 +146,8 @@ fn class_retained_sizes(
             path: None,
         };
         loop {
-            let at = next.fetch_add(PIECES_AT_ONCE, Ordering::Relaxed);
-            let Some(chunk) = pieces
-                .pieces
-                .get(at..(at + PIECES_AT_ONCE).min(pieces.pieces.len()))
-            else {
+            let i = next_chunk.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = pieces.pieces.chunks(PIECES_AT_ONCE).nth(i) else {
                 break;
             };
             for (j, &(v, above)) in chunk.iter().enumerate() {
@@ -304,22 +302,27 @@ impl PieceWalk {
             }
             has_children
         };
-        let root_opened = enter(root, !children.of(root).is_empty(), open);
-        if children.of(root).is_empty() {
+        let root_has_children = !children.of(root).is_empty();
+        let root_opened = enter(root, root_has_children, open);
+        if !root_has_children {
             return;
         }
         let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, root_opened)];
         while let Some(top) = stack.last_mut() {
             let kids = children.of(top.0);
-            if let Some(&ch) = kids.get(top.1 as usize) {
+            let at = top.1 as usize;
+            if let Some(&ch) = kids.get(at) {
                 // The walk waits on each child's list, which is anywhere in the heap: ask
-                // for the siblings' ahead (the first ones when the node is opened).
-                let at = top.1 as usize;
-                let ahead = if at == 0 { 0..8 } else { at + 7..at + 8 };
-                for &later in kids
-                    .get(ahead.start.min(kids.len())..ahead.end.min(kids.len()))
-                    .unwrap_or_default()
-                {
+                // for the siblings' ahead (the first eight when the node is opened, then the
+                // one eight places on).
+                let ahead = match at {
+                    0 => &kids[..kids.len().min(8)],
+                    _ => kids
+                        .get(at + 7)
+                        .map(std::slice::from_ref)
+                        .unwrap_or_default(),
+                };
+                for &later in ahead {
                     children.prefetch_of(later);
                     prefetch(&class_of[later as usize]);
                 }

@@ -320,13 +320,14 @@ impl<'p> JsonReader<'p> {
         }
         let mut slow = String::new();
         loop {
-            let quote = self.peek()? == Some(b'"');
-            let rest = &self.buf[(self.pos + 1).min(self.len)..self.len];
-            let whole = match memchr::memchr2(b'"', b'\\', rest) {
-                Some(end) if quote && self.capture.is_none() && rest[end] == b'"' => {
-                    std::str::from_utf8(&rest[..end]).ok()
-                }
-                _ => None,
+            // (After `peek` finds a quote, the buffer holds it: `pos < len`.)
+            let whole = if self.peek()? == Some(b'"') && self.capture.is_none() {
+                let rest = &self.buf[self.pos + 1..self.len];
+                memchr::memchr2(b'"', b'\\', rest)
+                    .filter(|&end| rest[end] == b'"')
+                    .and_then(|end| std::str::from_utf8(&rest[..end]).ok())
+            } else {
+                None
             };
             let handed = match whole {
                 Some(text) => {
@@ -861,6 +862,63 @@ mod tests {
                 .unwrap(),
             0
         );
+    }
+
+    #[test]
+    fn string_arrays_read_in_place_or_not_give_the_same_strings() {
+        // A source that hands out a few bytes at a time, so that strings cross chunks.
+        struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+        impl std::io::Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = self.1 % 5 + 1;
+                let n = buf.len().min(self.1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let mut text = br#" [ "plain", "", "a\"b\\c\u00e9", "caf"#.to_vec();
+        text.extend_from_slice(&[0xC3, 0xA9, b'"', b',', b'"', 0xFF, b'x', b'"']);
+        text.extend_from_slice(br#" ,"last" ] "#);
+        let want = [
+            "plain",
+            "",
+            "a\"b\\c\u{e9}",
+            "caf\u{e9}",
+            "\u{FFFD}x",
+            "last",
+        ];
+        let read_all = |mut r: JsonReader<'_>| {
+            let mut got = Vec::new();
+            r.read_string_array("x", |s| {
+                got.push(s.to_string());
+                Ok(())
+            })
+            .unwrap();
+            got
+        };
+        assert_eq!(read_all(reader_of(text.clone())), want);
+        let len = text.len() as u64;
+        let trickle = Trickle(std::io::Cursor::new(text), 0);
+        let r = JsonReader::new(
+            Box::new(trickle),
+            Path::new("t.json"),
+            Progress::default(),
+            Box::new(|| 0),
+            len,
+        );
+        assert_eq!(read_all(r), want);
+        // What the callback refuses, what is not a string, and a file that ends, each say so.
+        let mut r = reader(r#"["ok", "no"]"#);
+        let err = r
+            .read_string_array("x", |s| match s {
+                "no" => Err("refused".to_string()),
+                _ => Ok(()),
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+        for bad in [r#"["a", 1]"#, r#"["a", "b"#, r#"["a" "b"]"#] {
+            let err = reader(bad).read_string_array("x", |_| Ok(())).unwrap_err();
+            assert!(err.to_string().contains('x'), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -106,6 +106,39 @@ impl EdgeArrays<'_> {
     }
 }
 
+/// The retainers as slices (see [`HeapGraph::retainer_arrays`]).
+#[derive(Clone, Copy)]
+pub struct RetainerArrays<'g> {
+    /// `first[n]..first[n + 1]` are node `n`'s retainers.
+    pub first: &'g [u32],
+    /// Each incoming edge's source, with [`NON_ESSENTIAL`] set for weak/shortcut edges.
+    pub list: &'g [u32],
+}
+
+impl<'g> RetainerArrays<'g> {
+    /// Retainers of `n` through edges that count for dominators (see
+    /// [`HeapGraph::essential_retainer_nodes`]).
+    #[inline]
+    pub fn essential(&self, n: NodeIx) -> impl Iterator<Item = NodeIx> + 'g {
+        let run = self.first[n as usize] as usize..self.first[n as usize + 1] as usize;
+        self.list[run]
+            .iter()
+            .filter(|&&r| r & NON_ESSENTIAL == 0)
+            .copied()
+    }
+}
+
+/// Does an edge of kind `kind` count for dominators (from the root when `from_root`)?
+/// Weak edges never do, shortcuts only from the root.
+#[inline]
+fn essential_kind(kind: EdgeKind, from_root: bool) -> bool {
+    match kind {
+        EdgeKind::Weak => false,
+        EdgeKind::Shortcut => from_root,
+        _ => true,
+    }
+}
+
 impl HeapGraph {
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
@@ -196,6 +229,15 @@ impl HeapGraph {
             first: &self.first_edge,
             to: &self.edge_to,
             types: &self.edge_type,
+        }
+    }
+
+    /// The retainer arrays as plain slices, for loops that run once a retainer (see
+    /// [`edge_arrays`](Self::edge_arrays)).
+    pub fn retainer_arrays(&self) -> RetainerArrays<'_> {
+        RetainerArrays {
+            first: &self.first_retainer,
+            list: &self.retainers,
         }
     }
 
@@ -296,20 +338,13 @@ impl HeapGraph {
     /// the root (DevTools' "essential" edges).
     #[inline]
     pub fn essential_retainer_nodes(&self, n: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
-        self.retainers[self.retainer_range(n)]
-            .iter()
-            .filter(|&&r| r & NON_ESSENTIAL == 0)
-            .copied()
+        self.retainer_arrays().essential(n)
     }
 
     /// True when edge `e` (starting at `from`) counts for dominators.
     #[inline]
     pub fn is_essential_edge(&self, from: NodeIx, e: usize) -> bool {
-        match self.edge_kind(e) {
-            EdgeKind::Weak => false,
-            EdgeKind::Shortcut => from == self.root,
-            _ => true,
-        }
+        essential_kind(self.edge_kind(e), from == self.root)
     }
 
     /// Incoming edges, resolved to the edge itself (in retainer order).
@@ -378,14 +413,14 @@ impl HeapGraph {
         // with the slices taken once: this loop runs once an edge, and would otherwise read
         // each column's kind and bounds each time.
         let flags = |from_root: bool| -> Vec<u32> {
-            self.edge_kinds
-                .iter()
-                .map(|&k| match k {
-                    EdgeKind::Weak => NON_ESSENTIAL,
-                    EdgeKind::Shortcut if !from_root => NON_ESSENTIAL,
-                    _ => 0,
-                })
-                .collect()
+            let flag = |&k| {
+                if essential_kind(k, from_root) {
+                    0
+                } else {
+                    NON_ESSENTIAL
+                }
+            };
+            self.edge_kinds.iter().map(flag).collect()
         };
         let (flags_from_root, flags_from_other) = (flags(true), flags(false));
         let arrays = self.edge_arrays();
