@@ -4,6 +4,7 @@
 //! node scripts/make-big-snapshot.js            # ~1.9 GB, 20 M nodes, 64 M edges (3 min)
 //! cargo bench --bench pipeline -- target/bench/big.heapsnapshot
 //! cargo bench --bench pipeline -- sample-snapshots/node-leak/target.heapsnapshot
+//! cargo bench --bench pipeline -- --load-only target/bench/big.heapsnapshot  # reading alone
 //! ```
 //!
 //! Phases are told apart by the progress callback's phase names. Peak memory per phase comes
@@ -75,6 +76,15 @@ fn main() {
     };
     let progress = Progress::new(Some(&on_progress), None);
     let snap = heapsight::formats::load(path.as_ref(), progress).expect("load");
+    if std::env::args().any(|a| a == "--load-only") {
+        on_progress("done", 0, 0);
+        print_phases(
+            &phases.lock().unwrap(),
+            total_start.elapsed().as_secs_f64(),
+            file_size,
+        );
+        return;
+    }
     let (nodes, edges) = (snap.graph.node_count(), snap.graph.edge_count());
     let (graph_bytes, spilled_bytes) = (snap.graph.heap_bytes(), snap.graph.mapped_bytes());
     let analyzed =
@@ -99,14 +109,6 @@ fn main() {
     });
     on_progress("done", 0, 0);
     let total = total_start.elapsed().as_secs_f64();
-    let overall_peak = phases
-        .lock()
-        .unwrap()
-        .rows
-        .iter()
-        .map(|r| r.2)
-        .max()
-        .unwrap_or(0);
 
     println!("snapshot      {path}");
     println!(
@@ -123,29 +125,7 @@ fn main() {
         "size          {:.1} MiB, {nodes} nodes, {edges} edges",
         file_size as f64 / (1 << 20) as f64
     );
-    println!(
-        "{:<26} {:>9} {:>13} {:>12}",
-        "phase", "seconds", "peak RSS MiB", "at end MiB"
-    );
-    for (name, secs, peak, now) in &phases.lock().unwrap().rows {
-        if name == "loaded" || name == "open" && *secs < 0.001 {
-            continue;
-        }
-        println!(
-            "{name:<26} {secs:>9.3} {:>13.0} {:>12.0}",
-            *peak as f64 / 1024.0,
-            *now as f64 / 1024.0
-        );
-    }
-    println!(
-        "{:<26} {total:>9.3} {:>13.0}",
-        "TOTAL",
-        overall_peak as f64 / 1024.0
-    );
-    println!(
-        "peak / file   {:.2}x",
-        overall_peak as f64 * 1024.0 / file_size.max(1) as f64
-    );
+    print_phases(&phases.lock().unwrap(), total, file_size);
     println!(
         "graph         {:.1} bytes/node + {:.1} bytes/edge layout; {} MiB in memory (with \
          strings), {} MiB of edge arrays, node names and ids in files (spilled: only pages in use are resident)",
@@ -175,6 +155,35 @@ fn main() {
             m.wasm_wrappers.classes.len()
         );
     }
+}
+
+/// The table of phases (time, peak and resident memory at the end), the total and the peak
+/// against the file's size.
+fn print_phases(phases: &Phases, total: f64, file_size: u64) {
+    let overall_peak = phases.rows.iter().map(|r| r.2).max().unwrap_or(0);
+    println!(
+        "{:<26} {:>9} {:>13} {:>12}",
+        "phase", "seconds", "peak RSS MiB", "at end MiB"
+    );
+    for (name, secs, peak, now) in &phases.rows {
+        if name == "loaded" || name == "open" && *secs < 0.001 {
+            continue;
+        }
+        println!(
+            "{name:<26} {secs:>9.3} {:>13.0} {:>12.0}",
+            *peak as f64 / 1024.0,
+            *now as f64 / 1024.0
+        );
+    }
+    println!(
+        "{:<26} {total:>9.3} {:>13.0}",
+        "TOTAL",
+        overall_peak as f64 / 1024.0
+    );
+    println!(
+        "peak / file   {:.2}x",
+        overall_peak as f64 * 1024.0 / file_size.max(1) as f64
+    );
 }
 
 /// Fixed per-node cost of the graph (see `model::graph`): type, name, id, self size, first

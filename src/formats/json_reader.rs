@@ -542,23 +542,22 @@ impl<'p> JsonReader<'p> {
         mut sink: impl FnMut(&Self, &[i64]) -> Result<()>,
     ) -> Result<u64> {
         assert!((1..=64).contains(&width), "row width must be 1..=64");
-        let mut row = [0i64; 64];
-        let mut field = 0usize;
-        let mut rows = |r: &Self, v: i64| {
-            row[field] = v;
-            field += 1;
-            if field == width {
-                field = 0;
-                sink(r, &row[..width])?;
-            }
-            Ok(())
+        let mut rows = Rows {
+            row: [0; 64],
+            field: 0,
+            width,
         };
         let count =
             if self.echo.is_none() && self.capture.is_none() && crate::parallel::two_threads() {
-                self.read_int_array_on_two_threads(inside, allow_negative, &mut rows)?
+                self.read_int_array_on_two_threads(inside, allow_negative, |r, numbers| {
+                    rows.feed(numbers, |row| sink(r, row))
+                })?
             } else {
-                self.read_int_array(inside, allow_negative, rows)?
+                self.read_int_array(inside, allow_negative, |r, v| {
+                    rows.feed(&[v], |row| sink(r, row)).map_err(|(_, e)| e)
+                })?
             };
+        let field = rows.field;
         if field != 0 {
             return Err(self.error(format!(
                 "{inside} has {count} numbers, not a multiple of its {width} fields"
@@ -610,7 +609,7 @@ impl<'p> JsonReader<'p> {
         &mut self,
         inside: &str,
         allow_negative: bool,
-        sink: &mut impl FnMut(&Self, i64) -> Result<()>,
+        mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
     ) -> Result<u64> {
         self.expect(b'[', inside)?;
         std::thread::scope(|scope| {
@@ -644,7 +643,7 @@ impl<'p> JsonReader<'p> {
             loop {
                 if self.pos == self.len && !self.refill()? {
                     if let Some(done) = &pending {
-                        self.feed(done, sink)?;
+                        self.feed(done, &mut sink)?;
                     }
                     return Err(self.truncated(inside));
                 }
@@ -668,7 +667,7 @@ impl<'p> JsonReader<'p> {
                     return Err(self.error(stopped()));
                 }
                 if let Some(done) = pending.take() {
-                    self.feed(&done, sink)?;
+                    self.feed(&done, &mut sink)?;
                     spare = Some(done);
                 }
                 let Ok(chunk) = parsed.recv() else {
@@ -677,7 +676,7 @@ impl<'p> JsonReader<'p> {
                 match &chunk.scanned {
                     Ok(Scanned::More) => pending = Some(chunk),
                     Ok(Scanned::End(i)) | Err((i, _)) => {
-                        self.feed(&chunk, sink)?;
+                        self.feed(&chunk, &mut sink)?;
                         // Back to the reader's own state: this chunk, at the `]` or the error.
                         let at = chunk.start + i;
                         self.buf = chunk.bytes;
@@ -695,19 +694,58 @@ impl<'p> JsonReader<'p> {
         })
     }
 
-    /// Pass a scanned chunk's numbers to `sink`.
+    /// Pass a scanned chunk's numbers to `sink`, which tells which number failed, if one did.
     fn feed(
         &self,
         chunk: &IntChunk,
-        sink: &mut impl FnMut(&Self, i64) -> Result<()>,
+        sink: &mut impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
     ) -> Result<()> {
-        for (k, &v) in chunk.numbers.iter().enumerate() {
-            if let Err(e) = sink(self, v) {
-                let bytes = &chunk.bytes[chunk.start..chunk.len];
-                let at = chunk.before.nth_end(bytes, k).unwrap_or(0);
-                return Err(e.at_offset(chunk.base + (chunk.start + at) as u64));
+        sink(self, &chunk.numbers).map_err(|(k, e)| {
+            let bytes = &chunk.bytes[chunk.start..chunk.len];
+            let at = chunk.before.nth_end(bytes, k).unwrap_or(0);
+            e.at_offset(chunk.base + (chunk.start + at) as u64)
+        })
+    }
+}
+
+/// Numbers gathered into rows of `width`, across the pieces they come in.
+struct Rows {
+    /// A row begun in an earlier piece: its first `field` numbers.
+    row: [i64; 64],
+    field: usize,
+    width: usize,
+}
+
+impl Rows {
+    /// Hand every row that `numbers` completes to `sink`, and keep the start of a row it
+    /// leaves open. A row that fails gives the index in `numbers` of the number that ended it.
+    #[inline]
+    fn feed<E>(
+        &mut self,
+        numbers: &[i64],
+        mut sink: impl FnMut(&[i64]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), (usize, E)> {
+        let width = self.width;
+        let mut rest = numbers;
+        if self.field > 0 {
+            let take = (width - self.field).min(rest.len());
+            self.row[self.field..self.field + take].copy_from_slice(&rest[..take]);
+            self.field += take;
+            rest = &rest[take..];
+            if self.field < width {
+                return Ok(());
             }
+            self.field = 0;
+            sink(&self.row[..width]).map_err(|e| (take - 1, e))?;
         }
+        let done = numbers.len() - rest.len();
+        let mut whole = rest.chunks_exact(width);
+        for (k, row) in whole.by_ref().enumerate() {
+            sink(row).map_err(|e| (done + k * width + width - 1, e))?;
+        }
+        let open = whole.remainder();
+        self.row[..open.len()].copy_from_slice(open);
+        self.field = open.len();
         Ok(())
     }
 }
@@ -811,6 +849,16 @@ mod tests {
             [&body[..], b"1,2,x]".as_slice()].concat(),
             [&body[..], b"7,2,3,1,1,1]".as_slice()].concat(),
             [&body[..], b"1,2]".as_slice()].concat(),
+            // The sink fails on the first row, and on a row split across the first chunk's end.
+            [b"[7,2,3,".as_slice(), &body[1..], b"1,2,3]"].concat(),
+            {
+                let mut t = b"[".to_vec();
+                while t.len() + 6 < CHUNK - 2 {
+                    t.extend_from_slice(b"1,1,1,");
+                }
+                t.resize(CHUNK - 2, b' ');
+                [&t[..], b"7,2,3,1,1,1]".as_slice()].concat()
+            },
         ];
         for (k, text) in cases.iter().enumerate() {
             let [(got, rows, after), (want, want_rows, want_after)] = both_ways(text);
