@@ -431,8 +431,8 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
 fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<()> {
     let pos = |name: &str| m.edge_fields.iter().position(|f| f == name).unwrap_or(0);
     let (t, nm, to) = (pos("type"), pos("name_or_index"), pos("to_node"));
-    let node_field_count = m.node_fields.len() as i64;
-    let node_count = g.node_count() as i64;
+    let node_count = g.node_count();
+    let nodes = NodeStarts::new(m.node_fields.len() as u64, node_count as u64);
     let type_count = m.edge_types.len() as i64;
     // Plain vectors while filling (a column's push is not inlined), columns after.
     let mut et: Vec<u8> = Vec::with_capacity(cap);
@@ -454,19 +454,18 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
                 row[nm]
             )));
         }
-        let target = node_of_field_index(row[to], node_field_count);
-        if target >= node_count || target * node_field_count != row[to] {
+        let Some(target) = nodes.node_at(row[to]) else {
             return Err(r.error(format!(
                 "edge {edge} points to {}, which is not a node (nodes: {node_count})",
                 row[to]
             )));
-        }
+        };
         if string_named[row[t] as usize] {
             max_name = max_name.max(row[nm] as u32);
         }
         et.push(row[t] as u8);
         en.push(row[nm] as u32);
-        eto.push(target as u32);
+        eto.push(target);
         edge += 1;
         Ok(())
     })?;
@@ -478,15 +477,50 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     Ok(())
 }
 
-/// `to_node / node_field_count`, with the usual field counts as constants: a division by a
-/// constant compiles to a multiplication, and this runs once an edge.
-#[inline]
-fn node_of_field_index(to_node: i64, node_field_count: i64) -> i64 {
-    match node_field_count {
-        6 => to_node / 6,
-        7 => to_node / 7,
-        8 => to_node / 8,
-        f => to_node / f,
+/// Which node an edge's `to_node` (the index of the node's first field in `nodes`) names.
+/// This runs once an edge, so the division by the field count is a multiplication: by the
+/// inverse of its odd part modulo 2^64, after shifting out its factors of two. An exact
+/// multiple of the count comes out as its quotient; anything else comes out larger than any
+/// quotient can be (or has low bits set), so one comparison tells both.
+#[derive(Debug, Clone, Copy)]
+struct NodeStarts {
+    /// The field count's factors of two, as a shift and as the low bits that must be zero.
+    shift: u32,
+    low_bits: u64,
+    /// The inverse of the count's odd part modulo 2^64.
+    odd_inverse: u64,
+    node_count: u64,
+}
+
+impl NodeStarts {
+    /// For `field_count` fields a node (at least 1) and `node_count` nodes.
+    fn new(field_count: u64, node_count: u64) -> Self {
+        let field_count = field_count.max(1);
+        let shift = field_count.trailing_zeros();
+        let odd = field_count >> shift;
+        // Newton's iteration doubles the bits that are right each step: 3, 6, 12, 24, 48, 96.
+        let mut inverse = odd;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inverse)));
+        }
+        Self {
+            shift,
+            low_bits: (1 << shift) - 1,
+            odd_inverse: inverse,
+            node_count,
+        }
+    }
+
+    /// The node whose fields start at `to_node`, if one does.
+    #[inline]
+    fn node_at(&self, to_node: i64) -> Option<u32> {
+        let x = u64::try_from(to_node).ok()?;
+        let quotient = (x >> self.shift).wrapping_mul(self.odd_inverse);
+        // Node indices fit a u32 (`MAX_NODES`): the conversion only fails for a node count
+        // the loader has already refused.
+        (x & self.low_bits == 0 && quotient < self.node_count)
+            .then(|| u32::try_from(quotient).ok())
+            .flatten()
     }
 }
 
@@ -679,5 +713,39 @@ fn read_trace_tree(r: &mut JsonReader<'_>, fields: &[String]) -> Result<Vec<Trac
             top.vals[slot] = val.max(0) as u64;
         }
         top.field = (top.field + 1) % fields.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NodeStarts;
+
+    /// An edge's target is found by multiplying, for every field count: exact multiples below
+    /// the node count give their node, anything else none (as a division and a check would).
+    #[test]
+    fn node_starts_equal_dividing() {
+        for fields in 1..=17u64 {
+            for node_count in [0u64, 1, 2, 7, 1000] {
+                let starts = NodeStarts::new(fields, node_count);
+                let end = (fields * node_count + 2 * fields) as i64;
+                for to_node in (-3..end).chain([i64::MAX, i64::MIN, u32::MAX as i64 * 17]) {
+                    let want = (to_node >= 0
+                        && (to_node as u64).is_multiple_of(fields)
+                        && (to_node as u64 / fields) < node_count)
+                        .then(|| (to_node as u64 / fields) as u32);
+                    assert_eq!(
+                        starts.node_at(to_node),
+                        want,
+                        "{fields} {node_count} {to_node}"
+                    );
+                }
+            }
+        }
+        // Multiples far past the node count stay out, whatever their quotient wraps to.
+        let starts = NodeStarts::new(7, 20_000_000);
+        for k in [20_000_000u64, 1 << 32, 1 << 40, u64::MAX / 7 / 2] {
+            assert_eq!(starts.node_at((k * 7) as i64), None, "{k}");
+        }
+        assert_eq!(starts.node_at(7 * 19_999_999), Some(19_999_999));
     }
 }
