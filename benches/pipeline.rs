@@ -18,6 +18,10 @@ use heapsight::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
 use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot};
 use heapsight::progress::Progress;
 
+/// As the `heapsight` binary allocates (`HEAPSIGHT_HUGE_PAGES=0` turns the hint off).
+#[global_allocator]
+static ALLOC: heapsight::process_memory::HugePageAlloc = heapsight::process_memory::HugePageAlloc;
+
 fn status_kib(field: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
