@@ -101,21 +101,11 @@ fn ask_for_huge_pages(block: *mut u8, size: usize) {
 /// `getenv`, which does not allocate: this runs inside the allocator.
 #[cfg(target_os = "linux")]
 fn huge_pages_wanted() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-    const UNKNOWN: u8 = 0;
-    const ON: u8 = 1;
-    const OFF: u8 = 2;
-    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-    let mut state = STATE.load(Relaxed);
-    if state == UNKNOWN {
-        // SAFETY: the name is a NUL-terminated literal; the value, if any, is read at once and
-        // not kept. The program sets variables only at its start, before any thread (`cli`).
-        let off = unsafe {
-            let value = libc::getenv(c"HEAPSIGHT_HUGE_PAGES".as_ptr());
-            !value.is_null() && std::ffi::CStr::from_ptr(value).to_bytes() == b"0"
-        };
-        state = if off { OFF } else { ON };
-        STATE.store(state, Relaxed);
-    }
-    state == ON
+    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: the name is a NUL-terminated literal; the value, if any, is read at once and not
+    // kept. The program sets variables only at its start, before any thread (`cli`).
+    *WANTED.get_or_init(|| unsafe {
+        let value = libc::getenv(c"HEAPSIGHT_HUGE_PAGES".as_ptr());
+        value.is_null() || std::ffi::CStr::from_ptr(value).to_bytes() != b"0"
+    })
 }

@@ -70,38 +70,13 @@ impl IntScanner {
         // Where the hot path below may be tried again after it gave up.
         let mut slow_until = 0;
         while i < bytes.len() {
-            // The hot path: a block of 64 bytes holding only digits, commas and line breaks
-            // in the shape of numbers (V8 ends each row with a line break before its comma).
-            // Its commas are found at once, as bits of a mask, and each number before one is
-            // read from where it starts: no step waits on the length of the number before.
-            // Anything else (the array's end, spaces, signs, errors) is left to the steps
-            // below, which read byte by byte.
             if self.state == State::Value && i >= slow_until {
-                while let Some(block) = bytes.get(i..).and_then(<[u8]>::first_chunk::<BLOCK>) {
-                    let Some((commas, breaks)) = number_separators(block) else {
-                        // Not this shape: try again a block further on (text with spaces
-                        // everywhere must not pay for a failed block at every number).
-                        slow_until = i + 64;
-                        break;
-                    };
-                    let mut rest = commas;
-                    let mut start = 0;
-                    while rest != 0 {
-                        let comma = rest.trailing_zeros() as usize;
-                        rest &= rest - 1;
-                        let len = comma - start - ((breaks >> (comma - 1)) & 1) as usize;
-                        if len > 15 {
-                            break;
-                        }
-                        emit(i + comma, digits_value(block, start, len)).map_err(ScanStop::Emit)?;
-                        self.count += 1;
-                        start = comma + 1;
-                    }
-                    i += start;
-                    if start == 0 || rest != 0 {
-                        slow_until = i + 64;
-                        break;
-                    }
+                let (end, gave_up) = self.scan_blocks(bytes, i, &mut emit)?;
+                i = end;
+                if gave_up {
+                    // Try again a block further on: text with spaces everywhere must not pay
+                    // for a failed block at every number.
+                    slow_until = i + 64;
                 }
             }
             let b = bytes[i];
@@ -182,6 +157,46 @@ impl IntScanner {
             i += 1;
         }
         Ok(Scanned::More)
+    }
+
+    /// The hot path, from `i` (where a number starts) on: blocks of 64 bytes holding only
+    /// digits, commas and line breaks in the shape of numbers (V8 ends each row with a line
+    /// break before its comma). A block's commas are found at once, as bits of a mask, and
+    /// each number before one is read from where it starts: no step waits on the length of
+    /// the number before. Returns where the blocks stopped (at the start of a number) and
+    /// whether they gave up there: on anything else (the array's end, spaces, signs, errors,
+    /// a number of more than 15 digits), which the byte-by-byte steps of [`scan`](Self::scan)
+    /// then read. Near the end of `bytes` they stop without giving up.
+    #[inline]
+    fn scan_blocks<E>(
+        &mut self,
+        bytes: &[u8],
+        mut i: usize,
+        emit: &mut impl FnMut(usize, i64) -> Result<(), E>,
+    ) -> Result<(usize, bool), ScanStop<E>> {
+        while let Some(block) = bytes.get(i..).and_then(<[u8]>::first_chunk::<BLOCK>) {
+            let Some((commas, breaks)) = number_separators(block) else {
+                return Ok((i, true));
+            };
+            let mut rest = commas;
+            let mut start = 0;
+            while rest != 0 {
+                let comma = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let len = comma - start - ((breaks >> (comma - 1)) & 1) as usize;
+                if len > 15 {
+                    return Ok((i + start, true));
+                }
+                emit(i + comma, digits_value(block, start, len)).map_err(ScanStop::Emit)?;
+                self.count += 1;
+                start = comma + 1;
+            }
+            if start == 0 {
+                return Ok((i, true));
+            }
+            i += start;
+        }
+        Ok((i, false))
     }
 
     /// Index in `bytes` of the byte that ends the `n`-th number (from 0) read from it, starting
@@ -284,7 +299,6 @@ fn word_at(block: &[u8], at: usize) -> u64 {
 }
 
 /// Bit 7 of each byte of `word` that is not an ASCII digit (an exact test, byte by byte).
-#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn non_digits(word: u64) -> u64 {
     // Bytes below '0' wrap to 0x80 or more when '0' is taken away (with a borrow that spares
@@ -338,14 +352,7 @@ const POWERS_OF_TEN: [i64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 
 /// 99 999 999). Works on all eight bytes at once.
 #[inline]
 fn leading_digits(word: u64) -> (usize, i64) {
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    // A byte is a digit when its high nibble is 3 and still is after adding 6 (0x3A..0x3F
-    // carry into 4). A carry out of a byte of 0xFA or more can only change bytes after it,
-    // and such a byte ends the digits anyway.
-    let not_digit = ((word & HIGH_NIBBLES) ^ THREES)
-        | ((word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) ^ THREES);
-    let len = (not_digit.trailing_zeros() / 8) as usize;
+    let len = (non_digits(word).trailing_zeros() / 8) as usize;
     (len, digit_word_value(word, len))
 }
 

@@ -516,11 +516,12 @@ impl NodeStarts {
     fn node_at(&self, to_node: i64) -> Option<u32> {
         let x = u64::try_from(to_node).ok()?;
         let quotient = (x >> self.shift).wrapping_mul(self.odd_inverse);
-        // Node indices fit a u32 (`MAX_NODES`): the conversion only fails for a node count
-        // the loader has already refused.
-        (x & self.low_bits == 0 && quotient < self.node_count)
-            .then(|| u32::try_from(quotient).ok())
-            .flatten()
+        if x & self.low_bits != 0 || quotient >= self.node_count {
+            return None;
+        }
+        // Node indices fit a u32 (`MAX_NODES`): this only fails for a node count the loader
+        // has already refused.
+        u32::try_from(quotient).ok()
     }
 }
 
