@@ -18,9 +18,10 @@ use heapsight::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
 use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot};
 use heapsight::progress::Progress;
 
-/// As the `heapsight` binary allocates (`HEAPSIGHT_HUGE_PAGES=0` turns the hint off).
+/// As the `heapsight` binary allocates (`HEAPSIGHT_HUGE_PAGES=0` turns huge pages off,
+/// `HEAPSIGHT_REUSE_BLOCKS=0` the reuse of big blocks).
 #[global_allocator]
-static ALLOC: heapsight::process_memory::HugePageAlloc = heapsight::process_memory::HugePageAlloc;
+static ALLOC: heapsight::big_blocks::BigBlockAlloc = heapsight::big_blocks::BigBlockAlloc;
 
 fn status_kib(field: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -79,6 +80,8 @@ fn main() {
         phases.lock().unwrap().switch(phase);
     };
     let progress = Progress::new(Some(&on_progress), None);
+    // As `Document::open` does around loading and analysing.
+    let reuse = heapsight::big_blocks::ReuseScope::enter();
     let snap = heapsight::formats::load(path.as_ref(), progress).expect("load");
     if std::env::args().any(|a| a == "--load-only") {
         on_progress("done", 0, 0);
@@ -93,6 +96,7 @@ fn main() {
     let (graph_bytes, spilled_bytes) = (snap.graph.heap_bytes(), snap.graph.mapped_bytes());
     let analyzed =
         AnalyzedSnapshot::new(snap, AnalysisOptions::default(), progress).expect("analysis");
+    drop(reuse);
     // As `heapsight summary` does: the two side by side.
     on_progress("summary + statistics", 0, 0);
     analyzed.prepare_totals();

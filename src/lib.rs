@@ -15,6 +15,7 @@
 
 pub mod analysis;
 pub mod anonymize;
+pub mod big_blocks;
 pub mod capture;
 pub mod cli;
 pub mod error;

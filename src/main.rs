@@ -1,8 +1,8 @@
 //! The `heapsight` binary: a thin shell over the library.
 
-/// Big per-node arrays on huge pages where the system allows (see the type).
+/// Big arrays mapped on their own, on huge pages, and reused during a load (see the type).
 #[global_allocator]
-static ALLOC: heapsight::process_memory::HugePageAlloc = heapsight::process_memory::HugePageAlloc;
+static ALLOC: heapsight::big_blocks::BigBlockAlloc = heapsight::big_blocks::BigBlockAlloc;
 
 fn main() {
     std::process::exit(heapsight::cli::main());

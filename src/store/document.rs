@@ -215,6 +215,8 @@ impl Document {
         let data = match data {
             Some(d) => d,
             None => {
+                // The passes' big arrays reuse each other's pages (see `big_blocks`).
+                let _reuse = crate::big_blocks::ReuseScope::enter();
                 let snapshot = crate::formats::load_with(path, options, progress)?;
                 let data = AnalyzedSnapshot::new(snapshot, analysis, progress)?;
                 if cache.is_some() {
