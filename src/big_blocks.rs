@@ -33,7 +33,7 @@ pub const REUSE_BYTES: usize = 512 << 20;
 /// blocks in use at once during the scopes: so the kept blocks scale with the load, and the
 /// memory they hold while later passes grow (mapped file pages, say) stays a small part of the
 /// peak. On the 1.6 GB store one third left the peak unchanged and cut the new pages from
-/// 3.5 to 2.6 GB; one half cut them to 2.2 GB but raised the peak by 15 % (8 % on the 400 MB
+/// 3.5 to 2.6 GB; one half cut them to 2.2 GB but raised the peak by 14 % (18 % on the 400 MB
 /// store).
 pub const KEEP_SHARE: usize = 3;
 
