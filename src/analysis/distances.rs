@@ -8,7 +8,9 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use crate::analysis::dominators::prefetch;
 use crate::error::Result;
+use crate::model::graph::EdgeArrays;
 use crate::model::v8_rules;
 use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, StrId};
 use crate::progress::Progress;
@@ -93,6 +95,7 @@ fn bfs(
         if done.is_multiple_of(1 << 20) {
             progress.step("distances", done, total)?;
         }
+        prefetch_ahead(edges, queue, dist);
         let d = dist[v as usize] + 1;
         for e in edges.range(v) {
             if weak[edges.types[e] as usize] {
@@ -110,6 +113,31 @@ fn bfs(
         }
     }
     Ok(())
+}
+
+/// The queue says which nodes come next, and each is anywhere in the heap: ask the CPU for
+/// their data in stages, so that it is in cache when the walk gets there. Where the edges of the
+/// node 16 places on start; that node's 8 places on targets and types (its start asked for 8
+/// steps ago); the distances of the first targets of the node 4 places on. Hints only.
+#[inline]
+fn prefetch_ahead(edges: EdgeArrays<'_>, queue: &VecDeque<NodeIx>, dist: &[u32]) {
+    if let Some(&far) = queue.get(16) {
+        prefetch(&edges.first[far as usize]);
+    }
+    if let Some(&mid) = queue.get(8) {
+        let start = edges.first[mid as usize] as usize;
+        if let (Some(to), Some(ty)) = (edges.to.get(start), edges.types.get(start)) {
+            prefetch(to);
+            prefetch(ty);
+        }
+    }
+    if let Some(&near) = queue.get(4) {
+        for &t in edges.to[edges.range(near)].iter().take(4) {
+            if let Some(d) = dist.get(t as usize) {
+                prefetch(d);
+            }
+        }
+    }
 }
 
 /// Strong-looking edges DevTools does not follow when measuring distance.

@@ -532,7 +532,13 @@ impl NumberedRetainers {
         // (Every node has its own number, so the two threads write to different places;
         // relaxed atomic stores are plain stores on x86 and ARM, and keep this safe Rust.)
         let first: Vec<AtomicU32> = (0..n + 2).map(|_| AtomicU32::new(0)).collect();
+        // Both passes go through the nodes in order but write at each one's number, and the
+        // second reads each retainer's number: all scattered, so asked for some nodes ahead.
+        const AHEAD: usize = 16;
         in_halves(g, |w| {
+            if let Some(&i) = num.get(w as usize + AHEAD) {
+                prefetch(&first[i as usize]);
+            }
             let count = counted(w).count() as u32;
             first[num[w as usize] as usize].store(count, Relaxed);
         });
@@ -544,6 +550,13 @@ impl NumberedRetainers {
         // and keeps weak and shortcut edges' room.
         let list: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
         in_halves(g, |w| {
+            let ahead = w as usize + AHEAD;
+            if let Some(&i) = num.get(ahead) {
+                prefetch(&first[i as usize]);
+                for v in retainers.essential(ahead as NodeIx).take(8) {
+                    prefetch(&num[v as usize]);
+                }
+            }
             let at = first[num[w as usize] as usize] as usize;
             for (k, v) in counted(w).enumerate() {
                 list[at + k].store(num[v as usize], Relaxed);
@@ -619,7 +632,13 @@ pub(crate) fn prefetch<T>(x: &T) {
 /// they are scattered across the heap, and most vertices have only a few edges.
 #[inline]
 fn prefetch_targets(edges: EdgeArrays<'_>, v: NodeIx, num: &[u32]) {
-    for &t in edges.to[edges.range(v)].iter().take(8) {
+    let range = edges.range(v);
+    // The edges' types, which the search tests next: in another array, so a miss of its own
+    // that can overlap the targets' below.
+    if let Some(ty) = edges.types.get(range.start) {
+        prefetch(ty);
+    }
+    for &t in edges.to[range].iter().take(8) {
         if let Some(slot) = num.get(t as usize) {
             prefetch(slot);
             // Where the target's edges start, for when the search goes down to it.
