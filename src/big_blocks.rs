@@ -251,11 +251,11 @@ mod linux {
             return start as *mut u8;
         }
         // Grown in place or moved by the kernel with its pages; the new part is fresh zeros.
-        let grown = resize(start, had, len);
-        if grown.is_null() {
+        // (Its values don't matter here: when the kernel can't grow it, a fresh block will do.)
+        let Some(grown) = remap(start, had, len) else {
             unmap(start, had);
             return map_new(len);
-        }
+        };
         if zeroed {
             // SAFETY: as above; only the reused part holds old values.
             unsafe { std::ptr::write_bytes(grown, 0, had) };
@@ -323,8 +323,23 @@ mod linux {
     /// keeping its pages where the kernel can, else copying them to a new mapping; null (and
     /// the old mapping unchanged) when there is no memory left.
     pub(super) fn resize(start: usize, len: usize, new_len: usize) -> *mut u8 {
+        if let Some(p) = remap(start, len, new_len) {
+            return p;
+        }
+        let moved = map_new(new_len);
+        if !moved.is_null() {
+            // SAFETY: two distinct live mappings, each at least this long.
+            unsafe { std::ptr::copy_nonoverlapping(start as *const u8, moved, len.min(new_len)) };
+            unmap(start, len);
+        }
+        moved
+    }
+
+    /// [`resize`] by the kernel alone (`mremap`, which keeps the pages); `None`, and the old
+    /// mapping unchanged, when it can't.
+    fn remap(start: usize, len: usize, new_len: usize) -> Option<*mut u8> {
         if new_len == len {
-            return start as *mut u8;
+            return Some(start as *mut u8);
         }
         // SAFETY: `start..start + len` is one of our mappings, owned by the caller.
         let p = unsafe {
@@ -335,19 +350,13 @@ mod linux {
                 libc::MREMAP_MAYMOVE,
             )
         };
-        if p != libc::MAP_FAILED {
-            if new_len > len {
-                ask_for_huge_pages(p as usize, new_len);
-            }
-            return p.cast();
+        if p == libc::MAP_FAILED {
+            return None;
         }
-        let moved = map_new(new_len);
-        if !moved.is_null() {
-            // SAFETY: two distinct live mappings, each at least this long.
-            unsafe { std::ptr::copy_nonoverlapping(start as *const u8, moved, len.min(new_len)) };
-            unmap(start, len);
+        if new_len > len {
+            ask_for_huge_pages(p as usize, new_len);
         }
-        moved
+        Some(p.cast())
     }
 
     /// A new private mapping of `len` bytes starting on a huge-page boundary (so that every
