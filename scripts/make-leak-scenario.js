@@ -2,7 +2,11 @@
 // A small, deterministic leak scenario for heapsight's tests: a request handler
 // that keeps every request's context in a module-level Map and never deletes it.
 //
-// usage: node --expose-gc scripts/make-leak-scenario.js [OUT_DIR]
+// usage: node --expose-gc scripts/make-leak-scenario.js [--fixed] [--warmup-snapshot] [OUT_DIR]
+//        (--fixed: the handler deletes each context, so nothing leaks;
+//        --warmup-snapshot: write and delete one snapshot before the baseline,
+//        for runtimes whose first writeHeapSnapshot loads code of its own —
+//        Deno loads its web streams module then)
 //        (OUT_DIR defaults to sample-snapshots/node-leak; re-execs itself with
 //        --expose-gc if started without it, because counts are only exact
 //        after a full GC)
@@ -119,7 +123,8 @@ tail.next = ringHead;
 
 // --- the run --------------------------------------------------------------------
 
-const outDir = process.argv.slice(2).filter((a) => a !== '--fixed')[0] ||
+const WARMUP_SNAPSHOT = process.argv.includes('--warmup-snapshot');
+const outDir = process.argv.slice(2).filter((a) => !a.startsWith('--'))[0] ||
   path.join('sample-snapshots', FIXED ? 'node-noleak' : 'node-leak');
 fs.mkdirSync(outDir, { recursive: true });
 
@@ -133,6 +138,10 @@ function snapshot(name) {
 let warm = 0;
 for (let i = 0; i < 100; i++) warm += new TempBuffer(8).checksum();
 JSON.stringify({ warm });
+if (WARMUP_SNAPSHOT) {
+  snapshot('warmup');
+  fs.unlinkSync(path.join(outDir, 'warmup.heapsnapshot'));
+}
 snapshot('baseline');
 
 for (let seq = 0; seq < REQUESTS; seq++) {

@@ -13,6 +13,8 @@ node --expose-gc scripts/make-leak-scenario.js --fixed sample-snapshots/node-nol
 node --expose-gc scripts/make-lazy-scenario.js lazy sample-snapshots/node-lazy-clean
 node --expose-gc scripts/make-lazy-scenario.js server sample-snapshots/node-server-clean
 node --expose-gc scripts/make-lazy-scenario.js server --leak sample-snapshots/node-server-leak
+node --expose-gc scripts/make-http-scenario.js sample-snapshots/node-http-clean
+node --expose-gc scripts/make-http-scenario.js --leak sample-snapshots/node-http-leak
 node --expose-gc scripts/make-wasm-scenario.js sample-snapshots/node-wasm
 node --expose-gc scripts/make-trend-scenario.js sample-snapshots/node-trend
 node scripts/make-timeline.js sample-snapshots/node-timeline/alloc.heaptimeline

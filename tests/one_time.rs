@@ -11,13 +11,19 @@ use common::{analyze_file, sample};
 use heapsight::analysis::leaks::LeakReport;
 use heapsight::analysis::RuleSet;
 
+/// A sample's `{name}.heapsnapshot`, or its `.gz` when only that is committed.
+fn snapshot(dir: &str, name: &str) -> std::path::PathBuf {
+    let plain = sample(&format!("{dir}/{name}.heapsnapshot"));
+    if plain.exists() {
+        plain
+    } else {
+        sample(&format!("{dir}/{name}.heapsnapshot.gz"))
+    }
+}
+
 fn leaks(dir: &str) -> LeakReport {
-    let [b, t, f] = ["baseline", "target", "final"].map(|s| {
-        analyze_file(
-            &sample(&format!("{dir}/{s}.heapsnapshot")),
-            RuleSet::DevTools,
-        )
-    });
+    let [b, t, f] =
+        ["baseline", "target", "final"].map(|s| analyze_file(&snapshot(dir, s), RuleSet::DevTools));
     LeakReport::compute(&b, &t, &f)
 }
 
@@ -27,7 +33,7 @@ fn groups(v: &[heapsight::analysis::leaks::LeakCluster]) -> Vec<(String, u64)> {
 
 /// `heapsight leaks --fail-on-leak` on a sample: (exit code, stdout).
 fn gate(dir: &str) -> (i32, String) {
-    let f = |s: &str| sample(&format!("{dir}/{s}.heapsnapshot"));
+    let f = |s: &str| snapshot(dir, s);
     let out = Command::new(env!("CARGO_BIN_EXE_heapsight"))
         .arg("leaks")
         .arg("--baseline")
@@ -143,6 +149,55 @@ fn node_leak_is_still_only_the_request_context_cluster() {
     assert_eq!(code, 0, "{out}");
 }
 
+/// scripts/make-http-scenario.js: the final snapshot follows the target with no request in
+/// between, so the last request's leftovers are still there. They are replaced values, not
+/// leaks; the program's never-cleared intervals are.
+#[test]
+fn last_request_leftovers_are_replaced_values_and_user_timers_still_leak() {
+    let (code, out) = gate("node-http-clean");
+    assert_eq!(code, 0, "{out}");
+    let r = leaks("node-http-clean");
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    let mut held: Vec<String> = r
+        .replaced_values
+        .iter()
+        .map(|c| {
+            let n = c.trace.len();
+            format!(
+                "{}.{} {}",
+                c.trace[n - 2].node_class,
+                c.trace[n - 1].edge_name,
+                c.count
+            )
+        })
+        .collect();
+    held.sort();
+    assert!(
+        held.contains(&"RouteLayer.params 2".to_string()),
+        "{held:?}"
+    );
+    assert!(
+        held.contains(&"Object.lastRequest 1".to_string()),
+        "{held:?}"
+    );
+
+    // Every request started an interval whose callback is the program's: the timer list is
+    // the runtime's, its timers are not.
+    let (code, out) = gate("node-http-leak");
+    assert_eq!(code, 1, "{out}");
+    let r = leaks("node-http-leak");
+    assert!(
+        r.clusters.iter().any(|c| c.class == "Timeout"),
+        "{:?}",
+        groups(&r.clusters)
+    );
+    assert!(
+        r.one_time_allocations.iter().all(|c| c.class != "Timeout"),
+        "{:?}",
+        groups(&r.one_time_allocations)
+    );
+}
+
 #[test]
 fn browser_leaks_are_not_taken_for_runtime_singletons() {
     // window.leakedRows is a named slot of an object older than the baseline, but no runtime
@@ -178,6 +233,14 @@ enum Stage {
 /// `global --property lib--> closure (code from `script`) --context--> scope`, all older than
 /// the baseline; `fill` adds what each snapshot holds below `scope`.
 fn runtime_trio(script: &str, fill: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakReport {
+    runtime_trio_with(|h| h.node_with_id("code", script, 9, 32), fill)
+}
+
+/// [`runtime_trio`] with the `Script` node made by `script`.
+fn runtime_trio_with(
+    script: impl Fn(&mut Heap) -> NodeIx,
+    fill: impl Fn(&mut Heap, NodeIx, Stage),
+) -> LeakReport {
     let [b, t, f]: [AnalyzedSnapshot; 3] =
         [Stage::Baseline, Stage::Target, Stage::Final].map(|stage| {
             let mut h = Heap::new();
@@ -188,7 +251,7 @@ fn runtime_trio(script: &str, fill: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakRe
             h.edge(global, "property", "lib", f);
             let shared = h.node_with_id("code", "lib", 7, 32);
             h.edge(f, "internal", "shared", shared);
-            let s = h.node_with_id("code", script, 9, 32);
+            let s = script(&mut h);
             h.edge(shared, "internal", "script_or_debug_info", s);
             let scope = h.node_with_id("object", "system / Context", 11, 48);
             h.edge(f, "internal", "context", scope);
@@ -214,6 +277,41 @@ fn a_scope_variable_of_runtime_code_filled_after_the_baseline_is_one_time() {
     let r = runtime_trio("/srv/app.js", fill);
     assert_eq!(groups(&r.clusters), vec![("Stream".into(), 1)]);
     assert!(r.one_time_allocations.is_empty());
+}
+
+#[test]
+fn newer_v8_script_names_are_read_through_their_prefix_or_their_name_edge() {
+    // Deno 2.9's V8 15 names a Script `system / Script / URL`, or `system / Script` with the
+    // URL on its `name` edge; Node's V8 names it by the URL.
+    let fill = |h: &mut Heap, scope: NodeIx, stage: Stage| {
+        if stage != Stage::Baseline {
+            let o = h.node_with_id("object", "Stream", 101, 40);
+            h.edge(scope, "context", "stdout", o);
+        }
+    };
+    let named_by_edge = |url: &'static str| {
+        move |h: &mut Heap| {
+            let s = h.node_with_id("code", "system / Script", 9, 32);
+            let name = h.node_with_id("string", url, 13, 32);
+            h.edge(s, "internal", "name", name);
+            s
+        }
+    };
+    for r in [
+        runtime_trio("system / Script / ext:core/01_core.js", fill),
+        runtime_trio_with(named_by_edge("ext:core/01_core.js"), fill),
+    ] {
+        assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+        assert_eq!(groups(&r.one_time_allocations), vec![("Stream".into(), 1)]);
+    }
+    for r in [
+        runtime_trio("system / Script / file:///srv/app.js", fill),
+        runtime_trio_with(named_by_edge("file:///srv/app.js"), fill),
+        runtime_trio("system / Script", fill),
+    ] {
+        assert_eq!(groups(&r.clusters), vec![("Stream".into(), 1)]);
+        assert!(r.one_time_allocations.is_empty());
+    }
 }
 
 #[test]
@@ -255,4 +353,140 @@ fn collection_entries_and_growing_holders_under_runtime_code_stay_leaks() {
     });
     assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
     assert_eq!(groups(&r.one_time_allocations), vec![("Channel".into(), 1)]);
+}
+
+/// `global --property app--> App`, older than the baseline; `fill` adds what each snapshot
+/// holds below `App` (the program's own object: no runtime code on the way).
+fn program_trio(fill: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakReport {
+    let [b, t, f]: [AnalyzedSnapshot; 3] =
+        [Stage::Baseline, Stage::Target, Stage::Final].map(|stage| {
+            let mut h = Heap::new();
+            let root = h.node_with_id("synthetic", "", 1, 0);
+            let global = h.node_with_id("object", "global", 3, 100);
+            h.edge(root, "shortcut", "1", global);
+            let app = h.node_with_id("object", "App", 5, 64);
+            h.edge(global, "property", "app", app);
+            fill(&mut h, app, stage);
+            h.analyze()
+        });
+    LeakReport::compute(&b, &t, &f)
+}
+
+#[test]
+fn a_slot_overwritten_since_the_baseline_holds_a_replaced_value_not_a_leak() {
+    // `app.last` held request 101 at the baseline and holds 201 now, of the same size.
+    let r = program_trio(|h, app, stage| {
+        let id = if stage == Stage::Baseline { 101 } else { 201 };
+        let o = h.node_with_id("object", "Request", id, 40);
+        h.edge(app, "property", "last", o);
+    });
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("Request".into(), 1)]);
+    assert_eq!(r.leaked_count, 0);
+}
+
+#[test]
+fn overwritten_slots_that_grow_or_hold_new_objects_and_new_slots_stay_leaks() {
+    // `log = log.concat(line)`: each value bigger than the last.
+    let r = program_trio(|h, app, stage| {
+        let (id, size) = if stage == Stage::Baseline {
+            (101, 64)
+        } else {
+            (201, 4096)
+        };
+        let o = h.node_with_id("object", "Array", id, size);
+        h.edge(app, "property", "log", o);
+    });
+    assert_eq!(groups(&r.clusters), vec![("Array".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+    // `recent = new Node(item, recent)`: the new head holds the new nodes under it.
+    let r = program_trio(|h, app, stage| {
+        if stage == Stage::Baseline {
+            let o = h.node_with_id("object", "RecentNode", 101, 32);
+            h.edge(app, "property", "recent", o);
+            return;
+        }
+        let head = h.node_with_id("object", "RecentNode", 201, 32);
+        h.edge(app, "property", "recent", head);
+        let next = h.node_with_id("object", "RecentNode", 203, 32);
+        h.edge(head, "property", "next", next);
+    });
+    assert_eq!(groups(&r.clusters), vec![("RecentNode".into(), 1)]);
+    assert_eq!(r.clusters[0].retained_size, 64);
+    assert!(r.replaced_values.is_empty());
+    // A slot the holder did not have at the baseline.
+    let r = program_trio(|h, app, stage| {
+        if stage != Stage::Baseline {
+            let o = h.node_with_id("object", "Request", 201, 40);
+            h.edge(app, "property", "last", o);
+        }
+    });
+    assert_eq!(groups(&r.clusters), vec![("Request".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+}
+
+#[test]
+fn a_runtime_slot_holding_a_program_callback_is_not_a_one_time_allocation() {
+    // The runtime's timer list (a slot filled once) holding a timer whose callback is the
+    // program's: the program's interval, so a leak.
+    let r = runtime_trio("node:internal/timers", |h, scope, stage| {
+        if stage == Stage::Baseline {
+            return;
+        }
+        let timer = h.node_with_id("object", "Timeout", 101, 40);
+        h.edge(scope, "context", "list", timer);
+        let callback = h.node_with_id("closure", "poll", 103, 32);
+        h.edge(timer, "property", "_onTimeout", callback);
+        let shared = h.node_with_id("code", "poll", 105, 32);
+        h.edge(callback, "internal", "shared", shared);
+        let script = h.node_with_id("code", "/srv/app.js", 107, 32);
+        h.edge(shared, "internal", "script_or_debug_info", script);
+    });
+    assert_eq!(groups(&r.clusters), vec![("Timeout".into(), 1)]);
+    assert!(r.one_time_allocations.is_empty());
+}
+
+#[test]
+fn the_runtimes_own_pending_work_is_not_a_leak_unless_it_piles_up() {
+    // `timerListMap[1000]`: a timer list (a runtime class) made after the baseline, holding
+    // the runtime's own timer; `lists` of them.
+    let trio = |lists: u32| {
+        runtime_trio("node:internal/timers", move |h, scope, stage| {
+            let map = h.node_with_id("object", "Object", 21, 64);
+            h.edge(scope, "context", "timerListMap", map);
+            let class = |h: &mut Heap, name: &str, id: u32| {
+                let ctor = h.node_with_id("closure", name, id, 32);
+                let shared = h.node_with_id("code", name, id + 2, 32);
+                h.edge(ctor, "internal", "shared", shared);
+                let script = h.node_with_id("code", "node:internal/timers", id + 4, 32);
+                h.edge(shared, "internal", "script_or_debug_info", script);
+                let proto = h.node_with_id("object", "Object", id + 6, 32);
+                h.edge(proto, "property", "constructor", ctor);
+                h.edge(map, "property", &format!("proto{id}"), proto); // keeps them old
+                proto
+            };
+            let list_proto = class(h, "TimersList", 31);
+            let timer_proto = class(h, "Timeout", 41);
+            if stage == Stage::Baseline {
+                return;
+            }
+            for i in 0..lists {
+                let list = h.node_with_id("object", "TimersList", 1001 + 4 * i, 64);
+                h.edge(map, "element", &(1000 + i).to_string(), list);
+                h.edge(list, "property", "__proto__", list_proto);
+                let timer = h.node_with_id("object", "Timeout", 1003 + 4 * i, 64);
+                h.edge(list, "property", "_idleNext", timer);
+                h.edge(timer, "property", "__proto__", timer_proto);
+            }
+        })
+    };
+    let r = trio(1);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(
+        groups(&r.one_time_allocations),
+        vec![("TimersList".into(), 1)]
+    );
+    let r = trio(6);
+    assert_eq!(groups(&r.clusters), vec![("TimersList".into(), 6)]);
+    assert!(r.one_time_allocations.is_empty());
 }

@@ -433,6 +433,7 @@ impl GateVerdict {
             surviving_count: report.surviving_count,
             clusters,
             one_time_allocations: report.one_time_allocations.clone(),
+            replaced_values: report.replaced_values.clone(),
         }
     }
 
@@ -491,6 +492,7 @@ mod tests {
             surviving_count: 0,
             clusters,
             one_time_allocations: Vec::new(),
+            replaced_values: Vec::new(),
         }
     }
 

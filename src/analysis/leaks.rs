@@ -7,6 +7,9 @@
 //! Objects the runtime makes once, lazily, on first use (Node's builtin module exports, the
 //! stdio streams, console internals) survive too but are not leaks: they are listed apart as
 //! one-time allocations and never counted (the rule and why it holds: `docs/leak-rules.md`).
+//! Neither are values that replaced an older one in the same named slot (a framework's
+//! `layer.params`, a parser's `_headers`: the last request's leftovers), as long as they are no
+//! bigger than what they replaced and hold no other new object: listed apart as replaced values.
 
 use serde::Serialize;
 
@@ -14,8 +17,8 @@ use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    is_detached, is_dom_like, is_runtime_closure, is_system_name, CONTEXT, ENGINE_CACHE_EDGES,
-    ENGINE_CACHE_NODES,
+    closure_script, is_detached, is_dom_like, is_runtime_closure, is_runtime_script_name,
+    is_system_name, script_url, CONTEXT, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES, PROTO_EDGE,
 };
 use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
@@ -65,6 +68,10 @@ pub struct LeakReport {
     /// Objects the runtime made once, lazily, on first use, grouped like clusters (largest
     /// retained size first). Not leaks: never in `clusters`, the counts above or the gate.
     pub one_time_allocations: Vec<LeakCluster>,
+    /// Objects in a named slot that held another object in the baseline, no bigger than it
+    /// and holding no other new object: the slot's latest value, not an accumulation (see
+    /// [`is_replaced_value`]). Grouped like clusters; never counted.
+    pub replaced_values: Vec<LeakCluster>,
 }
 
 /// Is this node something a user could leak (not V8's own bookkeeping)? Embedder (native)
@@ -106,17 +113,49 @@ fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
 fn is_one_time_path(
     g: &HeapGraph,
     p: &RetainerPath,
-    base_ids: &FxHashSet<u32>,
+    base_ids: &FxHashMap<u32, NodeIx>,
     target_ids: &FxHashSet<u32>,
 ) -> bool {
     let Some((last, holders)) = p.steps.split_last() else {
         return false;
     };
+    let e = last.edge.index as usize;
+    if !runtime_holders(g, holders, base_ids)
+        || g.edge_kind(e).named_by_index()
+        || g.edge_kind(e) == EdgeKind::Weak
+    {
+        return false;
+    }
+    let holder = last.edge.from;
+    if g.edge_kind(e) == EdgeKind::Context {
+        // A scope's variables are fixed by the source: the slot cannot multiply.
+        return true;
+    }
+    // Objects (not numbers, strings or V8 internals) that appeared under the holder after the
+    // target: the holder is still filling up.
+    !g.edges(holder).any(|x| {
+        x.kind != EdgeKind::Weak
+            && matches!(
+                g.kind(x.to),
+                NodeKind::Object | NodeKind::Closure | NodeKind::RegExp | NodeKind::Native
+            )
+            && !target_ids.contains(&g.id(x.to))
+            && !base_ids.contains_key(&g.id(x.to))
+    })
+}
+
+/// Rules 1 and 2 of [`is_one_time_path`] on a path's holders (every step but the last): only
+/// the runtime's code holds them, and they all existed in the baseline.
+fn runtime_holders(
+    g: &HeapGraph,
+    holders: &[super::retainers::PathStep],
+    base_ids: &FxHashMap<u32, NodeIx>,
+) -> bool {
     let mut runtime_code = false;
     let mut prev_runtime_scope = false; // the previous node is a runtime closure or scope
     for st in holders {
         let n = st.edge.to;
-        if !base_ids.contains(&g.id(n)) {
+        if !base_ids.contains_key(&g.id(n)) {
             return false;
         }
         let is_scope = g.name(n) == CONTEXT;
@@ -134,31 +173,209 @@ fn is_one_time_path(
             prev_runtime_scope = false;
         }
     }
-    let e = last.edge.index as usize;
-    if !runtime_code || g.edge_kind(e).named_by_index() || g.edge_kind(e) == EdgeKind::Weak {
+    runtime_code
+}
+
+/// The most new nodes a piece of the runtime's own pending work may span
+/// ([`is_runtime_work`]): a timer list and its timers, not a pile of them.
+const RUNTIME_WORK_OBJECTS: usize = 8;
+
+/// The most objects one path shape of the runtime's pending work may hold: more is a pile.
+const RUNTIME_WORK_GROUP: usize = 4;
+
+/// Is the object `path` ends at the runtime's own pending work (docs/leak-rules.md, "The
+/// runtime's pending work")? Node's HTTP server keeps a one-second timer to refresh its date
+/// header, in a timer list keyed by the delay: a new list whenever the last one ran out. It is
+/// when
+/// - only the runtime's code holds it, through holders from before the baseline (rules 1 and
+///   2 of [`is_one_time_path`]; here the last edge may be a collection entry);
+/// - it and the new objects it reaches (at most [`RUNTIME_WORK_OBJECTS`] new nodes) are all
+///   instances of the runtime's own classes (their prototype's `constructor` is a runtime closure), and
+///   every function they refer to is the runtime's: no callback of the program's.
+///
+/// The caller also requires that its group (same path shape) has at most a few objects.
+fn is_runtime_work(
+    s: &AnalyzedSnapshot,
+    p: &RetainerPath,
+    base_ids: &FxHashMap<u32, NodeIx>,
+    surviving: &[bool],
+) -> bool {
+    let g = s.graph();
+    let Some((last, holders)) = p.steps.split_last() else {
+        return false;
+    };
+    if g.edge_kind(last.edge.index as usize) == EdgeKind::Weak
+        || !runtime_holders(g, holders, base_ids)
+    {
         return false;
     }
-    let holder = last.edge.from;
-    if g.edge_kind(e) == EdgeKind::Context {
-        // A scope's variables are fixed by the source: the slot cannot multiply.
-        return true;
+    // Everything new it reaches (not only what a user could leak: an element store between
+    // two objects counts too), minus prototypes and shapes, which are shared.
+    let mut seen = vec![last.edge.to];
+    let mut i = 0;
+    while let Some(&x) = seen.get(i) {
+        i += 1;
+        if is_leak_candidate(s, x) && !is_runtime_class_instance(g, x) {
+            return false;
+        }
+        for e in g.edges(x) {
+            if e.kind == EdgeKind::Weak
+                || edge_name_is(g, &e, PROTO_EDGE)
+                || edge_name_is(g, &e, "map")
+            {
+                continue;
+            }
+            if g.kind(e.to) == NodeKind::Closure && !is_runtime_closure(g, e.to) {
+                return false;
+            }
+            if surviving[e.to as usize] && !seen.contains(&e.to) {
+                if seen.len() == RUNTIME_WORK_OBJECTS {
+                    return false;
+                }
+                seen.push(e.to);
+            }
+        }
     }
-    // Objects (not numbers, strings or V8 internals) that appeared under the holder after the
-    // target: the holder is still filling up.
-    !g.edges(holder).any(|x| {
-        x.kind != EdgeKind::Weak
-            && matches!(
-                g.kind(x.to),
-                NodeKind::Object | NodeKind::Closure | NodeKind::RegExp | NodeKind::Native
-            )
-            && !target_ids.contains(&g.id(x.to))
-            && !base_ids.contains(&g.id(x.to))
-    })
+    true
+}
+
+fn edge_name_is(g: &HeapGraph, e: &crate::model::EdgeRef, name: &str) -> bool {
+    !e.kind.named_by_index() && g.strings().get(e.name_or_index) == name
+}
+
+/// The most new nodes [`reaches_program_code`] walks before it gives up (and says yes).
+const PROGRAM_CODE_WALK: usize = 100_000;
+
+/// Does `v`, or a new object it reaches, refer to a function of the program's own scripts or
+/// belong to one of the program's classes? Then the program holds it through the runtime
+/// (a timer or listener callback, the program's object in a runtime slot), and neither the
+/// one-time rule nor the pending-work rule may call it the runtime's. Walks at most
+/// [`PROGRAM_CODE_WALK`] new nodes, prototypes and shapes left out; a bigger reach counts as
+/// yes.
+fn reaches_program_code(s: &AnalyzedSnapshot, v: NodeIx, surviving: &[bool]) -> bool {
+    let g = s.graph();
+    let mut seen = FxHashSet::default();
+    seen.insert(v);
+    let mut stack = vec![v];
+    while let Some(x) = stack.pop() {
+        if is_leak_candidate(s, x) && is_program_class_instance(g, x) {
+            return true;
+        }
+        for e in g.edges(x) {
+            if e.kind == EdgeKind::Weak
+                || edge_name_is(g, &e, PROTO_EDGE)
+                || edge_name_is(g, &e, "map")
+            {
+                continue;
+            }
+            if is_program_closure(g, e.to) {
+                return true;
+            }
+            if surviving[e.to as usize] && seen.insert(e.to) {
+                if seen.len() > PROGRAM_CODE_WALK {
+                    return true;
+                }
+                stack.push(e.to);
+            }
+        }
+    }
+    false
+}
+
+/// Is `n` a closure compiled from one of the program's scripts (a script with a URL that is
+/// not the runtime's)? Builtins (no script) are neither the program's nor the runtime's.
+fn is_program_closure(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Closure
+        && closure_script(g, n).is_some_and(|sc| {
+            let url = script_url(g, sc);
+            g.kind(sc) == NodeKind::Code && !url.is_empty() && !is_runtime_script_name(url)
+        })
+}
+
+/// Is `n` an instance of one of the program's classes (its prototype's `constructor` is a
+/// closure of the program's)?
+fn is_program_class_instance(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Object
+        && g.edges(n)
+            .filter(|e| edge_name_is(g, e, PROTO_EDGE))
+            .flat_map(|e| g.edges(e.to))
+            .any(|e| edge_name_is(g, &e, "constructor") && is_program_closure(g, e.to))
+}
+
+/// Is `n` an object whose class is the runtime's: `n --__proto__--> prototype --constructor-->`
+/// a closure of the runtime's own scripts? (A closure counts when it is the runtime's.)
+fn is_runtime_class_instance(g: &HeapGraph, n: NodeIx) -> bool {
+    if g.kind(n) == NodeKind::Closure {
+        return is_runtime_closure(g, n);
+    }
+    g.edges(n)
+        .filter(|e| edge_name_is(g, e, PROTO_EDGE))
+        .flat_map(|e| g.edges(e.to))
+        .any(|e| edge_name_is(g, &e, "constructor") && is_runtime_closure(g, e.to))
 }
 
 fn id_set(s: &AnalyzedSnapshot) -> FxHashSet<u32> {
     let g = s.graph();
     (0..g.node_count() as NodeIx).map(|n| g.id(n)).collect()
+}
+
+/// Node index by id.
+fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
+    let g = s.graph();
+    (0..g.node_count() as NodeIx)
+        .map(|n| (g.id(n), n))
+        .collect()
+}
+
+/// Is the object `path` ends at the latest value of a slot rather than something piling up
+/// (docs/leak-rules.md, "Replaced values")? It is when
+/// - the last edge is a named slot (a property, a scope variable or a named internal field, not
+///   an element or a numbered key) of a holder that already existed in the baseline;
+/// - in the baseline that holder had the same slot, holding another object: the program keeps
+///   overwriting it;
+/// - it retains at most twice what the old value retained (plus 256 bytes): a value that grows
+///   from one replacement to the next (`log = log.concat(line)`) is still a leak.
+///
+/// The caller also requires that no other leaked object is reported under it (a replaced
+/// head of a linked list, a new state object holding new items stay leaks).
+fn is_replaced_value(
+    final_: &AnalyzedSnapshot,
+    path: &RetainerPath,
+    baseline: &AnalyzedSnapshot,
+    base_index: &FxHashMap<u32, NodeIx>,
+) -> bool {
+    let Some(last) = path.steps.last() else {
+        return false;
+    };
+    let g = final_.graph();
+    let e = last.edge.index as usize;
+    let kind = g.edge_kind(e);
+    if kind.named_by_index()
+        || !matches!(
+            kind,
+            EdgeKind::Property | EdgeKind::Internal | EdgeKind::Context
+        )
+    {
+        return false;
+    }
+    let name = g.strings().get(g.edge_name_or_index(e));
+    if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Some(&old_holder) = base_index.get(&g.id(last.edge.from)) else {
+        return false;
+    };
+    let b = baseline.graph();
+    let Some(old_value) = b
+        .edges(old_holder)
+        .find(|x| x.kind == kind && b.strings().get(x.name_or_index) == name)
+        .map(|x| x.to)
+    else {
+        return false;
+    };
+    let v = last.edge.to;
+    b.id(old_value) != g.id(v)
+        && final_.analysis.retained_size(v) <= 2 * baseline.analysis.retained_size(old_value) + 256
 }
 
 /// An edge name with indices folded, so the same path through different slots matches.
@@ -212,7 +429,7 @@ impl LeakReport {
         target: &AnalyzedSnapshot,
         final_: &AnalyzedSnapshot,
     ) -> Self {
-        let base_ids = id_set(baseline);
+        let base_ids = id_index(baseline);
         let target_ids = id_set(target);
         let g = final_.graph();
         let a = &final_.analysis;
@@ -224,38 +441,74 @@ impl LeakReport {
             let id = g.id(v);
             if a.distances[v as usize] != NO_DISTANCE
                 && target_ids.contains(&id)
-                && !base_ids.contains(&id)
+                && !base_ids.contains_key(&id)
             {
                 surviving[v as usize] = true;
                 surviving_count += 1;
             }
         }
-        // Report only leaked candidates not held (dominated) by another leaked candidate.
-        let held_by_leak = |v: NodeIx| -> bool {
+        // Report only leaked candidates not held (dominated) by another leaked candidate: the
+        // nearest such holder, if any.
+        let held_by_leak = |v: NodeIx| -> Option<NodeIx> {
             let mut d = a.dominator(v);
             let mut steps = 0;
             while d != g.root() && surviving[d as usize] && steps < 1_000_000 {
                 if is_leak_candidate(final_, d) {
-                    return true;
+                    return Some(d);
                 }
                 d = a.dominator(d);
                 steps += 1;
             }
-            false
+            None
         };
+        // Leaked objects others are reported under: never a mere replaced value.
+        let mut holds_others = FxHashSet::default();
         let mut clusters: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         let mut one_time: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
+        let mut replaced: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
+        // Replaced values wait until every object has been seen (one may turn out to hold
+        // others); they are few, unlike leaks, so keeping their paths costs little.
+        let mut maybe_replaced = Vec::new();
+        // The same for the runtime's pending work, which must stay a handful per path shape.
+        let mut maybe_runtime_work = Vec::new();
+        let add = |groups: &mut FxHashMap<Vec<String>, LeakCluster>,
+                   v: NodeIx,
+                   path: &RetainerPath,
+                   key: Vec<String>| {
+            let c = groups.entry(key).or_insert_with(|| LeakCluster {
+                class: final_.class_name(v).to_string(),
+                count: 0,
+                retained_size: 0,
+                trace: trace_steps(final_, path),
+                example_ids: Vec::new(),
+                nodes: Vec::new(),
+            });
+            c.count += 1;
+            c.retained_size += a.retained_size(v);
+            if c.example_ids.len() < 20 {
+                c.example_ids.push(g.id(v));
+            }
+            c.nodes.push(v);
+        };
         for v in 0..n as NodeIx {
-            if !surviving[v as usize] || !is_leak_candidate(final_, v) || held_by_leak(v) {
+            if !surviving[v as usize] || !is_leak_candidate(final_, v) {
+                continue;
+            }
+            if let Some(d) = held_by_leak(v) {
+                holds_others.insert(d);
                 continue;
             }
             let Some(path) = shortest_path(g, a, v) else {
                 continue;
             };
             // Reached through another leaked object: it is part of that leak.
-            let through_leak = path.steps[..path.steps.len().saturating_sub(1)]
-                .iter()
-                .any(|st| surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to));
+            let mut through_leak = false;
+            for st in &path.steps[..path.steps.len().saturating_sub(1)] {
+                if surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to) {
+                    holds_others.insert(st.edge.to);
+                    through_leak = true;
+                }
+            }
             if through_leak || is_engine_path(g, &path) {
                 continue;
             }
@@ -277,25 +530,44 @@ impl LeakReport {
                 })
                 .collect();
             key.shrink_to_fit();
-            let group = if is_one_time_path(g, &path, &base_ids, &target_ids) {
+            if is_one_time_path(g, &path, &base_ids, &target_ids)
+                && !reaches_program_code(final_, v, &surviving)
+            {
+                add(&mut one_time, v, &path, key);
+            } else if is_runtime_work(final_, &path, &base_ids, &surviving)
+                && !reaches_program_code(final_, v, &surviving)
+            {
+                maybe_runtime_work.push((v, path, key));
+            } else if is_replaced_value(final_, &path, baseline, &base_ids) {
+                maybe_replaced.push((v, path, key));
+            } else {
+                add(&mut clusters, v, &path, key);
+            }
+        }
+        let mut work_per_shape: FxHashMap<&[String], usize> = FxHashMap::default();
+        for (_, _, key) in &maybe_runtime_work {
+            *work_per_shape.entry(key.as_slice()).or_default() += 1;
+        }
+        let work_per_shape: FxHashMap<Vec<String>, usize> = work_per_shape
+            .into_iter()
+            .map(|(k, n)| (k.to_vec(), n))
+            .collect();
+        for (v, path, key) in maybe_runtime_work {
+            // What it holds was checked above (it is the work's own).
+            let group = if work_per_shape[&key] <= RUNTIME_WORK_GROUP {
                 &mut one_time
             } else {
                 &mut clusters
             };
-            let c = group.entry(key).or_insert_with(|| LeakCluster {
-                class: final_.class_name(v).to_string(),
-                count: 0,
-                retained_size: 0,
-                trace: trace_steps(final_, &path),
-                example_ids: Vec::new(),
-                nodes: Vec::new(),
-            });
-            c.count += 1;
-            c.retained_size += a.retained_size(v);
-            if c.example_ids.len() < 20 {
-                c.example_ids.push(g.id(v));
-            }
-            c.nodes.push(v);
+            add(group, v, &path, key);
+        }
+        for (v, path, key) in maybe_replaced {
+            let group = if holds_others.contains(&v) {
+                &mut clusters
+            } else {
+                &mut replaced
+            };
+            add(group, v, &path, key);
         }
         let clusters = sorted(clusters);
         Self {
@@ -304,6 +576,7 @@ impl LeakReport {
             surviving_count,
             clusters,
             one_time_allocations: sorted(one_time),
+            replaced_values: sorted(replaced),
         }
     }
 

@@ -108,10 +108,31 @@ pub fn closure_script(g: &HeapGraph, closure: NodeIx) -> Option<NodeIx> {
     Some(named(script, &["script"]).unwrap_or(script))
 }
 
+/// A `Script` node's URL. Node's V8 names the node by its URL (`node:internal/timers`); newer V8
+/// (Deno 2.9's V8 15) names it `system / Script / URL`, or just `system / Script` with the URL
+/// only on its internal `name` edge.
+pub fn script_url(g: &HeapGraph, script: NodeIx) -> &str {
+    const PREFIX: &str = "system / Script";
+    let name = g.name(script);
+    let Some(rest) = name.strip_prefix(PREFIX) else {
+        return name;
+    };
+    if let Some(url) = rest.strip_prefix(" / ") {
+        return url;
+    }
+    g.edges(script)
+        .find(|e| {
+            e.kind == EdgeKind::Internal
+                && edge_name(g, e) == Some("name")
+                && g.kind(e.to) == NodeKind::String
+        })
+        .map_or(name, |e| g.name(e.to))
+}
+
 /// Is `n` a closure whose code is one of the runtime's own scripts?
 pub fn is_runtime_closure(g: &HeapGraph, n: NodeIx) -> bool {
     g.kind(n) == NodeKind::Closure
-        && closure_script(g, n).is_some_and(|s| is_runtime_script_name(g.name(s)))
+        && closure_script(g, n).is_some_and(|s| is_runtime_script_name(script_url(g, s)))
 }
 
 // ---------------------------------------------------------------------------------------------

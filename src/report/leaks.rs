@@ -51,7 +51,35 @@ pub fn text(r: &LeakReport) -> String {
             r.clusters.len() - 20
         ));
     }
-    out.push_str(&one_time_text(r));
+    out.push_str(&not_counted_text(r));
+    out
+}
+
+/// What was found but not counted: [`one_time_text`] then [`replaced_text`].
+pub fn not_counted_text(r: &LeakReport) -> String {
+    one_time_text(r) + &replaced_text(r)
+}
+
+/// `replaced values (not counted): …` and one line per group with the slot that holds it, or
+/// nothing.
+pub fn replaced_text(r: &LeakReport) -> String {
+    if r.replaced_values.is_empty() {
+        return String::new();
+    }
+    let total: u64 = r.replaced_values.iter().map(|c| c.count).sum();
+    let mut out = format!(
+        "\nreplaced values (not counted): {total} object(s) in slots that held another object at \
+         the baseline (the latest value, no bigger, holding nothing else new)\n"
+    );
+    for c in &r.replaced_values {
+        out.push_str(&format!(
+            "  {} × {}  retained {}  held by {}\n",
+            c.count,
+            c.class,
+            human_bytes(c.retained_size),
+            one_time_holder(c)
+        ));
+    }
     out
 }
 
@@ -63,7 +91,8 @@ pub fn one_time_text(r: &LeakReport) -> String {
     }
     let total: u64 = r.one_time_allocations.iter().map(|c| c.count).sum();
     let mut out = format!(
-        "\none-time allocations (not counted): {total} object(s) the runtime made once, on first use\n"
+        "\none-time allocations (not counted): {total} object(s) the runtime made for itself, once on \
+         first use or for its own pending work\n"
     );
     for c in &r.one_time_allocations {
         out.push_str(&format!(
@@ -77,7 +106,8 @@ pub fn one_time_text(r: &LeakReport) -> String {
     out
 }
 
-/// The holder and slot of a one-time allocation: `BuiltinModule.exports`, `Context.utilColors`.
+/// The holder and slot of a one-time allocation or a replaced value: `BuiltinModule.exports`,
+/// `Context.utilColors`, `Layer.params`.
 pub fn one_time_holder(c: &LeakCluster) -> String {
     let n = c.trace.len();
     match (n.checked_sub(2).map(|i| &c.trace[i]), c.trace.last()) {

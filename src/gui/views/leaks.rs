@@ -105,6 +105,18 @@ impl LeaksView {
                 },
             );
         }
+        let replaced = crate::report::leaks::replaced_text(report);
+        if !replaced.is_empty() {
+            ui.collapsing(
+                format!(
+                    "Replaced values (not counted): {} group(s)",
+                    report.replaced_values.len()
+                ),
+                |ui| {
+                    ui.label(egui::RichText::new(replaced.trim()).weak());
+                },
+            );
+        }
         if report.clusters.is_empty() {
             ui.label("No leaks found.");
             return;

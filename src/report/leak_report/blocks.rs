@@ -94,6 +94,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         b.push(Block::Path(trace_lines(&c.trace)));
     }
     b.extend(one_time_blocks(l));
+    b.extend(replaced_blocks(l));
     b
 }
 
@@ -106,14 +107,47 @@ fn one_time_blocks(l: &LeakReport) -> Vec<Block> {
     vec![
         Block::Heading(3, "One-time allocations (not counted)".into()),
         Block::Paragraph(format!(
-            "{total} object(s) the runtime made once, lazily, on first use (builtin module exports, \
-             stdio streams, console internals): held only by the runtime's own code, in a slot it \
-             already had. They are not leaks and are left out of the counts above and of the gate."
+            "{total} object(s) the runtime made for itself: once, lazily, on first use (builtin \
+             module exports, stdio streams, console internals), held only by the runtime's own code \
+             in a slot it already had, or as its own pending work (a timer of its own). They are \
+             not leaks and are left out of the counts above and of the gate."
         )),
         Block::table(
             &["Class", "Count", "Retained", "Held by"],
             &[false, true, true, false],
             l.one_time_allocations
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.class.clone(),
+                        c.count.to_string(),
+                        human_bytes(c.retained_size),
+                        leaks::one_time_holder(c),
+                    ]
+                })
+                .collect(),
+        ),
+    ]
+}
+
+/// Values that replaced an older one in the same slot: a short paragraph and a table, or nothing.
+fn replaced_blocks(l: &LeakReport) -> Vec<Block> {
+    if l.replaced_values.is_empty() {
+        return Vec::new();
+    }
+    let total: u64 = l.replaced_values.iter().map(|c| c.count).sum();
+    vec![
+        Block::Heading(3, "Replaced values (not counted)".into()),
+        Block::Paragraph(format!(
+            "{total} object(s) in a named slot that held another object at the baseline (the last \
+             request's leftovers, a cache's latest entry): no bigger than what they replaced and \
+             holding no other new object, so the slot is overwritten, not filling up. They are \
+             left out of the counts above and of the gate."
+        )),
+        Block::table(
+            &["Class", "Count", "Retained", "Held by"],
+            &[false, true, true, false],
+            l.replaced_values
                 .iter()
                 .map(|c| {
                     vec![
