@@ -26,6 +26,11 @@
 //   - <div class="panel"> > <section> > <ul class="inner"> (only children) with 20 <li>,
 //     kept by one of its <li> in window.lastItem.
 //
+// With --clean [OUT_DIR] (default sample-snapshots/browser-clean) the page is used correctly:
+// baseline; a list of 200 <li> built, clicked and removed with its listeners, and browser APIs
+// (observers, fetch, performance, crypto, URL, navigator, fonts…) touched for the first time;
+// target; final 50 ms later. Nothing leaks.
+//
 // With --wasm [OUT_DIR] (default sample-snapshots/browser-wasm) the page runs the WebAssembly
 // training loop of fixtures/wasm/training.js over fixtures/wasm/arena.wasm (the module
 // scripts/make-wasm-scenario.js builds with wat2wasm) and takes step1..step3.heapsnapshot, one
@@ -114,6 +119,40 @@ window.leakedRows = null;
 window.leakyListeners = [];
 window.scratchCache = new Map();
 
+// --clean: a page used correctly. The list is built, clicked and removed with its listeners,
+// and browser APIs are touched for the first time (Blink makes their interface objects then).
+window.useApis = async function () {
+  const app = document.getElementById('app');
+  const ul = document.createElement('ul');
+  const handlers = [];
+  for (let i = 0; i < ${ROWS}; i++) {
+    const li = document.createElement('li');
+    li.textContent = 'row ' + i;
+    const onClick = () => { li.dataset.clicked = '1'; };
+    li.addEventListener('click', onClick);
+    handlers.push([li, onClick]);
+    ul.appendChild(li);
+    li.click();
+  }
+  app.appendChild(ul);
+  performance.mark('m'); performance.clearMarks();
+  const io = new IntersectionObserver(() => {}); io.observe(ul); io.disconnect();
+  const mo = new MutationObserver(() => {}); mo.observe(app, { childList: true }); mo.disconnect();
+  const ro = new ResizeObserver(() => {}); ro.observe(ul); ro.disconnect();
+  await new Promise((r) => requestAnimationFrame(r));
+  await (await fetch('data:text/plain,hello')).text();
+  new TextEncoder().encode('x');
+  new URL('https://example.test/a?b=1').searchParams.get('b');
+  crypto.getRandomValues(new Uint8Array(4));
+  new AbortController().abort();
+  structuredClone({ a: 1 });
+  const sizes = [navigator.userAgent.length, screen.width, history.length, new Blob(['x']).size,
+    document.fonts.size, matchMedia('(min-width: 1px)').matches, getComputedStyle(ul).color];
+  for (const [li, onClick] of handlers) li.removeEventListener('click', onClick);
+  ul.remove();
+  return sizes.length ? ${ROWS} : 0;
+};
+
 // Build the list in the document, then take it out again but keep a reference: a detached
 // DOM tree of 1 <ul>, ${ROWS} <li class="row"> and their ${ROWS} text nodes.
 window.leak = function () {
@@ -199,10 +238,11 @@ async function takeSnapshot(cdp, file, options = {}) {
 }
 
 (async () => {
-  const mode = ['--tree', '--wasm'].includes(process.argv[2]) ? process.argv[2] : '';
+  const mode = ['--tree', '--wasm', '--clean'].includes(process.argv[2]) ? process.argv[2] : '';
   const tree = mode === '--tree';
   const args = process.argv.slice(mode ? 3 : 2);
-  const defaultDir = { '--tree': 'browser-detached-tree', '--wasm': 'browser-wasm' }[mode] ||
+  const defaultDir = { '--tree': 'browser-detached-tree', '--wasm': 'browser-wasm',
+    '--clean': 'browser-clean' }[mode] ||
     'browser-detached';
   const outDir = args[0] || path.join('sample-snapshots', defaultDir);
   fs.mkdirSync(outDir, { recursive: true });
@@ -232,6 +272,22 @@ async function takeSnapshot(cdp, file, options = {}) {
       if (rows !== TREE_ROWS) throw new Error(`expected ${TREE_ROWS} rows, the page made ${rows}`);
       written.push(await takeSnapshot(cdp, path.join(outDir, 'tree.heapsnapshot')));
       console.log(`${await browser.version()}: wrote ${written.join(', ')}`);
+      return;
+    }
+    if (mode === '--clean') {
+      written.push(await takeSnapshot(cdp, path.join(outDir, 'baseline.heapsnapshot')));
+      const rows = await page.evaluate(() => window.useApis());
+      if (rows !== ROWS) throw new Error(`expected ${ROWS} rows, the page made ${rows}`);
+      written.push(await takeSnapshot(cdp, path.join(outDir, 'target.heapsnapshot')));
+      await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+      written.push(await takeSnapshot(cdp, path.join(outDir, 'final.heapsnapshot')));
+      const version = await browser.version();
+      fs.writeFileSync(path.join(outDir, 'expected.json'), JSON.stringify({
+        description: 'scripts/make-browser-snapshot.js --clean: nothing of the page leaks',
+        browser: version,
+        leaks: {},
+      }, null, 2) + '\n');
+      console.log(`${version}: wrote ${written.join(', ')}`);
       return;
     }
     written.push(await takeSnapshot(cdp, path.join(outDir, 'baseline.heapsnapshot')));

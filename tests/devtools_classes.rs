@@ -222,5 +222,5 @@ fn every_bundled_snapshot_has_devtools_table_and_equals_it() {
             }
         }
     }
-    assert!(checked >= 28, "only {checked} samples found");
+    assert!(checked >= 31, "only {checked} samples found");
 }

@@ -198,6 +198,24 @@ fn last_request_leftovers_are_replaced_values_and_user_timers_still_leak() {
     );
 }
 
+/// scripts/make-browser-snapshot.js --clean: a page used correctly, touching browser APIs for
+/// the first time after the baseline. Blink makes their interface objects (constructors on
+/// `window`, prototypes of its objects) then: the embedder's, not leaks.
+#[test]
+fn a_clean_page_has_no_leaks_and_the_embedders_interface_objects_are_one_time() {
+    let (code, out) = gate("browser-clean");
+    assert_eq!(code, 0, "{out}");
+    let r = leaks("browser-clean");
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    let held = slots(&r);
+    for slot in [
+        "Navigator.__proto__",
+        "Window [JSGlobalObject] / ://.IntersectionObserver",
+    ] {
+        assert!(held.iter().any(|h| h == slot), "{held:?}");
+    }
+}
+
 #[test]
 fn browser_leaks_are_not_taken_for_runtime_singletons() {
     // window.leakedRows is a named slot of an object older than the baseline, but no runtime

@@ -243,6 +243,38 @@ fn edge_name_is(g: &HeapGraph, e: &crate::model::EdgeRef, name: &str) -> bool {
     !e.kind.named_by_index() && g.strings().get(e.name_or_index) == name
 }
 
+/// Is the object `path` ends at one of the embedder's interface objects, which a browser makes
+/// lazily, the first time a page touches an API (docs/leak-rules.md, "The embedder's interface
+/// objects")? It is when it is an API function (its code is the embedder's: a
+/// `FunctionTemplateInfo` behind its `SharedFunctionInfo`, like `window.IntersectionObserver`)
+/// or the prototype of an embedder (native) object (`Navigator (prototype)`), and no function
+/// of the program's is on its path. The caller also requires that it reaches none.
+fn is_embedder_interface(g: &HeapGraph, p: &RetainerPath) -> bool {
+    let Some(last) = p.steps.last() else {
+        return false;
+    };
+    if p.steps.iter().any(|st| is_program_closure(g, st.edge.to)) {
+        return false;
+    }
+    let v = last.edge.to;
+    let api_function = g.kind(v) == NodeKind::Closure
+        && g.edges(v)
+            .filter(|e| edge_name_is(g, e, "shared"))
+            .flat_map(|e| g.edges(e.to))
+            .any(|e| {
+                (edge_name_is(g, &e, "function_data")
+                    || edge_name_is(g, &e, "untrusted_function_data"))
+                    && g.name(e.to) == FUNCTION_TEMPLATE_INFO
+            });
+    let embedder_prototype = g.kind(last.edge.from) == NodeKind::Native
+        && edge_name_is(g, &last.edge, PROTO_EDGE)
+        && g.kind(v) == NodeKind::Object;
+    api_function || embedder_prototype
+}
+
+/// V8's record of a function the embedder implements.
+const FUNCTION_TEMPLATE_INFO: &str = "system / FunctionTemplateInfo";
+
 /// The most new nodes [`reaches_program_code`] walks before it gives up (and says yes).
 const PROGRAM_CODE_WALK: usize = 100_000;
 
@@ -531,6 +563,10 @@ impl LeakReport {
                 .collect();
             key.shrink_to_fit();
             if is_one_time_path(g, &path, &base_ids, &target_ids)
+                && !reaches_program_code(final_, v, &surviving)
+            {
+                add(&mut one_time, v, &path, key);
+            } else if is_embedder_interface(g, &path)
                 && !reaches_program_code(final_, v, &surviving)
             {
                 add(&mut one_time, v, &path, key);
