@@ -562,17 +562,16 @@ impl LeakReport {
                 })
                 .collect();
             key.shrink_to_fit();
-            if is_one_time_path(g, &path, &base_ids, &target_ids)
-                && !reaches_program_code(final_, v, &surviving)
+            // The walk is the costly test: once, and only when a rule needs it.
+            let program = std::cell::OnceCell::new();
+            let reaches_program =
+                || *program.get_or_init(|| reaches_program_code(final_, v, &surviving));
+            if (is_one_time_path(g, &path, &base_ids, &target_ids)
+                || is_embedder_interface(g, &path))
+                && !reaches_program()
             {
                 add(&mut one_time, v, &path, key);
-            } else if is_embedder_interface(g, &path)
-                && !reaches_program_code(final_, v, &surviving)
-            {
-                add(&mut one_time, v, &path, key);
-            } else if is_runtime_work(final_, &path, &base_ids, &surviving)
-                && !reaches_program_code(final_, v, &surviving)
-            {
+            } else if is_runtime_work(final_, &path, &base_ids, &surviving) && !reaches_program() {
                 maybe_runtime_work.push((v, path, key));
             } else if is_replaced_value(final_, &path, baseline, &base_ids) {
                 maybe_replaced.push((v, path, key));
