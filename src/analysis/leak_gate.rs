@@ -474,6 +474,7 @@ mod tests {
             class: class.into(),
             count,
             retained_size: bytes,
+            reached_through: 0,
             trace: vec![
                 step("[1]", "(GC roots)"),
                 step("contexts", "Map"),

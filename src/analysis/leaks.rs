@@ -46,6 +46,10 @@ pub struct LeakCluster {
     pub retained_size: u64,
     /// Shortest retainer path of one representative, from the root to the leaked object.
     pub trace: Vec<TraceStep>,
+    /// Other new objects (allocated after the baseline, alive in the final snapshot) reported
+    /// under the cluster's objects: dominated by one of them, or reached only through one.
+    /// A ring of leaked timers is one or two objects with the rest reached through them.
+    pub reached_through: u64,
     /// Ids of up to 20 leaked objects in the cluster.
     pub example_ids: Vec<u32>,
     /// All leaked objects of the cluster (final snapshot's node indices).
@@ -346,6 +350,36 @@ fn is_runtime_class_instance(g: &HeapGraph, n: NodeIx) -> bool {
         .any(|e| edge_name_is(g, &e, "constructor") && is_runtime_closure(g, e.to))
 }
 
+/// For each reported object, how many objects are under it, directly or through others
+/// (`under` maps an object to the one it is reported under).
+fn reached_through(under: &FxHashMap<NodeIx, NodeIx>) -> FxHashMap<NodeIx, u64> {
+    // The reported object at the top of each chain, with the chains shortened as they are
+    // walked so that long lists cost one walk, not one per element.
+    let mut top: FxHashMap<NodeIx, NodeIx> = FxHashMap::default();
+    let mut counts: FxHashMap<NodeIx, u64> = FxHashMap::default();
+    let mut chain = Vec::new();
+    for &start in under.keys() {
+        let mut x = start;
+        let t = loop {
+            if let Some(&t) = top.get(&x) {
+                break t;
+            }
+            match under.get(&x) {
+                Some(&h) if chain.len() <= under.len() => {
+                    chain.push(x);
+                    x = h;
+                }
+                _ => break x,
+            }
+        };
+        for y in chain.drain(..) {
+            top.insert(y, t);
+        }
+        *counts.entry(t).or_default() += 1;
+    }
+    counts
+}
+
 fn id_set(s: &AnalyzedSnapshot) -> FxHashSet<u32> {
     let g = s.graph();
     (0..g.node_count() as NodeIx).map(|n| g.id(n)).collect()
@@ -494,7 +528,9 @@ impl LeakReport {
             None
         };
         // Leaked objects others are reported under: never a mere replaced value.
-        let mut holds_others = FxHashSet::default();
+        // Each object reported under another: the leaked object it is under (the nearest
+        // dominating one, or the first on its path), itself perhaps under another.
+        let mut under: FxHashMap<NodeIx, NodeIx> = FxHashMap::default();
         let mut clusters: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         let mut one_time: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         let mut replaced: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
@@ -512,6 +548,7 @@ impl LeakReport {
                 count: 0,
                 retained_size: 0,
                 trace: trace_steps(final_, path),
+                reached_through: 0,
                 example_ids: Vec::new(),
                 nodes: Vec::new(),
             });
@@ -527,20 +564,20 @@ impl LeakReport {
                 continue;
             }
             if let Some(d) = held_by_leak(v) {
-                holds_others.insert(d);
+                under.insert(v, d);
                 continue;
             }
             let Some(path) = shortest_path(g, a, v) else {
                 continue;
             };
             // Reached through another leaked object: it is part of that leak.
-            let mut through_leak = false;
-            for st in &path.steps[..path.steps.len().saturating_sub(1)] {
-                if surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to) {
-                    holds_others.insert(st.edge.to);
-                    through_leak = true;
-                }
+            let through_leak = path.steps[..path.steps.len().saturating_sub(1)]
+                .iter()
+                .find(|st| surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to));
+            if let Some(st) = through_leak {
+                under.insert(v, st.edge.to);
             }
+            let through_leak = through_leak.is_some();
             if through_leak || is_engine_path(g, &path) {
                 continue;
             }
@@ -596,13 +633,22 @@ impl LeakReport {
             };
             add(group, v, &path, key);
         }
+        let holders: FxHashSet<NodeIx> = under.values().copied().collect();
         for (v, path, key) in maybe_replaced {
-            let group = if holds_others.contains(&v) {
+            let group = if holders.contains(&v) {
                 &mut clusters
             } else {
                 &mut replaced
             };
             add(group, v, &path, key);
+        }
+        let reached = reached_through(&under);
+        for c in clusters
+            .values_mut()
+            .chain(one_time.values_mut())
+            .chain(replaced.values_mut())
+        {
+            c.reached_through = c.nodes.iter().filter_map(|v| reached.get(v)).sum();
         }
         let clusters = sorted(clusters);
         Self {

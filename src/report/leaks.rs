@@ -19,6 +19,15 @@ pub fn counts(r: &LeakReport) -> String {
     )
 }
 
+/// `  (+N more new objects reached through them)`, or nothing: what the cluster's objects hold
+/// or lead to besides what they dominate (a ring of timers reaches the rest through its ends).
+pub fn reached_through_note(c: &LeakCluster) -> String {
+    match c.reached_through {
+        0 => String::new(),
+        n => format!("  (+{n} more new objects reached through them)"),
+    }
+}
+
 /// The one line that sums up a leak search (the CLI's first line, the Leaks view's headline).
 pub fn headline(r: &LeakReport) -> String {
     format!(
@@ -35,11 +44,12 @@ pub fn text(r: &LeakReport) -> String {
     out.push('\n');
     for (i, c) in r.clusters.iter().enumerate().take(20) {
         out.push_str(&format!(
-            "\n#{} {} × {}  retained {}\n",
+            "\n#{} {} × {}  retained {}{}\n",
             i + 1,
             c.count,
             c.class,
-            human_bytes(c.retained_size)
+            human_bytes(c.retained_size),
+            reached_through_note(c)
         ));
         for (d, line) in trace_lines(&c.trace).iter().enumerate() {
             out.push_str(&format!("  {}{}\n", "  ".repeat(d), line));

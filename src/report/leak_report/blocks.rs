@@ -88,6 +88,13 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                 human_bytes(c.retained_size)
             ),
         ));
+        if c.reached_through > 0 {
+            b.push(Block::Paragraph(format!(
+                "{} more new objects are reached through them (held by them or found only \
+                 past them, like the rest of a ring of timers).",
+                c.reached_through
+            )));
+        }
         b.push(Block::Paragraph(
             "Retainer trace of one of them, from the GC roots:".into(),
         ));
