@@ -421,20 +421,24 @@ fn overwritten_slots_that_grow_or_hold_new_objects_and_new_slots_stay_leaks() {
     });
     assert_eq!(groups(&r.clusters), vec![("Array".into(), 1)]);
     assert!(r.replaced_values.is_empty());
-    // `recent = new Node(item, recent)`: the new head holds the new nodes under it.
+    // `recent = new Node(item, recent)`: the new head holds the 20 new nodes under it.
     let r = program_trio(|h, app, stage| {
         if stage == Stage::Baseline {
             let o = h.node_with_id("object", "RecentNode", 101, 32);
             h.edge(app, "property", "recent", o);
             return;
         }
-        let head = h.node_with_id("object", "RecentNode", 201, 32);
-        h.edge(app, "property", "recent", head);
-        let next = h.node_with_id("object", "RecentNode", 203, 32);
-        h.edge(head, "property", "next", next);
+        let mut next = h.node_with_id("object", "RecentNode", 201, 32);
+        h.edge(app, "property", "recent", next);
+        for i in 0..20 {
+            let node = h.node_with_id("object", "RecentNode", 203 + 2 * i, 32);
+            h.edge(next, "property", "next", node);
+            next = node;
+        }
     });
     assert_eq!(groups(&r.clusters), vec![("RecentNode".into(), 1)]);
-    assert_eq!(r.clusters[0].retained_size, 64);
+    assert_eq!(r.clusters[0].retained_size, 21 * 32);
+    assert_eq!(r.clusters[0].reached_through, 20);
     assert!(r.replaced_values.is_empty());
     // A slot the holder did not have at the baseline.
     let r = program_trio(|h, app, stage| {
@@ -511,4 +515,33 @@ fn the_runtimes_own_pending_work_is_not_a_leak_unless_it_piles_up() {
     let r = trio(6);
     assert_eq!(groups(&r.clusters), vec![("TimersList".into(), 6)]);
     assert!(r.one_time_allocations.is_empty());
+}
+
+#[test]
+fn entries_of_a_collection_that_did_not_grow_are_replaced_values_and_of_one_that_grew_leaks() {
+    // `cache` (old) held 3 entries at the baseline and holds 3 others now, each with its own
+    // body: a bounded cache. Then the same with a fourth entry added: a leak.
+    let cache = |entries: u32| {
+        program_trio(move |h, app, stage| {
+            let store = h.node_with_id("array", "", 21, 64);
+            h.edge(app, "internal", "cache", store);
+            let (first, count) = if stage == Stage::Baseline {
+                (101, 3)
+            } else {
+                (201, entries)
+            };
+            for i in 0..count {
+                let o = h.node_with_id("object", "Order", first + 4 * i, 40);
+                h.edge(store, "element", &i.to_string(), o);
+                let body = h.node_with_id("object", "Body", first + 4 * i + 2, 24);
+                h.edge(o, "property", "body", body);
+            }
+        })
+    };
+    let r = cache(3);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("Order".into(), 3)]);
+    let r = cache(4);
+    assert_eq!(groups(&r.clusters), vec![("Order".into(), 4)]);
+    assert!(r.replaced_values.is_empty());
 }

@@ -7,9 +7,9 @@
 //! Objects the runtime makes once, lazily, on first use (Node's builtin module exports, the
 //! stdio streams, console internals) survive too but are not leaks: they are listed apart as
 //! one-time allocations and never counted (the rule and why it holds: `docs/leak-rules.md`).
-//! Neither are values that replaced an older one in the same named slot (a framework's
-//! `layer.params`, a parser's `_headers`: the last request's leftovers), as long as they are no
-//! bigger than what they replaced and hold no other new object: listed apart as replaced values.
+//! Neither are values that replaced older ones (a framework's `layer.params`, a parser's
+//! `_headers`, a bounded cache's entries: the last requests' leftovers), as long as they are no
+//! bigger than what they replaced: listed apart as replaced values.
 
 use serde::Serialize;
 
@@ -72,9 +72,10 @@ pub struct LeakReport {
     /// Objects the runtime made once, lazily, on first use, grouped like clusters (largest
     /// retained size first). Not leaks: never in `clusters`, the counts above or the gate.
     pub one_time_allocations: Vec<LeakCluster>,
-    /// Objects in a named slot that held another object in the baseline, no bigger than it
-    /// and holding no other new object: the slot's latest value, not an accumulation (see
-    /// [`is_replaced_value`]). Grouped like clusters; never counted.
+    /// Objects in a named slot that held another object in the baseline, or entries of a
+    /// collection no bigger than in the baseline, no bigger than what they replaced: the
+    /// latest values, not an accumulation (see [`is_replaced_value`]). Grouped like clusters;
+    /// never counted.
     pub replaced_values: Vec<LeakCluster>,
 }
 
@@ -394,21 +395,26 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 }
 
 /// Is the object `path` ends at the latest value of a slot rather than something piling up
-/// (docs/leak-rules.md, "Replaced values")? It is when
-/// - the last edge is a named slot (a property, a scope variable or a named internal field, not
-///   an element or a numbered key) of a holder that already existed in the baseline;
-/// - in the baseline that holder had the same slot, holding another object: the program keeps
-///   overwriting it;
-/// - it retains at most twice what the old value retained (plus 256 bytes): a value that grows
-///   from one replacement to the next (`log = log.concat(line)`) is still a leak.
+/// (docs/leak-rules.md, "Replaced values")? It is when its holder already existed in the
+/// baseline and
+/// - for a named slot (a property, a scope variable, a named internal field): the holder had
+///   the same slot in the baseline, holding another object;
+/// - for an entry of a collection (an element, an index, a numbered key): the collection holds
+///   no more objects now than in the baseline (a bounded cache, a ring buffer: entries
+///   replaced, not added);
+/// - and it retains at most twice what the old value (or the biggest old entry) retained, plus
+///   256 bytes: a value that grows from one replacement to the next (`log = log.concat(line)`)
+///   is still a leak.
 ///
-/// The caller also requires that no other leaked object is reported under it (a replaced
-/// head of a linked list, a new state object holding new items stay leaks).
+/// The caller also requires that at most [`REPLACED_VALUE_PARTS`] new objects are reported
+/// under it (a replaced head of a linked list, a new state object holding new items stay
+/// leaks).
 fn is_replaced_value(
     final_: &AnalyzedSnapshot,
     path: &RetainerPath,
     baseline: &AnalyzedSnapshot,
     base_index: &FxHashMap<u32, NodeIx>,
+    collections: &mut FxHashMap<NodeIx, Option<u64>>,
 ) -> bool {
     let Some(last) = path.steps.last() else {
         return false;
@@ -416,32 +422,65 @@ fn is_replaced_value(
     let g = final_.graph();
     let e = last.edge.index as usize;
     let kind = g.edge_kind(e);
-    if kind.named_by_index()
-        || !matches!(
-            kind,
-            EdgeKind::Property | EdgeKind::Internal | EdgeKind::Context
-        )
-    {
+    if matches!(kind, EdgeKind::Weak | EdgeKind::Shortcut) {
         return false;
     }
-    let name = g.strings().get(g.edge_name_or_index(e));
-    if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let Some(&old_holder) = base_index.get(&g.id(last.edge.from)) else {
+    let holder = last.edge.from;
+    let Some(&old_holder) = base_index.get(&g.id(holder)) else {
         return false;
     };
     let b = baseline.graph();
-    let Some(old_value) = b
-        .edges(old_holder)
-        .find(|x| x.kind == kind && b.strings().get(x.name_or_index) == name)
-        .map(|x| x.to)
-    else {
-        return false;
-    };
     let v = last.edge.to;
-    b.id(old_value) != g.id(v)
-        && final_.analysis.retained_size(v) <= 2 * baseline.analysis.retained_size(old_value) + 256
+    let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
+    if !is_entry_edge(g, e) {
+        // A named slot: the same slot held another object at the baseline.
+        let name = g.strings().get(g.edge_name_or_index(e));
+        let Some(old_value) = b
+            .edges(old_holder)
+            .find(|x| x.kind == kind && b.strings().get(x.name_or_index) == name)
+            .map(|x| x.to)
+        else {
+            return false;
+        };
+        return is_object_kind(b.kind(old_value))
+            && b.id(old_value) != g.id(v)
+            && final_.analysis.retained_size(v) <= size_limit(old_value);
+    }
+    // An entry of a collection: the collection holds no more objects than at the baseline, so
+    // its entries were replaced, not added. Worked out once per collection.
+    let limit = *collections.entry(holder).or_insert_with(|| {
+        let entries = |gr: &HeapGraph, h: NodeIx| {
+            gr.edges(h)
+                .filter(|x| is_entry_edge(gr, x.index as usize) && is_object_kind(gr.kind(x.to)))
+                .map(|x| x.to)
+                .collect::<Vec<_>>()
+        };
+        let before = entries(b, old_holder);
+        (!before.is_empty() && entries(g, holder).len() <= before.len())
+            .then(|| before.iter().map(|&o| size_limit(o)).max().unwrap_or(0))
+    });
+    limit.is_some_and(|limit| final_.analysis.retained_size(v) <= limit)
+}
+
+/// The most new objects a replaced value may have under it (its own parts): more is a
+/// collection of new objects behind a replaced slot, like a list whose head is replaced.
+const REPLACED_VALUE_PARTS: u64 = 16;
+
+/// Is edge `e` an entry of a collection: an element, a hidden index or a numbered key?
+fn is_entry_edge(g: &HeapGraph, e: usize) -> bool {
+    let kind = g.edge_kind(e);
+    kind.named_by_index() || {
+        let name = g.strings().get(g.edge_name_or_index(e));
+        name.is_empty() || name.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// Kinds of node a program's value can be (not strings, numbers, code or V8's internals).
+fn is_object_kind(kind: NodeKind) -> bool {
+    matches!(
+        kind,
+        NodeKind::Object | NodeKind::Closure | NodeKind::RegExp | NodeKind::Native
+    )
 }
 
 /// An edge name with indices folded, so the same path through different slots matches.
@@ -537,6 +576,8 @@ impl LeakReport {
         // Replaced values wait until every object has been seen (one may turn out to hold
         // others); they are few, unlike leaks, so keeping their paths costs little.
         let mut maybe_replaced = Vec::new();
+        // Per collection: the most a replaced entry may retain, or `None` if it grew.
+        let mut collections = FxHashMap::default();
         // The same for the runtime's pending work, which must stay a handful per path shape.
         let mut maybe_runtime_work = Vec::new();
         let add = |groups: &mut FxHashMap<Vec<String>, LeakCluster>,
@@ -610,7 +651,7 @@ impl LeakReport {
                 add(&mut one_time, v, &path, key);
             } else if is_runtime_work(final_, &path, &base_ids, &surviving) && !reaches_program() {
                 maybe_runtime_work.push((v, path, key));
-            } else if is_replaced_value(final_, &path, baseline, &base_ids) {
+            } else if is_replaced_value(final_, &path, baseline, &base_ids, &mut collections) {
                 maybe_replaced.push((v, path, key));
             } else {
                 add(&mut clusters, v, &path, key);
@@ -633,16 +674,16 @@ impl LeakReport {
             };
             add(group, v, &path, key);
         }
-        let holders: FxHashSet<NodeIx> = under.values().copied().collect();
+        let reached = reached_through(&under);
         for (v, path, key) in maybe_replaced {
-            let group = if holders.contains(&v) {
+            // Its own parts (a request's body) may hang under it; a list of new objects may not.
+            let group = if reached.get(&v).copied().unwrap_or(0) > REPLACED_VALUE_PARTS {
                 &mut clusters
             } else {
                 &mut replaced
             };
             add(group, v, &path, key);
         }
-        let reached = reached_through(&under);
         for c in clusters
             .values_mut()
             .chain(one_time.values_mut())

@@ -78,8 +78,8 @@ pub fn replaced_text(r: &LeakReport) -> String {
     }
     let total: u64 = r.replaced_values.iter().map(|c| c.count).sum();
     let mut out = format!(
-        "\nreplaced values (not counted): {total} object(s) in slots that held another object at \
-         the baseline (the latest value, no bigger, holding nothing else new)\n"
+        "\nreplaced values (not counted): {total} object(s) in slots overwritten since the \
+         baseline or in collections no bigger than then (the latest values, no bigger)\n"
     );
     for c in &r.replaced_values {
         out.push_str(&format!(

@@ -146,10 +146,11 @@ fn replaced_blocks(l: &LeakReport) -> Vec<Block> {
     vec![
         Block::Heading(3, "Replaced values (not counted)".into()),
         Block::Paragraph(format!(
-            "{total} object(s) in a named slot that held another object at the baseline (the last \
-             request's leftovers, a cache's latest entry): no bigger than what they replaced and \
-             holding no other new object, so the slot is overwritten, not filling up. They are \
-             left out of the counts above and of the gate."
+            "{total} object(s) in a named slot that held another object at the baseline, or in a \
+             collection that holds no more objects than then (the last request's leftovers, a \
+             bounded cache's entries): no bigger than what they replaced, with at most a few new \
+             objects of their own, so the slots are overwritten, not filling up. They are left \
+             out of the counts above and of the gate."
         )),
         Block::table(
             &["Class", "Count", "Retained", "Held by"],
