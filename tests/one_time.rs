@@ -545,3 +545,23 @@ fn entries_of_a_collection_that_did_not_grow_are_replaced_values_and_of_one_that
     assert_eq!(groups(&r.clusters), vec![("Order".into(), 4)]);
     assert!(r.replaced_values.is_empty());
 }
+
+#[test]
+fn a_slot_that_held_undefined_takes_a_small_value_as_replaced_and_a_big_one_as_a_leak() {
+    let trio = |size: u64| {
+        program_trio(move |h, app, stage| {
+            if stage == Stage::Baseline {
+                let undefined = h.node_with_id("hidden", "system / Oddball", 71, 0);
+                h.edge(app, "property", "params", undefined);
+            } else {
+                let o = h.node_with_id("object", "Object", 201, size);
+                h.edge(app, "property", "params", o);
+            }
+        })
+    };
+    let r = trio(56);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("Object".into(), 1)]);
+    let r = trio(4096);
+    assert_eq!(groups(&r.clusters), vec![("Object".into(), 1)]);
+}

@@ -398,7 +398,8 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 /// (docs/leak-rules.md, "Replaced values")? It is when its holder already existed in the
 /// baseline and
 /// - for a named slot (a property, a scope variable, a named internal field): the holder had
-///   the same slot in the baseline, holding another object;
+///   the same slot in the baseline, holding another object (or a primitive: then the new value
+///   may retain at most [`PRIMITIVE_SLOT_LIMIT`] bytes);
 /// - for an entry of a collection (an element, an index, a numbered key): the collection holds
 ///   no more objects now than in the baseline (a bounded cache, a ring buffer: entries
 ///   replaced, not added);
@@ -442,9 +443,15 @@ fn is_replaced_value(
         else {
             return false;
         };
-        return is_object_kind(b.kind(old_value))
-            && b.id(old_value) != g.id(v)
-            && final_.analysis.retained_size(v) <= size_limit(old_value);
+        // A slot that held `undefined` or `null` (a primitive) is compared with a small
+        // object instead: filling a declared slot once is not growth, filling it with a big
+        // new structure still shows.
+        let limit = if is_object_kind(b.kind(old_value)) {
+            size_limit(old_value)
+        } else {
+            PRIMITIVE_SLOT_LIMIT
+        };
+        return b.id(old_value) != g.id(v) && final_.analysis.retained_size(v) <= limit;
     }
     // An entry of a collection: the collection holds no more objects than at the baseline, so
     // its entries were replaced, not added. Worked out once per collection.
@@ -461,6 +468,10 @@ fn is_replaced_value(
     });
     limit.is_some_and(|limit| final_.analysis.retained_size(v) <= limit)
 }
+
+/// The most a value may retain in a named slot that held a primitive (`undefined`, `null`, a
+/// number) at the baseline to count as replaced.
+const PRIMITIVE_SLOT_LIMIT: u64 = 1024;
 
 /// The most new objects a replaced value may have under it (its own parts): more is a
 /// collection of new objects behind a replaced slot, like a list whose head is replaced.
