@@ -565,3 +565,15 @@ fn a_slot_that_held_undefined_takes_a_small_value_as_replaced_and_a_big_one_as_a
     let r = trio(4096);
     assert_eq!(groups(&r.clusters), vec![("Object".into(), 1)]);
 }
+
+#[test]
+fn a_detached_dom_node_in_an_overwritten_slot_is_still_a_leak() {
+    let r = program_trio(|h, app, stage| {
+        let id = if stage == Stage::Baseline { 101 } else { 201 };
+        let div = h.node_with_id("native", "Detached <div>", id, 40);
+        h.detachedness(div, 2);
+        h.edge(app, "property", "lastRemoved", div);
+    });
+    assert_eq!(groups(&r.clusters), vec![("Detached <div>".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+}

@@ -427,11 +427,15 @@ fn is_replaced_value(
         return false;
     }
     let holder = last.edge.from;
+    let v = last.edge.to;
+    // A detached DOM node kept anywhere is what the Detached view and the gate are for.
+    if g.kind(v) == NodeKind::Native {
+        return false;
+    }
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
         return false;
     };
     let b = baseline.graph();
-    let v = last.edge.to;
     let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
     if !is_entry_edge(g, e) {
         // A named slot: the same slot held another object at the baseline.
