@@ -605,6 +605,38 @@ fn leaks_view_lists_one_time_allocations_apart() {
     ));
 }
 
+/// An HTTP service measured right after its last request: no cluster, and the last request's
+/// leftovers listed apart as replaced values.
+#[test]
+fn leaks_view_lists_replaced_values_apart() {
+    let dir = "sample-snapshots/node-http-clean";
+    let mut h = app_with(&[&format!("{dir}/baseline.heapsnapshot.gz")]);
+    for name in ["target", "final"] {
+        open_and_wait(&mut h, &format!("{dir}/{name}.heapsnapshot.gz"));
+    }
+    let last = h.state().tabs.len() - 1;
+    h.state_mut().active = last;
+    h.state_mut().tabs[last].show::<LeaksView>();
+    h.run_steps(2);
+    h.get_by_label("Find leaks").click();
+    step_until(&mut h, "the leak search finished", |app| {
+        app.tabs[last]
+            .view::<LeaksView>()
+            .unwrap()
+            .report()
+            .is_some()
+    });
+    let report = h.state().tabs[last]
+        .view::<LeaksView>()
+        .unwrap()
+        .report()
+        .unwrap();
+    assert!(report.clusters.is_empty());
+    let groups = report.replaced_values.len();
+    assert!(groups > 0);
+    h.get_by_label(&format!("Replaced values (not counted): {groups} group(s)"));
+}
+
 /// The Memory view on the WASM training sample: the parts add up to the total, the WebAssembly
 /// memory is 5 pages, and clicking the biggest buffer holder selects it for the Retainers panel.
 #[test]
