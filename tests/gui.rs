@@ -6,6 +6,7 @@ mod gui_common;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use gui_common::{app_with, step_until, SAMPLE};
+use heapsight::analysis::leaks::LeakReport;
 use heapsight::gui::views::allocations::AllocationsView;
 use heapsight::gui::views::comparison::ComparisonView;
 use heapsight::gui::views::leaks::LeaksView;
@@ -570,17 +571,15 @@ fn comparison_and_leaks_preselect_by_the_order_snapshots_were_taken() {
     });
 }
 
-/// A clean run: the Leaks view finds no cluster and lists the runtime's one-time allocations
-/// apart, under their own heading.
-#[test]
-fn leaks_view_lists_one_time_allocations_apart() {
-    let dir = "sample-snapshots/node-lazy-clean";
-    let mut h = app_with(&[&format!("{dir}/baseline.heapsnapshot")]);
+/// Opens `dir`'s baseline, target and final (`{name}.{ext}`), runs the Leaks view's search on
+/// the last tab and hands back the app and the report.
+fn leaks_view_report(dir: &str, ext: &str) -> (Harness<'static, HeapsightApp>, LeakReport) {
+    let mut h = app_with(&[&format!("{dir}/baseline.{ext}")]);
     for name in ["target", "final"] {
-        open_and_wait(&mut h, &format!("{dir}/{name}.heapsnapshot"));
+        open_and_wait(&mut h, &format!("{dir}/{name}.{ext}"));
     }
     let last = h.state().tabs.len() - 1;
-    assert_eq!(h.state().tabs[last].doc.title, "final.heapsnapshot");
+    assert_eq!(h.state().tabs[last].doc.title, format!("final.{ext}"));
     h.state_mut().active = last;
     h.state_mut().tabs[last].show::<LeaksView>();
     h.run_steps(2);
@@ -596,7 +595,16 @@ fn leaks_view_lists_one_time_allocations_apart() {
         .view::<LeaksView>()
         .unwrap()
         .report()
-        .unwrap();
+        .unwrap()
+        .clone();
+    (h, report)
+}
+
+/// A clean run: the Leaks view finds no cluster and lists the runtime's one-time allocations
+/// apart, under their own heading.
+#[test]
+fn leaks_view_lists_one_time_allocations_apart() {
+    let (h, report) = leaks_view_report("sample-snapshots/node-lazy-clean", "heapsnapshot");
     assert!(report.clusters.is_empty());
     let groups = report.one_time_allocations.len();
     assert!(groups > 0);
@@ -609,28 +617,7 @@ fn leaks_view_lists_one_time_allocations_apart() {
 /// leftovers listed apart as replaced values.
 #[test]
 fn leaks_view_lists_replaced_values_apart() {
-    let dir = "sample-snapshots/node-http-clean";
-    let mut h = app_with(&[&format!("{dir}/baseline.heapsnapshot.gz")]);
-    for name in ["target", "final"] {
-        open_and_wait(&mut h, &format!("{dir}/{name}.heapsnapshot.gz"));
-    }
-    let last = h.state().tabs.len() - 1;
-    h.state_mut().active = last;
-    h.state_mut().tabs[last].show::<LeaksView>();
-    h.run_steps(2);
-    h.get_by_label("Find leaks").click();
-    step_until(&mut h, "the leak search finished", |app| {
-        app.tabs[last]
-            .view::<LeaksView>()
-            .unwrap()
-            .report()
-            .is_some()
-    });
-    let report = h.state().tabs[last]
-        .view::<LeaksView>()
-        .unwrap()
-        .report()
-        .unwrap();
+    let (h, report) = leaks_view_report("sample-snapshots/node-http-clean", "heapsnapshot.gz");
     assert!(report.clusters.is_empty());
     let groups = report.replaced_values.len();
     assert!(groups > 0);

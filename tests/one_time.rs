@@ -263,21 +263,29 @@ fn runtime_trio_with(
     script: impl Fn(&mut Heap) -> NodeIx,
     fill: impl Fn(&mut Heap, NodeIx, Stage),
 ) -> LeakReport {
+    trio(|h, global, stage| {
+        let f = h.node_with_id("closure", "lib", 5, 32);
+        h.edge(global, "property", "lib", f);
+        let shared = h.node_with_id("code", "lib", 7, 32);
+        h.edge(f, "internal", "shared", shared);
+        let s = script(h);
+        h.edge(shared, "internal", "script_or_debug_info", s);
+        let scope = h.node_with_id("object", "system / Context", 11, 48);
+        h.edge(f, "internal", "context", scope);
+        fill(h, scope, stage);
+    })
+}
+
+/// Baseline, target and final heaps of `(root) --shortcut--> global` and what `build` adds
+/// under `global` for each, and their leak report.
+fn trio(build: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakReport {
     let [b, t, f]: [AnalyzedSnapshot; 3] =
         [Stage::Baseline, Stage::Target, Stage::Final].map(|stage| {
             let mut h = Heap::new();
             let root = h.node_with_id("synthetic", "", 1, 0);
             let global = h.node_with_id("object", "global", 3, 100);
             h.edge(root, "shortcut", "1", global);
-            let f = h.node_with_id("closure", "lib", 5, 32);
-            h.edge(global, "property", "lib", f);
-            let shared = h.node_with_id("code", "lib", 7, 32);
-            h.edge(f, "internal", "shared", shared);
-            let s = script(&mut h);
-            h.edge(shared, "internal", "script_or_debug_info", s);
-            let scope = h.node_with_id("object", "system / Context", 11, 48);
-            h.edge(f, "internal", "context", scope);
-            fill(&mut h, scope, stage);
+            build(&mut h, global, stage);
             h.analyze()
         });
     LeakReport::compute(&b, &t, &f)
@@ -380,18 +388,11 @@ fn collection_entries_and_growing_holders_under_runtime_code_stay_leaks() {
 /// `global --property app--> App`, older than the baseline; `fill` adds what each snapshot
 /// holds below `App` (the program's own object: no runtime code on the way).
 fn program_trio(fill: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakReport {
-    let [b, t, f]: [AnalyzedSnapshot; 3] =
-        [Stage::Baseline, Stage::Target, Stage::Final].map(|stage| {
-            let mut h = Heap::new();
-            let root = h.node_with_id("synthetic", "", 1, 0);
-            let global = h.node_with_id("object", "global", 3, 100);
-            h.edge(root, "shortcut", "1", global);
-            let app = h.node_with_id("object", "App", 5, 64);
-            h.edge(global, "property", "app", app);
-            fill(&mut h, app, stage);
-            h.analyze()
-        });
-    LeakReport::compute(&b, &t, &f)
+    trio(|h, global, stage| {
+        let app = h.node_with_id("object", "App", 5, 64);
+        h.edge(global, "property", "app", app);
+        fill(h, app, stage);
+    })
 }
 
 #[test]

@@ -73,38 +73,32 @@ pub fn not_counted_text(r: &LeakReport) -> String {
 /// `replaced values (not counted): …` and one line per group with the slot that holds it, or
 /// nothing.
 pub fn replaced_text(r: &LeakReport) -> String {
-    if r.replaced_values.is_empty() {
-        return String::new();
-    }
-    let total: u64 = r.replaced_values.iter().map(|c| c.count).sum();
-    let mut out = format!(
-        "\nreplaced values (not counted): {total} object(s) in slots overwritten since the \
-         baseline or in collections no bigger than then (the latest values, no bigger)\n"
-    );
-    for c in &r.replaced_values {
-        out.push_str(&format!(
-            "  {} × {}  retained {}  held by {}\n",
-            c.count,
-            c.class,
-            human_bytes(c.retained_size),
-            one_time_holder(c)
-        ));
-    }
-    out
+    not_counted_groups(
+        "replaced values",
+        "in slots overwritten since the baseline or in collections no bigger than then (the \
+         latest values, no bigger)",
+        &r.replaced_values,
+    )
 }
 
 /// `one-time allocations (not counted): …` and one line per group with the slot that holds it,
 /// or nothing when the runtime made nothing lazily.
 pub fn one_time_text(r: &LeakReport) -> String {
-    if r.one_time_allocations.is_empty() {
+    not_counted_groups(
+        "one-time allocations",
+        "the runtime made for itself, once on first use or for its own pending work",
+        &r.one_time_allocations,
+    )
+}
+
+/// `\n{what} (not counted): N object(s) {why}` and a line per group, or nothing.
+fn not_counted_groups(what: &str, why: &str, groups: &[LeakCluster]) -> String {
+    if groups.is_empty() {
         return String::new();
     }
-    let total: u64 = r.one_time_allocations.iter().map(|c| c.count).sum();
-    let mut out = format!(
-        "\none-time allocations (not counted): {total} object(s) the runtime made for itself, once on \
-         first use or for its own pending work\n"
-    );
-    for c in &r.one_time_allocations {
+    let total: u64 = groups.iter().map(|c| c.count).sum();
+    let mut out = format!("\n{what} (not counted): {total} object(s) {why}\n");
+    for c in groups {
         out.push_str(&format!(
             "  {} × {}  retained {}  held by {}\n",
             c.count,

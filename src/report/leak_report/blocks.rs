@@ -4,7 +4,7 @@ use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use super::memory_blocks::{memory_growth_blocks, snapshot_memory_blocks};
 use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::detached::PathText;
-use crate::analysis::leaks::LeakReport;
+use crate::analysis::leaks::{LeakCluster, LeakReport};
 use crate::model::v8_rules::is_engine_class_name;
 use crate::report::document::Block;
 use crate::report::leaks::{self, trace_lines};
@@ -107,55 +107,47 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
 
 /// The runtime's one-time allocations: a short paragraph and a table, or nothing.
 fn one_time_blocks(l: &LeakReport) -> Vec<Block> {
-    if l.one_time_allocations.is_empty() {
-        return Vec::new();
-    }
     let total: u64 = l.one_time_allocations.iter().map(|c| c.count).sum();
-    vec![
-        Block::Heading(3, "One-time allocations (not counted)".into()),
-        Block::Paragraph(format!(
+    not_counted_blocks(
+        "One-time allocations (not counted)",
+        format!(
             "{total} object(s) the runtime made for itself: once, lazily, on first use (builtin \
              module exports, stdio streams, console internals), held only by the runtime's own code \
              in a slot it already had, or as its own pending work (a timer of its own). They are \
              not leaks and are left out of the counts above and of the gate."
-        )),
-        Block::table(
-            &["Class", "Count", "Retained", "Held by"],
-            &[false, true, true, false],
-            l.one_time_allocations
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.class.clone(),
-                        c.count.to_string(),
-                        human_bytes(c.retained_size),
-                        leaks::one_time_holder(c),
-                    ]
-                })
-                .collect(),
         ),
-    ]
+        &l.one_time_allocations,
+    )
 }
 
-/// Values that replaced an older one in the same slot: a short paragraph and a table, or nothing.
+/// Values that replaced older ones: a short paragraph and a table, or nothing.
 fn replaced_blocks(l: &LeakReport) -> Vec<Block> {
-    if l.replaced_values.is_empty() {
-        return Vec::new();
-    }
     let total: u64 = l.replaced_values.iter().map(|c| c.count).sum();
-    vec![
-        Block::Heading(3, "Replaced values (not counted)".into()),
-        Block::Paragraph(format!(
+    not_counted_blocks(
+        "Replaced values (not counted)",
+        format!(
             "{total} object(s) in a named slot that held another object at the baseline, or in a \
              collection that holds no more objects than then (the last request's leftovers, a \
              bounded cache's entries): no bigger than what they replaced, with at most a few new \
              objects of their own, so the slots are overwritten, not filling up. They are left \
              out of the counts above and of the gate."
-        )),
+        ),
+        &l.replaced_values,
+    )
+}
+
+/// A heading, `why` and a table of `groups` with the slot holding each, or nothing.
+fn not_counted_blocks(heading: &str, why: String, groups: &[LeakCluster]) -> Vec<Block> {
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Block::Heading(3, heading.into()),
+        Block::Paragraph(why),
         Block::table(
             &["Class", "Count", "Retained", "Held by"],
             &[false, true, true, false],
-            l.replaced_values
+            groups
                 .iter()
                 .map(|c| {
                     vec![
