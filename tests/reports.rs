@@ -518,6 +518,25 @@ fn report_html_and_markdown() {
     assert_eq!(default, md);
 }
 
+/// A clean service: no leak, and both kinds of object left out are listed, also when no
+/// cluster was found.
+#[test]
+fn report_lists_what_it_did_not_count_on_a_clean_run() {
+    let dir = "node-http-clean";
+    let f = |s: &str| path_str(&sample(&format!("{dir}/{s}.heapsnapshot.gz"))).to_string();
+    let md = stdout_ok(&[
+        "report",
+        &f("baseline"),
+        &f("target"),
+        &f("final"),
+        "--format",
+        "md",
+    ]);
+    assert!(md.contains("No leaks found."), "{md}");
+    assert!(md.contains("\n### Replaced values (not counted)\n"), "{md}");
+    assert!(md.contains("| RouteLayer.params |"), "{md}");
+}
+
 #[test]
 fn summary_csv_parses() {
     let [_, t, _] = files("node-leak");

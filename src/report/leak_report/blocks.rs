@@ -48,7 +48,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
     ];
     if l.clusters.is_empty() {
         b.push(Block::Paragraph("No leaks found.".into()));
-        b.extend(one_time_blocks(l));
+        b.extend(not_counted_blocks_of(l));
         return b;
     }
     b.push(Block::table(
@@ -100,7 +100,13 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         ));
         b.push(Block::Path(trace_lines(&c.trace)));
     }
-    b.extend(one_time_blocks(l));
+    b.extend(not_counted_blocks_of(l));
+    b
+}
+
+/// What was found but not counted: the one-time allocations, then the replaced values.
+fn not_counted_blocks_of(l: &LeakReport) -> Vec<Block> {
+    let mut b = one_time_blocks(l);
     b.extend(replaced_blocks(l));
     b
 }
