@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The leak and growth gates on heaps made by real web frameworks: Express 4, Fastify 4 and Koa 2
 # (installed from the npm registry under target/frameworks), each clean and leaking
-# (scripts/framework-scenario.js). Right both ways means:
+# (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
+# (scripts/training-loop-scenario.js). Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
 # usage: scripts/frameworks.sh        (run from anywhere; needs node, npm and a release build)
-# Prints one line per check and exits 1 if any failed. About two minutes.
+# Prints one line per check (16) and exits 1 if any failed. About three minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,25 +21,37 @@ fi
 out=$deps/out
 rm -rf "$out"
 failed=0
-for fw in express fastify koa; do
-  for variant in clean leak; do
-    flag=$([ $variant = leak ] && echo --leak || true)
-    want=$([ $variant = leak ] && echo 1 || echo 0)
-    for shape in trio series; do
+
+# The gate for SHAPE (trio: leaks; series: trend) on the snapshots in DIR; WANT its exit code.
+gate() { # NAME VARIANT SHAPE DIR WANT
+  local rc verdict
+  if [ "$3" = trio ]; then
+    "$bin" leaks --baseline "$4/baseline.heapsnapshot" --target "$4/target.heapsnapshot" \
+      --final "$4/final.heapsnapshot" --fail-on-leak --no-ignore-file >"$4.txt" 2>&1
+  else
+    "$bin" trend "$4"/step*.heapsnapshot --fail-on-growth >"$4.txt" 2>&1
+  fi
+  rc=$?
+  if [ $rc = "$5" ]; then verdict=ok; else verdict=FAIL; failed=1; fi
+  printf '%-4s %-8s %-6s %-7s exit %s (want %s): %s\n' "$verdict" "$1" "$2" "$3" "$rc" "$5" \
+    "$(head -1 "$4.txt" | cut -c1-110)"
+}
+
+for variant in clean leak; do
+  flag=$([ $variant = leak ] && echo --leak || true)
+  want=$([ $variant = leak ] && echo 1 || echo 0)
+  for shape in trio series; do
+    for fw in express fastify koa; do
       dir=$out/$fw-$variant-$shape
       NODE_PATH=$deps/node_modules node --expose-gc scripts/framework-scenario.js "$fw" "$shape" \
         "$dir" $flag >/dev/null || { echo "FAIL $fw $variant $shape: the scenario failed"; failed=1; continue; }
-      if [ $shape = trio ]; then
-        "$bin" leaks --baseline "$dir/baseline.heapsnapshot" --target "$dir/target.heapsnapshot" \
-          --final "$dir/final.heapsnapshot" --fail-on-leak --no-ignore-file >"$dir.txt" 2>&1
-      else
-        "$bin" trend "$dir"/step*.heapsnapshot --fail-on-growth >"$dir.txt" 2>&1
-      fi
-      rc=$?
-      if [ $rc = "$want" ]; then verdict=ok; else verdict=FAIL; failed=1; fi
-      printf '%-4s %-8s %-6s %-7s exit %s (want %s): %s\n' "$verdict" "$fw" "$variant" "$shape" \
-        "$rc" "$want" "$(head -1 "$dir.txt" | cut -c1-110)"
+      gate "$fw" $variant $shape "$dir" "$want"
     done
+    # The same gates on a training loop over WebAssembly memory (no framework needed).
+    dir=$out/training-$variant-$shape
+    node --expose-gc scripts/training-loop-scenario.js "$dir" "$shape" $flag >/dev/null ||
+      { echo "FAIL training $variant $shape: the scenario failed"; failed=1; continue; }
+    gate training $variant $shape "$dir" "$want"
   done
 done
 if [ $failed = 0 ]; then echo "all checks passed"; else echo "some checks FAILED"; fi
