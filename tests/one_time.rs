@@ -578,3 +578,19 @@ fn a_detached_dom_node_in_an_overwritten_slot_is_still_a_leak() {
     assert_eq!(groups(&r.clusters), vec![("Detached <div>".into(), 1)]);
     assert!(r.replaced_values.is_empty());
 }
+
+#[test]
+fn a_last_value_that_a_growing_collection_also_holds_is_still_a_leak() {
+    // `app.last = item; app.items.push(item)`: `last` was overwritten, but the item is the
+    // array's too.
+    let r = program_trio(|h, app, stage| {
+        let id = if stage == Stage::Baseline { 101 } else { 201 };
+        let item = h.node_with_id("object", "Item", id, 40);
+        h.edge(app, "property", "last", item);
+        let items = h.node_with_id("object", "Array", 21, 16);
+        h.edge(app, "property", "items", items);
+        h.edge(items, "element", "0", item);
+    });
+    assert_eq!(groups(&r.clusters), vec![("Item".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+}

@@ -17,8 +17,9 @@ use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    closure_script, is_detached, is_dom_like, is_runtime_closure, is_runtime_script_name,
-    is_system_name, script_url, CONTEXT, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES, PROTO_EDGE,
+    closure_script, is_backing_store_edge, is_detached, is_dom_like, is_runtime_closure,
+    is_runtime_script_name, is_system_name, script_url, CONTEXT, ENGINE_CACHE_EDGES,
+    ENGINE_CACHE_NODES, PROTO_EDGE,
 };
 use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
@@ -407,7 +408,9 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 ///   256 bytes: a value that grows from one replacement to the next (`log = log.concat(line)`)
 ///   is still a leak.
 ///
-/// The caller also requires that at most [`REPLACED_VALUE_PARTS`] new objects are reported
+/// Nothing but the holder may retain it (the growing array a `last` slot also points into
+/// keeps it a leak), and it is never a detached DOM node. The caller also requires that at
+/// most [`REPLACED_VALUE_PARTS`] new objects are reported
 /// under it (a replaced head of a linked list, a new state object holding new items stay
 /// leaks).
 fn is_replaced_value(
@@ -428,8 +431,20 @@ fn is_replaced_value(
     }
     let holder = last.edge.from;
     let v = last.edge.to;
-    // A detached DOM node kept anywhere is what the Detached view and the gate are for.
-    if g.kind(v) == NodeKind::Native {
+    // A detached DOM node kept anywhere is what the Detached view and the gate are for; and
+    // a value something else holds too (the growing array a `last` slot also points into) is
+    // not merely the slot's.
+    // (The holder's own property store, which V8 lists as holding the value too, is the
+    // holder.)
+    let holders_own = |r: NodeIx| {
+        r == holder
+            || g.edges(holder).any(|e| {
+                e.to == r
+                    && e.kind == EdgeKind::Internal
+                    && is_backing_store_edge(g.strings().get(e.name_or_index))
+            })
+    };
+    if g.kind(v) == NodeKind::Native || !g.essential_retainer_nodes(v).all(holders_own) {
         return false;
     }
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
