@@ -17,11 +17,11 @@ use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    closure_script, is_backing_store_edge, is_detached, is_dom_like, is_runtime_closure,
+    closure_script, edge_name, is_detached, is_dom_like, is_runtime_closure,
     is_runtime_script_name, is_system_name, script_url, CONTEXT, ENGINE_CACHE_EDGES,
     ENGINE_CACHE_NODES, PROTO_EDGE,
 };
-use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
+use crate::model::{EdgeKind, EdgeRef, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
 /// One step of a leak trace: the edge taken and the node it reaches.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -141,10 +141,7 @@ fn is_one_time_path(
     // target: the holder is still filling up.
     !g.edges(holder).any(|x| {
         x.kind != EdgeKind::Weak
-            && matches!(
-                g.kind(x.to),
-                NodeKind::Object | NodeKind::Closure | NodeKind::RegExp | NodeKind::Native
-            )
+            && is_object_kind(g.kind(x.to))
             && !target_ids.contains(&g.id(x.to))
             && !base_ids.contains_key(&g.id(x.to))
     })
@@ -224,13 +221,7 @@ fn is_runtime_work(
         if is_leak_candidate(s, x) && !is_runtime_class_instance(g, x) {
             return false;
         }
-        for e in g.edges(x) {
-            if e.kind == EdgeKind::Weak
-                || edge_name_is(g, &e, PROTO_EDGE)
-                || edge_name_is(g, &e, "map")
-            {
-                continue;
-            }
+        for e in own_edges(g, x) {
             if g.kind(e.to) == NodeKind::Closure && !is_runtime_closure(g, e.to) {
                 return false;
             }
@@ -245,8 +236,21 @@ fn is_runtime_work(
     true
 }
 
-fn edge_name_is(g: &HeapGraph, e: &crate::model::EdgeRef, name: &str) -> bool {
-    !e.kind.named_by_index() && g.strings().get(e.name_or_index) == name
+/// `x`'s edges but weak ones and those to what it shares with its kind (its prototype and its
+/// shape): what the walks over an object's own reach follow.
+fn own_edges(g: &HeapGraph, x: NodeIx) -> impl Iterator<Item = EdgeRef> + '_ {
+    g.edges(x).filter(move |e| {
+        e.kind != EdgeKind::Weak && !matches!(edge_name(g, e), Some(PROTO_EDGE | "map"))
+    })
+}
+
+/// The constructors of `n`'s class: `n --__proto__--> prototype --constructor--> closure`.
+fn class_constructors(g: &HeapGraph, n: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
+    g.edges(n)
+        .filter(move |e| edge_name(g, e) == Some(PROTO_EDGE))
+        .flat_map(move |e| g.edges(e.to))
+        .filter(move |e| edge_name(g, e) == Some("constructor"))
+        .map(|e| e.to)
 }
 
 /// Is the object `path` ends at one of the embedder's interface objects, which a browser makes
@@ -259,23 +263,27 @@ fn is_embedder_interface(g: &HeapGraph, p: &RetainerPath) -> bool {
     let Some(last) = p.steps.last() else {
         return false;
     };
-    if p.steps.iter().any(|st| is_program_closure(g, st.edge.to)) {
-        return false;
-    }
     let v = last.edge.to;
-    let api_function = g.kind(v) == NodeKind::Closure
-        && g.edges(v)
-            .filter(|e| edge_name_is(g, e, "shared"))
-            .flat_map(|e| g.edges(e.to))
-            .any(|e| {
-                (edge_name_is(g, &e, "function_data")
-                    || edge_name_is(g, &e, "untrusted_function_data"))
-                    && g.name(e.to) == FUNCTION_TEMPLATE_INFO
-            });
-    let embedder_prototype = g.kind(last.edge.from) == NodeKind::Native
-        && edge_name_is(g, &last.edge, PROTO_EDGE)
-        && g.kind(v) == NodeKind::Object;
-    api_function || embedder_prototype
+    let api_function = || {
+        g.kind(v) == NodeKind::Closure
+            && g.edges(v)
+                .filter(|e| edge_name(g, e) == Some("shared"))
+                .flat_map(|e| g.edges(e.to))
+                .any(|e| {
+                    matches!(
+                        edge_name(g, &e),
+                        Some("function_data" | "untrusted_function_data")
+                    ) && g.name(e.to) == FUNCTION_TEMPLATE_INFO
+                })
+    };
+    let embedder_prototype = || {
+        g.kind(last.edge.from) == NodeKind::Native
+            && edge_name(g, &last.edge) == Some(PROTO_EDGE)
+            && g.kind(v) == NodeKind::Object
+    };
+    // The object's shape first: it rules out nearly every leaked object at once.
+    (api_function() || embedder_prototype())
+        && !p.steps.iter().any(|st| is_program_closure(g, st.edge.to))
 }
 
 /// V8's record of a function the embedder implements.
@@ -299,13 +307,7 @@ fn reaches_program_code(s: &AnalyzedSnapshot, v: NodeIx, surviving: &[bool]) -> 
         if is_leak_candidate(s, x) && is_program_class_instance(g, x) {
             return true;
         }
-        for e in g.edges(x) {
-            if e.kind == EdgeKind::Weak
-                || edge_name_is(g, &e, PROTO_EDGE)
-                || edge_name_is(g, &e, "map")
-            {
-                continue;
-            }
+        for e in own_edges(g, x) {
             if is_program_closure(g, e.to) {
                 return true;
             }
@@ -333,11 +335,7 @@ fn is_program_closure(g: &HeapGraph, n: NodeIx) -> bool {
 /// Is `n` an instance of one of the program's classes (its prototype's `constructor` is a
 /// closure of the program's)?
 fn is_program_class_instance(g: &HeapGraph, n: NodeIx) -> bool {
-    g.kind(n) == NodeKind::Object
-        && g.edges(n)
-            .filter(|e| edge_name_is(g, e, PROTO_EDGE))
-            .flat_map(|e| g.edges(e.to))
-            .any(|e| edge_name_is(g, &e, "constructor") && is_program_closure(g, e.to))
+    g.kind(n) == NodeKind::Object && class_constructors(g, n).any(|c| is_program_closure(g, c))
 }
 
 /// Is `n` an object whose class is the runtime's: `n --__proto__--> prototype --constructor-->`
@@ -346,10 +344,7 @@ fn is_runtime_class_instance(g: &HeapGraph, n: NodeIx) -> bool {
     if g.kind(n) == NodeKind::Closure {
         return is_runtime_closure(g, n);
     }
-    g.edges(n)
-        .filter(|e| edge_name_is(g, e, PROTO_EDGE))
-        .flat_map(|e| g.edges(e.to))
-        .any(|e| edge_name_is(g, &e, "constructor") && is_runtime_closure(g, e.to))
+    class_constructors(g, n).any(|c| is_runtime_closure(g, c))
 }
 
 /// For each reported object, how many objects are under it, directly or through others
@@ -431,25 +426,25 @@ fn is_replaced_value(
     }
     let holder = last.edge.from;
     let v = last.edge.to;
-    // A detached DOM node kept anywhere is what the Detached view and the gate are for; and
-    // a value something else holds too (the growing array a `last` slot also points into) is
-    // not merely the slot's.
-    // (The holder's own property store, which V8 lists as holding the value too, is the
-    // holder.)
-    let holders_own = |r: NodeIx| {
-        r == holder
-            || g.edges(holder).any(|e| {
-                e.to == r
-                    && e.kind == EdgeKind::Internal
-                    && is_backing_store_edge(g.strings().get(e.name_or_index))
-            })
-    };
-    if g.kind(v) == NodeKind::Native || !g.essential_retainer_nodes(v).all(holders_own) {
+    if g.kind(v) == NodeKind::Native {
+        // A detached DOM node kept anywhere is what the Detached view and the gate are for.
         return false;
     }
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
         return false;
     };
+    // A value something else holds too (the growing array a `last` slot also points into) is
+    // not merely the slot's. The holder's own property store (a V8 array only the holder
+    // retains), which V8 lists as holding the value too, counts as the holder. No edge list is
+    // searched here: the holder may be a collection of millions, and so may other retainers.
+    let holders_own = |r: NodeIx| {
+        r == holder
+            || (matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
+                && g.retainer_nodes(r).all(|x| x == holder))
+    };
+    if !g.essential_retainer_nodes(v).all(holders_own) {
+        return false;
+    }
     let b = baseline.graph();
     let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
     if !is_entry_edge(g, e) {
@@ -496,13 +491,18 @@ const PRIMITIVE_SLOT_LIMIT: u64 = 1024;
 /// collection of new objects behind a replaced slot, like a list whose head is replaced.
 const REPLACED_VALUE_PARTS: u64 = 16;
 
-/// Is edge `e` an entry of a collection: an element, a hidden index or a numbered key?
+/// Is edge `e` an entry of a collection: an element, a hidden index or a numbered (or
+/// unnamed) key?
 fn is_entry_edge(g: &HeapGraph, e: usize) -> bool {
-    let kind = g.edge_kind(e);
-    kind.named_by_index() || {
+    g.edge_kind(e).named_by_index() || {
         let name = g.strings().get(g.edge_name_or_index(e));
-        name.is_empty() || name.bytes().all(|b| b.is_ascii_digit())
+        name.is_empty() || is_number_name(name)
     }
+}
+
+/// Is `name` a decimal index (`"3"`, a dictionary's numbered key)?
+fn is_number_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Kinds of node a program's value can be (not strings, numbers, code or V8's internals).
@@ -519,7 +519,7 @@ fn edge_shape(g: &HeapGraph, e: usize) -> String {
         EdgeKind::Element | EdgeKind::Hidden => "[]".into(),
         _ => {
             let name = g.strings().get(g.edge_name_or_index(e));
-            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            if is_number_name(name) {
                 "[]".into()
             } else {
                 name.to_string()
@@ -596,7 +596,6 @@ impl LeakReport {
             }
             None
         };
-        // Leaked objects others are reported under: never a mere replaced value.
         // Each object reported under another: the leaked object it is under (the nearest
         // dominating one, or the first on its path), itself perhaps under another.
         let mut under: FxHashMap<NodeIx, NodeIx> = FxHashMap::default();
@@ -647,9 +646,9 @@ impl LeakReport {
                 .find(|st| surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to));
             if let Some(st) = through_leak {
                 under.insert(v, st.edge.to);
+                continue;
             }
-            let through_leak = through_leak.is_some();
-            if through_leak || is_engine_path(g, &path) {
+            if is_engine_path(g, &path) {
                 continue;
             }
             let last = path.steps.len().saturating_sub(1);
@@ -687,14 +686,10 @@ impl LeakReport {
                 add(&mut clusters, v, &path, key);
             }
         }
-        let mut work_per_shape: FxHashMap<&[String], usize> = FxHashMap::default();
+        let mut work_per_shape: FxHashMap<Vec<String>, usize> = FxHashMap::default();
         for (_, _, key) in &maybe_runtime_work {
-            *work_per_shape.entry(key.as_slice()).or_default() += 1;
+            *work_per_shape.entry(key.clone()).or_default() += 1;
         }
-        let work_per_shape: FxHashMap<Vec<String>, usize> = work_per_shape
-            .into_iter()
-            .map(|(k, n)| (k.to_vec(), n))
-            .collect();
         for (v, path, key) in maybe_runtime_work {
             // What it holds was checked above (it is the work's own).
             let group = if work_per_shape[&key] <= RUNTIME_WORK_GROUP {

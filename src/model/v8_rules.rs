@@ -332,7 +332,7 @@ pub fn is_typed_array_name(name: &str) -> bool {
 }
 
 /// The name of a non-indexed edge, `None` for element and hidden edges.
-fn edge_name<'g>(g: &'g HeapGraph, e: &EdgeRef) -> Option<&'g str> {
+pub fn edge_name<'g>(g: &'g HeapGraph, e: &EdgeRef) -> Option<&'g str> {
     (!e.kind.named_by_index()).then(|| g.strings().get(e.name_or_index))
 }
 

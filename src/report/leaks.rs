@@ -104,7 +104,7 @@ fn not_counted_groups(what: &str, why: &str, groups: &[LeakCluster]) -> String {
             c.count,
             c.class,
             human_bytes(c.retained_size),
-            one_time_holder(c)
+            held_in_slot(c)
         ));
     }
     out
@@ -112,7 +112,7 @@ fn not_counted_groups(what: &str, why: &str, groups: &[LeakCluster]) -> String {
 
 /// The holder and slot of a one-time allocation or a replaced value: `BuiltinModule.exports`,
 /// `Context.utilColors`, `Layer.params`.
-pub fn one_time_holder(c: &LeakCluster) -> String {
+pub fn held_in_slot(c: &LeakCluster) -> String {
     let n = c.trace.len();
     match (n.checked_sub(2).map(|i| &c.trace[i]), c.trace.last()) {
         (Some(holder), Some(last)) => format!("{}.{}", holder.node_class, last.edge_name),

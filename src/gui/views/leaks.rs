@@ -11,7 +11,7 @@ use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::report::leaks::trace_lines;
+use crate::report::leaks::{one_time_text, replaced_text, trace_lines};
 use crate::store::{Document, DocumentId};
 
 /// Leaks view state.
@@ -93,30 +93,15 @@ impl LeaksView {
             return;
         };
         ui.label(crate::report::leaks::headline(report));
-        let one_time = crate::report::leaks::one_time_text(report);
-        if !one_time.is_empty() {
-            ui.collapsing(
-                format!(
-                    "One-time allocations (not counted): {} group(s)",
-                    report.one_time_allocations.len()
-                ),
-                |ui| {
-                    ui.label(egui::RichText::new(one_time.trim()).weak());
-                },
-            );
-        }
-        let replaced = crate::report::leaks::replaced_text(report);
-        if !replaced.is_empty() {
-            ui.collapsing(
-                format!(
-                    "Replaced values (not counted): {} group(s)",
-                    report.replaced_values.len()
-                ),
-                |ui| {
-                    ui.label(egui::RichText::new(replaced.trim()).weak());
-                },
-            );
-        }
+        not_counted(
+            ui,
+            "One-time allocations",
+            report.one_time_allocations.len(),
+            || one_time_text(report),
+        );
+        not_counted(ui, "Replaced values", report.replaced_values.len(), || {
+            replaced_text(report)
+        });
         if report.clusters.is_empty() {
             ui.label("No leaks found.");
             return;
@@ -206,4 +191,15 @@ impl View for LeaksView {
         self.draw(ui, cx.doc, cx.others, cx.selection);
         None
     }
+}
+
+/// A collapsed section for `groups` groups found but not counted; its text is made only while
+/// the section is open.
+fn not_counted(ui: &mut egui::Ui, what: &str, groups: usize, text: impl FnOnce() -> String) {
+    if groups == 0 {
+        return;
+    }
+    ui.collapsing(format!("{what} (not counted): {groups} group(s)"), |ui| {
+        ui.label(egui::RichText::new(text().trim()).weak());
+    });
 }

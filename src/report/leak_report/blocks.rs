@@ -160,7 +160,7 @@ fn not_counted_blocks(heading: &str, why: String, groups: &[LeakCluster]) -> Vec
                         c.class.clone(),
                         c.count.to_string(),
                         human_bytes(c.retained_size),
-                        leaks::one_time_holder(c),
+                        leaks::held_in_slot(c),
                     ]
                 })
                 .collect(),
