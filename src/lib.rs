@@ -26,6 +26,7 @@ pub mod gui;
 pub mod mcp;
 pub mod model;
 pub mod parallel;
+pub mod prefault;
 pub mod process_memory;
 pub mod progress;
 pub mod report;

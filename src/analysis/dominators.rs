@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::model::graph::EdgeArrays;
 use crate::model::v8_rules::is_page_entry_edge;
 use crate::model::{Column, EdgeKind, FxHashSet, HeapGraph, NodeIx};
+use crate::prefault::collect_helped;
 use crate::progress::Progress;
 
 // Re-exported where it was defined before the V8 rules had a module of their own.
@@ -323,14 +324,13 @@ impl DominatorTree {
 
         progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
-        let mut slots: Vec<Slot> = (parent.iter().enumerate())
-            .map(|(i, &parent)| Slot {
-                semi: i as u32,
-                label: i as u32,
-                ancestor: 0,
-                parent,
-            })
-            .collect();
+        // (New memory, made while the other core is idle: it faults the pages in meanwhile.)
+        let mut slots: Vec<Slot> = collect_helped(parent.len(), |i| Slot {
+            semi: i as u32,
+            label: i as u32,
+            ancestor: 0,
+            parent: parent[i],
+        });
         drop(parent);
         let mut path: Vec<u32> = Vec::new();
         for i in (2..=n as u32).rev() {
@@ -373,7 +373,7 @@ impl DominatorTree {
         }
 
         // Back to node indices, then retained sizes bottom-up in reverse preorder.
-        let mut idom = vec![0; n];
+        let mut idom = collect_helped(n, |_| 0);
         for i in 1..=n {
             let v = vertex[i] as usize;
             idom[v] = if i == 1 {
@@ -477,7 +477,7 @@ impl UnsizedDominators {
     ) -> Result<DominatorTree> {
         progress.step("retained sizes", 0, 1)?;
         let Self { idom, vertex } = self;
-        let mut retained: Vec<u64> = (0..idom.len() as NodeIx).map(&self_size).collect();
+        let mut retained: Vec<u64> = collect_helped(idom.len(), |v| self_size(v as NodeIx));
         for &v in vertex[2..].iter().rev() {
             retained[idom[v as usize] as usize] += retained[v as usize];
         }
@@ -531,7 +531,7 @@ impl NumberedRetainers {
         // Counts at each vertex's number, then, summed in number order, where its run starts.
         // (Every node has its own number, so the two threads write to different places;
         // relaxed atomic stores are plain stores on x86 and ARM, and keep this safe Rust.)
-        let first: Vec<AtomicU32> = (0..n + 2).map(|_| AtomicU32::new(0)).collect();
+        let first: Vec<AtomicU32> = collect_helped(n + 2, |_| AtomicU32::new(0));
         // Both passes go through the nodes in order but write at each one's number, and the
         // second reads each retainer's number: all scattered, so asked for some nodes ahead.
         const AHEAD: usize = 16;
@@ -548,7 +548,7 @@ impl NumberedRetainers {
         // The rules are tested again to fill the runs: cheaper than sizing them by the
         // graph's retainer counts, which costs a scattered read of those offsets a vertex
         // and keeps weak and shortcut edges' room.
-        let list: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
+        let list: Vec<AtomicU32> = collect_helped(total as usize, |_| AtomicU32::new(0));
         in_halves(g, |w| {
             let ahead = w as usize + AHEAD;
             if let Some(&i) = num.get(ahead) {

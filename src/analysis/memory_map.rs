@@ -28,9 +28,9 @@ use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     backing_store, buffer_views, wasm_instance_exports, wasm_instance_module, wasm_memory_buffer,
     wasm_memory_instance, wasm_module_name, ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA,
-    WASM_PAGE_SIZE,
+    WASM_MEMORY_CLASS, WASM_PAGE_SIZE,
 };
-use crate::model::{HeapGraph, NodeIx, NodeKind, StrId};
+use crate::model::{HeapGraph, NameIds, NodeIx, NodeKind};
 
 /// Default for [`MemoryMap::build`]'s `min_buffer`: backing stores of 64 KiB or more count as
 /// large.
@@ -165,36 +165,41 @@ impl MemoryMap {
         let wasm_data: std::collections::HashSet<NodeIx> =
             wasm_memories.iter().filter_map(|m| m.data).collect();
 
-        // Per part, in `PartKind::ALL` order. Names are compared by string id: one pass over
-        // every node, so no string compare per node.
-        let mut bytes = [0u64; 4];
-        let mut counts = [0u64; 4];
-        let data_names: Vec<StrId> = g
-            .strings()
-            .iter()
-            .filter(|(_, text)| *text == ARRAY_BUFFER_DATA)
-            .map(|(id, _)| id)
-            .collect();
-        let mut large: Vec<NodeIx> = Vec::new();
-        for n in 0..g.node_count() as NodeIx {
-            let kind = g.kind(n);
-            let part = if kind == NodeKind::Native && data_names.contains(&g.name_id(n)) {
-                if wasm_data.contains(&n) {
-                    PartKind::WasmMemory
-                } else {
-                    if g.self_size(n) >= min_buffer {
-                        large.push(n);
+        // Per part, in `PartKind::ALL` order. Names are compared by string id, so no string is
+        // read a node; each half of the nodes is counted on its own thread.
+        let data_names = g.strings().ids_of(ARRAY_BUFFER_DATA);
+        let external_data = g.strings().ids_of(EXTERNAL_STRING_DATA);
+        let count = |nodes: std::ops::Range<NodeIx>| {
+            let mut tally = PartTally::default();
+            for n in nodes {
+                let kind = g.kind(n);
+                let part = if kind == NodeKind::Native && data_names.contains(g.name_id(n)) {
+                    if wasm_data.contains(&n) {
+                        PartKind::WasmMemory
+                    } else {
+                        if g.self_size(n) >= min_buffer {
+                            tally.large.push(n);
+                        }
+                        PartKind::ArrayBuffers
                     }
-                    PartKind::ArrayBuffers
-                }
-            } else if kind == NodeKind::Native || holds_external_string(g, n) {
-                PartKind::External
-            } else {
-                PartKind::JsHeap
-            };
-            bytes[part as usize] += a.shallow_size(n);
-            counts[part as usize] += 1;
-        }
+                } else if kind == NodeKind::Native || holds_external_string(g, n, &external_data) {
+                    PartKind::External
+                } else {
+                    PartKind::JsHeap
+                };
+                tally.bytes[part as usize] += a.shallow_size(n);
+                tally.counts[part as usize] += 1;
+            }
+            tally
+        };
+        let mid = g.node_count() as NodeIx / 2;
+        let (high, low) =
+            crate::parallel::beside(|| count(mid..g.node_count() as NodeIx), || count(0..mid));
+        let PartTally {
+            mut bytes,
+            counts,
+            large,
+        } = low.add(high);
         bytes[PartKind::External as usize] += extra;
 
         let total = a.retained_size(g.root()) + extra;
@@ -233,17 +238,50 @@ impl MemoryMap {
     }
 }
 
+/// Bytes and nodes per part (in `PartKind::ALL` order) of some nodes, and their large
+/// buffers in node order.
+#[derive(Default)]
+struct PartTally {
+    bytes: [u64; 4],
+    counts: [u64; 4],
+    large: Vec<NodeIx>,
+}
+
+impl PartTally {
+    /// The tally of these nodes and then `later`'s.
+    fn add(mut self, later: Self) -> Self {
+        for k in 0..4 {
+            self.bytes[k] += later.bytes[k];
+            self.counts[k] += later.counts[k];
+        }
+        self.large.extend(later.large);
+        self
+    }
+}
+
 /// A string whose characters live outside the V8 heap: it has an edge to external string data
 /// (DevTools moves that data's size to the string, so the string's shallow size is external).
-fn holds_external_string(g: &HeapGraph, n: NodeIx) -> bool {
-    g.kind(n).is_string() && g.edges(n).any(|e| g.name(e.to) == EXTERNAL_STRING_DATA)
+/// `external_data` are the ids of that data's name.
+fn holds_external_string(g: &HeapGraph, n: NodeIx, external_data: &NameIds) -> bool {
+    !external_data.is_empty()
+        && g.kind(n).is_string()
+        && g.edges(n).any(|e| external_data.contains(g.name_id(e.to)))
 }
 
 /// Every `WebAssembly.Memory` of `s`, with its buffer, size, path and views.
 fn find_wasm_memories(s: &AnalyzedSnapshot, paths: bool) -> Vec<WasmMemory> {
     let g = s.graph();
+    // Only nodes named like a memory can be one: tested by id first, so the other nodes cost
+    // no string read.
+    let memory_names = g.strings().ids_of(WASM_MEMORY_CLASS);
+    if memory_names.is_empty() {
+        return Vec::new();
+    }
     (0..g.node_count() as NodeIx)
         .filter_map(|n| {
+            if !memory_names.contains(g.name_id(n)) {
+                return None;
+            }
             let buffer = wasm_memory_buffer(g, n)?;
             let data = backing_store(g, buffer);
             let bytes = data.map_or(0, |d| g.self_size(d));

@@ -370,6 +370,9 @@ impl Statistics {
             native: extra_native_bytes,
             ..Default::default()
         };
+        // Names compared by id: a string read a node would miss the cache.
+        let buffer_data = g.strings().ids_of(ARRAY_BUFFER_DATA);
+        let js_array = g.strings().ids_of(JS_ARRAY_NAME);
         for v in 0..g.node_count() as NodeIx {
             // Arrays' edges are read in node order: spilled pages behind are handed back.
             if v.is_multiple_of(1 << 20) {
@@ -380,13 +383,13 @@ impl Statistics {
                 NodeKind::Hidden => s.system += size,
                 NodeKind::Native => {
                     s.native += size;
-                    if g.name(v) == ARRAY_BUFFER_DATA {
+                    if buffer_data.contains(g.name_id(v)) {
                         s.typed_arrays += size;
                     }
                 }
                 NodeKind::Code => s.code += size,
                 k if k.is_string() => s.strings += size,
-                _ if g.name(v) == JS_ARRAY_NAME => s.js_arrays += array_size(g, a, v),
+                _ if js_array.contains(g.name_id(v)) => s.js_arrays += array_size(g, a, v),
                 _ => {}
             }
         }

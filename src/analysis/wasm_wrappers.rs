@@ -94,8 +94,10 @@ impl WasmWrappers {
     pub fn build(s: &AnalyzedSnapshot) -> Self {
         let g = s.graph();
         let names = FieldNames::of(g);
-        let numeric_values = (0..g.node_count() as NodeIx)
-            .any(|n| g.kind(n) == NodeKind::Number && g.name(n) == SMI_NUMBER);
+        let smi_names = g.strings().ids_of(SMI_NUMBER);
+        let numeric_values = !smi_names.is_empty()
+            && (0..g.node_count() as NodeIx)
+                .any(|n| g.kind(n) == NodeKind::Number && smi_names.contains(g.name_id(n)));
         if names.is_empty() {
             return Self {
                 numeric_values,

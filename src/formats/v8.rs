@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
 use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
+use crate::prefault::{room, Prefault};
 use crate::progress::Progress;
 
 /// V8 heap snapshots and timelines.
@@ -356,6 +357,14 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     };
     let node_trace = &mut g.node_trace_id;
     let big = &mut g.big_self_sizes;
+    let prefault = Prefault::spare(&[
+        room(&node_types),
+        room(&node_name),
+        room(&node_id),
+        room(&node_self),
+        room(&node_det),
+        room(&edge_counts),
+    ]);
     r.read_int_rows("\"nodes\"", m.node_fields.len(), false, |r, row| {
         if ordinal >= MAX_NODES {
             return Err(r.error(format!("more than {MAX_NODES} nodes: too many to index")));
@@ -410,6 +419,7 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
         ordinal += 1;
         Ok(())
     })?;
+    drop(prefault);
     let n = ordinal as usize;
     if !g.node_trace_id.is_empty() {
         g.node_trace_id.resize(n, 0);
@@ -441,6 +451,7 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let string_named: Vec<bool> = g.edge_kinds.iter().map(|k| !k.named_by_index()).collect();
     let mut max_name = 0u32;
     let mut edge = 0u64;
+    let prefault = Prefault::spare(&[room(&et), room(&en), room(&eto)]);
     r.read_int_rows("\"edges\"", m.edge_fields.len(), false, |r, row| {
         if edge >= MAX_EDGES {
             return Err(r.error(format!("more than {MAX_EDGES} edges: too many to index")));
@@ -469,6 +480,7 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
         edge += 1;
         Ok(())
     })?;
+    drop(prefault);
     et.shrink_to_fit();
     en.shrink_to_fit();
     eto.shrink_to_fit();

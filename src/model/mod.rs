@@ -20,7 +20,7 @@ pub use fxhash::{FxHashMap, FxHashSet};
 pub use graph::{EdgeIx, EdgeRef, HeapGraph, NodeIx};
 pub use kinds::{EdgeKind, NodeKind};
 pub use sizes::SizeColumn;
-pub use strings::{StrId, StringTable};
+pub use strings::{NameIds, StrId, StringTable};
 
 /// A loaded heap: the graph and what came with it.
 #[derive(Debug, Default, Clone)]

@@ -20,6 +20,23 @@ pub struct StringTable {
     lookup: Option<HashMap<Box<str>, StrId>>,
 }
 
+/// The ids of one string (see [`StringTable::ids_of`]).
+#[derive(Debug, Clone, Default)]
+pub struct NameIds(Vec<StrId>);
+
+impl NameIds {
+    /// Is `id` one of them?
+    #[inline]
+    pub fn contains(&self, id: StrId) -> bool {
+        self.0.contains(&id)
+    }
+
+    /// True when the table has no such string (then no node or edge can have it).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl StringTable {
     /// An empty table.
     pub fn new() -> Self {
@@ -93,6 +110,23 @@ impl StringTable {
         // SAFETY: `bytes` is UTF-8 (pushed as `&str`, or checked by `from_raw_parts*`) and
         // both ends are character boundaries inside it.
         unsafe { std::str::from_utf8_unchecked(&b[start..end]) }
+    }
+
+    /// Every id whose string is `text` (V8 snapshots and interned tables have at most one, but
+    /// a forged file may repeat a string). A pass over the ends, with the bytes compared only
+    /// where the length is right: a per-node test against these ids then reads no string.
+    pub fn ids_of(&self, text: &str) -> NameIds {
+        let b = &self.bytes[..];
+        let mut start = 0usize;
+        let mut ids = Vec::new();
+        for (i, &end) in self.ends.iter().enumerate() {
+            let end = end as usize;
+            if end.wrapping_sub(start) == text.len() && b.get(start..end) == Some(text.as_bytes()) {
+                ids.push(i as StrId);
+            }
+            start = end;
+        }
+        NameIds(ids)
     }
 
     /// Iterate over `(id, string)` pairs.

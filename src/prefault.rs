@@ -1,0 +1,151 @@
+//! Faulting in the pages of arrays a loop is about to fill, on the second core.
+//!
+//! The first write to a page new to the process stops the writer while the kernel finds and
+//! zeroes the page. On the 2-core VM heapsight is measured on, memory the guest kernel has
+//! handed back to its host costs far more (about 2 s a GB: the host backs the page again), and
+//! the loader fills about 1 GB of arrays while its second thread, which scans the numbers, is
+//! idle half the time. [`Prefault::spare`] has a helper thread ask the kernel for the pages of
+//! the arrays' unused capacity (`MADV_POPULATE_WRITE`), from the back, while the loop writes
+//! from the front; the two meet in the middle and the loop finds most pages already there.
+//!
+//! Populating only maps zeroed pages where none are mapped: it never changes a value, so it is
+//! harmless wherever it lands, even if an array has moved meanwhile. It is a hint: off Linux,
+//! on one thread (`HEAPSIGHT_THREADS=1`), or with `HEAPSIGHT_PREFAULT=0` nothing happens.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// A helper thread populating pages; stopped and joined when dropped.
+pub struct Prefault {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Work in pieces of this many bytes (a huge page), so that a stop is seen soon.
+const PIECE: usize = 2 << 20;
+
+/// Below this many bytes in all, a helper is not worth its start.
+const MIN_BYTES: usize = 16 << 20;
+
+impl Prefault {
+    /// Populate the unused capacity of `arrays` (each given by its start, length and capacity
+    /// in bytes) on a helper thread, back to front and all arrays at the same pace, until the
+    /// handle is dropped. Hold the handle while the arrays fill, and drop it before they are
+    /// shrunk or freed (populating freed memory is harmless, only wasted).
+    pub fn spare(arrays: &[(*const u8, usize, usize)]) -> Self {
+        let mut none = Self {
+            stop: Arc::new(AtomicBool::new(false)),
+            handle: None,
+        };
+        if !wanted() {
+            return none;
+        }
+        // Every piece of every array's spare room, as (start, length, place from the back).
+        let mut pieces: Vec<(usize, usize, f64)> = Vec::new();
+        for &(start, len, cap) in arrays {
+            let (from, to) = (start as usize + len, start as usize + cap);
+            let mut end = to;
+            while end > from {
+                let begin = (end - 1) / PIECE * PIECE;
+                let begin = begin.max(from);
+                // How far from the array's end this piece starts, as a share of its room.
+                let place = (to - end) as f64 / (to - from) as f64;
+                pieces.push((begin, end - begin, place));
+                end = begin;
+            }
+        }
+        if pieces.iter().map(|p| p.1).sum::<usize>() < MIN_BYTES {
+            return none;
+        }
+        pieces.sort_by(|a, b| a.2.total_cmp(&b.2));
+        let stop = Arc::clone(&none.stop);
+        none.handle = std::thread::Builder::new()
+            .name("prefault".into())
+            .spawn(move || {
+                for (start, len, _) in pieces {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    populate(start, len);
+                }
+            })
+            .ok();
+        none
+    }
+}
+
+impl Drop for Prefault {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// `n` values, `f(0)` to `f(n - 1)`, in a new `Vec` whose pages a helper faults in from the
+/// back while they are written from the front: for a big array made on one thread while the
+/// other core is idle.
+pub fn collect_helped<T>(n: usize, f: impl FnMut(usize) -> T) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    let helper = Prefault::spare(&[room(&v)]);
+    v.extend((0..n).map(f));
+    drop(helper);
+    v
+}
+
+/// The start, length and capacity of `v` in bytes, for [`Prefault::spare`].
+pub fn room<T>(v: &Vec<T>) -> (*const u8, usize, usize) {
+    let size = std::mem::size_of::<T>();
+    (v.as_ptr().cast::<u8>(), v.len() * size, v.capacity() * size)
+}
+
+fn wanted() -> bool {
+    cfg!(target_os = "linux")
+        && crate::parallel::two_threads()
+        && std::env::var_os("HEAPSIGHT_PREFAULT").is_none_or(|v| v != "0")
+}
+
+#[cfg(target_os = "linux")]
+fn populate(start: usize, len: usize) {
+    // Linux's MADV_POPULATE_WRITE (5.14 and later; older kernels answer EINVAL, which is fine).
+    const MADV_POPULATE_WRITE: libc::c_int = 23;
+    // madvise wants a page-aligned start.
+    let page = 4096;
+    let aligned = start / page * page;
+    // SAFETY: populating only maps zeroed pages where none are mapped and never changes a
+    // value; on a range that is not mapped the kernel answers ENOMEM and does nothing.
+    unsafe {
+        libc::madvise(
+            aligned as *mut libc::c_void,
+            len + (start - aligned),
+            MADV_POPULATE_WRITE,
+        )
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn populate(_start: usize, _len: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values written while the helper runs stay as written, and the rest reads as zeros.
+    #[test]
+    fn prefaulting_changes_no_value() {
+        let n = 12 << 20;
+        let mut a: Vec<u32> = Vec::with_capacity(n);
+        let mut b: Vec<u8> = Vec::with_capacity(n);
+        let helper = Prefault::spare(&[room(&a), room(&b)]);
+        for i in 0..n {
+            a.push(i as u32 ^ 0x5a5a);
+            b.push(i as u8);
+        }
+        drop(helper);
+        assert!(a.iter().enumerate().all(|(i, &v)| v == i as u32 ^ 0x5a5a));
+        assert!(b.iter().enumerate().all(|(i, &v)| v == i as u8));
+        let c: Vec<u64> = collect_helped(n, |i| i as u64 * 3);
+        assert!(c.iter().enumerate().all(|(i, &v)| v == i as u64 * 3));
+    }
+}
