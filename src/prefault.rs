@@ -62,6 +62,7 @@ impl Prefault {
         none.handle = std::thread::Builder::new()
             .name("prefault".into())
             .spawn(move || {
+                lowest_priority();
                 for (start, len, _) in pieces {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -105,6 +106,19 @@ fn wanted() -> bool {
         && crate::parallel::two_threads()
         && std::env::var_os("HEAPSIGHT_PREFAULT").is_none_or(|v| v != "0")
 }
+
+/// Run this thread only when a core would otherwise idle (Linux's `SCHED_IDLE`): it must not
+/// take time from the threads it helps.
+#[cfg(target_os = "linux")]
+fn lowest_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sets the calling thread's own policy; `param` is a valid struct. A failure only
+    // leaves the thread at its normal priority.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lowest_priority() {}
 
 #[cfg(target_os = "linux")]
 fn populate(start: usize, len: usize) {
