@@ -299,7 +299,10 @@ fn short_lived_and_never_accessed_sites_follow_dhats_rules() {
 fn folding_is_a_setting() {
     let path = std::path::Path::new("sample-snapshots/rust/dhat-rs-small.json");
     let load = |folding: Folding| {
-        let options = LoadOptions { folding };
+        let options = LoadOptions {
+            folding,
+            ..LoadOptions::default()
+        };
         let snap = heapsight::formats::load_with(path, &options, Default::default()).unwrap();
         *snap.alloc.unwrap()
     };

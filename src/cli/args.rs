@@ -435,6 +435,7 @@ impl FoldArgs {
     pub fn options(&self) -> crate::formats::LoadOptions {
         crate::formats::LoadOptions {
             folding: crate::model::alloc::Folding::with_extra(!self.no_fold, self.fold.clone()),
+            ..Default::default()
         }
     }
 }

@@ -487,7 +487,11 @@ fn trend_of_files(files: &[PathBuf]) -> Result<TrendBuilder> {
         let mut finishing = None;
         for path in files {
             let pending = with_progress_bar(path, |progress| {
-                let snapshot = crate::formats::load_with(path, &LoadOptions::default(), progress)?;
+                let options = LoadOptions {
+                    beside_other_work: true,
+                    ..LoadOptions::default()
+                };
+                let snapshot = crate::formats::load_with(path, &options, progress)?;
                 if snapshot.alloc.is_some() {
                     return Err(Error::Request(format!(
                         "{}: trend needs V8 heap snapshots, not allocation profiles",

@@ -236,6 +236,11 @@ fn with_head(
 pub struct LoadOptions {
     /// Which frames of allocation profiles are folded away as plumbing.
     pub folding: Folding,
+    /// Other work holds memory beside this load (a trend finishes one snapshot while it reads
+    /// the next): then the V8 loader doesn't have its arrays' pages faulted in ahead on the
+    /// idle core (see [`crate::prefault`]), which would make them resident early, beside that
+    /// work's, and raise the peak.
+    pub beside_other_work: bool,
 }
 
 /// Load any supported heap file: V8 snapshots, timelines and sampling heap profiles, DHAT

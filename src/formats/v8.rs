@@ -36,11 +36,11 @@ fn sniff(head: &[u8]) -> bool {
 fn load(
     path: &Path,
     input: Input,
-    _options: &LoadOptions,
+    options: &LoadOptions,
     progress: Progress<'_>,
 ) -> Result<Snapshot> {
     let reader = JsonReader::new(input.stream, path, progress, input.done, input.total);
-    read(reader, input.max_bytes)
+    read(reader, input.max_bytes, !options.beside_other_work)
 }
 
 /// The parts of `snapshot.meta` the loader needs.
@@ -103,8 +103,9 @@ pub(crate) fn read_snapshot_value(r: &mut JsonReader<'_>) -> Result<Value> {
 }
 
 /// Read a V8 heap snapshot or timeline from `reader`. `max_stream_bytes` bounds capacities
-/// taken from the file's declared counts.
-pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
+/// taken from the file's declared counts; `prefault` has the node and edge arrays' pages
+/// faulted in ahead on the idle core (see [`crate::prefault`]).
+pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Result<Snapshot> {
     let mut info = SnapshotInfo::default();
     let mut meta: Option<Meta> = None;
     let mut g = HeapGraph::default();
@@ -152,7 +153,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
                 let cap = declared_nodes
                     .min(max_stream_bytes / (2 * f))
                     .min(MAX_NODES);
-                node_edge_counts = read_nodes(r, m, &mut g, cap as usize)?;
+                node_edge_counts = read_nodes(r, m, &mut g, cap as usize, prefault)?;
                 have_nodes = true;
             }
             "edges" => {
@@ -167,7 +168,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64) -> Result<Snapshot> {
                 let cap = declared_edges
                     .min(max_stream_bytes / (2 * f))
                     .min(MAX_EDGES);
-                read_edges(r, m, &mut g, cap as usize)?;
+                read_edges(r, m, &mut g, cap as usize, prefault)?;
                 check_edge_counts(r, &mut g, &node_edge_counts)?;
                 node_edge_counts = Vec::new();
                 have_edges = true;
@@ -328,7 +329,13 @@ fn setup_types(g: &mut HeapGraph, m: &Meta) {
 }
 
 /// Read `nodes` into the graph's node arrays; returns each node's edge count.
-fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<Vec<u32>> {
+fn read_nodes(
+    r: &mut JsonReader<'_>,
+    m: &Meta,
+    g: &mut HeapGraph,
+    cap: usize,
+    prefault: bool,
+) -> Result<Vec<u32>> {
     let pos = |name: &str| m.node_fields.iter().position(|f| f == name);
     // parse_meta checked that these exist.
     let (t, nm, id, sz, ec) = (
@@ -357,14 +364,15 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     };
     let node_trace = &mut g.node_trace_id;
     let big = &mut g.big_self_sizes;
-    let prefault = Prefault::spare(&[
+    let arrays = [
         room(&node_types),
         room(&node_name),
         room(&node_id),
         room(&node_self),
         room(&node_det),
         room(&edge_counts),
-    ]);
+    ];
+    let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
     r.read_int_rows("\"nodes\"", m.node_fields.len(), false, |r, row| {
         if ordinal >= MAX_NODES {
             return Err(r.error(format!("more than {MAX_NODES} nodes: too many to index")));
@@ -438,7 +446,13 @@ fn read_nodes(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     Ok(edge_counts)
 }
 
-fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -> Result<()> {
+fn read_edges(
+    r: &mut JsonReader<'_>,
+    m: &Meta,
+    g: &mut HeapGraph,
+    cap: usize,
+    prefault: bool,
+) -> Result<()> {
     let pos = |name: &str| m.edge_fields.iter().position(|f| f == name).unwrap_or(0);
     let (t, nm, to) = (pos("type"), pos("name_or_index"), pos("to_node"));
     let node_count = g.node_count();
@@ -451,7 +465,8 @@ fn read_edges(r: &mut JsonReader<'_>, m: &Meta, g: &mut HeapGraph, cap: usize) -
     let string_named: Vec<bool> = g.edge_kinds.iter().map(|k| !k.named_by_index()).collect();
     let mut max_name = 0u32;
     let mut edge = 0u64;
-    let prefault = Prefault::spare(&[room(&et), room(&en), room(&eto)]);
+    let arrays = [room(&et), room(&en), room(&eto)];
+    let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
     r.read_int_rows("\"edges\"", m.edge_fields.len(), false, |r, row| {
         if edge >= MAX_EDGES {
             return Err(r.error(format!("more than {MAX_EDGES} edges: too many to index")));

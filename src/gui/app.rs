@@ -260,7 +260,10 @@ impl HeapsightApp {
             dialog: None,
             notices: Vec::new(),
             export: None,
-            load_options: LoadOptions { folding },
+            load_options: LoadOptions {
+                folding,
+                ..LoadOptions::default()
+            },
             capture: CaptureDialog::default(),
             capture_series: None,
         }
