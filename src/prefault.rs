@@ -5,8 +5,10 @@
 //! handed back to its host costs far more (about 2 s a GB: the host backs the page again), and
 //! the loader fills about 1 GB of arrays while its second thread, which scans the numbers, is
 //! idle half the time. [`Prefault::spare`] has a helper thread ask the kernel for the pages of
-//! the arrays' unused capacity (`MADV_POPULATE_WRITE`), from the back, while the loop writes
-//! from the front; the two meet in the middle and the loop finds most pages already there.
+//! the arrays' unused capacity (`MADV_POPULATE_WRITE`), front to back, at the lowest priority
+//! (`SCHED_IDLE`: only when a core would idle), while the loop writes behind it; the loop then
+//! finds most pages already there. The helper stops when the loop is done, so a file that
+//! declares more rows than it holds costs only the pages the helper reached by then.
 //!
 //! Populating only maps zeroed pages where none are mapped: it never changes a value, so it is
 //! harmless wherever it lands, even if an array has moved meanwhile. It is a hint: off Linux,
@@ -29,9 +31,10 @@ const MIN_BYTES: usize = 16 << 20;
 
 impl Prefault {
     /// Populate the unused capacity of `arrays` (each given by its start, length and capacity
-    /// in bytes) on a helper thread, back to front and all arrays at the same pace, until the
-    /// handle is dropped. Hold the handle while the arrays fill, and drop it before they are
-    /// shrunk or freed (populating freed memory is harmless, only wasted).
+    /// in bytes) on a helper thread, front to back and all arrays at the same pace, until the
+    /// handle is dropped. Hold the handle while the arrays fill, and drop it as soon as they
+    /// are full, before they are shrunk or freed (populating freed memory is harmless, only
+    /// wasted).
     pub fn spare(arrays: &[(*const u8, usize, usize)]) -> Self {
         let mut none = Self {
             stop: Arc::new(AtomicBool::new(false)),
@@ -40,18 +43,17 @@ impl Prefault {
         if !wanted() {
             return none;
         }
-        // Every piece of every array's spare room, as (start, length, place from the back).
+        // Every piece of every array's spare room, as (start, length, place in the room).
         let mut pieces: Vec<(usize, usize, f64)> = Vec::new();
         for &(start, len, cap) in arrays {
             let (from, to) = (start as usize + len, start as usize + cap);
-            let mut end = to;
-            while end > from {
-                let begin = (end - 1) / PIECE * PIECE;
-                let begin = begin.max(from);
-                // How far from the array's end this piece starts, as a share of its room.
-                let place = (to - end) as f64 / (to - from) as f64;
+            let mut begin = from;
+            while begin < to {
+                let end = ((begin / PIECE + 1) * PIECE).min(to);
+                // How far into the array's room this piece starts, as a share of it.
+                let place = (begin - from) as f64 / (to - from) as f64;
                 pieces.push((begin, end - begin, place));
-                end = begin;
+                begin = end;
             }
         }
         if pieces.iter().map(|p| p.1).sum::<usize>() < MIN_BYTES {
@@ -84,9 +86,8 @@ impl Drop for Prefault {
     }
 }
 
-/// `n` values, `f(0)` to `f(n - 1)`, in a new `Vec` whose pages a helper faults in from the
-/// back while they are written from the front: for a big array made on one thread while the
-/// other core is idle.
+/// `n` values, `f(0)` to `f(n - 1)`, in a new `Vec` whose pages a helper faults in ahead of
+/// the writes: for a big array made on one thread while the other core is idle.
 pub fn collect_helped<T>(n: usize, f: impl FnMut(usize) -> T) -> Vec<T> {
     let mut v = Vec::with_capacity(n);
     let helper = Prefault::spare(&[room(&v)]);
