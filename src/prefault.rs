@@ -14,13 +14,21 @@
 //! harmless wherever it lands, even if an array has moved meanwhile. It is a hint: off Linux,
 //! on one thread (`HEAPSIGHT_THREADS=1`), or with `HEAPSIGHT_PREFAULT=0` nothing happens.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A helper thread populating pages; stopped and joined when dropped.
 pub struct Prefault {
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     handle: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the filling loop tells the helper.
+struct Shared {
+    stop: AtomicBool,
+    /// Rows (elements of each array) written so far; the helper stays at most
+    /// [`LEAD_ROWS`] ahead, so rows a file declares but never holds cost little.
+    rows: AtomicUsize,
 }
 
 /// Work in pieces of this many bytes (a huge page), so that a stop is seen soon.
@@ -29,45 +37,82 @@ const PIECE: usize = 2 << 20;
 /// Below this many bytes in all, a helper is not worth its start.
 const MIN_BYTES: usize = 16 << 20;
 
+/// How many rows ahead of the loop a paced helper may populate (a few MB an array).
+pub const LEAD_ROWS: usize = 1 << 20;
+
+/// An array to fill: where it starts, the size of one element, and its length and capacity
+/// in elements (see [`room`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Room {
+    start: usize,
+    elem: usize,
+    len: usize,
+    cap: usize,
+}
+
 impl Prefault {
-    /// Populate the unused capacity of `arrays` (each given by its start, length and capacity
-    /// in bytes) on a helper thread, front to back and all arrays at the same pace, until the
-    /// handle is dropped. Hold the handle while the arrays fill, and drop it as soon as they
-    /// are full, before they are shrunk or freed (populating freed memory is harmless, only
-    /// wasted).
-    pub fn spare(arrays: &[(*const u8, usize, usize)]) -> Self {
+    /// Populate the unused capacity of `arrays` on a helper thread, front to back and all
+    /// arrays at the same pace, until the handle is dropped; the arrays grow one element a
+    /// row, and the helper keeps within [`LEAD_ROWS`] of the rows reported with
+    /// [`rows_done`](Self::rows_done). Hold the handle while the arrays fill, and drop it as
+    /// soon as they are full, before they are shrunk or freed (populating freed memory is
+    /// harmless, only wasted).
+    pub fn spare(arrays: &[Room]) -> Self {
+        Self::start(arrays, 0)
+    }
+
+    /// Tell the helper that `rows` rows are written.
+    #[inline]
+    pub fn rows_done(&self, rows: usize) {
+        self.shared.rows.store(rows, Ordering::Relaxed);
+    }
+
+    fn start(arrays: &[Room], rows: usize) -> Self {
         let mut none = Self {
-            stop: Arc::new(AtomicBool::new(false)),
+            shared: Arc::new(Shared {
+                stop: AtomicBool::new(false),
+                rows: AtomicUsize::new(rows),
+            }),
             handle: None,
         };
         if !wanted() {
             return none;
         }
-        // Every piece of every array's spare room, as (start, length, place in the room).
-        let mut pieces: Vec<(usize, usize, f64)> = Vec::new();
-        for &(start, len, cap) in arrays {
-            let (from, to) = (start as usize + len, start as usize + cap);
+        // Every piece of every array's spare room, as (start, length, its first row).
+        let mut pieces: Vec<(usize, usize, usize)> = Vec::new();
+        for a in arrays.iter().filter(|a| a.elem > 0) {
+            let (from, to) = (a.start + a.len * a.elem, a.start + a.cap * a.elem);
             let mut begin = from;
             while begin < to {
                 let end = ((begin / PIECE + 1) * PIECE).min(to);
-                // How far into the array's room this piece starts, as a share of it.
-                let place = (begin - from) as f64 / (to - from) as f64;
-                pieces.push((begin, end - begin, place));
+                pieces.push((begin, end - begin, (begin - a.start) / a.elem));
                 begin = end;
             }
         }
         if pieces.iter().map(|p| p.1).sum::<usize>() < MIN_BYTES {
             return none;
         }
-        pieces.sort_by(|a, b| a.2.total_cmp(&b.2));
-        let stop = Arc::clone(&none.stop);
+        pieces.sort_by_key(|p| p.2);
+        let shared = Arc::clone(&none.shared);
         none.handle = std::thread::Builder::new()
             .name("prefault".into())
             .spawn(move || {
                 lowest_priority();
-                for (start, len, _) in pieces {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
+                for (start, len, first_row) in pieces {
+                    // Wait for the loop to come within reach of this piece.
+                    while first_row
+                        > shared
+                            .rows
+                            .load(Ordering::Relaxed)
+                            .saturating_add(LEAD_ROWS)
+                    {
+                        if shared.stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                    if shared.stop.load(Ordering::Relaxed) {
+                        return;
                     }
                     populate(start, len);
                 }
@@ -79,7 +124,7 @@ impl Prefault {
 
 impl Drop for Prefault {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -87,19 +132,24 @@ impl Drop for Prefault {
 }
 
 /// `n` values, `f(0)` to `f(n - 1)`, in a new `Vec` whose pages a helper faults in ahead of
-/// the writes: for a big array made on one thread while the other core is idle.
+/// the writes: for a big array made on one thread while the other core is idle. (Its
+/// capacity is exactly `n`, so the helper is not paced.)
 pub fn collect_helped<T>(n: usize, f: impl FnMut(usize) -> T) -> Vec<T> {
     let mut v = Vec::with_capacity(n);
-    let helper = Prefault::spare(&[room(&v)]);
+    let helper = Prefault::start(&[room(&v)], usize::MAX);
     v.extend((0..n).map(f));
     drop(helper);
     v
 }
 
-/// The start, length and capacity of `v` in bytes, for [`Prefault::spare`].
-pub fn room<T>(v: &Vec<T>) -> (*const u8, usize, usize) {
-    let size = std::mem::size_of::<T>();
-    (v.as_ptr().cast::<u8>(), v.len() * size, v.capacity() * size)
+/// The unused capacity of `v`, for [`Prefault::spare`].
+pub fn room<T>(v: &Vec<T>) -> Room {
+    Room {
+        start: v.as_ptr() as usize,
+        elem: std::mem::size_of::<T>(),
+        len: v.len(),
+        cap: v.capacity(),
+    }
 }
 
 fn wanted() -> bool {
@@ -156,6 +206,9 @@ mod tests {
         for i in 0..n {
             a.push(i as u32 ^ 0x5a5a);
             b.push(i as u8);
+            if i % 65_536 == 0 {
+                helper.rows_done(i);
+            }
         }
         drop(helper);
         assert!(a.iter().enumerate().all(|(i, &v)| v == i as u32 ^ 0x5a5a));

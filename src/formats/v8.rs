@@ -425,6 +425,9 @@ fn read_nodes(
             node_det.push(row[dp].clamp(0, 255) as u8);
         }
         ordinal += 1;
+        if ordinal.is_multiple_of(1 << 16) {
+            prefault.rows_done(ordinal as usize);
+        }
         Ok(())
     })?;
     drop(prefault);
@@ -493,6 +496,9 @@ fn read_edges(
         en.push(row[nm] as u32);
         eto.push(target);
         edge += 1;
+        if edge.is_multiple_of(1 << 16) {
+            prefault.rows_done(edge as usize);
+        }
         Ok(())
     })?;
     drop(prefault);
