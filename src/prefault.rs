@@ -68,7 +68,7 @@ impl Prefault {
     }
 
     fn start(arrays: &[Room], rows: usize) -> Self {
-        let mut none = Self {
+        let mut helper = Self {
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
                 rows: AtomicUsize::new(rows),
@@ -76,7 +76,7 @@ impl Prefault {
             handle: None,
         };
         if !wanted() {
-            return none;
+            return helper;
         }
         // Every piece of every array's spare room, as (start, length, its first row).
         let mut pieces: Vec<(usize, usize, usize)> = Vec::new();
@@ -90,35 +90,36 @@ impl Prefault {
             }
         }
         if pieces.iter().map(|p| p.1).sum::<usize>() < MIN_BYTES {
-            return none;
+            return helper;
         }
         pieces.sort_by_key(|p| p.2);
-        let shared = Arc::clone(&none.shared);
-        none.handle = std::thread::Builder::new()
+        let shared = Arc::clone(&helper.shared);
+        helper.handle = std::thread::Builder::new()
             .name("prefault".into())
             .spawn(move || {
                 lowest_priority();
                 for (start, len, first_row) in pieces {
-                    // Wait for the loop to come within reach of this piece.
-                    while first_row
-                        > shared
-                            .rows
-                            .load(Ordering::Relaxed)
-                            .saturating_add(LEAD_ROWS)
-                    {
-                        if shared.stop.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        std::thread::sleep(std::time::Duration::from_micros(200));
-                    }
-                    if shared.stop.load(Ordering::Relaxed) {
+                    if !shared.wait_for(first_row) {
                         return;
                     }
                     populate(start, len);
                 }
             })
             .ok();
-        none
+        helper
+    }
+}
+
+impl Shared {
+    /// Wait until the loop is within [`LEAD_ROWS`] of `row`; false once told to stop.
+    fn wait_for(&self, row: usize) -> bool {
+        while row > self.rows.load(Ordering::Relaxed).saturating_add(LEAD_ROWS) {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        !self.stop.load(Ordering::Relaxed)
     }
 }
 
@@ -175,8 +176,13 @@ fn lowest_priority() {}
 fn populate(start: usize, len: usize) {
     // Linux's MADV_POPULATE_WRITE (5.14 and later; older kernels answer EINVAL, which is fine).
     const MADV_POPULATE_WRITE: libc::c_int = 23;
-    // madvise wants a page-aligned start.
-    let page = 4096;
+    // madvise wants a start on a page boundary (the page before `start` is the same array's
+    // or, at its very start, harmless to populate).
+    // SAFETY: sysconf only reads a system setting.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .ok()
+        .filter(|&p| p > 0)
+        .unwrap_or(4096);
     let aligned = start / page * page;
     // SAFETY: populating only maps zeroed pages where none are mapped and never changes a
     // value; on a range that is not mapped the kernel answers ENOMEM and does nothing.

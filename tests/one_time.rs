@@ -395,13 +395,27 @@ fn program_trio(fill: impl Fn(&mut Heap, NodeIx, Stage)) -> LeakReport {
     })
 }
 
+/// The 40-byte `class` object (of node type `kind`) in `app.slot`: id 101 at the baseline,
+/// another one (201) since, so the slot was overwritten.
+fn overwritten(
+    h: &mut Heap,
+    app: NodeIx,
+    stage: Stage,
+    kind: &str,
+    class: &str,
+    slot: &str,
+) -> NodeIx {
+    let id = if stage == Stage::Baseline { 101 } else { 201 };
+    let o = h.node_with_id(kind, class, id, 40);
+    h.edge(app, "property", slot, o);
+    o
+}
+
 #[test]
 fn a_slot_overwritten_since_the_baseline_holds_a_replaced_value_not_a_leak() {
     // `app.last` held request 101 at the baseline and holds 201 now, of the same size.
     let r = program_trio(|h, app, stage| {
-        let id = if stage == Stage::Baseline { 101 } else { 201 };
-        let o = h.node_with_id("object", "Request", id, 40);
-        h.edge(app, "property", "last", o);
+        overwritten(h, app, stage, "object", "Request", "last");
     });
     assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
     assert_eq!(groups(&r.replaced_values), vec![("Request".into(), 1)]);
@@ -570,10 +584,8 @@ fn a_slot_that_held_undefined_takes_a_small_value_as_replaced_and_a_big_one_as_a
 #[test]
 fn a_detached_dom_node_in_an_overwritten_slot_is_still_a_leak() {
     let r = program_trio(|h, app, stage| {
-        let id = if stage == Stage::Baseline { 101 } else { 201 };
-        let div = h.node_with_id("native", "Detached <div>", id, 40);
+        let div = overwritten(h, app, stage, "native", "Detached <div>", "lastRemoved");
         h.detachedness(div, 2);
-        h.edge(app, "property", "lastRemoved", div);
     });
     assert_eq!(groups(&r.clusters), vec![("Detached <div>".into(), 1)]);
     assert!(r.replaced_values.is_empty());
@@ -584,9 +596,7 @@ fn a_last_value_that_a_growing_collection_also_holds_is_still_a_leak() {
     // `app.last = item; app.items.push(item)`: `last` was overwritten, but the item is the
     // array's too.
     let r = program_trio(|h, app, stage| {
-        let id = if stage == Stage::Baseline { 101 } else { 201 };
-        let item = h.node_with_id("object", "Item", id, 40);
-        h.edge(app, "property", "last", item);
+        let item = overwritten(h, app, stage, "object", "Item", "last");
         let items = h.node_with_id("object", "Array", 21, 16);
         h.edge(app, "property", "items", items);
         h.edge(items, "element", "0", item);

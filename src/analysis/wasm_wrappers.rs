@@ -23,7 +23,7 @@ use crate::model::v8_rules::{
     map_descriptor_keys, number_value, prototype_has_free, LEGACY_PTR_FIELD, SMI_NUMBER,
     WBG_PTR_FIELD,
 };
-use crate::model::{EdgeKind, HeapGraph, NodeIx, NodeKind, StrId};
+use crate::model::{EdgeKind, HeapGraph, NameIds, NodeIx, NodeKind, StrId};
 
 /// What a wrapper's pointer says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,27 +143,19 @@ const MAP_EDGE: &str = "map";
 /// String ids of the pointer fields' names and of `map` (a snapshot may hold a name more than
 /// once), so the pass over every object compares integers.
 struct FieldNames {
-    wbg: Vec<StrId>,
-    legacy: Vec<StrId>,
-    map: Vec<StrId>,
+    wbg: NameIds,
+    legacy: NameIds,
+    map: NameIds,
 }
 
 impl FieldNames {
     fn of(g: &HeapGraph) -> Self {
-        let mut names = Self {
-            wbg: Vec::new(),
-            legacy: Vec::new(),
-            map: Vec::new(),
-        };
-        for (id, text) in g.strings().iter() {
-            match text {
-                WBG_PTR_FIELD => names.wbg.push(id),
-                LEGACY_PTR_FIELD => names.legacy.push(id),
-                MAP_EDGE => names.map.push(id),
-                _ => {}
-            }
+        let strings = g.strings();
+        Self {
+            wbg: strings.ids_of(WBG_PTR_FIELD),
+            legacy: strings.ids_of(LEGACY_PTR_FIELD),
+            map: strings.ids_of(MAP_EDGE),
         }
-        names
     }
 
     fn is_empty(&self) -> bool {
@@ -172,9 +164,9 @@ impl FieldNames {
 
     /// The field `name` names, if it is one.
     fn field(&self, name: StrId) -> Option<&'static str> {
-        if self.wbg.contains(&name) {
+        if self.wbg.contains(name) {
             Some(WBG_PTR_FIELD)
-        } else if self.legacy.contains(&name) {
+        } else if self.legacy.contains(name) {
             Some(LEGACY_PTR_FIELD)
         } else {
             None
@@ -207,7 +199,7 @@ fn wrapper_field(
             EdgeKind::Property if by_edge.is_none() => {
                 by_edge = names.field(e.name_or_index).map(|f| (f, e.to));
             }
-            EdgeKind::Internal if names.map.contains(&e.name_or_index) => map = Some(e.to),
+            EdgeKind::Internal if names.map.contains(e.name_or_index) => map = Some(e.to),
             _ => {}
         }
     }
