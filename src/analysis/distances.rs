@@ -35,9 +35,15 @@ pub fn compute(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
 /// unreachable nodes): following them up gives a shortest retainer path in O(length), with no
 /// scan of big retainers. Computed on demand (4 bytes a node).
 pub fn parent_edges(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
+    Ok(with_parent_edges(g, progress)?.1)
+}
+
+/// [`compute`] and [`parent_edges`] in one search: the distances, and the edge by which each
+/// node was first reached.
+pub fn with_parent_edges(g: &HeapGraph, progress: Progress<'_>) -> Result<(Vec<u32>, Vec<u32>)> {
     let mut parents = vec![NO_EDGE; g.node_count()];
-    search(g, progress, Some(&mut parents))?;
-    Ok(parents)
+    let dist = search(g, progress, Some(&mut parents))?;
+    Ok((dist, parents))
 }
 
 fn search(

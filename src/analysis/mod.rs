@@ -252,20 +252,23 @@ impl AnalyzedSnapshot {
         g.release_node_labels();
         // Then the dominator search, the long pole, beside the distances (it hands back the
         // forward edges when done, the retainers after the semidominators); retained sizes
-        // (which need the shallow sizes) come after.
+        // (which need the shallow sizes) come after. The distance search also keeps the edge
+        // it reached each node by: retainer paths and the index need them, and the search is
+        // done before the dominators' anyway, where a search of their own would come later.
         let (distances, tree) = crate::parallel::beside(
             || -> Result<_> {
                 let side = side_progress();
                 side.step("distances", 0, 1)?;
                 if opts.distances {
-                    distances::compute(g, side)
+                    let (d, parents) = distances::with_parent_edges(g, side)?;
+                    Ok((d, Some(parents.into())))
                 } else {
-                    Ok(Vec::new())
+                    Ok((Vec::new(), None))
                 }
             },
             || DominatorTree::compute_unsized(g, &rules, progress),
         );
-        let distances = distances?;
+        let (distances, parents) = distances?;
         let dominators = tree?.with_sizes(|v| shallow.get(v), progress)?;
         let analysis = Analysis::from_parts(
             opts.rules,
@@ -273,7 +276,7 @@ impl AnalyzedSnapshot {
             dominators,
             distances.into(),
             detached.into(),
-            None,
+            parents,
         );
         Ok(Self {
             snapshot,

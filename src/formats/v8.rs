@@ -169,8 +169,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
                     .min(max_stream_bytes / (2 * f))
                     .min(MAX_EDGES);
                 read_edges(r, m, &mut g, cap as usize, prefault)?;
-                check_edge_counts(r, &mut g, &node_edge_counts)?;
-                node_edge_counts = Vec::new();
+                check_edge_counts(r, &mut g, std::mem::take(&mut node_edge_counts))?;
                 have_edges = true;
             }
             "strings" => {
@@ -236,7 +235,10 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
             g.node_count()
         )));
     }
-    traces.locations.sort_by_key(|l| l.node);
+    // V8 writes them in node order; a sort would only cost a buffer of half their size.
+    if !traces.locations.is_sorted_by_key(|l| l.node) {
+        traces.locations.sort_by_key(|l| l.node);
+    }
     r.progress().report("building retainers", 0, 1);
     g.strings.finish();
     g.build_retainers();
@@ -354,7 +356,8 @@ fn read_nodes(
     let mut node_id: Vec<u32> = Vec::with_capacity(cap);
     let mut node_self: Vec<u32> = Vec::with_capacity(cap);
     let mut node_det: Vec<u8> = Vec::with_capacity(if det.is_some() { cap } else { 0 });
-    let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
+    // One more: the counts become the edge offsets in place (see `check_edge_counts`).
+    let mut edge_counts: Vec<u32> = Vec::with_capacity(cap + 1);
     let mut ordinal = 0u64;
     let mut max_name = 0i64;
     // Self sizes are at most ~2^63 each: their sum is checked as it grows.
@@ -558,29 +561,29 @@ impl NodeStarts {
     }
 }
 
-/// Turn per-node edge counts into CSR offsets, checking they add up to the edges read.
-fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, counts: &[u32]) -> Result<()> {
-    let mut first = Vec::with_capacity(counts.len() + 1);
+/// Turn per-node edge counts into CSR offsets in place (the counts' vector has room for the
+/// one more offset: no second array of 4 bytes a node), checking they add up to the edges
+/// read.
+fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, mut first: Vec<u32>) -> Result<()> {
+    let edges = g.edge_count() as u64;
     let mut acc: u64 = 0;
-    first.push(0u32);
-    for &c in counts {
-        acc += c as u64;
-        if acc > g.edge_count() as u64 {
+    let mut over = false;
+    for c in first.iter_mut() {
+        let start = acc;
+        acc += *c as u64;
+        if acc > edges {
+            over = true;
             break;
         }
-        first.push(acc as u32);
+        *c = start as u32;
     }
-    if acc != g.edge_count() as u64 {
+    if acc != edges {
         return Err(r.error(format!(
-            "nodes' edge_count fields add up to {acc}{}, but \"edges\" holds {} edges",
-            if first.len() <= counts.len() {
-                " or more"
-            } else {
-                ""
-            },
-            g.edge_count()
+            "nodes' edge_count fields add up to {acc}{}, but \"edges\" holds {edges} edges",
+            if over { " or more" } else { "" },
         )));
     }
+    first.push(acc as u32);
     g.first_edge = first.into();
     Ok(())
 }
