@@ -33,7 +33,7 @@ pub fn compute(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
 
 /// The edge by which the distance search first reached each node ([`NO_EDGE`] for the root and
 /// unreachable nodes): following them up gives a shortest retainer path in O(length), with no
-/// scan of big retainers. Computed on demand (4 bytes a node).
+/// scan of big retainers (4 bytes a node).
 pub fn parent_edges(g: &HeapGraph, progress: Progress<'_>) -> Result<Vec<u32>> {
     Ok(with_parent_edges(g, progress)?.1)
 }

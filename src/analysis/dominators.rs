@@ -273,8 +273,9 @@ impl DominatorTree {
                     e += 1;
                     // The first eight targets were asked for when `v` was reached; a node
                     // with more (an array, a table) keeps the window eight edges ahead.
-                    if e + 7 < end {
-                        prefetch(&num[edges.to[ei + 8] as usize]);
+                    let ahead = ei + 8;
+                    if ahead < end as usize {
+                        prefetch(&num[edges.to[ahead] as usize]);
                     }
                     let t = edges.to[ei];
                     if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {

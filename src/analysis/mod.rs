@@ -68,7 +68,8 @@ pub struct Analysis {
     pub distances: Column<u32>,
     /// Propagated detachedness (empty when the snapshot has none).
     pub detached: Column<u8>,
-    /// Parent edges of the distance search, computed on first use.
+    /// Parent edges of the distance search: kept from it by [`AnalyzedSnapshot::new`], read
+    /// from an index, or else computed on first use.
     parents: std::sync::OnceLock<Column<u32>>,
 }
 
@@ -166,7 +167,7 @@ impl Analysis {
     }
 
     /// The edge by which the distance search first reached each node (see
-    /// [`distances::parent_edges`]); computed on first use.
+    /// [`distances::parent_edges`]); computed on first use unless already known.
     pub fn parent_edges(&self, g: &HeapGraph) -> &[u32] {
         self.parents.get_or_init(|| {
             distances::parent_edges(g, Progress::default())

@@ -567,12 +567,11 @@ impl NodeStarts {
 fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, mut first: Vec<u32>) -> Result<()> {
     let edges = g.edge_count() as u64;
     let mut acc: u64 = 0;
-    let mut over = false;
     for c in first.iter_mut() {
         let start = acc;
         acc += *c as u64;
         if acc > edges {
-            over = true;
+            // The counts after this one are not added: the sum is at least `acc`.
             break;
         }
         *c = start as u32;
@@ -580,7 +579,7 @@ fn check_edge_counts(r: &JsonReader<'_>, g: &mut HeapGraph, mut first: Vec<u32>)
     if acc != edges {
         return Err(r.error(format!(
             "nodes' edge_count fields add up to {acc}{}, but \"edges\" holds {edges} edges",
-            if over { " or more" } else { "" },
+            if acc > edges { " or more" } else { "" },
         )));
     }
     first.push(acc as u32);
