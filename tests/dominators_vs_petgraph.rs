@@ -212,6 +212,66 @@ fn a_few_bigger_random_graphs() {
     }
 }
 
+/// Random graphs where a third of the nodes are leaves held by a single edge of any kind
+/// (the search leaves such "lone leaves" out and gives them their idom afterwards), with weak
+/// edges and shortcuts among the rest, and parts the root does not reach: a leaf's one
+/// retainer may be reached, an orphan's subgraph, a leftover, or hold it by an edge that does
+/// not count.
+#[test]
+fn random_graphs_with_lone_leaves_and_edges_that_do_not_retain() {
+    let kinds = [
+        EdgeKind::Property,
+        EdgeKind::Element,
+        EdgeKind::Weak,
+        EdgeKind::Shortcut,
+    ];
+    let mut rng = Rng::new(4);
+    for case in 0..200 {
+        let inner = 2 + rng.below(50) as usize;
+        let n = inner + inner / 2 + rng.below(4) as usize;
+        let mut b = GraphBuilder::new();
+        b.node(NodeKind::Synthetic, "", 1, 0);
+        for v in 1..n {
+            b.node(NodeKind::Object, "N", 2 * v as u32 + 1, rng.below(100));
+        }
+        let mut edges = Vec::new();
+        for _ in 0..rng.below(3 * inner as u64) {
+            let from = rng.below(inner as u64) as NodeIx;
+            let to = rng.below(inner as u64) as NodeIx;
+            edges.push((from, kinds[rng.below(4) as usize], to));
+        }
+        // The leaves: nodes `inner..n`, each with one retainer among the others (the root
+        // too), by an edge of any kind.
+        for leaf in inner..n {
+            let from = rng.below(inner as u64) as NodeIx;
+            edges.push((from, kinds[rng.below(4) as usize], leaf as NodeIx));
+        }
+        for (i, &(from, kind, to)) in edges.iter().enumerate() {
+            b.edge(from, kind, &i.to_string(), to);
+        }
+        let g = b.finish().unwrap();
+        let root = g.root();
+        let retaining: Vec<(NodeIx, NodeIx)> = edges
+            .iter()
+            .filter(|&&(from, kind, _)| match kind {
+                EdgeKind::Weak => false,
+                EdgeKind::Shortcut => from == root,
+                _ => true,
+            })
+            .map(|&(from, _, to)| (from, to))
+            .collect();
+        let expected = expected_idoms(n, root, &retaining, |v| {
+            !retaining.iter().any(|&(from, to)| to == v && from != v)
+        });
+        let tree = plain_tree(&g);
+        for (v, (got, want)) in tree.idom.iter().zip(&expected).enumerate() {
+            assert_eq!(got, want, "case {case}: idom of node {v}");
+        }
+        let retained = retained_from_idoms(&expected, root, |v| g.self_size(v));
+        assert_eq!(tree.retained, retained, "case {case}: retained sizes");
+    }
+}
+
 #[test]
 fn deep_chain_does_not_overflow_the_stack() {
     // root → 1 → 2 → … → 199 999, each 3 bytes, plus a back edge from the end to the root.

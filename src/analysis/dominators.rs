@@ -10,11 +10,12 @@
 //! The algorithm is Lengauer–Tarjan's simple version with an iterative DFS and iterative path
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
 //! immediate dominators. The semidominator pass reads the retainers that count renumbered into
-//! DFS order (see `NumberedRetainers`), so it walks them front to back. Temporary memory: 12
-//! bytes a node during the search (numbers, vertices, parents) plus its stack, then 24
-//! (numbers, vertices and one 16-byte slot of working state per vertex) plus the renumbered
-//! retainers (4 bytes an edge and a node), while the graph's own retainers are handed back
-//! when spilled.
+//! DFS order (see `NumberedRetainers`), so it walks them front to back. Leaves held by a
+//! single edge (see `LoneLeaves`) stay out of both passes and get their idom from that edge.
+//! Temporary memory: 12 bytes a node during the search (numbers, vertices, parents) plus its
+//! stack, then 8 (numbers, vertices) plus one 16-byte slot of working state per searched
+//! vertex and the renumbered retainers (4 bytes an edge and a searched vertex; 4 bytes a lone
+//! leaf for its idom), while the graph's own retainers are handed back when spilled.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -234,6 +235,8 @@ impl DominatorTree {
         // what the passes after it need of a vertex then sits in one 16-byte slot, so
         // following a link costs one cache miss, not four. The slots are made only once the
         // search is done and its forward edges handed back, so the two never add up.
+        // Leaves held by one edge stay out of the search (see `LoneLeaves`).
+        let leaves = LoneLeaves::find(g);
         let mut num = vec![0u32; n];
         let mut vertex = vec![0u32; n + 1];
         let mut parent = vec![0u32; n + 1];
@@ -278,7 +281,7 @@ impl DominatorTree {
                         prefetch(&num[edges.to[ahead] as usize]);
                     }
                     let t = edges.to[ei];
-                    if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
+                    if !leaves.contains(t) && num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
                         reached = Some((t, top));
                         break;
                     }
@@ -296,7 +299,7 @@ impl DominatorTree {
         visit_from(root, 0, &mut num, &mut vertex, &mut parent)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
-            if num[v as usize] == 0 && rules.is_orphan(g, v) {
+            if num[v as usize] == 0 && !leaves.contains(v) && rules.is_orphan(g, v) {
                 virtual_child.insert(v as usize);
                 visit_from(v, 1, &mut num, &mut vertex, &mut parent)?;
             }
@@ -306,13 +309,21 @@ impl DominatorTree {
         // one by one: each is dominated by the root alone and retains only itself.
         let mut leftover = FixedBitSet::with_capacity(n);
         for v in 0..n as NodeIx {
-            if num[v as usize] == 0 {
+            if num[v as usize] == 0 && !leaves.contains(v) {
                 count += 1;
                 num[v as usize] = count;
                 vertex[count as usize] = v;
                 parent[count as usize] = 1;
                 leftover.insert(v as usize);
             }
+        }
+        // The leaves come after, numbered in node order: they have no slot, and their idoms
+        // are found with the retainers below.
+        let numbered = count as usize;
+        for w in leaves.bits.ones() {
+            count += 1;
+            num[w] = count;
+            vertex[count as usize] = w as NodeIx;
         }
         debug_assert_eq!(count as usize, n);
         // The passes below read retainers only: spilled forward edges (and the node names
@@ -324,14 +335,14 @@ impl DominatorTree {
         // below reads them front to back; the graph's own lists are handed back as they are
         // read.
         progress.step("dominators: retainers by number", 0, total)?;
-        let numbered = NumberedRetainers::build(g, rules, &num, &leftover);
+        let (retainers, leaf_idoms) = NumberedRetainers::build(g, rules, &num, numbered, &leftover);
         // Nothing below needs a node's number (4 bytes a node off the pass's peak).
         drop(num);
 
         progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
         // (New memory, made while the other core is idle: it faults the pages in meanwhile.)
-        let mut slots: Vec<Slot> = collect_helped(parent.len(), |i| Slot {
+        let mut slots: Vec<Slot> = collect_helped(numbered + 1, |i| Slot {
             semi: i as u32,
             label: i as u32,
             ancestor: 0,
@@ -339,8 +350,8 @@ impl DominatorTree {
         });
         drop(parent);
         let mut path: Vec<u32> = Vec::new();
-        for i in (2..=n as u32).rev() {
-            numbered.prefetch_slots(i as usize, &slots);
+        for i in (2..=numbered as u32).rev() {
+            retainers.prefetch_slots(i as usize, &slots);
             let w = vertex[i as usize];
             let parent = slots[i as usize].parent;
             let mut s = slots[i as usize].semi;
@@ -348,7 +359,7 @@ impl DominatorTree {
                 // Hung off the root: no semidominator is less than the root's 1.
                 s = 1;
             } else {
-                for &u in numbered.of(i as usize) {
+                for &u in retainers.of(i as usize) {
                     // The parent is not linked yet (it comes later in reverse preorder), so
                     // it is its own `eval`: no walk needed for the commonest retainer.
                     let x = if u == parent {
@@ -362,15 +373,19 @@ impl DominatorTree {
             slots[i as usize].semi = s;
             slots[i as usize].ancestor = parent;
             if i.is_multiple_of(1 << 20) {
-                progress.step("dominators: semidominators", (n as u32 - i) as u64, total)?;
+                progress.step(
+                    "dominators: semidominators",
+                    (numbered as u32 - i) as u64,
+                    total,
+                )?;
             }
         }
         drop(path);
-        drop(numbered);
+        drop(retainers);
 
         progress.step("dominators: idom", 0, total)?;
         // Immediate dominators (by number), in place over `parent`.
-        for i in 2..=n {
+        for i in 2..=numbered {
             let mut d = slots[i].parent;
             while d > slots[i].semi {
                 d = slots[d as usize].parent;
@@ -380,13 +395,16 @@ impl DominatorTree {
 
         // Back to node indices, then retained sizes bottom-up in reverse preorder.
         let mut idom = collect_helped(n, |_| 0);
-        for i in 1..=n {
+        for i in 1..=numbered {
             let v = vertex[i] as usize;
             idom[v] = if i == 1 {
                 root
             } else {
                 vertex[slots[i].parent as usize]
             };
+        }
+        for (&v, &d) in vertex[numbered + 1..].iter().zip(&leaf_idoms) {
+            idom[v as usize] = d;
         }
         drop(slots);
         Ok(UnsizedDominators { idom, vertex })
@@ -523,8 +541,16 @@ struct NumberedRetainers {
 }
 
 impl NumberedRetainers {
-    fn build(g: &HeapGraph, rules: &RetentionRules, num: &[u32], leftover: &FixedBitSet) -> Self {
-        let n = g.node_count();
+    /// From each node's number (`num`) and how many are searched (`numbered`): the numbers
+    /// above are lone leaves (see [`LoneLeaves`]), whose idoms come back beside, in number
+    /// order.
+    fn build(
+        g: &HeapGraph,
+        rules: &RetentionRules,
+        num: &[u32],
+        numbered: usize,
+        leftover: &FixedBitSet,
+    ) -> (Self, Vec<NodeIx>) {
         // Retainers of `w` that count; none for leftovers (they hang off the root alone).
         // (The graph's slices are taken once: this runs once a retainer, twice.)
         let retainers = g.retainer_arrays();
@@ -537,16 +563,26 @@ impl NumberedRetainers {
         // Counts at each vertex's number, then, summed in number order, where its run starts.
         // (Every node has its own number, so the two threads write to different places;
         // relaxed atomic stores are plain stores on x86 and ARM, and keep this safe Rust.)
-        let first: Vec<AtomicU32> = collect_helped(n + 2, |_| AtomicU32::new(0));
+        let first: Vec<AtomicU32> = collect_helped(numbered + 2, |_| AtomicU32::new(0));
+        let leaf_idoms: Vec<AtomicU32> =
+            collect_helped(g.node_count() - numbered, |_| AtomicU32::new(g.root()));
         // Both passes go through the nodes in order but write at each one's number, and the
         // second reads each retainer's number: all scattered, so asked for some nodes ahead.
         const AHEAD: usize = 16;
         in_halves(g, |w| {
-            if let Some(&i) = num.get(w as usize + AHEAD) {
+            if let Some(&i) = num
+                .get(w as usize + AHEAD)
+                .filter(|&&i| i as usize <= numbered)
+            {
                 prefetch(&first[i as usize]);
             }
-            let count = counted(w).count() as u32;
-            first[num[w as usize] as usize].store(count, Relaxed);
+            let i = num[w as usize] as usize;
+            if i <= numbered {
+                first[i].store(counted(w).count() as u32, Relaxed);
+            } else if let Some(r) = counted(w).next() {
+                // A lone leaf: held by its one retainer if that counts, else by the root.
+                leaf_idoms[i - numbered - 1].store(r, Relaxed);
+            }
         });
         let mut first: Vec<u32> = first.into_iter().map(AtomicU32::into_inner).collect();
         // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
@@ -557,20 +593,25 @@ impl NumberedRetainers {
         let list: Vec<AtomicU32> = collect_helped(total as usize, |_| AtomicU32::new(0));
         in_halves(g, |w| {
             let ahead = w as usize + AHEAD;
-            if let Some(&i) = num.get(ahead) {
+            if let Some(&i) = num.get(ahead).filter(|&&i| i as usize <= numbered) {
                 prefetch(&first[i as usize]);
                 for v in retainers.essential(ahead as NodeIx).take(8) {
                     prefetch(&num[v as usize]);
                 }
             }
-            let at = first[num[w as usize] as usize] as usize;
+            let i = num[w as usize] as usize;
+            if i > numbered {
+                return;
+            }
+            let at = first[i] as usize;
             for (k, v) in counted(w).enumerate() {
                 list[at + k].store(num[v as usize], Relaxed);
             }
         });
         g.release_retainers();
         let list = list.into_iter().map(AtomicU32::into_inner).collect();
-        Self { first, list }
+        let leaf_idoms = leaf_idoms.into_iter().map(AtomicU32::into_inner).collect();
+        (Self { first, list }, leaf_idoms)
     }
 
     /// Vertex `i`'s retainers that count, as numbers.
@@ -589,6 +630,43 @@ impl NumberedRetainers {
                 prefetch(&slots[u as usize]);
             }
         }
+    }
+}
+
+/// The nodes with no edges of their own and a single retainer: a typed array's backing store,
+/// an array of numbers' elements. Such a leaf is on no path to any other node, so it changes
+/// no other node's dominator, and its own is its retainer when that edge retains and the
+/// retainer is reached, else the root (it is an orphan or a leftover). The search and the
+/// semidominator pass leave them out: no DFS number, no slot, no numbered retainers.
+struct LoneLeaves {
+    bits: FixedBitSet,
+}
+
+impl LoneLeaves {
+    /// The lone leaves of `g`, when they are at least 1/64 of its nodes; none otherwise (the
+    /// search then skips the bit test, which costs more than it saves on so few).
+    fn find(g: &HeapGraph) -> Self {
+        let n = g.node_count();
+        let (edges, retainers) = (g.edge_arrays(), g.retainer_arrays());
+        let root = g.root() as usize;
+        let mut bits = FixedBitSet::with_capacity(n);
+        for v in 0..n {
+            let no_edges = edges.first[v] == edges.first[v + 1];
+            if no_edges && retainers.first[v + 1] - retainers.first[v] == 1 && v != root {
+                bits.insert(v);
+            }
+        }
+        // Spilled retainer offsets read here are not needed again until the search is done.
+        g.release_retainers();
+        if bits.count_ones(..) < n / 64 {
+            bits = FixedBitSet::new();
+        }
+        Self { bits }
+    }
+
+    #[inline]
+    fn contains(&self, v: NodeIx) -> bool {
+        self.bits.contains(v as usize)
     }
 }
 
