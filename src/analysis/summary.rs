@@ -144,6 +144,7 @@ fn class_retained_sizes(
             open: vec![0u32; k],
             total: vec![0u64; k],
             path: None,
+            stack: Vec::new(),
         };
         loop {
             let i = next_chunk.fetch_add(1, Ordering::Relaxed);
@@ -253,6 +254,9 @@ struct PieceWalk {
     total: Vec<u64>,
     /// The taken node the counters are set for (the piece's parent).
     path: Option<u32>,
+    /// The walk's cursors (node, next child, opened?), kept between pieces: most pieces are
+    /// small, and a new stack each would cost more in the allocator than the walk itself.
+    stack: Vec<(NodeIx, u32, bool)>,
 }
 
 impl PieceWalk {
@@ -288,7 +292,7 @@ impl PieceWalk {
         counts: &impl Fn(NodeIx) -> bool,
         a: &Analysis,
     ) {
-        let (open, total) = (&mut self.open, &mut self.total);
+        let (open, total, stack) = (&mut self.open, &mut self.total, &mut self.stack);
         // Count `v` unless an open instance of its class dominates it; says whether `v`
         // opened its class (only a node with children needs to).
         let mut enter = |v: NodeIx, has_children: bool, open: &mut [u32]| -> bool {
@@ -307,7 +311,8 @@ impl PieceWalk {
         if !root_has_children {
             return;
         }
-        let mut stack: Vec<(NodeIx, u32, bool)> = vec![(root, 0, root_opened)];
+        stack.clear();
+        stack.push((root, 0, root_opened));
         while let Some(top) = stack.last_mut() {
             let kids = children.of(top.0);
             let at = top.1 as usize;
