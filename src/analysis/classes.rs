@@ -5,12 +5,10 @@
 //! nodes `(system)`, code `(compiled code)`, everything else `(type)`. Plain `Object`s are named
 //! by the shapes that recur in the heap, such as `{id, name}`, as DevTools does.
 
-use std::collections::HashMap;
-
 use crate::model::v8_rules::{
     has_detached_prefix, type_class_name, ATTACHED, DETACHED_PREFIX, PLAIN_OBJECT_NAME, PROTO_EDGE,
 };
-use crate::model::{EdgeKind, FxHashMap, HeapGraph, Location, NodeIx, NodeKind, StrId};
+use crate::model::{EdgeKind, FxHashMap, HeapGraph, Location, NameIds, NodeIx, NodeKind, StrId};
 
 // Re-exported where they were defined before the V8 rules had a module of their own.
 pub use crate::model::v8_rules::{is_detached, DETACHED};
@@ -134,6 +132,8 @@ pub fn base_class_name(g: &HeapGraph, detached: &[u8], n: NodeIx) -> String {
 pub struct PlainObjectNames {
     /// Each definition: its display name and its property string ids (sorted).
     definitions: Vec<(String, Vec<StrId>)>,
+    /// The ids of the string `Object` (compared by id: a string read a node misses the cache).
+    object_names: NameIds,
 }
 
 /// DevTools stops adding property names to an inferred class name past this many characters.
@@ -152,60 +152,83 @@ fn format_property(name: &str) -> String {
     }
 }
 
-fn is_plain_object(g: &HeapGraph, n: NodeIx) -> bool {
-    g.kind(n) == NodeKind::Object && g.name(n) == PLAIN_OBJECT_NAME
-}
-
 impl PlainObjectNames {
     /// Infer the recurring shapes: a shape names a class when at least
     /// max(2, plain objects / 1000) objects have exactly that leading property list. The
     /// proportion is a real number, not rounded down: with 2 500 plain objects a shape needs
     /// 3 objects, not 2 (§3.2 of `docs/devtools-rules.md`).
     pub fn infer(g: &HeapGraph) -> Self {
-        let mut counts: HashMap<String, (u32, usize, Vec<StrId>)> = HashMap::new();
+        let object_names = g.strings().ids_of(PLAIN_OBJECT_NAME);
+        // Objects are counted by their leading property ids, and the names are written once
+        // a list (a string a property and a map keyed by text would cost more than the rest
+        // of the pass). Each property name's width (UTF-16 units, as DevTools measures the
+        // name) is worked out once; `__proto__` is left out.
+        const PROTO: u32 = u32::MAX;
+        let mut widths: FxHashMap<StrId, u32> = FxHashMap::default();
+        let mut counts: FxHashMap<Vec<StrId>, (u32, usize)> = FxHashMap::default();
+        let mut props: Vec<StrId> = Vec::new();
         let mut total = 0usize;
-        let mut order = 0usize;
         for v in 0..g.node_count() as NodeIx {
-            if !is_plain_object(g, v) {
+            if !is_plain_object(g, &object_names, v) {
                 continue;
             }
             total += 1;
-            let mut text = String::from("{");
-            // DevTools measures the name in UTF-16 code units (JavaScript's `length`).
-            let mut text_units = 1usize;
-            let mut props = Vec::new();
-            for e in g.edges(v) {
-                if e.kind != EdgeKind::Property {
+            props.clear();
+            let mut text_units = 1usize; // the `{`
+            for e in g.edge_range(v) {
+                if g.edge_kind(e) != EdgeKind::Property {
                     continue;
                 }
-                let raw = g.strings().get(e.name_or_index);
-                if raw == PROTO_EDGE {
+                let id = g.edge_name_or_index(e);
+                let width = *widths.entry(id).or_insert_with(|| {
+                    let raw = g.strings().get(id);
+                    if raw == PROTO_EDGE {
+                        PROTO
+                    } else {
+                        format_property(raw).encode_utf16().count() as u32
+                    }
+                });
+                if width == PROTO {
                     continue;
                 }
-                let f = format_property(raw);
-                let f_units = f.encode_utf16().count();
-                if !props.is_empty() && text_units + f_units > MAX_INTERFACE_NAME {
+                let width = width as usize;
+                if !props.is_empty() && text_units + width > MAX_INTERFACE_NAME {
                     break;
                 }
                 if !props.is_empty() {
-                    text.push_str(", ");
-                    text_units += 2;
+                    text_units += 2; // the `, `
                 }
-                text.push_str(&f);
-                text_units += f_units;
-                props.push(e.name_or_index);
+                text_units += width;
+                props.push(id);
             }
             if props.is_empty() {
                 continue;
             }
-            text.push('}');
-            let entry = counts.entry(text).or_insert_with(|| {
-                order += 1;
-                (0, order, props)
-            });
-            entry.0 += 1;
+            let next = counts.len();
+            match counts.get_mut(props.as_slice()) {
+                Some(entry) => entry.0 += 1,
+                None => {
+                    counts.insert(props.clone(), (1, next));
+                }
+            }
         }
-        let mut candidates: Vec<(String, u32, usize, Vec<StrId>)> = counts
+        // By name: two lists can read the same when the string table holds a name twice; the
+        // shape is then the one seen first, counted for both.
+        let mut by_text: FxHashMap<String, (u32, usize, Vec<StrId>)> = FxHashMap::default();
+        for (props, (count, order)) in counts {
+            let names: Vec<String> = props
+                .iter()
+                .map(|&id| format_property(g.strings().get(id)))
+                .collect();
+            let text = format!("{{{}}}", names.join(", "));
+            let entry = by_text.entry(text).or_insert((0, order, Vec::new()));
+            entry.0 += count;
+            if order <= entry.1 {
+                entry.1 = order;
+                entry.2 = props;
+            }
+        }
+        let mut candidates: Vec<(String, u32, usize, Vec<StrId>)> = by_text
             .into_iter()
             .map(|(k, (c, o, p))| (k, c, o, p))
             .collect();
@@ -222,20 +245,29 @@ impl PlainObjectNames {
                 (name, props)
             })
             .collect();
-        Self { definitions }
+        Self {
+            definitions,
+            object_names,
+        }
     }
 
     /// Index of the definition naming plain object `n`: the largest property set contained in
     /// the object's properties (earlier definitions win ties).
     pub fn definition_of(&self, g: &HeapGraph, n: NodeIx) -> Option<usize> {
-        if self.definitions.is_empty() || !is_plain_object(g, n) {
+        self.definition_with(g, n, &mut Vec::new())
+    }
+
+    /// [`definition_of`](Self::definition_of) with a buffer the caller keeps between nodes.
+    fn definition_with(&self, g: &HeapGraph, n: NodeIx, props: &mut Vec<StrId>) -> Option<usize> {
+        if self.definitions.is_empty() || !is_plain_object(g, &self.object_names, n) {
             return None;
         }
-        let mut props: Vec<StrId> = g
-            .edges(n)
-            .filter(|e| e.kind == EdgeKind::Property)
-            .map(|e| e.name_or_index)
-            .collect();
+        props.clear();
+        props.extend(
+            g.edge_range(n)
+                .filter(|&e| g.edge_kind(e) == EdgeKind::Property)
+                .map(|e| g.edge_name_or_index(e)),
+        );
         props.sort_unstable();
         let mut best: Option<(usize, usize)> = None;
         for (i, (_, def)) in self.definitions.iter().enumerate() {
@@ -258,6 +290,12 @@ impl PlainObjectNames {
 /// JavaScript's default string order (UTF-16 code units).
 fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// Is `n` a plain `Object` (`object_names` are the ids of that string)?
+#[inline]
+fn is_plain_object(g: &HeapGraph, object_names: &NameIds, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Object && object_names.contains(g.name_id(n))
 }
 
 /// Class of every node, as ids into a list of class names.
@@ -283,6 +321,7 @@ impl ClassIndex {
         let mut names: Vec<String> = Vec::new();
         let mut class_of = Vec::with_capacity(g.node_count());
         let mut loc_iter = locations.iter().peekable();
+        let mut props = Vec::new();
         for v in 0..g.node_count() as NodeIx {
             let mut loc = None;
             while let Some(l) = loc_iter.peek() {
@@ -294,7 +333,7 @@ impl ClassIndex {
                 }
                 loc_iter.next();
             }
-            let def = plain.definition_of(g, v);
+            let def = plain.definition_with(g, v, &mut props);
             let det = detached.get(v as usize) == Some(&DETACHED);
             // Only objects and native nodes are classed by name; the rest by type alone.
             let named = matches!(g.kind(v), NodeKind::Object | NodeKind::Native);
