@@ -235,9 +235,13 @@ impl DominatorTree {
         // what the passes after it need of a vertex then sits in one 16-byte slot, so
         // following a link costs one cache miss, not four. The slots are made only once the
         // search is done and its forward edges handed back, so the two never add up.
-        // Leaves held by one edge stay out of the search (see `LoneLeaves`).
+        // Leaves held by one edge stay out of the search (see `LoneLeaves`): their number is
+        // a mark until it is over, so the search's own test (`num == 0`) passes them by.
         let leaves = LoneLeaves::find(g);
         let mut num = vec![0u32; n];
+        for w in leaves.bits.ones() {
+            num[w] = LoneLeaves::MARK;
+        }
         let mut vertex = vec![0u32; n + 1];
         let mut parent = vec![0u32; n + 1];
         let mut stack: Vec<(u32, u32)> = Vec::new();
@@ -281,7 +285,7 @@ impl DominatorTree {
                         prefetch(&num[edges.to[ahead] as usize]);
                     }
                     let t = edges.to[ei];
-                    if !leaves.contains(t) && num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
+                    if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
                         reached = Some((t, top));
                         break;
                     }
@@ -299,7 +303,7 @@ impl DominatorTree {
         visit_from(root, 0, &mut num, &mut vertex, &mut parent)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
-            if num[v as usize] == 0 && !leaves.contains(v) && rules.is_orphan(g, v) {
+            if num[v as usize] == 0 && rules.is_orphan(g, v) {
                 virtual_child.insert(v as usize);
                 visit_from(v, 1, &mut num, &mut vertex, &mut parent)?;
             }
@@ -309,7 +313,7 @@ impl DominatorTree {
         // one by one: each is dominated by the root alone and retains only itself.
         let mut leftover = FixedBitSet::with_capacity(n);
         for v in 0..n as NodeIx {
-            if num[v as usize] == 0 && !leaves.contains(v) {
+            if num[v as usize] == 0 {
                 count += 1;
                 num[v as usize] = count;
                 vertex[count as usize] = v;
@@ -664,10 +668,8 @@ impl LoneLeaves {
         Self { bits }
     }
 
-    #[inline]
-    fn contains(&self, v: NodeIx) -> bool {
-        self.bits.contains(v as usize)
-    }
+    /// A lone leaf's DFS number while the search runs: not 0, so never reached.
+    const MARK: u32 = u32::MAX;
 }
 
 /// Run `pass` on every node, each half of them on its own thread, and hand back the graph's
