@@ -641,14 +641,15 @@ impl NumberedRetainers {
 /// an array of numbers' elements. Such a leaf is on no path to any other node, so it changes
 /// no other node's dominator, and its own is its retainer when that edge retains and the
 /// retainer is reached, else the root (it is an orphan or a leftover). The search and the
-/// semidominator pass leave them out: no DFS number, no slot, no numbered retainers.
+/// semidominator pass leave them out: they are numbered after every searched node (so that
+/// `vertex` still lists each node once, dominators first) and have no slot and no numbered
+/// retainers.
 struct LoneLeaves {
     bits: FixedBitSet,
 }
 
 impl LoneLeaves {
-    /// The lone leaves of `g`, when they are at least 1/64 of its nodes; none otherwise (the
-    /// search then skips the bit test, which costs more than it saves on so few).
+    /// The lone leaves of `g`.
     fn find(g: &HeapGraph) -> Self {
         let n = g.node_count();
         let (edges, retainers) = (g.edge_arrays(), g.retainer_arrays());
@@ -662,9 +663,6 @@ impl LoneLeaves {
         }
         // Spilled retainer offsets read here are not needed again until the search is done.
         g.release_retainers();
-        if bits.count_ones(..) < n / 64 {
-            bits = FixedBitSet::new();
-        }
         Self { bits }
     }
 
