@@ -1289,6 +1289,63 @@ pub fn reseal(index: &mut [u8]) {
 }
 
 /// Read, verify and map the index in `file` whose key must be `key` (any key when `None`).
+/// Stream bytes `from..to` of an index through the checksums and value checks of `scans`,
+/// the sections that lie there (in file order); what lies between them must be zero.
+fn verify_span(
+    file: &File,
+    scans: &mut [(Entry, Checksum, Scan)],
+    from: u64,
+    to: u64,
+) -> Result<(), Why> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 8 << 20];
+    let mut at = from;
+    let mut i = 0;
+    while at < to {
+        // Pieces end 8-aligned, so a column's elements never straddle two of them.
+        let want = ((to - at) as usize).min(buf.len() - (at % 8) as usize);
+        let piece = &mut buf[..want];
+        file.read_exact_at(piece, at)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        let (p_start, p_end) = (at, at + want as u64);
+        let mut cur = p_start;
+        while cur < p_end {
+            // Padding up to the next section (or the end).
+            let next = scans.get(i).map_or(to, |s| s.0.offset);
+            if cur < next {
+                let stop = next.min(p_end);
+                let pad = &piece[(cur - p_start) as usize..(stop - p_start) as usize];
+                if pad.iter().any(|&b| b != 0) {
+                    return Err(format!("nonzero padding at byte {cur}"));
+                }
+                cur = stop;
+                continue;
+            }
+            let (e, sum, scan) = &mut scans[i];
+            let end = e.offset + e.count * e.elem as u64;
+            let stop = end.min(p_end);
+            let part = &piece[(cur - p_start) as usize..(stop - p_start) as usize];
+            sum.update(part);
+            scan.feed(part);
+            cur = stop;
+            if cur == end {
+                if sum.finish() != e.sum {
+                    return Err(format!("section {} checksum mismatch", e.id));
+                }
+                if !scan.finish() {
+                    return Err(format!("section {} has values out of range", e.id));
+                }
+                i += 1;
+            }
+        }
+        at = p_end;
+    }
+    if i != scans.len() {
+        return Err("sections missing".into());
+    }
+    Ok(())
+}
+
 fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Why> {
     let io = |e: std::io::Error| format!("cannot read: {e}");
     let file_len = file.metadata().map_err(io)?.len();
@@ -1397,7 +1454,8 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
     }
 
     // One sequential pass over the big sections: checksums, zero padding and value checks.
-    // Read, not mapped: pages read this way do not count towards the process's memory.
+    // Read, not mapped: pages read this way do not count towards the process's memory. Two
+    // threads each take a run of whole sections, cut where about half the bytes lie before.
     let mut scans: Vec<(Entry, Checksum, Scan)> = entries
         .iter()
         .zip(ALL_SECS)
@@ -1405,51 +1463,16 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
         .map(|(e, s)| (*e, Checksum::new(), Scan::new(spec(s).3)))
         .collect();
     let start = sec(Sec::Meta).offset + sec(Sec::Meta).count;
-    file.seek(SeekFrom::Start(start)).map_err(io)?;
-    let mut buf = vec![0u8; 8 << 20];
-    let mut at = start;
-    let mut i = 0;
-    while at < file_len {
-        // Pieces end 8-aligned, so a column's elements never straddle two of them.
-        let want = ((file_len - at) as usize).min(buf.len() - (at % 8) as usize);
-        let piece = &mut buf[..want];
-        file.read_exact(piece).map_err(io)?;
-        let (p_start, p_end) = (at, at + want as u64);
-        let mut cur = p_start;
-        while cur < p_end {
-            // Padding up to the next section (or the end).
-            let next = scans.get(i).map_or(file_len, |s| s.0.offset);
-            if cur < next {
-                let stop = next.min(p_end);
-                let pad = &piece[(cur - p_start) as usize..(stop - p_start) as usize];
-                if pad.iter().any(|&b| b != 0) {
-                    return Err(format!("nonzero padding at byte {cur}"));
-                }
-                cur = stop;
-                continue;
-            }
-            let (e, sum, scan) = &mut scans[i];
-            let end = e.offset + e.count * e.elem as u64;
-            let stop = end.min(p_end);
-            let part = &piece[(cur - p_start) as usize..(stop - p_start) as usize];
-            sum.update(part);
-            scan.feed(part);
-            cur = stop;
-            if cur == end {
-                if sum.finish() != e.sum {
-                    return Err(format!("section {} checksum mismatch", e.id));
-                }
-                if !scan.finish() {
-                    return Err(format!("section {} has values out of range", e.id));
-                }
-                i += 1;
-            }
-        }
-        at = p_end;
-    }
-    if i != scans.len() {
-        return Err("sections missing".into());
-    }
+    let half = start + file_len.saturating_sub(start) / 2;
+    let cut = scans.partition_point(|s| s.0.offset < half);
+    let (front, back) = scans.split_at_mut(cut);
+    let mid = back.first().map_or(file_len, |s| s.0.offset);
+    let (back_ok, front_ok) = crate::parallel::beside(
+        || verify_span(&file, back, mid, file_len),
+        || verify_span(&file, front, start, mid),
+    );
+    front_ok?;
+    back_ok?;
 
     // Everything checked: map the file and point the columns at it.
     // SAFETY: the file is only ever replaced by rename, never written in place, so the mapping
