@@ -1288,7 +1288,6 @@ pub fn reseal(index: &mut [u8]) {
     index[24..32].copy_from_slice(&sum.to_le_bytes());
 }
 
-/// Read, verify and map the index in `file` whose key must be `key` (any key when `None`).
 /// Stream bytes `from..to` of an index through the checksums and value checks of `scans`,
 /// the sections that lie there (in file order); what lies between them must be zero.
 fn verify_span(
@@ -1297,7 +1296,6 @@ fn verify_span(
     from: u64,
     to: u64,
 ) -> Result<(), Why> {
-    use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; 8 << 20];
     let mut at = from;
     let mut i = 0;
@@ -1305,8 +1303,7 @@ fn verify_span(
         // Pieces end 8-aligned, so a column's elements never straddle two of them.
         let want = ((to - at) as usize).min(buf.len() - (at % 8) as usize);
         let piece = &mut buf[..want];
-        file.read_exact_at(piece, at)
-            .map_err(|e| format!("cannot read: {e}"))?;
+        read_exact_at(file, piece, at).map_err(|e| format!("cannot read: {e}"))?;
         let (p_start, p_end) = (at, at + want as u64);
         let mut cur = p_start;
         while cur < p_end {
@@ -1346,6 +1343,20 @@ fn verify_span(
     Ok(())
 }
 
+/// Read `buf.len()` bytes at offset `at`. On Unix this moves no shared cursor, so two threads
+/// can read one file at once; elsewhere it seeks, and `read_index` reads on one thread.
+fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::read_exact_at(file, buf, at);
+    #[cfg(not(unix))]
+    {
+        let mut f = file;
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(buf)
+    }
+}
+
+/// Read, verify and map the index in `file` whose key must be `key` (any key when `None`).
 fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Why> {
     let io = |e: std::io::Error| format!("cannot read: {e}");
     let file_len = file.metadata().map_err(io)?.len();
@@ -1464,7 +1475,12 @@ fn read_index(mut file: File, key: Option<&[u8]>) -> Result<AnalyzedSnapshot, Wh
         .collect();
     let start = sec(Sec::Meta).offset + sec(Sec::Meta).count;
     let half = start + file_len.saturating_sub(start) / 2;
-    let cut = scans.partition_point(|s| s.0.offset < half);
+    // (Off Unix the reads seek a shared cursor: the first thread then takes every section.)
+    let cut = if cfg!(unix) {
+        scans.partition_point(|s| s.0.offset < half)
+    } else {
+        scans.len()
+    };
     let (front, back) = scans.split_at_mut(cut);
     let mid = back.first().map_or(file_len, |s| s.0.offset);
     let (back_ok, front_ok) = crate::parallel::beside(
