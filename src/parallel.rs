@@ -34,3 +34,39 @@ pub fn beside<S: Send, M>(side: impl FnOnce() -> S + Send, main: impl FnOnce() -
         (s, m)
     })
 }
+
+/// Run `work` on pieces `0..count`, on this thread and a second one, each taking the next
+/// piece not yet taken (so a piece that costs more than the others holds up neither), and
+/// return the results in piece order; one after the other when [`two_threads`] is off.
+pub fn pieces<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let take = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= count {
+                return done;
+            }
+            done.push((i, work(i)));
+        }
+    };
+    let (mut a, b) = if two_threads() && count > 1 {
+        beside(take, take)
+    } else {
+        (take(), Vec::new())
+    };
+    a.extend(b);
+    a.sort_unstable_by_key(|&(i, _)| i);
+    a.into_iter().map(|(_, t)| t).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pieces_come_back_in_order() {
+        let out = super::pieces(100, |i| i * 2);
+        assert_eq!(out, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(super::pieces(0, |i| i).is_empty());
+    }
+}

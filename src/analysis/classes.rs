@@ -152,24 +152,27 @@ fn format_property(name: &str) -> String {
     }
 }
 
-impl PlainObjectNames {
-    /// Infer the recurring shapes: a shape names a class when at least
-    /// max(2, plain objects / 1000) objects have exactly that leading property list. The
-    /// proportion is a real number, not rounded down: with 2 500 plain objects a shape needs
-    /// 3 objects, not 2 (§3.2 of `docs/devtools-rules.md`).
-    pub fn infer(g: &HeapGraph) -> Self {
-        let object_names = g.strings().ids_of(PLAIN_OBJECT_NAME);
-        // Objects are counted by their leading property ids, and the names are written once
-        // a list (a string a property and a map keyed by text would cost more than the rest
-        // of the pass). Each property name's width (UTF-16 units, as DevTools measures the
-        // name) is worked out once; `__proto__` is left out.
+/// Plain objects counted by their leading property ids, over a range of nodes: a list's count
+/// and the order it was first seen in.
+struct ShapeCounts {
+    counts: FxHashMap<Vec<StrId>, (u32, usize)>,
+    /// Plain objects seen.
+    total: usize,
+}
+
+impl ShapeCounts {
+    /// Count the plain objects among `nodes`. Objects are counted by their leading property
+    /// ids, and the names are written once a list (a string a property and a map keyed by
+    /// text would cost more than the rest of the pass). Each property name's width (UTF-16
+    /// units, as DevTools measures the name) is worked out once; `__proto__` is left out.
+    fn of(g: &HeapGraph, object_names: &NameIds, nodes: std::ops::Range<NodeIx>) -> Self {
         const PROTO: u32 = u32::MAX;
         let mut widths: FxHashMap<StrId, u32> = FxHashMap::default();
         let mut counts: FxHashMap<Vec<StrId>, (u32, usize)> = FxHashMap::default();
         let mut props: Vec<StrId> = Vec::new();
         let mut total = 0usize;
-        for v in 0..g.node_count() as NodeIx {
-            if !is_plain_object(g, &object_names, v) {
+        for v in nodes {
+            if !is_plain_object(g, object_names, v) {
                 continue;
             }
             total += 1;
@@ -211,6 +214,34 @@ impl PlainObjectNames {
                     counts.insert(props.clone(), (1, next));
                 }
             }
+        }
+        Self { counts, total }
+    }
+}
+
+impl PlainObjectNames {
+    /// Infer the recurring shapes: a shape names a class when at least
+    /// max(2, plain objects / 1000) objects have exactly that leading property list. The
+    /// proportion is a real number, not rounded down: with 2 500 plain objects a shape needs
+    /// 3 objects, not 2 (§3.2 of `docs/devtools-rules.md`).
+    pub fn infer(g: &HeapGraph) -> Self {
+        let object_names = g.strings().ids_of(PLAIN_OBJECT_NAME);
+        // Counted in pieces of the nodes, on both cores; each piece's lists come after the
+        // earlier pieces' in the order they were first seen, as in one pass.
+        let pieces = NodePieces::of(g);
+        let mut counts: FxHashMap<Vec<StrId>, (u32, usize)> = FxHashMap::default();
+        let mut total = 0;
+        for piece in crate::parallel::pieces(pieces.count, |i| {
+            ShapeCounts::of(g, &object_names, pieces.range(i))
+        }) {
+            let before = counts.len();
+            for (props, (count, order)) in piece.counts {
+                counts
+                    .entry(props)
+                    .and_modify(|e| e.0 += count)
+                    .or_insert((count, before + order));
+            }
+            total += piece.total;
         }
         // By name: two lists can read the same when the string table holds a name twice; the
         // shape is then the one seen first, counted for both.
@@ -298,6 +329,108 @@ fn is_plain_object(g: &HeapGraph, object_names: &NameIds, n: NodeIx) -> bool {
     g.kind(n) == NodeKind::Object && object_names.contains(g.name_id(n))
 }
 
+/// The nodes cut into runs of equal length, for passes that share them out between cores.
+struct NodePieces {
+    /// Nodes a piece (the last may have fewer).
+    len: usize,
+    count: usize,
+    nodes: usize,
+}
+
+impl NodePieces {
+    fn of(g: &HeapGraph) -> Self {
+        // Enough pieces that the two cores come out even; few enough that each piece's own
+        // tables cost nothing.
+        let nodes = g.node_count();
+        let count = (nodes >> 16).clamp(1, 64);
+        let len = nodes.div_ceil(count).max(1);
+        Self {
+            len,
+            count: nodes.div_ceil(len),
+            nodes,
+        }
+    }
+
+    fn range(&self, i: usize) -> std::ops::Range<NodeIx> {
+        let start = (i * self.len).min(self.nodes);
+        let end = (start + self.len).min(self.nodes);
+        start as NodeIx..end as NodeIx
+    }
+}
+
+/// A node's source location, when classes are told apart by it.
+type Loc = Option<(u32, u32, u32)>;
+
+/// Classes of a run of nodes, with ids of its own (see [`ClassIndex::build`]).
+struct Classifier<'a> {
+    g: &'a HeapGraph,
+    detached: &'a [u8],
+    plain: &'a PlainObjectNames,
+}
+
+impl<'a> Classifier<'a> {
+    fn new(g: &'a HeapGraph, detached: &'a [u8], plain: &'a PlainObjectNames) -> Self {
+        Self {
+            g,
+            detached,
+            plain,
+        }
+    }
+
+    /// Class ids of nodes `start..start + out.len()` into `out`; returns each id's name and
+    /// location. `locations` are those of these nodes, sorted by node.
+    fn run(&self, out: &mut [u32], start: NodeIx, locations: &[Location]) -> Vec<(String, Loc)> {
+        let g = self.g;
+        // Key: what decides the class without building its name — (type, name string,
+        // detached, inferred shape, location).
+        type Key = (u8, StrId, bool, u32, Loc);
+        let mut by_key: FxHashMap<Key, u32> = FxHashMap::default();
+        let mut by_name: FxHashMap<(String, Loc), u32> = FxHashMap::default();
+        let mut names: Vec<(String, Loc)> = Vec::new();
+        let mut loc_iter = locations.iter().peekable();
+        let mut props = Vec::new();
+        for (v, class) in (start..).zip(out.iter_mut()) {
+            let mut loc = None;
+            while let Some(l) = loc_iter.peek() {
+                if l.node > v {
+                    break;
+                }
+                if l.node == v && g.kind(v) == NodeKind::Object {
+                    loc = Some((l.script_id, l.line, l.column));
+                }
+                loc_iter.next();
+            }
+            let def = self.plain.definition_with(g, v, &mut props);
+            let det = self.detached.get(v as usize) == Some(&DETACHED);
+            // Only objects and native nodes are classed by name; the rest by type alone.
+            let named = matches!(g.kind(v), NodeKind::Object | NodeKind::Native);
+            let key = (
+                g.node_type[v as usize],
+                if named { g.name_id(v) } else { u32::MAX },
+                det,
+                def.map_or(u32::MAX, |d| d as u32),
+                loc,
+            );
+            *class = match by_key.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let name = match def {
+                        Some(d) => self.plain.name(d).to_string(),
+                        None => base_class_name(g, self.detached, v),
+                    };
+                    let id = *by_name.entry((name.clone(), loc)).or_insert_with(|| {
+                        names.push((name, loc));
+                        (names.len() - 1) as u32
+                    });
+                    by_key.insert(key, id);
+                    id
+                }
+            };
+        }
+        names
+    }
+}
+
 /// Class of every node, as ids into a list of class names.
 pub struct ClassIndex {
     /// Class id per node.
@@ -312,58 +445,44 @@ impl ClassIndex {
     /// `locations` must be sorted by node.
     pub fn build(g: &HeapGraph, detached: &[u8], locations: &[Location]) -> Self {
         let plain = PlainObjectNames::infer(g);
-        // Key: what decides the class without building its name — (type, name string,
-        // detached, inferred shape, location).
-        type Loc = Option<(u32, u32, u32)>;
-        type Key = (u8, StrId, bool, u32, Loc);
-        let mut by_key: FxHashMap<Key, u32> = FxHashMap::default();
+        // Pieces of the nodes, on both cores, each with its own class ids; each piece's are
+        // then renumbered after the earlier pieces', in the order they were first seen, which
+        // gives the ids one pass would.
+        let pieces = NodePieces::of(g);
+        let mut class_of = vec![0u32; g.node_count()];
+        let outs: Vec<std::sync::Mutex<Option<&mut [u32]>>> = class_of
+            .chunks_mut(pieces.len)
+            .map(|out| std::sync::Mutex::new(Some(out)))
+            .collect();
+        let found = crate::parallel::pieces(outs.len(), |i| {
+            let nodes = pieces.range(i);
+            let out = outs[i].lock().map(|mut o| o.take()).ok().flatten();
+            let from = locations.partition_point(|l| l.node < nodes.start);
+            let to = locations.partition_point(|l| l.node < nodes.end);
+            let run = Classifier::new(g, detached, &plain);
+            out.map_or_else(Vec::new, |out| run.run(out, nodes.start, &locations[from..to]))
+        });
+        drop(outs);
+        let mut names: Vec<(String, Loc)> = Vec::new();
         let mut by_name: FxHashMap<(String, Loc), u32> = FxHashMap::default();
-        let mut names: Vec<String> = Vec::new();
-        let mut class_of = Vec::with_capacity(g.node_count());
-        let mut loc_iter = locations.iter().peekable();
-        let mut props = Vec::new();
-        for v in 0..g.node_count() as NodeIx {
-            let mut loc = None;
-            while let Some(l) = loc_iter.peek() {
-                if l.node > v {
-                    break;
-                }
-                if l.node == v && g.kind(v) == NodeKind::Object {
-                    loc = Some((l.script_id, l.line, l.column));
-                }
-                loc_iter.next();
-            }
-            let def = plain.definition_with(g, v, &mut props);
-            let det = detached.get(v as usize) == Some(&DETACHED);
-            // Only objects and native nodes are classed by name; the rest by type alone.
-            let named = matches!(g.kind(v), NodeKind::Object | NodeKind::Native);
-            let key = (
-                g.node_type[v as usize],
-                if named { g.name_id(v) } else { u32::MAX },
-                det,
-                def.map_or(u32::MAX, |d| d as u32),
-                loc,
-            );
-            let id = match by_key.get(&key) {
-                Some(&id) => id,
-                None => {
-                    let name = match def {
-                        Some(d) => plain.name(d).to_string(),
-                        None => base_class_name(g, detached, v),
-                    };
-                    let id = *by_name.entry((name.clone(), loc)).or_insert_with(|| {
-                        names.push(name);
+        for (i, piece) in found.into_iter().enumerate() {
+            let renumber: Vec<u32> = piece
+                .into_iter()
+                .map(|key| {
+                    *by_name.entry(key.clone()).or_insert_with(|| {
+                        names.push(key);
                         (names.len() - 1) as u32
-                    });
-                    by_key.insert(key, id);
-                    id
-                }
-            };
-            class_of.push(id);
+                    })
+                })
+                .collect();
+            let nodes = pieces.range(i);
+            for id in &mut class_of[nodes.start as usize..nodes.end as usize] {
+                *id = renumber[*id as usize];
+            }
         }
         Self {
             class_of: class_of.into(),
-            names,
+            names: names.into_iter().map(|(name, _)| name).collect(),
         }
     }
 

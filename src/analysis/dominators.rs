@@ -124,13 +124,23 @@ impl RetentionRules {
         let weakmap_rule = set == RuleSet::DevTools && !g.ephemeron_names().is_empty();
         let mut weakmap_table_edges = FxHashSet::default();
         if weakmap_rule {
-            for v in 0..n as NodeIx {
-                for e in g.edge_range(v) {
-                    if is_weakmap_table_edge(g, v, e) {
-                        weakmap_table_edges.insert((v, g.edge_target(e)));
+            // Every edge is read: each half of them on its own core.
+            let scan = |nodes: std::ops::Range<NodeIx>| {
+                let mut found = FxHashSet::default();
+                for v in nodes {
+                    for e in g.edge_range(v) {
+                        if is_weakmap_table_edge(g, v, e) {
+                            found.insert((v, g.edge_target(e)));
+                        }
                     }
                 }
-            }
+                found
+            };
+            let mid = g.halfway_by_edges();
+            let (later, first) =
+                crate::parallel::beside(|| scan(mid..n as NodeIx), || scan(0..mid));
+            weakmap_table_edges = first;
+            weakmap_table_edges.extend(later);
         }
         Self {
             set,

@@ -220,10 +220,25 @@ impl AnalyzedSnapshot {
         let g = &snapshot.graph;
         // Two parts, each on two cores. A big heap's edge arrays and node names and ids are
         // in files (see `model::spill`), and each part hands back the pages it is done with.
-        // First the passes that read names: detachedness and the classes (which name plain
-        // objects by their properties) beside the retention rules and shallow sizes; the edge
-        // and node names are handed back after it. The side threads report nothing (the
-        // phases shown are the other thread's) but stop on cancellation.
+        // First the passes that read names: detachedness, the classes (which name plain objects
+        // by their properties) and the retention rules (which read WeakMap tables' edge names),
+        // most of it each half of the nodes on its own core; the edge and node names are
+        // handed back after them.
+        progress.step("classes", 0, 1)?;
+        let detached = classes::propagate_detachedness(g);
+        let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
+        progress.step("retention rules", 0, 1)?;
+        let rules = RetentionRules::for_graph(g, opts.rules);
+        g.release_edge_names();
+        g.release_node_labels();
+        // Then the dominator search, the long pole, beside the distances and then the shallow
+        // sizes, which are handed over as soon as they are done: the retained sizes need them
+        // once the semidominators are. The search hands back the forward edges when done, the
+        // retainers after the semidominators. The distance search also keeps the edge it
+        // reached each node by: retainer paths and the index need them, and the search is
+        // done before the dominators' anyway, where a search of their own would come later.
+        // The side thread reports nothing (the phases shown are this thread's) but stops on
+        // cancellation.
         let side_progress = || {
             if crate::parallel::two_threads() {
                 progress.without_reports()
@@ -231,46 +246,34 @@ impl AnalyzedSnapshot {
                 progress
             }
         };
-        let (named, ruled) = crate::parallel::beside(
-            || -> Result<_> {
-                let side = side_progress();
-                side.step("detachedness", 0, 1)?;
-                let detached = classes::propagate_detachedness(g);
-                side.step("classes", 0, 1)?;
-                let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
-                Ok((detached, classes))
-            },
-            || -> Result<_> {
-                progress.step("retention rules", 0, 1)?;
-                let rules = RetentionRules::for_graph(g, opts.rules);
-                progress.step("shallow sizes", 0, 1)?;
-                let shallow = Analysis::shallow_sizes(g, opts.rules, progress)?;
-                Ok((rules, shallow))
-            },
-        );
-        let ((detached, classes), (rules, shallow)) = (named?, ruled?);
-        g.release_edge_names();
-        g.release_node_labels();
-        // Then the dominator search, the long pole, beside the distances (it hands back the
-        // forward edges when done, the retainers after the semidominators); retained sizes
-        // (which need the shallow sizes) come after. The distance search also keeps the edge
-        // it reached each node by: retainer paths and the index need them, and the search is
-        // done before the dominators' anyway, where a search of their own would come later.
-        let (distances, tree) = crate::parallel::beside(
+        let (shallow_to_main, shallow_from_side) = std::sync::mpsc::channel();
+        let (side, main) = crate::parallel::beside(
             || -> Result<_> {
                 let side = side_progress();
                 side.step("distances", 0, 1)?;
-                if opts.distances {
+                let found = if opts.distances {
                     let (d, parents) = distances::with_parent_edges(g, side)?;
-                    Ok((d, Some(parents.into())))
+                    (d, Some(parents.into()))
                 } else {
-                    Ok((Vec::new(), None))
-                }
+                    (Vec::new(), None)
+                };
+                side.step("shallow sizes", 0, 1)?;
+                // A send fails only once the main thread has stopped, on its own error.
+                let _ = shallow_to_main.send(Analysis::shallow_sizes(g, opts.rules, side)?);
+                Ok(found)
             },
-            || DominatorTree::compute_unsized(g, &rules, progress),
+            || -> Result<_> {
+                let tree = DominatorTree::compute_unsized(g, &rules, progress)?;
+                // Nothing comes only when the side thread stopped, with an error of its own.
+                let Ok(shallow) = shallow_from_side.recv() else {
+                    return Ok(None);
+                };
+                let dominators = tree.with_sizes(|v| shallow.get(v), progress)?;
+                Ok(Some((shallow, dominators)))
+            },
         );
-        let (distances, parents) = distances?;
-        let dominators = tree?.with_sizes(|v| shallow.get(v), progress)?;
+        let (distances, parents) = side?;
+        let (shallow, dominators) = main?.ok_or(crate::error::Error::Cancelled)?;
         let analysis = Analysis::from_parts(
             opts.rules,
             shallow,

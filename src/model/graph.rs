@@ -256,6 +256,24 @@ impl HeapGraph {
         self.first_edge[n as usize] as usize..self.first_edge[n as usize + 1] as usize
     }
 
+    /// The node that splits the nodes in two halves of about equal work for a pass that
+    /// reads each node and its edges: as many nodes plus edges come before it as from it on.
+    pub fn halfway_by_edges(&self) -> NodeIx {
+        let n = self.node_count();
+        let work = |v: usize| v as u64 + self.first_edge[v] as u64;
+        let half = work(n) / 2;
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if work(mid) < half {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo as NodeIx
+    }
+
     /// Target node of edge `e`.
     #[inline]
     pub fn edge_target(&self, e: usize) -> NodeIx {
@@ -472,10 +490,23 @@ impl HeapGraph {
     /// an internal edge's name against it, so a heap without WeakMaps reads no edge names.
     pub fn ephemeron_names(&self) -> &super::FxHashMap<StrId, (u32, u32)> {
         self.ephemeron_names.get_or_init(|| {
-            self.strings
-                .iter()
-                .filter_map(|(id, s)| Some((id, super::v8_rules::parse_ephemeron_edge(s)?)))
-                .collect()
+            // Such a name starts with a digit: the rest are passed by on their first byte, and
+            // the table is read in pieces on both cores.
+            let (bytes, ends) = self.strings.raw_parts();
+            const PIECE: usize = 1 << 18;
+            let parsed = crate::parallel::pieces(ends.len().div_ceil(PIECE), |piece| {
+                let ids = piece * PIECE..ends.len().min((piece + 1) * PIECE);
+                ids.filter(|&i| {
+                    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                    start < ends[i] as usize && bytes.get(start).is_some_and(u8::is_ascii_digit)
+                })
+                .filter_map(|i| {
+                    let id = i as StrId;
+                    Some((id, super::v8_rules::parse_ephemeron_edge(self.strings.get(id))?))
+                })
+                .collect::<Vec<_>>()
+            });
+            parsed.into_iter().flatten().collect()
         })
     }
 

@@ -189,10 +189,11 @@ pub fn parse_ephemeron_edge(name: &str) -> Option<(u32, u32)> {
     const VALUE: &str = ") -> value (";
     const TABLE: &str = ") pair in WeakMap (table @";
     let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    // The prefix first: most names that start with a digit are not edge names at all.
+    let rest = name[digits..].strip_prefix(KEY)?;
     if digits == 0 || name.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
         return None;
     }
-    let rest = name[digits..].strip_prefix(KEY)?;
     let arrow = rest.find(VALUE)?;
     let key_part = &rest[..arrow];
     let key_id = key_part.rsplit_once(" @")?.1.parse().ok()?;
