@@ -225,10 +225,14 @@ impl PlainObjectNames {
     /// proportion is a real number, not rounded down: with 2 500 plain objects a shape needs
     /// 3 objects, not 2 (§3.2 of `docs/devtools-rules.md`).
     pub fn infer(g: &HeapGraph) -> Self {
+        Self::infer_in(g, &NodePieces::of(g))
+    }
+
+    /// [`infer`](Self::infer), the nodes shared out in `pieces`.
+    fn infer_in(g: &HeapGraph, pieces: &NodePieces) -> Self {
         let object_names = g.strings().ids_of(PLAIN_OBJECT_NAME);
         // Counted in pieces of the nodes, on both cores; each piece's lists come after the
         // earlier pieces' in the order they were first seen, as in one pass.
-        let pieces = NodePieces::of(g);
         let mut counts: FxHashMap<Vec<StrId>, (u32, usize)> = FxHashMap::default();
         let mut total = 0;
         for piece in crate::parallel::pieces(pieces.count, |i| {
@@ -343,7 +347,13 @@ impl NodePieces {
         // tables cost nothing.
         let nodes = g.node_count();
         let count = (nodes >> 16).clamp(1, 64);
-        let len = nodes.div_ceil(count).max(1);
+        Self::of_len(g, nodes.div_ceil(count))
+    }
+
+    /// Pieces of `len` nodes.
+    fn of_len(g: &HeapGraph, len: usize) -> Self {
+        let nodes = g.node_count();
+        let len = len.max(1);
         Self {
             len,
             count: nodes.div_ceil(len),
@@ -370,11 +380,7 @@ struct Classifier<'a> {
 
 impl<'a> Classifier<'a> {
     fn new(g: &'a HeapGraph, detached: &'a [u8], plain: &'a PlainObjectNames) -> Self {
-        Self {
-            g,
-            detached,
-            plain,
-        }
+        Self { g, detached, plain }
     }
 
     /// Class ids of nodes `start..start + out.len()` into `out`; returns each id's name and
@@ -444,11 +450,20 @@ impl ClassIndex {
     /// constructors with one name in different files stay apart (as in DevTools).
     /// `locations` must be sorted by node.
     pub fn build(g: &HeapGraph, detached: &[u8], locations: &[Location]) -> Self {
-        let plain = PlainObjectNames::infer(g);
+        Self::build_in(g, detached, locations, &NodePieces::of(g))
+    }
+
+    /// [`build`](Self::build), the nodes shared out in `pieces`.
+    fn build_in(
+        g: &HeapGraph,
+        detached: &[u8],
+        locations: &[Location],
+        pieces: &NodePieces,
+    ) -> Self {
+        let plain = PlainObjectNames::infer_in(g, pieces);
         // Pieces of the nodes, on both cores, each with its own class ids; each piece's are
         // then renumbered after the earlier pieces', in the order they were first seen, which
         // gives the ids one pass would.
-        let pieces = NodePieces::of(g);
         let mut class_of = vec![0u32; g.node_count()];
         let outs: Vec<std::sync::Mutex<Option<&mut [u32]>>> = class_of
             .chunks_mut(pieces.len)
@@ -460,7 +475,9 @@ impl ClassIndex {
             let from = locations.partition_point(|l| l.node < nodes.start);
             let to = locations.partition_point(|l| l.node < nodes.end);
             let run = Classifier::new(g, detached, &plain);
-            out.map_or_else(Vec::new, |out| run.run(out, nodes.start, &locations[from..to]))
+            out.map_or_else(Vec::new, |out| {
+                run.run(out, nodes.start, &locations[from..to])
+            })
         });
         drop(outs);
         let mut names: Vec<(String, Loc)> = Vec::new();
@@ -495,6 +512,32 @@ impl ClassIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The classes come out the same however the nodes are shared out: ids in the order
+    /// one pass gives them, plain objects named by the shapes counted over all pieces.
+    #[test]
+    fn classes_do_not_depend_on_the_pieces() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sample-snapshots/node-leak/target.heapsnapshot"
+        );
+        let snap = crate::formats::load(path.as_ref(), Default::default()).unwrap();
+        let g = &snap.graph;
+        let detached = propagate_detachedness(g);
+        let locations = &snap.traces.locations;
+        let whole =
+            ClassIndex::build_in(g, &detached, locations, &NodePieces::of_len(g, usize::MAX));
+        assert!(
+            whole.names.iter().any(|n| n.starts_with('{')),
+            "{:?}",
+            whole.names
+        );
+        for len in [1, 7, 1000, g.node_count() / 2 + 1] {
+            let cut = ClassIndex::build_in(g, &detached, locations, &NodePieces::of_len(g, len));
+            assert_eq!(cut.names, whole.names, "pieces of {len}");
+            assert_eq!(&cut.class_of[..], &whole.class_of[..], "pieces of {len}");
+        }
+    }
 
     #[test]
     fn tag_names_are_shortened() {

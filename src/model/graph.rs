@@ -502,7 +502,10 @@ impl HeapGraph {
                 })
                 .filter_map(|i| {
                     let id = i as StrId;
-                    Some((id, super::v8_rules::parse_ephemeron_edge(self.strings.get(id))?))
+                    Some((
+                        id,
+                        super::v8_rules::parse_ephemeron_edge(self.strings.get(id))?,
+                    ))
                 })
                 .collect::<Vec<_>>()
             });
@@ -632,6 +635,35 @@ impl HeapGraph {
 mod tests {
     use super::*;
     use crate::model::builder::GraphBuilder;
+
+    /// The WeakMap edge names found by their first byte, in pieces, are every string the
+    /// parser takes: more strings than a piece holds, names that start with a digit and are
+    /// not edge names, and edge names in both pieces.
+    #[test]
+    fn ephemeron_names_are_every_string_that_parses() {
+        let mut b = GraphBuilder::new();
+        let n = 300_000u32;
+        for i in 0..n {
+            let name = match i % 3 {
+                0 => format!(
+                    "{i} / part of key (Object @{i}) -> value (V @7) pair in WeakMap (table @{})",
+                    i + 1
+                ),
+                1 => format!("{i} things"),
+                _ => format!("name {i}"),
+            };
+            b.node(NodeKind::Object, &name, 2 * i + 1, 8);
+        }
+        let g = b.finish().unwrap();
+        assert!(g.strings().len() > 1 << 18, "{} strings", g.strings().len());
+        let all: super::super::FxHashMap<StrId, (u32, u32)> = g
+            .strings()
+            .iter()
+            .filter_map(|(id, s)| Some((id, super::super::v8_rules::parse_ephemeron_edge(s)?)))
+            .collect();
+        assert_eq!(all.len(), n as usize / 3);
+        assert_eq!(g.ephemeron_names(), &all);
+    }
 
     /// Big enough for the two-half counting sort; compared with retainers gathered by hand
     /// (every source in order, its edges in order), flags included.

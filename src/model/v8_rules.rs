@@ -578,6 +578,14 @@ mod tests {
             None
         );
         assert_eq!(parse_ephemeron_edge("map"), None);
+        assert_eq!(parse_ephemeron_edge("12345"), None);
+        // A line break anywhere: not an edge name DevTools reads.
+        assert_eq!(
+            parse_ephemeron_edge(
+                "3 / part of key (Object\n @123) -> value (Foo @456) pair in WeakMap (table @789)"
+            ),
+            None
+        );
     }
 
     #[test]
