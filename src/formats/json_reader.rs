@@ -601,37 +601,37 @@ impl<'p> JsonReader<'p> {
         }
     }
 
-    /// [`read_int_array`](Self::read_int_array) with the scanning on a worker thread, one
-    /// chunk ahead of `sink`. Errors come in stream order with the same offsets: a chunk's
-    /// numbers reach `sink` before its syntax error is reported, and an error from `sink`
-    /// is placed at its number by scanning that chunk again.
+    /// [`read_int_array`](Self::read_int_array) with the scanning on two threads. Each chunk
+    /// is cut in two at a number's start: a worker scans the first part, from where the
+    /// chunk before left off, while this thread scans the second part from a fresh start,
+    /// then hands the previous chunk's rows to `sink` (which takes the rest of its time).
+    /// Errors come in stream order with the same offsets: a chunk's numbers reach `sink`
+    /// before its syntax error is reported, and an error from `sink` is placed at its number
+    /// by scanning that chunk again.
     fn read_int_array_on_two_threads(
         &mut self,
         inside: &str,
         allow_negative: bool,
         mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
     ) -> Result<u64> {
+        use std::sync::Arc;
         self.expect(b'[', inside)?;
         std::thread::scope(|scope| {
             let (to_worker, chunks) = std::sync::mpsc::sync_channel::<IntChunk>(1);
             let (worker_out, parsed) = std::sync::mpsc::sync_channel::<IntChunk>(1);
             scope.spawn(move || {
-                let mut scanner = IntScanner::new(allow_negative);
                 for mut chunk in chunks {
-                    chunk.before = scanner;
+                    chunk.after = chunk.before;
                     chunk.numbers.clear();
                     let numbers = &mut chunk.numbers;
-                    chunk.scanned = scanner
-                        .scan(&chunk.bytes[chunk.start..chunk.len], inside, |_, v| {
+                    chunk.scanned = chunk
+                        .after
+                        .scan(&chunk.bytes[chunk.start..chunk.split], inside, |_, v| {
                             numbers.push(v);
                             Ok::<(), std::convert::Infallible>(())
                         })
-                        .map_err(|stop| match stop {
-                            ScanStop::Syntax(i, what) => (i, what),
-                            ScanStop::Emit(never) => match never {},
-                        });
-                    let last = !matches!(chunk.scanned, Ok(Scanned::More));
-                    if worker_out.send(chunk).is_err() || last {
+                        .map_err(stop_at_syntax);
+                    if worker_out.send(chunk).is_err() {
                         return;
                     }
                 }
@@ -640,6 +640,9 @@ impl<'p> JsonReader<'p> {
             // reader's, the worker's, and the one whose numbers are being stored).
             let mut spare: Option<IntChunk> = None;
             let mut pending: Option<IntChunk> = None;
+            // The scanner where the next chunk starts, and the numbers of a second part.
+            let mut next = IntScanner::new(allow_negative);
+            let mut second: Vec<i64> = Vec::new();
             loop {
                 if self.pos == self.len && !self.refill()? {
                     if let Some(done) = &pending {
@@ -648,17 +651,23 @@ impl<'p> JsonReader<'p> {
                     return Err(self.truncated(inside));
                 }
                 // Hand the reader's buffer to the worker and read on into another one.
-                let (fresh, numbers) = match spare.take() {
-                    Some(c) if c.bytes.len() == CHUNK => (c.bytes, c.numbers),
-                    _ => (vec![0; CHUNK], Vec::new()),
-                };
+                let (fresh, numbers) =
+                    match spare.take().map(|c| (Arc::try_unwrap(c.bytes), c.numbers)) {
+                        Some((Ok(bytes), numbers)) if bytes.len() == CHUNK => (bytes, numbers),
+                        _ => (vec![0; CHUNK], Vec::new()),
+                    };
+                let bytes = Arc::new(std::mem::replace(&mut self.buf, fresh));
+                let (start, len) = (self.pos, self.len);
+                let split = start + second_part_at(&bytes[start..len]).unwrap_or(len - start);
                 let chunk = IntChunk {
-                    bytes: std::mem::replace(&mut self.buf, fresh),
-                    start: self.pos,
-                    len: self.len,
+                    bytes: Arc::clone(&bytes),
+                    start,
+                    split,
+                    len,
                     base: self.base,
                     numbers,
-                    before: IntScanner::new(allow_negative),
+                    before: next,
+                    after: next,
                     scanned: Ok(Scanned::More),
                 };
                 self.pos = self.len;
@@ -666,20 +675,62 @@ impl<'p> JsonReader<'p> {
                 if to_worker.send(chunk).is_err() {
                     return Err(self.error(stopped()));
                 }
+                // The second part starts at a digit after a comma: a fresh scanner reads it
+                // as one that went on from the first part would.
+                let mut from_split = IntScanner::new(allow_negative);
+                second.clear();
+                let second_scanned = (split < len).then(|| {
+                    from_split
+                        .scan(&bytes[split..len], inside, |_, v| {
+                            second.push(v);
+                            Ok::<(), std::convert::Infallible>(())
+                        })
+                        .map_err(stop_at_syntax)
+                });
+                drop(bytes);
                 if let Some(done) = pending.take() {
                     self.feed(&done, &mut sink)?;
                     spare = Some(done);
                 }
-                let Ok(chunk) = parsed.recv() else {
+                let Ok(mut chunk) = parsed.recv() else {
                     return Err(self.error(stopped()));
                 };
+                match (&chunk.scanned, second_scanned) {
+                    // The array goes on past the first part: the second's numbers follow.
+                    (Ok(Scanned::More), Some(Ok(how))) => {
+                        chunk.numbers.extend_from_slice(&second);
+                        if let Scanned::End(i) = how {
+                            chunk.scanned = Ok(Scanned::End(split - start + i));
+                        }
+                        chunk.after = from_split;
+                    }
+                    // A syntax error in the second part (rare): the whole chunk again, in one
+                    // piece, so its numbers and error are exactly those of one scanner.
+                    (Ok(Scanned::More), Some(Err(_))) => {
+                        let mut again = chunk.before;
+                        chunk.numbers.clear();
+                        let numbers = &mut chunk.numbers;
+                        chunk.scanned = again
+                            .scan(&chunk.bytes[start..len], inside, |_, v| {
+                                numbers.push(v);
+                                Ok::<(), std::convert::Infallible>(())
+                            })
+                            .map_err(stop_at_syntax);
+                        chunk.after = again;
+                    }
+                    // One part only, or the array ended or went wrong in the first part: what
+                    // comes after it is not read.
+                    _ => {}
+                }
+                next = chunk.after;
+                next.count = chunk.before.count + chunk.numbers.len() as u64;
                 match &chunk.scanned {
                     Ok(Scanned::More) => pending = Some(chunk),
                     Ok(Scanned::End(i)) | Err((i, _)) => {
                         self.feed(&chunk, &mut sink)?;
                         // Back to the reader's own state: this chunk, at the `]` or the error.
                         let at = chunk.start + i;
-                        self.buf = chunk.bytes;
+                        self.buf = Arc::try_unwrap(chunk.bytes).unwrap_or_else(|b| b.to_vec());
                         self.len = chunk.len;
                         self.base = chunk.base;
                         self.pos = at;
@@ -687,7 +738,7 @@ impl<'p> JsonReader<'p> {
                             return Err(self.error(what));
                         }
                         self.bump();
-                        return Ok(chunk.before.count + chunk.numbers.len() as u64);
+                        return Ok(next.count);
                     }
                 }
             }
@@ -753,16 +804,48 @@ impl Rows {
 /// One buffer of an integer array on its way through the worker of
 /// [`JsonReader::read_int_array_on_two_threads`].
 struct IntChunk {
-    bytes: Vec<u8>,
-    /// The array's part is `bytes[start..len]`, at stream offset `base` + index.
+    /// Shared with the reader's thread, which scans the second part.
+    bytes: std::sync::Arc<Vec<u8>>,
+    /// The array's part is `bytes[start..len]`, at stream offset `base` + index; the worker
+    /// scans `start..split`.
     start: usize,
+    split: usize,
     len: usize,
     base: u64,
     /// The numbers that end in this chunk.
     numbers: Vec<i64>,
-    /// The scanner as it was before this chunk (to place errors in it again).
+    /// The scanner as it was before this chunk (to place errors in it again), and after.
     before: IntScanner,
+    after: IntScanner,
     scanned: std::result::Result<Scanned, (usize, String)>,
+}
+
+/// A scan's stop, when nothing but syntax can stop it.
+fn stop_at_syntax(stop: ScanStop<std::convert::Infallible>) -> (usize, String) {
+    match stop {
+        ScanStop::Syntax(i, what) => (i, what),
+        ScanStop::Emit(never) => match never {},
+    }
+}
+
+/// The share of a chunk's bytes the worker scans: the reader's thread scans the rest and also
+/// stores the rows, which costs it about as much again.
+const FIRST_PART: usize = 17;
+const PARTS: usize = 20;
+
+/// Where the second part of a chunk starts: at a digit right after a comma, from
+/// `FIRST_PART / PARTS` of the way on (a fresh scanner reads from there as one that read
+/// everything before would). `None` for a short chunk, or when no such digit is near.
+fn second_part_at(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < 1 << 16 {
+        return None;
+    }
+    let from = bytes.len() / PARTS * FIRST_PART;
+    let near = &bytes[from..bytes.len().min(from + 4096)];
+    let comma = near
+        .windows(2)
+        .position(|w| w[0] == b',' && w[1].is_ascii_digit())?;
+    Some(from + comma + 1)
 }
 
 fn push_utf16(out: &mut Vec<u8>, c: u32) {
@@ -878,6 +961,56 @@ mod tests {
                 }
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "case {k}"),
                 (a, b) => panic!("case {k}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    /// Each chunk is scanned in two parts on two threads: an end, a syntax error or a sink
+    /// error on either side of the cut (and on it) reads as on one thread.
+    #[test]
+    fn reading_in_two_parts_equals_reading_on_one() {
+        let cut = CHUNK / PARTS * FIRST_PART;
+        // Every byte around the first chunk's cut (it moves on to a number's start), and
+        // some further off.
+        let near = (cut - 12..cut + 12).chain([
+            CHUNK / 2,
+            cut + 3000,
+            CHUNK - 3,
+            CHUNK + CHUNK / 2,
+            CHUNK + cut + 2,
+        ]);
+        let tokens: [&[u8]; 7] = [b"]", b"x,", b"7,2,3,", b",", b"1.5,", b"  ", b"\n"];
+        for at in near {
+            // Three kinds at each byte by the cut, every kind further off.
+            let kinds = if at.abs_diff(cut) < 12 {
+                3
+            } else {
+                tokens.len()
+            };
+            for token in &tokens[..kinds] {
+                let mut t = b"[".to_vec();
+                while t.len() < at {
+                    t.extend_from_slice(b"12,3,456,");
+                }
+                t.truncate(at);
+                t.extend_from_slice(token);
+                while t.len() < (at + CHUNK / 8).max(CHUNK + CHUNK / 8) {
+                    t.extend_from_slice(b"1,22,333,");
+                }
+                t.extend_from_slice(b"1,2,3]");
+                let [(got, rows, after), (want, want_rows, want_after)] = both_ways(&t);
+                let case = format!("{:?} at {at}", String::from_utf8_lossy(token));
+                assert_eq!(rows, want_rows, "{case}: rows");
+                match (got, want) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a, b, "{case}: count");
+                        assert_eq!(after, want_after, "{case}: offset after the array");
+                    }
+                    // A partial row is the two-thread read's own error (it knows the width).
+                    (Err(a), Ok(_)) if a.to_string().contains("fields") => {}
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{case}"),
+                    (a, b) => panic!("{case}: {a:?} vs {b:?}"),
+                }
             }
         }
     }
