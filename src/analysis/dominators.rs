@@ -237,6 +237,20 @@ impl DominatorTree {
         rules: &RetentionRules,
         progress: Progress<'_>,
     ) -> Result<UnsizedDominators> {
+        Self::compute_unsized_then(g, rules, || (), progress).map(|(tree, ())| tree)
+    }
+
+    /// [`compute_unsized`](Self::compute_unsized), running `search_done` once the search is
+    /// over and before the forward edges (and node names) are handed back. A caller whose
+    /// other thread reads them too waits there for it: pages handed back while that thread
+    /// still reads come back in, and stay for the passes after the search, which hold the
+    /// most memory.
+    pub fn compute_unsized_then<T>(
+        g: &HeapGraph,
+        rules: &RetentionRules,
+        search_done: impl FnOnce() -> T,
+        progress: Progress<'_>,
+    ) -> Result<(UnsizedDominators, T)> {
         let n = g.node_count();
         let total = n as u64;
         let root = g.root();
@@ -342,6 +356,7 @@ impl DominatorTree {
         debug_assert_eq!(count as usize, n);
         // The passes below read retainers only: spilled forward edges (and the node names
         // the distance search beside may have read) can leave memory.
+        let after_search = search_done();
         g.release_forward_edges();
         g.release_node_labels();
 
@@ -421,7 +436,7 @@ impl DominatorTree {
             idom[v as usize] = d;
         }
         drop(slots);
-        Ok(UnsizedDominators { idom, vertex })
+        Ok((UnsizedDominators { idom, vertex }, after_search))
     }
 
     /// A tree from its columns (as read back from an index file).

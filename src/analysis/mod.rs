@@ -231,10 +231,10 @@ impl AnalyzedSnapshot {
         let rules = RetentionRules::for_graph(g, opts.rules);
         g.release_edge_names();
         g.release_node_labels();
-        // Then the dominator search, the long pole, beside the distances and then the shallow
-        // sizes, which are handed over as soon as they are done: the retained sizes need them
-        // once the semidominators are. The search hands back the forward edges when done, the
-        // retainers after the semidominators. The distance search also keeps the edge it
+        // Then the dominator search, the long pole, beside the distances and then (most often)
+        // the shallow sizes. The search waits for them when it is over, before it hands back
+        // the forward edges (which both passes read); the retainers go after the
+        // semidominators. The distance search also keeps the edge it
         // reached each node by: retainer paths and the index need them, and the search is
         // done before the dominators' anyway, where a search of their own would come later.
         // The side thread reports nothing (the phases shown are this thread's) but stops on
@@ -246,7 +246,13 @@ impl AnalyzedSnapshot {
                 progress
             }
         };
-        let (shallow_to_main, shallow_from_side) = std::sync::mpsc::channel();
+        // The shallow sizes go to whichever thread is free first: the side thread once the
+        // distances are done, or this one once the search is (on a heap whose search is
+        // short, such as a very regular one). The side thread sends when it is done with the
+        // forward edges: its shallow sizes, or nothing if this thread took them.
+        let shallow_taken = std::sync::atomic::AtomicBool::new(false);
+        let take_shallow = || !shallow_taken.swap(true, std::sync::atomic::Ordering::AcqRel);
+        let (side_done, side_is_done) = std::sync::mpsc::channel();
         let (side, main) = crate::parallel::beside(
             || -> Result<_> {
                 let side = side_progress();
@@ -257,15 +263,39 @@ impl AnalyzedSnapshot {
                 } else {
                     (Vec::new(), None)
                 };
-                side.step("shallow sizes", 0, 1)?;
+                let shallow = if take_shallow() {
+                    side.step("shallow sizes", 0, 1)?;
+                    Some(Analysis::shallow_sizes(g, opts.rules, side)?)
+                } else {
+                    None
+                };
                 // A send fails only once the main thread has stopped, on its own error.
-                let _ = shallow_to_main.send(Analysis::shallow_sizes(g, opts.rules, side)?);
+                let _ = side_done.send(shallow);
                 Ok(found)
             },
             || -> Result<_> {
-                let tree = DominatorTree::compute_unsized(g, &rules, progress)?;
-                // Nothing comes only when the side thread stopped, with an error of its own.
-                let Ok(shallow) = shallow_from_side.recv() else {
+                // The search waits for the side thread's passes before it hands back the
+                // forward edges that they read too.
+                let (tree, shallow) = DominatorTree::compute_unsized_then(
+                    g,
+                    &rules,
+                    || -> Result<_> {
+                        let mine = if take_shallow() {
+                            progress.step("shallow sizes", 0, 1)?;
+                            Some(Analysis::shallow_sizes(g, opts.rules, progress)?)
+                        } else {
+                            None
+                        };
+                        // Nothing comes only when the side thread stopped, with an error of
+                        // its own.
+                        Ok(match side_is_done.recv() {
+                            Ok(theirs) => mine.or(theirs),
+                            Err(_) => None,
+                        })
+                    },
+                    progress,
+                )?;
+                let Some(shallow) = shallow? else {
                     return Ok(None);
                 };
                 let dominators = tree.with_sizes(|v| shallow.get(v), progress)?;
