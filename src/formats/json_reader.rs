@@ -622,15 +622,8 @@ impl<'p> JsonReader<'p> {
             scope.spawn(move || {
                 for mut chunk in chunks {
                     chunk.after = chunk.before;
-                    chunk.numbers.clear();
-                    let numbers = &mut chunk.numbers;
-                    chunk.scanned = chunk
-                        .after
-                        .scan(&chunk.bytes[chunk.start..chunk.split], inside, |_, v| {
-                            numbers.push(v);
-                            Ok::<(), std::convert::Infallible>(())
-                        })
-                        .map_err(stop_at_syntax);
+                    let part = &chunk.bytes[chunk.start..chunk.split];
+                    chunk.scanned = scan_into(&mut chunk.after, part, inside, &mut chunk.numbers);
                     if worker_out.send(chunk).is_err() {
                         return;
                     }
@@ -678,15 +671,8 @@ impl<'p> JsonReader<'p> {
                 // The second part starts at a digit after a comma: a fresh scanner reads it
                 // as one that went on from the first part would.
                 let mut from_split = IntScanner::new(allow_negative);
-                second.clear();
-                let second_scanned = (split < len).then(|| {
-                    from_split
-                        .scan(&bytes[split..len], inside, |_, v| {
-                            second.push(v);
-                            Ok::<(), std::convert::Infallible>(())
-                        })
-                        .map_err(stop_at_syntax)
-                });
+                let second_scanned = (split < len)
+                    .then(|| scan_into(&mut from_split, &bytes[split..len], inside, &mut second));
                 drop(bytes);
                 if let Some(done) = pending.take() {
                     self.feed(&done, &mut sink)?;
@@ -707,16 +693,10 @@ impl<'p> JsonReader<'p> {
                     // A syntax error in the second part (rare): the whole chunk again, in one
                     // piece, so its numbers and error are exactly those of one scanner.
                     (Ok(Scanned::More), Some(Err(_))) => {
-                        let mut again = chunk.before;
-                        chunk.numbers.clear();
-                        let numbers = &mut chunk.numbers;
-                        chunk.scanned = again
-                            .scan(&chunk.bytes[start..len], inside, |_, v| {
-                                numbers.push(v);
-                                Ok::<(), std::convert::Infallible>(())
-                            })
-                            .map_err(stop_at_syntax);
-                        chunk.after = again;
+                        chunk.after = chunk.before;
+                        let whole = &chunk.bytes[start..len];
+                        chunk.scanned =
+                            scan_into(&mut chunk.after, whole, inside, &mut chunk.numbers);
                     }
                     // One part only, or the array ended or went wrong in the first part: what
                     // comes after it is not read.
@@ -820,12 +800,24 @@ struct IntChunk {
     scanned: std::result::Result<Scanned, (usize, String)>,
 }
 
-/// A scan's stop, when nothing but syntax can stop it.
-fn stop_at_syntax(stop: ScanStop<std::convert::Infallible>) -> (usize, String) {
-    match stop {
-        ScanStop::Syntax(i, what) => (i, what),
-        ScanStop::Emit(never) => match never {},
-    }
+/// Scan `bytes` on from `scanner` into `numbers` (cleared first): how the piece ended, or
+/// where and what its syntax error is.
+fn scan_into(
+    scanner: &mut IntScanner,
+    bytes: &[u8],
+    inside: &str,
+    numbers: &mut Vec<i64>,
+) -> std::result::Result<Scanned, (usize, String)> {
+    numbers.clear();
+    scanner
+        .scan(bytes, inside, |_, v| {
+            numbers.push(v);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|stop| match stop {
+            ScanStop::Syntax(i, what) => (i, what),
+            ScanStop::Emit(never) => match never {},
+        })
 }
 
 /// The share of a chunk's bytes the worker scans: the reader's thread scans the rest and also
