@@ -221,8 +221,8 @@ impl AnalyzedSnapshot {
         // Two parts, each on two cores. A big heap's edge arrays and node names and ids are
         // in files (see `model::spill`), and each part hands back the pages it is done with.
         // First the passes that read names: detachedness, the classes (which name plain objects
-        // by their properties) and the retention rules (which read WeakMap tables' edge names),
-        // most of it each half of the nodes on its own core; the edge and node names are
+        // by their properties; pieces of the nodes shared out between the cores) and the
+        // retention rules (which read WeakMap tables' edge names); the edge and node names are
         // handed back after them.
         progress.step("classes", 0, 1)?;
         let detached = classes::propagate_detachedness(g);
@@ -234,9 +234,9 @@ impl AnalyzedSnapshot {
         // Then the dominator search, the long pole, beside the distances and then (most often)
         // the shallow sizes. The search waits for them when it is over, before it hands back
         // the forward edges (which both passes read); the retainers go after the
-        // semidominators. The distance search also keeps the edge it
-        // reached each node by: retainer paths and the index need them, and the search is
-        // done before the dominators' anyway, where a search of their own would come later.
+        // semidominators. The distance search also keeps the edge it reached each node by:
+        // retainer paths and the index need them, and the search is done before the
+        // dominators' anyway, where a search of their own would come later.
         // The side thread reports nothing (the phases shown are this thread's) but stops on
         // cancellation.
         let side_progress = || {
