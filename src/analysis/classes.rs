@@ -235,7 +235,7 @@ impl PlainObjectNames {
         // earlier pieces' in the order they were first seen, as in one pass.
         let mut counts: FxHashMap<Vec<StrId>, (u32, usize)> = FxHashMap::default();
         let mut total = 0;
-        for piece in crate::parallel::pieces(pieces.count, |i| {
+        for piece in crate::parallel::pieces(pieces.count(), |i| {
             ShapeCounts::of(g, &object_names, pieces.range(i))
         }) {
             let before = counts.len();
@@ -337,7 +337,6 @@ fn is_plain_object(g: &HeapGraph, object_names: &NameIds, n: NodeIx) -> bool {
 struct NodePieces {
     /// Nodes a piece (the last may have fewer).
     len: usize,
-    count: usize,
     nodes: usize,
 }
 
@@ -354,11 +353,12 @@ impl NodePieces {
     fn of_len(g: &HeapGraph, len: usize) -> Self {
         let nodes = g.node_count();
         let len = len.max(1);
-        Self {
-            len,
-            count: nodes.div_ceil(len),
-            nodes,
-        }
+        Self { len, nodes }
+    }
+
+    /// How many pieces there are.
+    fn count(&self) -> usize {
+        self.nodes.div_ceil(self.len)
     }
 
     fn range(&self, i: usize) -> std::ops::Range<NodeIx> {
@@ -378,11 +378,7 @@ struct Classifier<'a> {
     plain: &'a PlainObjectNames,
 }
 
-impl<'a> Classifier<'a> {
-    fn new(g: &'a HeapGraph, detached: &'a [u8], plain: &'a PlainObjectNames) -> Self {
-        Self { g, detached, plain }
-    }
-
+impl Classifier<'_> {
     /// Class ids of nodes `start..start + out.len()` into `out`; returns each id's name and
     /// location. `locations` are those of these nodes, sorted by node.
     fn run(&self, out: &mut [u32], start: NodeIx, locations: &[Location]) -> Vec<(String, Loc)> {
@@ -469,14 +465,18 @@ impl ClassIndex {
             .chunks_mut(pieces.len)
             .map(|out| std::sync::Mutex::new(Some(out)))
             .collect();
+        let classifier = Classifier {
+            g,
+            detached,
+            plain: &plain,
+        };
         let found = crate::parallel::pieces(outs.len(), |i| {
             let nodes = pieces.range(i);
             let out = outs[i].lock().map(|mut o| o.take()).ok().flatten();
             let from = locations.partition_point(|l| l.node < nodes.start);
             let to = locations.partition_point(|l| l.node < nodes.end);
-            let run = Classifier::new(g, detached, &plain);
             out.map_or_else(Vec::new, |out| {
-                run.run(out, nodes.start, &locations[from..to])
+                classifier.run(out, nodes.start, &locations[from..to])
             })
         });
         drop(outs);
