@@ -188,6 +188,11 @@ fn print_phases(phases: &Phases, total: f64, file_size: u64) {
         "TOTAL",
         overall_peak as f64 / 1024.0
     );
+    // `heapsight summary` stops before the memory map (the issue's "everything `summary`
+    // prints"); the app's Memory map view works it out when opened.
+    if let Some(map) = phases.rows.iter().find(|r| r.0 == "memory map") {
+        println!("{:<26} {:>9.3}", "TOTAL to the summary", total - map.1);
+    }
     println!(
         "peak / file   {:.2}x",
         overall_peak as f64 * 1024.0 / file_size.max(1) as f64

@@ -61,8 +61,101 @@ pub fn pieces<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T>
     a.into_iter().map(|(_, t)| t).collect()
 }
 
+/// Make items `0..count` in order with `produce` on a second thread while `consume` takes
+/// them in the same order on this one, a few items ahead (a pipeline: one pass's scattered
+/// reads beside another's work); then run `then` on the producing thread while the last
+/// items are consumed, and return its result. `produce` gets an item `consume` is done with,
+/// when there is one, to refill (so big buffers are made a few times, not `count` times).
+/// An error from `consume` stops both. One after the other, item by item, when
+/// [`two_threads`] is off. A panic in `produce` or `then` is passed on as one.
+pub fn stream<T: Send, R: Send, E>(
+    count: usize,
+    mut produce: impl FnMut(usize, Option<T>) -> T + Send,
+    then: impl FnOnce() -> R + Send,
+    mut consume: impl FnMut(&T) -> Result<(), E>,
+) -> Result<R, E> {
+    if !two_threads() {
+        let mut item = None;
+        for i in 0..count {
+            let made = produce(i, item.take());
+            consume(&made)?;
+            item = Some(made);
+        }
+        return Ok(then());
+    }
+    // Items in flight at most: enough to ride out either side's uneven stretches.
+    const AHEAD: usize = 4;
+    let (send_made, made) = std::sync::mpsc::sync_channel::<T>(AHEAD);
+    let (send_back, back) = std::sync::mpsc::channel::<T>();
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            for i in 0..count {
+                let item = produce(i, back.try_recv().ok());
+                if send_made.send(item).is_err() {
+                    return None;
+                }
+            }
+            drop(send_made);
+            Some(then())
+        });
+        let mut consumed = Ok(());
+        // Ends early when the producer stopped (it panicked: the join passes that on).
+        for item in made.iter().take(count) {
+            consumed = consume(&item);
+            if consumed.is_err() {
+                break;
+            }
+            // Fails only once the producer is done.
+            let _ = send_back.send(item);
+        }
+        // The producer's next send fails once this end is gone, so it stops on an error.
+        drop(made);
+        let finished = producer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        consumed.map(|()| finished.expect("the producer ran to its end"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stream_consumes_every_item_in_order_and_stops_on_error() {
+        let mut seen = Vec::new();
+        let r: Result<&str, ()> = super::stream(
+            1000,
+            |i, old: Option<Vec<usize>>| {
+                let mut v = old.unwrap_or_default();
+                v.clear();
+                v.extend([i, i * 2]);
+                v
+            },
+            || "then",
+            |v| {
+                seen.push(v[0]);
+                assert_eq!(v[1], v[0] * 2);
+                Ok(())
+            },
+        );
+        assert_eq!(r, Ok("then"));
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        let mut taken = 0;
+        let r: Result<(), usize> = super::stream(
+            1000,
+            |i, _| i,
+            || (),
+            |&i| {
+                taken += 1;
+                if i == 10 {
+                    Err(i)
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!((r, taken), (Err(10), 11));
+    }
+
     #[test]
     fn pieces_come_back_in_order() {
         let out = super::pieces(100, |i| i * 2);

@@ -9,22 +9,23 @@
 //!
 //! The algorithm is Lengauer–Tarjan's simple version with an iterative DFS and iterative path
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
-//! immediate dominators. The semidominator pass reads the retainers that count renumbered into
-//! DFS order (see `NumberedRetainers`), so it walks them front to back. Leaves held by a
-//! single edge (see `LoneLeaves`) stay out of both passes and get their idom from that edge.
+//! immediate dominators. The semidominator pass gets the retainers that count as DFS numbers
+//! from the other core, which reads them a chunk of vertices ahead in the pass's order (see
+//! `RetainerSource`). Leaves held by a single edge (see `LoneLeaves`) stay out of both passes
+//! and get their idom from that edge.
 //! Temporary memory: 12 bytes a node during the search (numbers, vertices, parents) plus its
 //! stack, then 8 (numbers, vertices) plus one 16-byte slot of working state per searched
-//! vertex and the renumbered retainers (4 bytes an edge and a searched vertex; 4 bytes a lone
-//! leaf for its idom), while the graph's own retainers are handed back when spilled.
+//! vertex, a few chunks of numbered retainers and 4 bytes a lone leaf for its idom; the
+//! graph's own retainers are read in the pass's order, so a spilled graph's are all resident
+//! until it ends.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 
 use crate::error::Result;
-use crate::model::graph::EdgeArrays;
+use crate::model::graph::{EdgeArrays, RetainerArrays};
 use crate::model::v8_rules::is_page_entry_edge;
 use crate::model::{Column, EdgeKind, FxHashSet, HeapGraph, NodeIx};
 use crate::prefault::collect_helped;
@@ -165,9 +166,31 @@ impl RetentionRules {
     /// Does the retainer `from → to` (already essential by kind) retain `to`?
     #[inline]
     fn allows(&self, g: &HeapGraph, from: NodeIx, to: NodeIx) -> bool {
-        self.page_allows(g, from, to)
-            && (self.weakmap_table_edges.is_empty()
-                || !self.weakmap_table_edges.contains(&(from, to)))
+        self.allows_into(g, to)(from)
+    }
+
+    /// [`allows`](Self::allows) for the retainers of one node `to`, with the test on `to`
+    /// made once.
+    #[inline]
+    fn allows_into(&self, g: &HeapGraph, to: NodeIx) -> impl Fn(NodeIx) -> bool + '_ {
+        let (root, into_page) = (
+            g.root(),
+            self.any_page_owned && self.page_owned.contains(to as usize),
+        );
+        move |from| {
+            (!into_page || from == root || self.page_owned.contains(from as usize))
+                && (self.weakmap_table_edges.is_empty()
+                    || !self.weakmap_table_edges.contains(&(from, to)))
+        }
+    }
+
+    /// Ask the CPU for what [`allows_into`](Self::allows_into) reads of `to`, for a pass
+    /// that will get to it soon.
+    #[inline]
+    fn prefetch_into(&self, to: NodeIx) {
+        if self.any_page_owned {
+            prefetch_bit(&self.page_owned, to);
+        }
     }
 
     /// Does forward edge `e` from `from` retain its target?
@@ -259,23 +282,26 @@ impl DominatorTree {
         // what the passes after it need of a vertex then sits in one 16-byte slot, so
         // following a link costs one cache miss, not four. The slots are made only once the
         // search is done and its forward edges handed back, so the two never add up.
-        // Leaves held by one edge stay out of the search (see `LoneLeaves`): their number is
-        // a mark until it is over, so the search's own test (`num == 0`) passes them by.
+        // Whether the search has reached a node is a bit of its own, tested once an edge: a
+        // bit a node stays in the CPU's cache, where a number a node (4 bytes, read at
+        // random) would wait on memory at most edges. Leaves held by one edge stay out of
+        // the search (see `LoneLeaves`): they start out marked, so the search passes them by.
         let leaves = LoneLeaves::find(g);
+        let mut seen = leaves.bits.clone();
         let mut num = vec![0u32; n];
-        for w in leaves.bits.ones() {
-            num[w] = LoneLeaves::MARK;
-        }
         let mut vertex = vec![0u32; n + 1];
         let mut parent = vec![0u32; n + 1];
         let mut stack: Vec<(u32, u32)> = Vec::new();
-        let mut virtual_child = FixedBitSet::with_capacity(n);
+        // The numbers of the vertices hung off the root (orphans and leftovers, below): the
+        // passes after the search read this in number order.
+        let mut off_root = FixedBitSet::with_capacity(n + 1);
         let mut count = 0u32;
         // Slices taken once: the loop below runs once an edge.
         let edges = g.edge_arrays();
 
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
+                              seen: &mut FixedBitSet,
                               num: &mut Vec<u32>,
                               vertex: &mut Vec<u32>,
                               parent: &mut Vec<u32>|
@@ -285,10 +311,11 @@ impl DominatorTree {
             loop {
                 if let Some((t, from)) = reached.take() {
                     count += 1;
+                    seen.insert(t as usize);
                     num[t as usize] = count;
                     vertex[count as usize] = t;
                     parent[count as usize] = from;
-                    prefetch_targets(edges, t, num);
+                    prefetch_targets(edges, t, seen);
                     stack.push((count, edges.first[t as usize]));
                     if count.is_multiple_of(1 << 20) {
                         progress.step("dominators: search", count as u64, total)?;
@@ -306,10 +333,10 @@ impl DominatorTree {
                     // with more (an array, a table) keeps the window eight edges ahead.
                     let ahead = ei + 8;
                     if ahead < end as usize {
-                        prefetch(&num[edges.to[ahead] as usize]);
+                        prefetch_bit(seen, edges.to[ahead]);
                     }
                     let t = edges.to[ei];
-                    if num[t as usize] == 0 && rules.edge_retains(g, v, ei) {
+                    if !seen.contains(t as usize) && rules.edge_retains(g, v, ei) {
                         reached = Some((t, top));
                         break;
                     }
@@ -324,27 +351,29 @@ impl DominatorTree {
         };
 
         progress.step("dominators: search", 0, total)?;
-        visit_from(root, 0, &mut num, &mut vertex, &mut parent)?;
+        visit_from(root, 0, &mut seen, &mut num, &mut vertex, &mut parent)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
-            if num[v as usize] == 0 && rules.is_orphan(g, v) {
-                virtual_child.insert(v as usize);
-                visit_from(v, 1, &mut num, &mut vertex, &mut parent)?;
+            if !seen.contains(v as usize) && rules.is_orphan(g, v) {
+                visit_from(v, 1, &mut seen, &mut num, &mut vertex, &mut parent)?;
+                off_root.insert(num[v as usize] as usize);
             }
         }
         drop(stack);
         // Leftovers (cycles held only by each other, or by unreached nodes) hang off the root
-        // one by one: each is dominated by the root alone and retains only itself.
-        let mut leftover = FixedBitSet::with_capacity(n);
+        // one by one: each is dominated by the root alone and retains only itself. They are
+        // numbered last, so a number tells one.
+        let first_leftover = count + 1;
         for v in 0..n as NodeIx {
-            if num[v as usize] == 0 {
+            if !seen.contains(v as usize) {
                 count += 1;
                 num[v as usize] = count;
                 vertex[count as usize] = v;
                 parent[count as usize] = 1;
-                leftover.insert(v as usize);
             }
         }
+        off_root.insert_range(first_leftover as usize..count as usize + 1);
+        drop(seen);
         // The leaves come after, numbered in node order: they have no slot, and their idoms
         // are found with the retainers below.
         let numbered = count as usize;
@@ -360,17 +389,9 @@ impl DominatorTree {
         g.release_forward_edges();
         g.release_node_labels();
 
-        // The retainers that count, renumbered and listed in DFS order, so that the pass
-        // below reads them front to back; the graph's own lists are handed back as they are
-        // read.
-        progress.step("dominators: retainers by number", 0, total)?;
-        let (retainers, leaf_idoms) = NumberedRetainers::build(g, rules, &num, numbered, &leftover);
-        // Nothing below needs a node's number (4 bytes a node off the pass's peak).
-        drop(num);
-
-        progress.step("dominators: semidominators", 0, total)?;
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
         // (New memory, made while the other core is idle: it faults the pages in meanwhile.)
+        progress.step("dominators: semidominators", 0, total)?;
         let mut slots: Vec<Slot> = collect_helped(numbered + 1, |i| Slot {
             semi: i as u32,
             label: i as u32,
@@ -379,38 +400,61 @@ impl DominatorTree {
         });
         drop(parent);
         let mut path: Vec<u32> = Vec::new();
-        for i in (2..=numbered as u32).rev() {
-            retainers.prefetch_slots(i as usize, &slots);
-            let w = vertex[i as usize];
-            let parent = slots[i as usize].parent;
-            let mut s = slots[i as usize].semi;
-            if virtual_child.contains(w as usize) || leftover.contains(w as usize) {
-                // Hung off the root: no semidominator is less than the root's 1.
-                s = 1;
-            } else {
-                for &u in retainers.of(i as usize) {
-                    // The parent is not linked yet (it comes later in reverse preorder), so
-                    // it is its own `eval`: no walk needed for the commonest retainer.
-                    let x = if u == parent {
-                        u
+        // The retainers that count come from the other core as DFS numbers, a chunk of
+        // vertices at a time in this pass's order; it works out the lone leaves' idoms while
+        // the pass ends.
+        let source = RetainerSource {
+            g,
+            retainers: g.retainer_arrays(),
+            rules,
+            num: &num,
+            vertex: &vertex,
+            numbered,
+            first_leftover,
+            off_root: &off_root,
+        };
+        let leaf_idoms = crate::parallel::stream(
+            RetainerChunk::count(numbered),
+            |c, old| source.chunk(c, old),
+            || source.leaf_idoms(),
+            |chunk| {
+                for i in chunk.numbers() {
+                    chunk.prefetch_slots(i, &slots);
+                    let parent = slots[i as usize].parent;
+                    let mut s = slots[i as usize].semi;
+                    if off_root.contains(i as usize) {
+                        // Hung off the root: no semidominator is less than the root's 1.
+                        s = 1;
                     } else {
-                        eval(u, &mut slots, &mut path)
-                    };
-                    s = s.min(slots[x as usize].semi);
+                        for &u in chunk.of(i) {
+                            // The parent is not linked yet (it comes later in reverse
+                            // preorder), so it is its own `eval`: no walk needed for the
+                            // commonest retainer.
+                            let x = if u == parent {
+                                u
+                            } else {
+                                eval(u, &mut slots, &mut path)
+                            };
+                            s = s.min(slots[x as usize].semi);
+                        }
+                    }
+                    slots[i as usize].semi = s;
+                    slots[i as usize].ancestor = parent;
+                    if i.is_multiple_of(1 << 20) {
+                        progress.step(
+                            "dominators: semidominators",
+                            (numbered as u32 - i) as u64,
+                            total,
+                        )?;
+                    }
                 }
-            }
-            slots[i as usize].semi = s;
-            slots[i as usize].ancestor = parent;
-            if i.is_multiple_of(1 << 20) {
-                progress.step(
-                    "dominators: semidominators",
-                    (numbered as u32 - i) as u64,
-                    total,
-                )?;
-            }
-        }
+                Ok(())
+            },
+        )?;
         drop(path);
-        drop(retainers);
+        // Nothing below needs a node's number or its retainers.
+        drop(num);
+        g.release_retainers();
 
         progress.step("dominators: idom", 0, total)?;
         // Immediate dominators (by number), in place over `parent`.
@@ -556,105 +600,140 @@ struct Slot {
     parent: u32,
 }
 
-/// The retainers of each vertex that count under the rules, as DFS numbers and listed by
-/// the vertex's number (CSR). The semidominator pass goes down the numbers; over the graph's
-/// own lists it would wait on memory at every vertex (their order is the heap's, not the
-/// search's: the offsets, the list, then each retainer's number), over these it reads one list
-/// front to back and only the link-eval forest's slots are scattered. Built on two threads from
-/// the graph's lists read in node order, 4 bytes an edge and a node.
-struct NumberedRetainers {
-    /// `first[i]..first[i + 1]` is vertex `i`'s run in `list` (numbers are 1-based; 0 is
-    /// unused).
+/// Where the semidominator pass's retainers come from: the graph's retainer lists, with what
+/// the search found. The pass goes down the DFS numbers; over the graph's lists it would wait
+/// on memory at every vertex (the offsets, the list, then each retainer's number, all
+/// scattered), so another core reads them a few thousand vertices ahead, asking for each
+/// stage's memory some vertices before it needs it, and hands them over in chunks.
+struct RetainerSource<'a> {
+    g: &'a HeapGraph,
+    /// The graph's retainer lists (slices taken once: read once a retainer).
+    retainers: RetainerArrays<'a>,
+    rules: &'a RetentionRules,
+    /// Each node's DFS number.
+    num: &'a [u32],
+    /// The node of each number.
+    vertex: &'a [u32],
+    /// How many are searched: the numbers above are lone leaves (see [`LoneLeaves`]).
+    numbered: usize,
+    /// The first number of the nodes left over by the search (see `compute_unsized_then`):
+    /// they count as no one's retainers.
+    first_leftover: u32,
+    /// The numbers hung off the root (orphans and leftovers): the pass reads no retainers of
+    /// theirs.
+    off_root: &'a FixedBitSet,
+}
+
+impl RetainerSource<'_> {
+    /// Retainers of `w` that count, with their numbers.
+    #[inline]
+    fn counted(&self, w: NodeIx) -> impl Iterator<Item = (NodeIx, u32)> + '_ {
+        self.retainers
+            .essential(w)
+            .filter({
+                let allows = self.rules.allows_into(self.g, w);
+                move |&v| allows(v)
+            })
+            .map(|v| (v, self.num[v as usize]))
+            .filter(|&(_, i)| i < self.first_leftover)
+    }
+
+    /// Chunk `c` (in the pass's order), filled into `old`'s buffers when given.
+    fn chunk(&self, c: usize, old: Option<RetainerChunk>) -> RetainerChunk {
+        let mut chunk = old.unwrap_or_default();
+        chunk.first.clear();
+        chunk.list.clear();
+        chunk.top = (self.numbered - c * RetainerChunk::VERTICES) as u32;
+        let bottom = chunk
+            .top
+            .saturating_sub(RetainerChunk::VERTICES as u32 - 1)
+            .max(2);
+        let retainers = self.retainers;
+        // How many vertices ahead each stage's memory is asked for: where the retainers
+        // start, then the list, then the retainers' numbers (each needs the one before).
+        const OFFSETS: u32 = 32;
+        const LIST: u32 = 16;
+        const NUMBERS: u32 = 6;
+        chunk.first.push(0);
+        for i in (bottom..=chunk.top).rev() {
+            if i > OFFSETS {
+                prefetch(&retainers.first[self.vertex[(i - OFFSETS) as usize] as usize]);
+            }
+            if i > LIST {
+                let w = self.vertex[(i - LIST) as usize];
+                if let Some(x) = retainers.list.get(retainers.first[w as usize] as usize) {
+                    prefetch(x);
+                }
+                self.rules.prefetch_into(w);
+            }
+            if i > NUMBERS {
+                for v in retainers
+                    .essential(self.vertex[(i - NUMBERS) as usize])
+                    .take(8)
+                {
+                    prefetch(&self.num[v as usize]);
+                }
+            }
+            if !self.off_root.contains(i as usize) {
+                let w = self.vertex[i as usize];
+                chunk.list.extend(self.counted(w).map(|(_, number)| number));
+            }
+            // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
+            chunk.first.push(chunk.list.len() as u32);
+        }
+        chunk
+    }
+
+    /// The lone leaves' idoms, in number order: the leaf's one retainer if that counts, else
+    /// the root.
+    fn leaf_idoms(&self) -> Vec<NodeIx> {
+        self.vertex[self.numbered + 1..]
+            .iter()
+            .map(|&w| self.counted(w).next().map_or(self.g.root(), |(v, _)| v))
+            .collect()
+    }
+}
+
+/// The retainers that count of a run of DFS-numbered vertices, as numbers, from the run's
+/// highest number down (CSR): what the semidominator pass reads of one stretch.
+#[derive(Default)]
+struct RetainerChunk {
+    /// The run's highest number.
+    top: u32,
+    /// `first[k]..first[k + 1]` is vertex `top - k`'s run in `list`.
     first: Vec<u32>,
     list: Vec<u32>,
 }
 
-impl NumberedRetainers {
-    /// From each node's number (`num`) and how many are searched (`numbered`): the numbers
-    /// above are lone leaves (see [`LoneLeaves`]), whose idoms come back beside, in number
-    /// order.
-    fn build(
-        g: &HeapGraph,
-        rules: &RetentionRules,
-        num: &[u32],
-        numbered: usize,
-        leftover: &FixedBitSet,
-    ) -> (Self, Vec<NodeIx>) {
-        // Retainers of `w` that count; none for leftovers (they hang off the root alone).
-        // (The graph's slices are taken once: this runs once a retainer, twice.)
-        let retainers = g.retainer_arrays();
-        let counted = |w: NodeIx| {
-            let off_root = leftover.contains(w as usize);
-            retainers.essential(w).filter(move |&v| {
-                !off_root && !leftover.contains(v as usize) && rules.allows(g, v, w)
-            })
-        };
-        // Counts at each vertex's number, then, summed in number order, where its run starts.
-        // (Every node has its own number, so the two threads write to different places;
-        // relaxed atomic stores are plain stores on x86 and ARM, and keep this safe Rust.)
-        let first: Vec<AtomicU32> = collect_helped(numbered + 2, |_| AtomicU32::new(0));
-        let leaf_idoms: Vec<AtomicU32> =
-            collect_helped(g.node_count() - numbered, |_| AtomicU32::new(g.root()));
-        // Both passes go through the nodes in order but write at each one's number, and the
-        // second reads each retainer's number: all scattered, so asked for some nodes ahead.
-        const AHEAD: usize = 16;
-        in_halves(g, |w| {
-            if let Some(&i) = num
-                .get(w as usize + AHEAD)
-                .filter(|&&i| i as usize <= numbered)
-            {
-                prefetch(&first[i as usize]);
-            }
-            let i = num[w as usize] as usize;
-            if i <= numbered {
-                first[i].store(counted(w).count() as u32, Relaxed);
-            } else if let Some(r) = counted(w).next() {
-                // A lone leaf: held by its one retainer if that counts, else by the root.
-                leaf_idoms[i - numbered - 1].store(r, Relaxed);
-            }
-        });
-        let mut first: Vec<u32> = first.into_iter().map(AtomicU32::into_inner).collect();
-        // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
-        let total = counts_to_starts(&mut first[1..]);
-        // The rules are tested again to fill the runs: cheaper than sizing them by the
-        // graph's retainer counts, which costs a scattered read of those offsets a vertex
-        // and keeps weak and shortcut edges' room.
-        let list: Vec<AtomicU32> = collect_helped(total as usize, |_| AtomicU32::new(0));
-        in_halves(g, |w| {
-            let ahead = w as usize + AHEAD;
-            if let Some(&i) = num.get(ahead).filter(|&&i| i as usize <= numbered) {
-                prefetch(&first[i as usize]);
-                for v in retainers.essential(ahead as NodeIx).take(8) {
-                    prefetch(&num[v as usize]);
-                }
-            }
-            let i = num[w as usize] as usize;
-            if i > numbered {
-                return;
-            }
-            let at = first[i] as usize;
-            for (k, v) in counted(w).enumerate() {
-                list[at + k].store(num[v as usize], Relaxed);
-            }
-        });
-        g.release_retainers();
-        let list = list.into_iter().map(AtomicU32::into_inner).collect();
-        let leaf_idoms = leaf_idoms.into_iter().map(AtomicU32::into_inner).collect();
-        (Self { first, list }, leaf_idoms)
+impl RetainerChunk {
+    /// Vertices a chunk.
+    const VERTICES: usize = 1 << 16;
+
+    /// How many chunks cover the vertices `2..=numbered` (the root, 1, has no
+    /// semidominator).
+    fn count(numbered: usize) -> usize {
+        numbered.saturating_sub(1).div_ceil(Self::VERTICES)
+    }
+
+    /// The chunk's numbers, highest first.
+    fn numbers(&self) -> impl Iterator<Item = u32> {
+        let len = self.first.len().saturating_sub(1) as u32;
+        (self.top + 1 - len..=self.top).rev()
     }
 
     /// Vertex `i`'s retainers that count, as numbers.
     #[inline]
-    fn of(&self, i: usize) -> &[u32] {
-        &self.list[self.first[i] as usize..self.first[i + 1] as usize]
+    fn of(&self, i: u32) -> &[u32] {
+        let k = (self.top - i) as usize;
+        &self.list[self.first[k] as usize..self.first[k + 1] as usize]
     }
 
-    /// Ask the CPU for the slots a vertex a few steps ahead of `i` (the pass goes down) will
+    /// Ask the CPU for the slots a vertex a few steps below `i` (the pass goes down) will
     /// read, so they are in cache when it gets there.
     #[inline]
-    fn prefetch_slots(&self, i: usize, slots: &[Slot]) {
-        const AHEAD: usize = 4;
-        if i > AHEAD {
+    fn prefetch_slots(&self, i: u32, slots: &[Slot]) {
+        const AHEAD: u32 = 4;
+        if (self.top - i) as usize + (AHEAD as usize) < self.first.len() - 1 {
             for &u in self.of(i - AHEAD).iter().take(8) {
                 prefetch(&slots[u as usize]);
             }
@@ -690,26 +769,6 @@ impl LoneLeaves {
         g.release_retainers();
         Self { bits }
     }
-
-    /// A lone leaf's DFS number while the search runs: not 0, so never reached.
-    const MARK: u32 = u32::MAX;
-}
-
-/// Run `pass` on every node, each half of them on its own thread, and hand back the graph's
-/// spilled retainers of each piece of nodes once it is done (a pass reads them in node order).
-fn in_halves(g: &HeapGraph, pass: impl Fn(NodeIx) + Sync) {
-    const PIECE: NodeIx = 1 << 18;
-    let half = |nodes: std::ops::Range<NodeIx>| {
-        let mut start = nodes.start;
-        while start < nodes.end {
-            let end = nodes.end.min(start.saturating_add(PIECE));
-            (start..end).for_each(&pass);
-            g.release_retainers_of(start..end);
-            start = end;
-        }
-    };
-    let (n, mid) = (g.node_count() as NodeIx, g.node_count() as NodeIx / 2);
-    crate::parallel::beside(|| half(mid..n), || half(0..mid));
 }
 
 /// Turn counts into where each run starts (an exclusive prefix sum, in place); returns the
@@ -740,7 +799,7 @@ pub(crate) fn prefetch<T>(x: &T) {
 /// Ask the CPU to fetch the DFS numbers of `v`'s first targets while the search goes on:
 /// they are scattered across the heap, and most vertices have only a few edges.
 #[inline]
-fn prefetch_targets(edges: EdgeArrays<'_>, v: NodeIx, num: &[u32]) {
+fn prefetch_targets(edges: EdgeArrays<'_>, v: NodeIx, seen: &FixedBitSet) {
     let range = edges.range(v);
     // The edges' types, which the search tests next: in another array, so a miss of its own
     // that can overlap the targets' below.
@@ -748,11 +807,19 @@ fn prefetch_targets(edges: EdgeArrays<'_>, v: NodeIx, num: &[u32]) {
         prefetch(ty);
     }
     for &t in edges.to[range].iter().take(8) {
-        if let Some(slot) = num.get(t as usize) {
-            prefetch(slot);
+        if let Some(first) = edges.first.get(t as usize) {
+            prefetch_bit(seen, t);
             // Where the target's edges start, for when the search goes down to it.
-            prefetch(&edges.first[t as usize]);
+            prefetch(first);
         }
+    }
+}
+
+/// Ask the CPU for the word that holds node `t`'s bit in `bits`.
+#[inline]
+fn prefetch_bit(bits: &FixedBitSet, t: NodeIx) {
+    if let Some(word) = bits.as_slice().get(t as usize / usize::BITS as usize) {
+        prefetch(word);
     }
 }
 
