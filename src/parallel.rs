@@ -117,6 +117,46 @@ pub fn stream<T: Send, R: Send, E>(
     })
 }
 
+/// Work started on a second thread, whose result is taken later ([`finish`](Self::finish));
+/// done at once on this one when [`two_threads`] is off. Dropped unfinished (on an error
+/// path), it waits for the thread, so no work outlives its caller.
+pub struct Background<T: Send + 'static>(Option<Started<T>>);
+
+enum Started<T> {
+    Running(std::thread::JoinHandle<T>),
+    Done(T),
+}
+
+impl<T: Send + 'static> Background<T> {
+    /// Start `work`.
+    pub fn start(work: impl FnOnce() -> T + Send + 'static) -> Self {
+        Self(Some(if two_threads() {
+            Started::Running(std::thread::spawn(work))
+        } else {
+            Started::Done(work())
+        }))
+    }
+
+    /// Wait for the work and take its result. A panic in it is passed on as one.
+    pub fn finish(mut self) -> T {
+        match self.0.take() {
+            Some(Started::Running(handle)) => handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Some(Started::Done(result)) => result,
+            None => unreachable!("taken only here, and `finish` takes `self`"),
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for Background<T> {
+    fn drop(&mut self) {
+        if let Some(Started::Running(handle)) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -154,6 +194,20 @@ mod tests {
             },
         );
         assert_eq!((r, taken), (Err(10), 11));
+    }
+
+    #[test]
+    fn background_work_is_finished_or_waited_for() {
+        let work = super::Background::start(|| (0..1000u64).sum::<u64>());
+        assert_eq!(work.finish(), 499_500);
+        // Dropped unfinished: the drop waits, so the work has run by the time it returns.
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        drop(super::Background::start(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }));
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
 use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
+use crate::parallel::Background;
 use crate::prefault::{room, Prefault};
 use crate::progress::Progress;
 
@@ -116,6 +117,8 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
     let mut have_nodes = false;
     let mut have_edges = false;
     let mut have_strings = false;
+    // The retainers are built from the edges on the other core while this one reads on.
+    let mut retainers: Option<Background<HeapGraph>> = None;
     for_each_section(&mut r, |r, key| {
         match key {
             "snapshot" => {
@@ -171,6 +174,11 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
                 read_edges(r, m, &mut g, cap as usize, prefault)?;
                 check_edge_counts(r, &mut g, std::mem::take(&mut node_edge_counts))?;
                 have_edges = true;
+                let mut edges = g.split_off_edges();
+                retainers = Some(Background::start(move || {
+                    edges.build_retainers();
+                    edges
+                }));
             }
             "strings" => {
                 r.set_phase("reading strings");
@@ -222,8 +230,8 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
     if g.root as usize >= g.node_count() {
         return Err(r.error("snapshot.root_index points past the last node"));
     }
+    // What needs only the nodes first, while the other core may still build the retainers.
     r.progress().report("checking", 0, 1);
-    check_string_refs(&r, &g)?;
     if let Some(bad) = traces
         .locations
         .iter()
@@ -235,13 +243,19 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
             g.node_count()
         )));
     }
-    // V8 writes them in node order; a sort would only cost a buffer of half their size.
+    // Mostly in node order as V8 writes them, not always (a big heap's have stretches out of
+    // order). V8 writes one location a function, so an unstable sort gives the stable sort's
+    // order, without its buffer.
     if !traces.locations.is_sorted_by_key(|l| l.node) {
-        traces.locations.sort_by_key(|l| l.node);
+        traces.locations.sort_unstable_by_key(|l| l.node);
     }
     r.progress().report("building retainers", 0, 1);
     g.strings.finish();
-    g.build_retainers();
+    match retainers {
+        Some(built) => g.rejoin(built.finish()),
+        None => g.build_retainers(),
+    }
+    check_string_refs(&r, &g)?;
     info.declared_node_count = declared_nodes;
     info.declared_edge_count = declared_edges;
     Ok(Snapshot {

@@ -380,6 +380,45 @@ impl HeapGraph {
         out
     }
 
+    /// Move what [`build_retainers`](Self::build_retainers) reads and a spill moves (the edge
+    /// arrays, the nodes' names and ids) into a graph of their own, to build the retainers on
+    /// another thread while the loader reads the rest into this one (V8 writes the strings
+    /// after the edges); [`rejoin`](Self::rejoin) puts them back. Until then this graph has
+    /// its nodes but no edges.
+    pub(crate) fn split_off_edges(&mut self) -> HeapGraph {
+        // The node count is the types' length; shared, the two graphs hold one array.
+        self.node_type.share();
+        use std::mem::take;
+        HeapGraph {
+            node_type: self.node_type.clone(),
+            node_name: take(&mut self.node_name),
+            node_id: take(&mut self.node_id),
+            first_edge: take(&mut self.first_edge),
+            edge_type: take(&mut self.edge_type),
+            edge_name: take(&mut self.edge_name),
+            edge_to: take(&mut self.edge_to),
+            edge_kinds: self.edge_kinds.clone(),
+            root: self.root,
+            ..HeapGraph::default()
+        }
+    }
+
+    /// Put back what [`split_off_edges`](Self::split_off_edges) took, once `edges` has its
+    /// retainers built: the graph is then as [`build_retainers`](Self::build_retainers) leaves
+    /// it.
+    pub(crate) fn rejoin(&mut self, edges: HeapGraph) {
+        self.node_name = edges.node_name;
+        self.node_id = edges.node_id;
+        self.first_edge = edges.first_edge;
+        self.edge_type = edges.edge_type;
+        self.edge_name = edges.edge_name;
+        self.edge_to = edges.edge_to;
+        self.first_retainer = edges.first_retainer;
+        self.retainers = edges.retainers;
+        // What `build_retainers` did to the other graph's (empty) self sizes.
+        self.node_self_size.share();
+    }
+
     /// Fill the retainer CSR from the edges (a counting sort by target). With two threads the
     /// sources are split in two halves by edge count; each half counts and places its own
     /// edges, the lower half first within each target, so the order is the one-thread order.
