@@ -640,6 +640,14 @@ impl RetainerSource<'_> {
 
     /// Chunk `c` (in the pass's order), filled into `old`'s buffers when given.
     fn chunk(&self, c: usize, old: Option<RetainerChunk>) -> RetainerChunk {
+        // The graph's retainers are read in the pass's order, not theirs, so a spilled
+        // graph's would all stay resident until the pass ends. Handed back every so often,
+        // few stay where the DFS order follows the nodes' (a big regular heap); where it
+        // does not, reading them again costs little (a fault maps 16 pages at a time).
+        const RELEASE_EVERY: usize = 32;
+        if c > 0 && c.is_multiple_of(RELEASE_EVERY) {
+            self.g.release_retainers();
+        }
         let mut chunk = old.unwrap_or_default();
         chunk.first.clear();
         chunk.list.clear();
