@@ -122,9 +122,10 @@ fn main() {
     println!(
         "threads       {}",
         if heapsight::parallel::two_threads() {
-            "2 (numbers scanned beside the rows; the classes in pieces on both; the distances \
-             and then the shallow sizes beside the dominator search, so they have no rows of \
-             their own; the summary beside the statistics)"
+            "2 (numbers scanned beside the rows; the retainers built beside the strings; the \
+             classes in pieces on both; the distances and then the shallow sizes beside the \
+             dominator search, so they have no rows of their own; the semidominators' \
+             retainers read beside that pass; the summary beside the statistics)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }
