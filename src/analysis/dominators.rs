@@ -754,8 +754,8 @@ impl RetainerChunk {
 /// no other node's dominator, and its own is its retainer when that edge retains and the
 /// retainer is reached, else the root (it is an orphan or a leftover). The search and the
 /// semidominator pass leave them out: they are numbered after every searched node (so that
-/// `vertex` still lists each node once, dominators first) and have no slot and no numbered
-/// retainers.
+/// `vertex` still lists each node once, dominators first) and have no slot; the pass reads
+/// no retainers of theirs.
 struct LoneLeaves {
     bits: FixedBitSet,
 }

@@ -251,6 +251,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
     }
     r.progress().report("building retainers", 0, 1);
     g.strings.finish();
+    // Started with the edges, which every snapshot here has (checked above).
     match retainers {
         Some(built) => g.rejoin(built.finish()),
         None => g.build_retainers(),

@@ -386,9 +386,9 @@ impl HeapGraph {
     /// after the edges); [`rejoin`](Self::rejoin) puts them back. Until then this graph has
     /// its nodes but no edges.
     pub(crate) fn split_off_edges(&mut self) -> HeapGraph {
+        use std::mem::take;
         // The node count is the types' length; shared, the two graphs hold one array.
         self.node_type.share();
-        use std::mem::take;
         HeapGraph {
             node_type: self.node_type.clone(),
             node_name: take(&mut self.node_name),
