@@ -541,22 +541,54 @@ impl<'p> JsonReader<'p> {
         allow_negative: bool,
         mut sink: impl FnMut(&Self, &[i64]) -> Result<()>,
     ) -> Result<u64> {
+        self.read_int_row_batches(inside, width, allow_negative, |r, rows| {
+            for (k, row) in rows.chunks_exact(width).enumerate() {
+                sink(r, row).map_err(|e| (k, e))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`read_int_rows`](Self::read_int_rows) with the rows handed over many at a time: `sink`
+    /// gets whole rows back to back (a multiple of `width` numbers), so a loader can store
+    /// them in a loop of its own. A failing `sink` says which of its rows failed, and the
+    /// error is placed at the number that ends that row.
+    pub fn read_int_row_batches(
+        &mut self,
+        inside: &str,
+        width: usize,
+        allow_negative: bool,
+        sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+    ) -> Result<u64> {
+        let two = crate::parallel::two_threads();
+        self.read_int_row_batches_on(inside, width, allow_negative, two, sink)
+    }
+
+    /// [`read_int_row_batches`](Self::read_int_row_batches), on two threads or one.
+    fn read_int_row_batches_on(
+        &mut self,
+        inside: &str,
+        width: usize,
+        allow_negative: bool,
+        two_threads: bool,
+        mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+    ) -> Result<u64> {
         assert!((1..=64).contains(&width), "row width must be 1..=64");
         let mut rows = Rows {
             row: [0; 64],
             field: 0,
             width,
         };
-        let count =
-            if self.echo.is_none() && self.capture.is_none() && crate::parallel::two_threads() {
-                self.read_int_array_on_two_threads(inside, allow_negative, |r, numbers| {
-                    rows.feed(numbers, |row| sink(r, row))
-                })?
-            } else {
-                self.read_int_array(inside, allow_negative, |r, v| {
-                    rows.feed(&[v], |row| sink(r, row)).map_err(|(_, e)| e)
-                })?
-            };
+        let mut feed = |r: &Self, numbers: &[i64]| rows.feed(numbers, |batch| sink(r, batch));
+        let count = if self.echo.is_some() || self.capture.is_some() {
+            self.read_int_array(inside, allow_negative, |r, v| {
+                feed(r, &[v]).map_err(|(_, e)| e)
+            })?
+        } else if two_threads {
+            self.read_int_array_on_two_threads(inside, allow_negative, feed)?
+        } else {
+            self.read_int_array_in_pieces(inside, allow_negative, feed)?
+        };
         let field = rows.field;
         if field != 0 {
             return Err(self.error(format!(
@@ -601,6 +633,44 @@ impl<'p> JsonReader<'p> {
         }
     }
 
+    /// [`read_int_array`](Self::read_int_array) with `sink` taking the numbers of a whole
+    /// buffer at a time (and telling which one failed, if one did), on this thread.
+    fn read_int_array_in_pieces(
+        &mut self,
+        inside: &str,
+        allow_negative: bool,
+        mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+    ) -> Result<u64> {
+        self.expect(b'[', inside)?;
+        let mut scanner = IntScanner::new(allow_negative);
+        let mut numbers = Vec::new();
+        loop {
+            if self.pos == self.len && !self.refill()? {
+                return Err(self.truncated(inside));
+            }
+            let (start, before) = (self.pos, scanner);
+            let piece = &self.buf[start..self.len];
+            let scanned = scan_into(&mut scanner, piece, inside, &mut numbers);
+            // The numbers before a syntax error go to `sink` first, as they would one by one.
+            sink(self, &numbers).map_err(|(k, e)| {
+                let at = before.nth_end(piece, k).unwrap_or(0);
+                e.at_offset(self.base + (start + at) as u64)
+            })?;
+            match scanned {
+                Ok(Scanned::More) => self.pos = self.len,
+                Ok(Scanned::End(i)) => {
+                    self.pos = start + i;
+                    self.bump();
+                    return Ok(scanner.count);
+                }
+                Err((i, what)) => {
+                    self.pos = start + i;
+                    return Err(self.error(what));
+                }
+            }
+        }
+    }
+
     /// [`read_int_array`](Self::read_int_array) with the scanning on two threads. Each chunk
     /// is cut in two at a number's start: a worker scans the first part, from where the
     /// chunk before left off, while this thread scans the second part from a fresh start,
@@ -636,6 +706,8 @@ impl<'p> JsonReader<'p> {
             // The scanner where the next chunk starts, and the numbers of a second part.
             let mut next = IntScanner::new(allow_negative);
             let mut second: Vec<i64> = Vec::new();
+            // The worker's part of a chunk, in 1/64ths (see `second_part_at`).
+            let mut share = START_SHARE;
             loop {
                 if self.pos == self.len && !self.refill()? {
                     if let Some(done) = &pending {
@@ -651,7 +723,8 @@ impl<'p> JsonReader<'p> {
                     };
                 let bytes = Arc::new(std::mem::replace(&mut self.buf, fresh));
                 let (start, len) = (self.pos, self.len);
-                let split = start + second_part_at(&bytes[start..len]).unwrap_or(len - start);
+                let split =
+                    start + second_part_at(&bytes[start..len], share).unwrap_or(len - start);
                 let chunk = IntChunk {
                     bytes: Arc::clone(&bytes),
                     start,
@@ -678,8 +751,16 @@ impl<'p> JsonReader<'p> {
                     self.feed(&done, &mut sink)?;
                     spare = Some(done);
                 }
-                let Ok(mut chunk) = parsed.recv() else {
-                    return Err(self.error(stopped()));
+                // Whichever thread waits for the other does more of the next chunk.
+                let mut chunk = match parsed.try_recv() {
+                    Ok(chunk) => {
+                        share = (share + 1).min(MAX_SHARE);
+                        chunk
+                    }
+                    Err(_) => {
+                        share = share.saturating_sub(1).max(MIN_SHARE);
+                        parsed.recv().map_err(|_| self.error(stopped()))?
+                    }
                 };
                 match (&chunk.scanned, second_scanned) {
                     // The array goes on past the first part: the second's numbers follow.
@@ -748,13 +829,15 @@ struct Rows {
 }
 
 impl Rows {
-    /// Hand every row that `numbers` completes to `sink`, and keep the start of a row it
-    /// leaves open. A row that fails gives the index in `numbers` of the number that ended it.
+    /// Hand the rows that `numbers` completes to `sink`, as few batches as can be (the row
+    /// begun in an earlier piece, then the whole rows within `numbers`), and keep the start
+    /// of a row it leaves open. A row that fails gives the index in `numbers` of the number
+    /// that ended it.
     #[inline]
     fn feed<E>(
         &mut self,
         numbers: &[i64],
-        mut sink: impl FnMut(&[i64]) -> std::result::Result<(), E>,
+        mut sink: impl FnMut(&[i64]) -> std::result::Result<(), (usize, E)>,
     ) -> std::result::Result<(), (usize, E)> {
         let width = self.width;
         let mut rest = numbers;
@@ -767,14 +850,13 @@ impl Rows {
                 return Ok(());
             }
             self.field = 0;
-            sink(&self.row[..width]).map_err(|e| (take - 1, e))?;
+            sink(&self.row[..width]).map_err(|(_, e)| (take - 1, e))?;
         }
         let done = numbers.len() - rest.len();
-        let mut whole = rest.chunks_exact(width);
-        for (k, row) in whole.by_ref().enumerate() {
-            sink(row).map_err(|e| (done + k * width + width - 1, e))?;
+        let (whole, open) = rest.split_at(rest.len() / width * width);
+        if !whole.is_empty() {
+            sink(whole).map_err(|(k, e)| (done + k * width + width - 1, e))?;
         }
-        let open = whole.remainder();
         self.row[..open.len()].copy_from_slice(open);
         self.field = open.len();
         Ok(())
@@ -820,19 +902,22 @@ fn scan_into(
         })
 }
 
-/// The share of a chunk's bytes the worker scans: the reader's thread scans the rest and also
-/// stores the rows, which costs it about as much again.
-const FIRST_PART: usize = 17;
-const PARTS: usize = 20;
+/// The worker's share of a chunk's bytes at first, in 1/64ths: the reader's thread scans the
+/// rest and also stores the rows. The share then moves by a 64th a chunk towards the thread
+/// that waits: up when the worker's part was done first, down when it was not. How much
+/// storing a row costs depends on the caller and the machine, so neither is fixed here.
+const START_SHARE: usize = 54;
+const MIN_SHARE: usize = 16;
+const MAX_SHARE: usize = 62;
 
 /// Where the second part of a chunk starts: at a digit right after a comma, from
-/// `FIRST_PART / PARTS` of the way on (a fresh scanner reads from there as one that read
-/// everything before would). `None` for a short chunk, or when no such digit is near.
-fn second_part_at(bytes: &[u8]) -> Option<usize> {
+/// `share / 64` of the way on (a fresh scanner reads from there as one that read everything
+/// before would). `None` for a short chunk, or when no such digit is near.
+fn second_part_at(bytes: &[u8], share: usize) -> Option<usize> {
     if bytes.len() < 1 << 16 {
         return None;
     }
-    let from = bytes.len() / PARTS * FIRST_PART;
+    let from = bytes.len() / 64 * share;
     let near = &bytes[from..bytes.len().min(from + 4096)];
     let comma = near
         .windows(2)
@@ -889,10 +974,26 @@ mod tests {
             out.push(row[0] + row[1] + row[2]);
             Ok(())
         };
-        let mut two = Vec::new();
-        let mut r = reader_of(text.to_vec());
-        let got = r.read_int_rows("x", 3, true, |r, row| sink(&mut two, r, row));
-        let after = got.is_ok().then(|| r.offset());
+        // Rows in batches, on two threads and on one: the same.
+        let batches = |two_threads: bool| {
+            let mut rows = Vec::new();
+            let mut r = reader_of(text.to_vec());
+            let got = r.read_int_row_batches_on("x", 3, true, two_threads, |r, batch| {
+                for (k, row) in batch.chunks_exact(3).enumerate() {
+                    sink(&mut rows, r, row).map_err(|e| (k, e))?;
+                }
+                Ok(())
+            });
+            let after = got.is_ok().then(|| r.offset());
+            (got, rows, after)
+        };
+        let (got, two, after) = batches(true);
+        let (in_pieces, pieces, pieces_after) = batches(false);
+        assert_eq!((&two, after), (&pieces, pieces_after));
+        assert_eq!(
+            got.as_ref().map_err(|e| e.to_string()),
+            in_pieces.as_ref().map_err(|e| e.to_string())
+        );
         let mut one = Vec::new();
         let mut r = reader_of(text.to_vec());
         let (mut row, mut field) = ([0i64; 3], 0);
@@ -961,8 +1062,9 @@ mod tests {
     /// error on either side of the cut (and on it) reads as on one thread.
     #[test]
     fn reading_in_two_parts_equals_reading_on_one() {
-        let cut = CHUNK / PARTS * FIRST_PART;
-        // Every byte around the first chunk's cut (it moves on to a number's start), and
+        let cut = CHUNK / 64 * START_SHARE;
+        // Every byte around the first chunk's cut (it moves on to a number's start; the
+        // chunks after it are cut where the threads' pace puts it), and
         // some further off.
         let near = (cut - 12..cut + 12).chain([
             CHUNK / 2,

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::json_reader::JsonReader;
+use super::v8_rows::{EdgeLayout, EdgeRows, NodeLayout, NodeRows, NodeStarts};
 use super::{Format, Input, LoadOptions};
 use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
@@ -355,118 +356,37 @@ fn read_nodes(
 ) -> Result<Vec<u32>> {
     let pos = |name: &str| m.node_fields.iter().position(|f| f == name);
     // parse_meta checked that these exist.
-    let (t, nm, id, sz, ec) = (
-        pos("type").unwrap_or(0),
-        pos("name").unwrap_or(0),
-        pos("id").unwrap_or(0),
-        pos("self_size").unwrap_or(0),
-        pos("edge_count").unwrap_or(0),
-    );
-    let trace = pos("trace_node_id");
-    let det = pos("detachedness");
-    let type_count = m.node_types.len() as i64;
-    // Plain vectors while filling (a column's push is not inlined), columns after.
-    let mut node_types: Vec<u8> = Vec::with_capacity(cap);
-    let mut node_name: Vec<u32> = Vec::with_capacity(cap);
-    let mut node_id: Vec<u32> = Vec::with_capacity(cap);
-    let mut node_self: Vec<u32> = Vec::with_capacity(cap);
-    let mut node_det: Vec<u8> = Vec::with_capacity(if det.is_some() { cap } else { 0 });
-    // One more: the counts become the edge offsets in place (see `check_edge_counts`).
-    let mut edge_counts: Vec<u32> = Vec::with_capacity(cap + 1);
-    let mut ordinal = 0u64;
-    let mut max_name = 0i64;
-    // Self sizes are at most ~2^63 each: their sum is checked as it grows.
-    let mut heap_bytes = 0u64;
-    let too_big = |r: &JsonReader<'_>, what: &str, ordinal: u64, v: i64| {
-        r.error(format!("{what} of node {ordinal} is out of range ({v})"))
+    let layout = NodeLayout {
+        width: m.node_fields.len(),
+        type_: pos("type").unwrap_or(0),
+        name: pos("name").unwrap_or(0),
+        id: pos("id").unwrap_or(0),
+        self_size: pos("self_size").unwrap_or(0),
+        edge_count: pos("edge_count").unwrap_or(0),
+        trace_node_id: pos("trace_node_id"),
+        detachedness: pos("detachedness"),
+        type_count: m.node_types.len(),
     };
-    let node_trace = &mut g.node_trace_id;
-    let big = &mut g.big_self_sizes;
+    let mut rows = NodeRows::new(layout, cap);
     let arrays = [
-        room(&node_types),
-        room(&node_name),
-        room(&node_id),
-        room(&node_self),
-        room(&node_det),
-        room(&edge_counts),
+        room(&rows.types),
+        room(&rows.names),
+        room(&rows.ids),
+        room(&rows.self_sizes),
+        room(&rows.detachedness),
+        room(&rows.edge_counts),
     ];
     let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
-    r.read_int_rows("\"nodes\"", m.node_fields.len(), false, |r, row| {
-        if ordinal >= MAX_NODES {
-            return Err(r.error(format!("more than {MAX_NODES} nodes: too many to index")));
-        }
-        if row[t] >= type_count {
-            return Err(r.error(format!("node {ordinal} has unknown type {}", row[t])));
-        }
-        if row[nm] > u32::MAX as i64 {
-            return Err(too_big(r, "name", ordinal, row[nm]));
-        }
-        if row[id] > u32::MAX as i64 {
-            return Err(too_big(r, "id", ordinal, row[id]));
-        }
-        if row[ec] > u32::MAX as i64 {
-            return Err(too_big(r, "edge_count", ordinal, row[ec]));
-        }
-        max_name = max_name.max(row[nm]);
-        node_types.push(row[t] as u8);
-        node_name.push(row[nm] as u32);
-        node_id.push(row[id] as u32);
-        edge_counts.push(row[ec] as u32);
-        let size = row[sz];
-        heap_bytes = heap_bytes.saturating_add(size.max(0) as u64);
-        if heap_bytes > MAX_HEAP_BYTES {
-            return Err(r.error(format!(
-                "the self sizes of nodes 0 to {ordinal} add up to more than any heap holds \
-                 ({MAX_HEAP_BYTES} bytes)"
-            )));
-        }
-        if size >= u32::MAX as i64 {
-            big.insert(ordinal as u32, size as u64);
-            node_self.push(u32::MAX);
-        } else {
-            node_self.push(size as u32);
-        }
-        if let Some(tp) = trace {
-            let tv = row[tp];
-            if tv > u32::MAX as i64 {
-                return Err(too_big(r, "trace_node_id", ordinal, tv));
-            }
-            // Allocate the column only once a node really has a trace.
-            if tv != 0 && node_trace.is_empty() {
-                node_trace.resize(ordinal as usize, 0);
-            }
-            if !node_trace.is_empty() {
-                node_trace.push(tv as u32);
-            }
-        }
-        if let Some(dp) = det {
-            node_det.push(row[dp].clamp(0, 255) as u8);
-        }
-        ordinal += 1;
-        if ordinal.is_multiple_of(1 << 16) {
-            prefault.rows_done(ordinal as usize);
-        }
+    r.read_int_row_batches("\"nodes\"", m.node_fields.len(), false, |r, batch| {
+        rows.push(r, batch)?;
+        prefault.rows_done(rows.count as usize);
         Ok(())
     })?;
     drop(prefault);
-    let n = ordinal as usize;
-    if !g.node_trace_id.is_empty() {
-        g.node_trace_id.resize(n, 0);
-    }
-    for v in [&mut node_name, &mut node_id, &mut node_self] {
-        v.shrink_to_fit();
-    }
-    node_types.shrink_to_fit();
-    node_det.shrink_to_fit();
-    g.node_type = node_types.into();
-    g.node_name = node_name.into();
-    g.node_id = node_id.into();
-    g.node_self_size = node_self.into();
-    g.node_detachedness = node_det.into();
-    g.max_node_name = max_name as u32;
-    Ok(edge_counts)
+    Ok(rows.into_graph(g))
 }
 
+/// Read `edges` into the graph's edge arrays.
 fn read_edges(
     r: &mut JsonReader<'_>,
     m: &Meta,
@@ -475,105 +395,26 @@ fn read_edges(
     prefault: bool,
 ) -> Result<()> {
     let pos = |name: &str| m.edge_fields.iter().position(|f| f == name).unwrap_or(0);
-    let (t, nm, to) = (pos("type"), pos("name_or_index"), pos("to_node"));
-    let node_count = g.node_count();
-    let nodes = NodeStarts::new(m.node_fields.len() as u64, node_count as u64);
-    let type_count = m.edge_types.len() as i64;
-    // Plain vectors while filling (a column's push is not inlined), columns after.
-    let mut et: Vec<u8> = Vec::with_capacity(cap);
-    let mut en: Vec<u32> = Vec::with_capacity(cap);
-    let mut eto: Vec<u32> = Vec::with_capacity(cap);
-    let string_named: Vec<bool> = g.edge_kinds.iter().map(|k| !k.named_by_index()).collect();
-    let mut max_name = 0u32;
-    let mut edge = 0u64;
-    let arrays = [room(&et), room(&en), room(&eto)];
+    let layout = EdgeLayout {
+        width: m.edge_fields.len(),
+        type_: pos("type"),
+        name_or_index: pos("name_or_index"),
+        to_node: pos("to_node"),
+        type_count: m.edge_types.len(),
+        named_by_string: g.edge_kinds.iter().map(|k| !k.named_by_index()).collect(),
+        nodes: NodeStarts::new(m.node_fields.len() as u64, g.node_count() as u64),
+    };
+    let mut rows = EdgeRows::new(layout, cap);
+    let arrays = [room(&rows.types), room(&rows.names), room(&rows.targets)];
     let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
-    r.read_int_rows("\"edges\"", m.edge_fields.len(), false, |r, row| {
-        if edge >= MAX_EDGES {
-            return Err(r.error(format!("more than {MAX_EDGES} edges: too many to index")));
-        }
-        if row[t] >= type_count {
-            return Err(r.error(format!("edge {edge} has unknown type {}", row[t])));
-        }
-        if row[nm] > u32::MAX as i64 {
-            return Err(r.error(format!(
-                "name_or_index of edge {edge} is out of range ({})",
-                row[nm]
-            )));
-        }
-        let Some(target) = nodes.node_at(row[to]) else {
-            return Err(r.error(format!(
-                "edge {edge} points to {}, which is not a node (nodes: {node_count})",
-                row[to]
-            )));
-        };
-        if string_named[row[t] as usize] {
-            max_name = max_name.max(row[nm] as u32);
-        }
-        et.push(row[t] as u8);
-        en.push(row[nm] as u32);
-        eto.push(target);
-        edge += 1;
-        if edge.is_multiple_of(1 << 16) {
-            prefault.rows_done(edge as usize);
-        }
+    r.read_int_row_batches("\"edges\"", m.edge_fields.len(), false, |r, batch| {
+        rows.push(r, batch)?;
+        prefault.rows_done(rows.count as usize);
         Ok(())
     })?;
     drop(prefault);
-    et.shrink_to_fit();
-    en.shrink_to_fit();
-    eto.shrink_to_fit();
-    (g.edge_type, g.edge_name, g.edge_to) = (et.into(), en.into(), eto.into());
-    g.max_edge_name = max_name;
+    rows.into_graph(g);
     Ok(())
-}
-
-/// Which node an edge's `to_node` (the index of the node's first field in `nodes`) names.
-/// This runs once an edge, so the division by the field count is a multiplication: by the
-/// inverse of its odd part modulo 2^64, after shifting out its factors of two. An exact
-/// multiple of the count comes out as its quotient; anything else comes out larger than any
-/// quotient can be (or has low bits set), so one comparison tells both.
-#[derive(Debug, Clone, Copy)]
-struct NodeStarts {
-    /// The field count's factors of two, as a shift and as the low bits that must be zero.
-    shift: u32,
-    low_bits: u64,
-    /// The inverse of the count's odd part modulo 2^64.
-    odd_inverse: u64,
-    node_count: u64,
-}
-
-impl NodeStarts {
-    /// For `field_count` fields a node (at least 1) and `node_count` nodes.
-    fn new(field_count: u64, node_count: u64) -> Self {
-        let field_count = field_count.max(1);
-        let shift = field_count.trailing_zeros();
-        let odd = field_count >> shift;
-        // Newton's iteration doubles the bits that are right each step: 3, 6, 12, 24, 48, 96.
-        let mut inverse = odd;
-        for _ in 0..5 {
-            inverse = inverse.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inverse)));
-        }
-        Self {
-            shift,
-            low_bits: (1 << shift) - 1,
-            odd_inverse: inverse,
-            node_count,
-        }
-    }
-
-    /// The node whose fields start at `to_node`, if one does.
-    #[inline]
-    fn node_at(&self, to_node: i64) -> Option<u32> {
-        let x = u64::try_from(to_node).ok()?;
-        let quotient = (x >> self.shift).wrapping_mul(self.odd_inverse);
-        if x & self.low_bits != 0 || quotient >= self.node_count {
-            return None;
-        }
-        // Node indices fit a u32 (`MAX_NODES`): this only fails for a node count the loader
-        // has already refused.
-        u32::try_from(quotient).ok()
-    }
 }
 
 /// Turn per-node edge counts into CSR offsets in place (the counts' vector has room for the
@@ -764,39 +605,5 @@ fn read_trace_tree(r: &mut JsonReader<'_>, fields: &[String]) -> Result<Vec<Trac
             top.vals[slot] = val.max(0) as u64;
         }
         top.field = (top.field + 1) % fields.len();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::NodeStarts;
-
-    /// An edge's target is found by multiplying, for every field count: exact multiples below
-    /// the node count give their node, anything else none (as a division and a check would).
-    #[test]
-    fn node_starts_equal_dividing() {
-        for fields in 1..=17u64 {
-            for node_count in [0u64, 1, 2, 7, 1000] {
-                let starts = NodeStarts::new(fields, node_count);
-                let end = (fields * node_count + 2 * fields) as i64;
-                for to_node in (-3..end).chain([i64::MAX, i64::MIN, u32::MAX as i64 * 17]) {
-                    let want = (to_node >= 0
-                        && (to_node as u64).is_multiple_of(fields)
-                        && (to_node as u64 / fields) < node_count)
-                        .then(|| (to_node as u64 / fields) as u32);
-                    assert_eq!(
-                        starts.node_at(to_node),
-                        want,
-                        "{fields} {node_count} {to_node}"
-                    );
-                }
-            }
-        }
-        // Multiples far past the node count stay out, whatever their quotient wraps to.
-        let starts = NodeStarts::new(7, 20_000_000);
-        for k in [20_000_000u64, 1 << 32, 1 << 40, u64::MAX / 7 / 2] {
-            assert_eq!(starts.node_at((k * 7) as i64), None, "{k}");
-        }
-        assert_eq!(starts.node_at(7 * 19_999_999), Some(19_999_999));
     }
 }
