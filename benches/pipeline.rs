@@ -124,8 +124,9 @@ fn main() {
         if heapsight::parallel::two_threads() {
             "2 (numbers scanned beside the rows; the retainers built beside the strings; the \
              classes in pieces on both; the distances and then the shallow sizes beside the \
-             dominator search, so they have no rows of their own; the semidominators' \
-             retainers read beside that pass; the summary beside the statistics)"
+             dominator search, so they have no rows of their own, and with them the statistics' \
+             sizes by kind; the semidominators' retainers read beside that pass; the \
+             summary's class counts beside the dominator tree's child lists)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }

@@ -218,6 +218,7 @@ impl AnalyzedSnapshot {
     /// Analyse a loaded snapshot.
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let g = &snapshot.graph;
+        let extra_native = snapshot.info.extra_native_bytes.unwrap_or(0);
         // Two parts, each on two cores. A big heap's edge arrays and node names and ids are
         // in files (see `model::spill`), and each part hands back the pages it is done with.
         // First the passes that read names: detachedness, the classes (which name plain objects
@@ -263,9 +264,13 @@ impl AnalyzedSnapshot {
                 } else {
                     (Vec::new(), None)
                 };
+                // With the shallow sizes, the statistics' sizes by kind: this thread is
+                // often done before the search, and they need no dominators.
                 let shallow = if take_shallow() {
                     side.step("shallow sizes", 0, 1)?;
-                    Some(Analysis::shallow_sizes(g, opts.rules, side)?)
+                    let shallow = Analysis::shallow_sizes(g, opts.rules, side)?;
+                    let by_kind = Statistics::by_kind(g, |v| shallow.get(v), extra_native);
+                    Some((shallow, Some(by_kind)))
                 } else {
                     None
                 };
@@ -282,7 +287,7 @@ impl AnalyzedSnapshot {
                     || -> Result<_> {
                         let mine = if take_shallow() {
                             progress.step("shallow sizes", 0, 1)?;
-                            Some(Analysis::shallow_sizes(g, opts.rules, progress)?)
+                            Some((Analysis::shallow_sizes(g, opts.rules, progress)?, None))
                         } else {
                             None
                         };
@@ -295,15 +300,20 @@ impl AnalyzedSnapshot {
                     },
                     progress,
                 )?;
-                let Some(shallow) = shallow? else {
+                let Some((shallow, by_kind)) = shallow? else {
                     return Ok(None);
                 };
                 let dominators = tree.with_sizes(|v| shallow.get(v), progress)?;
-                Ok(Some((shallow, dominators)))
+                Ok(Some((shallow, by_kind, dominators)))
             },
         );
         let (distances, parents) = side?;
-        let (shallow, dominators) = main?.ok_or(crate::error::Error::Cancelled)?;
+        let (shallow, by_kind, dominators) = main?.ok_or(crate::error::Error::Cancelled)?;
+        let totals = Totals::default();
+        if let Some(by_kind) = by_kind {
+            let total = dominators.retained[g.root() as usize] + extra_native;
+            let _ = totals.statistics.set(by_kind.with_total(total));
+        }
         let analysis = Analysis::from_parts(
             opts.rules,
             shallow,
@@ -316,7 +326,7 @@ impl AnalyzedSnapshot {
             snapshot,
             analysis,
             classes,
-            totals: Totals::default(),
+            totals,
         })
     }
 

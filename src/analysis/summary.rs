@@ -66,36 +66,13 @@ impl Summary {
         keep: impl Fn(NodeIx) -> bool + Sync,
     ) -> Self {
         let k = classes.names.len();
-        let mut rows: Vec<ClassRow> = classes
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| ClassRow {
-                name: name.clone(),
-                count: 0,
-                shallow_size: 0,
-                retained_size: 0,
-                distance: Some(u32::MAX),
-                class_id: i as u32,
-            })
-            .collect();
-        for v in 0..g.node_count() as NodeIx {
-            let s = a.shallow_size(v);
-            if s == 0 || !keep(v) {
-                continue;
-            }
-            let row = &mut rows[classes.class_of[v as usize] as usize];
-            row.count += 1;
-            row.shallow_size += s;
-            // Distances may be left out (see `AnalysisOptions::distances`): no distance then.
-            let d = a.distances.get(v as usize).copied().unwrap_or(NO_DISTANCE);
-            row.distance = match row.distance {
-                None => None,
-                Some(_) if d == NO_DISTANCE => None,
-                Some(m) => Some(m.min(d)),
-            };
-        }
-        for (c, r) in class_retained_sizes(g, a, classes, k, &keep)
+        // The counts read the nodes in order and the dominator tree's child lists are made
+        // by a counting sort: each on a core.
+        let (children, mut rows) = crate::parallel::beside(
+            || a.dominators.children_for_once(),
+            || class_counts(g, a, classes, &keep),
+        );
+        for (c, r) in class_retained_sizes(g, a, classes, &children, k, &keep)
             .into_iter()
             .enumerate()
         {
@@ -116,6 +93,46 @@ impl Summary {
     }
 }
 
+/// A row for each class, with the count, shallow size and least distance of the kept nodes
+/// that have a size (retained sizes are added after).
+fn class_counts(
+    g: &HeapGraph,
+    a: &Analysis,
+    classes: &ClassIndex,
+    keep: impl Fn(NodeIx) -> bool,
+) -> Vec<ClassRow> {
+    let mut rows: Vec<ClassRow> = classes
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ClassRow {
+            name: name.clone(),
+            count: 0,
+            shallow_size: 0,
+            retained_size: 0,
+            distance: Some(u32::MAX),
+            class_id: i as u32,
+        })
+        .collect();
+    for v in 0..g.node_count() as NodeIx {
+        let s = a.shallow_size(v);
+        if s == 0 || !keep(v) {
+            continue;
+        }
+        let row = &mut rows[classes.class_of[v as usize] as usize];
+        row.count += 1;
+        row.shallow_size += s;
+        // Distances may be left out (see `AnalysisOptions::distances`): no distance then.
+        let d = a.distances.get(v as usize).copied().unwrap_or(NO_DISTANCE);
+        row.distance = match row.distance {
+            None => None,
+            Some(_) if d == NO_DISTANCE => None,
+            Some(m) => Some(m.min(d)),
+        };
+    }
+    rows
+}
+
 /// Walk the dominator tree from the root; a kept node adds its retained size to its class
 /// unless a kept instance of the same class dominates it (so nested instances are not counted
 /// twice).
@@ -127,10 +144,10 @@ fn class_retained_sizes(
     g: &HeapGraph,
     a: &Analysis,
     classes: &ClassIndex,
+    children: &DominatedChildren,
     k: usize,
     keep: &(impl Fn(NodeIx) -> bool + Sync),
 ) -> Vec<u64> {
-    let children = a.dominators.children_for_once();
     let class_of = &classes.class_of[..];
     let counts = |v: NodeIx| a.shallow_size(v) != 0 && keep(v);
     let retained = &a.dominators.retained[..];
@@ -371,6 +388,18 @@ pub struct Statistics {
 impl Statistics {
     /// Compute with DevTools' categories, over shallow sizes.
     pub fn build(g: &HeapGraph, a: &Analysis, extra_native_bytes: u64) -> Self {
+        let total = a.retained_size(g.root()) + extra_native_bytes;
+        Self::by_kind(g, |v| a.shallow_size(v), extra_native_bytes).with_total(total)
+    }
+
+    /// The sizes by kind, from `shallow` sizes, before the total is known (the categories
+    /// need no dominators, so they can be added up while those are worked out): finish with
+    /// [`with_total`](Self::with_total).
+    pub fn by_kind(
+        g: &HeapGraph,
+        shallow: impl Fn(NodeIx) -> u64,
+        extra_native_bytes: u64,
+    ) -> Self {
         let mut s = Statistics {
             native: extra_native_bytes,
             ..Default::default()
@@ -383,7 +412,7 @@ impl Statistics {
             if v.is_multiple_of(1 << 20) {
                 g.release_spilled();
             }
-            let size = a.shallow_size(v);
+            let size = shallow(v);
             match g.kind(v) {
                 NodeKind::Hidden => s.system += size,
                 NodeKind::Native => {
@@ -394,27 +423,33 @@ impl Statistics {
                 }
                 NodeKind::Code => s.code += size,
                 k if k.is_string() => s.strings += size,
-                _ if js_array.contains(g.name_id(v)) => s.js_arrays += array_size(g, a, v),
+                _ if js_array.contains(g.name_id(v)) => s.js_arrays += array_size(g, &shallow, v),
                 _ => {}
             }
         }
         g.release_spilled();
-        s.total = a.retained_size(g.root()) + extra_native_bytes;
-        let js = s.total.saturating_sub(s.native);
-        s.other = js.saturating_sub(s.code + s.strings + s.js_arrays + s.system);
         s
+    }
+
+    /// Sizes by kind with `total` (the root's retained size plus the extra native bytes), and
+    /// the rest of the JS heap worked out from it.
+    pub fn with_total(mut self, total: u64) -> Self {
+        self.total = total;
+        let js = total.saturating_sub(self.native);
+        self.other = js.saturating_sub(self.code + self.strings + self.js_arrays + self.system);
+        self
     }
 }
 
 /// A JS array's size: its own plus its `elements` store when nothing else holds that store.
-fn array_size(g: &HeapGraph, a: &Analysis, v: NodeIx) -> u64 {
-    let mut size = a.shallow_size(v);
+fn array_size(g: &HeapGraph, shallow: impl Fn(NodeIx) -> u64, v: NodeIx) -> u64 {
+    let mut size = shallow(v);
     if let Some(e) = g.edges(v).find(|e| {
         e.kind == crate::model::EdgeKind::Internal
             && g.strings().get(e.name_or_index) == ELEMENTS_EDGE
     }) {
         if g.retainer_count(e.to) == 1 {
-            size += a.shallow_size(e.to);
+            size += shallow(e.to);
         }
     }
     size
