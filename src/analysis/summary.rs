@@ -151,7 +151,7 @@ fn class_retained_sizes(
     let class_of = &classes.class_of[..];
     let counts = |v: NodeIx| a.shallow_size(v) != 0 && keep(v);
     let retained = &a.dominators.retained[..];
-    let pieces = TreePieces::split(g.root(), &children, class_of, k, &counts, |v| {
+    let pieces = TreePieces::split(g.root(), children, class_of, k, &counts, |v| {
         retained[v as usize]
     });
     // The threads take the next chunk of pieces as they go.
@@ -177,7 +177,7 @@ fn class_retained_sizes(
                     prefetch(&retained[ahead as usize]);
                 }
                 walk.set_path(&pieces, above);
-                walk.subtree(v, &children, class_of, &counts, a);
+                walk.subtree(v, children, class_of, &counts, a);
             }
         }
         walk.total
