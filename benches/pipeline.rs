@@ -126,7 +126,8 @@ fn main() {
              classes in pieces on both; the distances and then the shallow sizes beside the \
              dominator search, so they have no rows of their own, and with them the statistics' \
              sizes by kind; the semidominators' retainers read beside that pass; the \
-             summary's class counts beside the dominator tree's child lists)"
+             retained sizes beside the dominator tree's child lists and the class counts, \
+             so the summary is made in the analysis)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }

@@ -6,13 +6,14 @@
 mod common;
 
 use common::{analyze_file, sample};
-use heapsight::analysis::{RuleSet, Statistics};
+use heapsight::analysis::{RuleSet, Statistics, Summary};
 
 /// On one thread the side work (distances, then shallow sizes and the statistics' sizes by
 /// kind) runs before the dominator search: the statistics come from the analysis itself, and
-/// must equal the ones worked out afterwards from its results.
+/// must equal the ones worked out afterwards from its results. So must the class summary,
+/// which the analysis works out from class counts made beside the retained sizes.
 #[test]
-fn statistics_worked_out_beside_the_dominators_equal_those_after() {
+fn totals_worked_out_with_the_dominators_equal_those_after() {
     std::env::set_var("HEAPSIGHT_THREADS", "1");
     assert!(!heapsight::parallel::two_threads());
     for rel in [
@@ -25,6 +26,14 @@ fn statistics_worked_out_beside_the_dominators_equal_those_after() {
             let after = Statistics::build(s.graph(), &s.analysis, extra);
             assert!(after.total > 0 && after.strings > 0, "{rel}");
             assert_eq!(s.statistics(), after, "{rel} {rules:?}");
+            let summary = Summary::build(s.graph(), &s.analysis, &s.classes, extra);
+            let early = s.summary();
+            assert!(summary.classes.len() > 10, "{rel}");
+            assert_eq!(early.classes, summary.classes, "{rel} {rules:?}");
+            assert_eq!(
+                (early.node_count, early.edge_count, early.total_size),
+                (summary.node_count, summary.edge_count, summary.total_size)
+            );
         }
     }
 }

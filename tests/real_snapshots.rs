@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use common::{analyze_file, sample};
 use heapsight::analysis::distances::{NO_DISTANCE, SYSTEM_DISTANCE};
 use heapsight::analysis::retainers::retainer_paths;
-use heapsight::analysis::{AnalyzedSnapshot, RuleSet};
+use heapsight::analysis::{AnalyzedSnapshot, RuleSet, Statistics, Summary};
 use heapsight::model::{EdgeKind, NodeIx};
 
 const SNAPSHOTS: [&str; 4] = [
@@ -171,6 +171,11 @@ fn check_invariants(rel: &str, rules: RuleSet) {
     assert_eq!(st.total, summary.total_size, "{ctx}: statistics total");
     assert!(st.code + st.strings + st.js_arrays + st.system + st.native <= st.total);
     assert!(st.typed_arrays <= st.native);
+    // The totals the analysis works out beside its own passes equal those made after it.
+    let extra = s.snapshot.info.extra_native_bytes.unwrap_or(0);
+    assert_eq!(st, Statistics::build(g, a, extra), "{ctx}: statistics");
+    let again = Summary::build(g, a, &s.classes, extra);
+    assert_eq!(summary.classes, again.classes, "{ctx}: summary");
 }
 
 #[test]

@@ -52,6 +52,31 @@ pub struct DominatedChildren {
 }
 
 impl DominatedChildren {
+    /// The child lists of the tree `idom` describes (the root is its own idom), by a counting
+    /// sort over the idoms.
+    pub fn of_idoms(idom: &[NodeIx]) -> Self {
+        let n = idom.len();
+        // A counting sort. `first[d]` counts d's children, then holds where the next one
+        // goes, then (shifted up by one) where d's run starts: no second array needed.
+        let mut first = vec![0u32; n + 1];
+        for (v, &d) in idom.iter().enumerate() {
+            if d as usize != v {
+                first[d as usize] += 1;
+            }
+        }
+        let total = counts_to_starts(&mut first[..n]);
+        let mut list = vec![0u32; total as usize];
+        for (v, &d) in idom.iter().enumerate() {
+            if d as usize != v {
+                list[first[d as usize] as usize] = v as NodeIx;
+                first[d as usize] += 1;
+            }
+        }
+        first.copy_within(0..n, 1);
+        first[0] = 0;
+        DominatedChildren { first, list }
+    }
+
     /// Nodes `n` immediately dominates, in node order.
     pub fn of(&self, n: NodeIx) -> &[NodeIx] {
         &self.list[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
@@ -509,26 +534,13 @@ impl DominatorTree {
 
     /// Child lists by a counting sort over the idoms.
     fn build_children(&self) -> DominatedChildren {
-        let n = self.idom.len();
-        // A counting sort. `first[d]` counts d's children, then holds where the next one
-        // goes, then (shifted up by one) where d's run starts: no second array needed.
-        let mut first = vec![0u32; n + 1];
-        for (v, &d) in self.idom.iter().enumerate() {
-            if d as usize != v {
-                first[d as usize] += 1;
-            }
-        }
-        let total = counts_to_starts(&mut first[..n]);
-        let mut list = vec![0u32; total as usize];
-        for (v, &d) in self.idom.iter().enumerate() {
-            if d as usize != v {
-                list[first[d as usize] as usize] = v as NodeIx;
-                first[d as usize] += 1;
-            }
-        }
-        first.copy_within(0..n, 1);
-        first[0] = 0;
-        DominatedChildren { first, list }
+        DominatedChildren::of_idoms(&self.idom)
+    }
+
+    /// Take out the child lists kept (see [`children`](Self::children)), if any: for a
+    /// caller that had them made for a pass of its own and is done with them.
+    pub fn take_children(&mut self) -> Option<DominatedChildren> {
+        self.children.take()
     }
 
     /// Nodes `n` immediately dominates, largest retained size first (ties by index).
@@ -573,16 +585,41 @@ impl UnsizedDominators {
         progress: Progress<'_>,
     ) -> Result<DominatorTree> {
         progress.step("retained sizes", 0, 1)?;
-        let Self { idom, vertex } = self;
+        let retained = self.retained_sizes(self_size);
+        Ok(DominatorTree {
+            idom: self.idom.into(),
+            retained: retained.into(),
+            children: OnceLock::new(),
+        })
+    }
+
+    /// [`with_sizes`](Self::with_sizes), with the tree's child lists made on the other core
+    /// meanwhile and kept (see [`DominatorTree::children`]): for a caller about to walk the
+    /// tree, such as the class summary.
+    pub fn with_sizes_and_children(
+        self,
+        self_size: impl Fn(NodeIx) -> u64,
+        progress: Progress<'_>,
+    ) -> Result<DominatorTree> {
+        progress.step("retained sizes", 0, 1)?;
+        let (children, retained) = crate::parallel::beside(
+            || DominatedChildren::of_idoms(&self.idom),
+            || self.retained_sizes(self_size),
+        );
+        Ok(DominatorTree {
+            idom: self.idom.into(),
+            retained: retained.into(),
+            children: children.into(),
+        })
+    }
+
+    fn retained_sizes(&self, self_size: impl Fn(NodeIx) -> u64) -> Vec<u64> {
+        let (idom, vertex) = (&self.idom, &self.vertex);
         let mut retained: Vec<u64> = collect_helped(idom.len(), |v| self_size(v as NodeIx));
         for &v in vertex[2..].iter().rev() {
             retained[idom[v as usize] as usize] += retained[v as usize];
         }
-        Ok(DominatorTree {
-            idom: idom.into(),
-            retained: retained.into(),
-            children: OnceLock::new(),
-        })
+        retained
     }
 }
 

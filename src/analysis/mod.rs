@@ -303,18 +303,25 @@ impl AnalyzedSnapshot {
                 let Some((shallow, by_kind)) = shallow? else {
                     return Ok(None);
                 };
-                let dominators = tree.with_sizes(|v| shallow.get(v), progress)?;
-                Ok(Some((shallow, by_kind, dominators)))
+                Ok(Some((shallow, by_kind, tree)))
             },
         );
         let (distances, parents) = side?;
-        let (shallow, by_kind, dominators) = main?.ok_or(crate::error::Error::Cancelled)?;
+        let (shallow, by_kind, tree) = main?.ok_or(crate::error::Error::Cancelled)?;
+        // The retained sizes add up in an order of their own, at random; meanwhile the other
+        // core makes the dominator tree's child lists and counts the classes' instances, which
+        // is what the class summary needs besides.
+        let (counts, dominators) = crate::parallel::beside(
+            || summary::class_counts(g, &shallow, &distances, &classes, |_| true),
+            || tree.with_sizes_and_children(|v| shallow.get(v), progress),
+        );
+        let dominators = dominators?;
         let totals = Totals::default();
         if let Some(by_kind) = by_kind {
             let total = dominators.retained[g.root() as usize] + extra_native;
             let _ = totals.statistics.set(by_kind.with_total(total));
         }
-        let analysis = Analysis::from_parts(
+        let mut analysis = Analysis::from_parts(
             opts.rules,
             shallow,
             dominators,
@@ -322,6 +329,21 @@ impl AnalyzedSnapshot {
             detached.into(),
             parents,
         );
+        // The class summary, which every face shows first; the child lists go after it
+        // (8 bytes a node, made again by a view that walks the tree).
+        progress.step("summary", 0, 1)?;
+        if let Some(children) = analysis.dominators.take_children() {
+            let summary = Summary::from_counts(
+                g,
+                &analysis,
+                &classes,
+                &children,
+                counts,
+                extra_native,
+                |_| true,
+            );
+            let _ = totals.summary.set(summary);
+        }
         Ok(Self {
             snapshot,
             analysis,

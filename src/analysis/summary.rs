@@ -8,6 +8,7 @@ use super::classes::ClassIndex;
 use super::distances::NO_DISTANCE;
 use super::dominators::{prefetch, DominatedChildren};
 use super::Analysis;
+use crate::model::sizes::SizeColumn;
 use crate::model::v8_rules::{ARRAY_BUFFER_DATA, ELEMENTS_EDGE, JS_ARRAY_NAME};
 use crate::model::{HeapGraph, NodeIx, NodeKind};
 
@@ -65,14 +66,28 @@ impl Summary {
         extra_native_bytes: u64,
         keep: impl Fn(NodeIx) -> bool + Sync,
     ) -> Self {
-        let k = classes.names.len();
         // The counts read the nodes in order and the dominator tree's child lists are made
         // by a counting sort: each on a core.
-        let (children, mut rows) = crate::parallel::beside(
+        let (children, rows) = crate::parallel::beside(
             || a.dominators.children_for_once(),
-            || class_counts(g, a, classes, &keep),
+            || class_counts(g, &a.shallow, &a.distances, classes, &keep),
         );
-        for (c, r) in class_retained_sizes(g, a, classes, &children, k, &keep)
+        Self::from_counts(g, a, classes, &children, rows, extra_native_bytes, keep)
+    }
+
+    /// The summary from the [`class_counts`] of the kept nodes, with the retained sizes
+    /// added up over the dominator tree's `children`.
+    pub(crate) fn from_counts(
+        g: &HeapGraph,
+        a: &Analysis,
+        classes: &ClassIndex,
+        children: &DominatedChildren,
+        mut rows: Vec<ClassRow>,
+        extra_native_bytes: u64,
+        keep: impl Fn(NodeIx) -> bool + Sync,
+    ) -> Self {
+        let k = classes.names.len();
+        for (c, r) in class_retained_sizes(g, a, classes, children, k, &keep)
             .into_iter()
             .enumerate()
         {
@@ -94,10 +109,12 @@ impl Summary {
 }
 
 /// A row for each class, with the count, shallow size and least distance of the kept nodes
-/// that have a size (retained sizes are added after).
-fn class_counts(
+/// that have a size (retained sizes are added by [`Summary::from_counts`]): nothing here needs
+/// the dominators.
+pub(crate) fn class_counts(
     g: &HeapGraph,
-    a: &Analysis,
+    shallow: &SizeColumn,
+    distances: &[u32],
     classes: &ClassIndex,
     keep: impl Fn(NodeIx) -> bool,
 ) -> Vec<ClassRow> {
@@ -115,7 +132,7 @@ fn class_counts(
         })
         .collect();
     for v in 0..g.node_count() as NodeIx {
-        let s = a.shallow_size(v);
+        let s = shallow.get(v);
         if s == 0 || !keep(v) {
             continue;
         }
@@ -123,7 +140,7 @@ fn class_counts(
         row.count += 1;
         row.shallow_size += s;
         // Distances may be left out (see `AnalysisOptions::distances`): no distance then.
-        let d = a.distances.get(v as usize).copied().unwrap_or(NO_DISTANCE);
+        let d = distances.get(v as usize).copied().unwrap_or(NO_DISTANCE);
         row.distance = match row.distance {
             None => None,
             Some(_) if d == NO_DISTANCE => None,
