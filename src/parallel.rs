@@ -61,16 +61,18 @@ pub fn pieces<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T>
     a.into_iter().map(|(_, t)| t).collect()
 }
 
-/// Make items `0..count` in order with `produce` on a second thread while `consume` takes
-/// them in the same order on this one, a few items ahead (a pipeline: one pass's scattered
-/// reads beside another's work); then run `then` on the producing thread while the last
-/// items are consumed, and return its result. `produce` gets an item `consume` is done with,
-/// when there is one, to refill (so big buffers are made a few times, not `count` times).
-/// An error from `consume` stops both. One after the other, item by item, when
-/// [`two_threads`] is off. A panic in `produce` or `then` is passed on as one.
+/// Make items `0..count` with `produce` on a second thread while `consume` takes them in
+/// order on this one, a few items ahead (a pipeline: one pass's scattered reads beside
+/// another's work); then run `then` on the producing thread while the last items are
+/// consumed, and return its result. When the next item is not ready, this thread makes a
+/// later one itself rather than wait, so the two share the making when it is the slower
+/// side. `produce` gets an item `consume` is done with, when there is one, to refill (so big
+/// buffers are made a few times, not `count` times). An error from `consume` stops both.
+/// One after the other, item by item, when [`two_threads`] is off. A panic in `produce` or
+/// `then` is passed on as one.
 pub fn stream<T: Send, R: Send, E>(
     count: usize,
-    mut produce: impl FnMut(usize, Option<T>) -> T + Send,
+    produce: impl Fn(usize, Option<T>) -> T + Sync,
     then: impl FnOnce() -> R + Send,
     mut consume: impl FnMut(&T) -> Result<(), E>,
 ) -> Result<R, E> {
@@ -83,38 +85,153 @@ pub fn stream<T: Send, R: Send, E>(
         }
         return Ok(then());
     }
-    // Items in flight at most: enough to ride out either side's uneven stretches.
-    const AHEAD: usize = 4;
-    let (send_made, made) = std::sync::mpsc::sync_channel::<T>(AHEAD);
-    let (send_back, back) = std::sync::mpsc::channel::<T>();
+    let line = Line {
+        state: std::sync::Mutex::new(LineState {
+            next: 0,
+            made: (0..count).map(|_| None).collect(),
+            spare: Vec::new(),
+            consumed: 0,
+            stop: false,
+            producer_gone: false,
+        }),
+        changed: std::sync::Condvar::new(),
+    };
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || {
-            for i in 0..count {
-                let item = produce(i, back.try_recv().ok());
-                if send_made.send(item).is_err() {
-                    return None;
+        let producer = scope.spawn(|| {
+            // However the thread ends, the consumer must not wait for it any more.
+            struct Gone<'a, T>(&'a Line<T>);
+            impl<T> Drop for Gone<'_, T> {
+                fn drop(&mut self) {
+                    self.0.lock().producer_gone = true;
+                    self.0.changed.notify_all();
                 }
             }
-            drop(send_made);
+            let _gone = Gone(&line);
+            loop {
+                let mut state = line.lock();
+                while !state.stop && state.next < count && state.next >= state.consumed + AHEAD {
+                    state = line.wait(state);
+                }
+                if state.stop {
+                    return None;
+                }
+                let Some((i, old)) = state.claim(count) else {
+                    break;
+                };
+                drop(state);
+                line.deliver(i, produce(i, old));
+            }
             Some(then())
         });
+        // A panic here (in `consume`, or in `produce` run here) must not leave the producer
+        // waiting for room that never comes: the scope would wait for it for ever.
+        struct StopOnPanic<'a, T>(&'a Line<T>);
+        impl<T> Drop for StopOnPanic<'_, T> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.lock().stop = true;
+                    self.0.changed.notify_all();
+                }
+            }
+        }
+        let _stop_on_panic = StopOnPanic(&line);
         let mut consumed = Ok(());
-        // Ends early when the producer stopped (it panicked: the join passes that on).
-        for item in made.iter().take(count) {
+        for i in 0..count {
+            let mut state = line.lock();
+            let item = loop {
+                if let Some(item) = state.made[i].take() {
+                    break Some(item);
+                }
+                // Not ready: make the next item not yet taken (this one, or a later one the
+                // producer has not got to), if it is not too far ahead.
+                if state.next < state.consumed + AHEAD {
+                    if let Some((j, old)) = state.claim(count) {
+                        drop(state);
+                        line.deliver(j, produce(j, old));
+                        state = line.lock();
+                        continue;
+                    }
+                }
+                // Every claimed item is made by the time the producer ends normally: one
+                // still missing means it panicked (the join passes that on).
+                if state.producer_gone {
+                    break None;
+                }
+                state = line.wait(state);
+            };
+            drop(state);
+            let Some(item) = item else {
+                break;
+            };
             consumed = consume(&item);
+            let mut state = line.lock();
+            state.spare.push(item);
+            state.consumed = i + 1;
+            state.stop = consumed.is_err();
+            drop(state);
+            line.changed.notify_all();
             if consumed.is_err() {
                 break;
             }
-            // Fails only once the producer is done.
-            let _ = send_back.send(item);
         }
-        // The producer's next send fails once this end is gone, so it stops on an error.
-        drop(made);
+        // On an error the producer has been told to stop, and stops at its next look.
         let finished = producer
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         consumed.map(|()| finished.expect("the producer ran to its end"))
     })
+}
+
+/// Items in flight at most in [`stream`]: enough to ride out either side's uneven stretches.
+const AHEAD: usize = 4;
+
+/// What [`stream`]'s two threads share: the items made and who makes the next.
+struct Line<T> {
+    state: std::sync::Mutex<LineState<T>>,
+    changed: std::sync::Condvar,
+}
+
+struct LineState<T> {
+    /// The first item nobody has taken on to make yet.
+    next: usize,
+    /// Items made and not yet consumed, by index.
+    made: Vec<Option<T>>,
+    /// Items consumed, to be made again.
+    spare: Vec<T>,
+    /// How many are consumed.
+    consumed: usize,
+    stop: bool,
+    producer_gone: bool,
+}
+
+impl<T> Line<T> {
+    /// The state; a panic elsewhere while it was held does not matter (the join reports it).
+    fn lock(&self) -> std::sync::MutexGuard<'_, LineState<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        state: std::sync::MutexGuard<'a, LineState<T>>,
+    ) -> std::sync::MutexGuard<'a, LineState<T>> {
+        self.changed.wait(state).unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hand item `i` over.
+    fn deliver(&self, i: usize, item: T) {
+        self.lock().made[i] = Some(item);
+        self.changed.notify_all();
+    }
+}
+
+impl<T> LineState<T> {
+    /// Take on the next item to make, with a spare to refill; `None` when all are taken.
+    fn claim(&mut self, count: usize) -> Option<(usize, Option<T>)> {
+        (self.next < count).then(|| {
+            self.next += 1;
+            (self.next - 1, self.spare.pop())
+        })
+    }
 }
 
 /// Work started on a second thread, whose result is taken later ([`finish`](Self::finish));
@@ -194,6 +311,71 @@ mod tests {
             },
         );
         assert_eq!((r, taken), (Err(10), 11));
+    }
+
+    /// When making is the slow side, the consuming thread makes items too; the order, the
+    /// result and the refilled buffers are as before. A panic in either place reaches the
+    /// caller, and nothing hangs.
+    #[test]
+    fn stream_shares_slow_making_and_passes_panics_on() {
+        if !super::two_threads() {
+            return;
+        }
+        let consumer = std::thread::current().id();
+        let made_here = std::sync::atomic::AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        let r: Result<usize, ()> = super::stream(
+            200,
+            |i, old: Option<Vec<usize>>| {
+                std::thread::sleep(std::time::Duration::from_micros(300));
+                if std::thread::current().id() == consumer {
+                    made_here.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let mut v = old.unwrap_or_default();
+                v.clear();
+                v.push(i);
+                v
+            },
+            || 7,
+            |v| {
+                seen.push(v[0]);
+                Ok(())
+            },
+        );
+        assert_eq!(r, Ok(7));
+        assert_eq!(seen, (0..200).collect::<Vec<_>>());
+        assert!(made_here.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        for count in [0, 1, 3] {
+            let r: Result<usize, ()> = super::stream(count, |i, _| i, || count, |_| Ok(()));
+            assert_eq!(r, Ok(count));
+        }
+        // Whichever thread makes item 50 panics, and so does a `consume`.
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let made = std::panic::catch_unwind(|| {
+            super::stream(
+                100,
+                |i, _| {
+                    assert_ne!(i, 50, "item 50");
+                    i
+                },
+                || (),
+                |_| Ok::<(), ()>(()),
+            )
+        });
+        let used = std::panic::catch_unwind(|| {
+            super::stream(
+                100,
+                |i, _| i,
+                || (),
+                |&i| {
+                    assert_ne!(i, 60, "item 60");
+                    Ok::<(), ()>(())
+                },
+            )
+        });
+        std::panic::set_hook(quiet);
+        assert!(made.is_err() && used.is_err());
     }
 
     #[test]
