@@ -10,7 +10,6 @@ pub mod json_reader;
 pub mod pprof;
 mod prefetch;
 pub mod v8;
-mod v8_rows;
 
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -7,7 +7,6 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::json_reader::JsonReader;
-use super::v8_rows::{EdgeLayout, EdgeRows, NodeLayout, NodeRows, NodeStarts};
 use super::{Format, Input, LoadOptions};
 use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
@@ -15,6 +14,9 @@ use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
 use crate::parallel::Background;
 use crate::prefault::{room, Prefault};
+use rows::{EdgeLayout, EdgeRows, NodeLayout, NodeRows, NodeStarts};
+
+mod rows;
 use crate::progress::Progress;
 
 /// V8 heap snapshots and timelines.

@@ -4,8 +4,8 @@
 //! mispredict. A block the test finds anything unusual in (a bad value, a self size past
 //! 32 bits, a trace id) is stored row by row, with every check and its exact error.
 
-use super::json_reader::JsonReader;
 use crate::error::{Error, Result};
+use crate::formats::json_reader::JsonReader;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
 use crate::model::NodeIx;
 use std::collections::HashMap;
