@@ -579,12 +579,9 @@ impl<'p> JsonReader<'p> {
             field: 0,
             width,
         };
-        let mut feed = |r: &Self, numbers: &[i64]| rows.feed(numbers, |batch| sink(r, batch));
-        let count = if self.echo.is_some() || self.capture.is_some() {
-            self.read_int_array(inside, allow_negative, |r, v| {
-                feed(r, &[v]).map_err(|(_, e)| e)
-            })?
-        } else if two_threads {
+        let feed = |r: &Self, numbers: &[i64]| rows.feed(numbers, |batch| sink(r, batch));
+        // The two threads swap the reader's buffers, which an echo copies from.
+        let count = if two_threads && self.echo.is_none() && self.capture.is_none() {
             self.read_int_array_on_two_threads(inside, allow_negative, feed)?
         } else {
             self.read_int_array_in_pieces(inside, allow_negative, feed)?
@@ -598,43 +595,25 @@ impl<'p> JsonReader<'p> {
         Ok(count / width as u64)
     }
 
-    /// Read an array of integers, calling `sink` for each. The hot loop of the loader: it walks
-    /// the buffer directly. Negative numbers are allowed only when `allow_negative` is set.
+    /// Read an array of integers, calling `sink` for each. Negative numbers are allowed only
+    /// when `allow_negative` is set.
     pub fn read_int_array(
         &mut self,
         inside: &str,
         allow_negative: bool,
         mut sink: impl FnMut(&Self, i64) -> Result<()>,
     ) -> Result<u64> {
-        self.expect(b'[', inside)?;
-        let mut scanner = IntScanner::new(allow_negative);
-        loop {
-            if self.pos == self.len && !self.refill()? {
-                return Err(self.truncated(inside));
+        self.read_int_array_in_pieces(inside, allow_negative, |r, numbers| {
+            for (k, &v) in numbers.iter().enumerate() {
+                sink(r, v).map_err(|e| (k, e))?;
             }
-            let (start, base) = (self.pos, self.base);
-            let this = &*self;
-            let scanned = scanner.scan(&this.buf[start..this.len], inside, |i, v| {
-                sink(this, v).map_err(|e| e.at_offset(base + (start + i) as u64))
-            });
-            match scanned {
-                Ok(Scanned::More) => self.pos = self.len,
-                Ok(Scanned::End(i)) => {
-                    self.pos = start + i;
-                    self.bump();
-                    return Ok(scanner.count);
-                }
-                Err(ScanStop::Emit(e)) => return Err(e),
-                Err(ScanStop::Syntax(i, what)) => {
-                    self.pos = start + i;
-                    return Err(self.error(what));
-                }
-            }
-        }
+            Ok(())
+        })
     }
 
-    /// [`read_int_array`](Self::read_int_array) with `sink` taking the numbers of a whole
-    /// buffer at a time (and telling which one failed, if one did), on this thread.
+    /// Read an array of integers on this thread, a buffer at a time: `sink` takes a buffer's
+    /// numbers and tells which one failed, if one did; the error is placed at that number
+    /// (found by scanning the buffer again).
     fn read_int_array_in_pieces(
         &mut self,
         inside: &str,
