@@ -425,9 +425,10 @@ impl DominatorTree {
         });
         drop(parent);
         let mut path: Vec<u32> = Vec::new();
-        // The retainers that count come from the other core as DFS numbers, a chunk of
-        // vertices at a time in this pass's order; it works out the lone leaves' idoms while
-        // the pass ends.
+        // The retainers that count come as DFS numbers, a chunk of vertices at a time in this
+        // pass's order, from the other core (and from this one, when the next chunk is not
+        // ready: then it makes a later one); the other core works out the lone leaves' idoms
+        // while the pass ends.
         let source = RetainerSource {
             g,
             retainers: g.retainer_arrays(),
