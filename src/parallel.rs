@@ -87,6 +87,7 @@ pub fn stream<T: Send, R: Send, E>(
     }
     let line = Line {
         state: std::sync::Mutex::new(LineState {
+            count,
             next: 0,
             made: (0..count).map(|_| None).collect(),
             spare: Vec::new(),
@@ -98,42 +99,24 @@ pub fn stream<T: Send, R: Send, E>(
     };
     std::thread::scope(|scope| {
         let producer = scope.spawn(|| {
-            // However the thread ends, the consumer must not wait for it any more.
-            struct Gone<'a, T>(&'a Line<T>);
-            impl<T> Drop for Gone<'_, T> {
-                fn drop(&mut self) {
-                    self.0.lock().producer_gone = true;
-                    self.0.changed.notify_all();
-                }
-            }
-            let _gone = Gone(&line);
+            let _gone = ProducerGone(&line);
             loop {
                 let mut state = line.lock();
-                while !state.stop && state.next < count && state.next >= state.consumed + AHEAD {
+                while !state.stop && !state.all_taken() && !state.has_room() {
                     state = line.wait(state);
                 }
                 if state.stop {
                     return None;
                 }
-                let Some((i, old)) = state.claim(count) else {
+                let Some((i, old)) = state.claim() else {
                     break;
                 };
                 drop(state);
-                line.deliver(i, produce(i, old));
+                let item = produce(i, old);
+                line.update(|s| s.made[i] = Some(item));
             }
             Some(then())
         });
-        // A panic here (in `consume`, or in `produce` run here) must not leave the producer
-        // waiting for room that never comes: the scope would wait for it for ever.
-        struct StopOnPanic<'a, T>(&'a Line<T>);
-        impl<T> Drop for StopOnPanic<'_, T> {
-            fn drop(&mut self) {
-                if std::thread::panicking() {
-                    self.0.lock().stop = true;
-                    self.0.changed.notify_all();
-                }
-            }
-        }
         let _stop_on_panic = StopOnPanic(&line);
         let mut consumed = Ok(());
         for i in 0..count {
@@ -144,13 +127,12 @@ pub fn stream<T: Send, R: Send, E>(
                 }
                 // Not ready: make the next item not yet taken (this one, or a later one the
                 // producer has not got to), if it is not too far ahead.
-                if state.next < state.consumed + AHEAD {
-                    if let Some((j, old)) = state.claim(count) {
-                        drop(state);
-                        line.deliver(j, produce(j, old));
-                        state = line.lock();
-                        continue;
-                    }
+                if let Some((j, old)) = state.has_room().then(|| state.claim()).flatten() {
+                    drop(state);
+                    let item = produce(j, old);
+                    line.update(|s| s.made[j] = Some(item));
+                    state = line.lock();
+                    continue;
                 }
                 // Every claimed item is made by the time the producer ends normally: one
                 // still missing means it panicked (the join passes that on).
@@ -164,13 +146,13 @@ pub fn stream<T: Send, R: Send, E>(
                 break;
             };
             consumed = consume(&item);
-            let mut state = line.lock();
-            state.spare.push(item);
-            state.consumed = i + 1;
-            state.stop = consumed.is_err();
-            drop(state);
-            line.changed.notify_all();
-            if consumed.is_err() {
+            let failed = consumed.is_err();
+            line.update(|s| {
+                s.spare.push(item);
+                s.consumed = i + 1;
+                s.stop = failed;
+            });
+            if failed {
                 break;
             }
         }
@@ -192,6 +174,7 @@ struct Line<T> {
 }
 
 struct LineState<T> {
+    count: usize,
     /// The first item nobody has taken on to make yet.
     next: usize,
     /// Items made and not yet consumed, by index.
@@ -217,20 +200,52 @@ impl<T> Line<T> {
         self.changed.wait(state).unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hand item `i` over.
-    fn deliver(&self, i: usize, item: T) {
-        self.lock().made[i] = Some(item);
+    /// Change the state and wake the other thread.
+    fn update(&self, change: impl FnOnce(&mut LineState<T>)) {
+        change(&mut self.lock());
         self.changed.notify_all();
     }
 }
 
 impl<T> LineState<T> {
+    fn all_taken(&self) -> bool {
+        self.next >= self.count
+    }
+
+    /// Whether the next item to make is near enough the consumer's.
+    fn has_room(&self) -> bool {
+        self.next < self.consumed + AHEAD
+    }
+
     /// Take on the next item to make, with a spare to refill; `None` when all are taken.
-    fn claim(&mut self, count: usize) -> Option<(usize, Option<T>)> {
-        (self.next < count).then(|| {
+    fn claim(&mut self) -> Option<(usize, Option<T>)> {
+        (!self.all_taken()).then(|| {
             self.next += 1;
             (self.next - 1, self.spare.pop())
         })
+    }
+}
+
+/// Held by [`stream`]'s producer: however its thread ends, the consumer must not wait for it
+/// any more.
+struct ProducerGone<'a, T>(&'a Line<T>);
+
+impl<T> Drop for ProducerGone<'_, T> {
+    fn drop(&mut self) {
+        self.0.update(|s| s.producer_gone = true);
+    }
+}
+
+/// Held by [`stream`]'s consumer: a panic there (in `consume`, or in `produce` run there) must
+/// not leave the producer waiting for room that never comes, or the scope would wait for it
+/// for ever.
+struct StopOnPanic<'a, T>(&'a Line<T>);
+
+impl<T> Drop for StopOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.update(|s| s.stop = true);
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub struct DominatedChildren {
 impl DominatedChildren {
     /// The child lists of the tree `idom` describes (the root is its own idom), by a counting
     /// sort over the idoms.
-    pub fn of_idoms(idom: &[NodeIx]) -> Self {
+    pub(crate) fn of_idoms(idom: &[NodeIx]) -> Self {
         let n = idom.len();
         // A counting sort. `first[d]` counts d's children, then holds where the next one
         // goes, then (shifted up by one) where d's run starts: no second array needed.
@@ -538,12 +538,6 @@ impl DominatorTree {
         DominatedChildren::of_idoms(&self.idom)
     }
 
-    /// Take out the child lists kept (see [`children`](Self::children)), if any: for a
-    /// caller that had them made for a pass of its own and is done with them.
-    pub fn take_children(&mut self) -> Option<DominatedChildren> {
-        self.children.take()
-    }
-
     /// Nodes `n` immediately dominates, largest retained size first (ties by index).
     pub fn sorted_children(&self, n: NodeIx) -> Vec<NodeIx> {
         let mut kids = self.children().of(n).to_vec();
@@ -587,31 +581,31 @@ impl UnsizedDominators {
     ) -> Result<DominatorTree> {
         progress.step("retained sizes", 0, 1)?;
         let retained = self.retained_sizes(self_size);
-        Ok(DominatorTree {
-            idom: self.idom.into(),
-            retained: retained.into(),
-            children: OnceLock::new(),
-        })
+        Ok(self.into_tree(retained))
     }
 
     /// [`with_sizes`](Self::with_sizes), with the tree's child lists made on the other core
-    /// meanwhile and kept (see [`DominatorTree::children`]): for a caller about to walk the
-    /// tree, such as the class summary.
+    /// meanwhile: for a caller about to walk the tree once, such as the class summary (the
+    /// tree does not keep them).
     pub fn with_sizes_and_children(
         self,
         self_size: impl Fn(NodeIx) -> u64,
         progress: Progress<'_>,
-    ) -> Result<DominatorTree> {
+    ) -> Result<(DominatorTree, DominatedChildren)> {
         progress.step("retained sizes", 0, 1)?;
         let (children, retained) = crate::parallel::beside(
             || DominatedChildren::of_idoms(&self.idom),
             || self.retained_sizes(self_size),
         );
-        Ok(DominatorTree {
+        Ok((self.into_tree(retained), children))
+    }
+
+    fn into_tree(self, retained: Vec<u64>) -> DominatorTree {
+        DominatorTree {
             idom: self.idom.into(),
             retained: retained.into(),
-            children: children.into(),
-        })
+            children: OnceLock::new(),
+        }
     }
 
     fn retained_sizes(&self, self_size: impl Fn(NodeIx) -> u64) -> Vec<u64> {

@@ -315,13 +315,13 @@ impl AnalyzedSnapshot {
             || summary::class_counts(g, &shallow, &distances, &classes, |_| true),
             || tree.with_sizes_and_children(|v| shallow.get(v), progress),
         );
-        let dominators = dominators?;
+        let (dominators, children) = dominators?;
         let totals = Totals::default();
         if let Some(by_kind) = by_kind {
             let total = dominators.retained[g.root() as usize] + extra_native;
             let _ = totals.statistics.set(by_kind.with_total(total));
         }
-        let mut analysis = Analysis::from_parts(
+        let analysis = Analysis::from_parts(
             opts.rules,
             shallow,
             dominators,
@@ -332,18 +332,17 @@ impl AnalyzedSnapshot {
         // The class summary, which every face shows first; the child lists go after it
         // (8 bytes a node, made again by a view that walks the tree).
         progress.step("summary", 0, 1)?;
-        if let Some(children) = analysis.dominators.take_children() {
-            let summary = Summary::from_counts(
-                g,
-                &analysis,
-                &classes,
-                &children,
-                counts,
-                extra_native,
-                |_| true,
-            );
-            let _ = totals.summary.set(summary);
-        }
+        let summary = Summary::from_counts(
+            g,
+            &analysis,
+            &classes,
+            &children,
+            counts,
+            extra_native,
+            |_| true,
+        );
+        drop(children);
+        let _ = totals.summary.set(summary);
         Ok(Self {
             snapshot,
             analysis,
@@ -392,17 +391,23 @@ impl AnalyzedSnapshot {
         self.summary_where(|n| range.contains(g, n))
     }
 
-    /// Work out the summary and the statistics at once, one on each core (they read different
-    /// things: the dominator tree, and the nodes in order), for a face about to show both.
+    /// Make the summary and the statistics, for a face about to show both. [`Self::new`]
+    /// makes the summary and most often the statistics; when neither is made (a trend's
+    /// snapshots are analysed another way), one on each core: they read different things,
+    /// the dominator tree and the nodes in order.
     pub fn prepare_totals(&self) {
-        crate::parallel::beside(
-            || {
-                self.statistics_ref();
-            },
-            || {
-                self.summary_ref();
-            },
-        );
+        if self.totals.summary.get().is_none() && self.totals.statistics.get().is_none() {
+            crate::parallel::beside(
+                || {
+                    self.statistics_ref();
+                },
+                || {
+                    self.summary_ref();
+                },
+            );
+        }
+        self.statistics_ref();
+        self.summary_ref();
     }
 
     /// The statistics.

@@ -33,6 +33,10 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// What a sink handed many numbers or rows at once returns: when one fails, its index among
+/// them and why (the reader places the error at that number in the file).
+pub type BatchResult = std::result::Result<(), (usize, Error)>;
+
 /// The scanner: a buffer over any reader, with the position in the decompressed stream.
 pub struct JsonReader<'p> {
     src: Box<dyn Read + Send>,
@@ -558,7 +562,7 @@ impl<'p> JsonReader<'p> {
         inside: &str,
         width: usize,
         allow_negative: bool,
-        sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+        sink: impl FnMut(&Self, &[i64]) -> BatchResult,
     ) -> Result<u64> {
         let two = crate::parallel::two_threads();
         self.read_int_row_batches_on(inside, width, allow_negative, two, sink)
@@ -571,7 +575,7 @@ impl<'p> JsonReader<'p> {
         width: usize,
         allow_negative: bool,
         two_threads: bool,
-        mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+        mut sink: impl FnMut(&Self, &[i64]) -> BatchResult,
     ) -> Result<u64> {
         assert!((1..=64).contains(&width), "row width must be 1..=64");
         let mut rows = Rows {
@@ -618,7 +622,7 @@ impl<'p> JsonReader<'p> {
         &mut self,
         inside: &str,
         allow_negative: bool,
-        mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+        mut sink: impl FnMut(&Self, &[i64]) -> BatchResult,
     ) -> Result<u64> {
         self.expect(b'[', inside)?;
         let mut scanner = IntScanner::new(allow_negative);
@@ -661,7 +665,7 @@ impl<'p> JsonReader<'p> {
         &mut self,
         inside: &str,
         allow_negative: bool,
-        mut sink: impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+        mut sink: impl FnMut(&Self, &[i64]) -> BatchResult,
     ) -> Result<u64> {
         use std::sync::Arc;
         self.expect(b'[', inside)?;
@@ -789,7 +793,7 @@ impl<'p> JsonReader<'p> {
     fn feed(
         &self,
         chunk: &IntChunk,
-        sink: &mut impl FnMut(&Self, &[i64]) -> std::result::Result<(), (usize, Error)>,
+        sink: &mut impl FnMut(&Self, &[i64]) -> BatchResult,
     ) -> Result<()> {
         sink(self, &chunk.numbers).map_err(|(k, e)| {
             let bytes = &chunk.bytes[chunk.start..chunk.len];
@@ -1043,8 +1047,7 @@ mod tests {
     fn reading_in_two_parts_equals_reading_on_one() {
         let cut = CHUNK / 64 * START_SHARE;
         // Every byte around the first chunk's cut (it moves on to a number's start; the
-        // chunks after it are cut where the threads' pace puts it), and
-        // some further off.
+        // chunks after it are cut where the threads' pace puts it), and some further off.
         let near = (cut - 12..cut + 12).chain([
             CHUNK / 2,
             cut + 3000,

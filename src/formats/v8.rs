@@ -14,10 +14,10 @@ use crate::model::kinds::{EdgeKind, NodeKind};
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
 use crate::parallel::Background;
 use crate::prefault::{room, Prefault};
+use crate::progress::Progress;
 use rows::{EdgeLayout, EdgeRows, NodeLayout, NodeRows, NodeStarts};
 
 mod rows;
-use crate::progress::Progress;
 
 /// V8 heap snapshots and timelines.
 pub static FORMAT: Format = Format {

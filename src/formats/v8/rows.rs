@@ -4,8 +4,8 @@
 //! mispredict. A block the test finds anything unusual in (a bad value, a self size past
 //! 32 bits, a trace id) is stored row by row, with every check and its exact error.
 
-use crate::error::{Error, Result};
-use crate::formats::json_reader::JsonReader;
+use crate::error::Result;
+use crate::formats::json_reader::{BatchResult, JsonReader};
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
 use crate::model::NodeIx;
 use std::collections::HashMap;
@@ -72,11 +72,7 @@ impl NodeRows {
     }
 
     /// Store whole rows; a failing row gives its index in `rows`.
-    pub fn push(
-        &mut self,
-        r: &JsonReader<'_>,
-        rows: &[i64],
-    ) -> std::result::Result<(), (usize, Error)> {
+    pub fn push(&mut self, r: &JsonReader<'_>, rows: &[i64]) -> BatchResult {
         let width = self.layout.width;
         for (b, block) in rows.chunks(BLOCK * width).enumerate() {
             match self.plain_block_bytes(block) {
@@ -252,11 +248,7 @@ impl EdgeRows {
     }
 
     /// Store whole rows; a failing row gives its index in `rows`.
-    pub fn push(
-        &mut self,
-        r: &JsonReader<'_>,
-        rows: &[i64],
-    ) -> std::result::Result<(), (usize, Error)> {
+    pub fn push(&mut self, r: &JsonReader<'_>, rows: &[i64]) -> BatchResult {
         let l = &self.layout;
         // A block's rows go through these, so the block's test is done before it is stored.
         let (mut types, mut names, mut targets) = ([0u8; BLOCK], [0u32; BLOCK], [0u32; BLOCK]);
