@@ -4,8 +4,33 @@
 
 use std::sync::OnceLock;
 
-/// Whether work may run on a second thread.
+use std::cell::Cell;
+
+thread_local! {
+    /// Set while this thread runs work given to [`alone`].
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `work` with every helper here (and so every pass it calls) on this thread alone: for
+/// work beside a pass that has the other core to itself, which a third thread would slow.
+pub fn alone<T>(work: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ALONE.set(self.0);
+        }
+    }
+    let _restore = Restore(ALONE.replace(true));
+    work()
+}
+
+/// Whether work may run on a second thread (not inside [`alone`]).
 pub fn two_threads() -> bool {
+    machine_has_two_threads() && !ALONE.get()
+}
+
+/// Whether the machine (or `HEAPSIGHT_THREADS`) allows a second thread at all.
+fn machine_has_two_threads() -> bool {
     static TWO: OnceLock<bool> = OnceLock::new();
     *TWO.get_or_init(|| {
         let asked = ["HEAPSIGHT_THREADS", "RAYON_NUM_THREADS"]
@@ -291,6 +316,27 @@ impl<T: Send + 'static> Drop for Background<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn alone_keeps_every_helper_on_this_thread_until_it_returns() {
+        let machine = super::two_threads();
+        let main = std::thread::current().id();
+        let inside = super::alone(|| {
+            // Nested, and after a panic inside caught: still alone.
+            let nested = super::alone(super::two_threads);
+            let caught = std::panic::catch_unwind(|| super::alone(|| panic!("inside")));
+            assert!(caught.is_err());
+            let threads = super::pieces(8, |_| std::thread::current().id());
+            let (side, _) = super::beside(|| std::thread::current().id(), || ());
+            (super::two_threads(), nested, threads, side)
+        });
+        assert_eq!((inside.0, inside.1), (false, false));
+        assert!(inside.2.iter().all(|&t| t == main) && inside.3 == main);
+        // Back as the machine allows, and only on this thread meanwhile.
+        assert_eq!(super::two_threads(), machine);
+        let other = super::alone(|| std::thread::spawn(super::two_threads).join().unwrap());
+        assert_eq!(other, machine);
+    }
+
     #[test]
     fn stream_consumes_every_item_in_order_and_stops_on_error() {
         let mut seen = Vec::new();

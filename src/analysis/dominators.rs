@@ -12,8 +12,10 @@
 //! immediate dominators. The semidominator pass gets the retainers that count as DFS numbers
 //! from the other core, which reads them a chunk of vertices ahead in the pass's order (see
 //! `RetainerSource`). Leaves held by a single edge (see `LoneLeaves`) stay out of both passes
-//! and get their idom from that edge.
-//! Temporary memory: 12 bytes a node during the search (numbers, vertices, parents) plus its
+//! and get their idom from that edge; other nodes with a single retainer are searched, but the
+//! pass reads no retainers of theirs (their DFS parent is their semidominator).
+//! Temporary memory: two bits a node (lone leaves, single retainers) throughout; 12 bytes a
+//! node during the search (numbers, vertices, parents) plus its
 //! stack, then 8 (numbers, vertices) plus one 16-byte slot of working state per searched
 //! vertex, a few chunks of numbered retainers and 4 bytes a lone leaf for its idom; the
 //! graph's own retainers are read in the pass's order, so a spilled graph's are all resident
@@ -438,6 +440,7 @@ impl DominatorTree {
             numbered,
             first_leftover,
             off_root: &off_root,
+            single: &leaves.single,
         };
         let leaf_idoms = crate::parallel::stream(
             RetainerChunk::count(numbered),
@@ -447,21 +450,19 @@ impl DominatorTree {
                 for i in chunk.numbers() {
                     chunk.prefetch_slots(i, &slots);
                     let parent = slots[i as usize].parent;
-                    let mut s = slots[i as usize].semi;
-                    if off_root.contains(i as usize) {
-                        // Hung off the root: no semidominator is less than the root's 1.
-                        s = 1;
-                    } else {
+                    // Hung off the root: no semidominator is less than the root's 1.
+                    let mut s = 1;
+                    if !off_root.contains(i as usize) {
+                        // The DFS parent retains `i` and is not linked yet (it comes later in
+                        // reverse preorder), so it is its own `eval` and counts with its own
+                        // number: no walk for the commonest retainer, and none at all for a
+                        // vertex with no other (whose list is left empty).
+                        s = parent;
                         for &u in chunk.of(i) {
-                            // The parent is not linked yet (it comes later in reverse
-                            // preorder), so it is its own `eval`: no walk needed for the
-                            // commonest retainer.
-                            let x = if u == parent {
-                                u
-                            } else {
-                                eval(u, &mut slots, &mut path)
-                            };
-                            s = s.min(slots[x as usize].semi);
+                            if u != parent {
+                                let x = eval(u, &mut slots, &mut path);
+                                s = s.min(slots[x as usize].semi);
+                            }
                         }
                     }
                     slots[i as usize].semi = s;
@@ -654,6 +655,8 @@ struct RetainerSource<'a> {
     /// The numbers hung off the root (orphans and leftovers): the pass reads no retainers of
     /// theirs.
     off_root: &'a FixedBitSet,
+    /// The nodes with a single retainer (see [`LoneLeaves`]): the pass reads none of theirs.
+    single: &'a FixedBitSet,
 }
 
 impl RetainerSource<'_> {
@@ -695,27 +698,33 @@ impl RetainerSource<'_> {
         const LIST: u32 = 16;
         const NUMBERS: u32 = 6;
         chunk.first.push(0);
+        let read = |w: NodeIx| !self.single.contains(w as usize);
         for i in (bottom..=chunk.top).rev() {
             if i > OFFSETS {
-                prefetch(&retainers.first[self.vertex[(i - OFFSETS) as usize] as usize]);
+                let w = self.vertex[(i - OFFSETS) as usize];
+                if read(w) {
+                    prefetch(&retainers.first[w as usize]);
+                }
             }
             if i > LIST {
                 let w = self.vertex[(i - LIST) as usize];
-                if let Some(x) = retainers.list.get(retainers.first[w as usize] as usize) {
-                    prefetch(x);
+                if read(w) {
+                    if let Some(x) = retainers.list.get(retainers.first[w as usize] as usize) {
+                        prefetch(x);
+                    }
+                    self.rules.prefetch_into(w);
                 }
-                self.rules.prefetch_into(w);
             }
             if i > NUMBERS {
-                for v in retainers
-                    .essential(self.vertex[(i - NUMBERS) as usize])
-                    .take(8)
-                {
-                    prefetch(&self.num[v as usize]);
+                let w = self.vertex[(i - NUMBERS) as usize];
+                if read(w) {
+                    for v in retainers.essential(w).take(8) {
+                        prefetch(&self.num[v as usize]);
+                    }
                 }
             }
-            if !self.off_root.contains(i as usize) {
-                let w = self.vertex[i as usize];
+            let w = self.vertex[i as usize];
+            if !self.off_root.contains(i as usize) && read(w) {
                 chunk.list.extend(self.counted(w).map(|(_, number)| number));
             }
             // At most one entry an edge, and edges fit a u32 (`MAX_EDGES`).
@@ -790,6 +799,10 @@ impl RetainerChunk {
 /// no retainers of theirs.
 struct LoneLeaves {
     bits: FixedBitSet,
+    /// Every node with a single retainer, leaf or not. A searched one was reached by that
+    /// retainer's edge, so its DFS parent is its semidominator: the pass reads no retainers
+    /// of theirs either.
+    single: FixedBitSet,
 }
 
 impl LoneLeaves {
@@ -799,15 +812,18 @@ impl LoneLeaves {
         let (edges, retainers) = (g.edge_arrays(), g.retainer_arrays());
         let root = g.root() as usize;
         let mut bits = FixedBitSet::with_capacity(n);
+        let mut single = FixedBitSet::with_capacity(n);
         for v in 0..n {
-            let no_edges = edges.first[v] == edges.first[v + 1];
-            if no_edges && retainers.first[v + 1] - retainers.first[v] == 1 && v != root {
-                bits.insert(v);
+            if retainers.first[v + 1] - retainers.first[v] == 1 && v != root {
+                single.insert(v);
+                if edges.first[v] == edges.first[v + 1] {
+                    bits.insert(v);
+                }
             }
         }
         // Spilled retainer offsets read here are not needed again until the search is done.
         g.release_retainers();
-        Self { bits }
+        Self { bits, single }
     }
 }
 

@@ -219,27 +219,22 @@ impl AnalyzedSnapshot {
     pub fn new(snapshot: Snapshot, opts: AnalysisOptions, progress: Progress<'_>) -> Result<Self> {
         let g = &snapshot.graph;
         let extra_native = snapshot.info.extra_native_bytes.unwrap_or(0);
-        // Two parts, each on two cores. A big heap's edge arrays and node names and ids are
-        // in files (see `model::spill`), and each part hands back the pages it is done with.
-        // First the passes that read names: detachedness, the classes (which name plain objects
-        // by their properties; pieces of the nodes shared out between the cores) and the
-        // retention rules (which read WeakMap tables' edge names); the edge and node names are
-        // handed back after them.
-        progress.step("classes", 0, 1)?;
-        let detached = classes::propagate_detachedness(g);
-        let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
-        progress.step("retention rules", 0, 1)?;
-        let rules = RetentionRules::for_graph(g, opts.rules);
-        g.release_edge_names();
-        g.release_node_labels();
-        // Then the dominator search, the long pole, beside the distances and then (most often)
-        // the shallow sizes. The search waits for them when it is over, before it hands back
-        // the forward edges (which both passes read); the retainers go after the
-        // semidominators. The distance search also keeps the edge it reached each node by:
-        // retainer paths and the index need them, and the search is done before the
-        // dominators' anyway, where a search of their own would come later.
+        // A big heap's edge arrays and node names and ids are in files (see `model::spill`),
+        // and each pass hands back the pages it is done with. First the retention rules (which
+        // read WeakMap tables' edge names), on both cores; then the dominator search, the long
+        // pole, on this one, beside the passes that need no dominators, one after the other on
+        // the other core alone (a third thread would slow the search): detachedness, the
+        // classes (which name plain objects by their properties; the edge and node names are
+        // handed back after them), the distances and then (most often) the shallow sizes. The
+        // search waits for them when it is over, before it hands back the forward edges (which
+        // the side passes read too); the retainers go after the semidominators. The distance
+        // search also keeps the edge it reached each node by: retainer paths and the index
+        // need them, and the search is done before the dominators' anyway, where a search of
+        // their own would come later.
         // The side thread reports nothing (the phases shown are this thread's) but stops on
         // cancellation.
+        progress.step("retention rules", 0, 1)?;
+        let rules = RetentionRules::for_graph(g, opts.rules);
         let side_progress = || {
             if crate::parallel::two_threads() {
                 progress.without_reports()
@@ -257,26 +252,33 @@ impl AnalyzedSnapshot {
         let (side, main) = crate::parallel::beside(
             || -> Result<_> {
                 let side = side_progress();
-                side.step("distances", 0, 1)?;
-                let found = if opts.distances {
-                    let (d, parents) = distances::with_parent_edges(g, side)?;
-                    (d, Some(parents.into()))
-                } else {
-                    (Vec::new(), None)
-                };
-                // With the shallow sizes, the statistics' sizes by kind: this thread is
-                // often done before the search, and they need no dominators.
-                let shallow = if take_shallow() {
-                    side.step("shallow sizes", 0, 1)?;
-                    let shallow = Analysis::shallow_sizes(g, opts.rules, side)?;
-                    let by_kind = Statistics::by_kind(g, |v| shallow.get(v), extra_native);
-                    Some((shallow, Some(by_kind)))
-                } else {
-                    None
-                };
-                // A send fails only once the main thread has stopped, on its own error.
-                let _ = side_done.send(shallow);
-                Ok(found)
+                crate::parallel::alone(|| {
+                    side.step("classes", 0, 1)?;
+                    let detached = classes::propagate_detachedness(g);
+                    let classes = ClassIndex::build(g, &detached, &snapshot.traces.locations);
+                    g.release_edge_names();
+                    g.release_node_labels();
+                    side.step("distances", 0, 1)?;
+                    let found = if opts.distances {
+                        let (d, parents) = distances::with_parent_edges(g, side)?;
+                        (d, Some(parents.into()))
+                    } else {
+                        (Vec::new(), None)
+                    };
+                    // With the shallow sizes, the statistics' sizes by kind: this thread is
+                    // often done before the search, and they need no dominators.
+                    let shallow = if take_shallow() {
+                        side.step("shallow sizes", 0, 1)?;
+                        let shallow = Analysis::shallow_sizes(g, opts.rules, side)?;
+                        let by_kind = Statistics::by_kind(g, |v| shallow.get(v), extra_native);
+                        Some((shallow, Some(by_kind)))
+                    } else {
+                        None
+                    };
+                    // A send fails only once the main thread has stopped, on its own error.
+                    let _ = side_done.send(shallow);
+                    Ok((found, detached, classes))
+                })
             },
             || -> Result<_> {
                 // The search waits for the side thread's passes before it hands back the
@@ -306,7 +308,7 @@ impl AnalyzedSnapshot {
                 Ok(Some((shallow, by_kind, tree)))
             },
         );
-        let (distances, parents) = side?;
+        let ((distances, parents), detached, classes) = side?;
         let (shallow, by_kind, tree) = main?.ok_or(crate::error::Error::Cancelled)?;
         // The retained sizes add up in an order of their own, at random; meanwhile the other
         // core makes the dominator tree's child lists and counts the classes' instances, which

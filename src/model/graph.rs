@@ -459,11 +459,13 @@ impl HeapGraph {
             crate::parallel::beside(|| count(low.clone()), || count(high.clone()));
         // Offsets, and where each half starts writing within each target's run.
         let mut first = vec![0u32; n + 1];
-        for t in 0..n {
-            let (a, b) = (fill_low[t], fill_high[t]);
-            fill_low[t] = first[t];
-            fill_high[t] = first[t] + a;
-            first[t + 1] = first[t] + a + b;
+        let mut start = 0;
+        for ((low, high), next) in fill_low.iter_mut().zip(&mut fill_high).zip(&mut first[1..]) {
+            let (a, b) = (*low, *high);
+            *low = start;
+            *high = start + a;
+            start += a + b;
+            *next = start;
         }
         let retainers: Vec<AtomicU32> = (0..m).map(|_| AtomicU32::new(0)).collect();
         // `is_essential_edge` as a flag per edge type, from the root and from any other node,
