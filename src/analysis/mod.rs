@@ -248,6 +248,13 @@ impl AnalyzedSnapshot {
         // forward edges: its shallow sizes, or nothing if this thread took them.
         let shallow_taken = std::sync::atomic::AtomicBool::new(false);
         let take_shallow = || !shallow_taken.swap(true, std::sync::atomic::Ordering::AcqRel);
+        // With the shallow sizes, the statistics' sizes by kind: they need no dominators.
+        let shallow_and_kinds = |progress: Progress<'_>| -> Result<_> {
+            progress.step("shallow sizes", 0, 1)?;
+            let shallow = Analysis::shallow_sizes(g, opts.rules, progress)?;
+            let by_kind = Statistics::by_kind(g, |v| shallow.get(v), extra_native);
+            Ok((shallow, by_kind))
+        };
         let (side_done, side_is_done) = std::sync::mpsc::channel();
         let (side, main) = crate::parallel::beside(
             || -> Result<_> {
@@ -265,13 +272,8 @@ impl AnalyzedSnapshot {
                     } else {
                         (Vec::new(), None)
                     };
-                    // With the shallow sizes, the statistics' sizes by kind: this thread is
-                    // often done before the search, and they need no dominators.
                     let shallow = if take_shallow() {
-                        side.step("shallow sizes", 0, 1)?;
-                        let shallow = Analysis::shallow_sizes(g, opts.rules, side)?;
-                        let by_kind = Statistics::by_kind(g, |v| shallow.get(v), extra_native);
-                        Some((shallow, Some(by_kind)))
+                        Some(shallow_and_kinds(side)?)
                     } else {
                         None
                     };
@@ -288,8 +290,7 @@ impl AnalyzedSnapshot {
                     &rules,
                     || -> Result<_> {
                         let mine = if take_shallow() {
-                            progress.step("shallow sizes", 0, 1)?;
-                            Some((Analysis::shallow_sizes(g, opts.rules, progress)?, None))
+                            Some(shallow_and_kinds(progress)?)
                         } else {
                             None
                         };
@@ -319,10 +320,8 @@ impl AnalyzedSnapshot {
         );
         let (dominators, children) = dominators?;
         let totals = Totals::default();
-        if let Some(by_kind) = by_kind {
-            let total = dominators.retained[g.root() as usize] + extra_native;
-            let _ = totals.statistics.set(by_kind.with_total(total));
-        }
+        let total = dominators.retained[g.root() as usize] + extra_native;
+        let _ = totals.statistics.set(by_kind.with_total(total));
         let analysis = Analysis::from_parts(
             opts.rules,
             shallow,
