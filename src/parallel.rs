@@ -2,9 +2,8 @@
 //! at once where they split cleanly. `HEAPSIGHT_THREADS=1` (or `RAYON_NUM_THREADS=1`) runs
 //! everything on one thread, to measure how the work scales; so does a one-core machine.
 
-use std::sync::OnceLock;
-
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 thread_local! {
     /// Set while this thread runs work given to [`alone`].
