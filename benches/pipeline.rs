@@ -124,9 +124,10 @@ fn main() {
         if heapsight::parallel::two_threads() {
             "2 (numbers scanned beside the rows; the retainers built beside the strings; the \
              classes, the distances and then the shallow sizes beside the dominator search, so \
-             they have no rows of their own, and with them the statistics' sizes by kind; the semidominators' retainers read beside that pass; the \
-             retained sizes beside the dominator tree's child lists and the class counts, \
-             so the summary is made in the analysis)"
+             they have no rows of their own, and with them the statistics' sizes by kind; the \
+             semidominators' retainers read beside that pass; the retained sizes beside the \
+             dominator tree's child lists and the class counts, so the summary is made in the \
+             analysis)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }

@@ -111,7 +111,6 @@ pub fn stream<T: Send, R: Send, E>(
     }
     let line = Line {
         state: std::sync::Mutex::new(LineState {
-            count,
             next: 0,
             made: (0..count).map(|_| None).collect(),
             spare: Vec::new(),
@@ -132,12 +131,11 @@ pub fn stream<T: Send, R: Send, E>(
                 if state.stop {
                     return None;
                 }
-                let Some((i, old)) = state.claim() else {
+                let Some(claimed) = state.claim() else {
                     break;
                 };
                 drop(state);
-                let item = produce(i, old);
-                line.update(|s| s.made[i] = Some(item));
+                line.make(&produce, claimed);
             }
             Some(then())
         });
@@ -151,10 +149,9 @@ pub fn stream<T: Send, R: Send, E>(
                 }
                 // Not ready: make the next item not yet taken (this one, or a later one the
                 // producer has not got to), if it is not too far ahead.
-                if let Some((j, old)) = state.has_room().then(|| state.claim()).flatten() {
+                if let Some(claimed) = state.has_room().then(|| state.claim()).flatten() {
                     drop(state);
-                    let item = produce(j, old);
-                    line.update(|s| s.made[j] = Some(item));
+                    line.make(&produce, claimed);
                     state = line.lock();
                     continue;
                 }
@@ -198,10 +195,9 @@ struct Line<T> {
 }
 
 struct LineState<T> {
-    count: usize,
     /// The first item nobody has taken on to make yet.
     next: usize,
-    /// Items made and not yet consumed, by index.
+    /// Items made and not yet consumed, by index (one slot an item).
     made: Vec<Option<T>>,
     /// Items consumed, to be made again.
     spare: Vec<T>,
@@ -229,11 +225,17 @@ impl<T> Line<T> {
         change(&mut self.lock());
         self.changed.notify_all();
     }
+
+    /// Make a claimed item (outside the lock) and put it in its slot.
+    fn make(&self, produce: impl Fn(usize, Option<T>) -> T, (i, old): (usize, Option<T>)) {
+        let item = produce(i, old);
+        self.update(|s| s.made[i] = Some(item));
+    }
 }
 
 impl<T> LineState<T> {
     fn all_taken(&self) -> bool {
-        self.next >= self.count
+        self.next >= self.made.len()
     }
 
     /// Whether the next item to make is near enough the consumer's.

@@ -8,10 +8,10 @@ mod common;
 use common::{analyze_file, sample};
 use heapsight::analysis::{RuleSet, Statistics, Summary};
 
-/// On one thread the side work (distances, then shallow sizes and the statistics' sizes by
-/// kind) runs before the dominator search: the statistics come from the analysis itself, and
-/// must equal the ones worked out afterwards from its results. So must the class summary,
-/// which the analysis works out from class counts made beside the retained sizes.
+/// On one thread the side work (classes, distances, then shallow sizes and the statistics'
+/// sizes by kind) runs before the dominator search: the statistics come from the analysis
+/// itself, and must equal the ones worked out afterwards from its results. So must the class
+/// summary, which the analysis works out from class counts made beside the retained sizes.
 #[test]
 fn totals_worked_out_with_the_dominators_equal_those_after() {
     std::env::set_var("HEAPSIGHT_THREADS", "1");

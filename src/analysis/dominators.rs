@@ -11,9 +11,9 @@
 //! compression (no recursion, so very deep chains are fine), then the Semi-NCA step for the
 //! immediate dominators. The semidominator pass gets the retainers that count as DFS numbers
 //! from the other core, which reads them a chunk of vertices ahead in the pass's order (see
-//! `RetainerSource`). Leaves held by a single edge (see `LoneLeaves`) stay out of both passes
-//! and get their idom from that edge; other nodes with a single retainer are searched, but the
-//! pass reads no retainers of theirs (their DFS parent is their semidominator).
+//! `RetainerSource`). Leaves held by a single edge (see `SingleRetainers`) stay out of both
+//! passes and get their idom from that edge; other nodes with a single retainer are searched,
+//! but the pass reads no retainers of theirs (their DFS parent is their semidominator).
 //! Temporary memory: two bits a node (lone leaves, single retainers) throughout; 12 bytes a
 //! node during the search (numbers, vertices, parents) plus its stack, then 8 (numbers,
 //! vertices) plus one 16-byte slot of working state per searched vertex, a few chunks of
@@ -311,9 +311,10 @@ impl DominatorTree {
         // Whether the search has reached a node is a bit of its own, tested once an edge: a
         // bit a node stays in the CPU's cache, where a number a node (4 bytes, read at
         // random) would wait on memory at most edges. Leaves held by one edge stay out of
-        // the search (see `LoneLeaves`): they start out marked, so the search passes them by.
-        let leaves = LoneLeaves::find(g);
-        let mut seen = leaves.bits.clone();
+        // the search (see `SingleRetainers`): they start out marked, so the search passes
+        // them by.
+        let single = SingleRetainers::find(g);
+        let mut seen = single.leaves.clone();
         let mut num = vec![0u32; n];
         let mut vertex = vec![0u32; n + 1];
         let mut parent = vec![0u32; n + 1];
@@ -403,7 +404,7 @@ impl DominatorTree {
         // The leaves come after, numbered in node order: they have no slot, and their idoms
         // are found with the retainers below.
         let numbered = count as usize;
-        for w in leaves.bits.ones() {
+        for w in single.leaves.ones() {
             count += 1;
             num[w] = count;
             vertex[count as usize] = w as NodeIx;
@@ -439,7 +440,7 @@ impl DominatorTree {
             numbered,
             first_leftover,
             off_root: &off_root,
-            single: &leaves.single,
+            single: &single.all,
         };
         let leaf_idoms = crate::parallel::stream(
             RetainerChunk::count(numbered),
@@ -520,7 +521,8 @@ impl DominatorTree {
 
     /// Child lists of the dominator tree (built on first use and kept, 8 bytes a node).
     pub fn children(&self) -> &DominatedChildren {
-        self.children.get_or_init(|| self.build_children())
+        self.children
+            .get_or_init(|| DominatedChildren::of_idoms(&self.idom))
     }
 
     /// The child lists kept by [`children`](Self::children) if built, else built for the
@@ -529,13 +531,8 @@ impl DominatorTree {
     pub fn children_for_once(&self) -> Cow<'_, DominatedChildren> {
         match self.children.get() {
             Some(c) => Cow::Borrowed(c),
-            None => Cow::Owned(self.build_children()),
+            None => Cow::Owned(DominatedChildren::of_idoms(&self.idom)),
         }
-    }
-
-    /// Child lists by a counting sort over the idoms.
-    fn build_children(&self) -> DominatedChildren {
-        DominatedChildren::of_idoms(&self.idom)
     }
 
     /// Nodes `n` immediately dominates, largest retained size first (ties by index).
@@ -646,7 +643,7 @@ struct RetainerSource<'a> {
     num: &'a [u32],
     /// The node of each number.
     vertex: &'a [u32],
-    /// How many are searched: the numbers above are lone leaves (see [`LoneLeaves`]).
+    /// How many are searched: the numbers above are lone leaves (see [`SingleRetainers`]).
     numbered: usize,
     /// The first number of the nodes left over by the search (see `compute_unsized_then`):
     /// they count as no one's retainers.
@@ -654,7 +651,8 @@ struct RetainerSource<'a> {
     /// The numbers hung off the root (orphans and leftovers): the pass reads no retainers of
     /// theirs.
     off_root: &'a FixedBitSet,
-    /// The nodes with a single retainer (see [`LoneLeaves`]): the pass reads none of theirs.
+    /// The nodes with a single retainer (see [`SingleRetainers`]): the pass reads none of
+    /// theirs.
     single: &'a FixedBitSet,
 }
 
@@ -699,27 +697,24 @@ impl RetainerSource<'_> {
         chunk.first.push(0);
         let read = |w: NodeIx| !self.single.contains(w as usize);
         for i in (bottom..=chunk.top).rev() {
-            if i > OFFSETS {
-                let w = self.vertex[(i - OFFSETS) as usize];
-                if read(w) {
-                    prefetch(&retainers.first[w as usize]);
-                }
+            // The vertex `k` places on, if its retainers are read.
+            let ahead = |k: u32| {
+                (i > k)
+                    .then(|| self.vertex[(i - k) as usize])
+                    .filter(|&w| read(w))
+            };
+            if let Some(w) = ahead(OFFSETS) {
+                prefetch(&retainers.first[w as usize]);
             }
-            if i > LIST {
-                let w = self.vertex[(i - LIST) as usize];
-                if read(w) {
-                    if let Some(x) = retainers.list.get(retainers.first[w as usize] as usize) {
-                        prefetch(x);
-                    }
-                    self.rules.prefetch_into(w);
+            if let Some(w) = ahead(LIST) {
+                if let Some(x) = retainers.list.get(retainers.first[w as usize] as usize) {
+                    prefetch(x);
                 }
+                self.rules.prefetch_into(w);
             }
-            if i > NUMBERS {
-                let w = self.vertex[(i - NUMBERS) as usize];
-                if read(w) {
-                    for v in retainers.essential(w).take(8) {
-                        prefetch(&self.num[v as usize]);
-                    }
+            if let Some(w) = ahead(NUMBERS) {
+                for v in retainers.essential(w).take(8) {
+                    prefetch(&self.num[v as usize]);
                 }
             }
             let w = self.vertex[i as usize];
@@ -789,40 +784,40 @@ impl RetainerChunk {
     }
 }
 
-/// The nodes with no edges of their own and a single retainer: a typed array's backing store,
-/// an array of numbers' elements. Such a leaf is on no path to any other node, so it changes
-/// no other node's dominator, and its own is its retainer when that edge retains and the
-/// retainer is reached, else the root (it is an orphan or a leftover). The search and the
-/// semidominator pass leave them out: they are numbered after every searched node (so that
-/// `vertex` still lists each node once, dominators first) and have no slot; the pass reads
-/// no retainers of theirs.
-struct LoneLeaves {
-    bits: FixedBitSet,
+/// The nodes with a single retainer (not the root), and the lone leaves among them.
+struct SingleRetainers {
     /// Every node with a single retainer, leaf or not. A searched one was reached by that
-    /// retainer's edge, so its DFS parent is its semidominator: the pass reads no retainers
-    /// of theirs either.
-    single: FixedBitSet,
+    /// retainer's edge, so its DFS parent is its semidominator: the semidominator pass reads
+    /// no retainers of theirs.
+    all: FixedBitSet,
+    /// The lone leaves: those with no edges of their own either (a typed array's backing
+    /// store, an array of numbers' elements). Such a leaf is on no path to any other node, so
+    /// it changes no other node's dominator, and its own is its retainer when that edge
+    /// retains and the retainer is reached, else the root (it is an orphan or a leftover).
+    /// The search and the semidominator pass leave them out: they are numbered after every
+    /// searched node (so that `vertex` still lists each node once, dominators first) and
+    /// have no slot.
+    leaves: FixedBitSet,
 }
 
-impl LoneLeaves {
-    /// The lone leaves of `g`.
+impl SingleRetainers {
     fn find(g: &HeapGraph) -> Self {
         let n = g.node_count();
         let (edges, retainers) = (g.edge_arrays(), g.retainer_arrays());
         let root = g.root() as usize;
-        let mut bits = FixedBitSet::with_capacity(n);
-        let mut single = FixedBitSet::with_capacity(n);
+        let mut all = FixedBitSet::with_capacity(n);
+        let mut leaves = FixedBitSet::with_capacity(n);
         for v in 0..n {
             if retainers.first[v + 1] - retainers.first[v] == 1 && v != root {
-                single.insert(v);
+                all.insert(v);
                 if edges.first[v] == edges.first[v + 1] {
-                    bits.insert(v);
+                    leaves.insert(v);
                 }
             }
         }
         // Spilled retainer offsets read here are not needed again until the search is done.
         g.release_retainers();
-        Self { bits, single }
+        Self { all, leaves }
     }
 }
 

@@ -393,9 +393,9 @@ impl AnalyzedSnapshot {
     }
 
     /// Make the summary and the statistics, for a face about to show both. [`Self::new`]
-    /// makes the summary and most often the statistics; when neither is made (a trend's
-    /// snapshots are analysed another way), one on each core: they read different things,
-    /// the dominator tree and the nodes in order.
+    /// makes both, and an index holds both; when neither is made (a trend's snapshots are
+    /// analysed another way), one on each core: they read different things, the dominator
+    /// tree and the nodes in order.
     pub fn prepare_totals(&self) {
         if self.totals.summary.get().is_none() && self.totals.statistics.get().is_none() {
             crate::parallel::beside(
