@@ -37,9 +37,26 @@ impl<R: Read> Read for CountingReader<R> {
 /// them and why (the reader places the error at that number in the file).
 pub type BatchResult = std::result::Result<(), (usize, Error)>;
 
+/// A byte stream that may hand over whole buffers of its own instead of copying them into the
+/// caller's: the read-ahead thread's chunks are the reader's next buffers, so the bytes of a
+/// big file are not copied once more on the thread that scans them.
+pub trait ChunkRead: Read + Send {
+    /// Put the stream's next bytes in `buf[..n]` and return `n` (0 at the end). `buf` may be
+    /// swapped for another buffer (of any length, at least `n`); by default it is read into.
+    fn read_chunk(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        self.read(buf)
+    }
+}
+
+impl ChunkRead for &[u8] {}
+
+impl<T: AsRef<[u8]> + Send> ChunkRead for std::io::Cursor<T> {}
+
+impl ChunkRead for Box<dyn Read + Send> {}
+
 /// The scanner: a buffer over any reader, with the position in the decompressed stream.
 pub struct JsonReader<'p> {
-    src: Box<dyn Read + Send>,
+    src: Box<dyn ChunkRead>,
     path: PathBuf,
     buf: Vec<u8>,
     pos: usize,
@@ -73,7 +90,7 @@ struct Echoing {
 impl<'p> JsonReader<'p> {
     /// Read from `src`; `done` tells how far through the file we are, out of `total` bytes.
     pub fn new(
-        src: Box<dyn Read + Send>,
+        src: Box<dyn ChunkRead>,
         path: &Path,
         progress: Progress<'p>,
         done: Box<dyn Fn() -> u64 + Send>,
@@ -201,8 +218,13 @@ impl<'p> JsonReader<'p> {
         self.base += self.len as u64;
         self.pos = 0;
         self.len = 0;
+        // A buffer handed over short (the stream's last, or the rest of one partly read) is
+        // made whole again for a stream that reads into it.
+        if self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
+        }
         loop {
-            match self.src.read(&mut self.buf) {
+            match self.src.read_chunk(&mut self.buf) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(false);
@@ -686,7 +708,8 @@ impl<'p> JsonReader<'p> {
             // reader's, the worker's, and the one whose numbers are being stored).
             let mut spare: Option<IntChunk> = None;
             let mut pending: Option<IntChunk> = None;
-            // The scanner where the next chunk starts, and the numbers of a second part.
+            // The scanner where the next chunk starts, and the numbers of a second part (then
+            // swapped into the chunk as its `tail`, not copied after its first part's).
             let mut next = IntScanner::new(allow_negative);
             let mut second: Vec<i64> = Vec::new();
             // The worker's part of a chunk, in 1/64ths (see `second_part_at`).
@@ -699,11 +722,15 @@ impl<'p> JsonReader<'p> {
                     return Err(self.truncated(inside));
                 }
                 // Hand the reader's buffer to the worker and read on into another one.
-                let (fresh, numbers) =
-                    match spare.take().map(|c| (Arc::try_unwrap(c.bytes), c.numbers)) {
-                        Some((Ok(bytes), numbers)) if bytes.len() == CHUNK => (bytes, numbers),
-                        _ => (vec![0; CHUNK], Vec::new()),
-                    };
+                let (fresh, numbers, tail) = match spare
+                    .take()
+                    .map(|c| (Arc::try_unwrap(c.bytes), c.numbers, c.tail))
+                {
+                    Some((Ok(bytes), numbers, tail)) if bytes.len() == CHUNK => {
+                        (bytes, numbers, tail)
+                    }
+                    _ => (vec![0; CHUNK], Vec::new(), Vec::new()),
+                };
                 let bytes = Arc::new(std::mem::replace(&mut self.buf, fresh));
                 let (start, len) = (self.pos, self.len);
                 let split =
@@ -715,6 +742,7 @@ impl<'p> JsonReader<'p> {
                     len,
                     base: self.base,
                     numbers,
+                    tail,
                     before: next,
                     after: next,
                     scanned: Ok(Scanned::More),
@@ -745,10 +773,11 @@ impl<'p> JsonReader<'p> {
                         parsed.recv().map_err(|_| self.error(stopped()))?
                     }
                 };
+                chunk.tail.clear();
                 match (&chunk.scanned, second_scanned) {
                     // The array goes on past the first part: the second's numbers follow.
                     (Ok(Scanned::More), Some(Ok(how))) => {
-                        chunk.numbers.extend_from_slice(&second);
+                        std::mem::swap(&mut chunk.tail, &mut second);
                         if let Scanned::End(i) = how {
                             chunk.scanned = Ok(Scanned::End(split - start + i));
                         }
@@ -767,7 +796,7 @@ impl<'p> JsonReader<'p> {
                     _ => {}
                 }
                 next = chunk.after;
-                next.count = chunk.before.count + chunk.numbers.len() as u64;
+                next.count = chunk.before.count + chunk.count();
                 match &chunk.scanned {
                     Ok(Scanned::More) => pending = Some(chunk),
                     Ok(Scanned::End(i)) | Err((i, _)) => {
@@ -789,17 +818,21 @@ impl<'p> JsonReader<'p> {
         })
     }
 
-    /// Pass a scanned chunk's numbers to `sink`, which tells which number failed, if one did.
+    /// Pass a scanned chunk's numbers to `sink` (its first part's, then its second's), which
+    /// tells which number failed, if one did.
     fn feed(
         &self,
         chunk: &IntChunk,
         sink: &mut impl FnMut(&Self, &[i64]) -> BatchResult,
     ) -> Result<()> {
-        sink(self, &chunk.numbers).map_err(|(k, e)| {
-            let bytes = &chunk.bytes[chunk.start..chunk.len];
-            let at = chunk.before.nth_end(bytes, k).unwrap_or(0);
-            e.at_offset(chunk.base + (chunk.start + at) as u64)
-        })
+        let head = chunk.numbers.len();
+        sink(self, &chunk.numbers)
+            .and_then(|()| sink(self, &chunk.tail).map_err(|(k, e)| (head + k, e)))
+            .map_err(|(k, e)| {
+                let bytes = &chunk.bytes[chunk.start..chunk.len];
+                let at = chunk.before.nth_end(bytes, k).unwrap_or(0);
+                e.at_offset(chunk.base + (chunk.start + at) as u64)
+            })
     }
 }
 
@@ -857,12 +890,21 @@ struct IntChunk {
     split: usize,
     len: usize,
     base: u64,
-    /// The numbers that end in this chunk.
+    /// The numbers that end in this chunk: those of the worker's part, then (in `tail`)
+    /// those of the second part, when the first did not end the array.
     numbers: Vec<i64>,
+    tail: Vec<i64>,
     /// The scanner as it was before this chunk (to place errors in it again), and after.
     before: IntScanner,
     after: IntScanner,
     scanned: std::result::Result<Scanned, (usize, String)>,
+}
+
+impl IntChunk {
+    /// How many numbers end in this chunk.
+    fn count(&self) -> u64 {
+        (self.numbers.len() + self.tail.len()) as u64
+    }
 }
 
 /// Scan `bytes` on from `scanner` into `numbers` (cleared first): how the piece ended, or
@@ -1132,6 +1174,7 @@ mod tests {
                 self.0.read(&mut buf[..n])
             }
         }
+        impl ChunkRead for Trickle {}
         let mut text = br#" [ "plain", "", "a\"b\\c\u00e9", "caf"#.to_vec();
         text.extend_from_slice(&[0xC3, 0xA9, b'"', b',', b'"', 0xFF, b'x', b'"']);
         text.extend_from_slice(br#" ,"last" ] "#);

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::alloc::{AllocProfile, Folding};
 use crate::model::Snapshot;
 use crate::progress::Progress;
-use json_reader::CountingReader;
+use json_reader::{ChunkRead, CountingReader};
 
 /// Deflate can't expand data more than about 1032:1; bounds capacities taken from gzipped files.
 const MAX_GZIP_RATIO: u64 = 1032;
@@ -119,7 +119,7 @@ pub fn dialog_extensions() -> Vec<&'static str> {
 /// The opened input: a decompressing, prefetching stream with its head available for sniffing.
 pub struct Input {
     /// The decompressed bytes, head first.
-    pub stream: Box<dyn Read + Send>,
+    pub stream: Box<dyn ChunkRead>,
     /// The first bytes (also at the start of `stream`).
     pub head: Vec<u8>,
     /// The file's size on disk.
@@ -149,7 +149,7 @@ pub fn open(path: &Path) -> Result<Input> {
     let (src, max_bytes, compressed) =
         decompressing(Box::new(counting), &magic[..got], total).map_err(io_err)?;
     // Reading ahead on a thread overlaps disk and inflation with parsing.
-    let stream: Box<dyn Read + Send> = Box::new(prefetch::Prefetch::new(src));
+    let stream: Box<dyn ChunkRead> = Box::new(prefetch::Prefetch::new(src));
     with_head(path, stream, total, max_bytes, counter, compressed)
 }
 
@@ -165,7 +165,14 @@ impl Input {
         let counting = CountingReader::new(std::io::Cursor::new(bytes), counter.clone());
         let (stream, max_bytes, compressed) = decompressing(Box::new(counting), &magic, total)
             .map_err(|e| Error::format(path, format!("cannot decompress: {e}"), 0))?;
-        with_head(path, stream, total, max_bytes, counter, compressed)
+        with_head(
+            path,
+            Box::new(stream),
+            total,
+            max_bytes,
+            counter,
+            compressed,
+        )
     }
 }
 
@@ -197,7 +204,7 @@ fn decompressing(
 /// Read the head of `stream` and put it back in front: the [`Input`] the loaders take.
 fn with_head(
     path: &Path,
-    mut stream: Box<dyn Read + Send>,
+    mut stream: Box<dyn ChunkRead>,
     total: u64,
     max_bytes: u64,
     counter: Arc<AtomicU64>,
@@ -220,7 +227,10 @@ fn with_head(
         }
     }
     head.truncate(filled);
-    let stream = Box::new(std::io::Cursor::new(head.clone()).chain(stream));
+    let stream = Box::new(HeadThen {
+        head: std::io::Cursor::new(head.clone()),
+        rest: stream,
+    });
     Ok(Input {
         stream,
         head,
@@ -229,6 +239,36 @@ fn with_head(
         done: Box::new(move || counter.load(Ordering::Relaxed)),
         compressed,
     })
+}
+
+/// A stream's head, read for sniffing, put back in front of the rest.
+struct HeadThen {
+    head: std::io::Cursor<Vec<u8>>,
+    rest: Box<dyn ChunkRead>,
+}
+
+impl HeadThen {
+    fn head_left(&self) -> bool {
+        (self.head.position() as usize) < self.head.get_ref().len()
+    }
+}
+
+impl Read for HeadThen {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.head_left() {
+            return self.head.read(buf);
+        }
+        self.rest.read(buf)
+    }
+}
+
+impl ChunkRead for HeadThen {
+    fn read_chunk(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        if self.head_left() {
+            return self.head.read(buf);
+        }
+        self.rest.read_chunk(buf)
+    }
 }
 
 /// How to load a file. Only allocation profiles have options today.

@@ -4,6 +4,8 @@
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
+use super::json_reader::ChunkRead;
+
 const CHUNK: usize = 4 << 20;
 
 /// A `Read` fed by a background thread that reads `inner` ahead.
@@ -62,11 +64,13 @@ impl Prefetch {
     }
 }
 
-impl Read for Prefetch {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+impl Prefetch {
+    /// Make the next chunk current once this one is used up (handing the used one back to
+    /// the thread to fill again); false at the end of the stream.
+    fn next_chunk(&mut self) -> std::io::Result<bool> {
         while self.pos == self.current.len() {
             if self.done {
-                return Ok(0);
+                return Ok(false);
             }
             let used = std::mem::take(&mut self.current);
             let _ = self.empty.try_send(used);
@@ -84,14 +88,42 @@ impl Read for Prefetch {
                 }
                 Err(_) => {
                     self.done = true;
-                    return Ok(0);
+                    return Ok(false);
                 }
             }
+        }
+        Ok(true)
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if !self.next_chunk()? {
+            return Ok(0);
         }
         let n = out.len().min(self.current.len() - self.pos);
         out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl ChunkRead for Prefetch {
+    /// A whole chunk is swapped for `buf`, which is filled again in its turn: no copy. The
+    /// rest of a chunk partly read (the file's head, read for sniffing) is copied.
+    fn read_chunk(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        if !self.next_chunk()? {
+            return Ok(0);
+        }
+        if self.pos > 0 {
+            buf.clear();
+            buf.extend_from_slice(&self.current[self.pos..]);
+        } else {
+            std::mem::swap(&mut self.current, buf);
+        }
+        // Used up: handed back to the thread on the next call.
+        self.pos = self.current.len();
+        Ok(buf.len())
     }
 }
 
