@@ -42,7 +42,8 @@ pub type BatchResult = std::result::Result<(), (usize, Error)>;
 /// big file are not copied once more on the thread that scans them.
 pub trait ChunkRead: Read + Send {
     /// Put the stream's next bytes in `buf[..n]` and return `n` (0 at the end). `buf` may be
-    /// swapped for another buffer (of any length, at least `n`); by default it is read into.
+    /// swapped for another buffer (of any length, at least `n`); by default it is read into,
+    /// so the caller gives one with room (an empty one would read nothing).
     fn read_chunk(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
         self.read(buf)
     }
