@@ -62,9 +62,7 @@ impl Prefetch {
             done: false,
         }
     }
-}
 
-impl Prefetch {
     /// Make the next chunk current once this one is used up (handing the used one back to
     /// the thread to fill again); false at the end of the stream.
     fn next_chunk(&mut self) -> std::io::Result<bool> {
