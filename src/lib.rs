@@ -31,6 +31,7 @@ pub mod process_memory;
 pub mod progress;
 pub mod report;
 pub mod store;
+mod thread_flag;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -13,14 +13,7 @@ thread_local! {
 /// Run `work` with every helper here (and so every pass it calls) on this thread alone: for
 /// work beside a pass that has the other core to itself, which a third thread would slow.
 pub fn alone<T>(work: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            ALONE.set(self.0);
-        }
-    }
-    let _restore = Restore(ALONE.replace(true));
-    work()
+    crate::thread_flag::while_set(&ALONE, work)
 }
 
 /// Whether work may run on a second thread (not inside [`alone`]).

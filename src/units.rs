@@ -12,15 +12,7 @@ thread_local! {
 /// `1.50 KiB (1536 B)`: for readers that need the exact figure beside the readable one (the
 /// MCP server's tools), while the CLI's tables stay narrow.
 pub fn with_exact_bytes<T>(f: impl FnOnce() -> T) -> T {
-    /// Puts the flag back however `f` ends (a panic is caught further up).
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            EXACT.with(|e| e.set(self.0));
-        }
-    }
-    let _restore = Restore(EXACT.with(|e| e.replace(true)));
-    f()
+    crate::thread_flag::while_set(&EXACT, f)
 }
 
 /// Bytes as a person reads them: `812 B`, `14.2 KiB`, `3.40 MiB`, `1.25 GiB`; inside
