@@ -2,6 +2,9 @@
 //! pieces: by the reader's buffer on the calling thread, or chunk by chunk on a worker thread
 //! while the caller stores the rows of the previous chunk (`JsonReader::read_int_rows`).
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// Where in a number the scanner is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -63,15 +66,26 @@ impl IntScanner {
         &mut self,
         bytes: &[u8],
         inside: &str,
-        mut emit: impl FnMut(usize, i64) -> Result<(), E>,
+        emit: impl FnMut(usize, i64) -> Result<(), E>,
     ) -> Result<Scanned, ScanStop<E>> {
+        self.scan_to(bytes, inside, &mut Emit(emit))
+    }
+
+    /// [`scan`](Self::scan), with the numbers going to `out`.
+    #[inline]
+    pub fn scan_to<S: NumberSink + ?Sized>(
+        &mut self,
+        bytes: &[u8],
+        inside: &str,
+        out: &mut S,
+    ) -> Result<Scanned, ScanStop<S::Error>> {
         let syntax = |i: usize, what: String| Err(ScanStop::Syntax(i, what));
         let mut i = 0;
         // Where the hot path below may be tried again after it gave up.
         let mut slow_until = 0;
         while i < bytes.len() {
             if self.state == State::Value && i >= slow_until {
-                let (end, gave_up) = self.scan_blocks(bytes, i, &mut emit)?;
+                let (end, gave_up) = out.blocks(self, bytes, i)?;
                 i = end;
                 if gave_up {
                     // Try again a block further on: text with spaces everywhere must not pay
@@ -89,7 +103,7 @@ impl IntScanner {
             if let Some(&eight) = eight {
                 let (len, value) = leading_digits(u64::from_le_bytes(eight));
                 if len < 8 && bytes[i + len] == b',' {
-                    emit(i + len, value).map_err(ScanStop::Emit)?;
+                    out.number(i + len, value).map_err(ScanStop::Emit)?;
                     self.count += 1;
                     i += len + 1;
                 } else {
@@ -117,7 +131,7 @@ impl IntScanner {
                     let had_value = matches!(self.state, State::InNumber | State::AfterNumber);
                     if had_value {
                         let v = if self.neg { -self.cur } else { self.cur };
-                        emit(i, v).map_err(ScanStop::Emit)?;
+                        out.number(i, v).map_err(ScanStop::Emit)?;
                         self.count += 1;
                     } else if b == b',' || self.count > 0 || self.state == State::Sign {
                         return syntax(i, format!("missing number in {inside}"));
@@ -168,12 +182,12 @@ impl IntScanner {
     /// a number of more than 15 digits), which the byte-by-byte steps of [`scan`](Self::scan)
     /// then read. Near the end of `bytes` they stop without giving up.
     #[inline]
-    fn scan_blocks<E>(
+    fn scan_blocks<S: NumberSink + ?Sized>(
         &mut self,
         bytes: &[u8],
         mut i: usize,
-        emit: &mut impl FnMut(usize, i64) -> Result<(), E>,
-    ) -> Result<(usize, bool), ScanStop<E>> {
+        out: &mut S,
+    ) -> Result<(usize, bool), ScanStop<S::Error>> {
         while let Some(block) = bytes.get(i..).and_then(<[u8]>::first_chunk::<BLOCK>) {
             let Some((commas, breaks)) = number_separators(block) else {
                 return Ok((i, true));
@@ -187,7 +201,8 @@ impl IntScanner {
                 if len > 15 {
                     return Ok((i + start, true));
                 }
-                emit(i + comma, digits_value(block, start, len)).map_err(ScanStop::Emit)?;
+                out.number(i + comma, digits_value(block, start, len))
+                    .map_err(ScanStop::Emit)?;
                 self.count += 1;
                 start = comma + 1;
             }
@@ -216,6 +231,68 @@ impl IntScanner {
     }
 }
 
+/// Where a scanner's numbers go.
+pub(crate) trait NumberSink {
+    /// Why the sink may refuse a number.
+    type Error;
+
+    /// Take the number whose last byte is just before index `end` of the piece.
+    fn number(&mut self, end: usize, value: i64) -> Result<(), Self::Error>;
+
+    /// Read whole blocks of numbers from `i` (where a number starts) into this sink, as
+    /// [`IntScanner::scan_blocks`] does (the default): where they stopped, and whether they
+    /// gave up there.
+    #[inline]
+    fn blocks(
+        &mut self,
+        scanner: &mut IntScanner,
+        bytes: &[u8],
+        i: usize,
+    ) -> Result<(usize, bool), ScanStop<Self::Error>> {
+        scanner.scan_blocks(bytes, i, self)
+    }
+}
+
+/// A callback as a sink.
+struct Emit<F>(F);
+
+impl<E, F: FnMut(usize, i64) -> Result<(), E>> NumberSink for Emit<F> {
+    type Error = E;
+
+    #[inline]
+    fn number(&mut self, end: usize, value: i64) -> Result<(), E> {
+        (self.0)(end, value)
+    }
+}
+
+/// The numbers alone, in order: with AVX-512 (where the CPU has it), read four at a time.
+impl NumberSink for Vec<i64> {
+    type Error = std::convert::Infallible;
+
+    #[inline]
+    fn number(&mut self, _end: usize, value: i64) -> Result<(), Self::Error> {
+        self.push(value);
+        Ok(())
+    }
+
+    #[inline]
+    fn blocks(
+        &mut self,
+        scanner: &mut IntScanner,
+        bytes: &[u8],
+        i: usize,
+    ) -> Result<(usize, bool), ScanStop<Self::Error>> {
+        #[cfg(target_arch = "x86_64")]
+        if avx512::available() {
+            // SAFETY: the CPU has the features `read_blocks` is compiled for.
+            let (end, gave_up, read) = unsafe { avx512::read_blocks(bytes, i, self) };
+            scanner.count += read;
+            return Ok((end, gave_up));
+        }
+        scanner.scan_blocks(bytes, i, self)
+    }
+}
+
 /// Bytes a block of the hot path looks at: 64 for the masks, and 16 more so that a number
 /// starting in the last of them can be read as two words.
 const BLOCK: usize = 64 + 16;
@@ -226,6 +303,13 @@ const BLOCK: usize = 64 + 16;
 #[inline]
 fn number_separators(block: &[u8; BLOCK]) -> Option<(u64, u64)> {
     let (others, commas, breaks) = byte_classes(block);
+    clean_separators(others, commas, breaks)
+}
+
+/// [`number_separators`] from a block's byte classes: the bits of the bytes that are not
+/// digits, of the commas and of the line breaks.
+#[inline(always)]
+fn clean_separators(others: u64, commas: u64, breaks: u64) -> Option<(u64, u64)> {
     let separators = commas | breaks;
     let clean = others == separators
         // A number first, a digit after each comma, a digit before each line break and a comma
@@ -388,15 +472,153 @@ mod tests {
     /// Numbers of every length, signs, spaces and a trailing `]`, read in one piece (eight
     /// bytes at a time) and one byte at a time (digit by digit) give the same numbers at the
     /// same places; so do errors.
-    #[test]
-    fn reading_eight_bytes_at_once_equals_reading_byte_by_byte() {
+    /// A random number generator for the tests (xorshift).
+    fn xorshift() -> impl FnMut() -> u64 {
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
+        }
+    }
+
+    /// The text of an integer array, ended by `]`: every third in V8's own shape (commas, line
+    /// breaks before some, no signs, up to 200 numbers), which the 64-byte blocks read (it may
+    /// still hold a number too long for them); every 25th with something wrong somewhere.
+    fn random_text(next: &mut impl FnMut() -> u64, case: usize) -> String {
+        let v8_shape = case.is_multiple_of(3);
+        let mut text = String::new();
+        for k in 0..(next() % if v8_shape { 200 } else { 40 }) {
+            if k > 0 {
+                let separators = [",", ",", ",", "\n,", " ,", ", ", "\n ,"];
+                let kinds = if v8_shape { 4 } else { 7 };
+                text.push_str(separators[(next() % kinds) as usize]);
+            }
+            let digits = 1 + next() % if v8_shape && !next().is_multiple_of(50) { 15 } else { 19 };
+            let n = next() % 10u64.pow(digits as u32);
+            if !v8_shape && next().is_multiple_of(8) {
+                text.push('-');
+            }
+            text.push_str(&n.to_string());
+        }
+        if case.is_multiple_of(25) {
+            // Something wrong somewhere.
+            let at = (next() as usize) % (text.len() + 1);
+            let bad = [
+                "x",
+                ",,",
+                ".5",
+                "1 2",
+                "-",
+                "99999999999999999999",
+                "1\n2",
+                ",\n,",
+                "\n",
+                "\n\n,",
+            ];
+            text.insert_str(at, bad[(next() % 10) as usize]);
+        }
+        text.push(']');
+        text
+    }
+
+    /// The numbers collected into a `Vec` (four at a time with AVX-512, where the CPU has it)
+    /// equal those called back one by one, and scanning ends or fails at the same place;
+    /// pieces of several sizes put numbers across their ends.
+    #[test]
+    fn collecting_into_a_vec_equals_calling_back() {
+        let mut next = xorshift();
+        for case in 0..3000 {
+            let text = random_text(&mut next, case);
+            for piece in [text.len(), 1, 97, 333] {
+                let (mut by_call, mut into_vec) = (IntScanner::new(true), IntScanner::new(true));
+                let (mut called, mut collected) = (Vec::new(), Vec::new());
+                for p in text.as_bytes().chunks(piece) {
+                    let a = by_call.scan(p, "x", |_, v| {
+                        called.push(v);
+                        Ok::<(), ()>(())
+                    });
+                    let mut numbers = Vec::new();
+                    let b = into_vec.scan_to(p, "x", &mut numbers);
+                    collected.extend(numbers);
+                    let same = match (&a, &b) {
+                        (Ok(Scanned::More), Ok(Scanned::More)) => true,
+                        (Ok(Scanned::End(i)), Ok(Scanned::End(j))) => i == j,
+                        (Err(ScanStop::Syntax(i, x)), Err(ScanStop::Syntax(j, y))) => {
+                            i == j && x == y
+                        }
+                        _ => false,
+                    };
+                    assert!(same, "{a:?} {b:?} in {text:?}");
+                    assert_eq!(by_call.count, into_vec.count, "{text:?}");
+                    if !matches!(a, Ok(Scanned::More)) {
+                        break;
+                    }
+                }
+                assert_eq!(called, collected, "{text:?} in pieces of {piece}");
+            }
+        }
+    }
+
+    /// The AVX-512 blocks read V8's shape as the scalar ones do: the same numbers, the same
+    /// place to stop, the same verdict on giving up (numbers of every length up to 16 digits,
+    /// line breaks before commas).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_blocks_equal_scalar_blocks() {
+        if !avx512::available() {
+            eprintln!("this CPU has no AVX-512 VBMI2: nothing to compare");
+            return;
+        }
+        let mut next = xorshift();
+        for case in 0..5000u32 {
+            let mut text = String::new();
+            let longest = if case.is_multiple_of(10) { 16 } else { 15 };
+            for k in 0..(next() % 300) {
+                if k > 0 {
+                    text.push_str(if next().is_multiple_of(4) { "\n," } else { "," });
+                }
+                let digits = 1 + next() % longest;
+                let n = next() % 10u64.pow(digits as u32);
+                text.push_str(&n.to_string());
+            }
+            text.push(']');
+            let bytes = text.as_bytes();
+            let mut scalar = Vec::new();
+            let mut sc = IntScanner::new(false);
+            let expected = sc
+                .scan_blocks(
+                    bytes,
+                    0,
+                    &mut Emit(|_, v| {
+                        scalar.push(v);
+                        Ok::<(), ()>(())
+                    }),
+                )
+                .unwrap();
+            let mut wide = vec![7];
+            // SAFETY: `available` said the CPU has the features.
+            let (end, gave_up, read) = unsafe { avx512::read_blocks(bytes, 0, &mut wide) };
+            if gave_up && !expected.1 {
+                panic!("gave up at {end} where the scalar blocks did not: {text:?}");
+            }
+            if gave_up {
+                // The scalar blocks may read the numbers before a long one first.
+                assert!(end <= expected.0, "{text:?}");
+                assert_eq!(&wide[1..], &scalar[..wide.len() - 1], "{text:?}");
+            } else {
+                assert_eq!((end, gave_up), expected, "{text:?}");
+                assert_eq!(&wide[1..], &scalar[..], "{text:?}");
+            }
+            assert_eq!(read as usize, wide.len() - 1);
+            assert_eq!(sc.count as usize, scalar.len());
+        }
+    }
+
+    #[test]
+    fn reading_eight_bytes_at_once_equals_reading_byte_by_byte() {
+        let mut next = xorshift();
         let run = |text: &[u8], piece: usize| {
             let mut sc = IntScanner::new(true);
             let mut out = Vec::new();
@@ -415,42 +637,7 @@ mod tests {
             (out, Err((text.len(), "more".to_string())))
         };
         for case in 0..3000 {
-            // Every third text is in V8's own shape (commas, line breaks before some, no
-            // signs, up to 200 numbers), which the 64-byte blocks read; it may still hold a
-            // number too long for them.
-            let v8_shape = case % 3 == 0;
-            let mut text = String::new();
-            for k in 0..(next() % if v8_shape { 200 } else { 40 }) {
-                if k > 0 {
-                    let separators = [",", ",", ",", "\n,", " ,", ", ", "\n ,"];
-                    let kinds = if v8_shape { 4 } else { 7 };
-                    text.push_str(separators[(next() % kinds) as usize]);
-                }
-                let digits = 1 + next() % if v8_shape && next() % 50 != 0 { 15 } else { 19 };
-                let n = next() % 10u64.pow(digits as u32);
-                if !v8_shape && next() % 8 == 0 {
-                    text.push('-');
-                }
-                text.push_str(&n.to_string());
-            }
-            if case % 25 == 0 {
-                // Something wrong somewhere.
-                let at = (next() as usize) % (text.len() + 1);
-                let bad = [
-                    "x",
-                    ",,",
-                    ".5",
-                    "1 2",
-                    "-",
-                    "99999999999999999999",
-                    "1\n2",
-                    ",\n,",
-                    "\n",
-                    "\n\n,",
-                ];
-                text.insert_str(at, bad[(next() % 10) as usize]);
-            }
-            text.push(']');
+            let text = random_text(&mut next, case);
             let whole = run(text.as_bytes(), text.len());
             let bytes = run(text.as_bytes(), 1);
             assert_eq!(whole, bytes, "{text}");

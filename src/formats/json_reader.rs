@@ -918,10 +918,7 @@ fn scan_into(
 ) -> std::result::Result<Scanned, (usize, String)> {
     numbers.clear();
     scanner
-        .scan(bytes, inside, |_, v| {
-            numbers.push(v);
-            Ok::<(), std::convert::Infallible>(())
-        })
+        .scan_to(bytes, inside, numbers)
         .map_err(|stop| match stop {
             ScanStop::Syntax(i, what) => (i, what),
             ScanStop::Emit(never) => match never {},
