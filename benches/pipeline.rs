@@ -123,8 +123,9 @@ fn main() {
         "threads       {}",
         if heapsight::parallel::two_threads() {
             "2 (numbers scanned beside the rows; the retainers built beside the strings; the \
-             classes, the distances and then the shallow sizes beside the dominator search, so \
-             they have no rows of their own, and with them the statistics' sizes by kind; the \
+             classes and the distances beside the dominator search, so they have no rows of \
+             their own; then the shallow sizes, with the statistics' sizes by kind, in pieces \
+             shared by the two threads (their row is the part after the search); the \
              semidominators' retainers read beside that pass; the retained sizes beside the \
              dominator tree's child lists and the class counts, so the summary is made in the \
              analysis)"

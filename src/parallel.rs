@@ -308,6 +308,64 @@ impl<T: Send + 'static> Drop for Background<T> {
     }
 }
 
+/// Pieces `0..count` of a pass that threads share as each gets to it: [`work`](Self::work)
+/// takes pieces not yet taken until none is left, and [`wait`](Self::wait) returns once every
+/// piece taken is done. Unlike [`pieces`], no thread is started: the threads already running
+/// (one may come late, or never) join in, so neither waits while the other works.
+pub struct SharedPieces {
+    count: usize,
+    next: std::sync::atomic::AtomicUsize,
+    left: std::sync::Mutex<usize>,
+    all_done: std::sync::Condvar,
+}
+
+impl SharedPieces {
+    /// `count` pieces, none taken.
+    pub fn new(count: usize) -> Self {
+        Self {
+            count,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            left: std::sync::Mutex::new(count),
+            all_done: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Run `piece` on each piece this thread takes, until every piece is taken.
+    pub fn work(&self, mut piece: impl FnMut(usize)) {
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= self.count {
+                return;
+            }
+            // Counted as done even if `piece` panics: the other thread then goes on (and
+            // the panic reaches whoever joins this one) rather than wait for ever.
+            let _done = PieceDone(self);
+            piece(i);
+        }
+    }
+
+    /// Wait until every piece is done.
+    pub fn wait(&self) {
+        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        while *left > 0 {
+            left = self.all_done.wait(left).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Counts a piece of [`SharedPieces`] as done when dropped.
+struct PieceDone<'a>(&'a SharedPieces);
+
+impl Drop for PieceDone<'_> {
+    fn drop(&mut self) {
+        let mut left = self.0.left.lock().unwrap_or_else(|p| p.into_inner());
+        *left -= 1;
+        if *left == 0 {
+            self.0.all_done.notify_all();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -329,6 +387,36 @@ mod tests {
         assert_eq!(super::two_threads(), machine);
         let other = super::alone(|| std::thread::spawn(super::two_threads).join().unwrap());
         assert_eq!(other, machine);
+    }
+
+    /// Each piece is done once, by whichever thread takes it; `wait` returns once all are
+    /// done, also when a piece panicked on the other thread.
+    #[test]
+    fn shared_pieces_are_each_done_once_and_waited_for() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pieces = super::SharedPieces::new(500);
+        let done: Vec<AtomicUsize> = (0..500).map(|_| AtomicUsize::new(0)).collect();
+        let work = || {
+            pieces.work(|i| {
+                done[i].fetch_add(1, Ordering::Relaxed);
+            });
+            pieces.wait();
+            done.iter().all(|d| d.load(Ordering::Relaxed) == 1)
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(work);
+            (work(), other.join().unwrap())
+        });
+        assert!(a && b);
+        let pieces = super::SharedPieces::new(4);
+        let panicked = std::thread::scope(|s| {
+            s.spawn(|| pieces.work(|i| assert!(i != 1, "piece 1")))
+                .join()
+                .is_err()
+        });
+        pieces.work(|_| ());
+        pieces.wait();
+        assert!(panicked);
     }
 
     #[test]

@@ -225,9 +225,10 @@ impl AnalyzedSnapshot {
         // pole, on this one, beside the passes that need no dominators, one after the other on
         // the other core alone (a third thread would slow the search): detachedness, the
         // classes (which name plain objects by their properties; the edge and node names are
-        // handed back after them), the distances and then (most often) the shallow sizes. The
-        // search waits for them when it is over, before it hands back the forward edges (which
-        // the side passes read too); the retainers go after the semidominators. The distance
+        // handed back after them), the distances and then the shallow sizes, which the two
+        // threads share once each is free (see `SharedShallow`). The search waits for the side
+        // thread when it is over, before it hands back the forward edges (which the side
+        // passes read too); the retainers go after the semidominators. The distance
         // search also keeps the edge it reached each node by: retainer paths and the index
         // need them, and the search is done before the dominators' anyway, where a search of
         // their own would come later.
@@ -242,19 +243,10 @@ impl AnalyzedSnapshot {
                 progress
             }
         };
-        // The shallow sizes go to whichever thread is free first: the side thread once the
-        // distances are done, or this one once the search is (on a heap whose search is
-        // short, such as a very regular one). The side thread sends when it is done with the
-        // forward edges: its shallow sizes, or nothing if this thread took them.
-        let shallow_taken = std::sync::atomic::AtomicBool::new(false);
-        let take_shallow = || !shallow_taken.swap(true, std::sync::atomic::Ordering::AcqRel);
-        // With the shallow sizes, the statistics' sizes by kind: they need no dominators.
-        let shallow_and_kinds = |progress: Progress<'_>| -> Result<_> {
-            progress.step("shallow sizes", 0, 1)?;
-            let shallow = Analysis::shallow_sizes(g, opts.rules, progress)?;
-            let by_kind = Statistics::by_kind(g, |v| shallow.get(v), extra_native);
-            Ok((shallow, by_kind))
-        };
+        // The shallow sizes (with the statistics' sizes by kind, which need no dominators)
+        // are shared: each thread takes pieces of them once it is free, the side thread after
+        // the distances, this one after the search.
+        let shallow_work = shallow::SharedShallow::new(g, opts.rules, extra_native);
         let (side_done, side_is_done) = std::sync::mpsc::channel();
         let (side, main) = crate::parallel::beside(
             || -> Result<_> {
@@ -272,45 +264,33 @@ impl AnalyzedSnapshot {
                     } else {
                         (Vec::new(), None)
                     };
-                    let shallow = if take_shallow() {
-                        Some(shallow_and_kinds(side)?)
-                    } else {
-                        None
-                    };
+                    shallow_work.help(side);
                     // A send fails only once the main thread has stopped, on its own error.
-                    let _ = side_done.send(shallow);
+                    let _ = side_done.send(());
                     Ok((found, detached, classes))
                 })
             },
             || -> Result<_> {
                 // The search waits for the side thread's passes before it hands back the
                 // forward edges that they read too.
-                let (tree, shallow) = DominatorTree::compute_unsized_then(
+                let (tree, side_ok) = DominatorTree::compute_unsized_then(
                     g,
                     &rules,
-                    || -> Result<_> {
-                        let mine = if take_shallow() {
-                            Some(shallow_and_kinds(progress)?)
-                        } else {
-                            None
-                        };
+                    || {
+                        progress.step("shallow sizes", 0, 1)?;
+                        shallow_work.help(progress);
                         // Nothing comes only when the side thread stopped, with an error of
                         // its own.
-                        Ok(match side_is_done.recv() {
-                            Ok(theirs) => mine.or(theirs),
-                            Err(_) => None,
-                        })
+                        Ok::<_, crate::error::Error>(side_is_done.recv().is_ok())
                     },
                     progress,
                 )?;
-                let Some((shallow, by_kind)) = shallow? else {
-                    return Ok(None);
-                };
-                Ok(Some((shallow, by_kind, tree)))
+                Ok(side_ok?.then_some(tree))
             },
         );
         let ((distances, parents), detached, classes) = side?;
-        let (shallow, by_kind, tree) = main?.ok_or(crate::error::Error::Cancelled)?;
+        let tree = main?.ok_or(crate::error::Error::Cancelled)?;
+        let (shallow, by_kind) = shallow_work.finish()?;
         // The retained sizes add up in an order of their own, at random; meanwhile the other
         // core makes the dominator tree's child lists and counts the classes' instances, which
         // is what the class summary needs besides.

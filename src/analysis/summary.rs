@@ -9,6 +9,7 @@ use super::distances::NO_DISTANCE;
 use super::dominators::{prefetch, DominatedChildren};
 use super::Analysis;
 use crate::model::sizes::SizeColumn;
+use crate::model::strings::NameIds;
 use crate::model::v8_rules::{ARRAY_BUFFER_DATA, ELEMENTS_EDGE, JS_ARRAY_NAME};
 use crate::model::{HeapGraph, NodeIx, NodeKind};
 
@@ -421,14 +422,34 @@ impl Statistics {
             native: extra_native_bytes,
             ..Default::default()
         };
-        // Names compared by id: a string read a node would miss the cache.
-        let buffer_data = g.strings().ids_of(ARRAY_BUFFER_DATA);
-        let js_array = g.strings().ids_of(JS_ARRAY_NAME);
-        for v in 0..g.node_count() as NodeIx {
+        let (n, names) = (g.node_count() as NodeIx, KindNames::of(g));
+        for from in (0..n).step_by(1 << 20) {
+            s.add(&Self::by_kind_in(
+                g,
+                &names,
+                &shallow,
+                from..n.min(from + (1 << 20)),
+            ));
             // Arrays' edges are read in node order: spilled pages behind are handed back.
-            if v.is_multiple_of(1 << 20) {
-                g.release_spilled();
-            }
+            g.release_spilled();
+        }
+        s
+    }
+
+    /// [`by_kind`](Self::by_kind) of the nodes in `nodes` alone, with no extra native bytes.
+    pub(crate) fn by_kind_in(
+        g: &HeapGraph,
+        names: &KindNames,
+        shallow: impl Fn(NodeIx) -> u64,
+        nodes: std::ops::Range<NodeIx>,
+    ) -> Self {
+        let mut s = Statistics::default();
+        let KindNames {
+            buffer_data,
+            js_array,
+            elements,
+        } = names;
+        for v in nodes {
             let size = shallow(v);
             match g.kind(v) {
                 NodeKind::Hidden => s.system += size,
@@ -440,12 +461,25 @@ impl Statistics {
                 }
                 NodeKind::Code => s.code += size,
                 k if k.is_string() => s.strings += size,
-                _ if js_array.contains(g.name_id(v)) => s.js_arrays += array_size(g, &shallow, v),
+                _ if js_array.contains(g.name_id(v)) => {
+                    s.js_arrays += array_size(g, elements, &shallow, v)
+                }
                 _ => {}
             }
         }
-        g.release_spilled();
         s
+    }
+
+    /// Add `other`'s sizes to these.
+    pub(crate) fn add(&mut self, other: &Self) {
+        self.total += other.total;
+        self.code += other.code;
+        self.strings += other.strings;
+        self.js_arrays += other.js_arrays;
+        self.typed_arrays += other.typed_arrays;
+        self.system += other.system;
+        self.native += other.native;
+        self.other += other.other;
     }
 
     /// Sizes by kind with `total` (the root's retained size plus the extra native bytes), and
@@ -459,15 +493,40 @@ impl Statistics {
 }
 
 /// A JS array's size: its own plus its `elements` store when nothing else holds that store.
-fn array_size(g: &HeapGraph, shallow: impl Fn(NodeIx) -> u64, v: NodeIx) -> u64 {
+fn array_size(
+    g: &HeapGraph,
+    elements: &NameIds,
+    shallow: impl Fn(NodeIx) -> u64,
+    v: NodeIx,
+) -> u64 {
     let mut size = shallow(v);
-    if let Some(e) = g.edges(v).find(|e| {
-        e.kind == crate::model::EdgeKind::Internal
-            && g.strings().get(e.name_or_index) == ELEMENTS_EDGE
-    }) {
+    if let Some(e) = g
+        .edges(v)
+        .find(|e| e.kind == crate::model::EdgeKind::Internal && elements.contains(e.name_or_index))
+    {
         if g.retainer_count(e.to) == 1 {
             size += shallow(e.to);
         }
     }
     size
+}
+
+/// The names [`Statistics::by_kind`] tells kinds by, as string ids: a string read a node
+/// would miss the cache.
+pub(crate) struct KindNames {
+    buffer_data: NameIds,
+    js_array: NameIds,
+    elements: NameIds,
+}
+
+impl KindNames {
+    /// Their ids in `g`'s string table.
+    pub(crate) fn of(g: &HeapGraph) -> Self {
+        let strings = g.strings();
+        Self {
+            buffer_data: strings.ids_of(ARRAY_BUFFER_DATA),
+            js_array: strings.ids_of(JS_ARRAY_NAME),
+            elements: strings.ids_of(ELEMENTS_EDGE),
+        }
+    }
 }

@@ -495,7 +495,12 @@ mod tests {
                 let kinds = if v8_shape { 4 } else { 7 };
                 text.push_str(separators[(next() % kinds) as usize]);
             }
-            let digits = 1 + next() % if v8_shape && !next().is_multiple_of(50) { 15 } else { 19 };
+            let digits = 1 + next()
+                % if v8_shape && !next().is_multiple_of(50) {
+                    15
+                } else {
+                    19
+                };
             let n = next() % 10u64.pow(digits as u32);
             if !v8_shape && next().is_multiple_of(8) {
                 text.push('-');
