@@ -93,13 +93,14 @@ function make() {
   };
   put('{"snapshot":{"meta":' + JSON.stringify(meta) + `,"node_count":${nodeCount},` +
     `"edge_count":${edgeCount},"trace_function_count":0},\n"nodes":[`);
-  // Nodes, in index order.
+  // Nodes, in index order: a row a line, each line break before the comma, as V8 writes them
+  // (which the reader's 64-byte blocks take).
   put(`${SYNTHETIC},0,${idOf(0)},0,${K},0,0`);
-  for (let h = 0; h < K; h++) put(`,\n${OBJECT},1,${idOf(holderIx(h))},32,1,0,0`);
-  for (let h = 0; h < K; h++) put(`,\n${OBJECT},2,${idOf(bucketIx(h))},16,${L},0,0`);
+  for (let h = 0; h < K; h++) put(`\n,${OBJECT},1,${idOf(holderIx(h))},32,1,0,0`);
+  for (let h = 0; h < K; h++) put(`\n,${OBJECT},2,${idOf(bucketIx(h))},16,${L},0,0`);
   for (let h = 0; h < K; h++) {
     let rows = '';
-    for (let j = 0; j < L; j++) rows += `,\n${OBJECT},3,${idOf(leafIx(h, j))},${leafSelf(j)},2,0,0`;
+    for (let j = 0; j < L; j++) rows += `\n,${OBJECT},3,${idOf(leafIx(h, j))},${leafSelf(j)},2,0,0`;
     put(rows);
   }
   put('],\n"edges":[');
@@ -107,21 +108,21 @@ function make() {
   const to = (ix) => ix * NODE_FIELDS;
   let first = true;
   const edge = (type, name, target) => {
-    put(`${first ? '' : ',\n'}${type},${name},${to(target)}`);
+    put(`${first ? '' : '\n,'}${type},${name},${to(target)}`);
     first = false;
   };
   for (let h = 0; h < K; h++) edge(ELEMENT, h + 1, holderIx(h));
   for (let h = 0; h < K; h++) edge(PROPERTY, 4, bucketIx(h));
   for (let h = 0; h < K; h++) {
     let rows = '';
-    for (let j = 0; j < L; j++) rows += `,\n${ELEMENT},${j},${to(leafIx(h, j))}`;
+    for (let j = 0; j < L; j++) rows += `\n,${ELEMENT},${j},${to(leafIx(h, j))}`;
     put(rows);
   }
   for (let h = 0; h < K; h++) {
     let rows = '';
     for (let j = 0; j < L; j++) {
       const next = leafIx(h, (j + 1) % L);
-      rows += `,\n${PROPERTY},5,${to(next)},\n${PROPERTY},6,${to(holderIx(h))}`;
+      rows += `\n,${PROPERTY},5,${to(next)}\n,${PROPERTY},6,${to(holderIx(h))}`;
     }
     put(rows);
   }

@@ -517,11 +517,7 @@ mod tests {
     /// one pass gives them, plain objects named by the shapes counted over all pieces.
     #[test]
     fn classes_do_not_depend_on_the_pieces() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/sample-snapshots/node-leak/target.heapsnapshot"
-        );
-        let snap = crate::formats::load(path.as_ref(), Default::default()).unwrap();
+        let snap = crate::formats::load_sample("node-leak/target.heapsnapshot");
         let g = &snap.graph;
         let detached = propagate_detachedness(g);
         let locations = &snap.traces.locations;

@@ -274,11 +274,7 @@ mod tests {
     /// worked out in one pass.
     #[test]
     fn two_threads_sharing_the_pieces_equal_one_alone() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/sample-snapshots/node-leak/target.heapsnapshot"
-        );
-        let snap = crate::formats::load(path.as_ref(), Default::default()).unwrap();
+        let snap = crate::formats::load_sample("node-leak/target.heapsnapshot");
         let g = &snap.graph;
         let alone = SharedShallow::new(g, RuleSet::DevTools, 5);
         alone.help(Progress::default());
@@ -307,11 +303,7 @@ mod tests {
     /// A cancelled helper's work is reported as cancelled, with no wait for ever.
     #[test]
     fn cancelled_work_says_so() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/sample-snapshots/node-leak/target.heapsnapshot"
-        );
-        let snap = crate::formats::load(path.as_ref(), Default::default()).unwrap();
+        let snap = crate::formats::load_sample("node-leak/target.heapsnapshot");
         let cancel = std::sync::atomic::AtomicBool::new(true);
         let work = SharedShallow::new(&snap.graph, RuleSet::DevTools, 0);
         work.help(Progress::new(None, Some(&cancel)));

@@ -283,6 +283,15 @@ pub struct LoadOptions {
     pub beside_other_work: bool,
 }
 
+/// A snapshot of `sample-snapshots/` (`name` is its path there), for the library's tests.
+#[cfg(test)]
+pub(crate) fn load_sample(name: &str) -> Snapshot {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-snapshots")
+        .join(name);
+    load(&path, Progress::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Load any supported heap file: V8 snapshots, timelines and sampling heap profiles, DHAT
 /// JSON, heaptrack data and pprof heap profiles (each possibly gzip- or zstd-compressed), with default options.
 pub fn load(path: &Path, progress: Progress<'_>) -> Result<Snapshot> {
