@@ -203,7 +203,7 @@ struct LineState<T> {
 impl<T> Line<T> {
     /// The state; a panic elsewhere while it was held does not matter (the join reports it).
     fn lock(&self) -> std::sync::MutexGuard<'_, LineState<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     fn wait<'a>(
@@ -308,6 +308,12 @@ impl<T: Send + 'static> Drop for Background<T> {
     }
 }
 
+/// `m`'s lock, also after a panic on another thread while it was held: the work here is
+/// joined, so the panic reaches the caller anyway, and the other thread must not hang on it.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Pieces `0..count` of a pass that threads share as each gets to it: [`work`](Self::work)
 /// takes pieces not yet taken until none is left, and [`wait`](Self::wait) returns once every
 /// piece taken is done. Unlike [`pieces`], no thread is started: the threads already running
@@ -346,7 +352,7 @@ impl SharedPieces {
 
     /// Wait until every piece is done.
     pub fn wait(&self) {
-        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        let mut left = lock(&self.left);
         while *left > 0 {
             left = self.all_done.wait(left).unwrap_or_else(|p| p.into_inner());
         }
@@ -358,7 +364,7 @@ struct PieceDone<'a>(&'a SharedPieces);
 
 impl Drop for PieceDone<'_> {
     fn drop(&mut self) {
-        let mut left = self.0.left.lock().unwrap_or_else(|p| p.into_inner());
+        let mut left = lock(&self.0.left);
         *left -= 1;
         if *left == 0 {
             self.0.all_done.notify_all();

@@ -6,7 +6,7 @@
 //! that two threads share as each becomes free (see `AnalyzedSnapshot::new`).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use fixedbitset::FixedBitSet;
 
@@ -15,7 +15,7 @@ use super::summary::{KindNames, Statistics};
 use crate::error::{Error, Result};
 use crate::model::v8_rules::{is_user_root, EXTERNAL_STRING_DATA};
 use crate::model::{HeapGraph, NodeIx, NodeKind, SizeColumn};
-use crate::parallel::SharedPieces;
+use crate::parallel::{lock, SharedPieces};
 use crate::progress::Progress;
 
 const NO_OWNER: u32 = u32::MAX;
@@ -48,11 +48,6 @@ enum OwnersState {
     NotYet,
     Found(Option<Arc<Owners>>),
     Used,
-}
-
-/// `m`'s lock, also after a panic elsewhere (the panic reaches the caller anyway).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The owned nodes, and the owner each has so far: none, one (the node its walk started
@@ -172,7 +167,7 @@ impl<'g> SharedShallow<'g> {
         if self.cancelled.into_inner() {
             return Err(Error::Cancelled);
         }
-        let mut by_kind = self.by_kind.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut by_kind = std::mem::take(&mut *lock(&self.by_kind));
         by_kind.native += self.extra_native;
         let (sizes, _) = self.sizes.into_inner().expect("made before the last piece");
         Ok((sizes, by_kind))

@@ -85,7 +85,13 @@ impl IntScanner {
         let mut slow_until = 0;
         while i < bytes.len() {
             if self.state == State::Value && i >= slow_until {
-                let (end, gave_up) = out.blocks(self, bytes, i)?;
+                let (end, gave_up) = match out.fast_blocks(bytes, i) {
+                    Some((end, gave_up, read)) => {
+                        self.count += read;
+                        (end, gave_up)
+                    }
+                    None => self.scan_blocks(bytes, i, out)?,
+                };
                 i = end;
                 if gave_up {
                     // Try again a block further on: text with spaces everywhere must not pay
@@ -239,17 +245,13 @@ pub(crate) trait NumberSink {
     /// Take the number whose last byte is just before index `end` of the piece.
     fn number(&mut self, end: usize, value: i64) -> Result<(), Self::Error>;
 
-    /// Read whole blocks of numbers from `i` (where a number starts) into this sink, as
-    /// [`IntScanner::scan_blocks`] does (the default): where they stopped, and whether they
-    /// gave up there.
+    /// Read whole blocks of numbers from `i` (where a number starts) by a path of the sink's
+    /// own, taking and refusing the same blocks as [`IntScanner::scan_blocks`]: where they
+    /// stopped, whether they gave up there, and how many numbers were read. `None` (the
+    /// default): the sink has no such path, and the scanner's own blocks read them.
     #[inline]
-    fn blocks(
-        &mut self,
-        scanner: &mut IntScanner,
-        bytes: &[u8],
-        i: usize,
-    ) -> Result<(usize, bool), ScanStop<Self::Error>> {
-        scanner.scan_blocks(bytes, i, self)
+    fn fast_blocks(&mut self, _bytes: &[u8], _i: usize) -> Option<(usize, bool, u64)> {
+        None
     }
 }
 
@@ -276,20 +278,15 @@ impl NumberSink for Vec<i64> {
     }
 
     #[inline]
-    fn blocks(
-        &mut self,
-        scanner: &mut IntScanner,
-        bytes: &[u8],
-        i: usize,
-    ) -> Result<(usize, bool), ScanStop<Self::Error>> {
+    fn fast_blocks(&mut self, bytes: &[u8], i: usize) -> Option<(usize, bool, u64)> {
         #[cfg(target_arch = "x86_64")]
         if avx512::available() {
             // SAFETY: the CPU has the features `read_blocks` is compiled for.
-            let (end, gave_up, read) = unsafe { avx512::read_blocks(bytes, i, self) };
-            scanner.count += read;
-            return Ok((end, gave_up));
+            return Some(unsafe { avx512::read_blocks(bytes, i, self) });
         }
-        scanner.scan_blocks(bytes, i, self)
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (bytes, i);
+        None
     }
 }
 
@@ -469,9 +466,6 @@ mod tests {
         assert_eq!(end, Some(204));
     }
 
-    /// Numbers of every length, signs, spaces and a trailing `]`, read in one piece (eight
-    /// bytes at a time) and one byte at a time (digit by digit) give the same numbers at the
-    /// same places; so do errors.
     /// A random number generator for the tests (xorshift).
     fn xorshift() -> impl FnMut() -> u64 {
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
@@ -605,9 +599,10 @@ mod tests {
             let mut wide = vec![7];
             // SAFETY: `available` said the CPU has the features.
             let (end, gave_up, read) = unsafe { avx512::read_blocks(bytes, 0, &mut wide) };
-            if gave_up && !expected.1 {
-                panic!("gave up at {end} where the scalar blocks did not: {text:?}");
-            }
+            assert!(
+                !gave_up || expected.1,
+                "gave up at {end} where the scalar blocks did not: {text:?}"
+            );
             if gave_up {
                 // The scalar blocks may read the numbers before a long one first.
                 assert!(end <= expected.0, "{text:?}");
@@ -621,6 +616,9 @@ mod tests {
         }
     }
 
+    /// Numbers of every length, signs, spaces and a trailing `]`, read in one piece (eight
+    /// bytes at a time) and one byte at a time (digit by digit) give the same numbers at the
+    /// same places; so do errors.
     #[test]
     fn reading_eight_bytes_at_once_equals_reading_byte_by_byte() {
         let mut next = xorshift();

@@ -29,38 +29,25 @@ pub(super) fn available() -> bool {
     })
 }
 
-/// Byte `k` is `k`: compressed by a mask, it lists the mask's bit positions.
-const IOTA: [u8; 64] = {
+/// 64 bytes, byte `k` being `k / per % wrap`.
+const fn pattern(per: usize, wrap: usize) -> [u8; 64] {
     let mut a = [0u8; 64];
     let mut k = 0;
     while k < 64 {
-        a[k] = k as u8;
+        a[k] = (k / per % wrap) as u8;
         k += 1;
     }
     a
-};
+}
+
+/// Byte `k` is `k`: compressed by a mask, it lists the mask's bit positions.
+const IOTA: [u8; 64] = pattern(1, 64);
 
 /// Byte `j` of each 16-byte lane is `j`.
-const LANE_BYTE: [u8; 64] = {
-    let mut a = [0u8; 64];
-    let mut k = 0;
-    while k < 64 {
-        a[k] = (k % 16) as u8;
-        k += 1;
-    }
-    a
-};
+const LANE_BYTE: [u8; 64] = pattern(1, 16);
 
 /// Every byte of lane `k` is `k`.
-const LANE_NUMBER: [u8; 64] = {
-    let mut a = [0u8; 64];
-    let mut k = 0;
-    while k < 64 {
-        a[k] = (k / 16) as u8;
-        k += 1;
-    }
-    a
-};
+const LANE_NUMBER: [u8; 64] = pattern(16, 4);
 
 /// Read whole blocks of numbers from `i` (where a number starts) into `out`, as
 /// `IntScanner::scan_blocks` does: returns where the blocks stopped, whether they gave up
