@@ -167,8 +167,9 @@ impl MemoryMap {
 
         // Per part, in `PartKind::ALL` order. Names are compared by string id, so no string is
         // read a node; each half of the nodes is counted on its own thread.
-        let data_names = g.strings().ids_of(ARRAY_BUFFER_DATA);
-        let external_data = g.strings().ids_of(EXTERNAL_STRING_DATA);
+        let [data_names, external_data] = g
+            .strings()
+            .ids_of_each([ARRAY_BUFFER_DATA, EXTERNAL_STRING_DATA]);
         let count = |nodes: std::ops::Range<NodeIx>| {
             let mut tally = PartTally::default();
             for n in nodes {

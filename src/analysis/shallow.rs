@@ -70,8 +70,12 @@ pub(crate) struct SharedShallow<'g> {
     /// The owners, found by the first thread here and dropped once the sizes are moved.
     owners: Mutex<OwnersState>,
     walks: SharedPieces,
-    /// The sizes, and the names the sizes by kind need.
-    sizes: OnceLock<(SizeColumn, KindNames)>,
+    /// The sizes, moved by the first thread done with the walks.
+    sizes: OnceLock<SizeColumn>,
+    /// The names the sizes by kind need, found meanwhile by the second (if there is one).
+    names: OnceLock<KindNames>,
+    /// Set by the first thread to get past the walks.
+    sizes_taken: AtomicBool,
     kinds: SharedPieces,
     by_kind: Mutex<Statistics>,
     /// Set when a thread was cancelled: the others skip their pieces.
@@ -98,6 +102,8 @@ impl<'g> SharedShallow<'g> {
             owners: Mutex::new(OwnersState::NotYet),
             walks: SharedPieces::new(PIECES),
             sizes: OnceLock::new(),
+            names: OnceLock::new(),
+            sizes_taken: AtomicBool::new(false),
             kinds: SharedPieces::new(kind_pieces),
             by_kind: Mutex::new(Statistics::default()),
             cancelled: AtomicBool::new(false),
@@ -139,13 +145,18 @@ impl<'g> SharedShallow<'g> {
             });
             self.walks.wait();
         }
-        let (sizes, names) = self.sizes.get_or_init(|| {
+        // The first thread here moves the sizes; a second one finds the names meanwhile.
+        if self.sizes_taken.swap(true, Ordering::Relaxed) {
+            self.names.get_or_init(|| KindNames::of(g));
+        }
+        let sizes = self.sizes.get_or_init(|| {
             let owners = match std::mem::replace(&mut *lock(&self.owners), OwnersState::Used) {
                 OwnersState::Found(owners) => owners,
                 _ => None,
             };
-            (self.move_sizes(owners.as_deref()), KindNames::of(g))
+            self.move_sizes(owners.as_deref())
         });
+        let names = self.names.get_or_init(|| KindNames::of(g));
         self.kinds.work(|i| {
             if go_on(PIECES + i) {
                 let part = Statistics::by_kind_in(g, names, |v| sizes.get(v), piece(i));
@@ -169,7 +180,7 @@ impl<'g> SharedShallow<'g> {
         }
         let mut by_kind = std::mem::take(&mut *lock(&self.by_kind));
         by_kind.native += self.extra_native;
-        let (sizes, _) = self.sizes.into_inner().expect("made before the last piece");
+        let sizes = self.sizes.into_inner().expect("made before the last piece");
         Ok((sizes, by_kind))
     }
 

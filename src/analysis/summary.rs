@@ -522,11 +522,13 @@ pub(crate) struct KindNames {
 impl KindNames {
     /// Their ids in `g`'s string table.
     pub(crate) fn of(g: &HeapGraph) -> Self {
-        let strings = g.strings();
+        let [buffer_data, js_array, elements] =
+            g.strings()
+                .ids_of_each([ARRAY_BUFFER_DATA, JS_ARRAY_NAME, ELEMENTS_EDGE]);
         Self {
-            buffer_data: strings.ids_of(ARRAY_BUFFER_DATA),
-            js_array: strings.ids_of(JS_ARRAY_NAME),
-            elements: strings.ids_of(ELEMENTS_EDGE),
+            buffer_data,
+            js_array,
+            elements,
         }
     }
 }

@@ -69,8 +69,12 @@ impl SizeColumn {
             self.big.insert(i, v);
             self.small[i as usize] = BIG;
         } else {
-            self.big.remove(&i);
-            self.small[i as usize] = v as u32;
+            let small = &mut self.small[i as usize];
+            // Probing the side table costs a hash: only a big old value is there.
+            if *small == BIG {
+                self.big.remove(&i);
+            }
+            *small = v as u32;
         }
     }
 }

@@ -116,17 +116,26 @@ impl StringTable {
     /// a forged file may repeat a string). A pass over the ends, with the bytes compared only
     /// where the length is right: a per-node test against these ids then reads no string.
     pub fn ids_of(&self, text: &str) -> NameIds {
+        let [ids] = self.ids_of_each([text]);
+        ids
+    }
+
+    /// [`ids_of`](Self::ids_of) for several strings, in one pass over the table.
+    pub fn ids_of_each<const N: usize>(&self, texts: [&str; N]) -> [NameIds; N] {
         let b = &self.bytes[..];
         let mut start = 0usize;
-        let mut ids = Vec::new();
+        let mut ids: [Vec<StrId>; N] = std::array::from_fn(|_| Vec::new());
         for (i, &end) in self.ends.iter().enumerate() {
             let end = end as usize;
-            if end.wrapping_sub(start) == text.len() && b.get(start..end) == Some(text.as_bytes()) {
-                ids.push(i as StrId);
+            let len = end.wrapping_sub(start);
+            for (text, ids) in texts.iter().zip(&mut ids) {
+                if len == text.len() && b.get(start..end) == Some(text.as_bytes()) {
+                    ids.push(i as StrId);
+                }
             }
             start = end;
         }
-        NameIds(ids)
+        ids.map(NameIds)
     }
 
     /// Iterate over `(id, string)` pairs.

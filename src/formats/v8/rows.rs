@@ -256,17 +256,18 @@ impl EdgeRows {
             let n = block.len() / l.width;
             let mut odd = self.count + n as u64 > MAX_EDGES;
             let mut max_name = self.max_name;
+            // No branch a row: the edge types come mixed, and a branch on whether a type is
+            // named would be mispredicted at many rows.
             for (i, row) in block.chunks_exact(l.width).enumerate() {
                 // Never negative here (the array is read without signs).
                 let (ty, name) = (row[l.type_] as u64, row[l.name_or_index] as u64);
-                let target = l.nodes.node_at(row[l.to_node]);
-                odd |= (ty >= l.type_count as u64) | (name > u32::MAX as u64) | target.is_none();
+                let (target, is_node) = l.nodes.quotient(row[l.to_node] as u64);
+                odd |= (ty >= l.type_count as u64) | (name > u32::MAX as u64) | !is_node;
                 types[i] = ty as u8;
                 names[i] = name as u32;
-                targets[i] = target.unwrap_or(0);
-                if l.named_by_string.get(ty as usize) == Some(&true) {
-                    max_name = max_name.max(name as u32);
-                }
+                targets[i] = target as u32;
+                let named = l.named_by_string.get(ty as usize).copied().unwrap_or(false);
+                max_name = max_name.max(name as u32 & 0u32.wrapping_sub(named as u32));
             }
             if odd {
                 for (k, row) in block.chunks_exact(l.width).enumerate() {
@@ -356,14 +357,20 @@ impl NodeStarts {
     /// The node whose fields start at `to_node`, if one does.
     #[inline]
     pub fn node_at(&self, to_node: i64) -> Option<u32> {
-        let x = u64::try_from(to_node).ok()?;
+        let (quotient, is_node) = self.quotient(u64::try_from(to_node).ok()?);
+        is_node.then_some(quotient as u32)
+    }
+
+    /// `x` divided by the field count, and whether that is a node's index (`x` is an exact
+    /// multiple, below the node count and within a `u32`, which `MAX_NODES` keeps node
+    /// indices to), with no branch.
+    #[inline]
+    pub fn quotient(&self, x: u64) -> (u64, bool) {
         let quotient = (x >> self.shift).wrapping_mul(self.odd_inverse);
-        if x & self.low_bits != 0 || quotient >= self.node_count {
-            return None;
-        }
-        // Node indices fit a u32 (`MAX_NODES`): this only fails for a node count the loader
-        // has already refused.
-        u32::try_from(quotient).ok()
+        (
+            quotient,
+            (x & self.low_bits == 0) & (quotient < self.node_count) & (quotient <= u32::MAX as u64),
+        )
     }
 }
 
