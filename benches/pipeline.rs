@@ -124,11 +124,11 @@ fn main() {
         if heapsight::parallel::two_threads() {
             "2 (numbers scanned beside the rows; the retainers built beside the strings; the \
              classes and the distances beside the dominator search, so they have no rows of \
-             their own; then the shallow sizes, with the statistics' sizes by kind, in pieces \
-             shared by the two threads (their row is the part after the search); the \
-             semidominators' retainers read beside that pass; the retained sizes beside the \
-             dominator tree's child lists and the class counts, so the summary is made in the \
-             analysis)"
+             their own; then the shallow sizes, in pieces shared by the two threads (their row \
+             is the part after the search); the semidominators' retainers read beside that \
+             pass, and the statistics' sizes by kind and the class counts made beside it; the \
+             retained sizes beside the dominator tree's child lists, so the summary is made in \
+             the analysis)"
         } else {
             "1 (HEAPSIGHT_THREADS=1)"
         }

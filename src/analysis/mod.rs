@@ -226,9 +226,10 @@ impl AnalyzedSnapshot {
         // the other core alone (a third thread would slow the search): detachedness, the
         // classes (which name plain objects by their properties; the edge and node names are
         // handed back after them), the distances and then the shallow sizes, which the two
-        // threads share once each is free (see `SharedShallow`). The search waits for the side
-        // thread when it is over, before it hands back the forward edges (which the side
-        // passes read too); the retainers go after the semidominators. The distance
+        // threads share once each is free (see `SharedShallow`); then, beside the
+        // semidominator pass, the statistics' sizes by kind and the class counts, which need
+        // no dominators. The search waits for the side thread's shallow sizes when it is
+        // over, before it hands back the forward edges (which the side passes read too); the retainers go after the semidominators. The distance
         // search also keeps the edge it reached each node by: retainer paths and the index
         // need them, and the search is done before the dominators' anyway, where a search of
         // their own would come later.
@@ -243,9 +244,9 @@ impl AnalyzedSnapshot {
                 progress
             }
         };
-        // The shallow sizes (with the statistics' sizes by kind, which need no dominators)
-        // are shared: each thread takes pieces of them once it is free, the side thread after
-        // the distances, this one after the search.
+        // The shallow sizes are shared: each thread takes pieces of them once it is free, the
+        // side thread after the distances, this one after the search. The sizes by kind are
+        // the side thread's alone, after that.
         let shallow_work = shallow::SharedShallow::new(g, opts.rules, extra_native);
         let (side_done, side_is_done) = std::sync::mpsc::channel();
         let (side, main) = crate::parallel::beside(
@@ -264,10 +265,17 @@ impl AnalyzedSnapshot {
                     } else {
                         (Vec::new(), None)
                     };
-                    shallow_work.help(side);
+                    shallow_work.help_sizes(side);
                     // A send fails only once the main thread has stopped, on its own error.
                     let _ = side_done.send(());
-                    Ok((found, detached, classes))
+                    // The sizes by kind and the class counts need no dominators: made here,
+                    // beside the semidominator pass (whose helper thread waits on it at
+                    // times), not before or after it.
+                    shallow_work.help_kinds(side);
+                    let counts = shallow_work.sizes().map(|shallow| {
+                        summary::class_counts(g, shallow, &found.0, &classes, |_| true)
+                    });
+                    Ok((found, detached, classes, counts))
                 })
             },
             || -> Result<_> {
@@ -278,7 +286,7 @@ impl AnalyzedSnapshot {
                     &rules,
                     || {
                         progress.step("shallow sizes", 0, 1)?;
-                        shallow_work.help(progress);
+                        shallow_work.help_sizes(progress);
                         // Nothing comes only when the side thread stopped, with an error of
                         // its own.
                         Ok::<_, crate::error::Error>(side_is_done.recv().is_ok())
@@ -288,17 +296,14 @@ impl AnalyzedSnapshot {
                 Ok(side_ok?.then_some(tree))
             },
         );
-        let ((distances, parents), detached, classes) = side?;
+        let ((distances, parents), detached, classes, counts) = side?;
         let tree = main?.ok_or(crate::error::Error::Cancelled)?;
         let (shallow, by_kind) = shallow_work.finish()?;
+        let counts = counts
+            .unwrap_or_else(|| summary::class_counts(g, &shallow, &distances, &classes, |_| true));
         // The retained sizes add up in an order of their own, at random; meanwhile the other
-        // core makes the dominator tree's child lists and counts the classes' instances, which
-        // is what the class summary needs besides.
-        let (counts, dominators) = crate::parallel::beside(
-            || summary::class_counts(g, &shallow, &distances, &classes, |_| true),
-            || tree.with_sizes_and_children(|v| shallow.get(v), progress),
-        );
-        let (dominators, children) = dominators?;
+        // core makes the dominator tree's child lists, which the class summary needs besides.
+        let (dominators, children) = tree.with_sizes_and_children(|v| shallow.get(v), progress)?;
         let totals = Totals::default();
         let total = dominators.retained[g.root() as usize] + extra_native;
         let _ = totals.statistics.set(by_kind.with_total(total));

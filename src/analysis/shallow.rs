@@ -113,19 +113,33 @@ impl<'g> SharedShallow<'g> {
     /// Do pieces of the work until none is left to take (waiting where a step needs the one
     /// before it done). Cancellation is kept for [`finish`](Self::finish) to report.
     pub fn help(&self, progress: Progress<'_>) {
+        self.help_sizes(progress);
+        self.help_kinds(progress);
+    }
+
+    /// Piece `i` of the nodes.
+    fn piece(&self, i: usize) -> std::ops::Range<NodeIx> {
+        let n = self.g.node_count();
+        (n * i / PIECES) as NodeIx..(n * (i + 1) / PIECES) as NodeIx
+    }
+
+    /// Whether to do step `i` (of the walks' pieces, then the kinds'): not once cancelled.
+    fn go_on(&self, progress: Progress<'_>, i: usize) -> bool {
+        let ok = !self.cancelled.load(Ordering::Relaxed)
+            && progress
+                .step("shallow sizes", i as u64, 2 * PIECES as u64)
+                .is_ok();
+        if !ok {
+            self.cancelled.store(true, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// The part of [`help`](Self::help) the shallow sizes need (the owners' walks, then the
+    /// sizes moved), waiting for the other thread's last walks; the sizes by kind are left
+    /// for [`help_kinds`](Self::help_kinds).
+    pub fn help_sizes(&self, progress: Progress<'_>) {
         let g = self.g;
-        let n = g.node_count();
-        let piece = |i: usize| (n * i / PIECES) as NodeIx..(n * (i + 1) / PIECES) as NodeIx;
-        let go_on = |i: usize| {
-            let ok = !self.cancelled.load(Ordering::Relaxed)
-                && progress
-                    .step("shallow sizes", i as u64, 2 * PIECES as u64)
-                    .is_ok();
-            if !ok {
-                self.cancelled.store(true, Ordering::Relaxed);
-            }
-            ok
-        };
         let owners = {
             let mut state = lock(&self.owners);
             if let OwnersState::NotYet = *state {
@@ -139,8 +153,8 @@ impl<'g> SharedShallow<'g> {
         if let Some(owners) = owners {
             let mut stack = Vec::new();
             self.walks.work(|i| {
-                if go_on(i) {
-                    walk_owners(g, &owners, piece(i), &mut stack);
+                if self.go_on(progress, i) {
+                    walk_owners(g, &owners, self.piece(i), &mut stack);
                 }
             });
             self.walks.wait();
@@ -149,27 +163,46 @@ impl<'g> SharedShallow<'g> {
         if self.sizes_taken.swap(true, Ordering::Relaxed) {
             self.names.get_or_init(|| KindNames::of(g));
         }
-        let sizes = self.sizes.get_or_init(|| {
+        self.sizes.get_or_init(|| {
             let owners = match std::mem::replace(&mut *lock(&self.owners), OwnersState::Used) {
                 OwnersState::Found(owners) => owners,
                 _ => None,
             };
             self.move_sizes(owners.as_deref())
         });
+    }
+
+    /// The rest of [`help`](Self::help): the sizes by kind, in pieces, once the sizes are
+    /// moved (after [`help_sizes`](Self::help_sizes) on this thread).
+    pub fn help_kinds(&self, progress: Progress<'_>) {
+        let g = self.g;
+        let Some(sizes) = self.sizes.get() else {
+            return;
+        };
         let names = self.names.get_or_init(|| KindNames::of(g));
+        // Arrays' edges (with their names) and the nodes' names are read in node order:
+        // spilled pages behind are handed back after each piece, with what the passes before
+        // left in (a search still running brings back what it needs). Not the retainers, which
+        // the semidominator pass may be reading meanwhile.
+        let release = || {
+            g.release_forward_edges();
+            g.release_edge_names();
+            g.release_node_labels();
+        };
         self.kinds.work(|i| {
-            if go_on(PIECES + i) {
-                let part = Statistics::by_kind_in(g, names, |v| sizes.get(v), piece(i));
+            if self.go_on(progress, PIECES + i) {
+                let part = Statistics::by_kind_in(g, names, |v| sizes.get(v), self.piece(i));
                 lock(&self.by_kind).add(&part);
             }
-            // Arrays' edges are read in node order: spilled pages behind are handed back,
-            // with what the passes before left in (the other thread's search brings back
-            // what it still needs).
-            if i % 4 == 3 {
-                g.release_spilled();
-            }
+            release();
         });
-        g.release_spilled();
+        release();
+    }
+
+    /// The shallow sizes, once a thread is back from [`help_sizes`](Self::help_sizes) (the
+    /// sizes by kind may still be in the making).
+    pub fn sizes(&self) -> Option<&SizeColumn> {
+        self.sizes.get()
     }
 
     /// The shallow sizes and the sizes by kind, once every piece is done.
