@@ -242,15 +242,14 @@ impl<'g> SharedShallow<'g> {
             return sizes;
         };
         let root = g.root();
-        for (x, o) in owners.owner.iter().enumerate() {
+        sizes.move_values(owners.owner.iter().enumerate().filter_map(|(x, o)| {
             let o = o.load(Ordering::Relaxed);
-            if o == NO_OWNER || o == MANY_OWNERS || o == root || g.kind(o) == NodeKind::Synthetic {
-                continue;
-            }
-            let moved = sizes.get(x as NodeIx);
-            sizes.set(o, sizes.get(o) + moved);
-            sizes.set(x as NodeIx, 0);
-        }
+            let moved = !(o == NO_OWNER
+                || o == MANY_OWNERS
+                || o == root
+                || g.kind(o) == NodeKind::Synthetic);
+            moved.then_some((x as NodeIx, o))
+        }));
         sizes
     }
 }

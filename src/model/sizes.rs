@@ -63,6 +63,38 @@ impl SizeColumn {
         }
     }
 
+    /// For each `(from, to)` in turn, add value `from` to value `to` and set `from` to 0: a
+    /// column made owned once, and values read and written in place unless one is big.
+    pub fn move_values(&mut self, moves: impl Iterator<Item = (u32, u32)>) {
+        let (small, big) = (self.small.vec_mut(), &mut self.big);
+        for (from, to) in moves {
+            let (f, t) = (small[from as usize], small[to as usize]);
+            let sum = f as u64 + t as u64;
+            if f != BIG && t != BIG && sum < BIG as u64 {
+                small[to as usize] = sum as u32;
+                small[from as usize] = 0;
+            } else {
+                let get = |i: u32, v: u32| {
+                    if v == BIG {
+                        big.get(&i).copied().unwrap_or(BIG as u64)
+                    } else {
+                        v as u64
+                    }
+                };
+                let sum = get(from, f) + get(to, t);
+                if sum >= BIG as u64 {
+                    big.insert(to, sum);
+                    small[to as usize] = BIG;
+                } else {
+                    big.remove(&to);
+                    small[to as usize] = sum as u32;
+                }
+                big.remove(&from);
+                small[from as usize] = 0;
+            }
+        }
+    }
+
     /// Set value `i`.
     pub fn set(&mut self, i: u32, v: u64) {
         if v >= BIG as u64 {
@@ -90,5 +122,43 @@ mod tests {
         c.set(0, c.get(0) + c.get(1));
         c.set(1, 0);
         assert_eq!((c.get(0), c.get(1), c.get(2)), (5_000_000_001, 0, 0));
+    }
+
+    /// Moving values in place equals reading and setting them one by one, big values and sums
+    /// that become big included.
+    #[test]
+    fn moving_values_equals_getting_and_setting() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let start: Vec<u64> = (0..200)
+            .map(|_| match next(4) {
+                0 => 5_000_000_000 + next(10),
+                1 => u32::MAX as u64 - 1 - next(3),
+                _ => next(1000),
+            })
+            .collect();
+        let moves: Vec<(u32, u32)> = (0..300)
+            .map(|_| (next(200) as u32, next(200) as u32))
+            .collect();
+        let mut one = SizeColumn::from_fn(200, |i| start[i as usize]);
+        for &(from, to) in &moves {
+            let moved = one.get(from);
+            one.set(to, one.get(to) + moved);
+            one.set(from, 0);
+        }
+        let mut moved = SizeColumn::from_fn(200, |i| start[i as usize]);
+        moved.move_values(moves.iter().copied());
+        assert!((0..200).all(|i| moved.get(i) == one.get(i)));
+        let big = |c: &SizeColumn| {
+            let mut keys: Vec<u32> = c.big.keys().copied().collect();
+            keys.sort_unstable();
+            keys
+        };
+        assert_eq!(big(&moved), big(&one));
     }
 }
