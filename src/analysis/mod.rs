@@ -229,7 +229,8 @@ impl AnalyzedSnapshot {
         // threads share once each is free (see `SharedShallow`); then, beside the
         // semidominator pass, the statistics' sizes by kind and the class counts, which need
         // no dominators. The search waits for the side thread's shallow sizes when it is
-        // over, before it hands back the forward edges (which the side passes read too); the retainers go after the semidominators. The distance
+        // over, before it hands back the forward edges (which the side passes read too); the
+        // retainers go after the semidominators. The distance
         // search also keeps the edge it reached each node by: retainer paths and the index
         // need them, and the search is done before the dominators' anyway, where a search of
         // their own would come later.
@@ -265,16 +266,14 @@ impl AnalyzedSnapshot {
                     } else {
                         (Vec::new(), None)
                     };
-                    shallow_work.help_sizes(side);
+                    let shallow = shallow_work.help_sizes(side);
                     // A send fails only once the main thread has stopped, on its own error.
                     let _ = side_done.send(());
                     // The sizes by kind and the class counts need no dominators: made here,
                     // beside the semidominator pass (whose helper thread waits on it at
                     // times), not before or after it.
-                    shallow_work.help_kinds(side);
-                    let counts = shallow_work.sizes().map(|shallow| {
-                        summary::class_counts(g, shallow, &found.0, &classes, |_| true)
-                    });
+                    shallow_work.help(side);
+                    let counts = summary::class_counts(g, shallow, &found.0, &classes, |_| true);
                     Ok((found, detached, classes, counts))
                 })
             },
@@ -299,8 +298,6 @@ impl AnalyzedSnapshot {
         let ((distances, parents), detached, classes, counts) = side?;
         let tree = main?.ok_or(crate::error::Error::Cancelled)?;
         let (shallow, by_kind) = shallow_work.finish()?;
-        let counts = counts
-            .unwrap_or_else(|| summary::class_counts(g, &shallow, &distances, &classes, |_| true));
         // The retained sizes add up in an order of their own, at random; meanwhile the other
         // core makes the dominator tree's child lists, which the class summary needs besides.
         let (dominators, children) = tree.with_sizes_and_children(|v| shallow.get(v), progress)?;

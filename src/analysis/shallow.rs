@@ -111,10 +111,30 @@ impl<'g> SharedShallow<'g> {
     }
 
     /// Do pieces of the work until none is left to take (waiting where a step needs the one
-    /// before it done). Cancellation is kept for [`finish`](Self::finish) to report.
+    /// before it done): the sizes ([`help_sizes`](Self::help_sizes), which returns at once
+    /// when they are made), then the sizes by kind. Cancellation is kept for
+    /// [`finish`](Self::finish) to report.
     pub fn help(&self, progress: Progress<'_>) {
-        self.help_sizes(progress);
-        self.help_kinds(progress);
+        let g = self.g;
+        let sizes = self.help_sizes(progress);
+        let names = self.names.get_or_init(|| KindNames::of(g));
+        // Arrays' edges (with their names) and the nodes' names are read in node order:
+        // spilled pages behind are handed back after each piece, with what the passes before
+        // left in (a search still running brings back what it needs). Not the retainers, which
+        // the semidominator pass may be reading meanwhile.
+        let release = || {
+            g.release_forward_edges();
+            g.release_edge_names();
+            g.release_node_labels();
+        };
+        self.kinds.work(|i| {
+            if self.go_on(progress, PIECES + i) {
+                let part = Statistics::by_kind_in(g, names, |v| sizes.get(v), self.piece(i));
+                lock(&self.by_kind).add(&part);
+            }
+            release();
+        });
+        release();
     }
 
     /// Piece `i` of the nodes.
@@ -136,9 +156,8 @@ impl<'g> SharedShallow<'g> {
     }
 
     /// The part of [`help`](Self::help) the shallow sizes need (the owners' walks, then the
-    /// sizes moved), waiting for the other thread's last walks; the sizes by kind are left
-    /// for [`help_kinds`](Self::help_kinds).
-    pub fn help_sizes(&self, progress: Progress<'_>) {
+    /// sizes moved), waiting for the other thread's last walks; returns the sizes.
+    pub fn help_sizes(&self, progress: Progress<'_>) -> &SizeColumn {
         let g = self.g;
         let owners = {
             let mut state = lock(&self.owners);
@@ -169,40 +188,7 @@ impl<'g> SharedShallow<'g> {
                 _ => None,
             };
             self.move_sizes(owners.as_deref())
-        });
-    }
-
-    /// The rest of [`help`](Self::help): the sizes by kind, in pieces, once the sizes are
-    /// moved (after [`help_sizes`](Self::help_sizes) on this thread).
-    pub fn help_kinds(&self, progress: Progress<'_>) {
-        let g = self.g;
-        let Some(sizes) = self.sizes.get() else {
-            return;
-        };
-        let names = self.names.get_or_init(|| KindNames::of(g));
-        // Arrays' edges (with their names) and the nodes' names are read in node order:
-        // spilled pages behind are handed back after each piece, with what the passes before
-        // left in (a search still running brings back what it needs). Not the retainers, which
-        // the semidominator pass may be reading meanwhile.
-        let release = || {
-            g.release_forward_edges();
-            g.release_edge_names();
-            g.release_node_labels();
-        };
-        self.kinds.work(|i| {
-            if self.go_on(progress, PIECES + i) {
-                let part = Statistics::by_kind_in(g, names, |v| sizes.get(v), self.piece(i));
-                lock(&self.by_kind).add(&part);
-            }
-            release();
-        });
-        release();
-    }
-
-    /// The shallow sizes, once a thread is back from [`help_sizes`](Self::help_sizes) (the
-    /// sizes by kind may still be in the making).
-    pub fn sizes(&self) -> Option<&SizeColumn> {
-        self.sizes.get()
+        })
     }
 
     /// The shallow sizes and the sizes by kind, once every piece is done.

@@ -55,59 +55,49 @@ impl SizeColumn {
     /// Value `i`.
     #[inline]
     pub fn get(&self, i: u32) -> u64 {
-        let v = self.small[i as usize];
-        if v == BIG {
-            self.big.get(&i).copied().unwrap_or(BIG as u64)
-        } else {
-            v as u64
-        }
+        get_in(&self.small, &self.big, i)
     }
 
-    /// For each `(from, to)` in turn, add value `from` to value `to` and set `from` to 0: a
-    /// column made owned once, and values read and written in place unless one is big.
+    /// For each `(from, to)` in turn, add value `from` to value `to` and set `from` to 0, as
+    /// a [`get`](Self::get) and two [`set`](Self::set)s would, with the column made owned
+    /// once rather than at every set.
     pub fn move_values(&mut self, moves: impl Iterator<Item = (u32, u32)>) {
         let (small, big) = (self.small.vec_mut(), &mut self.big);
         for (from, to) in moves {
-            let (f, t) = (small[from as usize], small[to as usize]);
-            let sum = f as u64 + t as u64;
-            if f != BIG && t != BIG && sum < BIG as u64 {
-                small[to as usize] = sum as u32;
-                small[from as usize] = 0;
-            } else {
-                let get = |i: u32, v: u32| {
-                    if v == BIG {
-                        big.get(&i).copied().unwrap_or(BIG as u64)
-                    } else {
-                        v as u64
-                    }
-                };
-                let sum = get(from, f) + get(to, t);
-                if sum >= BIG as u64 {
-                    big.insert(to, sum);
-                    small[to as usize] = BIG;
-                } else {
-                    big.remove(&to);
-                    small[to as usize] = sum as u32;
-                }
-                big.remove(&from);
-                small[from as usize] = 0;
-            }
+            let sum = get_in(small, big, from) + get_in(small, big, to);
+            set_in(small, big, to, sum);
+            set_in(small, big, from, 0);
         }
     }
 
     /// Set value `i`.
     pub fn set(&mut self, i: u32, v: u64) {
-        if v >= BIG as u64 {
-            self.big.insert(i, v);
-            self.small[i as usize] = BIG;
-        } else {
-            let small = &mut self.small[i as usize];
-            // Probing the side table costs a hash: only a big old value is there.
-            if *small == BIG {
-                self.big.remove(&i);
-            }
-            *small = v as u32;
+        set_in(self.small.vec_mut(), &mut self.big, i, v);
+    }
+}
+
+/// Value `i` of the parts of a [`SizeColumn`].
+#[inline]
+fn get_in(small: &[u32], big: &FxHashMap<u32, u64>, i: u32) -> u64 {
+    match small[i as usize] {
+        BIG => big.get(&i).copied().unwrap_or(BIG as u64),
+        v => v as u64,
+    }
+}
+
+/// Set value `i` of the parts of a [`SizeColumn`].
+#[inline]
+fn set_in(small: &mut [u32], big: &mut FxHashMap<u32, u64>, i: u32, v: u64) {
+    let slot = &mut small[i as usize];
+    if v >= BIG as u64 {
+        big.insert(i, v);
+        *slot = BIG;
+    } else {
+        // Probing the side table costs a hash: only a big old value is there.
+        if *slot == BIG {
+            big.remove(&i);
         }
+        *slot = v as u32;
     }
 }
 
