@@ -4,7 +4,9 @@
 // cycles that only a weak reference holds. Each is checked against DevTools' own worker
 // (../shared/oracle/check-vs-devtools.sh) and run through every CLI command (scripts/cli-outputs.sh).
 // usage: node --expose-gc scripts/make-pathological-snapshots.js OUT_DIR [VARIANT…]
-//        variants: chain, ring, closures, promises, wide, weak, dag (default: all)
+//        variants: chain, ring, closures, promises, wide, weak, dag (default: all), and deep,
+//        only when named: a 4-million-link chain beside a 3-million-object ring (a 630 MB
+//        snapshot, ~20 s; `node --max-old-space-size=8000`)
 // Writes OUT_DIR/<variant>.heapsnapshot (20–150 MB each); don't commit them.
 'use strict';
 const v8 = require('v8');
@@ -81,6 +83,17 @@ const build = {
   },
   // A random DAG with back links to earlier nodes: many nodes with several retainers, the
   // semidominator pass's hard case.
+  // The chain and the ring at scale, for what grows with depth (distances, dominator chains,
+  // retainer paths) on a file of hundreds of MB.
+  deep() {
+    let head = null;
+    for (let i = 0; i < 4_000_000; i++) head = new ChainLink(head, i);
+    const first = new RingNode(0);
+    let last = first;
+    for (let i = 1; i < 3_000_000; i++) { const r = new RingNode(i); last.next = r; last = r; }
+    last.next = first;
+    return { head, first };
+  },
   dag() {
     const rnd = xorshift(7);
     const nodes = [];
@@ -97,7 +110,7 @@ const build = {
 };
 
 for (const name of variants) {
-  if (!build[name]) throw new Error(`unknown variant ${name} (have: ${all.join(', ')})`);
+  if (!build[name]) throw new Error(`unknown variant ${name} (have: ${all.join(', ')}, deep)`);
   globalThis.pathological = build[name]();
   if (global.gc) global.gc();
   const file = path.join(out, `${name}.heapsnapshot`);

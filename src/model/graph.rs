@@ -5,7 +5,6 @@
 //! name 4, target 4, retainer 4. Nothing is allocated per node.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::column::Column;
 use super::kinds::{EdgeKind, NodeKind};
@@ -444,32 +443,8 @@ impl HeapGraph {
         } else {
             (0..n as NodeIx, n as NodeIx..n as NodeIx)
         };
-        let count = |sources: std::ops::Range<NodeIx>| {
-            let mut c = vec![0u32; n];
-            if !sources.is_empty() {
-                let edges =
-                    self.edge_range(sources.start).start..self.edge_range(sources.end - 1).end;
-                for &t in &self.edge_to[edges] {
-                    c[t as usize] += 1;
-                }
-            }
-            c
-        };
-        let (mut fill_low, mut fill_high) =
-            crate::parallel::beside(|| count(low.clone()), || count(high.clone()));
-        // Offsets, and where each half starts writing within each target's run.
-        let mut first = vec![0u32; n + 1];
-        let mut start = 0;
-        for ((low, high), next) in fill_low.iter_mut().zip(&mut fill_high).zip(&mut first[1..]) {
-            let (a, b) = (*low, *high);
-            *low = start;
-            *high = start + a;
-            start += a + b;
-            *next = start;
-        }
-        let retainers: Vec<AtomicU32> = (0..m).map(|_| AtomicU32::new(0)).collect();
         // `is_essential_edge` as a flag per edge type, from the root and from any other node,
-        // with the slices taken once: this loop runs once an edge, and would otherwise read
+        // with the slices taken once: the sort asks once an edge, and would otherwise read
         // each column's kind and bounds each time.
         let flags = |from_root: bool| -> Vec<u32> {
             let flag = |&k| {
@@ -482,25 +457,19 @@ impl HeapGraph {
             self.edge_kinds.iter().map(flag).collect()
         };
         let (flags_from_root, flags_from_other) = (flags(true), flags(false));
-        let arrays = self.edge_arrays();
-        let place = |sources: std::ops::Range<NodeIx>, fill: &mut [u32]| {
-            for from in sources {
-                let edges = arrays.range(from);
-                let flags = if from == self.root {
-                    &flags_from_root
-                } else {
-                    &flags_from_other
-                };
-                for (&t, &ty) in arrays.to[edges.clone()].iter().zip(&arrays.types[edges]) {
-                    let slot = &mut fill[t as usize];
-                    // Each slot is written by exactly one half: relaxed stores are plain stores.
-                    retainers[*slot as usize].store(from | flags[ty as usize], Ordering::Relaxed);
-                    *slot += 1;
-                }
+        let flags_of = |from: NodeIx| {
+            if from == self.root {
+                &flags_from_root[..]
+            } else {
+                &flags_from_other[..]
             }
         };
-        crate::parallel::beside(|| place(low, &mut fill_low), || place(high, &mut fill_high));
-        let retainers: Vec<u32> = retainers.into_iter().map(AtomicU32::into_inner).collect();
+        let (first, retainers) = super::by_target::group_by_target(
+            self.edge_arrays(),
+            [low, high],
+            flags_of,
+            super::by_target::BUCKET_SHIFT,
+        );
         self.first_retainer = first.into();
         self.retainers = retainers.into();
         if let Some(dir) = &spill {
