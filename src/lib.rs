@@ -31,6 +31,8 @@ pub mod process_memory;
 pub mod progress;
 pub mod report;
 pub mod store;
+#[cfg(test)]
+mod test_rng;
 mod thread_flag;
 pub mod units;
 

@@ -906,16 +906,14 @@ mod tests {
     fn child_lists_group_nodes_by_idom_in_node_order() {
         // A pseudo-random tree over 10 000 nodes: each node's idom is an earlier node.
         let n = 10_000u32;
-        let mut x = 0x2545_f491_u32;
+        let mut random = crate::test_rng::xorshift(0x2545_f491);
         let idom: Vec<NodeIx> = (0..n)
             .map(|v| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
+                let x = random();
                 if v == 0 {
                     0
                 } else {
-                    x % v
+                    (x % v as u64) as NodeIx
                 }
             })
             .collect();

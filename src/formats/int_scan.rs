@@ -466,15 +466,9 @@ mod tests {
         assert_eq!(end, Some(204));
     }
 
-    /// A random number generator for the tests (xorshift).
+    /// The tests' numbers, from one seed.
     fn xorshift() -> impl FnMut() -> u64 {
-        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
+        crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15)
     }
 
     /// The text of an integer array, ended by `]`: every third in V8's own shape (commas, line
@@ -672,11 +666,9 @@ mod tests {
         let by_byte = |word: u64, test: &dyn Fn(u8) -> bool| -> u8 {
             (0..8).fold(0, |m, k| m | (u8::from(test((word >> (8 * k)) as u8)) << k))
         };
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         for round in 0..20_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = random();
             // Random words, and words of the bytes around the edges of the ranges tested.
             let word = if round % 2 == 0 {
                 x
@@ -706,13 +698,11 @@ mod tests {
     /// The hot path's three masks of a block equal a byte-by-byte test.
     #[test]
     fn byte_classes_equal_testing_each_byte() {
-        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut random = xorshift();
         let mut block = [0u8; BLOCK];
         for _ in 0..5_000 {
             for b in block.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = random();
                 *b = [
                     b'0', b'5', b'9', b',', b'\n', b'/', b':', b' ', b']', 0xB0, 0xFF, x as u8,
                 ][(x >> 40) as usize % 12];

@@ -186,13 +186,8 @@ mod tests {
     #[test]
     fn grouping_equals_gathering_in_source_order() {
         let n = 5_000usize;
-        let mut x = 2463534242u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut random = crate::test_rng::xorshift(2463534242);
+        let mut next = || (random() >> 32) as u32;
         let mut first = vec![0u32];
         let mut to = Vec::new();
         for v in 0..n as u32 {

@@ -684,13 +684,8 @@ mod tests {
         for i in 0..n {
             b.node(NodeKind::Object, "O", 2 * i + 1, 8);
         }
-        let mut x = 12345u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut random = crate::test_rng::xorshift(12345);
+        let mut next = || (random() >> 32) as u32;
         for from in 0..n {
             for _ in 0..(next() % 9) {
                 let kind = if next() % 5 == 0 {

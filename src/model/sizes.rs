@@ -118,13 +118,8 @@ mod tests {
     /// that become big included.
     #[test]
     fn moving_values_equals_getting_and_setting() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut random = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: u64| random() % n;
         let start: Vec<u64> = (0..200)
             .map(|_| match next(4) {
                 0 => 5_000_000_000 + next(10),
