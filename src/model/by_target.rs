@@ -27,8 +27,8 @@ pub(crate) const BUCKET_SHIFT: u32 = 14;
 /// target: `(first, list)` with target `t`'s entries at `list[first[t]..first[t + 1]]` (the
 /// retainer lists, with their flags). The sources are dealt out in `halves` (two ranges that
 /// cover the nodes in order; the second may be empty), each half's edges by a thread of its
-/// own when there are two; a target's entries from the first half come first, so the order
-/// is the one-thread order. `shift` is [`BUCKET_SHIFT`] but in tests.
+/// own (see [`crate::parallel::beside`]); a target's entries from the first half come first,
+/// so the order is the one-thread order. `shift` is [`BUCKET_SHIFT`] but in tests.
 pub(crate) fn group_by_target<'f>(
     edges: EdgeArrays<'_>,
     halves: [Range<NodeIx>; 2],
@@ -46,24 +46,17 @@ pub(crate) fn group_by_target<'f>(
             edges.first[h.start as usize] as usize..edges.first[h.end as usize] as usize
         }
     };
-    let two = !halves[1].is_empty();
-    let on_both = |work: &(dyn Fn(usize) -> Vec<u32> + Sync)| -> [Vec<u32>; 2] {
-        if two {
-            let (a, b) = crate::parallel::beside(|| work(0), || work(1));
-            [a, b]
-        } else {
-            [work(0), Vec::new()]
-        }
-    };
 
     // How many entries each half puts in each bucket.
-    let counts = on_both(&|h| {
+    let bucket_sizes = |h: usize| {
         let mut c = vec![0u32; buckets];
         for &t in &edges.to[edges_of(&halves[h])] {
             c[(t >> shift) as usize] += 1;
         }
         c
-    });
+    };
+    let (high, low) = crate::parallel::beside(|| bucket_sizes(1), || bucket_sizes(0));
+    let counts = [low, high];
     // Where each bucket's run starts, and where each half starts writing in it.
     let mut run_start = Vec::with_capacity(buckets + 1);
     let mut cursors = [vec![0u32; buckets], vec![0u32; buckets]];
@@ -73,7 +66,7 @@ pub(crate) fn group_by_target<'f>(
         cursors[0][b] = at;
         at += counts[0][b];
         cursors[1][b] = at;
-        at += counts[1].get(b).copied().unwrap_or(0);
+        at += counts[1][b];
     }
     run_start.push(at);
     debug_assert_eq!(at as usize, m);
@@ -101,24 +94,17 @@ pub(crate) fn group_by_target<'f>(
             }
         };
         let [low, high] = cursors;
-        if two {
-            crate::parallel::beside(|| deal(1, high), || deal(0, low));
-        } else {
-            deal(0, low);
-        }
+        crate::parallel::beside(|| deal(1, high), || deal(0, low));
     }
 
     // Stage two: each bucket sorted by target within its run, and its targets' offsets. The
-    // buckets are shared out in two runs of about half the entries each.
+    // buckets are shared out in two runs of about half the entries each (whether the sources
+    // were split or not).
     let mut first = vec![0u32; n + 1];
     first[n] = m as u32;
-    let mid = if two {
-        run_start
-            .partition_point(|&s| (s as usize) < m / 2)
-            .min(buckets)
-    } else {
-        buckets
-    };
+    let mid = run_start
+        .partition_point(|&s| (s as usize) < m / 2)
+        .min(buckets);
     let mid_node = (mid << shift).min(n);
     let sort_buckets = |bs: Range<usize>, list: &mut [u32], first: &mut [u32]| {
         let (list_base, node_base) = (run_start[bs.start] as usize, bs.start << shift);
@@ -150,14 +136,10 @@ pub(crate) fn group_by_target<'f>(
     {
         let (list_low, list_high) = list.split_at_mut(run_start[mid] as usize);
         let (first_low, first_high) = first[..n].split_at_mut(mid_node);
-        if two {
-            crate::parallel::beside(
-                || sort_buckets(mid..buckets, list_high, first_high),
-                || sort_buckets(0..mid, list_low, first_low),
-            );
-        } else {
-            sort_buckets(0..buckets, list_low, first_low);
-        }
+        crate::parallel::beside(
+            || sort_buckets(mid..buckets, list_high, first_high),
+            || sort_buckets(0..mid, list_low, first_low),
+        );
     }
     (first, list)
 }
