@@ -11,7 +11,7 @@ use std::collections::{HashSet, VecDeque};
 use crate::analysis::dominators::prefetch;
 use crate::error::Result;
 use crate::model::graph::EdgeArrays;
-use crate::model::v8_rules;
+use crate::model::v8_rules::{self, DistanceSource, DistanceSources};
 use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, StrId};
 use crate::progress::Progress;
 
@@ -103,12 +103,19 @@ fn bfs(
         }
         prefetch_ahead(edges, queue, dist);
         let d = dist[v as usize] + 1;
+        // What `v` is, asked only once it has a target to reach (most nodes reach none, and
+        // reading a node's kind is a miss).
+        let mut source = None;
         for e in edges.range(v) {
             if weak[edges.types[e] as usize] {
                 continue;
             }
             let t = edges.to[e];
-            if dist[t as usize] != NO_DISTANCE || !filter.follow(g, v, e) {
+            if dist[t as usize] != NO_DISTANCE {
+                continue;
+            }
+            let source = *source.get_or_insert_with(|| filter.sources.of(g, v));
+            if !filter.follow(g, source, e) {
                 continue;
             }
             dist[t as usize] = d;
@@ -148,6 +155,8 @@ fn prefetch_ahead(edges: EdgeArrays<'_>, queue: &VecDeque<NodeIx>, dist: &[u32])
 
 /// Strong-looking edges DevTools does not follow when measuring distance.
 struct DistanceFilter<'g> {
+    /// Which nodes' edges are filtered by what they are (tested once a node).
+    sources: DistanceSources,
     /// The heap's WeakMap edge names (see [`HeapGraph::ephemeron_names`]).
     ephemerons: &'g FxHashMap<StrId, (u32, u32)>,
     /// WeakMap entries seen from one side (key or table) but not yet from the other.
@@ -157,17 +166,20 @@ struct DistanceFilter<'g> {
 impl<'g> DistanceFilter<'g> {
     fn new(g: &'g HeapGraph) -> Self {
         Self {
+            sources: DistanceSources::new(g),
             ephemerons: g.ephemeron_names(),
             pending_ephemerons: HashSet::new(),
         }
     }
 
-    fn follow(&mut self, g: &HeapGraph, from: NodeIx, e: usize) -> bool {
-        if v8_rules::is_sloppy_function_map_edge(g, from, e) {
-            return false;
-        }
-        if v8_rules::is_map_descriptors(g, from) {
-            return !v8_rules::is_descriptor_value_slot(g, e);
+    /// Should edge `e`, from a node that is `source` to the search, be followed?
+    fn follow(&mut self, g: &HeapGraph, source: DistanceSource, e: usize) -> bool {
+        match source {
+            DistanceSource::NativeContext if v8_rules::is_sloppy_function_map_edge(g, e) => {
+                return false;
+            }
+            DistanceSource::MapDescriptors => return !v8_rules::is_descriptor_value_slot(g, e),
+            _ => {}
         }
         // A WeakMap value is alive only when both its key and the table are: V8 writes one
         // internal edge from each, named after the pair. Follow only the second one seen.

@@ -15,6 +15,7 @@
 
 use super::graph::{EdgeRef, HeapGraph, NodeIx};
 use super::kinds::{EdgeKind, NodeKind};
+use super::strings::NameIds;
 
 // ---------------------------------------------------------------------------------------------
 // Roots (§1.3, §2.2)
@@ -153,22 +154,64 @@ pub fn is_backing_store_edge(name: &str) -> bool {
     matches!(name, TABLE_EDGE | ELEMENTS_EDGE | PROPERTIES_EDGE)
 }
 
-/// Is edge `e` from `from` a native context's `sloppy_function_map`? It keeps nothing alive
-/// that matters to users, and DevTools' distance search does not follow it (§1.4, rule 1).
-pub fn is_sloppy_function_map_edge(g: &HeapGraph, from: NodeIx, e: usize) -> bool {
-    // The edge's own name is read last: most nodes fail the cheaper tests first.
-    g.kind(from) == NodeKind::Hidden
-        && g.name(from) == NATIVE_CONTEXT
-        && g.edge_kind(e) != EdgeKind::Element
-        && g.strings().get(g.edge_name_or_index(e)) == "sloppy_function_map"
-}
-
 /// Name of the arrays older V8 keeps a map's descriptors in.
 pub const MAP_DESCRIPTORS: &str = "(map descriptors)";
 
 /// Is `n` a `(map descriptors)` array?
 pub fn is_map_descriptors(g: &HeapGraph, n: NodeIx) -> bool {
     g.kind(n) == NodeKind::Array && g.name(n) == MAP_DESCRIPTORS
+}
+
+/// What a node is to DevTools' distance search (§1.4): some of a native context's and of a
+/// `(map descriptors)` array's edges are not followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DistanceSource {
+    /// Every edge may be followed.
+    Plain,
+    /// A native context: its `sloppy_function_map` is not followed (rule 1).
+    NativeContext,
+    /// A `(map descriptors)` array: its value slots are not followed (rule 2).
+    MapDescriptors,
+}
+
+/// Tells a node's [`DistanceSource`] by its kind and name id, once a node, with no string
+/// read: the distance search asks for every node whose edges it follows.
+pub struct DistanceSources {
+    native_context: NameIds,
+    map_descriptors: NameIds,
+}
+
+impl DistanceSources {
+    /// The name ids to test against, found in one pass over `g`'s strings.
+    pub fn new(g: &HeapGraph) -> Self {
+        let [native_context, map_descriptors] =
+            g.strings().ids_of_each([NATIVE_CONTEXT, MAP_DESCRIPTORS]);
+        Self {
+            native_context,
+            map_descriptors,
+        }
+    }
+
+    /// What node `n` is to the distance search.
+    #[inline]
+    pub fn of(&self, g: &HeapGraph, n: NodeIx) -> DistanceSource {
+        match g.kind(n) {
+            NodeKind::Hidden if self.native_context.contains(g.name_id(n)) => {
+                DistanceSource::NativeContext
+            }
+            NodeKind::Array if self.map_descriptors.contains(g.name_id(n)) => {
+                DistanceSource::MapDescriptors
+            }
+            _ => DistanceSource::Plain,
+        }
+    }
+}
+
+/// Is edge `e` of a native context its `sloppy_function_map`? It keeps nothing alive that
+/// matters to users, and DevTools' distance search does not follow it (§1.4, rule 1).
+pub fn is_sloppy_function_map_edge(g: &HeapGraph, e: usize) -> bool {
+    g.edge_kind(e) != EdgeKind::Element
+        && g.strings().get(g.edge_name_or_index(e)) == "sloppy_function_map"
 }
 
 /// In a `(map descriptors)` array, is edge `e` a slot holding a key's value through the map
