@@ -5,7 +5,7 @@
 // (../shared/oracle/check-vs-devtools.sh) and run through every CLI command (scripts/cli-outputs.sh).
 // usage: node --expose-gc scripts/make-pathological-snapshots.js OUT_DIR [VARIANT…]
 //        variants: chain, ring, closures, promises, wide, weak, dag (default: all), and deep,
-//        only when named: a 4-million-link chain beside a 3-million-object ring (a 630 MB
+//        only when named: a 4-million-link chain beside a 3-million-object ring (a 645 MB
 //        snapshot, ~20 s; `node --max-old-space-size=8000`)
 // Writes OUT_DIR/<variant>.heapsnapshot (20–150 MB each); don't commit them.
 'use strict';
@@ -83,17 +83,6 @@ const build = {
   },
   // A random DAG with back links to earlier nodes: many nodes with several retainers, the
   // semidominator pass's hard case.
-  // The chain and the ring at scale, for what grows with depth (distances, dominator chains,
-  // retainer paths) on a file of hundreds of MB.
-  deep() {
-    let head = null;
-    for (let i = 0; i < 4_000_000; i++) head = new ChainLink(head, i);
-    const first = new RingNode(0);
-    let last = first;
-    for (let i = 1; i < 3_000_000; i++) { const r = new RingNode(i); last.next = r; last = r; }
-    last.next = first;
-    return { head, first };
-  },
   dag() {
     const rnd = xorshift(7);
     const nodes = [];
@@ -106,6 +95,17 @@ const build = {
       nodes.push(d);
     }
     return { first: nodes[0], some: nodes.filter((_, i) => i % 1000 === 0) };
+  },
+  // The chain and the ring at scale, for what grows with depth (distances, dominator chains,
+  // retainer paths) on a file of hundreds of MB.
+  deep() {
+    let head = null;
+    for (let i = 0; i < 4_000_000; i++) head = new ChainLink(head, i);
+    const first = new RingNode(0);
+    let last = first;
+    for (let i = 1; i < 3_000_000; i++) { const r = new RingNode(i); last.next = r; last = r; }
+    last.next = first;
+    return { head, first };
   },
 };
 

@@ -83,8 +83,7 @@ pub(crate) fn group_by_target<'f>(
         let deal = |h: usize, mut cursor: Vec<u32>| {
             for from in halves[h].clone() {
                 let flags = flags_of(from);
-                let range =
-                    edges.first[from as usize] as usize..edges.first[from as usize + 1] as usize;
+                let range = edges.range(from);
                 for (&t, &ty) in edges.to[range.clone()].iter().zip(&edges.types[range]) {
                     let slot = &mut cursor[(t >> shift) as usize];
                     list[*slot as usize].store(from | flags[ty as usize], Ordering::Relaxed);
@@ -195,7 +194,7 @@ mod tests {
         let value = |from: NodeIx, e: usize| from | flags_of(from)[types[e] as usize];
         let mut expected = vec![Vec::new(); n];
         for from in 0..n as u32 {
-            for e in first[from as usize] as usize..first[from as usize + 1] as usize {
+            for e in edges.range(from) {
                 expected[to[e] as usize].push(value(from, e));
             }
         }

@@ -418,9 +418,10 @@ impl HeapGraph {
         self.node_self_size.share();
     }
 
-    /// Fill the retainer CSR from the edges (a counting sort by target). With two threads the
-    /// sources are split in two halves by edge count; each half counts and places its own
-    /// edges, the lower half first within each target, so the order is the one-thread order.
+    /// Fill the retainer CSR from the edges (a counting sort by target in two stages, see
+    /// `super::by_target`). With two threads the sources are split in two halves by edge
+    /// count; each half deals its own edges, the lower half first within each target, so the
+    /// order is the one-thread order.
     pub(crate) fn build_retainers(&mut self) {
         // The last step of every loader: the self sizes are final, and analyses start their
         // own size columns from them (`self_sizes`), sharing the array until they change it.

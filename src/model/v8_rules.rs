@@ -174,8 +174,8 @@ pub enum DistanceSource {
     MapDescriptors,
 }
 
-/// Tells a node's [`DistanceSource`] by its kind and name id, once a node, with no string
-/// read: the distance search asks for every node whose edges it follows.
+/// Tells a node's [`DistanceSource`] by its kind and name id, with no string read: the distance
+/// search asks once for each node that has a target to reach.
 pub struct DistanceSources {
     native_context: NameIds,
     map_descriptors: NameIds,
