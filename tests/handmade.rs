@@ -532,6 +532,50 @@ fn weakmap_table_edge_does_not_retain_and_value_distance_waits_for_both() {
 }
 
 #[test]
+fn weakmap_edge_names_drop_only_the_named_tables_own_edges() {
+    // Two tables. Only an edge from the very table its name gives is dropped: table A's edge
+    // named for table B, and an ordinary object's edge named for table A, both retain.
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let g = h.node("object", "G", 10);
+    let table_a = h.node("array", "", 30);
+    let table_b = h.node("array", "", 30);
+    let holder = h.node("object", "Holder", 5);
+    let dropped = h.node("object", "Dropped", 50);
+    let named_for_b = h.node("object", "NamedForB", 60);
+    let named_for_a = h.node("object", "NamedForA", 70);
+    let name = |n: u32, value: u32, table: u32, h: &Heap| {
+        format!(
+            "{n} / part of key (Key @1) -> value (V @{}) pair in WeakMap (table @{})",
+            h.id(value),
+            h.id(table)
+        )
+    };
+    let a_own = name(1, dropped, table_a, &h);
+    let a_for_b = name(3, named_for_b, table_b, &h);
+    let holder_for_a = name(5, named_for_a, table_a, &h);
+    h.edge(root, "element", "1", g);
+    h.edge(g, "internal", "a", table_a);
+    h.edge(g, "internal", "b", table_b);
+    h.edge(g, "property", "holder", holder);
+    h.edge(holder, "property", "dropped", dropped);
+    h.edge(table_a, "internal", &a_own, dropped);
+    h.edge(table_a, "internal", &a_for_b, named_for_b);
+    h.edge(holder, "internal", &holder_for_a, named_for_a);
+    let s = h.analyze();
+    check_tree(
+        &s,
+        &[
+            // Held by Holder and by table A's own edge, which does not count.
+            (dropped, holder, 50),
+            (named_for_b, table_a, 60),
+            (named_for_a, holder, 70),
+            (holder, g, 5 + 50 + 70),
+        ],
+    );
+}
+
+#[test]
 fn root_index_and_only_root() {
     // A snapshot with one node: the root retains nothing but itself.
     let mut h = Heap::new();

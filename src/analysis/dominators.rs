@@ -112,11 +112,8 @@ pub struct RetentionRules {
     /// Whether `page_owned` has any node (most Node heaps have none): skips two bit tests an
     /// edge, which miss the cache on big heaps.
     any_page_owned: bool,
-    /// `(table, value)` pairs joined by a WeakMap table's internal edge (DevTools drops these).
-    weakmap_table_edges: FxHashSet<(NodeIx, NodeIx)>,
-    /// Whether forward edges are tested with [`is_weakmap_table_edge`] (DevTools' rules, on a
-    /// heap with WeakMap entries).
-    weakmap_rule: bool,
+    /// The WeakMap table edges, which DevTools does not let retain.
+    weakmap: WeakMapTables,
 }
 
 impl RetentionRules {
@@ -137,44 +134,19 @@ impl RetentionRules {
                 queue.push(e.to);
             }
         }
-        while let Some(v) = queue.pop() {
-            for e in g.edge_range(v) {
-                if g.edge_kind(e) == EdgeKind::Weak {
-                    continue;
-                }
-                let t = g.edge_target(e);
-                if !page.put(t as usize) {
-                    queue.push(t);
-                }
-            }
-        }
-        let weakmap_rule = set == RuleSet::DevTools && !g.ephemeron_names().is_empty();
-        let mut weakmap_table_edges = FxHashSet::default();
-        if weakmap_rule {
-            // Every edge is read: each half of them on its own core.
-            let scan = |nodes: std::ops::Range<NodeIx>| {
-                let mut found = FxHashSet::default();
-                for v in nodes {
-                    for e in g.edge_range(v) {
-                        if is_weakmap_table_edge(g, v, e) {
-                            found.insert((v, g.edge_target(e)));
-                        }
-                    }
-                }
-                found
-            };
-            let mid = g.halfway_by_edges();
-            let (later, first) =
-                crate::parallel::beside(|| scan(mid..n as NodeIx), || scan(0..mid));
-            weakmap_table_edges = first;
-            weakmap_table_edges.extend(later);
-        }
+        // The two are apart: one on each core.
+        let (weakmap, ()) = crate::parallel::beside(
+            || match set {
+                RuleSet::DevTools => WeakMapTables::find(g),
+                RuleSet::Memlab => WeakMapTables::default(),
+            },
+            || reach_along_strong_edges(g, &mut page, queue),
+        );
         Self {
             set,
             any_page_owned: !page.is_clear(),
             page_owned: page,
-            weakmap_table_edges,
-            weakmap_rule,
+            weakmap,
         }
     }
 
@@ -184,8 +156,7 @@ impl RetentionRules {
             set: RuleSet::DevTools,
             page_owned: FixedBitSet::with_capacity(g.node_count()),
             any_page_owned: false,
-            weakmap_table_edges: FxHashSet::default(),
-            weakmap_rule: false,
+            weakmap: WeakMapTables::default(),
         }
     }
 
@@ -199,14 +170,14 @@ impl RetentionRules {
     /// made once.
     #[inline]
     fn allows_into(&self, g: &HeapGraph, to: NodeIx) -> impl Fn(NodeIx) -> bool + '_ {
-        let (root, into_page) = (
+        let (root, into_page, weakmap_value) = (
             g.root(),
             self.any_page_owned && self.page_owned.contains(to as usize),
+            self.weakmap.values.contains(to as usize),
         );
         move |from| {
             (!into_page || from == root || self.page_owned.contains(from as usize))
-                && (self.weakmap_table_edges.is_empty()
-                    || !self.weakmap_table_edges.contains(&(from, to)))
+                && (!weakmap_value || !self.weakmap.pairs.contains(&(from, to)))
         }
     }
 
@@ -219,13 +190,20 @@ impl RetentionRules {
         }
     }
 
+    /// Is `v` page-owned (on a heap where any node is)? Asked of a node whose retainers will
+    /// be tested by [`allows_into`](Self::allows_into), whose bit was asked for ahead.
+    #[inline]
+    fn page_owned_bit(&self, v: NodeIx) -> bool {
+        self.any_page_owned && self.page_owned.contains(v as usize)
+    }
+
     /// Does forward edge `e` from `from` retain its target?
     #[inline]
     fn edge_retains(&self, g: &HeapGraph, from: NodeIx, e: usize) -> bool {
         if !g.is_essential_edge(from, e) {
             return false;
         }
-        if self.weakmap_rule && is_weakmap_table_edge(g, from, e) {
+        if self.weakmap.tables.contains(from as usize) && is_weakmap_table_edge(g, from, e) {
             return false;
         }
         self.page_allows(g, from, g.edge_target(e))
@@ -254,6 +232,94 @@ impl RetentionRules {
                 .iter()
                 .all(|e| matches!(e.kind, EdgeKind::Weak | EdgeKind::Shortcut)),
         }
+    }
+}
+
+/// Mark in `reached` every node that `queue`'s nodes (marked already) reach along edges that
+/// are not weak. On a Node heap whose data hangs off `global` this is most of the heap, so it is
+/// breadth-first, asking for each node's data a few places ahead in the queue: a depth-first
+/// walk would wait on memory at every node. (The set is the same in any order.)
+fn reach_along_strong_edges(g: &HeapGraph, reached: &mut FixedBitSet, mut queue: Vec<NodeIx>) {
+    let (edges, weak) = (g.edge_arrays(), g.weak_edge_types());
+    let mut next = 0;
+    while let Some(&v) = queue.get(next) {
+        // Where the edges of the node 16 places on start; the first targets and types of the
+        // node 8 places on (its start asked for 8 steps ago); the first targets' bits of the
+        // node 4 places on.
+        if let Some(&far) = queue.get(next + 16) {
+            prefetch(&edges.first[far as usize]);
+        }
+        if let Some(&mid) = queue.get(next + 8) {
+            let start = edges.first[mid as usize] as usize;
+            if let (Some(to), Some(ty)) = (edges.to.get(start), edges.types.get(start)) {
+                prefetch(to);
+                prefetch(ty);
+            }
+        }
+        if let Some(&near) = queue.get(next + 4) {
+            for &t in edges.to[edges.range(near)].iter().take(8) {
+                prefetch_bit(reached, t);
+            }
+        }
+        next += 1;
+        for e in edges.range(v) {
+            if weak[edges.types[e] as usize] {
+                continue;
+            }
+            let t = edges.to[e];
+            if !reached.put(t as usize) {
+                queue.push(t);
+            }
+        }
+    }
+}
+
+/// The WeakMap tables' own internal edges to their values (see [`is_weakmap_table_edge`]).
+#[derive(Default)]
+struct WeakMapTables {
+    /// `(table, value)` pairs joined by such an edge.
+    pairs: FxHashSet<(NodeIx, NodeIx)>,
+    /// The tables: the search tests the edges of these only by name. No capacity (so every
+    /// test is false) on a heap without any.
+    tables: FixedBitSet,
+    /// The values: the semidominator pass looks up the retainers of these only in `pairs`.
+    values: FixedBitSet,
+}
+
+impl WeakMapTables {
+    /// The tables are the nodes whose ids the edge names give (`… (table @789)`): only their
+    /// edges are read, not every edge's name (a heap with a million WeakMap entries has a
+    /// million such names, and half its edges are internal ones).
+    fn find(g: &HeapGraph) -> Self {
+        let mut found = Self::default();
+        let names = g.ephemeron_names();
+        if names.is_empty() {
+            return found;
+        }
+        let table_ids: FxHashSet<u32> = names.values().map(|&(_, table)| table).collect();
+        let (low, high) = table_ids
+            .iter()
+            .fold((u32::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
+        let n = g.node_count();
+        for v in 0..n as NodeIx {
+            let id = g.id(v);
+            if id < low || id > high || !table_ids.contains(&id) {
+                continue;
+            }
+            for e in g.edge_range(v) {
+                if is_weakmap_table_edge(g, v, e) {
+                    let to = g.edge_target(e);
+                    if found.pairs.is_empty() {
+                        found.tables.grow(n);
+                        found.values.grow(n);
+                    }
+                    found.pairs.insert((v, to));
+                    found.tables.insert(v as usize);
+                    found.values.insert(to as usize);
+                }
+            }
+        }
+        found
     }
 }
 
@@ -713,8 +779,13 @@ impl RetainerSource<'_> {
                 self.rules.prefetch_into(w);
             }
             if let Some(w) = ahead(NUMBERS) {
+                let into_page = self.rules.page_owned_bit(w);
                 for v in retainers.essential(w).take(8) {
                     prefetch(&self.num[v as usize]);
+                    if into_page {
+                        // The page-owned rule reads the retainer's bit too.
+                        prefetch_bit(&self.rules.page_owned, v);
+                    }
                 }
             }
             let w = self.vertex[i as usize];

@@ -520,7 +520,10 @@ impl HeapGraph {
                 })
                 .collect::<Vec<_>>()
             });
-            parsed.into_iter().flatten().collect()
+            let mut names = super::FxHashMap::default();
+            names.reserve(parsed.iter().map(Vec::len).sum());
+            names.extend(parsed.into_iter().flatten());
+            names
         })
     }
 
