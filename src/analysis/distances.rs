@@ -134,21 +134,41 @@ fn bfs(
 /// steps ago); the distances of the first targets of the node 4 places on. Hints only.
 #[inline]
 fn prefetch_ahead(edges: EdgeArrays<'_>, queue: &VecDeque<NodeIx>, dist: &[u32]) {
-    if let Some(&far) = queue.get(16) {
+    prefetch_queued(
+        edges,
+        |k| queue.get(k).copied(),
+        4,
+        |t| {
+            if let Some(d) = dist.get(t as usize) {
+                prefetch(d);
+            }
+        },
+    );
+}
+
+/// The stages of [`prefetch_ahead`] for any breadth-first walk over `edges`: `queued(k)` is the
+/// node `k` places on in its queue, and `target` asks for what the walk reads of each of the
+/// first `near_targets` targets of the node 4 places on.
+#[inline]
+pub(crate) fn prefetch_queued(
+    edges: EdgeArrays<'_>,
+    queued: impl Fn(usize) -> Option<NodeIx>,
+    near_targets: usize,
+    target: impl Fn(NodeIx),
+) {
+    if let Some(far) = queued(16) {
         prefetch(&edges.first[far as usize]);
     }
-    if let Some(&mid) = queue.get(8) {
+    if let Some(mid) = queued(8) {
         let start = edges.first[mid as usize] as usize;
         if let (Some(to), Some(ty)) = (edges.to.get(start), edges.types.get(start)) {
             prefetch(to);
             prefetch(ty);
         }
     }
-    if let Some(&near) = queue.get(4) {
-        for &t in edges.to[edges.range(near)].iter().take(4) {
-            if let Some(d) = dist.get(t as usize) {
-                prefetch(d);
-            }
+    if let Some(near) = queued(4) {
+        for &t in edges.to[edges.range(near)].iter().take(near_targets) {
+            target(t);
         }
     }
 }

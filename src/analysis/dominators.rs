@@ -190,13 +190,6 @@ impl RetentionRules {
         }
     }
 
-    /// Is `v` page-owned (on a heap where any node is)? Asked of a node whose retainers will
-    /// be tested by [`allows_into`](Self::allows_into), whose bit was asked for ahead.
-    #[inline]
-    fn page_owned_bit(&self, v: NodeIx) -> bool {
-        self.any_page_owned && self.page_owned.contains(v as usize)
-    }
-
     /// Does forward edge `e` from `from` retain its target?
     #[inline]
     fn edge_retains(&self, g: &HeapGraph, from: NodeIx, e: usize) -> bool {
@@ -237,30 +230,19 @@ impl RetentionRules {
 
 /// Mark in `reached` every node that `queue`'s nodes (marked already) reach along edges that
 /// are not weak. On a Node heap whose data hangs off `global` this is most of the heap, so it is
-/// breadth-first, asking for each node's data a few places ahead in the queue: a depth-first
-/// walk would wait on memory at every node. (The set is the same in any order.)
+/// breadth-first, asking for each node's data a few places ahead in the queue as the distances do
+/// (`prefetch_queued`): a depth-first walk would wait on memory at every node. (The set is the
+/// same in any order.)
 fn reach_along_strong_edges(g: &HeapGraph, reached: &mut FixedBitSet, mut queue: Vec<NodeIx>) {
     let (edges, weak) = (g.edge_arrays(), g.weak_edge_types());
     let mut next = 0;
     while let Some(&v) = queue.get(next) {
-        // Where the edges of the node 16 places on start; the first targets and types of the
-        // node 8 places on (its start asked for 8 steps ago); the first targets' bits of the
-        // node 4 places on.
-        if let Some(&far) = queue.get(next + 16) {
-            prefetch(&edges.first[far as usize]);
-        }
-        if let Some(&mid) = queue.get(next + 8) {
-            let start = edges.first[mid as usize] as usize;
-            if let (Some(to), Some(ty)) = (edges.to.get(start), edges.types.get(start)) {
-                prefetch(to);
-                prefetch(ty);
-            }
-        }
-        if let Some(&near) = queue.get(next + 4) {
-            for &t in edges.to[edges.range(near)].iter().take(8) {
-                prefetch_bit(reached, t);
-            }
-        }
+        crate::analysis::distances::prefetch_queued(
+            edges,
+            |k| queue.get(next + k).copied(),
+            8,
+            |t| prefetch_bit(reached, t),
+        );
         next += 1;
         for e in edges.range(v) {
             if weak[edges.types[e] as usize] {
@@ -280,9 +262,10 @@ struct WeakMapTables {
     /// `(table, value)` pairs joined by such an edge.
     pairs: FxHashSet<(NodeIx, NodeIx)>,
     /// The tables: the search tests the edges of these only by name. No capacity (so every
-    /// test is false) on a heap without any.
+    /// test is false) on a heap without WeakMap edge names.
     tables: FixedBitSet,
     /// The values: the semidominator pass looks up the retainers of these only in `pairs`.
+    /// No capacity on a heap without WeakMap edge names.
     values: FixedBitSet,
 }
 
@@ -301,6 +284,8 @@ impl WeakMapTables {
             .iter()
             .fold((u32::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
         let n = g.node_count();
+        found.tables.grow(n);
+        found.values.grow(n);
         for v in 0..n as NodeIx {
             let id = g.id(v);
             if id < low || id > high || !table_ids.contains(&id) {
@@ -309,10 +294,6 @@ impl WeakMapTables {
             for e in g.edge_range(v) {
                 if is_weakmap_table_edge(g, v, e) {
                     let to = g.edge_target(e);
-                    if found.pairs.is_empty() {
-                        found.tables.grow(n);
-                        found.values.grow(n);
-                    }
                     found.pairs.insert((v, to));
                     found.tables.insert(v as usize);
                     found.values.insert(to as usize);
@@ -779,13 +760,8 @@ impl RetainerSource<'_> {
                 self.rules.prefetch_into(w);
             }
             if let Some(w) = ahead(NUMBERS) {
-                let into_page = self.rules.page_owned_bit(w);
                 for v in retainers.essential(w).take(8) {
                     prefetch(&self.num[v as usize]);
-                    if into_page {
-                        // The page-owned rule reads the retainer's bit too.
-                        prefetch_bit(&self.rules.page_owned, v);
-                    }
                 }
             }
             let w = self.vertex[i as usize];
