@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate fuzz/seeds/index_cache/: real index files, written by heapsight itself (the CLI's
 # `summary` through the index cache) for the V8 seeds. Run from the repository root after a
-# change of the index format (FORMAT_VERSION in src/store/index_cache.rs).
+# change of the index format (FORMAT_VERSION in src/store/index_cache/mod.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --no-default-features --bin heapsight
