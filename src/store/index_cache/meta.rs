@@ -9,6 +9,7 @@ use crate::model::{
     AllocationTraces, EdgeKind, FieldTable, FxHashMap, Location, NodeKind, SnapshotInfo, TraceNode,
 };
 
+/// Writes the meta section: little-endian integers, and strings and lists after their length.
 #[derive(Default)]
 pub(super) struct MetaWriter(pub(super) Vec<u8>);
 

@@ -12,6 +12,7 @@ use crate::analysis::AnalyzedSnapshot;
 use crate::model::column::Pod;
 use crate::model::Column;
 
+/// The index file being written: where the next section starts, and the table so far.
 struct IndexWriter {
     w: BufWriter<File>,
     pos: u64,
