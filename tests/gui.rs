@@ -613,6 +613,32 @@ fn leaks_view_lists_one_time_allocations_apart() {
     ));
 }
 
+/// Bun's trio (objects numbered afresh in every snapshot): the Leaks view says leaks cannot be
+/// detected instead of "No leaks found.", and the Comparison view warns about its counts.
+#[test]
+fn leaks_and_comparison_views_say_bun_snapshots_cannot_be_matched() {
+    let (mut h, report) = leaks_view_report("sample-snapshots/bun-leak", "heapsnapshot.gz");
+    assert!(!report.ids_kept);
+    h.run_steps(2);
+    h.get_by_label(&heapsight::report::leaks::headline(&report));
+    assert!(h.query_by_label("No leaks found.").is_none());
+    let last = h.state().tabs.len() - 1;
+    h.state_mut().tabs[last].show::<ComparisonView>();
+    step_until(&mut h, "the comparison with the target", |app| {
+        app.tabs[last]
+            .view::<ComparisonView>()
+            .unwrap()
+            .diff()
+            .is_some()
+    });
+    h.run_steps(2);
+    let warning = heapsight::analysis::diff::ids_not_kept_message(
+        "target.heapsnapshot.gz",
+        "final.heapsnapshot.gz",
+    );
+    h.get_by_label(&warning);
+}
+
 /// An HTTP service measured right after its last request: no cluster, and the last request's
 /// leftovers listed apart as replaced values.
 #[test]

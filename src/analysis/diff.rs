@@ -41,9 +41,35 @@ pub struct SnapshotDiff {
     /// Largest JS object id in the base (odd ids; embedder objects have even, address-like ids,
     /// skipped as DevTools does): objects above it were allocated after the base.
     pub base_max_id: u32,
+    /// Whether the two snapshots number their objects alike ([`ids_kept`]). When false, every
+    /// object counts as new or deleted, and only the delta columns mean anything.
+    pub ids_kept: bool,
     /// New objects (target node indices), kept to drill into a class.
     #[serde(skip)]
     pub new_nodes: Vec<NodeIx>,
+}
+
+/// Whether two snapshots number their objects alike, so that an object can be matched across
+/// them by its id; `shared` is how many ids the two have in common. V8 keeps an object's id for
+/// as long as it lives, so two snapshots of one V8 process share thousands of ids however much
+/// of the heap changed (the runtime's own code and maps stay). Bun 1.x (JavaScriptCore writing
+/// V8's format) numbers every snapshot afresh: its snapshots share only their roots' ids. Then
+/// new and deleted objects, leaks and collections matched by id mean nothing, while class
+/// counts and sizes still compare. Fewer shared ids than 1 % of the smaller snapshot's nodes
+/// (and than 1000) says the writer renumbered them; heaps under 100 nodes always pass.
+pub fn ids_kept(shared: u64, nodes_a: usize, nodes_b: usize) -> bool {
+    let smaller = nodes_a.min(nodes_b) as u64;
+    shared >= (smaller / 100).min(1000)
+}
+
+/// What to tell the user when [`ids_kept`] is false for the snapshots named `a` and `b`.
+pub fn ids_not_kept_message(a: &str, b: &str) -> String {
+    format!(
+        "{a} and {b} share almost no object ids: their writer numbered the objects afresh in \
+         each snapshot (Bun does), so objects cannot be matched across them. New and deleted \
+         objects and leaks found by id would be wrong; the class counts and sizes compare \
+         (`heapsight trend`, the comparison's delta columns)"
+    )
 }
 
 /// Node ids of `s`, sorted, with their node index.
@@ -80,12 +106,14 @@ impl SnapshotDiff {
             })
         }
         let mut new_nodes = Vec::new();
+        let mut shared = 0u64;
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             let next_a = a.get(i).map(|x| x.0);
             let next_b = b.get(j).map(|x| x.0);
             match (next_a, next_b) {
                 (Some(x), Some(y)) if x == y => {
+                    shared += 1;
                     i += 1;
                     j += 1;
                 }
@@ -135,6 +163,7 @@ impl SnapshotDiff {
                 .map(|x| x.0)
                 .find(|id| id % 2 == 1)
                 .unwrap_or(0),
+            ids_kept: ids_kept(shared, a.len(), b.len()),
             classes,
             new_nodes,
         }
@@ -160,5 +189,25 @@ impl SnapshotDiff {
             .copied()
             .filter(|&n| g.id(n) > self.base_max_id)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ids_kept;
+
+    #[test]
+    fn ids_are_kept_unless_almost_none_are_shared() {
+        // Bun's trio: 4585 and 10551 nodes, only the two roots shared.
+        assert!(!ids_kept(2, 4585, 10_551));
+        // A big heap whose data was all replaced still shares the runtime's thousands.
+        assert!(ids_kept(40_000, 10_000_000, 10_000_000));
+        // But a big heap that shares fewer than 1000 ids does not keep them.
+        assert!(!ids_kept(999, 10_000_000, 10_000_000));
+        // 1 % of the smaller heap is enough for smaller heaps.
+        assert!(ids_kept(50, 5_000, 1_000_000));
+        assert!(!ids_kept(49, 5_000, 1_000_000));
+        // Tiny hand-made heaps always pass.
+        assert!(ids_kept(0, 99, 99));
     }
 }

@@ -432,6 +432,7 @@ impl GateVerdict {
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
             surviving_count: report.surviving_count,
             clusters,
+            ids_kept: report.ids_kept,
             one_time_allocations: report.one_time_allocations.clone(),
             replaced_values: report.replaced_values.clone(),
         }
@@ -492,6 +493,7 @@ mod tests {
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
             surviving_count: 0,
             clusters,
+            ids_kept: true,
             one_time_allocations: Vec::new(),
             replaced_values: Vec::new(),
         }

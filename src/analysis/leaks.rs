@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
@@ -70,6 +71,10 @@ pub struct LeakReport {
     pub leaked_count: u64,
     /// Bytes retained by all clusters.
     pub leaked_retained_size: u64,
+    /// Whether the baseline and target, and the target and final snapshot, number their
+    /// objects alike ([`super::diff::ids_kept`]). When false nothing can be told apart by id:
+    /// the report is empty and must not be read as "no leak".
+    pub ids_kept: bool,
     /// Objects the runtime made once, lazily, on first use, grouped like clusters (largest
     /// retained size first). Not leaks: never in `clusters`, the counts above or the gate.
     pub one_time_allocations: Vec<LeakCluster>,
@@ -569,6 +574,25 @@ impl LeakReport {
         let g = final_.graph();
         let a = &final_.analysis;
         let n = g.node_count();
+        let shared_bt = target_ids
+            .iter()
+            .filter(|id| base_ids.contains_key(id))
+            .count();
+        let shared_tf = (0..n as NodeIx)
+            .filter(|&v| target_ids.contains(&g.id(v)))
+            .count();
+        let (nb, nt) = (baseline.graph().node_count(), target.graph().node_count());
+        if !ids_kept(shared_bt as u64, nb, nt) || !ids_kept(shared_tf as u64, nt, n) {
+            return Self {
+                clusters: Vec::new(),
+                surviving_count: 0,
+                leaked_count: 0,
+                leaked_retained_size: 0,
+                ids_kept: false,
+                one_time_allocations: Vec::new(),
+                replaced_values: Vec::new(),
+            };
+        }
         // Surviving: allocated after the baseline, seen in the target, alive and reachable now.
         let mut surviving = vec![false; n];
         let mut surviving_count = 0u64;
@@ -722,6 +746,7 @@ impl LeakReport {
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
             surviving_count,
             clusters,
+            ids_kept: true,
             one_time_allocations: sorted(one_time),
             replaced_values: sorted(replaced),
         }

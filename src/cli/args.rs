@@ -164,7 +164,8 @@ pub enum Command {
     },
     /// Three-snapshot leak detection: what was allocated after BASELINE, exists in TARGET and
     /// is still alive in FINAL, clustered by retainer path. Exit code 1 when --fail-on-leak trips,
-    /// 2 for a malformed ignore file.
+    /// 2 for a malformed ignore file or for snapshots whose objects cannot be matched by id
+    /// (Bun numbers them afresh in every snapshot).
     Leaks {
         /// Before the action.
         #[arg(long)]

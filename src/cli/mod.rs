@@ -157,7 +157,15 @@ fn run(cli: Cli) -> Result<()> {
                 min_count,
                 min_bytes,
             };
-            let LeakRun { report, verdict } = LeakRun::compute(&b, &t, &f, &rules, limits)?;
+            let LeakRun { report, verdict } = match LeakRun::compute(&b, &t, &f, &rules, limits) {
+                Err(Error::CannotCompare(why)) => {
+                    if let Some(path) = &junit {
+                        write_file(path, &crate::report::junit::error_junit(&why))?;
+                    }
+                    return Err(Error::CannotCompare(why));
+                }
+                run => run?,
+            };
             let gated = GatedLeaks {
                 report: &report,
                 rules: &rules,

@@ -230,6 +230,16 @@ impl LeakRun {
             }
         }
         let report = LeakReport::compute(&baseline.data, &target.data, &final_.data);
+        if !report.ids_kept {
+            let name = |d: &Document| d.path.display().to_string();
+            return Err(Error::CannotCompare(format!(
+                "cannot detect leaks: {}",
+                crate::analysis::diff::ids_not_kept_message(
+                    &format!("{}, {}", name(baseline), name(target)),
+                    &name(final_)
+                )
+            )));
+        }
         let verdict = GateVerdict::compute(&report, rules, limits);
         Ok(Self { report, verdict })
     }

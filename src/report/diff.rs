@@ -9,7 +9,7 @@ use super::document::to_csv;
 use super::json::to_json;
 use super::{human_bytes, one_line, signed_bytes};
 use crate::analysis::alloc::SiteDiffRow;
-use crate::analysis::diff::SnapshotDiff;
+use crate::analysis::diff::{ids_not_kept_message, SnapshotDiff};
 use crate::error::Result;
 
 /// The count and size columns of a per-class comparison table, after the class.
@@ -51,6 +51,10 @@ pub fn snapshot_text(before: &Path, after: &Path, d: &SnapshotDiff, shown: usize
         "Freed",
         "Size delta"
     );
+    if !d.ids_kept {
+        let (a, b) = (before.display().to_string(), after.display().to_string());
+        out.insert_str(0, &format!("warning: {}\n\n", ids_not_kept_message(&a, &b)));
+    }
     for r in &d.classes[..shown] {
         out.push_str(&format!(
             "{:<40} {:>8} {:>8} {:>+8} {:>11} {:>11} {:>12}\n",

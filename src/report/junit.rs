@@ -41,6 +41,23 @@ fn what(c: &LeakCluster) -> String {
     )
 }
 
+/// The JUnit XML document for a leak search that could not be made (`why`): one test case in
+/// error, so that a CI job reading the file fails there too rather than finding it missing.
+pub fn error_junit(why: &str) -> String {
+    let counts = "tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\"";
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <testsuites name=\"heapsight\" {counts}>\n\
+         \x20 <testsuite name=\"heapsight leaks\" {counts}>\n\
+         \x20   <testcase classname=\"heapsight.leaks\" name=\"leak detection\">\n\
+         \x20     <error message=\"{}\"/>\n\
+         \x20   </testcase>\n\
+         \x20 </testsuite>\n\
+         </testsuites>\n",
+        xml_escape(why)
+    )
+}
+
 /// The JUnit XML document for a gated leak search.
 pub fn to_junit(g: &GatedLeaks) -> String {
     let clusters = &g.report.clusters;

@@ -30,6 +30,12 @@ pub fn reached_through_note(c: &LeakCluster) -> String {
 
 /// The one line that sums up a leak search (the CLI's first line, the Leaks view's headline).
 pub fn headline(r: &LeakReport) -> String {
+    if !r.ids_kept {
+        return "Leaks cannot be detected: the snapshots share almost no object ids (their \
+                writer numbered the objects afresh in each one, as Bun does), so no object \
+                can be followed from one to the next"
+            .into();
+    }
     format!(
         "{}, retaining {} ({} objects survived from target to final)",
         counts(r),

@@ -39,6 +39,17 @@ pub fn order_text(t: &Trend) -> String {
     }
 }
 
+/// A warning when the snapshots do not number their objects alike (see [`Trend::ids_kept`]).
+pub fn ids_note(t: &Trend) -> Option<String> {
+    (!t.ids_kept).then(|| {
+        "the snapshots share almost no object ids (their writer numbered the objects afresh \
+         in each one, as Bun does): collections, WebAssembly memories and buffer holders \
+         cannot be followed from one to the next and the objects new in each step are not \
+         counted; only class and ArrayBuffer totals are compared"
+            .to_string()
+    })
+}
+
 /// The gate's limits in words.
 pub fn limits_text(t: &Trend) -> String {
     format!(
@@ -145,6 +156,9 @@ fn shown(t: &Trend, top: usize) -> Vec<&Series> {
 /// added first) and, for growing classes, the objects new in each step still alive at the end.
 pub fn text(t: &Trend, rules: &IgnoreRules, gated: bool, top: usize) -> String {
     let mut out = format!("{}\n", headline(t));
+    if let Some(note) = ids_note(t) {
+        let _ = writeln!(out, "warning: {note}.");
+    }
     let _ = writeln!(out, "Snapshots, {}:", order_text(t));
     for (i, s) in t.snapshots.iter().enumerate() {
         let _ = writeln!(
@@ -297,6 +311,9 @@ pub fn blocks(t: &Trend, gated: bool, top: usize) -> Vec<Block> {
         headline(t),
         order_text(t)
     )));
+    if let Some(note) = ids_note(t) {
+        b.push(Block::Paragraph(format!("Warning: {note}.")));
+    }
     b.push(Block::table(
         &["#", "Snapshot", "Highest id", "Nodes", "Total"],
         &[true, false, true, true, true],

@@ -50,7 +50,7 @@ use super::leak_gate::{IgnoreMatch, IgnoreRules, Limits};
 use crate::model::v8_rules::is_engine_class_name;
 use crate::model::FxHashSet;
 use crate::store::Document;
-use extract::UNCOUNTED;
+use extract::{SortedIds, UNCOUNTED};
 
 /// Default for [`TrendOptions::min_bytes`]: a series must have added 16 KiB from the first
 /// snapshot to the last to trip the gate. A leak that grows in every step adds at least that
@@ -285,6 +285,11 @@ pub struct Trend {
     pub min_bytes: u64,
     /// Every series, most bytes added first.
     pub series: Vec<Series>,
+    /// Whether each snapshot numbers its objects as the one before it does
+    /// ([`crate::analysis::diff::ids_kept`]). When false (Bun renumbers every snapshot), the
+    /// series matched by id (collections, memories, buffer holders) and the survivors per step
+    /// are left out: only class and `ArrayBuffer` totals are compared.
+    pub ids_kept: bool,
 }
 
 /// Collects snapshot parts one at a time, keeping only what the trend needs (see the module
@@ -386,6 +391,19 @@ fn birth_steps(parts: &[SnapshotPart]) -> Vec<u16> {
     born
 }
 
+/// How many ids two sorted id lists have in common.
+fn shared_ids(a: &SortedIds, b: &SortedIds) -> u64 {
+    let mut b = b.iter().peekable();
+    let mut shared = 0;
+    for id in a.iter() {
+        while b.next_if(|&x| x < id).is_some() {}
+        if b.peek() == Some(&id) {
+            shared += 1;
+        }
+    }
+    shared
+}
+
 fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) -> Trend {
     let given = parts.len();
     let by_clock = parts.iter().all(|p| p.clock > 0);
@@ -399,6 +417,10 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
     let n = parts.len();
     let steps = n - 1;
     let last = &parts[n - 1];
+    let ids_kept = parts.windows(2).all(|w| {
+        let shared = shared_ids(&w[0].ids, &w[1].ids);
+        crate::analysis::diff::ids_kept(shared, w[0].ids.len(), w[1].ids.len())
+    });
 
     // Classes: every name in any snapshot.
     let mut names: Vec<&str> = parts
@@ -435,6 +457,10 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
             get(|c| c.shallow),
         );
         s.retained = Some(get(|c| c.retained));
+        if !ids_kept {
+            series.push(s);
+            continue;
+        }
         let li = last.classes.binary_search_by(|c| (*c.name).cmp(name));
         s.new_alive = Some(match li {
             Ok(i) => new_alive[i].clone(),
@@ -451,8 +477,9 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         }
         series.push(s);
     }
-    // Collections alive at the end.
-    for (i, c) in last.collections.iter().enumerate() {
+    // Collections alive at the end (matched by id, like the memories and holders below).
+    let by_id = if ids_kept { last.collections.len() } else { 0 };
+    for (i, c) in last.collections.iter().enumerate().take(by_id) {
         let kind = last.collection_kinds[i];
         if kind == CollectionKind::Object && c.entries < MANY_ENTRIES {
             continue;
@@ -490,7 +517,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         parts.iter().map(|p| p.array_buffers.1).collect(),
         parts.iter().map(|p| p.array_buffers.0).collect(),
     ));
-    for &(id, _, _) in &last.wasm {
+    for &(id, _, _) in last.wasm.iter().filter(|_| ids_kept) {
         let at = |p: &SnapshotPart| {
             p.wasm
                 .binary_search_by_key(&id, |w| w.0)
@@ -505,7 +532,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
             parts.iter().map(|p| at(p).map_or(0, |w| w.1)).collect(),
         ));
     }
-    for (id, class, _, _) in &last.holders {
+    for (id, class, _, _) in last.holders.iter().filter(|_| ids_kept) {
         let at = |p: &SnapshotPart| {
             p.holders
                 .binary_search_by_key(id, |h| h.0)
@@ -558,6 +585,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         min_steps,
         min_bytes: opts.min_bytes,
         series,
+        ids_kept,
     }
 }
 

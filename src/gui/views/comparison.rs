@@ -91,6 +91,13 @@ impl ComparisonView {
             crate::report::diff::snapshot_headline(diff),
             diff.allocated_between(&snap.data).len()
         ));
+        if !diff.ids_kept {
+            let base = chosen(others, self.base).map_or("the base", |b| b.title.as_str());
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                crate::analysis::diff::ids_not_kept_message(base, &snap.title),
+            );
+        }
         let mut clicked: Option<String> = None;
         let height = ui.available_height();
         ui.push_id("comparison table", |ui| {

@@ -92,6 +92,13 @@ impl LeaksView {
         let Some(report) = &self.report else {
             return;
         };
+        if !report.ids_kept {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                crate::report::leaks::headline(report),
+            );
+            return;
+        }
         ui.label(crate::report::leaks::headline(report));
         not_counted(
             ui,

@@ -116,6 +116,9 @@ impl TrendsView {
             }
         };
         ui.label(crate::report::trend::headline(t));
+        if let Some(note) = crate::report::trend::ids_note(t) {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {note}."));
+        }
         ui.label(
             egui::RichText::new(format!(
                 "Snapshots {}: {}",

@@ -63,6 +63,8 @@ fn investigate(session: &Session, a: InvestigateArgs, progress: Progress<'_>) ->
     let docs = session.get_all(&a.docs)?;
     let last = &docs[docs.len() - 1];
     let mut findings = Vec::new();
+    // What could not be looked into, and why (said before the findings).
+    let mut notes = Vec::new();
     if let Some(p) = last.profile() {
         profile_findings(
             &mut findings,
@@ -79,7 +81,10 @@ fn investigate(session: &Session, a: InvestigateArgs, progress: Progress<'_>) ->
             .collect();
         if snapshots.len() == 3 {
             progress.step("leaks", 1, 3)?;
-            leak_findings(&mut findings, snapshots[0], snapshots[1], snapshots[2])?;
+            match leak_findings(&mut findings, snapshots[0], snapshots[1], snapshots[2]) {
+                Err(Error::CannotCompare(why)) => notes.push(why),
+                other => other?,
+            }
         }
         if snapshots.len() >= 2 {
             progress.step("trend", 2, 3)?;
@@ -95,6 +100,9 @@ fn investigate(session: &Session, a: InvestigateArgs, progress: Progress<'_>) ->
         findings.len(),
         names.join(", ")
     );
+    for n in &notes {
+        let _ = writeln!(out, "note: {n}");
+    }
     for (i, f) in findings.iter().enumerate() {
         let _ = writeln!(
             out,

@@ -4,6 +4,7 @@ use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use super::memory_blocks::{memory_growth_blocks, snapshot_memory_blocks};
 use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::detached::PathText;
+use crate::analysis::diff::ids_not_kept_message;
 use crate::analysis::leaks::{LeakCluster, LeakReport};
 use crate::model::v8_rules::is_engine_class_name;
 use crate::report::document::Block;
@@ -32,6 +33,15 @@ fn path_lines(steps: &[PathText]) -> Vec<String> {
 
 /// The leak clusters as report blocks.
 pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
+    if !l.ids_kept {
+        return vec![
+            Block::Heading(2, "Leaks (baseline → target → final)".into()),
+            Block::Paragraph(format!(
+                "Leaks cannot be detected here: {}.",
+                ids_not_kept_message(&format!("{}, {}", files[0], files[1]), files[2])
+            )),
+        ];
+    }
     let mut b = vec![
         Block::Heading(2, "Leaks (baseline → target → final)".into()),
         Block::Paragraph(format!(
@@ -196,6 +206,12 @@ impl LeakSuspectsReport {
                 "{}.",
                 diff::headline(c.new_count, c.alloc_size, c.deleted_count, c.freed_size)
             )));
+            if !c.ids_kept {
+                b.push(Block::Paragraph(format!(
+                    "Warning: {}.",
+                    ids_not_kept_message(&c.base, &c.target)
+                )));
+            }
             b.push(Block::Table {
                 head: std::iter::once("Class")
                     .chain(diff::COUNT_COLUMNS)

@@ -103,6 +103,8 @@ pub struct ComparisonSection {
     pub freed_size: u64,
     /// Classes with the largest size delta (top 30).
     pub classes: Vec<DiffRow>,
+    /// Whether the two number their objects alike (else only the deltas mean anything).
+    pub ids_kept: bool,
 }
 
 impl SnapshotSection {
@@ -167,6 +169,7 @@ impl LeakSuspectsReport {
                 deleted_count: d.deleted_count,
                 alloc_size: d.alloc_size,
                 freed_size: d.freed_size,
+                ids_kept: d.ids_kept,
                 classes: d.classes.into_iter().take(30).collect(),
             }
         });
