@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fresh_dir, heapsight, sample};
+use common::{fresh_dir, heapsight, open_sample, sample};
 use heapsight::analysis::diff::SnapshotDiff;
 use heapsight::analysis::leak_gate::{IgnoreRules, Limits};
 use heapsight::analysis::leaks::LeakReport;
@@ -18,21 +18,11 @@ use heapsight::Error;
 
 const STEPS: [&str; 3] = ["baseline", "target", "final"];
 
-fn open(rel: &str) -> Document {
-    Document::open(
-        &sample(rel),
-        &Default::default(),
-        Default::default(),
-        Default::default(),
-    )
-    .expect("the sample opens")
-}
-
 /// `dir`'s baseline, target and final, as documents.
 fn trio(dir: &str, ext: &str) -> Vec<Document> {
     STEPS
         .iter()
-        .map(|s| open(&format!("{dir}/{s}.{ext}")))
+        .map(|s| open_sample(&format!("{dir}/{s}.{ext}")))
         .collect()
 }
 

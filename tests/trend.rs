@@ -22,13 +22,7 @@ const STEPS: [&str; 4] = [
 ];
 
 fn open(rel: &str) -> Document {
-    Document::open(
-        &sample(rel),
-        &Default::default(),
-        Default::default(),
-        Default::default(),
-    )
-    .expect("the sample opens")
+    common::open_sample(rel)
 }
 
 /// The parts of the four steps, each taken from its document, which is then dropped.

@@ -259,6 +259,18 @@ pub fn sample(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A committed sample opened as the app and the CLI open it (no index cache: the tests turn
+/// it off), with default options.
+pub fn open_sample(rel: &str) -> heapsight::store::Document {
+    heapsight::store::Document::open(
+        &sample(rel),
+        &Default::default(),
+        Default::default(),
+        Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("opening {rel}: {e}"))
+}
+
 /// gzip `bytes`.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
