@@ -33,7 +33,8 @@ pub fn headline(r: &LeakReport) -> String {
     if !r.ids_kept {
         return "Leaks cannot be detected: the snapshots share almost no object ids (their \
                 writer numbered the objects afresh in each one, as Bun does), so no object \
-                can be followed from one to the next"
+                can be followed from one to the next; the Trends view (`heapsight trend`) \
+                compares their class totals"
             .into();
     }
     format!(

@@ -86,11 +86,16 @@ impl ComparisonView {
             }
             return;
         };
-        ui.label(format!(
-            "{}; {} allocated after the base was taken",
-            crate::report::diff::snapshot_headline(diff),
-            diff.allocated_between(&snap.data).len()
-        ));
+        // Ids that are not kept say nothing about when an object was allocated either.
+        ui.label(if diff.ids_kept {
+            format!(
+                "{}; {} allocated after the base was taken",
+                crate::report::diff::snapshot_headline(diff),
+                diff.allocated_between(&snap.data).len()
+            )
+        } else {
+            crate::report::diff::snapshot_headline(diff)
+        });
         if !diff.ids_kept {
             let base = chosen(others, self.base).map_or("the base", |b| b.title.as_str());
             ui.colored_label(
