@@ -632,10 +632,10 @@ fn leaks_and_comparison_views_say_bun_snapshots_cannot_be_matched() {
             .is_some()
     });
     h.run_steps(2);
-    let warning = heapsight::analysis::diff::ids_not_kept_message(
+    let warning = heapsight::analysis::diff::ids_not_kept_message(&[
         "target.heapsnapshot.gz",
         "final.heapsnapshot.gz",
-    );
+    ]);
     h.get_by_label(&warning);
 }
 

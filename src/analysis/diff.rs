@@ -62,10 +62,17 @@ pub fn ids_kept(shared: u64, nodes_a: usize, nodes_b: usize) -> bool {
     shared >= (smaller / 100).min(1000)
 }
 
-/// What to tell the user when [`ids_kept`] is false for the snapshots named `a` and `b`.
-pub fn ids_not_kept_message(a: &str, b: &str) -> String {
+/// What to tell the user when [`ids_kept`] is false for the snapshots named `names` (two or
+/// more, in order).
+pub fn ids_not_kept_message(names: &[&str]) -> String {
+    let (last, before) = names.split_last().unwrap_or((&"the snapshots", &[]));
+    let named = if before.is_empty() {
+        last.to_string()
+    } else {
+        format!("{} and {last}", before.join(", "))
+    };
     format!(
-        "{a} and {b} share almost no object ids: their writer numbered the objects afresh in \
+        "{named} share almost no object ids: their writer numbered the objects afresh in \
          each snapshot (Bun does), so objects cannot be matched across them. New and deleted \
          objects and leaks found by id would be wrong; the class counts and sizes compare \
          (`heapsight trend`, the comparison's delta columns)"

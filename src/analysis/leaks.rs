@@ -59,8 +59,9 @@ pub struct LeakCluster {
     pub nodes: Vec<NodeIx>,
 }
 
-/// The result of a leak search.
-#[derive(Debug, Clone, Serialize)]
+/// The result of a leak search. (`Default` is the empty report of snapshots whose ids are not
+/// kept, `ids_kept` false.)
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LeakReport {
     /// Clusters, largest retained size first.
     pub clusters: Vec<LeakCluster>,
@@ -574,37 +575,25 @@ impl LeakReport {
         let g = final_.graph();
         let a = &final_.analysis;
         let n = g.node_count();
-        let shared_bt = target_ids
-            .iter()
-            .filter(|id| base_ids.contains_key(id))
-            .count();
-        let shared_tf = (0..n as NodeIx)
-            .filter(|&v| target_ids.contains(&g.id(v)))
-            .count();
-        let (nb, nt) = (baseline.graph().node_count(), target.graph().node_count());
-        if !ids_kept(shared_bt as u64, nb, nt) || !ids_kept(shared_tf as u64, nt, n) {
-            return Self {
-                clusters: Vec::new(),
-                surviving_count: 0,
-                leaked_count: 0,
-                leaked_retained_size: 0,
-                ids_kept: false,
-                one_time_allocations: Vec::new(),
-                replaced_values: Vec::new(),
-            };
-        }
         // Surviving: allocated after the baseline, seen in the target, alive and reachable now.
         let mut surviving = vec![false; n];
-        let mut surviving_count = 0u64;
+        let (mut surviving_count, mut shared_tf) = (0u64, 0u64);
         for v in 0..n as NodeIx {
             let id = g.id(v);
-            if a.distances[v as usize] != NO_DISTANCE
-                && target_ids.contains(&id)
-                && !base_ids.contains_key(&id)
-            {
+            let in_target = target_ids.contains(&id);
+            shared_tf += u64::from(in_target);
+            if in_target && a.distances[v as usize] != NO_DISTANCE && !base_ids.contains_key(&id) {
                 surviving[v as usize] = true;
                 surviving_count += 1;
             }
+        }
+        let shared_bt = target_ids
+            .iter()
+            .filter(|id| base_ids.contains_key(id))
+            .count() as u64;
+        let (nb, nt) = (baseline.graph().node_count(), target.graph().node_count());
+        if !ids_kept(shared_bt, nb, nt) || !ids_kept(shared_tf, nt, n) {
+            return Self::default();
         }
         // Report only leaked candidates not held (dominated) by another leaked candidate: the
         // nearest such holder, if any.

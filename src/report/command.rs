@@ -231,13 +231,10 @@ impl LeakRun {
         }
         let report = LeakReport::compute(&baseline.data, &target.data, &final_.data);
         if !report.ids_kept {
-            let name = |d: &Document| d.path.display().to_string();
+            let names = [baseline, target, final_].map(|d| d.path.display().to_string());
             return Err(Error::CannotCompare(format!(
                 "cannot detect leaks: {}",
-                crate::analysis::diff::ids_not_kept_message(
-                    &format!("{}, {}", name(baseline), name(target)),
-                    &name(final_)
-                )
+                crate::analysis::diff::ids_not_kept_message(&names.each_ref().map(String::as_str))
             )));
         }
         let verdict = GateVerdict::compute(&report, rules, limits);

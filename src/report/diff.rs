@@ -53,7 +53,10 @@ pub fn snapshot_text(before: &Path, after: &Path, d: &SnapshotDiff, shown: usize
     );
     if !d.ids_kept {
         let (a, b) = (before.display().to_string(), after.display().to_string());
-        out.insert_str(0, &format!("warning: {}\n\n", ids_not_kept_message(&a, &b)));
+        out.insert_str(
+            0,
+            &format!("warning: {}\n\n", ids_not_kept_message(&[&a, &b])),
+        );
     }
     for r in &d.classes[..shown] {
         out.push_str(&format!(

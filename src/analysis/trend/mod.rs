@@ -50,7 +50,7 @@ use super::leak_gate::{IgnoreMatch, IgnoreRules, Limits};
 use crate::model::v8_rules::is_engine_class_name;
 use crate::model::FxHashSet;
 use crate::store::Document;
-use extract::{SortedIds, UNCOUNTED};
+use extract::UNCOUNTED;
 
 /// Default for [`TrendOptions::min_bytes`]: a series must have added 16 KiB from the first
 /// snapshot to the last to trip the gate. A leak that grows in every step adds at least that
@@ -364,10 +364,13 @@ impl Trend {
 }
 
 /// Per node of the last snapshot, the step its current run of presence began (0: in every
-/// snapshot), aligned with the last part's sorted ids.
-fn birth_steps(parts: &[SnapshotPart]) -> Vec<u16> {
+/// snapshot), aligned with the last part's sorted ids; and per step, how many ids the two
+/// snapshots share (for [`crate::analysis::diff::ids_kept`]).
+fn birth_steps(parts: &[SnapshotPart]) -> (Vec<u16>, Vec<u64>) {
     let mut born: Vec<u16> = Vec::new();
+    let mut shared = Vec::with_capacity(parts.len().saturating_sub(1));
     for (k, p) in parts.iter().enumerate() {
+        let mut in_both = 0u64;
         let mut next = Vec::with_capacity(p.ids.len());
         // The previous snapshot's ids, walked along with this one's (both sorted).
         let mut alive = match k {
@@ -381,27 +384,91 @@ fn birth_steps(parts: &[SnapshotPart]) -> Vec<u16> {
         for id in p.ids.iter() {
             while alive.next_if(|&(a, _)| a < id).is_some() {}
             let b = match alive.peek() {
-                Some(&(a, &b)) if a == id => b,
+                Some(&(a, &b)) if a == id => {
+                    in_both += 1;
+                    b
+                }
                 _ => k.min(u16::MAX as usize) as u16,
             };
             next.push(b);
         }
+        if k > 0 {
+            shared.push(in_both);
+        }
         born = next;
     }
-    born
+    (born, shared)
 }
 
-/// How many ids two sorted id lists have in common.
-fn shared_ids(a: &SortedIds, b: &SortedIds) -> u64 {
-    let mut b = b.iter().peekable();
-    let mut shared = 0;
-    for id in a.iter() {
-        while b.next_if(|&x| x < id).is_some() {}
-        if b.peek() == Some(&id) {
-            shared += 1;
+/// The series that follow one object by its id from snapshot to snapshot: each collection
+/// alive in the last snapshot, each `WebAssembly.Memory` and each holder of backing stores.
+fn series_matched_by_id(parts: &[SnapshotPart]) -> Vec<Series> {
+    let n = parts.len();
+    let last = &parts[n - 1];
+    let mut series = Vec::new();
+    // Collections alive at the end.
+    for (i, c) in last.collections.iter().enumerate() {
+        let kind = last.collection_kinds[i];
+        if kind == CollectionKind::Object && c.entries < MANY_ENTRIES {
+            continue;
+        }
+        let (mut counts, mut bytes) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for p in parts {
+            let (e, r) = p
+                .collection(c.id)
+                .map_or((0, 0), |(x, _)| (x.entries as u64, x.retained));
+            counts.push(e);
+            bytes.push(r);
+        }
+        let class = match kind {
+            CollectionKind::Map => "Map",
+            CollectionKind::Set => "Set",
+            CollectionKind::Array => "Array",
+            CollectionKind::Object => "Object",
+        };
+        let s = Series::new(
+            SeriesKind::Collection(kind),
+            class.to_string(),
+            Some(c.id),
+            counts,
+            bytes,
+        );
+        // Unchanged collections say nothing about growth; there are thousands of them.
+        if s.verdict != Verdict::Stable {
+            series.push(s);
         }
     }
-    shared
+    for &(id, _, _) in &last.wasm {
+        let at = |p: &SnapshotPart| {
+            p.wasm
+                .binary_search_by_key(&id, |w| w.0)
+                .ok()
+                .map(|i| p.wasm[i])
+        };
+        series.push(Series::new(
+            SeriesKind::WasmMemory,
+            "Memory".to_string(),
+            Some(id),
+            parts.iter().map(|p| at(p).map_or(0, |w| w.2)).collect(),
+            parts.iter().map(|p| at(p).map_or(0, |w| w.1)).collect(),
+        ));
+    }
+    for (id, class, _, _) in &last.holders {
+        let at = |p: &SnapshotPart| {
+            p.holders
+                .binary_search_by_key(id, |h| h.0)
+                .ok()
+                .map(|i| (p.holders[i].2, p.holders[i].3))
+        };
+        series.push(Series::new(
+            SeriesKind::BufferHolder,
+            class.to_string(),
+            Some(*id),
+            parts.iter().map(|p| at(p).map_or(0, |h| h.0)).collect(),
+            parts.iter().map(|p| at(p).map_or(0, |h| h.1)).collect(),
+        ));
+    }
+    series
 }
 
 fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) -> Trend {
@@ -417,8 +484,8 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
     let n = parts.len();
     let steps = n - 1;
     let last = &parts[n - 1];
-    let ids_kept = parts.windows(2).all(|w| {
-        let shared = shared_ids(&w[0].ids, &w[1].ids);
+    let (born, shared) = birth_steps(&parts);
+    let ids_kept = parts.windows(2).zip(&shared).all(|(w, &shared)| {
         crate::analysis::diff::ids_kept(shared, w[0].ids.len(), w[1].ids.len())
     });
 
@@ -429,7 +496,6 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         .collect();
     names.sort_unstable();
     names.dedup();
-    let born = birth_steps(&parts);
     // Per class of the last snapshot: survivors per step, and the newest ids.
     let mut new_alive: Vec<Vec<u64>> = vec![vec![0; steps]; last.classes.len()];
     let mut newest: Vec<Vec<u32>> = vec![Vec::new(); last.classes.len()];
@@ -477,39 +543,6 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         }
         series.push(s);
     }
-    // Collections alive at the end (matched by id, like the memories and holders below).
-    let by_id = if ids_kept { last.collections.len() } else { 0 };
-    for (i, c) in last.collections.iter().enumerate().take(by_id) {
-        let kind = last.collection_kinds[i];
-        if kind == CollectionKind::Object && c.entries < MANY_ENTRIES {
-            continue;
-        }
-        let (mut counts, mut bytes) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for p in &parts {
-            let (e, r) = p
-                .collection(c.id)
-                .map_or((0, 0), |(x, _)| (x.entries as u64, x.retained));
-            counts.push(e);
-            bytes.push(r);
-        }
-        let class = match kind {
-            CollectionKind::Map => "Map",
-            CollectionKind::Set => "Set",
-            CollectionKind::Array => "Array",
-            CollectionKind::Object => "Object",
-        };
-        let s = Series::new(
-            SeriesKind::Collection(kind),
-            class.to_string(),
-            Some(c.id),
-            counts,
-            bytes,
-        );
-        // Unchanged collections say nothing about growth; there are thousands of them.
-        if s.verdict != Verdict::Stable {
-            series.push(s);
-        }
-    }
     series.push(Series::new(
         SeriesKind::ArrayBuffers,
         "ArrayBuffer".to_string(),
@@ -517,35 +550,9 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
         parts.iter().map(|p| p.array_buffers.1).collect(),
         parts.iter().map(|p| p.array_buffers.0).collect(),
     ));
-    for &(id, _, _) in last.wasm.iter().filter(|_| ids_kept) {
-        let at = |p: &SnapshotPart| {
-            p.wasm
-                .binary_search_by_key(&id, |w| w.0)
-                .ok()
-                .map(|i| p.wasm[i])
-        };
-        series.push(Series::new(
-            SeriesKind::WasmMemory,
-            "Memory".to_string(),
-            Some(id),
-            parts.iter().map(|p| at(p).map_or(0, |w| w.2)).collect(),
-            parts.iter().map(|p| at(p).map_or(0, |w| w.1)).collect(),
-        ));
-    }
-    for (id, class, _, _) in last.holders.iter().filter(|_| ids_kept) {
-        let at = |p: &SnapshotPart| {
-            p.holders
-                .binary_search_by_key(id, |h| h.0)
-                .ok()
-                .map(|i| (p.holders[i].2, p.holders[i].3))
-        };
-        series.push(Series::new(
-            SeriesKind::BufferHolder,
-            class.to_string(),
-            Some(*id),
-            parts.iter().map(|p| at(p).map_or(0, |h| h.0)).collect(),
-            parts.iter().map(|p| at(p).map_or(0, |h| h.1)).collect(),
-        ));
+    // Only where the objects keep their ids from one snapshot to the next.
+    if ids_kept {
+        series.extend(series_matched_by_id(&parts));
     }
 
     let min_steps = opts.min_steps.unwrap_or(steps).clamp(1, steps);

@@ -2,10 +2,10 @@
 //! read chunk by chunk with no document tree. Nesting is handled with explicit state, never
 //! recursion, so hostile input can't overflow the stack.
 
+mod int_arrays;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-
-mod int_arrays;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;

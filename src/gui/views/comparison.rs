@@ -19,8 +19,11 @@ use crate::store::{Document, DocumentId};
 #[derive(Default)]
 pub struct ComparisonView {
     base: Option<DocumentId>,
-    task: Option<BackgroundTask<SnapshotDiff>>,
+    /// The comparison, and how many of its new objects were allocated after the base was
+    /// taken (counted once, in the background: it is a pass over the new objects).
+    task: Option<BackgroundTask<(SnapshotDiff, usize)>>,
     diff: Option<SnapshotDiff>,
+    allocated_after_base: usize,
     class: Option<String>,
     objects: Vec<NodeIx>,
     only_between: bool,
@@ -50,8 +53,9 @@ impl ComparisonView {
             return;
         }
         if let Some(t) = self.task.as_mut() {
-            if let Some(d) = t.poll() {
+            if let Some((d, allocated)) = t.poll() {
                 self.diff = Some(d);
+                self.allocated_after_base = allocated;
                 self.task = None;
                 self.class = None;
                 self.objects.clear();
@@ -69,7 +73,9 @@ impl ComparisonView {
                 if let Some(b) = chosen(others, self.base) {
                     let (b, t) = (b.clone(), snap.clone());
                     self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
-                        SnapshotDiff::compute(&b.data, &t.data)
+                        let d = SnapshotDiff::compute(&b.data, &t.data);
+                        let allocated = d.allocated_between(&t.data).len();
+                        (d, allocated)
                     }));
                 }
             }
@@ -91,7 +97,7 @@ impl ComparisonView {
             format!(
                 "{}; {} allocated after the base was taken",
                 crate::report::diff::snapshot_headline(diff),
-                diff.allocated_between(&snap.data).len()
+                self.allocated_after_base
             )
         } else {
             crate::report::diff::snapshot_headline(diff)
@@ -100,7 +106,7 @@ impl ComparisonView {
             let base = chosen(others, self.base).map_or("the base", |b| b.title.as_str());
             ui.colored_label(
                 ui.visuals().warn_fg_color,
-                crate::analysis::diff::ids_not_kept_message(base, &snap.title),
+                crate::analysis::diff::ids_not_kept_message(&[base, &snap.title]),
             );
         }
         let mut clicked: Option<String> = None;

@@ -38,7 +38,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
             Block::Heading(2, "Leaks (baseline → target → final)".into()),
             Block::Paragraph(format!(
                 "Leaks cannot be detected here: {}.",
-                ids_not_kept_message(&format!("{}, {}", files[0], files[1]), files[2])
+                ids_not_kept_message(&files)
             )),
         ];
     }
@@ -209,7 +209,7 @@ impl LeakSuspectsReport {
             if !c.ids_kept {
                 b.push(Block::Paragraph(format!(
                     "Warning: {}.",
-                    ids_not_kept_message(&c.base, &c.target)
+                    ids_not_kept_message(&[&c.base, &c.target])
                 )));
             }
             b.push(Block::Table {
