@@ -14,9 +14,8 @@
 //! `RetainerSource`). Leaves held by a single edge (see `SingleRetainers`) stay out of both
 //! passes and get their idom from that edge; other nodes with a single retainer are searched,
 //! but the pass reads no retainers of theirs (their DFS parent is their semidominator).
-//! Temporary memory: two bits a node (lone leaves, single retainers) throughout; 12 bytes a
-//! node during the search (numbers, vertices, parents) plus its stack, then 8 (numbers,
-//! vertices) plus one 16-byte slot of working state per searched vertex, a few chunks of
+//! Temporary memory: two bits a node (lone leaves, single retainers) throughout; 8 bytes a
+//! node during the search (vertices, parents) plus its stack, then 8 (numbers, vertices) plus one 16-byte slot of working state per searched vertex, a few chunks of
 //! numbered retainers and 4 bytes a lone leaf for its idom; the graph's own retainers are read
 //! in the pass's order, so a spilled graph's are all resident until it ends.
 
@@ -350,8 +349,8 @@ impl DominatorTree {
         let n = g.node_count();
         let total = n as u64;
         let root = g.root();
-        // Numbering is 1-based by DFS preorder; 0 means "none". The search needs a number,
-        // a vertex and a parent a node (12 bytes) plus a stack of (number, next edge) pairs;
+        // Numbering is 1-based by DFS preorder; 0 means "none". The search needs a vertex
+        // and a parent a number (8 bytes) plus a stack of (number, next edge) pairs;
         // what the passes after it need of a vertex then sits in one 16-byte slot, so
         // following a link costs one cache miss, not four. The slots are made only once the
         // search is done and its forward edges handed back, so the two never add up.
@@ -362,7 +361,6 @@ impl DominatorTree {
         // them by.
         let single = SingleRetainers::find(g);
         let mut seen = single.leaves.clone();
-        let mut num = vec![0u32; n];
         let mut vertex = vec![0u32; n + 1];
         let mut parent = vec![0u32; n + 1];
         let mut stack: Vec<(u32, u32)> = Vec::new();
@@ -376,17 +374,16 @@ impl DominatorTree {
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
                               seen: &mut FixedBitSet,
-                              num: &mut Vec<u32>,
                               vertex: &mut Vec<u32>,
                               parent: &mut Vec<u32>|
-         -> Result<()> {
+         -> Result<u32> {
             // The vertex just reached and its DFS parent (the start's is given).
             let mut reached = Some((start, parent_num));
+            let first = count + 1;
             loop {
                 if let Some((t, from)) = reached.take() {
                     count += 1;
                     seen.insert(t as usize);
-                    num[t as usize] = count;
                     vertex[count as usize] = t;
                     parent[count as usize] = from;
                     prefetch_targets(edges, t, seen);
@@ -396,7 +393,7 @@ impl DominatorTree {
                     }
                 }
                 let Some(&(top, mut e)) = stack.last() else {
-                    return Ok(());
+                    return Ok(first);
                 };
                 let v = vertex[top as usize];
                 let end = edges.first[v as usize + 1];
@@ -425,12 +422,12 @@ impl DominatorTree {
         };
 
         progress.step("dominators: search", 0, total)?;
-        visit_from(root, 0, &mut seen, &mut num, &mut vertex, &mut parent)?;
+        visit_from(root, 0, &mut seen, &mut vertex, &mut parent)?;
         // Orphans (no retaining edge at all) hang off the root, with their subgraphs.
         for v in 0..n as NodeIx {
             if !seen.contains(v as usize) && rules.is_orphan(g, v) {
-                visit_from(v, 1, &mut seen, &mut num, &mut vertex, &mut parent)?;
-                off_root.insert(num[v as usize] as usize);
+                let first = visit_from(v, 1, &mut seen, &mut vertex, &mut parent)?;
+                off_root.insert(first as usize);
             }
         }
         drop(stack);
@@ -441,7 +438,6 @@ impl DominatorTree {
         for v in 0..n as NodeIx {
             if !seen.contains(v as usize) {
                 count += 1;
-                num[v as usize] = count;
                 vertex[count as usize] = v;
                 parent[count as usize] = 1;
             }
@@ -453,7 +449,6 @@ impl DominatorTree {
         let numbered = count as usize;
         for w in single.leaves.ones() {
             count += 1;
-            num[w] = count;
             vertex[count as usize] = w as NodeIx;
         }
         debug_assert_eq!(count as usize, n);
@@ -462,6 +457,12 @@ impl DominatorTree {
         let after_search = search_done();
         g.release_forward_edges();
         g.release_node_labels();
+        // A node's number, for the retainers below. The search leaves it out: one write a
+        // vertex at random would wait on memory in its serial loop, where this pass streams.
+        let mut num = vec![0u32; n];
+        for (i, &v) in vertex.iter().enumerate().skip(1) {
+            num[v as usize] = i as u32;
+        }
 
         // Semidominators, in reverse preorder, with a path-compressed link-eval forest.
         // (New memory, made while the other core is idle: it faults the pages in meanwhile.)
