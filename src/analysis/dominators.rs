@@ -409,6 +409,7 @@ impl DominatorTree {
                     let t = edges.to[ei];
                     if !seen.contains(t as usize) && rules.edge_retains(g, v, ei) {
                         reached = Some((t, top));
+                        prefetch_siblings(edges, ei + 1..end as usize, seen);
                         break;
                     }
                 }
@@ -909,6 +910,26 @@ fn prefetch_targets(edges: EdgeArrays<'_>, v: NodeIx, seen: &FixedBitSet) {
             prefetch_bit(seen, t);
             // Where the target's edges start, for when the search goes down to it.
             prefetch(first);
+        }
+    }
+}
+
+/// Ask the CPU for the first edges of the next few unreached targets among `edges.to[rest]`
+/// (the siblings of the vertex the search goes down to): where their edges start was asked
+/// for when their parent was reached, so it is at hand now, and the search comes back to
+/// them once the sibling's subtree is done, which on most heaps is soon.
+#[inline]
+fn prefetch_siblings(edges: EdgeArrays<'_>, rest: std::ops::Range<usize>, seen: &FixedBitSet) {
+    for &s in edges.to[rest].iter().take(3) {
+        if !seen.contains(s as usize) {
+            if let Some(&f) = edges.first.get(s as usize) {
+                if let Some(t) = edges.to.get(f as usize) {
+                    prefetch(t);
+                }
+                if let Some(ty) = edges.types.get(f as usize) {
+                    prefetch(ty);
+                }
+            }
         }
     }
 }
