@@ -15,9 +15,10 @@
 //! passes and get their idom from that edge; other nodes with a single retainer are searched,
 //! but the pass reads no retainers of theirs (their DFS parent is their semidominator).
 //! Temporary memory: two bits a node (lone leaves, single retainers) throughout; 8 bytes a
-//! node during the search (vertices, parents) plus its stack, then 8 (numbers, vertices) plus one 16-byte slot of working state per searched vertex, a few chunks of
-//! numbered retainers and 4 bytes a lone leaf for its idom; the graph's own retainers are read
-//! in the pass's order, so a spilled graph's are all resident until it ends.
+//! node during the search (vertices, parents) plus its stack, then 8 (numbers, vertices) plus
+//! one 16-byte slot of working state per searched vertex, a few chunks of numbered retainers
+//! and 4 bytes a lone leaf for its idom; the graph's own retainers are read in the pass's
+//! order, so a spilled graph's are all resident until it ends.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
