@@ -190,16 +190,19 @@ impl RetentionRules {
         }
     }
 
-    /// Does forward edge `e` from `from` retain its target?
-    #[inline]
-    fn edge_retains(&self, g: &HeapGraph, from: NodeIx, e: usize) -> bool {
-        if !g.is_essential_edge(from, e) {
-            return false;
-        }
-        if self.weakmap.tables.contains(from as usize) && is_weakmap_table_edge(g, from, e) {
-            return false;
-        }
-        self.page_allows(g, from, g.edge_target(e))
+    /// Does forward edge `e` from `from` to `to`, whose kind counts (see
+    /// [`HeapGraph::essential_edge_types`]), retain `to`? Whether `from` is a WeakMap table is
+    /// worked out once for all its edges.
+    #[inline(always)]
+    fn essential_edge_retains(
+        &self,
+        g: &HeapGraph,
+        from: NodeIx,
+        from_is_table: bool,
+        e: usize,
+        to: NodeIx,
+    ) -> bool {
+        (!from_is_table || !is_weakmap_table_edge(g, from, e)) && self.page_allows(g, from, to)
     }
 
     /// The page-owned rule alone: an edge into the page-owned set retains only from the root
@@ -369,8 +372,9 @@ impl DominatorTree {
         // passes after the search read this in number order.
         let mut off_root = FixedBitSet::with_capacity(n + 1);
         let mut count = 0u32;
-        // Slices taken once: the loop below runs once an edge.
+        // Slices and tables taken once: the loop below runs once an edge.
         let edges = g.edge_arrays();
+        let essential_types = [g.essential_edge_types(false), g.essential_edge_types(true)];
 
         let mut visit_from = |start: NodeIx,
                               parent_num: u32,
@@ -398,6 +402,8 @@ impl DominatorTree {
                 };
                 let v = vertex[top as usize];
                 let end = edges.first[v as usize + 1];
+                let counts = &essential_types[(v == root) as usize];
+                let is_table = rules.weakmap.tables.contains(v as usize);
                 while e < end {
                     let ei = e as usize;
                     e += 1;
@@ -408,7 +414,10 @@ impl DominatorTree {
                         prefetch_bit(seen, edges.to[ahead]);
                     }
                     let t = edges.to[ei];
-                    if !seen.contains(t as usize) && rules.edge_retains(g, v, ei) {
+                    if !seen.contains(t as usize)
+                        && counts[edges.types[ei] as usize]
+                        && rules.essential_edge_retains(g, v, is_table, ei, t)
+                    {
                         reached = Some((t, top));
                         prefetch_siblings(edges, ei + 1..end as usize, seen);
                         break;

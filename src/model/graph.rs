@@ -240,6 +240,18 @@ impl HeapGraph {
         }
     }
 
+    /// For each edge type number (all 256), whether an edge of it from the root (`from_root`)
+    /// or from another node counts for dominators (see
+    /// [`is_essential_edge`](Self::is_essential_edge)), for loops over
+    /// [`edge_arrays`](Self::edge_arrays): no bounds to check, no column to look up an edge.
+    pub fn essential_edge_types(&self, from_root: bool) -> [bool; 256] {
+        let mut table = [false; 256];
+        for (flag, &k) in table.iter_mut().zip(&self.edge_kinds) {
+            *flag = essential_kind(k, from_root);
+        }
+        table
+    }
+
     /// For each edge type number, whether it is weak (never retains), for loops over
     /// [`edge_arrays`](Self::edge_arrays).
     pub fn weak_edge_types(&self) -> Vec<bool> {
