@@ -691,6 +691,28 @@ mod tests {
         assert_eq!(g.ephemeron_names(), &all);
     }
 
+    /// The table of type numbers the dominator search tests gives what `is_essential_edge`
+    /// gives, for every edge of a real heap, from the root and from other nodes; type numbers
+    /// the heap has no kind for count for nothing.
+    #[test]
+    fn essential_edge_types_agree_with_is_essential_edge() {
+        let g = crate::formats::load_sample("node-leak/target.heapsnapshot").graph;
+        let tables = [g.essential_edge_types(false), g.essential_edge_types(true)];
+        let edges = g.edge_arrays();
+        for from in 0..g.node_count() as NodeIx {
+            let table = &tables[(from == g.root()) as usize];
+            for e in edges.range(from) {
+                assert_eq!(table[edges.types[e] as usize], g.is_essential_edge(from, e));
+            }
+        }
+        assert!(tables
+            .iter()
+            .all(|t| !t[g.edge_kinds.len()..].iter().any(|&f| f)));
+        assert!(
+            tables[1].iter().filter(|&&f| f).count() > tables[0].iter().filter(|&&f| f).count()
+        );
+    }
+
     /// Big enough for the two-half counting sort; compared with retainers gathered by hand
     /// (every source in order, its edges in order), flags included.
     #[test]
