@@ -544,14 +544,7 @@ fn comparison_and_leaks_preselect_by_the_order_snapshots_were_taken() {
     };
     let final_tab = h.state().tabs.iter().position(|x| x.doc.id == f).unwrap();
     h.state_mut().active = final_tab;
-    h.state_mut().tabs[final_tab].show::<ComparisonView>();
-    step_until(&mut h, "the comparison with the target", |app| {
-        app.tabs[final_tab]
-            .view::<ComparisonView>()
-            .unwrap()
-            .diff()
-            .is_some()
-    });
+    show_comparison(&mut h, final_tab);
     let view = h.state().tabs[final_tab].view::<ComparisonView>().unwrap();
     assert_eq!(view.base(), Some(t));
     h.state_mut().tabs[final_tab].show::<LeaksView>();
@@ -573,6 +566,18 @@ fn comparison_and_leaks_preselect_by_the_order_snapshots_were_taken() {
 
 /// Opens `dir`'s baseline, target and final (`{name}.{ext}`), runs the Leaks view's search on
 /// the last tab and hands back the app and the report.
+/// Show tab `tab`'s Comparison view and wait for its comparison (with the snapshot before).
+fn show_comparison(h: &mut Harness<'static, HeapsightApp>, tab: usize) {
+    h.state_mut().tabs[tab].show::<ComparisonView>();
+    step_until(h, "the comparison with the target", |app| {
+        app.tabs[tab]
+            .view::<ComparisonView>()
+            .unwrap()
+            .diff()
+            .is_some()
+    });
+}
+
 fn leaks_view_report(dir: &str, ext: &str) -> (Harness<'static, HeapsightApp>, LeakReport) {
     let mut h = app_with(&[&format!("{dir}/baseline.{ext}")]);
     for name in ["target", "final"] {
@@ -623,14 +628,7 @@ fn leaks_and_comparison_views_say_bun_snapshots_cannot_be_matched() {
     h.get_by_label(&heapsight::report::leaks::headline(&report));
     assert!(h.query_by_label("No leaks found.").is_none());
     let last = h.state().tabs.len() - 1;
-    h.state_mut().tabs[last].show::<ComparisonView>();
-    step_until(&mut h, "the comparison with the target", |app| {
-        app.tabs[last]
-            .view::<ComparisonView>()
-            .unwrap()
-            .diff()
-            .is_some()
-    });
+    show_comparison(&mut h, last);
     h.run_steps(2);
     let warning = heapsight::analysis::diff::ids_not_kept_message(&[
         "target.heapsnapshot.gz",

@@ -62,6 +62,11 @@ pub fn ids_kept(shared: u64, nodes_a: usize, nodes_b: usize) -> bool {
     shared >= (smaller / 100).min(1000)
 }
 
+/// What snapshots whose ids are not kept ([`ids_kept`]) have in common, in the words every
+/// face uses after their names ("the snapshots …").
+pub const IDS_RENUMBERED: &str = "share almost no object ids (their writer numbered the \
+     objects afresh in each one, as Bun does)";
+
 /// What to tell the user when [`ids_kept`] is false for the snapshots named `names` (two or
 /// more, in order).
 pub fn ids_not_kept_message(names: &[&str]) -> String {
@@ -72,8 +77,7 @@ pub fn ids_not_kept_message(names: &[&str]) -> String {
         format!("{} and {last}", before.join(", "))
     };
     format!(
-        "{named} share almost no object ids: their writer numbered the objects afresh in \
-         each snapshot (Bun does), so objects cannot be matched across them. New and deleted \
+        "{named} {IDS_RENUMBERED}, so objects cannot be matched across them. New and deleted \
          objects and leaks found by id would be wrong; the class counts and sizes compare \
          (`heapsight trend`, the comparison's delta columns)"
     )

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::human_bytes;
 use super::json::to_json;
+use crate::analysis::diff::IDS_RENUMBERED;
 use crate::analysis::leaks::{LeakCluster, LeakReport, TraceStep};
 use crate::error::Result;
 
@@ -31,11 +32,11 @@ pub fn reached_through_note(c: &LeakCluster) -> String {
 /// The one line that sums up a leak search (the CLI's first line, the Leaks view's headline).
 pub fn headline(r: &LeakReport) -> String {
     if !r.ids_kept {
-        return "Leaks cannot be detected: the snapshots share almost no object ids (their \
-                writer numbered the objects afresh in each one, as Bun does), so no object \
-                can be followed from one to the next; the Trends view (`heapsight trend`) \
-                compares their class totals"
-            .into();
+        return format!(
+            "Leaks cannot be detected: the snapshots {IDS_RENUMBERED}, so no object can be \
+             followed from one to the next; the Trends view (`heapsight trend`) compares their \
+             class totals"
+        );
     }
     format!(
         "{}, retaining {} ({} objects survived from target to final)",

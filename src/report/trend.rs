@@ -9,6 +9,7 @@ use super::document::Block;
 use super::json::to_json;
 use super::{human_bytes, signed_bytes};
 use crate::analysis::allocation_stacks::StackFrame;
+use crate::analysis::diff::IDS_RENUMBERED;
 use crate::analysis::leak_gate::IgnoreRules;
 use crate::analysis::trend::{OrderSource, Series, SeriesGate, Trend};
 use crate::error::Result;
@@ -42,11 +43,11 @@ pub fn order_text(t: &Trend) -> String {
 /// A warning when the snapshots do not number their objects alike (see [`Trend::ids_kept`]).
 pub fn ids_note(t: &Trend) -> Option<String> {
     (!t.ids_kept).then(|| {
-        "the snapshots share almost no object ids (their writer numbered the objects afresh \
-         in each one, as Bun does): collections, WebAssembly memories and buffer holders \
-         cannot be followed from one to the next and the objects new in each step are not \
-         counted; only class and ArrayBuffer totals are compared"
-            .to_string()
+        format!(
+            "the snapshots {IDS_RENUMBERED}: collections, WebAssembly memories and buffer \
+             holders cannot be followed from one to the next and the objects new in each step \
+             are not counted; only class and ArrayBuffer totals are compared"
+        )
     })
 }
 
