@@ -96,13 +96,24 @@ fn bfs(
     let total = g.node_count() as u64;
     // Slices taken once, and which edge types are weak: the loop runs once an edge.
     let (edges, weak) = (g.edge_arrays(), g.weak_edge_types());
+    // The queue holds one level, then the next: the distance of the node taken comes from
+    // how many of its level are left, not from `dist` (a read at random a node). The
+    // queue starts with nodes of one distance.
+    let mut level = queue.front().map_or(0, |&v| dist[v as usize]);
+    let mut left_in_level = queue.len();
     while let Some(v) = queue.pop_front() {
+        if left_in_level == 0 {
+            level += 1;
+            left_in_level = queue.len() + 1;
+        }
+        left_in_level -= 1;
+        debug_assert_eq!(level, dist[v as usize]);
         done += 1;
         if done.is_multiple_of(1 << 20) {
             progress.step("distances", done, total)?;
         }
         prefetch_ahead(edges, queue, dist);
-        let d = dist[v as usize] + 1;
+        let d = level + 1;
         // What `v` is, asked only once it has a target to reach (most nodes reach none, and
         // reading a node's kind is a miss).
         let mut source = None;
