@@ -388,8 +388,12 @@ impl Classifier<'_> {
         type Key = (u8, StrId, bool, u32, Loc);
         let mut by_key: FxHashMap<Key, u32> = FxHashMap::default();
         // Most nodes have no shape and no location: their key (type, name, detached) packed
-        // in one word, which hashes in one step, looked up first.
-        let mut by_word: FxHashMap<u64, u32> = FxHashMap::default();
+        // in one word, looked up first in a small direct-mapped table (64 KiB, in the core's
+        // cache; a heap has a few hundred such keys), which costs a load and a compare where
+        // the map's probe costs many steps. A word has no bit above 47: `u64::MAX` is free.
+        const RECENT_BITS: u32 = 12;
+        let mut recent: Vec<(u64, u32)> = vec![(u64::MAX, 0); 1 << RECENT_BITS];
+        let slot = |w: u64| (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_BITS)) as usize;
         let mut by_name: FxHashMap<(String, Loc), u32> = FxHashMap::default();
         let mut names: Vec<(String, Loc)> = Vec::new();
         let mut loc_iter = locations.iter().peekable();
@@ -415,9 +419,12 @@ impl Classifier<'_> {
             );
             let word = (def.is_none() && loc.is_none())
                 .then(|| (ty as u64) << 40 | (det as u64) << 32 | name as u64);
-            if let Some(&id) = word.and_then(|w| by_word.get(&w)) {
-                *class = id;
-                continue;
+            if let Some(w) = word {
+                let (seen, id) = recent[slot(w)];
+                if seen == w {
+                    *class = id;
+                    continue;
+                }
             }
             let key = (ty, name, det, def.map_or(u32::MAX, |d| d as u32), loc);
             *class = match by_key.get(&key) {
@@ -436,7 +443,7 @@ impl Classifier<'_> {
                 }
             };
             if let Some(w) = word {
-                by_word.insert(w, *class);
+                recent[slot(w)] = (w, *class);
             }
         }
         names
