@@ -554,18 +554,28 @@ impl DominatorTree {
             slots[i].parent = d;
         }
 
-        // Back to node indices, then retained sizes bottom-up in reverse preorder.
+        // Back to node indices (the retained sizes come later, bottom-up in reverse
+        // preorder): a write at random a node, by both cores, each for half the numbers (the
+        // other core is idle otherwise; the vertices are a permutation, so no node is written
+        // twice).
         let mut idom = collect_helped(n, |_| 0);
-        for i in 1..=numbered {
-            let v = vertex[i] as usize;
-            idom[v] = if i == 1 {
-                root
-            } else {
-                vertex[slots[i].parent as usize]
+        {
+            let cells = crate::model::by_target::atomic_u32s(&mut idom);
+            let (slots, vertex, leaf_idoms) = (&slots, &vertex, &leaf_idoms);
+            let back = |numbers: std::ops::Range<usize>| {
+                for i in numbers {
+                    let d = if i == 1 {
+                        root
+                    } else if i <= numbered {
+                        vertex[slots[i].parent as usize]
+                    } else {
+                        leaf_idoms[i - numbered - 1]
+                    };
+                    cells[vertex[i] as usize].store(d, std::sync::atomic::Ordering::Relaxed);
+                }
             };
-        }
-        for (&v, &d) in vertex[numbered + 1..].iter().zip(&leaf_idoms) {
-            idom[v as usize] = d;
+            let mid = n.div_ceil(2).max(1);
+            crate::parallel::beside(|| back(mid + 1..n + 1), || back(1..mid + 1));
         }
         drop(slots);
         Ok((UnsizedDominators { idom, vertex }, after_search))

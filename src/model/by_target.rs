@@ -144,7 +144,7 @@ pub(crate) fn group_by_target<'f>(
 }
 
 /// `v` as atomics, for threads that store to different places in it.
-fn atomic_u32s(v: &mut [u32]) -> &[AtomicU32] {
+pub(crate) fn atomic_u32s(v: &mut [u32]) -> &[AtomicU32] {
     const _: () = assert!(std::mem::align_of::<AtomicU32>() == std::mem::align_of::<u32>());
     // SAFETY: `AtomicU32` has the size and bit validity of `u32`, and here its alignment too
     // (checked above); the borrow is exclusive, so nothing else reads or writes `v` meanwhile.
