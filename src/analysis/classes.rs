@@ -418,7 +418,7 @@ impl Classifier<'_> {
                 if named { g.name_id(v) } else { u32::MAX },
             );
             let word = (def.is_none() && loc.is_none())
-                .then(|| (ty as u64) << 40 | (det as u64) << 32 | name as u64);
+                .then_some((ty as u64) << 40 | (det as u64) << 32 | name as u64);
             if let Some(w) = word {
                 let (seen, id) = recent[slot(w)];
                 if seen == w {
