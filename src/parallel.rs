@@ -3,6 +3,7 @@
 //! everything on one thread, to measure how the work scales; so does a one-core machine.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU16, AtomicU32};
 use std::sync::OnceLock;
 
 thread_local! {
@@ -306,6 +307,22 @@ impl<T: Send + 'static> Drop for Background<T> {
             let _ = handle.join();
         }
     }
+}
+
+/// `v` as atomics, for threads that store to different places in it.
+pub(crate) fn atomic_u32s(v: &mut [u32]) -> &[AtomicU32] {
+    const _: () = assert!(std::mem::align_of::<AtomicU32>() == std::mem::align_of::<u32>());
+    // SAFETY: `AtomicU32` has the size and bit validity of `u32`, and here its alignment
+    // too (checked above); the borrow is exclusive, so nothing else reads or writes `v`
+    // meanwhile.
+    unsafe { std::slice::from_raw_parts(v.as_mut_ptr().cast::<AtomicU32>(), v.len()) }
+}
+
+/// `v` as atomics (see [`atomic_u32s`]).
+pub(crate) fn atomic_u16s(v: &mut [u16]) -> &[AtomicU16] {
+    const _: () = assert!(std::mem::align_of::<AtomicU16>() == std::mem::align_of::<u16>());
+    // SAFETY: as in `atomic_u32s`.
+    unsafe { std::slice::from_raw_parts(v.as_mut_ptr().cast::<AtomicU16>(), v.len()) }
 }
 
 /// `m`'s lock, also after a panic on another thread while it was held: the work here is

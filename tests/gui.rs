@@ -564,8 +564,6 @@ fn comparison_and_leaks_preselect_by_the_order_snapshots_were_taken() {
     });
 }
 
-/// Opens `dir`'s baseline, target and final (`{name}.{ext}`), runs the Leaks view's search on
-/// the last tab and hands back the app and the report.
 /// Show tab `tab`'s Comparison view and wait for its comparison (with the snapshot before).
 fn show_comparison(h: &mut Harness<'static, HeapsightApp>, tab: usize) {
     h.state_mut().tabs[tab].show::<ComparisonView>();
@@ -578,6 +576,8 @@ fn show_comparison(h: &mut Harness<'static, HeapsightApp>, tab: usize) {
     });
 }
 
+/// Opens `dir`'s baseline, target and final (`{name}.{ext}`), runs the Leaks view's search on
+/// the last tab and hands back the app and the report.
 fn leaks_view_report(dir: &str, ext: &str) -> (Harness<'static, HeapsightApp>, LeakReport) {
     let mut h = app_with(&[&format!("{dir}/baseline.{ext}")]);
     for name in ["target", "final"] {

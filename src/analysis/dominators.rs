@@ -562,7 +562,7 @@ impl DominatorTree {
         // twice).
         let mut idom = collect_helped(n, |_| 0);
         {
-            let cells = crate::model::by_target::atomic_u32s(&mut idom);
+            let cells = crate::parallel::atomic_u32s(&mut idom);
             let (slots, vertex, leaf_idoms) = (&slots, &vertex, &leaf_idoms);
             let back = |numbers: std::ops::Range<usize>| {
                 for i in numbers {

@@ -12,7 +12,7 @@
 //! source's edges.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::graph::EdgeArrays;
 use super::NodeIx;
@@ -78,7 +78,10 @@ pub(crate) fn group_by_target<'f>(
     let mut list = vec![0u32; m];
     let mut place = vec![0u16; m];
     {
-        let (list, place) = (atomic_u32s(&mut list), atomic_u16s(&mut place));
+        let (list, place) = (
+            crate::parallel::atomic_u32s(&mut list),
+            crate::parallel::atomic_u16s(&mut place),
+        );
         let mask = (1u32 << shift) - 1;
         let deal = |h: usize, mut cursor: Vec<u32>| {
             for from in halves[h].clone() {
@@ -141,21 +144,6 @@ pub(crate) fn group_by_target<'f>(
         );
     }
     (first, list)
-}
-
-/// `v` as atomics, for threads that store to different places in it.
-pub(crate) fn atomic_u32s(v: &mut [u32]) -> &[AtomicU32] {
-    const _: () = assert!(std::mem::align_of::<AtomicU32>() == std::mem::align_of::<u32>());
-    // SAFETY: `AtomicU32` has the size and bit validity of `u32`, and here its alignment too
-    // (checked above); the borrow is exclusive, so nothing else reads or writes `v` meanwhile.
-    unsafe { std::slice::from_raw_parts(v.as_mut_ptr().cast::<AtomicU32>(), v.len()) }
-}
-
-/// `v` as atomics (see [`atomic_u32s`]).
-fn atomic_u16s(v: &mut [u16]) -> &[AtomicU16] {
-    const _: () = assert!(std::mem::align_of::<AtomicU16>() == std::mem::align_of::<u16>());
-    // SAFETY: as in `atomic_u32s`.
-    unsafe { std::slice::from_raw_parts(v.as_mut_ptr().cast::<AtomicU16>(), v.len()) }
 }
 
 #[cfg(test)]

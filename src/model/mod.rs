@@ -3,7 +3,7 @@
 
 pub mod alloc;
 mod builder;
-pub(crate) mod by_target;
+mod by_target;
 pub mod column;
 pub mod folding;
 pub mod fxhash;
