@@ -18,7 +18,7 @@ use heapsight::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
 use heapsight::analysis::{AnalysisOptions, AnalyzedSnapshot};
 use heapsight::progress::Progress;
 
-/// As the `heapsight` binary allocates (`HEAPSIGHT_HUGE_PAGES=0` turns huge pages off,
+/// As the `heapsight` binary allocates (`HEAPSIGHT_HUGE_PAGES=1` asks for huge pages,
 /// `HEAPSIGHT_REUSE_BLOCKS=0` the reuse of big blocks).
 #[global_allocator]
 static ALLOC: heapsight::big_blocks::BigBlockAlloc = heapsight::big_blocks::BigBlockAlloc;

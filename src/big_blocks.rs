@@ -1,13 +1,16 @@
 //! The allocator of the `heapsight` binary (and the pipeline bench): the system's for small
-//! blocks; blocks of [`BIG_BLOCK`] bytes or more are mapped on their own, on huge pages, and,
-//! while a load runs ([`ReuseScope`]), kept for the next big block once freed.
+//! blocks; blocks of [`BIG_BLOCK`] bytes or more are mapped on their own (on a 2 MiB boundary,
+//! so that they can be backed by huge pages when asked) and, while a load runs
+//! ([`ReuseScope`]), kept for the next big block once freed.
 //!
-//! Why huge pages: the dominator search, the semidominator pass and the distances read
-//! per-node arrays of tens to hundreds of MB at random. With 4 KiB pages nearly every such read
-//! also misses the TLB; 2 MiB pages cover the same arrays with 512 times fewer entries. Many
-//! systems (Debian's and Ubuntu's defaults among them) give huge pages only to memory that asks
-//! for them (`madvise` in `/sys/kernel/mm/transparent_hugepage/enabled`); where they are off,
-//! the hint does nothing. `HEAPSIGHT_HUGE_PAGES=0` turns the hint off.
+//! Huge pages are asked for only with `HEAPSIGHT_HUGE_PAGES=1`. The dominator search, the
+//! semidominator pass and the distances read per-node arrays of tens to hundreds of MB at
+//! random, and 2 MiB pages cover them with 512 times fewer TLB entries; but on the 2-core VM
+//! the project is measured on, a huge page new to the process costs six times what its 512
+//! small pages do (touching 1 GB: 2.0-2.6 s against 0.38-0.45 s, the host backing each one
+//! anew), and the 1.6 GB document store took 6.5-6.75 s with the hint against 5.07-5.41 s
+//! without it, five pairs taking turns (2026-12-06). Where transparent huge pages are in
+//! `madvise` mode (Debian's and Ubuntu's default) only memory that asks gets them.
 //!
 //! Why reuse: a load's passes each make arrays of a few hundred MB and drop them when done.
 //! Memory new to the process costs a page fault and the kernel's zeroing on first touch: on the
@@ -417,21 +420,21 @@ mod linux {
 
     fn huge_pages_wanted() -> bool {
         static WANTED: OnceLock<bool> = OnceLock::new();
-        *WANTED.get_or_init(|| !env_says_off(c"HEAPSIGHT_HUGE_PAGES"))
+        *WANTED.get_or_init(|| env_is(c"HEAPSIGHT_HUGE_PAGES", b"1"))
     }
 
     fn reuse_wanted() -> bool {
         static WANTED: OnceLock<bool> = OnceLock::new();
-        *WANTED.get_or_init(|| !env_says_off(c"HEAPSIGHT_REUSE_BLOCKS"))
+        *WANTED.get_or_init(|| !env_is(c"HEAPSIGHT_REUSE_BLOCKS", b"0"))
     }
 
-    /// Is the variable `name` set to `0`? Read with `getenv`, which does not allocate.
-    fn env_says_off(name: &std::ffi::CStr) -> bool {
+    /// Is the variable `name` set to `value`? Read with `getenv`, which does not allocate.
+    fn env_is(name: &std::ffi::CStr, value: &[u8]) -> bool {
         // SAFETY: the name is NUL-terminated; the value, if any, is read at once and not kept.
         // The program sets variables only at its start, before any thread (`cli`).
         unsafe {
-            let value = libc::getenv(name.as_ptr());
-            !value.is_null() && std::ffi::CStr::from_ptr(value).to_bytes() == b"0"
+            let set = libc::getenv(name.as_ptr());
+            !set.is_null() && std::ffi::CStr::from_ptr(set).to_bytes() == value
         }
     }
 }

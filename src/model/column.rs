@@ -20,6 +20,9 @@ mod sealed {
 /// bit pattern.
 pub trait Pod: sealed::Sealed + Copy + Default + PartialEq + std::fmt::Debug + 'static {}
 
+/// Bytes a `write` call when a column goes to a file (see [`Column::spill_to`]).
+pub(crate) const WRITE_PIECE: usize = 1 << 20;
+
 /// The bytes of `v` as they lie in memory: its little-endian encoding on a little-endian host
 /// (the only kind that writes index files).
 #[cfg(target_endian = "little")]
@@ -96,7 +99,11 @@ impl<T: Pod> Column<T> {
         if v.is_empty() {
             return Ok(());
         }
-        file.write_all(le_bytes(v))?;
+        // A megabyte a call: on Linux a bigger write makes the page cache take 2 MiB folios,
+        // which filled ten times slower on the machine measured (0.4 against 4 GB/s).
+        for piece in le_bytes(v).chunks(WRITE_PIECE) {
+            file.write_all(piece)?;
+        }
         // SAFETY: the file is this process's own (created here, unlinked or about to be) and
         // never written again, so the mapping's bytes cannot change under the slices read from it.
         let map = unsafe { memmap2::Mmap::map(&file)? };

@@ -53,7 +53,8 @@ impl IndexWriter {
         self.column_in_slices(id, c, |written| c.release_range(written))
     }
 
-    /// [`column`](Self::column), in slices of 8 MiB, calling `written` after each.
+    /// [`column`](Self::column), in slices of a megabyte (see `WRITE_PIECE`: bigger writes
+    /// filled the page cache ten times slower), calling `written` after each.
     #[cfg(target_endian = "little")]
     fn column_in_slices<T: Pod>(
         &mut self,
@@ -64,7 +65,7 @@ impl IndexWriter {
         self.pad()?;
         let offset = self.pos;
         let mut sum = Checksum::new();
-        let per_slice = (8 << 20) / std::mem::size_of::<T>();
+        let per_slice = crate::model::column::WRITE_PIECE / std::mem::size_of::<T>();
         for start in (0..v.len()).step_by(per_slice) {
             let end = (start + per_slice).min(v.len());
             // Slices are whole multiples of 8 bytes but the last, as `Checksum` needs.
