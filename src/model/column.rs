@@ -113,6 +113,52 @@ impl<T: Pod> Column<T> {
         Ok(())
     }
 
+    /// [`spill_to`](Self::spill_to) on two threads: this one writes the values before `cut`,
+    /// the other runs `first` (another column's spill) and then writes the rest, so that the
+    /// two share the copying into the page cache.
+    pub(crate) fn spill_split_to(
+        &mut self,
+        file: std::fs::File,
+        cut: usize,
+        first: impl FnOnce() -> std::io::Result<()> + Send,
+    ) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let Repr::Owned(v) = &self.0 else {
+                return first();
+            };
+            let len = v.len();
+            let bytes = le_bytes(v);
+            let cut = cut.min(len) * std::mem::size_of::<T>();
+            let write_from = |from: usize, part: &[u8]| -> std::io::Result<()> {
+                for (i, piece) in part.chunks(WRITE_PIECE).enumerate() {
+                    file.write_all_at(piece, (from + i * WRITE_PIECE) as u64)?;
+                }
+                Ok(())
+            };
+            let (tail, head) = crate::parallel::beside(
+                || first().and_then(|()| write_from(cut, &bytes[cut..])),
+                || write_from(0, &bytes[..cut]),
+            );
+            head.and(tail)?;
+            if len == 0 {
+                return Ok(());
+            }
+            // SAFETY: as in `spill_to`: the file is ours and never written again.
+            let map = unsafe { memmap2::Mmap::map(&file)? };
+            *self = Self::mapped(Arc::new(map), 0, len)
+                .ok_or_else(|| std::io::Error::other("spilled column did not map back"))?;
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = cut;
+            first()?;
+            self.spill_to(file)
+        }
+    }
+
     /// Hand the pages of a mapped column back to the kernel (they are read again from the file
     /// if touched later): a pass that is done with a spilled column keeps it off the process's
     /// resident memory. Does nothing to owned and shared columns, or off Unix.
@@ -345,6 +391,26 @@ mod tests {
             assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         }
         let _ = std::fs::remove_dir(&dir);
+    }
+
+    #[test]
+    fn columns_spilled_by_two_threads_read_back_unchanged() {
+        let dir = std::env::temp_dir().join(format!("heapsight-split-{}", std::process::id()));
+        let spill = crate::model::spill::SpillDir::at(&dir);
+        let values: Vec<u32> = (0..700_000u32).map(|i| i.wrapping_mul(40_503)).collect();
+        let offsets: Vec<u32> = (0..1000u32).collect();
+        // Cuts inside a write piece, at either end and past the end.
+        for cut in [0, 1, 262_145, 699_999, 700_000, 5_000_000] {
+            let (mut c, mut o): (Column<u32>, Column<u32>) =
+                (values.clone().into(), offsets.clone().into());
+            let other = spill.new_file().unwrap();
+            c.spill_split_to(spill.new_file().unwrap(), cut, || o.spill_to(other))
+                .unwrap();
+            assert!(c.is_mapped() && o.is_mapped(), "cut {cut}");
+            assert_eq!(c, values, "cut {cut}");
+            assert_eq!(o, offsets, "cut {cut}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
