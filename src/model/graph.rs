@@ -566,8 +566,9 @@ impl HeapGraph {
     }
 
     /// Move the retainer arrays to files in `dir`, as [`spill_forward`](Self::spill_forward).
-    /// The retainers (4 bytes an edge) are cut so that each thread writes about half of them
-    /// and their offsets (4 bytes a node): the main thread waits for this.
+    /// The main thread waits for this, so the two threads write about the same bytes: one
+    /// the retainers' first part (4 bytes an edge), the other their offsets (4 bytes a node)
+    /// and the rest.
     pub fn spill_retainers(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
         let cut = (self.retainers.len() + self.first_retainer.len()) / 2;
         let (file, offsets_file) = (dir.new_file()?, dir.new_file()?);
