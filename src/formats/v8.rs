@@ -369,15 +369,22 @@ fn read_nodes(
         detachedness: pos("detachedness"),
         type_count: m.node_types.len(),
     };
-    let mut rows = NodeRows::new(layout, cap);
-    let arrays = [
-        room(&rows.types),
-        room(&rows.names),
-        room(&rows.ids),
-        room(&rows.self_sizes),
-        room(&rows.detachedness),
-        room(&rows.edge_counts),
-    ];
+    // A big heap's names and ids go straight to spill files, as its edges do. The edges are
+    // not read yet: count one a node (every node but the root is reached by at least one).
+    let spill =
+        crate::model::spill::dir_for(HeapGraph::edge_array_bytes_of(cap as u64, cap as u64));
+    let mut rows = NodeRows::new(layout, cap, spill.as_ref());
+    let arrays: Vec<_> = [
+        Some(room(&rows.types)),
+        rows.names.in_memory_values().map(room),
+        rows.ids.in_memory_values().map(room),
+        Some(room(&rows.self_sizes)),
+        Some(room(&rows.detachedness)),
+        Some(room(&rows.edge_counts)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
     r.read_int_row_batches("\"nodes\"", m.node_fields.len(), false, |r, batch| {
         rows.push(r, batch)?;
@@ -385,7 +392,8 @@ fn read_nodes(
         Ok(())
     })?;
     drop(prefault);
-    Ok(rows.into_graph(g))
+    rows.into_graph(g)
+        .map_err(|e| r.error(format!("could not keep the nodes in a spill file: {e}")))
 }
 
 /// Read `edges` into the graph's edge arrays.
@@ -406,8 +414,21 @@ fn read_edges(
         named_by_string: g.edge_kinds.iter().map(|k| !k.named_by_index()).collect(),
         nodes: NodeStarts::new(m.node_fields.len() as u64, g.node_count() as u64),
     };
-    let mut rows = EdgeRows::new(layout, cap);
-    let arrays = [room(&rows.types), room(&rows.names), room(&rows.targets)];
+    // A big heap's edges go straight to spill files (see `crate::model::spill`).
+    let spill = crate::model::spill::dir_for(HeapGraph::edge_array_bytes_of(
+        g.node_count() as u64,
+        cap as u64,
+    ));
+    let rows = EdgeRows::new(layout, cap, spill.as_ref());
+    let arrays: Vec<_> = [
+        rows.types.in_memory_values().map(room),
+        rows.names.in_memory_values().map(room),
+        rows.targets.in_memory_values().map(room),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut rows = rows;
     let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
     r.read_int_row_batches("\"edges\"", m.edge_fields.len(), false, |r, batch| {
         rows.push(r, batch)?;
@@ -415,8 +436,8 @@ fn read_edges(
         Ok(())
     })?;
     drop(prefault);
-    rows.into_graph(g);
-    Ok(())
+    rows.into_graph(g)
+        .map_err(|e| r.error(format!("could not keep the edges in a spill file: {e}")))
 }
 
 /// Turn per-node edge counts into CSR offsets in place (the counts' vector has room for the

@@ -18,7 +18,10 @@ mod sealed {
 
 /// Element types a column can map from a file: plain little-endian integers, valid for every
 /// bit pattern.
-pub trait Pod: sealed::Sealed + Copy + Default + PartialEq + std::fmt::Debug + 'static {}
+pub trait Pod:
+    sealed::Sealed + Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static
+{
+}
 
 /// Bytes a `write` call when a column goes to a file (see [`Column::spill_to`]).
 pub(crate) const WRITE_PIECE: usize = 1 << 20;
@@ -26,7 +29,7 @@ pub(crate) const WRITE_PIECE: usize = 1 << 20;
 /// Write `bytes` into `file` from byte `at` on, a megabyte a call: on Linux a bigger write
 /// makes the page cache take 2 MiB folios, which filled ten times slower on the machine
 /// measured (0.4 against 4 GB/s).
-fn write_pieces(file: &std::fs::File, at: usize, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_pieces(file: &std::fs::File, at: usize, bytes: &[u8]) -> std::io::Result<()> {
     for (i, piece) in bytes.chunks(WRITE_PIECE).enumerate() {
         let offset = (at + i * WRITE_PIECE) as u64;
         #[cfg(unix)]
@@ -40,6 +43,25 @@ fn write_pieces(file: &std::fs::File, at: usize, bytes: &[u8]) -> std::io::Resul
         }
     }
     Ok(())
+}
+
+/// Where a column of `bytes` bytes split for two writers at byte `cut` is cut: moved down to
+/// a page boundary, so the second part can be mapped after the first; all of it in the first
+/// part off Linux, or when no page boundary is left before `cut`.
+fn head_bytes(cut: usize, bytes: usize) -> usize {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: sysconf only reads a system setting.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        if let Ok(page) = usize::try_from(page) {
+            let cut = cut.min(bytes) / page.max(1) * page;
+            if cut > 0 {
+                return cut;
+            }
+        }
+    }
+    let _ = cut;
+    bytes
 }
 
 /// The bytes of `v` as they lie in memory: its little-endian encoding on a little-endian host
@@ -118,29 +140,28 @@ impl<T: Pod> Column<T> {
         self.map_back(&file)
     }
 
-    /// [`spill_to`](Self::spill_to) on two threads: this one writes the values before `cut`,
-    /// the other runs `first` (another column's spill) and then writes the rest, so that the
-    /// two share the copying into the page cache. `first` runs whatever this column is.
+    /// [`spill_to`](Self::spill_to) on two threads: this one writes the values before `cut`
+    /// to `file`, the other runs `first` (another column's spill) and then writes the rest to
+    /// `tail_file`, so that the two share the copying into the page cache. The tail has a file
+    /// of its own because writes to one file queue for its lock (the waiting thread spins);
+    /// it is mapped right after the head, so the cut is moved down to a page boundary. (Off
+    /// Linux the head takes every value.) `first` runs whatever this column is.
     pub(crate) fn spill_split_to(
         &mut self,
         file: std::fs::File,
+        tail_file: std::fs::File,
         cut: usize,
         first: impl FnOnce() -> std::io::Result<()> + Send,
     ) -> std::io::Result<()> {
         let Some(bytes) = self.owned_bytes() else {
             return first();
         };
-        let cut = cut.min(self.len()) * std::mem::size_of::<T>();
-        let tail = || first().and_then(|()| write_pieces(&file, cut, &bytes[cut..]));
+        let cut = head_bytes(cut.min(self.len()) * std::mem::size_of::<T>(), bytes.len());
+        let tail = || first().and_then(|()| write_pieces(&tail_file, 0, &bytes[cut..]));
         let head = || write_pieces(&file, 0, &bytes[..cut]);
-        // Off Unix a file has one cursor for both parts: one after the other.
-        let (tail, head) = if cfg!(unix) {
-            crate::parallel::beside(tail, head)
-        } else {
-            (tail(), head())
-        };
+        let (tail, head) = crate::parallel::beside(tail, head);
         head.and(tail)?;
-        self.map_back(&file)
+        self.map_back_joined(&file, &tail_file, cut)
     }
 
     /// The bytes of an owned column with values, which a spill moves; `None` for any other.
@@ -158,6 +179,51 @@ impl<T: Pod> Column<T> {
         // be) and never written again, so the mapping's bytes cannot change under the slices
         // read from it.
         let map = unsafe { memmap2::Mmap::map(file)? };
+        *self = Self::mapped(Arc::new(map), 0, len)
+            .ok_or_else(|| std::io::Error::other("spilled column did not map back"))?;
+        Ok(())
+    }
+
+    /// Read the column from `head` (its first `cut` bytes, a whole number of pages) and
+    /// `tail` (the rest) through one map: `head`'s map, as long as the column, with `tail`'s
+    /// laid over its end.
+    fn map_back_joined(
+        &mut self,
+        head: &std::fs::File,
+        tail: &std::fs::File,
+        cut: usize,
+    ) -> std::io::Result<()> {
+        let (len, bytes) = (self.len(), std::mem::size_of_val::<[T]>(self));
+        if cut == bytes {
+            return self.map_back(head);
+        }
+        // SAFETY: as in `map_back`, for both files. The map runs past the end of `head`
+        // (reading there would fault) only until `tail` is laid over that part below; on
+        // failure the map is dropped unread.
+        let map = unsafe { memmap2::MmapOptions::new().len(bytes).map(head)? };
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: the range is inside `map` (cut < bytes), starts on a page (`head_bytes`
+            // made `cut` a whole number of pages), and MAP_FIXED replaces that part of `map`
+            // with `tail`'s pages; `map`'s drop unmaps the whole range, the overlay with it.
+            let at = unsafe { map.as_ptr().add(cut) } as *mut libc::c_void;
+            let got = unsafe {
+                libc::mmap(
+                    at,
+                    bytes - cut,
+                    libc::PROT_READ,
+                    libc::MAP_SHARED | libc::MAP_FIXED,
+                    tail.as_raw_fd(),
+                    0,
+                )
+            };
+            if got != at {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let _ = tail;
         *self = Self::mapped(Arc::new(map), 0, len)
             .ok_or_else(|| std::io::Error::other("spilled column did not map back"))?;
         Ok(())
@@ -403,16 +469,22 @@ mod tests {
         let spill = crate::model::spill::SpillDir::at(&dir);
         let values: Vec<u32> = (0..700_000u32).map(|i| i.wrapping_mul(40_503)).collect();
         let offsets: Vec<u32> = (0..1000u32).collect();
-        // Cuts inside a write piece, at either end and past the end.
-        for cut in [0, 1, 262_145, 699_999, 700_000, 5_000_000] {
+        // Cuts inside a write piece and a page, on a page, at either end and past the end.
+        for cut in [0, 1, 1024, 262_145, 699_999, 700_000, 5_000_000] {
             let (mut c, mut o): (Column<u32>, Column<u32>) =
                 (values.clone().into(), offsets.clone().into());
-            let other = spill.new_file().unwrap();
-            c.spill_split_to(spill.new_file().unwrap(), cut, || o.spill_to(other))
+            let (head, tail, other) = (
+                spill.new_file().unwrap(),
+                spill.new_file().unwrap(),
+                spill.new_file().unwrap(),
+            );
+            c.spill_split_to(head, tail, cut, || o.spill_to(other))
                 .unwrap();
             assert!(c.is_mapped() && o.is_mapped(), "cut {cut}");
             assert_eq!(c, values, "cut {cut}");
             assert_eq!(o, offsets, "cut {cut}");
+            c.release_range(1000..600_000);
+            assert_eq!(c, values, "cut {cut}: pages handed back are read again");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -438,11 +438,10 @@ impl HeapGraph {
         // The last step of every loader: the self sizes are final, and analyses start their
         // own size columns from them (`self_sizes`), sharing the array until they change it.
         self.node_self_size.share();
-        // A big heap's edge arrays and node names and ids go to files (see `super::spill`):
-        // all but the retainers before these are built, the retainers after.
-        let spill = (self.edge_array_bytes() >= super::spill::min_spill_bytes())
-            .then(super::spill::SpillDir::from_env)
-            .flatten();
+        // A big heap's edge arrays and node names and ids go to files (see `super::spill`),
+        // if the loader did not make them there, before the retainers are built; the
+        // retainers after.
+        let spill = super::spill::dir_for(self.edge_array_bytes());
         // On failure (a full disk) what is left stays in memory: correct, only bigger.
         if let Some(dir) = &spill {
             let _ = self.spill_forward(dir);
@@ -541,7 +540,14 @@ impl HeapGraph {
 
     /// Bytes of the edge arrays (per-edge ones and the two offset arrays): what a spill moves.
     pub fn edge_array_bytes(&self) -> u64 {
-        (self.edge_to.len() as u64) * 13 + (self.node_count() as u64 + 1) * 8
+        Self::edge_array_bytes_of(self.node_count() as u64, self.edge_to.len() as u64)
+    }
+
+    /// [`edge_array_bytes`](Self::edge_array_bytes) of a graph of `nodes` and `edges`.
+    pub fn edge_array_bytes_of(nodes: u64, edges: u64) -> u64 {
+        edges
+            .saturating_mul(13)
+            .saturating_add(nodes.saturating_add(1).saturating_mul(8))
     }
 
     /// Move the forward edge arrays (targets, kinds, names, offsets) and the nodes' names and
@@ -568,13 +574,13 @@ impl HeapGraph {
     /// Move the retainer arrays to files in `dir`, as [`spill_forward`](Self::spill_forward).
     /// The main thread waits for this, so the two threads write about the same bytes: one
     /// the retainers' first part (4 bytes an edge), the other their offsets (4 bytes a node)
-    /// and the rest.
+    /// and the rest (see [`Column::spill_split_to`]).
     pub fn spill_retainers(&mut self, dir: &super::spill::SpillDir) -> std::io::Result<()> {
         let cut = (self.retainers.len() + self.first_retainer.len()) / 2;
-        let (file, offsets_file) = (dir.new_file()?, dir.new_file()?);
+        let (file, tail_file, offsets_file) = (dir.new_file()?, dir.new_file()?, dir.new_file()?);
         let offsets = &mut self.first_retainer;
         self.retainers
-            .spill_split_to(file, cut, || offsets.spill_to(offsets_file))
+            .spill_split_to(file, tail_file, cut, || offsets.spill_to(offsets_file))
     }
 
     /// Bytes of the arrays a spill moves: [`edge_array_bytes`](Self::edge_array_bytes) and

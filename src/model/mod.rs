@@ -5,6 +5,7 @@ pub mod alloc;
 mod builder;
 mod by_target;
 pub mod column;
+pub mod column_writer;
 pub mod folding;
 pub mod fxhash;
 pub mod graph;

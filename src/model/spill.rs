@@ -30,6 +30,14 @@ pub fn min_spill_bytes() -> u64 {
         .unwrap_or(MIN_SPILL_BYTES)
 }
 
+/// Where a heap whose edge arrays take `edge_bytes` spills: `None` when they are smaller
+/// than [`min_spill_bytes`] or there is nowhere to spill (see [`SpillDir::from_env`]).
+pub fn dir_for(edge_bytes: u64) -> Option<SpillDir> {
+    (edge_bytes >= min_spill_bytes())
+        .then(SpillDir::from_env)
+        .flatten()
+}
+
 /// A folder to spill into.
 #[derive(Debug, Clone)]
 pub struct SpillDir {

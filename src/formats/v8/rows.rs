@@ -6,12 +6,24 @@
 
 use crate::error::Result;
 use crate::formats::json_reader::{BatchResult, JsonReader};
+use crate::model::column::Pod;
+use crate::model::column_writer::ColumnWriter;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
+use crate::model::spill::SpillDir;
 use crate::model::NodeIx;
 use std::collections::HashMap;
 
 /// Rows a block: small enough that a block's columns stay in the first-level cache.
 const BLOCK: usize = 1024;
+
+/// A column with room for `cap` values, or with `spill` one written to a file there (kept in
+/// memory when the file can't be made).
+fn writer<T: Pod>(cap: usize, spill: Option<&SpillDir>) -> ColumnWriter<T> {
+    match spill.map(SpillDir::new_file) {
+        Some(Ok(file)) => ColumnWriter::to_file(file),
+        _ => ColumnWriter::in_memory(cap),
+    }
+}
 
 /// Where each field the loader uses sits in a row.
 pub(super) struct NodeLayout {
@@ -31,8 +43,9 @@ pub(super) struct NodeLayout {
 pub(super) struct NodeRows {
     layout: NodeLayout,
     pub types: Vec<u8>,
-    pub names: Vec<u32>,
-    pub ids: Vec<u32>,
+    /// Names and ids go straight to spill files for a big heap, as the edges do.
+    pub names: ColumnWriter<u32>,
+    pub ids: ColumnWriter<u32>,
     pub self_sizes: Vec<u32>,
     pub detachedness: Vec<u8>,
     /// One more than the nodes: the counts become the edge offsets in place.
@@ -48,8 +61,9 @@ pub(super) struct NodeRows {
 }
 
 impl NodeRows {
-    /// Empty columns with room for `cap` nodes.
-    pub fn new(layout: NodeLayout, cap: usize) -> Self {
+    /// Empty columns with room for `cap` nodes; with `spill`, names and ids are written to
+    /// files there.
+    pub fn new(layout: NodeLayout, cap: usize, spill: Option<&SpillDir>) -> Self {
         let det_cap = if layout.detachedness.is_some() {
             cap
         } else {
@@ -58,8 +72,8 @@ impl NodeRows {
         Self {
             layout,
             types: Vec::with_capacity(cap),
-            names: Vec::with_capacity(cap),
-            ids: Vec::with_capacity(cap),
+            names: writer(cap, spill),
+            ids: writer(cap, spill),
             self_sizes: Vec::with_capacity(cap),
             detachedness: Vec::with_capacity(det_cap),
             edge_counts: Vec::with_capacity(cap + 1),
@@ -189,24 +203,22 @@ impl NodeRows {
     }
 
     /// Move the columns into the graph (all but the edge counts, which are returned).
-    pub fn into_graph(mut self, g: &mut HeapGraph) -> Vec<u32> {
+    pub fn into_graph(mut self, g: &mut HeapGraph) -> std::io::Result<Vec<u32>> {
         if !self.trace_ids.is_empty() {
             self.trace_ids.resize(self.count as usize, 0);
         }
-        self.names.shrink_to_fit();
-        self.ids.shrink_to_fit();
         self.self_sizes.shrink_to_fit();
         self.types.shrink_to_fit();
         self.detachedness.shrink_to_fit();
         g.node_type = self.types.into();
-        g.node_name = self.names.into();
-        g.node_id = self.ids.into();
+        g.node_name = self.names.finish()?;
+        g.node_id = self.ids.finish()?;
         g.node_self_size = self.self_sizes.into();
         g.node_detachedness = self.detachedness.into();
         g.node_trace_id = self.trace_ids.into();
         g.big_self_sizes = self.big_self_sizes;
         g.max_node_name = self.max_name;
-        self.edge_counts
+        Ok(self.edge_counts)
     }
 }
 
@@ -223,25 +235,26 @@ pub(super) struct EdgeLayout {
     pub nodes: NodeStarts,
 }
 
-/// The edge columns as they fill.
+/// The edge columns as they fill: in memory, or for a big heap straight into spill files.
 pub(super) struct EdgeRows {
     layout: EdgeLayout,
-    pub types: Vec<u8>,
-    pub names: Vec<u32>,
-    pub targets: Vec<u32>,
+    pub types: ColumnWriter<u8>,
+    pub names: ColumnWriter<u32>,
+    pub targets: ColumnWriter<u32>,
     pub count: u64,
     /// The largest string index an edge's name uses.
     pub max_name: u32,
 }
 
 impl EdgeRows {
-    /// Empty columns with room for `cap` edges.
-    pub fn new(layout: EdgeLayout, cap: usize) -> Self {
+    /// Empty columns with room for `cap` edges, or, with `spill`, written to files there
+    /// (see [`ColumnWriter`]; a column whose file can't be made stays in memory).
+    pub fn new(layout: EdgeLayout, cap: usize, spill: Option<&SpillDir>) -> Self {
         Self {
             layout,
-            types: Vec::with_capacity(cap),
-            names: Vec::with_capacity(cap),
-            targets: Vec::with_capacity(cap),
+            types: writer(cap, spill),
+            names: writer(cap, spill),
+            targets: writer(cap, spill),
             count: 0,
             max_name: 0,
         }
@@ -309,14 +322,12 @@ impl EdgeRows {
     }
 
     /// Move the columns into the graph.
-    pub fn into_graph(mut self, g: &mut HeapGraph) {
-        self.types.shrink_to_fit();
-        self.names.shrink_to_fit();
-        self.targets.shrink_to_fit();
-        g.edge_type = self.types.into();
-        g.edge_name = self.names.into();
-        g.edge_to = self.targets.into();
+    pub fn into_graph(self, g: &mut HeapGraph) -> std::io::Result<()> {
+        g.edge_type = self.types.finish()?;
+        g.edge_name = self.names.finish()?;
+        g.edge_to = self.targets.finish()?;
         g.max_edge_name = self.max_name;
+        Ok(())
     }
 }
 
@@ -445,12 +456,12 @@ mod tests {
     /// every check: same columns, same first error, at the same row.
     fn nodes_agree(rows: &[i64], seed: u64) {
         let r = reader();
-        let mut one = NodeRows::new(node_layout(), 0);
+        let mut one = NodeRows::new(node_layout(), 0, None);
         let want = rows
             .chunks_exact(7)
             .enumerate()
             .find_map(|(k, row)| one.push_row(&r, row).err().map(|e| (k, e.to_string())));
-        let mut batched = NodeRows::new(node_layout(), 0);
+        let mut batched = NodeRows::new(node_layout(), 0, None);
         let mut random = Random(seed);
         let (mut done, mut got) = (0, None);
         while done < rows.len() / 7 && got.is_none() {
@@ -464,8 +475,11 @@ mod tests {
         assert_eq!(got, want);
         if want.is_none() {
             assert_eq!(batched.types, one.types);
-            assert_eq!(batched.names, one.names);
-            assert_eq!(batched.ids, one.ids);
+            assert_eq!(
+                batched.names.in_memory_values(),
+                one.names.in_memory_values()
+            );
+            assert_eq!(batched.ids.in_memory_values(), one.ids.in_memory_values());
             assert_eq!(batched.self_sizes, one.self_sizes);
             assert_eq!(batched.edge_counts, one.edge_counts);
             assert_eq!(batched.detachedness, one.detachedness);
@@ -544,7 +558,7 @@ mod tests {
                     .err()
                     .map(|err| (e, err.to_string()))
             });
-            let mut batched = EdgeRows::new(edge_layout(nodes), 0);
+            let mut batched = EdgeRows::new(edge_layout(nodes), 0, None);
             let (mut done, mut got) = (0, None);
             while done < 5000 && got.is_none() {
                 let n = (1 + random.below(3000) as usize).min(5000 - done);
@@ -565,9 +579,10 @@ mod tests {
                     .map(|row| row[1] as u32)
                     .max()
                     .unwrap_or(0);
-                assert_eq!((batched.types, batched.names), (types, names));
-                assert_eq!(batched.targets, targets);
                 assert_eq!((batched.count, batched.max_name), (5000, max_name));
+                assert_eq!(batched.types.finish().unwrap(), types);
+                assert_eq!(batched.names.finish().unwrap(), names);
+                assert_eq!(batched.targets.finish().unwrap(), targets);
             }
         }
     }
