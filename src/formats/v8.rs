@@ -419,7 +419,7 @@ fn read_edges(
         g.node_count() as u64,
         cap as u64,
     ));
-    let rows = EdgeRows::new(layout, cap, spill.as_ref());
+    let mut rows = EdgeRows::new(layout, cap, spill.as_ref());
     let arrays: Vec<_> = [
         rows.types.in_memory_values().map(room),
         rows.names.in_memory_values().map(room),
@@ -428,7 +428,6 @@ fn read_edges(
     .into_iter()
     .flatten()
     .collect();
-    let mut rows = rows;
     let prefault = Prefault::spare(if prefault { &arrays } else { &[] });
     r.read_int_row_batches("\"edges\"", m.edge_fields.len(), false, |r, batch| {
         rows.push(r, batch)?;

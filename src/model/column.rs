@@ -174,14 +174,21 @@ impl<T: Pod> Column<T> {
 
     /// Read the column from `file`, which holds all its values, through a map.
     fn map_back(&mut self, file: &std::fs::File) -> std::io::Result<()> {
-        let len = self.len();
-        // SAFETY: the file is this process's own (created by the spill, unlinked or about to
-        // be) and never written again, so the mapping's bytes cannot change under the slices
-        // read from it.
-        let map = unsafe { memmap2::Mmap::map(file)? };
-        *self = Self::mapped(Arc::new(map), 0, len)
-            .ok_or_else(|| std::io::Error::other("spilled column did not map back"))?;
+        *self = Self::map_file(file, self.len())?;
         Ok(())
+    }
+
+    /// The first `len` values of `file`, a spill file (this process's own, its name gone, and
+    /// never written again), read through a map.
+    pub(crate) fn map_file(file: &std::fs::File, len: usize) -> std::io::Result<Self> {
+        if len == 0 {
+            return Ok(Self::new());
+        }
+        // SAFETY: the file is this process's own and never written again, so the mapping's
+        // bytes cannot change under the slices read from it.
+        let map = unsafe { memmap2::Mmap::map(file)? };
+        Self::mapped(Arc::new(map), 0, len)
+            .ok_or_else(|| std::io::Error::other("spilled column did not map back"))
     }
 
     /// Read the column from `head` (its first `cut` bytes, a whole number of pages) and

@@ -40,12 +40,12 @@ struct Writer<T: Pod> {
     thread: JoinHandle<Written<T>>,
 }
 
-/// What the writing thread did: the file, the values in it, and after a failed write the
-/// error and every buffer from the failed one on.
+/// What the writing thread did: the file, the values in it, and after a failed write every
+/// buffer from the failed one on.
 struct Written<T> {
     file: File,
     values: usize,
-    failed: Option<(std::io::Error, Vec<Vec<T>>)>,
+    unwritten: Option<Vec<Vec<T>>>,
 }
 
 impl<T: Pod> Writer<T> {
@@ -58,21 +58,22 @@ impl<T: Pod> Writer<T> {
                 let mut done = Written {
                     file,
                     values: 0,
-                    failed: None,
+                    unwritten: None,
                 };
                 for mut buf in to_write {
-                    if let Some((_, kept)) = &mut done.failed {
+                    if let Some(kept) = &mut done.unwritten {
                         kept.push(buf);
                         continue;
                     }
                     let at = done.values * std::mem::size_of::<T>();
-                    match write_pieces(&done.file, at, le_bytes(&buf)) {
-                        Ok(()) => {
-                            done.values += buf.len();
-                            buf.clear();
-                            let _ = give_back.send(buf);
-                        }
-                        Err(e) => done.failed = Some((e, vec![buf])),
+                    // After a failure the rest stays in memory (see `finish`): the error itself
+                    // changes nothing.
+                    if write_pieces(&done.file, at, le_bytes(&buf)).is_ok() {
+                        done.values += buf.len();
+                        buf.clear();
+                        let _ = give_back.send(buf);
+                    } else {
+                        done.unwritten = Some(vec![buf]);
                     }
                 }
                 done
@@ -129,11 +130,6 @@ impl<T: Pod> ColumnWriter<T> {
             Sink::Memory(v) => Some(v),
             _ => None,
         }
-    }
-
-    /// True when the values go to a file.
-    pub fn is_to_file(&self) -> bool {
-        matches!(self.0, Sink::File { .. })
     }
 
     /// Append `values`.
@@ -218,42 +214,20 @@ impl<T: Pod> ColumnWriter<T> {
             .thread
             .join()
             .map_err(|_| std::io::Error::other("the thread writing a column failed"))?;
-        if let Some((_, kept)) = done.failed {
+        let column = match done.unwritten {
             // Go on in memory: what was written, then what was not.
-            let mut values = read_back(&done.file, done.values)?;
-            values.extend(kept.into_iter().flatten());
-            if values.len() != len {
-                return Err(std::io::Error::other("a written column came back short"));
+            Some(kept) => {
+                let mut values = Column::<T>::map_file(&done.file, done.values)?.into_vec();
+                values.extend(kept.into_iter().flatten());
+                values.into()
             }
-            return Ok(values.into());
-        }
-        if done.values != len {
+            None => Column::map_file(&done.file, done.values)?,
+        };
+        if column.len() != len {
             return Err(std::io::Error::other("a written column came back short"));
         }
-        if len == 0 {
-            return Ok(Column::new());
-        }
-        // SAFETY: the file is this process's own (created for this column, its name already
-        // gone) and never written again, so the mapping's bytes cannot change under the
-        // slices read from it.
-        let map = unsafe { memmap2::Mmap::map(&done.file)? };
-        Column::mapped(std::sync::Arc::new(map), 0, len)
-            .ok_or_else(|| std::io::Error::other("a written column did not map back"))
+        Ok(column)
     }
-}
-
-/// The first `len` values in `file` (which this writer wrote: `len` is its own count).
-fn read_back<T: Pod>(file: &File, len: usize) -> std::io::Result<Vec<T>> {
-    use std::io::{Read, Seek};
-    let mut values = vec![T::default(); len];
-    let size = std::mem::size_of_val(values.as_slice());
-    // SAFETY: `Pod` types are plain integers, valid for every bit pattern, with no padding;
-    // the slice covers exactly the vector's initialised values.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), size) };
-    let mut f = file;
-    f.seek(std::io::SeekFrom::Start(0))?;
-    f.read_exact(bytes)?;
-    Ok(values)
 }
 
 #[cfg(test)]
@@ -284,7 +258,7 @@ mod tests {
         file.push(7);
         file.extend([8, 9]);
         memory.extend([7, 8, 9]);
-        assert!(file.is_to_file() && file.in_memory_values().is_none());
+        assert!(file.in_memory_values().is_none());
         let (memory, file) = (memory.finish().unwrap(), file.finish().unwrap());
         assert!(file.is_mapped() && !memory.is_mapped());
         assert_eq!(memory, file);
