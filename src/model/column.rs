@@ -23,23 +23,35 @@ pub trait Pod:
 {
 }
 
-/// Bytes a `write` call when a column goes to a file (see [`Column::spill_to`]).
-pub(crate) const WRITE_PIECE: usize = 1 << 20;
+/// Bytes a `write` call when a whole column goes to a file (see [`Column::spill_to`]) or into
+/// the index cache. On Linux the page cache takes a folio as big as the write (up to 2 MiB),
+/// and on the 2-core VM heapsight is measured on, big folios are cut from free memory the
+/// guest has handed back to its host, which backs each page anew on first touch: in a
+/// small C program, 4 MiB writes filled the page cache at 0.35 GB/s, 1 MiB writes at
+/// 2.6 GB/s, 64-256 KiB writes at 4 GB/s. In the load of the 1.58 GB document store the
+/// retainers' spill (311 MB) took 0.67-0.94 s a run in megabyte writes, 0.09-0.28 s in
+/// 64 KiB ones. Much smaller writes cost a system call each 4 KiB and, mapped back, more
+/// page faults.
+pub(crate) const WRITE_PIECE: usize = 64 << 10;
 
-/// Write `bytes` into `file` from byte `at` on, a megabyte a call: on Linux a bigger write
-/// makes the page cache take 2 MiB folios, which filled ten times slower on the machine
-/// measured (0.4 against 4 GB/s).
-pub(crate) fn write_pieces(file: &std::fs::File, at: usize, bytes: &[u8]) -> std::io::Result<()> {
-    for (i, piece) in bytes.chunks(WRITE_PIECE).enumerate() {
-        let offset = (at + i * WRITE_PIECE) as u64;
+/// Write `bytes` into `file` from byte `at` on, `piece` bytes a call (see [`WRITE_PIECE`]).
+pub(crate) fn write_pieces(
+    file: &std::fs::File,
+    at: usize,
+    bytes: &[u8],
+    piece: usize,
+) -> std::io::Result<()> {
+    let piece = piece.max(1);
+    for (i, chunk) in bytes.chunks(piece).enumerate() {
+        let offset = (at + i * piece) as u64;
         #[cfg(unix)]
-        std::os::unix::fs::FileExt::write_all_at(file, piece, offset)?;
+        std::os::unix::fs::FileExt::write_all_at(file, chunk, offset)?;
         #[cfg(not(unix))]
         {
             use std::io::{Seek, Write};
             let mut f = file;
             f.seek(std::io::SeekFrom::Start(offset))?;
-            f.write_all(piece)?;
+            f.write_all(chunk)?;
         }
     }
     Ok(())
@@ -136,7 +148,7 @@ impl<T: Pod> Column<T> {
         let Some(bytes) = self.owned_bytes() else {
             return Ok(());
         };
-        write_pieces(&file, 0, bytes)?;
+        write_pieces(&file, 0, bytes, WRITE_PIECE)?;
         self.map_back(&file)
     }
 
@@ -157,8 +169,9 @@ impl<T: Pod> Column<T> {
             return first();
         };
         let cut = head_bytes(cut.min(self.len()) * std::mem::size_of::<T>(), bytes.len());
-        let tail = || first().and_then(|()| write_pieces(&tail_file, 0, &bytes[cut..]));
-        let head = || write_pieces(&file, 0, &bytes[..cut]);
+        let tail =
+            || first().and_then(|()| write_pieces(&tail_file, 0, &bytes[cut..], WRITE_PIECE));
+        let head = || write_pieces(&file, 0, &bytes[..cut], WRITE_PIECE);
         let (tail, head) = crate::parallel::beside(tail, head);
         head.and(tail)?;
         self.map_back_joined(&file, &tail_file, cut)

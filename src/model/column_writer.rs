@@ -1,6 +1,6 @@
 //! A column filled front to back (a loader's edge targets, kinds and names, its nodes' names
 //! and ids) that goes straight to a spill file (see `super::spill`) as it fills: values wait
-//! in a megabyte's buffer, a thread of the column's own writes each full buffer while the
+//! in a buffer of [`BUFFER_BYTES`], a thread of the column's own writes each full buffer while the
 //! loader fills the next, and the finished column is the file mapped back. The values never
 //! sit in the process's own memory, so a big heap pays neither for that memory nor for
 //! copying it to the file later, which [`Column::spill_to`](super::Column) does; and the
@@ -10,12 +10,21 @@
 //! If a write fails (a full disk) the writer reads back what it wrote and goes on in memory:
 //! the column is the same either way, only where it lives differs.
 
-use super::column::{le_bytes, write_pieces, Column, Pod, WRITE_PIECE};
+use super::column::{le_bytes, write_pieces, Column, Pod};
 use std::fs::File;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-/// Full buffers on their way to the writing thread: a few megabytes a column at most.
+/// Bytes of a column's buffer, written in one call. Bigger writes make the page cache take
+/// bigger folios, costly on the machine measured (see `super::column::WRITE_PIECE`); with
+/// smaller ones the dominator search, which reads the edge targets and kinds back through
+/// their maps, met more page faults. On the 1.58 GB document store, reading the edges took
+/// 0.74-0.91 s with buffers of 256 KiB against 1.70-1.74 s with 1 MiB ones, and 0.79-0.96 s
+/// with 64 KiB ones, whose search was a little slower (three runs each, taking turns).
+pub(crate) const BUFFER_BYTES: usize = 256 << 10;
+
+/// Full buffers on their way to the writing thread: with the one being written and the one
+/// being filled, a megabyte a column at most.
 const IN_FLIGHT: usize = 2;
 
 /// Values appended one slice at a time, kept in memory or written to a file.
@@ -68,7 +77,7 @@ impl<T: Pod> Writer<T> {
                     let at = done.values * std::mem::size_of::<T>();
                     // After a failure the rest stays in memory (see `finish`): the error itself
                     // changes nothing.
-                    if write_pieces(&done.file, at, le_bytes(&buf)).is_ok() {
+                    if write_pieces(&done.file, at, le_bytes(&buf), BUFFER_BYTES).is_ok() {
                         done.values += buf.len();
                         buf.clear();
                         let _ = give_back.send(buf);
@@ -107,7 +116,7 @@ impl<T: Pod> ColumnWriter<T> {
 
     /// Values a write.
     fn piece() -> usize {
-        WRITE_PIECE / std::mem::size_of::<T>()
+        BUFFER_BYTES / std::mem::size_of::<T>()
     }
 
     /// Values appended so far.

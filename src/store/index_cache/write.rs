@@ -53,8 +53,8 @@ impl IndexWriter {
         self.column_in_slices(id, c, |written| c.release_range(written))
     }
 
-    /// [`column`](Self::column), in slices of a megabyte (see `WRITE_PIECE`: bigger writes
-    /// filled the page cache ten times slower), calling `written` after each.
+    /// [`column`](Self::column), in slices of `WRITE_PIECE` bytes (bigger writes filled the
+    /// page cache much slower on the machine measured), calling `written` after each.
     #[cfg(target_endian = "little")]
     fn column_in_slices<T: Pod>(
         &mut self,
