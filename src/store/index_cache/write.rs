@@ -125,7 +125,9 @@ pub(super) fn write_index(path: &Path, key: &[u8], d: &AnalyzedSnapshot) -> std:
     let mut f = File::create(path)?;
     f.write_all(&vec![0u8; table_len as usize])?;
     let w = IndexWriter {
-        w: BufWriter::with_capacity(1 << 20, f),
+        // No bigger than a column's slices, which then go to the file as they are: the
+        // buffer would join them into bigger writes (see `WRITE_PIECE`).
+        w: BufWriter::with_capacity(crate::model::column::WRITE_PIECE, f),
         pos: table_len,
         entries: Vec::new(),
     };
