@@ -11,6 +11,7 @@ use super::{Format, Input, LoadOptions};
 use crate::error::Result;
 use crate::model::graph::{HeapGraph, MAX_EDGES, MAX_HEAP_BYTES, MAX_NODES};
 use crate::model::kinds::{EdgeKind, NodeKind};
+use crate::model::spill::SpillDir;
 use crate::model::{AllocationTraces, FieldTable, Location, Snapshot, SnapshotInfo, TraceNode};
 use crate::parallel::Background;
 use crate::prefault::{room, Prefault};
@@ -116,6 +117,10 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
     let mut traces = AllocationTraces::default();
     let mut declared_nodes = 0u64;
     let mut declared_edges = 0u64;
+    // Room for the nodes and edges, from the declared counts (bounded), and where a big heap's
+    // columns go as they are read: both decided once the meta is read.
+    let (mut node_cap, mut edge_cap) = (0usize, 0usize);
+    let mut spill: Option<SpillDir> = None;
     let mut node_edge_counts: Vec<u32> = Vec::new();
     let mut have_nodes = false;
     let mut have_edges = false;
@@ -130,6 +135,18 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
                 let m = parse_meta(r, &v)?;
                 declared_nodes = v.get("node_count").and_then(Value::as_u64).unwrap_or(0);
                 declared_edges = v.get("edge_count").and_then(Value::as_u64).unwrap_or(0);
+                let cap = |declared: u64, width: usize, max: u64| {
+                    declared.min(max_stream_bytes / (2 * width as u64)).min(max) as usize
+                };
+                node_cap = cap(declared_nodes, m.node_fields.len(), MAX_NODES);
+                edge_cap = cap(declared_edges, m.edge_fields.len(), MAX_EDGES);
+                // A big heap's node names and ids and its edges go straight to spill files
+                // (see `crate::model::spill`). At least one edge a node is counted: every node
+                // but the root is reached by one, and a missing edge count still counts them.
+                spill = crate::model::spill::dir_for(HeapGraph::edge_array_bytes_of(
+                    node_cap as u64,
+                    edge_cap.max(node_cap) as u64,
+                ));
                 info.title = v.get("title").and_then(Value::as_str).map(String::from);
                 info.extra_native_bytes = v.get("extra_native_bytes").and_then(Value::as_u64);
                 if let Some(extra) = info.extra_native_bytes.filter(|&x| x > MAX_HEAP_BYTES) {
@@ -155,11 +172,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
                     r.error("\"nodes\" comes before \"snapshot\" (no meta to read it with)")
                 })?;
                 r.set_phase("reading nodes");
-                let f = m.node_fields.len() as u64;
-                let cap = declared_nodes
-                    .min(max_stream_bytes / (2 * f))
-                    .min(MAX_NODES);
-                node_edge_counts = read_nodes(r, m, &mut g, cap as usize, prefault)?;
+                node_edge_counts = read_nodes(r, m, &mut g, node_cap, spill.as_ref(), prefault)?;
                 have_nodes = true;
             }
             "edges" => {
@@ -170,11 +183,7 @@ pub fn read(mut r: JsonReader<'_>, max_stream_bytes: u64, prefault: bool) -> Res
                     return Err(r.error("\"edges\" comes before \"nodes\" (can't place edges)"));
                 }
                 r.set_phase("reading edges");
-                let f = m.edge_fields.len() as u64;
-                let cap = declared_edges
-                    .min(max_stream_bytes / (2 * f))
-                    .min(MAX_EDGES);
-                read_edges(r, m, &mut g, cap as usize, prefault)?;
+                read_edges(r, m, &mut g, edge_cap, spill.as_ref(), prefault)?;
                 check_edge_counts(r, &mut g, std::mem::take(&mut node_edge_counts))?;
                 have_edges = true;
                 let mut edges = g.split_off_edges();
@@ -348,12 +357,14 @@ fn setup_types(g: &mut HeapGraph, m: &Meta) {
         .collect();
 }
 
-/// Read `nodes` into the graph's node arrays; returns each node's edge count.
+/// Read `nodes` into the graph's node arrays; returns each node's edge count. With `spill`,
+/// the names and ids go straight to files there.
 fn read_nodes(
     r: &mut JsonReader<'_>,
     m: &Meta,
     g: &mut HeapGraph,
     cap: usize,
+    spill: Option<&SpillDir>,
     prefault: bool,
 ) -> Result<Vec<u32>> {
     let pos = |name: &str| m.node_fields.iter().position(|f| f == name);
@@ -369,11 +380,7 @@ fn read_nodes(
         detachedness: pos("detachedness"),
         type_count: m.node_types.len(),
     };
-    // A big heap's names and ids go straight to spill files, as its edges do. The edges are
-    // not read yet: count one a node (every node but the root is reached by at least one).
-    let spill =
-        crate::model::spill::dir_for(HeapGraph::edge_array_bytes_of(cap as u64, cap as u64));
-    let mut rows = NodeRows::new(layout, cap, spill.as_ref());
+    let mut rows = NodeRows::new(layout, cap, spill);
     let arrays: Vec<_> = [
         Some(room(&rows.types)),
         rows.names.in_memory_values().map(room),
@@ -396,12 +403,13 @@ fn read_nodes(
         .map_err(|e| r.error(format!("could not keep the nodes in a spill file: {e}")))
 }
 
-/// Read `edges` into the graph's edge arrays.
+/// Read `edges` into the graph's edge arrays; with `spill`, straight to files there.
 fn read_edges(
     r: &mut JsonReader<'_>,
     m: &Meta,
     g: &mut HeapGraph,
     cap: usize,
+    spill: Option<&SpillDir>,
     prefault: bool,
 ) -> Result<()> {
     let pos = |name: &str| m.edge_fields.iter().position(|f| f == name).unwrap_or(0);
@@ -414,12 +422,7 @@ fn read_edges(
         named_by_string: g.edge_kinds.iter().map(|k| !k.named_by_index()).collect(),
         nodes: NodeStarts::new(m.node_fields.len() as u64, g.node_count() as u64),
     };
-    // A big heap's edges go straight to spill files (see `crate::model::spill`).
-    let spill = crate::model::spill::dir_for(HeapGraph::edge_array_bytes_of(
-        g.node_count() as u64,
-        cap as u64,
-    ));
-    let mut rows = EdgeRows::new(layout, cap, spill.as_ref());
+    let mut rows = EdgeRows::new(layout, cap, spill);
     let arrays: Vec<_> = [
         rows.types.in_memory_values().map(room),
         rows.names.in_memory_values().map(room),

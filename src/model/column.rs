@@ -27,11 +27,11 @@ pub trait Pod:
 /// the index cache. On Linux the page cache takes a folio as big as the write (up to 2 MiB),
 /// and on the 2-core VM heapsight is measured on, big folios cost far more (most likely cut
 /// from free blocks the guest has reported to its host, which backs them anew on first
-/// touch; small ones come from pages freed lately): in a small C program, 4 MiB writes filled the page cache at 0.35 GB/s, 1 MiB writes at
-/// 2.6 GB/s, 64-256 KiB writes at 4 GB/s. In the load of the 1.58 GB document store the
-/// retainers' spill (311 MB) took 0.67-0.94 s a run in megabyte writes, 0.09-0.28 s in
-/// 64 KiB ones. Much smaller writes cost a system call each 4 KiB and, mapped back, more
-/// page faults.
+/// touch; small ones come from pages freed lately): in a small C program, 4 MiB writes
+/// filled the page cache at 0.35 GB/s, 1 MiB writes at 2.6 GB/s, 64-256 KiB writes at
+/// 4 GB/s. In the load of the 1.58 GB document store the retainers' spill (311 MB) took
+/// 0.67-0.94 s a run in megabyte writes, 0.09-0.28 s in 64 KiB ones. Much smaller writes
+/// cost a system call each 4 KiB and, mapped back, more page faults.
 pub(crate) const WRITE_PIECE: usize = 64 << 10;
 
 /// Write `bytes` into `file` from byte `at` on, `piece` bytes a call (see [`WRITE_PIECE`]).

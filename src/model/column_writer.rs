@@ -1,9 +1,9 @@
 //! A column filled front to back (a loader's edge targets, kinds and names, its nodes' names
 //! and ids) that goes straight to a spill file (see `super::spill`) as it fills: values wait
-//! in a buffer of [`BUFFER_BYTES`], a thread of the column's own writes each full buffer while the
-//! loader fills the next, and the finished column is the file mapped back. The values never
-//! sit in the process's own memory, so a big heap pays neither for that memory nor for
-//! copying it to the file later, which [`Column::spill_to`](super::Column) does; and the
+//! in a buffer of [`BUFFER_BYTES`], a thread of the column's own writes each full buffer
+//! while the loader fills the next, and the finished column is the file mapped back. The
+//! values never sit in the process's own memory, so a big heap pays neither for that memory
+//! nor for copying it to the file later, which [`Column::spill_to`](super::Column) does; and the
 //! loader does not wait for the page cache (new pages for it cost up to 2 s a GB on the
 //! machine measured).
 //!
