@@ -36,10 +36,41 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// CPU time of the whole process so far (every thread), in seconds: what a phase costs in
+/// work, beside its wall time (on two cores a phase may use up to twice its seconds).
+fn cpu_seconds() -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes only to `t`.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0 {
+            return t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
+}
+
+/// The process's user and system CPU seconds so far (from /proc/self/stat, in clock ticks of
+/// 1/100 s).
+fn user_and_system_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime / 100.0, stime / 100.0))
+}
+
 struct Phases {
     current: String,
     started: Instant,
-    rows: Vec<(String, f64, u64, u64)>,
+    cpu_at_start: f64,
+    /// (phase, seconds, peak KiB, resident KiB at the end, CPU seconds).
+    rows: Vec<(String, f64, u64, u64, f64)>,
 }
 
 impl Phases {
@@ -50,10 +81,13 @@ impl Phases {
         let secs = self.started.elapsed().as_secs_f64();
         let peak = status_kib("VmHWM:");
         let now = status_kib("VmRSS:");
+        let cpu = cpu_seconds();
         let name = std::mem::replace(&mut self.current, next.to_string());
-        self.rows.push((name, secs, peak, now));
+        self.rows
+            .push((name, secs, peak, now, cpu - self.cpu_at_start));
         reset_peak();
         self.started = Instant::now();
+        self.cpu_at_start = cpu;
     }
 }
 
@@ -73,6 +107,7 @@ fn main() {
     let phases = Mutex::new(Phases {
         current: "open".into(),
         started: Instant::now(),
+        cpu_at_start: cpu_seconds(),
         rows: Vec::new(),
     });
     let total_start = Instant::now();
@@ -169,28 +204,30 @@ fn main() {
     }
 }
 
-/// The table of phases (time, peak and resident memory at the end), the total and the peak
-/// against the file's size.
+/// The table of phases (time, peak and resident memory at the end, CPU time of all threads),
+/// the total, the peak against the file's size, and how busy the cores were.
 fn print_phases(phases: &Phases, total: f64, file_size: u64) {
     let overall_peak = phases.rows.iter().map(|r| r.2).max().unwrap_or(0);
     println!(
-        "{:<26} {:>9} {:>13} {:>12}",
-        "phase", "seconds", "peak RSS MiB", "at end MiB"
+        "{:<26} {:>9} {:>13} {:>12} {:>9}",
+        "phase", "seconds", "peak RSS MiB", "at end MiB", "CPU s"
     );
-    for (name, secs, peak, now) in &phases.rows {
+    for (name, secs, peak, now, cpu) in &phases.rows {
         if name == "loaded" || name == "open" && *secs < 0.001 {
             continue;
         }
         println!(
-            "{name:<26} {secs:>9.3} {:>13.0} {:>12.0}",
+            "{name:<26} {secs:>9.3} {:>13.0} {:>12.0} {cpu:>9.3}",
             *peak as f64 / 1024.0,
             *now as f64 / 1024.0
         );
     }
+    let cpu: f64 = phases.rows.iter().map(|r| r.4).sum();
     println!(
-        "{:<26} {total:>9.3} {:>13.0}",
+        "{:<26} {total:>9.3} {:>13.0} {:>12} {cpu:>9.3}",
         "TOTAL",
-        overall_peak as f64 / 1024.0
+        overall_peak as f64 / 1024.0,
+        ""
     );
     // `heapsight summary` stops before the memory map (the issue's "everything `summary`
     // prints"); the app's Memory map view works it out when opened.
@@ -201,6 +238,15 @@ fn print_phases(phases: &Phases, total: f64, file_size: u64) {
         "peak / file   {:.2}x",
         overall_peak as f64 * 1024.0 / file_size.max(1) as f64
     );
+    // The work, against what the cores could do in the time: where both cores are busy
+    // throughout, only less work makes the run shorter.
+    if let Some((user, system)) = user_and_system_seconds() {
+        println!(
+            "cpu           {cpu:.2} s of work in {total:.2} s: {:.2} cores busy on average \
+             (user {user:.2} s, system {system:.2} s)",
+            cpu / total.max(1e-9)
+        );
+    }
 }
 
 /// Fixed per-node cost of the graph (see `model::graph`): type, name, id, self size, first
