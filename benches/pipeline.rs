@@ -53,16 +53,24 @@ fn cpu_seconds() -> f64 {
     0.0
 }
 
-/// The process's user and system CPU seconds so far (from /proc/self/stat, in clock ticks of
-/// 1/100 s).
+/// The process's user and system CPU seconds so far (from /proc/self/stat, in clock ticks).
 fn user_and_system_seconds() -> Option<(f64, f64)> {
+    // Linux reports 100 ticks a second to user space whatever the kernel's own rate.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: sysconf has no preconditions.
+    let ticks = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        t if t > 0 => t as f64,
+        _ => 100.0,
+    };
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let ticks = 100.0;
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The fields after the command name (which is in parentheses and may hold spaces).
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace().skip(11);
     let utime: f64 = fields.next()?.parse().ok()?;
     let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime / 100.0, stime / 100.0))
+    Some((utime / ticks, stime / ticks))
 }
 
 struct Phases {
