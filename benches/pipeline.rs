@@ -37,7 +37,8 @@ fn reset_peak() {
 }
 
 /// CPU time of the whole process so far (every thread), in seconds: what a phase costs in
-/// work, beside its wall time (on two cores a phase may use up to twice its seconds).
+/// work, beside its wall time (on two cores a phase may use up to twice its seconds). 0 where
+/// the process clock is not read (other than Linux with glibc): the column is then all zeros.
 fn cpu_seconds() -> f64 {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -55,7 +56,7 @@ fn cpu_seconds() -> f64 {
 
 /// The process's user and system CPU seconds so far (from /proc/self/stat, in clock ticks).
 fn user_and_system_seconds() -> Option<(f64, f64)> {
-    // Linux reports 100 ticks a second to user space whatever the kernel's own rate.
+    // The tick rate user space sees (USER_HZ: 100 on Linux, whatever the kernel's own).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: sysconf has no preconditions.
     let ticks = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
