@@ -604,3 +604,31 @@ fn a_last_value_that_a_growing_collection_also_holds_is_still_a_leak() {
     assert_eq!(groups(&r.clusters), vec![("Item".into(), 1)]);
     assert!(r.replaced_values.is_empty());
 }
+
+#[test]
+fn a_value_two_overwritten_slots_hold_is_replaced_and_one_a_new_slot_also_holds_leaks() {
+    // Emscripten's views of a WebAssembly memory: `Module.HEAP8` and the closure's own `HEAP8`
+    // variable both held the old view at the baseline and both hold the new one, made when
+    // the memory grew.
+    let views = |second_slot_is_new: bool| {
+        program_trio(move |h, app, stage| {
+            let view = overwritten(h, app, stage, "object", "Int8Array", "HEAP8");
+            let scope = h.node_with_id("object", "system / Context", 31, 64);
+            h.edge(app, "internal", "context", scope);
+            if stage == Stage::Baseline {
+                let old = h.node_with_id("object", "Int8Array", 103, 40);
+                let slot = if second_slot_is_new { "other" } else { "HEAP8" };
+                h.edge(scope, "context", slot, old);
+            } else {
+                h.edge(scope, "context", "HEAP8", view);
+            }
+        })
+    };
+    let r = views(false);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("Int8Array".into(), 1)]);
+    // The closure's variable is new since the baseline: not a slot being overwritten.
+    let r = views(true);
+    assert_eq!(groups(&r.clusters), vec![("Int8Array".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+}

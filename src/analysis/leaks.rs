@@ -409,8 +409,11 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 ///   256 bytes: a value that grows from one replacement to the next (`log = log.concat(line)`)
 ///   is still a leak.
 ///
-/// Nothing but the holder may retain it (the growing array a `last` slot also points into
-/// keeps it a leak), and it is never a detached DOM node. The caller also requires that at
+/// Nothing else may retain it (the growing array a `last` slot also points into keeps it a
+/// leak) but other old objects that hold it in named slots of their own, each of which held
+/// another object at the baseline too (Emscripten keeps each view of a WebAssembly memory in a
+/// property of `Module` and in a variable of its closure, and replaces both when the memory
+/// grows; see [`held_elsewhere_in_replaced_slots`]). It is never a detached DOM node. The caller also requires that at
 /// most [`REPLACED_VALUE_PARTS`] new objects are reported
 /// under it (a replaced head of a linked list, a new state object holding new items stay
 /// leaks).
@@ -448,30 +451,27 @@ fn is_replaced_value(
             || (matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
                 && g.retainer_nodes(r).all(|x| x == holder))
     };
-    if !g.essential_retainer_nodes(v).all(holders_own) {
+    // A holder with several edges into `v` is listed once for each: its entries are adjacent.
+    let mut others: Vec<NodeIx> = Vec::new();
+    for r in g.essential_retainer_nodes(v).filter(|&r| !holders_own(r)) {
+        if others.last() != Some(&r) {
+            others.push(r);
+        }
+        if others.len() > MAX_OTHER_SLOT_HOLDERS {
+            return false;
+        }
+    }
+    if !others.is_empty()
+        && !held_elsewhere_in_replaced_slots(final_, baseline, base_index, v, others)
+    {
         return false;
     }
     let b = baseline.graph();
     let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
     if !is_entry_edge(g, e) {
         // A named slot: the same slot held another object at the baseline.
-        let name = g.strings().get(g.edge_name_or_index(e));
-        let Some(old_value) = b
-            .edges(old_holder)
-            .find(|x| x.kind == kind && b.strings().get(x.name_or_index) == name)
-            .map(|x| x.to)
-        else {
-            return false;
-        };
-        // A slot that held `undefined` or `null` (a primitive) is compared with a small
-        // object instead: filling a declared slot once is not growth, filling it with a big
-        // new structure still shows.
-        let limit = if is_object_kind(b.kind(old_value)) {
-            size_limit(old_value)
-        } else {
-            PRIMITIVE_SLOT_LIMIT
-        };
-        return b.id(old_value) != g.id(v) && final_.analysis.retained_size(v) <= limit;
+        return replaced_slot_limit(final_, baseline, old_holder, e, v)
+            .is_some_and(|limit| final_.analysis.retained_size(v) <= limit);
     }
     // An entry of a collection: the collection holds no more objects than at the baseline, so
     // its entries were replaced, not added. Worked out once per collection.
@@ -488,6 +488,77 @@ fn is_replaced_value(
     });
     limit.is_some_and(|limit| final_.analysis.retained_size(v) <= limit)
 }
+
+/// The most a value may retain in named slot `e` (into `v`) of a holder that existed at the
+/// baseline as `old_holder`, if the holder had the same slot then, holding another value:
+/// twice what that value retained plus 256 bytes, or [`PRIMITIVE_SLOT_LIMIT`] when it held a
+/// primitive (`undefined`, `null`). `None` when the slot is new, or held `v` already.
+fn replaced_slot_limit(
+    final_: &AnalyzedSnapshot,
+    baseline: &AnalyzedSnapshot,
+    old_holder: NodeIx,
+    e: usize,
+    v: NodeIx,
+) -> Option<u64> {
+    let (g, b) = (final_.graph(), baseline.graph());
+    let kind = g.edge_kind(e);
+    let name = g.strings().get(g.edge_name_or_index(e));
+    let old_value = b
+        .edges(old_holder)
+        .find(|x| x.kind == kind && b.strings().get(x.name_or_index) == name)
+        .map(|x| x.to)?;
+    if b.id(old_value) == g.id(v) {
+        return None;
+    }
+    // A slot that held `undefined` or `null` (a primitive) is compared with a small object
+    // instead: filling a declared slot once is not growth, filling it with a big new
+    // structure still shows.
+    Some(if is_object_kind(b.kind(old_value)) {
+        2 * baseline.analysis.retained_size(old_value) + 256
+    } else {
+        PRIMITIVE_SLOT_LIMIT
+    })
+}
+
+/// Do `others` (retainers of `v` besides the slot its path ends in) each hold `v` only in
+/// named slots that held another value at the baseline, none retaining more than that slot's
+/// limit? Bounded: the caller passes at most [`MAX_OTHER_SLOT_HOLDERS`] holders, each with at most
+/// [`MAX_OTHER_SLOT_HOLDER_EDGES`] edges to look through (a big collection holding the value
+/// too is a leak's shape anyway: its entries are not named slots).
+fn held_elsewhere_in_replaced_slots(
+    final_: &AnalyzedSnapshot,
+    baseline: &AnalyzedSnapshot,
+    base_index: &FxHashMap<u32, NodeIx>,
+    v: NodeIx,
+    others: Vec<NodeIx>,
+) -> bool {
+    let g = final_.graph();
+    let retained = final_.analysis.retained_size(v);
+    others.into_iter().all(|r| {
+        let Some(&old_r) = base_index.get(&g.id(r)) else {
+            return false;
+        };
+        let range = g.edge_range(r);
+        if range.len() > MAX_OTHER_SLOT_HOLDER_EDGES {
+            return false;
+        }
+        let mut slots = range.filter(|&e| g.edge_target(e) == v).peekable();
+        slots.peek().is_some()
+            && slots.all(|e| {
+                !matches!(g.edge_kind(e), EdgeKind::Weak | EdgeKind::Shortcut)
+                    && !is_entry_edge(g, e)
+                    && replaced_slot_limit(final_, baseline, old_r, e, v)
+                        .is_some_and(|limit| retained <= limit)
+            })
+    })
+}
+
+/// The most other holders a replaced value may have (see
+/// [`held_elsewhere_in_replaced_slots`]).
+const MAX_OTHER_SLOT_HOLDERS: usize = 8;
+
+/// The most edges such another holder may have for its slots to be looked through.
+const MAX_OTHER_SLOT_HOLDER_EDGES: usize = 4096;
 
 /// The most a value may retain in a named slot that held a primitive (`undefined`, `null`, a
 /// number) at the baseline to count as replaced.
