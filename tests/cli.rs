@@ -602,7 +602,7 @@ fn without_an_ignore_file_the_gate_output_is_unchanged() {
     assert_eq!(plain.stderr, off.stderr);
     assert_eq!(
         text_of(&plain.stderr).trim_end(),
-        "heapsight: leak gate tripped: 1 cluster(s) with at least 1 object(s) and 0 B retained \
+        "heapsight: leak gate tripped: 1 cluster(s) with at least 1 object(s) and 0 B held \
          (largest: 1000 × RequestContext)"
     );
     let text = text_of(&plain.stdout);

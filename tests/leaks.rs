@@ -77,6 +77,13 @@ fn check_report_invariants(r: &LeakReport, final_: &AnalyzedSnapshot) {
         r.leaked_retained_size,
         r.clusters.iter().map(|c| c.retained_size).sum::<u64>()
     );
+    assert_eq!(
+        r.leaked_reached_size,
+        r.clusters.iter().map(|c| c.reached_size).sum::<u64>()
+    );
+    for c in &r.clusters {
+        assert!(c.reached_through > 0 || c.reached_size == 0, "{c:?}");
+    }
     assert!(r.leaked_count <= r.surviving_count);
     for w in r.clusters.windows(2) {
         assert!(w[0].retained_size >= w[1].retained_size, "clusters sorted");

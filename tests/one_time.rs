@@ -632,3 +632,60 @@ fn a_value_two_overwritten_slots_hold_is_replaced_and_one_a_new_slot_also_holds_
     assert_eq!(groups(&r.clusters), vec![("Int8Array".into(), 1)]);
     assert!(r.replaced_values.is_empty());
 }
+
+#[test]
+fn what_leaked_objects_reach_but_do_not_retain_counts_as_held_not_retained() {
+    // TensorFlow.js's CPU backend: `kept.push(tensor)` leaks tensors, each holding a `dataId`
+    // whose data sits in the backend's `WeakMap` (an old table): the data's object has two
+    // retainers (the key and the table), so the tensor does not retain it, but it is reached
+    // only past the tensor and held as long as the tensor is.
+    let r = program_trio(|h, app, stage| {
+        let kept = h.node_with_id("object", "Array", 21, 16);
+        h.edge(app, "property", "kept", kept);
+        let mut holder = app;
+        for (i, name) in ["engine", "backend", "storage"].into_iter().enumerate() {
+            let o = h.node_with_id("object", "Object", 31 + 2 * i as u32, 32);
+            h.edge(holder, "property", name, o);
+            holder = o;
+        }
+        let table = h.node_with_id("array", "system / EphemeronHashTable", 41, 64);
+        h.edge(holder, "internal", "table", table);
+        if stage == Stage::Baseline {
+            return;
+        }
+        for i in 0..3 {
+            let id = 201 + 10 * i;
+            let tensor = h.node_with_id("object", "Tensor", id, 40);
+            h.edge(kept, "element", &i.to_string(), tensor);
+            let data_id = h.node_with_id("object", "Object", id + 2, 16);
+            h.edge(tensor, "property", "dataId", data_id);
+            let value = h.node_with_id("object", "Object", id + 4, 32);
+            h.edge(
+                table,
+                "internal",
+                "part of key -> value pair in WeakMap",
+                value,
+            );
+            h.edge(
+                data_id,
+                "internal",
+                "part of key -> value pair in WeakMap",
+                value,
+            );
+            let values = h.node_with_id("object", "Float32Array", id + 6, 1000);
+            h.edge(value, "property", "values", values);
+        }
+    });
+    assert_eq!(groups(&r.clusters), vec![("Tensor".into(), 3)]);
+    let c = &r.clusters[0];
+    // Each tensor retains itself and its `dataId`; the value and its array are reached past it
+    // (the array, dominated by the value, counted once).
+    assert_eq!(c.retained_size, 3 * (40 + 16));
+    assert_eq!(c.reached_through, 3 * 3);
+    assert_eq!(c.reached_size, 3 * (32 + 1000));
+    assert_eq!(c.held_size(), 3 * (40 + 16 + 32 + 1000));
+    assert_eq!(r.leaked_reached_size, c.reached_size);
+    // The gate's byte limit is on what the cluster holds.
+    assert_eq!(r.gate(1, c.held_size()).len(), 1);
+    assert!(r.gate(1, c.held_size() + 1).is_empty());
+}

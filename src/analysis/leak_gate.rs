@@ -377,7 +377,7 @@ impl GateVerdict {
                     };
                 }
                 let l = rules.limits_for(&c.class, limits);
-                if c.count >= l.min_count && c.retained_size >= l.min_bytes {
+                if c.count >= l.min_count && c.held_size() >= l.min_bytes {
                     ClusterStatus::Tripped { limits: l }
                 } else {
                     ClusterStatus::Passed { limits: l }
@@ -430,6 +430,7 @@ impl GateVerdict {
         LeakReport {
             leaked_count: clusters.iter().map(|c| c.count).sum(),
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
+            leaked_reached_size: clusters.iter().map(|c| c.reached_size).sum(),
             surviving_count: report.surviving_count,
             clusters,
             ids_kept: report.ids_kept,
@@ -476,6 +477,7 @@ mod tests {
             count,
             retained_size: bytes,
             reached_through: 0,
+            reached_size: 0,
             trace: vec![
                 step("[1]", "(GC roots)"),
                 step("contexts", "Map"),

@@ -194,7 +194,8 @@ pub enum Command {
         /// With --fail-on-leak: objects a cluster needs to count.
         #[arg(long, default_value_t = 1, requires = "fail_on_leak")]
         min_count: u64,
-        /// With --fail-on-leak: bytes a cluster must retain to count.
+        /// With --fail-on-leak: bytes a cluster must hold to count (what its objects retain,
+        /// and what the new objects reached through them retain besides).
         #[arg(long, default_value_t = 0, requires = "fail_on_leak")]
         min_bytes: u64,
         /// Ignore file: class names, `path:` retainer-path patterns and `threshold:` per-class

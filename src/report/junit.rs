@@ -34,10 +34,11 @@ pub fn xml_escape(s: &str) -> String {
 /// What a cluster is, in one line: `1000 × RequestContext retaining 375 KiB`.
 fn what(c: &LeakCluster) -> String {
     format!(
-        "{} × {} retaining {}",
+        "{} × {} retaining {}{}",
         c.count,
         c.class,
-        human_bytes(c.retained_size)
+        human_bytes(c.retained_size),
+        super::leaks::reached_through_note(c)
     )
 }
 
@@ -103,7 +104,7 @@ pub fn to_junit(g: &GatedLeaks) -> String {
             }
             ClusterStatus::Tripped { limits } => {
                 let message = format!(
-                    "leak: {} (limits: at least {} object(s) and {} retained)",
+                    "leak: {} (limits: at least {} object(s) and {} held)",
                     what(c),
                     limits.min_count,
                     human_bytes(limits.min_bytes)

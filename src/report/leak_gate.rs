@@ -56,7 +56,7 @@ fn rule_of(s: &ClusterStatus) -> String {
 
 fn limits_text(l: Limits) -> String {
     format!(
-        "at least {} object(s) and {} retained",
+        "at least {} object(s) and {} held",
         l.min_count,
         human_bytes(l.min_bytes)
     )

@@ -20,12 +20,17 @@ pub fn counts(r: &LeakReport) -> String {
     )
 }
 
-/// `  (+N more new objects reached through them)`, or nothing: what the cluster's objects hold
-/// or lead to besides what they dominate (a ring of timers reaches the rest through its ends).
+/// `  (+N more new objects reached through them, holding X more)`, or nothing: what the
+/// cluster's objects hold or lead to besides what they dominate (a ring of timers reaches the
+/// rest through its ends; a tensor its data in a `WeakMap` keyed by it).
 pub fn reached_through_note(c: &LeakCluster) -> String {
-    match c.reached_through {
-        0 => String::new(),
-        n => format!("  (+{n} more new objects reached through them)"),
+    match (c.reached_through, c.reached_size) {
+        (0, _) => String::new(),
+        (n, 0) => format!("  (+{n} more new objects reached through them)"),
+        (n, bytes) => format!(
+            "  (+{n} more new objects reached through them, holding {} more)",
+            human_bytes(bytes)
+        ),
     }
 }
 
@@ -38,8 +43,15 @@ pub fn headline(r: &LeakReport) -> String {
              class totals"
         );
     }
+    let reached = match r.leaked_reached_size {
+        0 => String::new(),
+        bytes => format!(
+            " and {} more through new objects they reach",
+            human_bytes(bytes)
+        ),
+    };
     format!(
-        "{}, retaining {} ({} objects survived from target to final)",
+        "{}, retaining {}{reached} ({} objects survived from target to final)",
         counts(r),
         human_bytes(r.leaked_retained_size),
         r.surviving_count
@@ -161,7 +173,7 @@ pub fn json_with<E: Serialize>(files: [&Path; 3], r: &LeakReport, extra: &E) -> 
 /// Why the CI gate failed: how many clusters passed the thresholds, and the largest.
 pub fn gate_message(tripped: &[&LeakCluster], min_count: u64, min_bytes: u64) -> String {
     let mut msg = format!(
-        "leak gate tripped: {} cluster(s) with at least {min_count} object(s) and {} retained",
+        "leak gate tripped: {} cluster(s) with at least {min_count} object(s) and {} held",
         tripped.len(),
         human_bytes(min_bytes),
     );

@@ -119,9 +119,9 @@ impl LeaksView {
                 .striped(true)
                 .max_scroll_height(180.0)
                 .column(Column::remainder().at_least(200.0).clip(true))
-                .columns(Column::auto().at_least(80.0), 2)
+                .columns(Column::auto().at_least(80.0), 3)
                 .header(20.0, |mut h| {
-                    for t in ["Leaked class", "Count", "Retained"] {
+                    for t in ["Leaked class", "Count", "Retained", "Reached"] {
                         h.col(|ui| {
                             ui.strong(t);
                         });
@@ -139,6 +139,8 @@ impl LeaksView {
                         });
                         row.col(|ui| number_cell(ui, c.count.to_string()));
                         row.col(|ui| size_cell(ui, c.retained_size));
+                        // What the new objects reached only past them hold besides.
+                        row.col(|ui| size_cell(ui, c.reached_size));
                     });
                 });
         });

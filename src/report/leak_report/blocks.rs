@@ -99,9 +99,17 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
             ),
         ));
         if c.reached_through > 0 {
+            let holding = match c.reached_size {
+                0 => String::new(),
+                bytes => format!(
+                    "; they hold {} besides what the cluster retains",
+                    human_bytes(bytes)
+                ),
+            };
             b.push(Block::Paragraph(format!(
                 "{} more new objects are reached through them (held by them or found only \
-                 past them, like the rest of a ring of timers).",
+                 past them, like the rest of a ring of timers, or a tensor's data in a \
+                 `WeakMap` keyed by the tensor){holding}.",
                 c.reached_through
             )));
         }
