@@ -2,11 +2,12 @@
 # The leak and growth gates on heaps made by real web frameworks: Express 4, Fastify 4 and Koa 2
 # (installed from the npm registry under target/frameworks), each clean and leaking
 # (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
-# (scripts/training-loop-scenario.js). Right both ways means:
+# (scripts/training-loop-scenario.js), and on TensorFlow.js's CPU and WebAssembly backends
+# (scripts/tfjs-scenario.js). Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
 # usage: scripts/frameworks.sh        (run from anywhere; needs node, npm and a release build)
-# Prints one line per check (16) and exits 1 if any failed. About three minutes.
+# Prints one line per check (25) and exits 1 if any failed. About four minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,6 +18,10 @@ if [ ! -d "$deps/node_modules/@koa/router" ]; then
   mkdir -p "$deps"
   (cd "$deps" && npm init -y >/dev/null && npm install express@4 fastify@4 koa@2 @koa/router@12 \
     >/dev/null 2>&1) || { echo "cannot install the frameworks" >&2; exit 1; }
+fi
+if [ ! -d "$deps/node_modules/@tensorflow/tfjs-backend-wasm" ]; then
+  (cd "$deps" && npm install @tensorflow/tfjs@4 @tensorflow/tfjs-backend-wasm@4 >/dev/null 2>&1) ||
+    { echo "cannot install TensorFlow.js" >&2; exit 1; }
 fi
 out=$deps/out
 rm -rf "$out"
@@ -52,6 +57,28 @@ for variant in clean leak; do
     node --expose-gc scripts/training-loop-scenario.js "$dir" "$shape" $flag >/dev/null ||
       { echo "FAIL training $variant $shape: the scenario failed"; failed=1; continue; }
     gate training $variant $shape "$dir" "$want"
+  done
+done
+# TensorFlow.js (scripts/tfjs-scenario.js) on its CPU and WebAssembly backends. A tensor leaked
+# on the WebAssembly backend leaves no object in the JS heap, only a bigger memory: the trio
+# cannot see it (exit 0, and the memory is listed as grown, not counted), the trend can.
+for backend in cpu wasm; do
+  for variant in clean leak grow-once; do
+    [ $variant = grow-once ] && [ $backend = cpu ] && continue
+    flag=$([ $variant = clean ] || echo "--$variant")
+    for shape in trio series; do
+      [ $variant = grow-once ] && [ $shape = series ] && continue
+      want=$([ $variant = leak ] && ! { [ $backend = wasm ] && [ $shape = trio ]; } && echo 1 || echo 0)
+      dir=$out/tfjs-$backend-$variant-$shape
+      NODE_PATH=$deps/node_modules node --expose-gc scripts/tfjs-scenario.js "$backend" "$dir" \
+        "$shape" $flag >/dev/null 2>&1 ||
+        { echo "FAIL tfjs-$backend $variant $shape: the scenario failed"; failed=1; continue; }
+      gate "tfjs-$backend" $variant $shape "$dir" "$want"
+      if [ $backend = wasm ] && [ $shape = trio ] && [ $variant != clean ] &&
+        ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
+        echo "FAIL tfjs-wasm $variant trio: the grown memory is not listed"; failed=1
+      fi
+    done
   done
 done
 if [ $failed = 0 ]; then echo "all checks passed"; else echo "some checks FAILED"; fi

@@ -6,8 +6,10 @@
 mod common;
 
 use common::{analyze_file, heapsight, sample, Heap};
+use heapsight::analysis::leaks::LeakReport;
 use heapsight::analysis::memory_map::{MemoryMap, PartKind, DEFAULT_MIN_BUFFER};
 use heapsight::analysis::{AnalysisOptions, RuleSet};
+use heapsight::report::leaks::text as leak_text;
 use heapsight::store::Document;
 
 /// A page with a WASM memory (2 pages) viewed by a Float32Array, a cache whose Map holds two
@@ -568,4 +570,39 @@ fn trend_over_training_series_grows_wasm_and_cache_not_pool() {
         assert_eq!(pool["counts"], serde_json::json!([3, 3, 3]), "{dir}");
         assert_eq!(pool["verdict"], "stable", "{dir}");
     }
+}
+
+#[test]
+fn a_leak_trio_lists_the_webassembly_memory_that_grew_and_counts_nothing_for_it() {
+    // node-wasm's three training steps as baseline, target and final: the memory grows a page
+    // each step (expected.json), which the trio shows apart from its clusters.
+    let dir = "node-wasm";
+    let e = expected(dir);
+    let [b, t, f] = [1, 2, 3].map(|i| {
+        analyze_file(
+            &sample(&format!("{dir}/step{i}.heapsnapshot")),
+            RuleSet::DevTools,
+        )
+    });
+    let r = LeakReport::compute(&b, &t, &f);
+    assert_eq!(r.wasm_growth.len(), 1, "{:?}", r.wasm_growth);
+    let w = &r.wasm_growth[0];
+    assert_eq!(
+        w.baseline_bytes,
+        e["steps"][0]["memory_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(
+        w.final_bytes,
+        e["steps"][2]["memory_bytes"].as_u64().unwrap()
+    );
+    let text = leak_text(&r);
+    assert!(
+        text.contains(&format!(
+            "WebAssembly.Memory @{}  192 KiB → 320 KiB (+128 KiB)",
+            w.id
+        )),
+        "{text}"
+    );
+    // The same snapshot as baseline and final: nothing grew.
+    assert!(LeakReport::compute(&f, &f, &f).wasm_growth.is_empty());
 }

@@ -436,6 +436,7 @@ impl GateVerdict {
             ids_kept: report.ids_kept,
             one_time_allocations: report.one_time_allocations.clone(),
             replaced_values: report.replaced_values.clone(),
+            wasm_growth: report.wasm_growth.clone(),
         }
     }
 
@@ -496,8 +497,7 @@ mod tests {
             surviving_count: 0,
             clusters,
             ids_kept: true,
-            one_time_allocations: Vec::new(),
-            replaced_values: Vec::new(),
+            ..LeakReport::default()
         }
     }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
+use super::memory_map::wasm_memory_sizes;
 use super::retainers::{shortest_path, RetainerPath};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
@@ -99,6 +100,40 @@ pub struct LeakReport {
     /// latest values, not an accumulation (see [`is_replaced_value`]). Grouped like clusters;
     /// never counted.
     pub replaced_values: Vec<LeakCluster>,
+    /// WebAssembly memories bigger in the final snapshot than in the baseline. Never counted:
+    /// what leaks inside one has no objects in a heap snapshot, and a memory never shrinks,
+    /// so growth is a leak inside it or its allocator's high-water mark; a series of
+    /// snapshots (`trend`) tells them apart.
+    pub wasm_growth: Vec<WasmGrowth>,
+}
+
+/// One `WebAssembly.Memory` that grew between the baseline and the final snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WasmGrowth {
+    /// The memory's node id (the same object in both).
+    pub id: u32,
+    /// Its bytes in the baseline.
+    pub baseline_bytes: u64,
+    /// Its bytes in the final snapshot.
+    pub final_bytes: u64,
+}
+
+/// The memories of `final_` bigger than the same memory (by id) in `baseline`.
+fn wasm_growth(baseline: &AnalyzedSnapshot, final_: &AnalyzedSnapshot) -> Vec<WasmGrowth> {
+    let before: FxHashMap<u32, u64> = wasm_memory_sizes(baseline).into_iter().collect();
+    let mut grown: Vec<WasmGrowth> = wasm_memory_sizes(final_)
+        .into_iter()
+        .filter_map(|(id, final_bytes)| {
+            let baseline_bytes = *before.get(&id)?;
+            (final_bytes > baseline_bytes).then_some(WasmGrowth {
+                id,
+                baseline_bytes,
+                final_bytes,
+            })
+        })
+        .collect();
+    grown.sort_by_key(|w| (std::cmp::Reverse(w.final_bytes - w.baseline_bytes), w.id));
+    grown
 }
 
 /// Is this node something a user could leak (not V8's own bookkeeping)? Embedder (native)
@@ -899,6 +934,7 @@ impl LeakReport {
             ids_kept: true,
             one_time_allocations: sorted(one_time),
             replaced_values: sorted(replaced),
+            wasm_growth: wasm_growth(baseline, final_),
         }
     }
 

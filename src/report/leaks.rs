@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::human_bytes;
 use super::json::to_json;
 use crate::analysis::diff::IDS_RENUMBERED;
-use crate::analysis::leaks::{LeakCluster, LeakReport, TraceStep};
+use crate::analysis::leaks::{LeakCluster, LeakReport, TraceStep, WasmGrowth};
 use crate::error::Result;
 
 /// `N leaked objects in K cluster(s)`: the start of every sentence about a leak search.
@@ -85,9 +85,42 @@ pub fn text(r: &LeakReport) -> String {
     out
 }
 
-/// What was found but not counted: [`one_time_text`] then [`replaced_text`].
+/// What was found but not counted: [`one_time_text`], [`replaced_text`], then
+/// [`wasm_growth_text`].
 pub fn not_counted_text(r: &LeakReport) -> String {
-    one_time_text(r) + &replaced_text(r)
+    one_time_text(r) + &replaced_text(r) + &wasm_growth_text(r)
+}
+
+/// Why grown WebAssembly memory is shown but not counted.
+pub const WASM_GROWTH_WHY: &str = "what leaks inside WebAssembly memory has no objects in a heap \
+    snapshot, and a memory never shrinks, so this is a leak inside it or its allocator's \
+    high-water mark: a series of snapshots tells them apart (`heapsight trend`, the Trends view)";
+
+/// `WebAssembly memory that grew (not counted): …` and one line per memory, or nothing.
+pub fn wasm_growth_text(r: &LeakReport) -> String {
+    if r.wasm_growth.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nWebAssembly memory that grew (not counted): {} memory(ies) bigger in final than in \
+         baseline; {WASM_GROWTH_WHY}\n",
+        r.wasm_growth.len()
+    );
+    for w in &r.wasm_growth {
+        out.push_str(&format!("  {}\n", wasm_growth_line(w)));
+    }
+    out
+}
+
+/// `WebAssembly.Memory @ID  16.0 MiB → 19.2 MiB (+3.25 MiB)`.
+pub fn wasm_growth_line(w: &WasmGrowth) -> String {
+    format!(
+        "WebAssembly.Memory @{}  {} → {} (+{})",
+        w.id,
+        human_bytes(w.baseline_bytes),
+        human_bytes(w.final_bytes),
+        human_bytes(w.final_bytes - w.baseline_bytes)
+    )
 }
 
 /// `replaced values (not counted): …` and one line per group with the slot that holds it, or

@@ -11,7 +11,7 @@ use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::report::leaks::{one_time_text, replaced_text, trace_lines};
+use crate::report::leaks::{one_time_text, replaced_text, trace_lines, wasm_growth_text};
 use crate::store::{Document, DocumentId};
 
 /// Leaks view state.
@@ -103,12 +103,21 @@ impl LeaksView {
         not_counted(
             ui,
             "One-time allocations",
-            report.one_time_allocations.len(),
+            (report.one_time_allocations.len(), "group(s)"),
             || one_time_text(report),
         );
-        not_counted(ui, "Replaced values", report.replaced_values.len(), || {
-            replaced_text(report)
-        });
+        not_counted(
+            ui,
+            "Replaced values",
+            (report.replaced_values.len(), "group(s)"),
+            || replaced_text(report),
+        );
+        not_counted(
+            ui,
+            "WebAssembly memory that grew",
+            (report.wasm_growth.len(), "memory(ies)"),
+            || wasm_growth_text(report),
+        );
         if report.clusters.is_empty() {
             ui.label("No leaks found.");
             return;
@@ -202,13 +211,18 @@ impl View for LeaksView {
     }
 }
 
-/// A collapsed section for `groups` groups found but not counted; its text is made only while
-/// the section is open.
-fn not_counted(ui: &mut egui::Ui, what: &str, groups: usize, text: impl FnOnce() -> String) {
-    if groups == 0 {
+/// A collapsed section for `count` things (`unit`) found but not counted; its text is made only
+/// while the section is open.
+fn not_counted(
+    ui: &mut egui::Ui,
+    what: &str,
+    (count, unit): (usize, &str),
+    text: impl FnOnce() -> String,
+) {
+    if count == 0 {
         return;
     }
-    ui.collapsing(format!("{what} (not counted): {groups} group(s)"), |ui| {
+    ui.collapsing(format!("{what} (not counted): {count} {unit}"), |ui| {
         ui.label(egui::RichText::new(text().trim()).weak());
     });
 }

@@ -122,10 +122,36 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
     b
 }
 
-/// What was found but not counted: the one-time allocations, then the replaced values.
+/// What was found but not counted: the one-time allocations, the replaced values, then the
+/// WebAssembly memories that grew.
 fn not_counted_blocks_of(l: &LeakReport) -> Vec<Block> {
     let mut b = one_time_blocks(l);
     b.extend(replaced_blocks(l));
+    if !l.wasm_growth.is_empty() {
+        b.push(Block::Heading(
+            3,
+            "WebAssembly memory that grew (not counted)".into(),
+        ));
+        b.push(Block::Paragraph(format!(
+            "Bigger in the final snapshot than in the baseline: {}.",
+            leaks::WASM_GROWTH_WHY
+        )));
+        b.push(Block::table(
+            &["Memory", "Baseline", "Final", "Grew by"],
+            &[false, true, true, true],
+            l.wasm_growth
+                .iter()
+                .map(|w| {
+                    vec![
+                        format!("WebAssembly.Memory @{}", w.id),
+                        human_bytes(w.baseline_bytes),
+                        human_bytes(w.final_bytes),
+                        human_bytes(w.final_bytes - w.baseline_bytes),
+                    ]
+                })
+                .collect(),
+        ));
+    }
     b
 }
 
