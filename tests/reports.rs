@@ -238,7 +238,7 @@ fn leaks_markdown() {
         .iter()
         .position(|l| l.starts_with("| # | Leaked class |"))
         .unwrap_or_else(|| panic!("no table: {md}"));
-    assert_eq!(lines[head + 1], "| ---: | --- | ---: | ---: | --- |");
+    assert_eq!(lines[head + 1], "| ---: | --- | ---: | ---: | ---: | --- |");
     let row = lines[head + 2];
     assert!(row.starts_with("| 1 | RequestContext | 1000 | "), "{row}");
     // "Held by" names the Map, not V8's backing array in between.

@@ -47,13 +47,20 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         Block::Paragraph(format!(
             "Baseline {}, target {}, final {}. {} objects were allocated after the baseline, exist in the \
              target and are still alive in the final snapshot; after leaving out V8 internals and objects \
-             held by other leaked objects, {} retain {}.",
+             held by other leaked objects, {} retain {}{}.",
             files[0],
             files[1],
             files[2],
             l.surviving_count,
             leaks::counts(l),
-            human_bytes(l.leaked_retained_size)
+            human_bytes(l.leaked_retained_size),
+            match l.leaked_reached_size {
+                0 => String::new(),
+                bytes => format!(
+                    " and hold {} more through the new objects they reach",
+                    human_bytes(bytes)
+                ),
+            }
         )),
     ];
     if l.clusters.is_empty() {
@@ -62,8 +69,15 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         return b;
     }
     b.push(Block::table(
-        &["#", "Leaked class", "Count", "Retained", "Held by"],
-        &[true, false, true, true, false],
+        &[
+            "#",
+            "Leaked class",
+            "Count",
+            "Retained",
+            "Reached",
+            "Held by",
+        ],
+        &[true, false, true, true, true, false],
         l.clusters
             .iter()
             .enumerate()
@@ -82,6 +96,7 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                     c.class.clone(),
                     c.count.to_string(),
                     human_bytes(c.retained_size),
+                    human_bytes(c.reached_size),
                     holder,
                 ]
             })
