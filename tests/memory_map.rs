@@ -606,3 +606,71 @@ fn a_leak_trio_lists_the_webassembly_memory_that_grew_and_counts_nothing_for_it(
     // The same snapshot as baseline and final: nothing grew.
     assert!(LeakReport::compute(&f, &f, &f).wasm_growth.is_empty());
 }
+
+/// A trio of `sample-snapshots/wasm-bindgen/` (`keep` or `drop`), analysed.
+fn wasm_bindgen_trio(variant: &str) -> [heapsight::analysis::AnalyzedSnapshot; 3] {
+    ["baseline", "target", "final"].map(|s| {
+        analyze_file(
+            &sample(&format!("wasm-bindgen/{variant}-{s}.heapsnapshot.gz")),
+            RuleSet::DevTools,
+        )
+    })
+}
+
+#[test]
+fn real_wasm_bindgen_wrappers_kept_in_a_script_variable_leak_and_name_the_variable() {
+    // fixtures/wasm-bindgen through wasm-bindgen 0.2.130: the outputs kept in the script's
+    // top-level `kept` array, never freed.
+    let e = expected("wasm-bindgen");
+    let keep = &e["keep"];
+    let [b, t, f] = wasm_bindgen_trio("keep");
+    let r = LeakReport::compute(&b, &t, &f);
+    assert_eq!(r.clusters.len(), 1, "{:?}", r.clusters);
+    assert_eq!(r.clusters[0].class, keep["leaked_class"].as_str().unwrap());
+    assert_eq!(r.clusters[0].count, keep["leaked"].as_u64().unwrap());
+    let map = MemoryMap::build(&f, DEFAULT_MIN_BUFFER);
+    let class = |name: &str| {
+        map.wasm_wrappers
+            .classes
+            .iter()
+            .find(|c| c.class == name)
+            .unwrap_or_else(|| panic!("no {name} wrappers: {:?}", map.wasm_wrappers.classes))
+    };
+    let tensors = class("Tensor");
+    assert!(map.wasm_wrappers.numeric_values);
+    assert_eq!(tensors.live, keep["live_tensors_final"].as_u64().unwrap());
+    assert_eq!(tensors.freed, 0);
+    // No object of the program's holds them, only the script's scope: its variable is named
+    // (before, the root was named, with no path).
+    let holder = &tensors.holders[0];
+    assert_eq!(
+        (holder.class.as_str(), holder.via.as_str()),
+        (
+            "system / Context",
+            keep["tensor_scope_variable"].as_str().unwrap()
+        )
+    );
+    assert_eq!(holder.count, tensors.count);
+    assert!(!holder.retainer_path.is_empty());
+    let layer = &class("Dense").holders[0];
+    assert_eq!(layer.via, keep["layer_scope_variable"].as_str().unwrap());
+}
+
+#[test]
+fn real_wasm_bindgen_wrappers_dropped_without_free_are_finalized_not_leaked() {
+    // The outputs dropped without free(): wasm-bindgen's FinalizationRegistry frees them.
+    let e = expected("wasm-bindgen");
+    let [b, t, f] = wasm_bindgen_trio("drop");
+    let r = LeakReport::compute(&b, &t, &f);
+    assert_eq!(r.leaked_count, e["drop"]["leaked"].as_u64().unwrap());
+    assert!(r.clusters.is_empty(), "{:?}", r.clusters);
+    let map = MemoryMap::build(&f, DEFAULT_MIN_BUFFER);
+    let live: u64 = map
+        .wasm_wrappers
+        .classes
+        .iter()
+        .filter(|c| c.class == "Tensor")
+        .map(|c| c.live)
+        .sum();
+    assert_eq!(live, e["drop"]["live_tensors_final"].as_u64().unwrap());
+}

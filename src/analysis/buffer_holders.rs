@@ -16,7 +16,7 @@ use super::detached::{path_text, PathText};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     backing_store_owner, buffer_views, is_array_buffer_name, is_system_name, is_typed_array_name,
-    typed_array_element_size, JS_ARRAY_NAME,
+    typed_array_element_size, CONTEXT, JS_ARRAY_NAME,
 };
 use crate::model::{EdgeKind, NodeIx, NodeKind};
 
@@ -102,9 +102,12 @@ pub fn is_holder(s: &AnalyzedSnapshot, n: NodeIx) -> bool {
     }
 }
 
-/// The first node from `start` up the dominator chain that is a holder and passes `accept`
-/// (the root when none is), and the name of the holder's edge into that chain when it is a
-/// property, element or context variable (`registry`, `[3]`), else empty.
+/// The first node from `start` up the dominator chain that is a holder and passes `accept`,
+/// and the name of the holder's edge into that chain when it is a property, element or context
+/// variable (`registry`, `[3]`), else empty. When no holder is above (a script's top-level
+/// `const kept = []`, or an `async` function's local: their scopes hang off V8's roots, not off
+/// an object of the program's), the nearest scope whose variable leads down the chain
+/// (`system / Context`, `kept`); the root only when there is none either.
 pub fn nearest_holder(
     s: &AnalyzedSnapshot,
     start: NodeIx,
@@ -112,15 +115,10 @@ pub fn nearest_holder(
 ) -> (NodeIx, String) {
     let g = s.graph();
     let root = g.root();
-    let mut below = start;
-    let mut v = start;
-    while v != root && !(is_holder(s, v) && accept(v)) {
-        below = v;
-        v = s.analysis.dominator(v);
-    }
-    let via = if below == v {
-        String::new()
-    } else {
+    let via = |v: NodeIx, below: NodeIx| {
+        if below == v {
+            return String::new();
+        }
         g.edges(v)
             .find(|e| e.to == below)
             .filter(|e| {
@@ -132,7 +130,25 @@ pub fn nearest_holder(
             .map(|e| g.edge_label(e.index as usize))
             .unwrap_or_default()
     };
-    (v, via)
+    let mut below = start;
+    let mut v = start;
+    // The first scope on the way whose variable holds the chain, for when no holder is found.
+    let mut scope = None;
+    while v != root && !(is_holder(s, v) && accept(v)) {
+        below = v;
+        v = s.analysis.dominator(v);
+        if scope.is_none()
+            && g.name(v) == CONTEXT
+            && g.edges(v)
+                .any(|e| e.to == below && e.kind == EdgeKind::Context)
+        {
+            scope = Some((v, below));
+        }
+    }
+    match scope {
+        Some((c, below)) if v == root => (c, via(c, below)),
+        _ => (v, via(v, below)),
+    }
 }
 
 /// One large store, resolved.

@@ -256,7 +256,9 @@ fn class_row(
     let count_of = |st: PointerState| members.iter().filter(|m| m.1 == st).count() as u64;
     let mut by_holder: HashMap<(NodeIx, String), u64> = HashMap::new();
     for &(n, _) in members {
-        let holder = nearest_holder(s, a.dominator(n), |h| s.class_name(h) != class);
+        // From the wrapper itself, so that a wrapper a holder or a scope holds directly comes
+        // with the slot's name; the wrapper's own class is never its holder.
+        let holder = nearest_holder(s, n, |h| s.class_name(h) != class);
         *by_holder.entry(holder).or_default() += 1;
     }
     let mut holders: Vec<((NodeIx, String), u64)> = by_holder.into_iter().collect();
