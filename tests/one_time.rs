@@ -689,3 +689,53 @@ fn what_leaked_objects_reach_but_do_not_retain_counts_as_held_not_retained() {
     assert_eq!(r.gate(1, c.held_size()).len(), 1);
     assert!(r.gate(1, c.held_size() + 1).is_empty());
 }
+
+#[test]
+fn a_value_only_the_running_code_holds_is_replaced_unless_a_collection_holds_it_too() {
+    // A program that writes its own snapshots (`let last = await run(i)` in the loop that calls
+    // `v8.writeHeapSnapshot()`): `last` is in a slot of the running code's stack and in the
+    // microtask that resumed it. Then the same value also pushed onto a growing array.
+    let stack_trio = |pushed: bool| {
+        trio(move |h, global, stage| {
+            let gc_roots = h.node_with_id("synthetic", "(GC roots)", 7, 0);
+            h.edge(0, "element", "1", gc_roots);
+            let stack = h.node_with_id("synthetic", "(Stack roots)", 9, 0);
+            h.edge(gc_roots, "element", "7", stack);
+            let all = h.node_with_id("object", "Array", 21, 16);
+            h.edge(global, "property", "all", all);
+            let id = if stage == Stage::Baseline { 101 } else { 201 };
+            let last = h.node_with_id("object", "Result", id, 40);
+            h.edge(stack, "internal", "35", last);
+            let job = h.node_with_id(
+                "hidden",
+                "system / PromiseFulfillReactionJobTask",
+                id + 2,
+                48,
+            );
+            h.edge(stack, "internal", "36", job);
+            h.edge(job, "hidden", "0", last);
+            // The `async` function's own object, which the job resumes, keeps its registers,
+            // `last` among them.
+            let generator = h.node_with_id("object", "Generator", 31, 160);
+            h.edge(job, "hidden", "1", generator);
+            h.edge(generator, "hidden", "2", last);
+            if stage != Stage::Baseline {
+                // The running code's stack holds more now than at the baseline.
+                let temporary = h.node_with_id("closure", "", 207, 56);
+                h.edge(stack, "internal", "44", temporary);
+            }
+            if pushed && stage != Stage::Baseline {
+                h.edge(all, "element", "0", last);
+            }
+        })
+    };
+    let r = stack_trio(false);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(
+        groups(&r.replaced_values),
+        vec![("Function".into(), 1), ("Result".into(), 1)]
+    );
+    let r = stack_trio(true);
+    assert_eq!(groups(&r.clusters), vec![("Result".into(), 1)]);
+    assert_eq!(groups(&r.replaced_values), vec![("Function".into(), 1)]);
+}

@@ -21,7 +21,7 @@ use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     closure_script, edge_name, is_detached, is_dom_like, is_runtime_closure,
     is_runtime_script_name, is_system_name, script_url, CONTEXT, ENGINE_CACHE_EDGES,
-    ENGINE_CACHE_NODES, PROTO_EDGE,
+    ENGINE_CACHE_NODES, PROTO_EDGE, STACK_ROOTS,
 };
 use crate::model::{EdgeKind, EdgeRef, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
@@ -545,6 +545,16 @@ fn is_replaced_value(
         // A detached DOM node kept anywhere is what the Detached view and the gate are for.
         return false;
     }
+    if g.kind(holder) == NodeKind::Synthetic && g.name(holder) == STACK_ROOTS {
+        // A local or temporary of the code that wrote the snapshot from inside the program
+        // (`let last = await run(i)` in the loop that calls `v8.writeHeapSnapshot()`): its
+        // slots are overwritten as that code runs on. No baseline slot to compare with; the
+        // caller's limit on the new objects under it still keeps a growing structure a leak,
+        // and anything else holding it (a growing array) keeps it one too.
+        return g
+            .essential_retainer_nodes(v)
+            .all(|r| r == holder || is_running_code_slot(g, r));
+    }
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
         return false;
     };
@@ -665,6 +675,23 @@ const MAX_OTHER_SLOT_HOLDERS: usize = 8;
 
 /// The most edges such another holder may have for its slots to be looked through.
 const MAX_OTHER_SLOT_HOLDER_EDGES: usize = 4096;
+
+/// Does `r` hold values for the code that is running, like a stack slot does: the microtask
+/// it runs (`system / PromiseFulfillReactionJobTask`, holding the awaited value), or the
+/// generator object of an `async` function or generator (its suspended registers)?
+fn is_running_code_slot(g: &HeapGraph, r: NodeIx) -> bool {
+    let name = g.name(r);
+    match g.kind(r) {
+        NodeKind::Object | NodeKind::Hidden => {
+            (name.starts_with("system / ") && name.ends_with("Task"))
+                || GENERATOR_NAMES.contains(&name)
+        }
+        _ => false,
+    }
+}
+
+/// V8's names for the objects of a running or suspended `async` function or generator.
+const GENERATOR_NAMES: [&str; 2] = ["Generator", "AsyncGenerator"];
 
 /// The most a value may retain in a named slot that held a primitive (`undefined`, `null`, a
 /// number) at the baseline to count as replaced.

@@ -81,6 +81,10 @@ pub const ENGINE_CACHE_NODES: [&str; 1] = ["blink::V8PerContextData"];
 /// V8's name for a function's closure scope (its `context` edge leads to one).
 pub const CONTEXT: &str = "system / Context";
 
+/// The synthetic root of the values in the stack frames of the code running when the snapshot
+/// was written (a program's own `v8.writeHeapSnapshot()` call: its locals and temporaries).
+pub const STACK_ROOTS: &str = "(Stack roots)";
+
 /// URL schemes under which a JavaScript runtime compiles its own, built-in scripts: Node's
 /// `node:` (`node:internal/console/constructor`, `node:zlib`) and Deno's `ext:`. A program's
 /// own scripts are files or URLs (`/srv/app.js`, `file://…`, `https://…`) and cannot use them.
