@@ -519,8 +519,12 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 /// leak) but other old objects that hold it in named slots of their own, each of which held
 /// another object at the baseline too (Emscripten keeps each view of a WebAssembly memory in a
 /// property of `Module` and in a variable of its closure, and replaces both when the memory
-/// grows; see [`held_elsewhere_in_replaced_slots`]). It is never a detached DOM node. The caller also requires that at
-/// most [`REPLACED_VALUE_PARTS`] new objects are reported
+/// grows; see [`held_elsewhere_in_replaced_slots`]). It is never a detached DOM node.
+///
+/// A value in a slot of `(Stack roots)` (a local of the code that wrote the snapshot) counts
+/// when nothing but the running code holds it ([`is_running_code_slot`]).
+///
+/// The caller also requires that at most [`REPLACED_VALUE_PARTS`] new objects are reported
 /// under it (a replaced head of a linked list, a new state object holding new items stay
 /// leaks).
 fn is_replaced_value(

@@ -269,7 +269,6 @@ fn holds_external_string(g: &HeapGraph, n: NodeIx, external_data: &NameIds) -> b
         && g.edges(n).any(|e| external_data.contains(g.name_id(e.to)))
 }
 
-/// Every `WebAssembly.Memory` of `s`, with its buffer, size, path and views.
 /// Each `WebAssembly.Memory` of `s`: its id and bytes (no paths, no other part of the map).
 pub fn wasm_memory_sizes(s: &AnalyzedSnapshot) -> Vec<(u32, u64)> {
     find_wasm_memories(s, false)
@@ -278,6 +277,7 @@ pub fn wasm_memory_sizes(s: &AnalyzedSnapshot) -> Vec<(u32, u64)> {
         .collect()
 }
 
+/// Every `WebAssembly.Memory` of `s`, with its buffer, size, path and views.
 fn find_wasm_memories(s: &AnalyzedSnapshot, paths: bool) -> Vec<WasmMemory> {
     let g = s.graph();
     // Only nodes named like a memory can be one: tested by id first, so the other nodes cost
