@@ -4,6 +4,12 @@ use eframe::egui;
 
 pub use crate::report::human_bytes;
 
+/// `s` with each `→` written `->`: egui's default fonts have no arrow glyph, and the report
+/// texts the views share with the CLI use one.
+pub fn without_arrows(s: &str) -> String {
+    s.replace('→', "->")
+}
+
 /// A right-aligned size cell: human-readable, exact bytes on hover.
 pub fn size_cell(ui: &mut egui::Ui, bytes: u64) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

@@ -8,7 +8,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::{chosen, pick_document, Action, View, ViewContext};
 use crate::analysis::leaks::LeakReport;
-use crate::gui::format::{number_cell, size_cell};
+use crate::gui::format::{number_cell, size_cell, without_arrows};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
 use crate::report::leaks::{one_time_text, replaced_text, trace_lines, wasm_growth_text};
@@ -116,7 +116,7 @@ impl LeaksView {
             ui,
             "WebAssembly memory that grew",
             (report.wasm_growth.len(), "memory(ies)"),
-            || wasm_growth_text(report),
+            || without_arrows(&wasm_growth_text(report)),
         );
         if report.clusters.is_empty() {
             ui.label("No leaks found.");

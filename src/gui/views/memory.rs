@@ -272,7 +272,7 @@ fn holders_table(
                             .iter()
                             .map(|s| format!("{}.{}", s.node_class, s.edge_name))
                             .collect::<Vec<_>>()
-                            .join(" → ");
+                            .join(" -> ");
                         // Where it sits, as a person names it: the last step of its path.
                         let steps = &hold.retainer_path;
                         let place = match steps.len() {

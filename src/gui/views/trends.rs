@@ -12,7 +12,7 @@ use egui_extras::{Column, TableBuilder};
 use super::{Action, View, ViewContext};
 use crate::analysis::leak_gate::IgnoreRules;
 use crate::analysis::trend::{Series, Trend, TrendOptions, Verdict};
-use crate::gui::format::number_cell;
+use crate::gui::format::{number_cell, without_arrows};
 use crate::gui::worker::Deferred;
 use crate::gui::Selection;
 use crate::model::{FxHashMap, NodeIx};
@@ -367,8 +367,7 @@ fn objects(
         "{}: {} {}: {} ({})",
         s.label(),
         s.kind.count_unit(),
-        // The default fonts have no arrow glyph.
-        crate::report::trend::arrow_list(&s.counts).replace('→', "->"),
+        without_arrows(&crate::report::trend::arrow_list(&s.counts)),
         s.verdict.label(),
         signed_bytes(s.bytes_added)
     ));
