@@ -68,7 +68,12 @@ for backend in cpu wasm; do
     flag=$([ $variant = clean ] || echo "--$variant")
     for shape in trio series; do
       [ $variant = grow-once ] && [ $shape = series ] && continue
-      want=$([ $variant = leak ] && ! { [ $backend = wasm ] && [ $shape = trio ]; } && echo 1 || echo 0)
+      # A leak trips both gates, except the WebAssembly backend's trio (see above).
+      case $variant-$backend-$shape in
+        leak-wasm-trio) want=0 ;;
+        leak-*) want=1 ;;
+        *) want=0 ;;
+      esac
       dir=$out/tfjs-$backend-$variant-$shape
       NODE_PATH=$deps/node_modules node --expose-gc scripts/tfjs-scenario.js "$backend" "$dir" \
         "$shape" $flag >/dev/null 2>&1 ||

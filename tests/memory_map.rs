@@ -673,4 +673,13 @@ fn real_wasm_bindgen_wrappers_dropped_without_free_are_finalized_not_leaked() {
         .map(|c| c.live)
         .sum();
     assert_eq!(live, e["drop"]["live_tensors_final"].as_u64().unwrap());
+    // The wrappers are still found: the layer's is live.
+    let layers: Vec<u64> = map
+        .wasm_wrappers
+        .classes
+        .iter()
+        .filter(|c| c.class == "Dense")
+        .map(|c| c.live)
+        .collect();
+    assert_eq!(layers, vec![1]);
 }

@@ -118,6 +118,13 @@ pub struct WasmGrowth {
     pub final_bytes: u64,
 }
 
+impl WasmGrowth {
+    /// How many bytes it grew by.
+    pub fn grown_by(&self) -> u64 {
+        self.final_bytes - self.baseline_bytes
+    }
+}
+
 /// The memories of `final_` bigger than the same memory (by id) in `baseline`.
 fn wasm_growth(baseline: &AnalyzedSnapshot, final_: &AnalyzedSnapshot) -> Vec<WasmGrowth> {
     let before: FxHashMap<u32, u64> = wasm_memory_sizes(baseline).into_iter().collect();
@@ -132,7 +139,7 @@ fn wasm_growth(baseline: &AnalyzedSnapshot, final_: &AnalyzedSnapshot) -> Vec<Wa
             })
         })
         .collect();
-    grown.sort_by_key(|w| (std::cmp::Reverse(w.final_bytes - w.baseline_bytes), w.id));
+    grown.sort_by_key(|w| (std::cmp::Reverse(w.grown_by()), w.id));
     grown
 }
 
@@ -440,12 +447,12 @@ fn reached_through(
 }
 
 /// Of the objects in `past` (reported under a leaked object they are not dominated by), those
-/// whose retained size is not already counted: no object of `counted` (the leaked objects) or
-/// of `past` dominates them. Memoised along dominator chains, one byte a node, so deep chains
-/// cost one walk.
+/// whose retained size is not already counted: no object of `counted` (the leaked objects no
+/// other leaked object dominates, `past` among them) dominates them. Memoised along dominator
+/// chains, one byte a node, so deep chains cost one walk.
 fn outside_counted_subtrees(
     s: &AnalyzedSnapshot,
-    counted: impl Iterator<Item = NodeIx>,
+    counted: &[NodeIx],
     past: &[NodeIx],
 ) -> FxHashSet<NodeIx> {
     const UNKNOWN: u8 = 0;
@@ -454,7 +461,7 @@ fn outside_counted_subtrees(
     let g = s.graph();
     let a = &s.analysis;
     let mut state = vec![UNKNOWN; g.node_count()];
-    for v in counted.chain(past.iter().copied()) {
+    for &v in counted {
         state[v as usize] = INSIDE;
     }
     state[g.root() as usize] = OUTSIDE;
@@ -582,7 +589,7 @@ fn is_replaced_value(
         }
     }
     if !others.is_empty()
-        && !held_elsewhere_in_replaced_slots(final_, baseline, base_index, v, others)
+        && !held_elsewhere_in_replaced_slots(final_, baseline, base_index, v, &others)
     {
         return false;
     }
@@ -650,11 +657,11 @@ fn held_elsewhere_in_replaced_slots(
     baseline: &AnalyzedSnapshot,
     base_index: &FxHashMap<u32, NodeIx>,
     v: NodeIx,
-    others: Vec<NodeIx>,
+    others: &[NodeIx],
 ) -> bool {
     let g = final_.graph();
     let retained = final_.analysis.retained_size(v);
-    others.into_iter().all(|r| {
+    others.iter().all(|&r| {
         let Some(&old_r) = base_index.get(&g.id(r)) else {
             return false;
         };
@@ -822,6 +829,9 @@ impl LeakReport {
         let mut under: FxHashMap<NodeIx, NodeIx> = FxHashMap::default();
         // Those of them reported under an object they are not dominated by.
         let mut past_leak: Vec<NodeIx> = Vec::new();
+        // The candidates no other candidate dominates (the reported objects and `past_leak`):
+        // what each retains is counted once, by itself.
+        let mut undominated: Vec<NodeIx> = Vec::new();
         let mut clusters: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         let mut one_time: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
         let mut replaced: FxHashMap<Vec<String>, LeakCluster> = FxHashMap::default();
@@ -861,6 +871,7 @@ impl LeakReport {
                 under.insert(v, d);
                 continue;
             }
+            undominated.push(v);
             let Some(path) = shortest_path(g, a, v) else {
                 continue;
             };
@@ -924,13 +935,7 @@ impl LeakReport {
             };
             add(group, v, &path, key);
         }
-        let uncounted = outside_counted_subtrees(
-            final_,
-            (0..n as NodeIx).filter(|&v| {
-                surviving[v as usize] && !under.contains_key(&v) && is_leak_candidate(final_, v)
-            }),
-            &past_leak,
-        );
+        let uncounted = outside_counted_subtrees(final_, &undominated, &past_leak);
         let reached = reached_through(&under, |v| {
             if uncounted.contains(&v) {
                 a.retained_size(v)

@@ -113,13 +113,13 @@ pub fn wasm_growth_text(r: &LeakReport) -> String {
 }
 
 /// `WebAssembly.Memory @ID  16.0 MiB → 19.2 MiB (+3.25 MiB)`.
-pub fn wasm_growth_line(w: &WasmGrowth) -> String {
+fn wasm_growth_line(w: &WasmGrowth) -> String {
     format!(
         "WebAssembly.Memory @{}  {} → {} (+{})",
         w.id,
         human_bytes(w.baseline_bytes),
         human_bytes(w.final_bytes),
-        human_bytes(w.final_bytes - w.baseline_bytes)
+        human_bytes(w.grown_by())
     )
 }
 

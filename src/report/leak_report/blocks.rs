@@ -161,7 +161,7 @@ fn not_counted_blocks_of(l: &LeakReport) -> Vec<Block> {
                         format!("WebAssembly.Memory @{}", w.id),
                         human_bytes(w.baseline_bytes),
                         human_bytes(w.final_bytes),
-                        human_bytes(w.final_bytes - w.baseline_bytes),
+                        human_bytes(w.grown_by()),
                     ]
                 })
                 .collect(),
