@@ -2,12 +2,16 @@
 # The leak and growth gates on heaps made by real web frameworks: Express 4, Fastify 4 and Koa 2
 # (installed from the npm registry under target/frameworks), each clean and leaking
 # (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
-# (scripts/training-loop-scenario.js), and on TensorFlow.js's CPU and WebAssembly backends
-# (scripts/tfjs-scenario.js). Right both ways means:
+# (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
+# (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
+# (scripts/onnx-scenario.js). Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
-# usage: scripts/frameworks.sh        (run from anywhere; needs node, npm and a release build)
-# Prints one line per check (25) and exits 1 if any failed. About four minutes.
+# usage: scripts/frameworks.sh          (run from anywhere; needs node, npm and a release build)
+#        scripts/frameworks.sh samples  the same, then rewrites sample-snapshots/onnx-grow-once/
+#                                       (the ONNX Runtime Web trio whose memory grew once,
+#                                       gzipped, with DevTools' class tables)
+# Prints one line per check (35) and exits 1 if any failed. About five minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -22,6 +26,10 @@ fi
 if [ ! -d "$deps/node_modules/@tensorflow/tfjs-backend-wasm" ]; then
   (cd "$deps" && npm install @tensorflow/tfjs@4 @tensorflow/tfjs-backend-wasm@4 >/dev/null 2>&1) ||
     { echo "cannot install TensorFlow.js" >&2; exit 1; }
+fi
+if [ ! -d "$deps/node_modules/onnxruntime-web" ]; then
+  (cd "$deps" && npm install onnxruntime-web@1 >/dev/null 2>&1) ||
+    { echo "cannot install ONNX Runtime Web" >&2; exit 1; }
 fi
 out=$deps/out
 rm -rf "$out"
@@ -86,5 +94,38 @@ for backend in cpu wasm; do
     done
   done
 done
+# ONNX Runtime Web (scripts/onnx-scenario.js), an inference service on one thread and on two
+# (a shared memory and a worker). Sessions opened and never released leak both in the JS heap
+# (the runtime's map of open sessions) and inside the WebAssembly memory; a clean run whose
+# memory grows once must pass, with the grown memory listed.
+for threads in 1 2; do
+  for variant in clean leak leak-session grow-once; do
+    flag=$([ $variant = clean ] || echo "--$variant")
+    for shape in trio series; do
+      [ $variant = grow-once ] && [ $shape = series ] && continue
+      [ "$threads" = 2 ] && [ $shape = series ] && continue
+      [ "$threads" = 2 ] && [ $variant = leak ] && continue
+      want=$(case $variant in leak*) echo 1 ;; *) echo 0 ;; esac)
+      name=onnx-t$threads
+      dir=$out/$name-$variant-$shape
+      NODE_PATH=$deps/node_modules node --expose-gc scripts/onnx-scenario.js "$dir" "$shape" \
+        $flag --threads "$threads" >/dev/null 2>&1 ||
+        { echo "FAIL $name $variant $shape: the scenario failed"; failed=1; continue; }
+      gate "$name" $variant $shape "$dir" "$want"
+      if [ $variant = grow-once ] && ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
+        echo "FAIL $name grow-once trio: the grown memory is not listed"; failed=1
+      fi
+    done
+  done
+done
+if [ "${1:-}" = samples ]; then
+  dest=sample-snapshots/onnx-grow-once
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  for s in baseline target final; do
+    gzip -9 -c "$out/onnx-t1-grow-once-trio/$s.heapsnapshot" >"$dest/$s.heapsnapshot.gz"
+  done
+  scripts/devtools-classes.sh "$dest"/*.heapsnapshot.gz || failed=1
+fi
 if [ $failed = 0 ]; then echo "all checks passed"; else echo "some checks FAILED"; fi
 exit $failed

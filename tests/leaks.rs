@@ -894,14 +894,17 @@ fn duplicated_strings_count_copies_and_wasted_bytes() {
 
 #[test]
 fn growing_collections_grow_in_every_snapshot() {
-    /// A collection `name` @id held by `global.<prop>` whose table holds `n` entries.
+    /// A collection `name` @id held by `global.<prop>` whose table holds `n` entries, laid
+    /// out as V8 does: a `Map`'s entry takes three slots (key, value, chain; the keys here are
+    /// small integers, so only the values are edges), a `Set`'s two (key, chain).
     fn collection(w: &mut World, prop: &str, name: &str, id: u32, n: u32) {
         let c = w.global_prop(prop, name, id, 24);
         let table = w.h.node_with_id("array", "", id + 1, 16);
         w.h.edge(c, "internal", "table", table);
+        let stride = if name == "Map" { 3 } else { 2 };
         for i in 0..n {
             let e = w.obj("Entry", id * 100 + 2 * i + 1, 8);
-            w.h.edge(table, "element", &i.to_string(), e);
+            w.h.edge(table, "element", &(5 + stride * i).to_string(), e);
         }
     }
     let snaps = three(|w, stage| {

@@ -206,6 +206,35 @@ fn last_request_leftovers_are_replaced_values_and_user_timers_still_leak() {
 /// the first time after the baseline. Blink makes their interface objects (constructors on
 /// `window`, prototypes of its objects) then: the embedder's, not leaks.
 #[test]
+fn onnx_runtime_webs_views_of_its_grown_memory_are_replaced_values() {
+    // scripts/frameworks.sh samples: ONNX Runtime Web serving one-row requests; right after the
+    // baseline one 2048-row batch grows its memory once. Emscripten replaced its eight views;
+    // four of them `Module` keeps out of the object, in a property array V8 lists as holding
+    // them too.
+    let r = leaks("onnx-grow-once");
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    let views = [
+        "BigInt64Array",
+        "Float32Array",
+        "Float64Array",
+        "Int16Array",
+        "Int32Array",
+        "Int8Array",
+        "Uint32Array",
+        "Uint8Array",
+    ];
+    for view in views {
+        assert!(
+            groups(&r.replaced_values).contains(&(view.to_string(), 1)),
+            "{view}: {:?}",
+            groups(&r.replaced_values)
+        );
+    }
+    assert_eq!(r.wasm_growth.len(), 1, "the memory grew once");
+    assert_eq!(gate("onnx-grow-once").0, 0);
+}
+
+#[test]
 fn a_clean_page_has_no_leaks_and_the_embedders_interface_objects_are_one_time() {
     let (code, out) = gate("browser-clean");
     assert_eq!(code, 0, "{out}");
@@ -630,6 +659,43 @@ fn a_value_two_overwritten_slots_hold_is_replaced_and_one_a_new_slot_also_holds_
     // The closure's variable is new since the baseline: not a slot being overwritten.
     let r = views(true);
     assert_eq!(groups(&r.clusters), vec![("Int8Array".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+}
+
+#[test]
+fn a_view_another_holder_keeps_out_of_object_is_replaced_when_its_slot_was_overwritten() {
+    // ONNX Runtime Web's Emscripten module: besides `app.HEAP32`, `Module.HEAP32` holds the
+    // view, a property V8 keeps out of the object, in a property array that it also lists as
+    // holding the view (`Module --property HEAP32--> view`, `Module --internal properties-->
+    // (system) --hidden [4]--> view`). The property array is Module's own, not a third holder.
+    let views = |module_slot_is_new: bool| {
+        program_trio(move |h, app, stage| {
+            let view = overwritten(h, app, stage, "object", "Int32Array", "HEAP32");
+            let module = h.node_with_id("object", "Object", 41, 64);
+            h.edge(app, "property", "module", module);
+            let store = h.node_with_id("hidden", "system / PropertyArray", 43, 48);
+            h.edge(module, "internal", "properties", store);
+            if stage == Stage::Baseline {
+                let old = h.node_with_id("object", "Int32Array", 103, 40);
+                let slot = if module_slot_is_new {
+                    "other"
+                } else {
+                    "HEAP32"
+                };
+                h.edge(module, "property", slot, old);
+                h.edge(store, "hidden", "4", old);
+            } else {
+                h.edge(module, "property", "HEAP32", view);
+                h.edge(store, "hidden", "4", view);
+            }
+        })
+    };
+    let r = views(false);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("Int32Array".into(), 1)]);
+    // Module's slot is new since the baseline: not a slot being overwritten.
+    let r = views(true);
+    assert_eq!(groups(&r.clusters), vec![("Int32Array".into(), 1)]);
     assert!(r.replaced_values.is_empty());
 }
 

@@ -570,23 +570,34 @@ fn is_replaced_value(
         return false;
     };
     // A value something else holds too (the growing array a `last` slot also points into) is
-    // not merely the slot's. The holder's own property store (a V8 array only the holder
-    // retains), which V8 lists as holding the value too, counts as the holder. No edge list is
-    // searched here: the holder may be a collection of millions, and so may other retainers.
-    let holders_own = |r: NodeIx| {
-        r == holder
-            || (matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
-                && g.retainer_nodes(r).all(|x| x == holder))
-    };
-    // A holder with several edges into `v` is listed once for each: its entries are adjacent.
-    let mut others: Vec<NodeIx> = Vec::new();
-    for r in g.essential_retainer_nodes(v).filter(|&r| !holders_own(r)) {
-        if others.last() != Some(&r) {
-            others.push(r);
+    // not merely the slot's. No edge list is searched here: the holder may be a collection of
+    // millions, and so may other retainers. A holder with several edges into `v` is listed
+    // once for each: its entries are adjacent.
+    let mut retainers: Vec<NodeIx> = Vec::new();
+    for r in g.essential_retainer_nodes(v).filter(|&r| r != holder) {
+        if retainers.last() != Some(&r) {
+            retainers.push(r);
         }
-        if others.len() > MAX_OTHER_SLOT_HOLDERS {
+        // Each other holder may come with its property store (below).
+        if retainers.len() > 2 * MAX_OTHER_SLOT_HOLDERS {
             return false;
         }
+    }
+    // A holder's own property store (a V8 array only that holder retains; V8 lists it as
+    // holding the value too, beside the holder's named property) counts as its holder: the
+    // path's holder, or another one (Emscripten's `Module.HEAP32`, kept out of the object).
+    let is_property_store = |r: NodeIx| {
+        matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
+            && g.retainer_nodes(r)
+                .all(|x| x == holder || (x != r && retainers.contains(&x)))
+    };
+    let others: Vec<NodeIx> = retainers
+        .iter()
+        .copied()
+        .filter(|&r| !is_property_store(r))
+        .collect();
+    if others.len() > MAX_OTHER_SLOT_HOLDERS {
+        return false;
     }
     if !others.is_empty()
         && !held_elsewhere_in_replaced_slots(final_, baseline, base_index, v, &others)

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use super::AnalyzedSnapshot;
-use crate::model::v8_rules::{is_backing_store_edge, PROTO_EDGE, TABLE_EDGE};
+use crate::model::v8_rules::{
+    is_backing_store_edge, map_table_entries, table_slot, PROTO_EDGE, TABLE_EDGE,
+};
 use crate::model::{EdgeKind, FxHashMap, HeapGraph, NodeIx, NodeKind};
 
 /// One text stored more than once.
@@ -71,7 +73,8 @@ pub struct GrowingCollection {
 const COLLECTIONS: [&str; 6] = ["Map", "Set", "Array", "Object", "WeakMap", "WeakSet"];
 
 /// Entries of a collection: its own element/property edges plus those of its backing store
-/// (`table` of a Map or Set, `elements` and `properties` of arrays and objects).
+/// (`table` of a Map or Set, `elements` and `properties` of arrays and objects). A `Map`'s
+/// table counts its entries, not its slots ([`map_table_entries`]).
 pub fn entry_count(g: &HeapGraph, n: NodeIx) -> u64 {
     let mut count = 0u64;
     for e in g.edges(n) {
@@ -80,7 +83,10 @@ pub fn entry_count(g: &HeapGraph, n: NodeIx) -> u64 {
             EdgeKind::Property if g.strings().get(e.name_or_index) != PROTO_EDGE => count += 1,
             EdgeKind::Internal => {
                 let name = g.strings().get(e.name_or_index);
-                if is_backing_store_edge(name) {
+                if name == TABLE_EDGE && g.name(n) == "Map" {
+                    let slots = g.edges(e.to).filter_map(|x| table_slot(g, &x));
+                    count += u64::from(map_table_entries(slots));
+                } else if is_backing_store_edge(name) {
                     count += g
                         .edges(e.to)
                         .filter(|x| {

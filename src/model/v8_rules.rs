@@ -158,6 +158,36 @@ pub fn is_backing_store_edge(name: &str) -> bool {
     matches!(name, TABLE_EDGE | ELEMENTS_EDGE | PROPERTIES_EDGE)
 }
 
+/// The slot of a collection's hash table that edge `e` (from the table) is: V8 names the
+/// slots by number (`191`), as element edges or as internal edges with a numeric name. `None`
+/// for other edges and weak ones.
+pub fn table_slot(g: &HeapGraph, e: &EdgeRef) -> Option<u32> {
+    match e.kind {
+        EdgeKind::Weak => None,
+        EdgeKind::Element => Some(e.name_or_index),
+        k if k.named_by_index() => None,
+        _ => {
+            let name = g.strings().get(e.name_or_index);
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            name.parse().ok()
+        }
+    }
+}
+
+/// The entries of a JS `Map` whose table holds heap objects in `slots` (their indices, from
+/// [`table_slot`]). V8 lays an entry out as key, value and a chain link (a small integer,
+/// never an edge), so the slots of one entry are adjacent and those of two entries are not. A
+/// small-integer key or value has no edge either: halving the slots would undercount such a
+/// map (`Map<number, Session>`).
+pub fn map_table_entries(slots: impl Iterator<Item = u32>) -> u32 {
+    let mut indices: Vec<u32> = slots.collect();
+    indices.sort_unstable();
+    let pairs = indices.windows(2).filter(|w| w[1] == w[0] + 1).count();
+    (indices.len() - pairs) as u32
+}
+
 /// Name of the arrays older V8 keeps a map's descriptors in.
 pub const MAP_DESCRIPTORS: &str = "(map descriptors)";
 
@@ -606,6 +636,17 @@ pub fn number_value(g: &HeapGraph, number: NodeIx) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_entries_are_counted_by_slot_layout() {
+        // Key and value objects: slots 35, 36 and 38, 39.
+        assert_eq!(map_table_entries([35, 36, 38, 39].into_iter()), 2);
+        // Small-integer keys: the values alone, three slots apart.
+        assert_eq!(map_table_entries([36, 39, 42].into_iter()), 3);
+        // Mixed, and out of order.
+        assert_eq!(map_table_entries([42, 36, 35, 39].into_iter()), 3);
+        assert_eq!(map_table_entries(std::iter::empty()), 0);
+    }
 
     #[test]
     fn runtime_scripts_are_the_runtimes_url_schemes() {

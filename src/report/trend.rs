@@ -11,6 +11,7 @@ use super::{human_bytes, signed_bytes};
 use crate::analysis::allocation_stacks::StackFrame;
 use crate::analysis::diff::IDS_RENUMBERED;
 use crate::analysis::leak_gate::IgnoreRules;
+use crate::analysis::trend::verdict::memory_steps_needed;
 use crate::analysis::trend::{OrderSource, Series, SeriesGate, Trend};
 use crate::error::Result;
 
@@ -53,8 +54,14 @@ pub fn ids_note(t: &Trend) -> Option<String> {
 
 /// The gate's limits in words.
 pub fn limits_text(t: &Trend) -> String {
+    let memory_steps = memory_steps_needed(t.min_steps);
+    let memory = if memory_steps < t.min_steps {
+        format!(" (a WebAssembly memory, which grows in chunks: in {memory_steps} of them)")
+    } else {
+        String::new()
+    };
     format!(
-        "growing in {} consecutive step(s) of {} and adding at least {}",
+        "growing in {} consecutive step(s) of {}{memory} and adding at least {}",
         t.min_steps,
         t.steps,
         human_bytes(t.min_bytes)

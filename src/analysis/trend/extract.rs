@@ -12,7 +12,9 @@ use crate::analysis::allocation_stacks::{has_stacks, stack_of, StackFrame, Trace
 use crate::analysis::classes::propagate_detachedness;
 use crate::analysis::memory_map::{MemoryMap, PartKind};
 use crate::analysis::{Analysis, AnalyzedSnapshot, ClassIndex, RuleSet, Summary};
-use crate::model::v8_rules::{is_engine_class_name, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE};
+use crate::model::v8_rules::{
+    is_engine_class_name, map_table_entries, table_slot, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE,
+};
 use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind, Snapshot};
 use crate::progress::Progress;
 use crate::store::Document;
@@ -47,7 +49,8 @@ pub struct ClassTotals {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CollectionKind {
-    /// A `Map`: its table's numbered slots holding heap objects, halved (key and value).
+    /// A `Map`: its entries whose key or value is a heap object (a key and its value are
+    /// adjacent slots of the table, an entry three slots apart from the next).
     Map,
     /// A `Set`: its table's numbered slots holding heap objects.
     Set,
@@ -190,22 +193,11 @@ fn collection_size(
                 e.kind == EdgeKind::Internal && g.strings().get(e.name_or_index) == TABLE_EDGE
             })?;
             // Numbered slots holding heap objects (names such as `191`; weak ones left out).
-            let slots = g
-                .edges(table.to)
-                .filter(|e| match e.kind {
-                    EdgeKind::Weak => false,
-                    EdgeKind::Element => true,
-                    k if k.named_by_index() => false,
-                    _ => {
-                        let name = g.strings().get(e.name_or_index);
-                        !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
-                    }
-                })
-                .count() as u32;
+            let slots = g.edges(table.to).filter_map(|e| table_slot(g, &e));
             if kind == CollectionKind::Map {
-                slots.div_ceil(2)
+                map_table_entries(slots)
             } else {
-                slots
+                slots.count() as u32
             }
         }
         CollectionKind::Array => g.edges(n).filter(|e| e.kind == EdgeKind::Element).count() as u32,

@@ -597,7 +597,8 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
 }
 
 /// The gate's decision for `s`: ignored by class name, V8's own class, or tripped when its
-/// main metric grew in `min_steps` consecutive steps and it added at least the limits.
+/// main metric grew in `min_steps` consecutive steps (a WebAssembly memory: in all but one in
+/// four of them, [`verdict::memory_steps_needed`]) and it added at least the limits.
 fn gate(s: &Series, rules: &IgnoreRules, global: Limits, min_steps: usize) -> SeriesGate {
     if let Some(r) = rules
         .rules
@@ -613,7 +614,13 @@ fn gate(s: &Series, rules: &IgnoreRules, global: Limits, min_steps: usize) -> Se
         return SeriesGate::Engine;
     }
     let l = rules.limits_for(&s.class, global);
-    let enough = s.growing_steps >= min_steps
+    let grew_enough = if s.kind == SeriesKind::WasmMemory {
+        verdict::most_growth_in_window(s.judged(), min_steps)
+            >= verdict::memory_steps_needed(min_steps)
+    } else {
+        s.growing_steps >= min_steps
+    };
+    let enough = grew_enough
         && s.bytes_added > 0
         && s.bytes_added as u64 >= l.min_bytes
         && s.count_added.max(0) as u64 >= l.min_count;

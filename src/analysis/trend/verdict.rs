@@ -74,6 +74,26 @@ pub fn longest_growth(v: &[u64]) -> usize {
     best
 }
 
+/// The most steps in which `v` grew within any `window` consecutive steps.
+pub fn most_growth_in_window(v: &[u64], window: usize) -> usize {
+    let grew: Vec<bool> = v.windows(2).map(|w| w[1] > w[0]).collect();
+    if window == 0 || grew.len() < window {
+        return 0;
+    }
+    grew.windows(window)
+        .map(|w| w.iter().filter(|&&g| g).count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many of `window` consecutive steps a WebAssembly memory must grow in to trip the gate:
+/// all but one in four. Its allocator asks for memory in chunks (Emscripten's for a fifth more
+/// than it has), so a steady leak inside it grows the memory in a staircase whose flat steps
+/// lengthen as it gets bigger; a clean program's memory stops growing after its warm-up.
+pub fn memory_steps_needed(window: usize) -> usize {
+    window - window / 4
+}
+
 /// Last minus first, signed.
 pub fn added(v: &[u64]) -> i64 {
     match (v.first(), v.last()) {
@@ -109,5 +129,20 @@ mod tests {
         assert_eq!(longest_growth(&[3, 2]), 0);
         assert_eq!(added(&[10, 4]), -6);
         assert_eq!(slope(&[100, 200, 300, 400]), 100.0);
+    }
+
+    #[test]
+    fn growth_in_a_window() {
+        // ONNX Runtime Web leaking sessions: its memory's pages over five snapshots.
+        let staircase = [533, 768, 922, 1107, 1107];
+        assert_eq!(longest_growth(&staircase), 3);
+        assert_eq!(most_growth_in_window(&staircase, 4), 3);
+        assert_eq!(most_growth_in_window(&staircase, 2), 2);
+        assert_eq!(most_growth_in_window(&[1, 2, 2, 2, 3, 3], 3), 1);
+        assert_eq!(most_growth_in_window(&[1, 2], 2), 0);
+        assert_eq!(memory_steps_needed(4), 3);
+        assert_eq!(memory_steps_needed(3), 3);
+        assert_eq!(memory_steps_needed(1), 1);
+        assert_eq!(memory_steps_needed(8), 6);
     }
 }
