@@ -1044,3 +1044,45 @@ fn detached_trees_are_named_by_their_topmost_node() {
     assert_eq!(count(panel, "Detached <section>"), 1);
     assert_eq!(count(panel, "Detached <li>"), 20);
 }
+
+#[test]
+fn leaks_under_a_deep_list_cost_one_walk_of_it_and_show_its_ends() {
+    // `global.head` → 20,000 old links (in every snapshot), each of which gained a `Payload`
+    // after the baseline. Walking every payload's path to the root took 20,000² steps and kept
+    // every path; now each link's path is summed up once. The trace keeps its first 10 and last
+    // 20 steps, and says how many were left out.
+    const LINKS: u32 = 20_000;
+    let (r, _) = handmade_leaks(|w, stage| {
+        let mut prev = w.global;
+        let mut edge = "head";
+        for i in 0..LINKS {
+            let link = w.obj("Link", 1_000 + 2 * i, 32);
+            w.h.edge(prev, "property", edge, link);
+            if stage != Baseline {
+                let payload = w.obj("Payload", 1_000_000 + 2 * i, 48);
+                w.h.edge(link, "property", "payload", payload);
+            }
+            prev = link;
+            edge = "next";
+        }
+    });
+    // The 28 payloads 30 steps from the root or nearer have whole paths, each its own shape;
+    // the rest share one shape: the head, a gap, and the last 20 steps.
+    assert_eq!(r.clusters.len(), 29);
+    let deep = &r.clusters[0];
+    assert_eq!(deep.count, u64::from(LINKS) - 28);
+    assert_eq!(deep.trace.len(), 30);
+    let gaps: Vec<usize> = deep.trace.iter().map(|s| s.left_out_before).collect();
+    assert!(
+        gaps.iter().enumerate().all(|(i, &n)| (i == 10) == (n > 0)),
+        "{gaps:?}"
+    );
+    assert_eq!(
+        deep.trace.last().map(|s| s.node_class.as_str()),
+        Some("Payload")
+    );
+    let text = heapsight::analysis::leak_gate::trace_text(&deep.trace);
+    assert!(text.contains("Link → … → ….next → Link.next"), "{text}");
+    let lines = heapsight::report::leaks::trace_lines(&deep.trace);
+    assert_eq!(lines.len(), 32, "the root, 30 steps and the gap");
+}

@@ -118,11 +118,17 @@ pub struct GateVerdict {
 }
 
 /// A cluster's trace as one line, `Holder.edge → Holder.edge → … → LeakedClass`, starting at
-/// `(root)`: what `path:` patterns are matched against.
+/// `(root)`: what `path:` patterns are matched against. Where a long path's middle was left
+/// out, `Holder → … → ….edge`: the steps between and the next holder are not known.
 pub fn trace_text(trace: &[TraceStep]) -> String {
     let mut out = String::new();
     let mut holder = "(root)";
     for s in trace {
+        if s.left_out_before > 0 {
+            out.push_str(holder);
+            out.push_str(" → … → ");
+            holder = "…";
+        }
         out.push_str(holder);
         out.push('.');
         out.push_str(&s.edge_name);
@@ -469,6 +475,7 @@ mod tests {
             node_id: 1,
             edge_name: edge.into(),
             edge_type: "property".into(),
+            left_out_before: 0,
         }
     }
 

@@ -13,15 +13,16 @@
 
 use serde::Serialize;
 
+use super::detached::is_zero;
 use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
+use super::leak_paths::{is_engine_cache_edge, LeakPaths, NodeTests, PathFacts, NO_NODE};
 use super::memory_map::wasm_memory_sizes;
-use super::retainers::{shortest_path, RetainerPath};
+use super::retainers::{PathStep, RetainerPath};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     closure_script, edge_name, is_detached, is_dom_like, is_runtime_closure,
-    is_runtime_script_name, is_system_name, script_url, CONTEXT, ENGINE_CACHE_EDGES,
-    ENGINE_CACHE_NODES, PROTO_EDGE, STACK_ROOTS,
+    is_runtime_script_name, is_system_name, script_url, PROTO_EDGE, STACK_ROOTS,
 };
 use crate::model::{EdgeKind, EdgeRef, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
@@ -36,6 +37,9 @@ pub struct TraceStep {
     pub edge_name: String,
     /// The edge's type.
     pub edge_type: String,
+    /// Steps of a long path left out just before this one (see `retainers::SHOWN_HEAD`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_out_before: usize,
 }
 
 /// Leaked objects that share one retainer path shape.
@@ -155,16 +159,10 @@ pub fn is_leak_candidate(s: &AnalyzedSnapshot, n: NodeIx) -> bool {
 }
 
 /// Is this retainer path engine bookkeeping: through compiled code or an engine cache? Objects
-/// kept only that way are not user leaks.
-fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
-    let last = p.steps.len().saturating_sub(1);
-    p.steps.iter().enumerate().any(|(i, st)| {
-        let e = st.edge.index as usize;
-        let to = st.edge.to;
-        (i < last && (g.kind(to) == NodeKind::Code || ENGINE_CACHE_NODES.contains(&g.name(to))))
-            || (!g.edge_kind(e).named_by_index()
-                && ENGINE_CACHE_EDGES.contains(&g.strings().get(g.edge_name_or_index(e))))
-    })
+/// kept only that way are not user leaks. `holders` are the facts of the path to the last
+/// step's holder.
+fn is_engine_path(g: &HeapGraph, holders: &PathFacts, last: &PathStep) -> bool {
+    holders.through_engine || is_engine_cache_edge(g, &last.edge)
 }
 
 /// Is the object `path` ends at a one-time allocation of the runtime (docs/leak-rules.md)? It
@@ -181,15 +179,13 @@ fn is_engine_path(g: &HeapGraph, p: &RetainerPath) -> bool {
 ///   once, not a dictionary the program keeps adding to through the runtime.
 fn is_one_time_path(
     g: &HeapGraph,
-    p: &RetainerPath,
+    holders: &PathFacts,
+    last: &PathStep,
     base_ids: &FxHashMap<u32, NodeIx>,
     target_ids: &FxHashSet<u32>,
 ) -> bool {
-    let Some((last, holders)) = p.steps.split_last() else {
-        return false;
-    };
     let e = last.edge.index as usize;
-    if !runtime_holders(g, holders, base_ids)
+    if !holders.runtime.holds_for_runtime()
         || g.edge_kind(e).named_by_index()
         || g.edge_kind(e) == EdgeKind::Weak
     {
@@ -208,38 +204,6 @@ fn is_one_time_path(
             && !target_ids.contains(&g.id(x.to))
             && !base_ids.contains_key(&g.id(x.to))
     })
-}
-
-/// Rules 1 and 2 of [`is_one_time_path`] on a path's holders (every step but the last): only
-/// the runtime's code holds them, and they all existed in the baseline.
-fn runtime_holders(
-    g: &HeapGraph,
-    holders: &[super::retainers::PathStep],
-    base_ids: &FxHashMap<u32, NodeIx>,
-) -> bool {
-    let mut runtime_code = false;
-    let mut prev_runtime_scope = false; // the previous node is a runtime closure or scope
-    for st in holders {
-        let n = st.edge.to;
-        if !base_ids.contains_key(&g.id(n)) {
-            return false;
-        }
-        let is_scope = g.name(n) == CONTEXT;
-        if g.kind(n) == NodeKind::Closure {
-            if !is_runtime_closure(g, n) {
-                return false;
-            }
-            runtime_code = true;
-            prev_runtime_scope = true;
-        } else if is_scope {
-            if !prev_runtime_scope {
-                return false;
-            }
-        } else {
-            prev_runtime_scope = false;
-        }
-    }
-    runtime_code
 }
 
 /// The most new nodes a piece of the runtime's own pending work may span
@@ -262,16 +226,13 @@ const RUNTIME_WORK_GROUP: usize = 4;
 /// The caller also requires that its group (same path shape) has at most a few objects.
 fn is_runtime_work(
     s: &AnalyzedSnapshot,
-    p: &RetainerPath,
-    base_ids: &FxHashMap<u32, NodeIx>,
+    holders: &PathFacts,
+    last: &PathStep,
     surviving: &[bool],
 ) -> bool {
     let g = s.graph();
-    let Some((last, holders)) = p.steps.split_last() else {
-        return false;
-    };
     if g.edge_kind(last.edge.index as usize) == EdgeKind::Weak
-        || !runtime_holders(g, holders, base_ids)
+        || !holders.runtime.holds_for_runtime()
     {
         return false;
     }
@@ -322,10 +283,7 @@ fn class_constructors(g: &HeapGraph, n: NodeIx) -> impl Iterator<Item = NodeIx> 
 /// `FunctionTemplateInfo` behind its `SharedFunctionInfo`, like `window.IntersectionObserver`)
 /// or the prototype of an embedder (native) object (`Navigator (prototype)`), and no function
 /// of the program's is on its path. The caller also requires that it reaches none.
-fn is_embedder_interface(g: &HeapGraph, p: &RetainerPath) -> bool {
-    let Some(last) = p.steps.last() else {
-        return false;
-    };
+fn is_embedder_interface(g: &HeapGraph, holders: &PathFacts, last: &PathStep) -> bool {
     let v = last.edge.to;
     let api_function = || {
         g.kind(v) == NodeKind::Closure
@@ -346,7 +304,8 @@ fn is_embedder_interface(g: &HeapGraph, p: &RetainerPath) -> bool {
     };
     // The object's shape first: it rules out nearly every leaked object at once.
     (api_function() || embedder_prototype())
-        && !p.steps.iter().any(|st| is_program_closure(g, st.edge.to))
+        && !holders.program_closure
+        && !is_program_closure(g, v)
 }
 
 /// V8's record of a function the embedder implements.
@@ -536,14 +495,11 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 /// leaks).
 fn is_replaced_value(
     final_: &AnalyzedSnapshot,
-    path: &RetainerPath,
+    last: &PathStep,
     baseline: &AnalyzedSnapshot,
     base_index: &FxHashMap<u32, NodeIx>,
     collections: &mut FxHashMap<NodeIx, Option<u64>>,
 ) -> bool {
-    let Some(last) = path.steps.last() else {
-        return false;
-    };
     let g = final_.graph();
     let e = last.edge.index as usize;
     let kind = g.edge_kind(e);
@@ -760,20 +716,59 @@ fn edge_shape(g: &HeapGraph, e: usize) -> String {
     }
 }
 
-fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath) -> Vec<TraceStep> {
+/// The trace of `p`, the steps a reader is shown of a path with `left_out` steps left out
+/// after the first [`SHOWN_HEAD`](super::retainers::SHOWN_HEAD) ([`LeakPaths::shown_path`]).
+fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath, left_out: usize) -> Vec<TraceStep> {
     let g = s.graph();
     p.steps
         .iter()
-        .map(|st| {
+        .enumerate()
+        .map(|(i, st)| {
             let e = st.edge.index as usize;
             TraceStep {
                 node_class: s.path_label(st.edge.to).to_string(),
                 node_id: g.id(st.edge.to),
                 edge_name: g.edge_label(e),
                 edge_type: g.edge_type_name(e).to_string(),
+                left_out_before: if i == super::retainers::SHOWN_HEAD {
+                    left_out
+                } else {
+                    0
+                },
             }
         })
         .collect()
+}
+
+/// A leaked object the search found, with the shown steps of its path and its cluster key.
+struct Found {
+    v: NodeIx,
+    path: RetainerPath,
+    left_out: usize,
+    key: Vec<String>,
+}
+
+/// The key objects are clustered by: each shown step's edge shape and the class it reaches
+/// (the edge into the leaked object by kind only: a dictionary object holds each entry under
+/// its own key, and those are still one leak), with a mark where a long path's middle was left
+/// out, so that lists of different lengths under the same holders make one cluster.
+fn cluster_key(s: &AnalyzedSnapshot, path: &RetainerPath, left_out: usize) -> Vec<String> {
+    let g = s.graph();
+    let last = path.steps.len().saturating_sub(1);
+    let mut key: Vec<String> = Vec::with_capacity(path.steps.len() + 1);
+    for (i, st) in path.steps.iter().enumerate() {
+        if i == super::retainers::SHOWN_HEAD && left_out > 0 {
+            key.push("…".to_string());
+        }
+        let e = st.edge.index as usize;
+        let edge = if i == last {
+            g.edge_type_name(e).to_string()
+        } else {
+            edge_shape(g, e)
+        };
+        key.push(format!("{edge}:{}", s.class_name(st.edge.to)));
+    }
+    key
 }
 
 /// Groups, largest retained size first (then most objects, then by class).
@@ -853,15 +848,18 @@ impl LeakReport {
         let mut collections = FxHashMap::default();
         // The same for the runtime's pending work, which must stay a handful per path shape.
         let mut maybe_runtime_work = Vec::new();
-        let add = |groups: &mut FxHashMap<Vec<String>, LeakCluster>,
-                   v: NodeIx,
-                   path: &RetainerPath,
-                   key: Vec<String>| {
+        let add = |groups: &mut FxHashMap<Vec<String>, LeakCluster>, found: Found| {
+            let Found {
+                v,
+                path,
+                left_out,
+                key,
+            } = found;
             let c = groups.entry(key).or_insert_with(|| LeakCluster {
                 class: final_.class_name(v).to_string(),
                 count: 0,
                 retained_size: 0,
-                trace: trace_steps(final_, path),
+                trace: trace_steps(final_, &path, left_out),
                 reached_through: 0,
                 reached_size: 0,
                 example_ids: Vec::new(),
@@ -874,8 +872,22 @@ impl LeakReport {
             }
             c.nodes.push(v);
         };
+        let surviving_candidate = |x: NodeIx| surviving[x as usize] && is_leak_candidate(final_, x);
+        let in_baseline = |x: NodeIx| base_ids.contains_key(&g.id(x));
+        let runtime_closure =
+            |x: NodeIx| g.kind(x) == NodeKind::Closure && is_runtime_closure(g, x);
+        let program_closure = |x: NodeIx| is_program_closure(g, x);
+        let mut paths = LeakPaths::new(
+            final_,
+            NodeTests {
+                surviving_candidate: &surviving_candidate,
+                in_baseline: &in_baseline,
+                runtime_closure: &runtime_closure,
+                program_closure: &program_closure,
+            },
+        );
         for v in 0..n as NodeIx {
-            if !surviving[v as usize] || !is_leak_candidate(final_, v) {
+            if !surviving_candidate(v) {
                 continue;
             }
             if let Some(d) = held_by_leak(v) {
@@ -883,68 +895,61 @@ impl LeakReport {
                 continue;
             }
             undominated.push(v);
-            let Some(path) = shortest_path(g, a, v) else {
+            // The path's holders (every step but the last) and the last step.
+            let Some(last) = paths.parent_edge(v).map(|edge| PathStep { edge }) else {
+                continue;
+            };
+            let Some(holders) = paths.facts(last.edge.from) else {
                 continue;
             };
             // Reached through another leaked object: it is part of that leak.
-            let through_leak = path.steps[..path.steps.len().saturating_sub(1)]
-                .iter()
-                .find(|st| surviving[st.edge.to as usize] && is_leak_candidate(final_, st.edge.to));
-            if let Some(st) = through_leak {
-                under.insert(v, st.edge.to);
+            if holders.first_candidate != NO_NODE {
+                under.insert(v, holders.first_candidate);
                 past_leak.push(v);
                 continue;
             }
-            if is_engine_path(g, &path) {
+            if is_engine_path(g, &holders, &last) {
                 continue;
             }
-            let last = path.steps.len().saturating_sub(1);
-            // The edge into the leaked object is keyed by kind only: a dictionary object holds
-            // each entry under its own key, and those are still one leak.
-            let mut key: Vec<String> = path
-                .steps
-                .iter()
-                .enumerate()
-                .map(|(i, st)| {
-                    let e = st.edge.index as usize;
-                    let edge = if i == last {
-                        g.edge_type_name(e).to_string()
-                    } else {
-                        edge_shape(g, e)
-                    };
-                    format!("{edge}:{}", final_.class_name(st.edge.to))
-                })
-                .collect();
-            key.shrink_to_fit();
+            let Some((path, left_out)) = paths.shown_path(&last.edge, &holders) else {
+                continue;
+            };
+            let key = cluster_key(final_, &path, left_out);
+            let found = Found {
+                v,
+                path,
+                left_out,
+                key,
+            };
             // The walk is the costly test: once, and only when a rule needs it.
             let program = std::cell::OnceCell::new();
             let reaches_program =
                 || *program.get_or_init(|| reaches_program_code(final_, v, &surviving));
-            if (is_one_time_path(g, &path, &base_ids, &target_ids)
-                || is_embedder_interface(g, &path))
+            if (is_one_time_path(g, &holders, &last, &base_ids, &target_ids)
+                || is_embedder_interface(g, &holders, &last))
                 && !reaches_program()
             {
-                add(&mut one_time, v, &path, key);
-            } else if is_runtime_work(final_, &path, &base_ids, &surviving) && !reaches_program() {
-                maybe_runtime_work.push((v, path, key));
-            } else if is_replaced_value(final_, &path, baseline, &base_ids, &mut collections) {
-                maybe_replaced.push((v, path, key));
+                add(&mut one_time, found);
+            } else if is_runtime_work(final_, &holders, &last, &surviving) && !reaches_program() {
+                maybe_runtime_work.push(found);
+            } else if is_replaced_value(final_, &last, baseline, &base_ids, &mut collections) {
+                maybe_replaced.push(found);
             } else {
-                add(&mut clusters, v, &path, key);
+                add(&mut clusters, found);
             }
         }
         let mut work_per_shape: FxHashMap<Vec<String>, usize> = FxHashMap::default();
-        for (_, _, key) in &maybe_runtime_work {
-            *work_per_shape.entry(key.clone()).or_default() += 1;
+        for f in &maybe_runtime_work {
+            *work_per_shape.entry(f.key.clone()).or_default() += 1;
         }
-        for (v, path, key) in maybe_runtime_work {
+        for f in maybe_runtime_work {
             // What it holds was checked above (it is the work's own).
-            let group = if work_per_shape[&key] <= RUNTIME_WORK_GROUP {
+            let group = if work_per_shape[&f.key] <= RUNTIME_WORK_GROUP {
                 &mut one_time
             } else {
                 &mut clusters
             };
-            add(group, v, &path, key);
+            add(group, f);
         }
         let uncounted = outside_counted_subtrees(final_, &undominated, &past_leak);
         let reached = reached_through(&under, |v| {
@@ -954,14 +959,14 @@ impl LeakReport {
                 0
             }
         });
-        for (v, path, key) in maybe_replaced {
+        for f in maybe_replaced {
             // Its own parts (a request's body) may hang under it; a list of new objects may not.
-            let group = if reached.get(&v).map_or(0, |r| r.0) > REPLACED_VALUE_PARTS {
+            let group = if reached.get(&f.v).map_or(0, |r| r.0) > REPLACED_VALUE_PARTS {
                 &mut clusters
             } else {
                 &mut replaced
             };
-            add(group, v, &path, key);
+            add(group, f);
         }
         for c in clusters
             .values_mut()

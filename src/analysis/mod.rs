@@ -11,6 +11,7 @@ pub mod diff;
 pub mod distances;
 pub mod dominators;
 pub mod leak_gate;
+pub mod leak_paths;
 pub mod leaks;
 pub mod memory_map;
 pub mod retainers;
