@@ -4,14 +4,16 @@
 # (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
-# (scripts/onnx-scenario.js). Right both ways means:
+# (scripts/onnx-scenario.js) in Node and in a Chromium page. Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
-# usage: scripts/frameworks.sh          (run from anywhere; needs node, npm and a release build)
+# usage: scripts/frameworks.sh          (run from anywhere; needs node, npm, a release build and
+#                                       Debian's chromium)
 #        scripts/frameworks.sh samples  the same, then rewrites sample-snapshots/onnx-grow-once/
-#                                       (the ONNX Runtime Web trio whose memory grew once,
-#                                       gzipped, with DevTools' class tables)
-# Prints one line per check (35) and exits 1 if any failed. About five minutes.
+#                                       and onnx-page-grow-once/ (the ONNX Runtime Web trios, in
+#                                       Node and in a page, whose memory grew once, gzipped, with
+#                                       DevTools' class tables)
+# Prints one line per check (44) and exits 1 if any failed. About six minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,6 +32,13 @@ fi
 if [ ! -d "$deps/node_modules/onnxruntime-web" ]; then
   (cd "$deps" && npm install onnxruntime-web@1 >/dev/null 2>&1) ||
     { echo "cannot install ONNX Runtime Web" >&2; exit 1; }
+fi
+# The page scenarios drive Debian's Chromium (apt-get install chromium) with puppeteer-core,
+# never a downloaded browser.
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ -x "$chromium" ] && [ ! -d "$deps/node_modules/puppeteer-core" ]; then
+  (cd "$deps" && PUPPETEER_SKIP_DOWNLOAD=1 npm install --ignore-scripts puppeteer-core >/dev/null 2>&1) ||
+    { echo "cannot install puppeteer-core" >&2; exit 1; }
 fi
 out=$deps/out
 rm -rf "$out"
@@ -118,14 +127,38 @@ for threads in 1 2; do
     done
   done
 done
-if [ "${1:-}" = samples ]; then
-  dest=sample-snapshots/onnx-grow-once
-  rm -rf "$dest"
-  mkdir -p "$dest"
-  for s in baseline target final; do
-    gzip -9 -c "$out/onnx-t1-grow-once-trio/$s.heapsnapshot" >"$dest/$s.heapsnapshot.gz"
+# The same service in a Chromium page, whose results are also shown as the latest ten rows of
+# a list: --leak-dom keeps the rows taken off it (detached DOM).
+if [ -x "$chromium" ]; then
+  for variant in clean leak leak-session leak-dom grow-once; do
+    flag=$([ $variant = clean ] || echo "--$variant")
+    for shape in trio series; do
+      [ $variant = grow-once ] && [ $shape = series ] && continue
+      want=$(case $variant in leak*) echo 1 ;; *) echo 0 ;; esac)
+      dir=$out/onnx-page-$variant-$shape
+      NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/onnx-scenario.js "$dir" \
+        "$shape" $flag --browser >/dev/null 2>&1 ||
+        { echo "FAIL onnx-page $variant $shape: the scenario failed"; failed=1; continue; }
+      gate onnx-page $variant $shape "$dir" "$want"
+      if [ $variant = grow-once ] && ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
+        echo "FAIL onnx-page grow-once trio: the grown memory is not listed"; failed=1
+      fi
+    done
   done
-  scripts/devtools-classes.sh "$dest"/*.heapsnapshot.gz || failed=1
+else
+  echo "FAIL onnx-page: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
+  failed=1
+fi
+if [ "${1:-}" = samples ]; then
+  for pair in onnx-grow-once:onnx-t1-grow-once-trio onnx-page-grow-once:onnx-page-grow-once-trio; do
+    dest=sample-snapshots/${pair%%:*}
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    for s in baseline target final; do
+      gzip -9 -c "$out/${pair#*:}/$s.heapsnapshot" >"$dest/$s.heapsnapshot.gz"
+    done
+    scripts/devtools-classes.sh "$dest"/*.heapsnapshot.gz || failed=1
+  done
 fi
 if [ $failed = 0 ]; then echo "all checks passed"; else echo "some checks FAILED"; fi
 exit $failed

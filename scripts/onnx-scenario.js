@@ -1,39 +1,49 @@
 #!/usr/bin/env node
 // An inference service on ONNX Runtime Web (`onnxruntime-web`), the WebAssembly runtime many of
-// our users serve their models with from JavaScript. The model, a two-layer perceptron
-// (256 → 512 → 256, ReLU, 640 KiB of weights), is written below in ONNX's protobuf form, so no
-// model file is needed. Each request makes an input tensor, runs the session and reads the
-// output; the runtime copies the input into its WebAssembly memory and the output back out into
-// a fresh Float32Array.
+// our users serve their models with from JavaScript, in Node or in a headless Chromium page. The
+// model, a two-layer perceptron (256 → 512 → 256, ReLU, 640 KiB of weights), is written below
+// in ONNX's protobuf form, so no model file is needed. Each request makes an input tensor, runs
+// the session and reads the output; the runtime copies the input into its WebAssembly memory
+// and the output back out into a fresh Float32Array. In a page, each result is also shown as
+// a row of a list that keeps the latest ten.
 //   --leak          each request's output tensor is also kept in a history list that nothing
 //                   reads: 1 KiB of typed array and an `ort.Tensor` a request, in the JS heap
 //   --leak-session  every fifth request opens a new session for the same model and never calls
 //                   release(): its weights and kernels stay inside the WebAssembly memory, which
-//                   grows, with nothing of it left in the JS heap once the session object is gone
+//                   grows, and the runtime's map of open sessions keeps an entry for each
+//   --leak-dom      (page) the rows taken off the list are also kept in an array: detached DOM
 //   --grow-once     (clean) right after the baseline, one batch of 2048 rows is run: the memory
 //                   grows once to hold it and keeps its size
 //   --threads N     the runtime's thread count (default 1; more uses a shared memory and
-//                   worker threads)
+//                   worker threads; Node only: a page would need cross-origin isolation)
+//   --browser       run in Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) through
+//                   puppeteer-core, the page and the runtime served from 127.0.0.1, snapshots
+//                   taken over the DevTools protocol
 //
-// usage: node --expose-gc scripts/onnx-scenario.js OUT_DIR trio|series [--leak|--leak-session|--grow-once] [--threads N]
+// usage: node --expose-gc scripts/onnx-scenario.js OUT_DIR trio|series [FLAGS…]
 //   trio:   30 warm-up requests, baseline, 60 requests, target, final
 //   series: 30 warm-up requests, then step1 … step5 with 30 requests before each
-// Needs onnxruntime-web 1.x on NODE_PATH; scripts/frameworks.sh installs it and runs every
-// combination through the leak and growth gates.
+// Needs onnxruntime-web 1.x (and for --browser puppeteer-core) on NODE_PATH;
+// scripts/frameworks.sh installs them and runs every combination through the leak and growth
+// gates.
 'use strict';
 const v8 = require('v8'), fs = require('fs');
 const [out, shape] = process.argv.slice(2);
 const flag = (name) => process.argv.includes(name);
-const LEAK = flag('--leak'), LEAK_SESSION = flag('--leak-session'), GROW = flag('--grow-once');
 const threadsAt = process.argv.indexOf('--threads');
-const THREADS = threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : 1;
-if (!out || !['trio', 'series'].includes(shape) || typeof global.gc !== 'function'
-    || !(THREADS >= 1)) {
+const opts = {
+  leak: flag('--leak'),
+  leakSession: flag('--leak-session'),
+  leakDom: flag('--leak-dom'),
+  threads: threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : 1,
+};
+const GROW = flag('--grow-once'), BROWSER = flag('--browser');
+if (!out || !['trio', 'series'].includes(shape) || !(opts.threads >= 1)
+    || (BROWSER ? opts.threads !== 1 : typeof global.gc !== 'function' || opts.leakDom)) {
   process.stderr.write('usage: node --expose-gc onnx-scenario.js OUT_DIR trio|series '
-    + '[--leak|--leak-session|--grow-once] [--threads N]\n');
+    + '[--leak|--leak-session|--leak-dom|--grow-once] [--threads N] [--browser]\n');
   process.exit(2);
 }
-const ort = require('onnxruntime-web');
 
 // --- ONNX's protobuf form, only what this model needs -------------------------------------------
 const varint = (n) => {
@@ -82,48 +92,151 @@ function mlpModel() {
     message(8, bytes(1, ''), int(2, 17))]));
 }
 
-// --- the service --------------------------------------------------------------------------------
-async function main() {
-  ort.env.wasm.numThreads = THREADS;
-  fs.mkdirSync(out, { recursive: true });
-  const model = mlpModel();
+// --- the service ---------------------------------------------------------------------------------
+// The same code in Node and in the page (served there as a script of its own): what the driver
+// calls between snapshots. `ort` is the runtime, `model` the model's bytes.
+async function makeService(ort, model, opts) {
+  ort.env.wasm.numThreads = opts.threads;
   const open = () => ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
   let session = await open();
-  const history = [], abandoned = [];
+  const history = [], rows = [], removedRows = [];
   let served = 0;
-  const infer = async (rows) => {
-    const input = new Float32Array(rows * 256);
+  const infer = async (batch) => {
+    const input = new Float32Array(batch * 256);
     for (let i = 0; i < input.length; i++) input[i] = ((i * 7 + served) % 13) / 13;
-    const { y } = await session.run({ x: new ort.Tensor('float32', input, [rows, 256]) });
+    const { y } = await session.run({ x: new ort.Tensor('float32', input, [batch, 256]) });
     return y;
+  };
+  const show = (y) => {
+    if (typeof document === 'undefined') return;
+    const row = document.createElement('li');
+    row.className = 'result';
+    row.textContent = `#${served}: ${y.data[0].toFixed(4)}`;
+    document.getElementById('results').prepend(row);
+    rows.push(row);
+    while (rows.length > 10) {
+      const old = rows.shift();
+      old.remove();
+      if (opts.leakDom) removedRows.push(old);
+    }
   };
   const request = async () => {
     served++;
-    if (LEAK_SESSION && served % 5 === 0) {
-      abandoned.push(session); // dropped below, never released
-      session = await open();
-      abandoned.length = 0;
-    }
+    if (opts.leakSession && served % 5 === 0) session = await open(); // the old one never released
     const y = await infer(1);
     if (y.data.length !== 256) throw new Error('unexpected output size');
-    if (LEAK) history.push(y);
+    if (opts.leak) history.push(y);
+    show(y);
   };
-  const snap = (name) => { global.gc(); v8.writeHeapSnapshot(`${out}/${name}.heapsnapshot`); };
-  const serve = async (n) => { for (let i = 0; i < n; i++) await request(); };
-  await serve(30);
+  return {
+    serve: async (n) => {
+      for (let i = 0; i < n; i++) await request();
+      return served;
+    },
+    grow: async () => (await infer(2048)).data.length,
+    finish: async () => {
+      await session.release();
+      return `served ${served} requests, kept ${history.length} outputs, ${removedRows.length} removed rows`;
+    },
+  };
+}
+
+// The driver: warm-up, then the trio's or the series' snapshots.
+async function drive(service, snap) {
+  await service.serve(30);
   if (shape === 'trio') {
-    snap('baseline');
-    if (GROW) await infer(2048);
-    await serve(60);
-    snap('target');
-    snap('final');
+    await snap('baseline');
+    if (GROW) await service.grow();
+    await service.serve(60);
+    await snap('target');
+    await snap('final');
   } else {
     for (let s = 1; s <= 5; s++) {
-      await serve(30);
-      snap(`step${s}`);
+      await service.serve(30);
+      await snap(`step${s}`);
     }
   }
-  process.stdout.write(`served ${served} requests, kept ${history.length} outputs\n`);
-  await session.release();
+  process.stdout.write(`${await service.finish()}\n`);
 }
-main().then(() => process.exit(0), (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+
+async function inNode() {
+  const ort = require('onnxruntime-web');
+  const service = await makeService(ort, mlpModel(), opts);
+  await drive(service, async (name) => {
+    global.gc();
+    v8.writeHeapSnapshot(`${out}/${name}.heapsnapshot`);
+  });
+}
+
+// --- in a page ----------------------------------------------------------------------------------
+async function inBrowser() {
+  const http = require('http'), os = require('os'), path = require('path');
+  const puppeteer = require('puppeteer-core');
+  const dist = path.join(path.dirname(require.resolve('onnxruntime-web')));
+  const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+  const files = {
+    '/': ['text/html', '<!doctype html><html><head><meta charset="utf-8">'
+      + '<title>heapsight ONNX Runtime Web scenario</title></head><body><ul id="results"></ul>'
+      + '<script src="/ort/ort.wasm.min.js"></script><script src="/service.js"></script>'
+      + '</body></html>'],
+    '/service.js': ['text/javascript', `window.makeService = ${makeService.toString()};\n`],
+    '/model.onnx': ['application/octet-stream', Buffer.from(mlpModel())],
+  };
+  const server = http.createServer((req, res) => {
+    const url = req.url.split('?')[0];
+    let body = files[url];
+    if (!body && url.startsWith('/ort/') && !url.includes('..')) {
+      const file = path.join(dist, url.slice(5));
+      if (fs.existsSync(file)) body = [types[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file)];
+    }
+    if (!body) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': body[0] });
+    res.end(body[1]);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsight-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${profile}`],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => process.stderr.write(`page: ${e.message}\n`));
+    await page.goto(`${origin}/`, { waitUntil: 'load' });
+    await page.evaluate(async (opts) => {
+      window.ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
+      const model = new Uint8Array(await (await fetch('/model.onnx')).arrayBuffer());
+      window.service = await window.makeService(window.ort, model, opts);
+    }, opts);
+    const cdp = await page.createCDPSession();
+    await cdp.send('HeapProfiler.enable');
+    const service = {
+      serve: (n) => page.evaluate((k) => window.service.serve(k), n),
+      grow: () => page.evaluate(() => window.service.grow()),
+      finish: () => page.evaluate(() => window.service.finish()),
+    };
+    await drive(service, async (name) => {
+      const chunks = [];
+      const onChunk = ({ chunk }) => chunks.push(chunk);
+      cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      fs.writeFileSync(`${out}/${name}.heapsnapshot`, chunks.join(''));
+    });
+    process.stdout.write(`${await browser.version()}\n`);
+  } finally {
+    await browser.close();
+    server.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+fs.mkdirSync(out, { recursive: true });
+(BROWSER ? inBrowser() : inNode()).then(() => process.exit(0),
+  (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });

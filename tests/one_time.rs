@@ -207,12 +207,18 @@ fn last_request_leftovers_are_replaced_values_and_user_timers_still_leak() {
 /// `window`, prototypes of its objects) then: the embedder's, not leaks.
 #[test]
 fn onnx_runtime_webs_views_of_its_grown_memory_are_replaced_values() {
-    // scripts/frameworks.sh samples: ONNX Runtime Web serving one-row requests; right after the
-    // baseline one 2048-row batch grows its memory once. Emscripten replaced its eight views;
-    // four of them `Module` keeps out of the object, in a property array V8 lists as holding
-    // them too.
-    let r = leaks("onnx-grow-once");
-    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    // scripts/frameworks.sh samples: ONNX Runtime Web serving one-row requests, in Node and in
+    // a Chromium page; right after the baseline one 2048-row batch grows its memory once.
+    // Emscripten replaced its eight views; four of them `Module` keeps out of the object, in a
+    // property array V8 lists as holding them too.
+    for dir in ["onnx-grow-once", "onnx-page-grow-once"] {
+        onnx_views_are_replaced_values(dir);
+    }
+}
+
+fn onnx_views_are_replaced_values(dir: &str) {
+    let r = leaks(dir);
+    assert!(r.clusters.is_empty(), "{dir}: {:?}", groups(&r.clusters));
     let views = [
         "BigInt64Array",
         "Float32Array",
@@ -230,8 +236,8 @@ fn onnx_runtime_webs_views_of_its_grown_memory_are_replaced_values() {
             groups(&r.replaced_values)
         );
     }
-    assert_eq!(r.wasm_growth.len(), 1, "the memory grew once");
-    assert_eq!(gate("onnx-grow-once").0, 0);
+    assert_eq!(r.wasm_growth.len(), 1, "{dir}: the memory grew once");
+    assert_eq!(gate(dir).0, 0, "{dir}");
 }
 
 #[test]
@@ -668,12 +674,13 @@ fn a_view_another_holder_keeps_out_of_object_is_replaced_when_its_slot_was_overw
     // view, a property V8 keeps out of the object, in a property array that it also lists as
     // holding the view (`Module --property HEAP32--> view`, `Module --internal properties-->
     // (system) --hidden [4]--> view`). The property array is Module's own, not a third holder.
-    let views = |module_slot_is_new: bool| {
+    // Node writes it as a hidden node, Chromium as a native one.
+    let views = |module_slot_is_new: bool, store_kind: &'static str| {
         program_trio(move |h, app, stage| {
             let view = overwritten(h, app, stage, "object", "Int32Array", "HEAP32");
             let module = h.node_with_id("object", "Object", 41, 64);
             h.edge(app, "property", "module", module);
-            let store = h.node_with_id("hidden", "system / PropertyArray", 43, 48);
+            let store = h.node_with_id(store_kind, "system / PropertyArray", 43, 48);
             h.edge(module, "internal", "properties", store);
             if stage == Stage::Baseline {
                 let old = h.node_with_id("object", "Int32Array", 103, 40);
@@ -690,13 +697,19 @@ fn a_view_another_holder_keeps_out_of_object_is_replaced_when_its_slot_was_overw
             }
         })
     };
-    let r = views(false);
-    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
-    assert_eq!(groups(&r.replaced_values), vec![("Int32Array".into(), 1)]);
-    // Module's slot is new since the baseline: not a slot being overwritten.
-    let r = views(true);
-    assert_eq!(groups(&r.clusters), vec![("Int32Array".into(), 1)]);
-    assert!(r.replaced_values.is_empty());
+    for kind in ["hidden", "native"] {
+        let r = views(false, kind);
+        assert!(r.clusters.is_empty(), "{kind}: {:?}", groups(&r.clusters));
+        assert_eq!(groups(&r.replaced_values), vec![("Int32Array".into(), 1)]);
+        // Module's slot is new since the baseline: not a slot being overwritten.
+        let r = views(true, kind);
+        assert_eq!(
+            groups(&r.clusters),
+            vec![("Int32Array".into(), 1)],
+            "{kind}"
+        );
+        assert!(r.replaced_values.is_empty());
+    }
 }
 
 #[test]

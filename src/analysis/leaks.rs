@@ -542,8 +542,10 @@ fn is_replaced_value(
     // A holder's own property store (a V8 array only that holder retains; V8 lists it as
     // holding the value too, beside the holder's named property) counts as its holder: the
     // path's holder, or another one (Emscripten's `Module.HEAP32`, kept out of the object).
+    // Node writes it as a hidden node, Chromium as a native one (`system / PropertyArray`).
     let is_property_store = |r: NodeIx| {
-        matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
+        (matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
+            || (g.kind(r) == NodeKind::Native && is_system_name(g.name(r))))
             && g.retainer_nodes(r)
                 .all(|x| x == holder || (x != r && retainers.contains(&x)))
     };
