@@ -318,9 +318,23 @@ pub fn type_class_name(kind: NodeKind, type_name: &str) -> String {
 }
 
 /// Is `class` a class of the engine's own objects: one named by type (`(string)`, `(system)`,
-/// `(compiled code)`, …) or a `system / …` object?
+/// `(compiled code)`, …), a `system / …` object, or one of the embedder's C++ internals
+/// ([`is_embedder_internal_name`])?
 pub fn is_engine_class_name(class: &str) -> bool {
-    class.starts_with('(') || is_system_name(class)
+    class.starts_with('(') || is_system_name(class) || is_embedder_internal_name(class)
+}
+
+/// Namespaces of Chromium's C++ objects that a heap snapshot lists as native nodes: Blink's,
+/// its garbage collector's (Oilpan, `cppgc::`), V8's API objects' and WTF's.
+const EMBEDDER_NAMESPACES: [&str; 4] = ["blink::", "cppgc::", "v8::", "WTF::"];
+
+/// Is `class` one of the embedder's C++ internals (`blink::UniqueElementData`, `Detached
+/// blink::NodeRareData`): the attribute storage, rare data and hash table backings that come
+/// and go with the DOM nodes and wrappers holding them, which have classes of their own?
+/// (DOM nodes themselves are named by their tag or interface: `<li class="row">`, `Text`.)
+pub fn is_embedder_internal_name(class: &str) -> bool {
+    let name = class.strip_prefix(DETACHED_PREFIX).unwrap_or(class);
+    EMBEDDER_NAMESPACES.iter().any(|ns| name.starts_with(ns))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,6 +730,14 @@ mod tests {
         assert!(is_engine_class_name("(compiled code)"));
         assert!(is_engine_class_name("system / Map"));
         assert!(!is_engine_class_name("Function"));
+        assert!(is_engine_class_name("Detached blink::UniqueElementData"));
+        assert!(is_engine_class_name(
+            "blink::HeapVectorBacking<cppgc::internal::BasicMember>"
+        ));
+        assert!(!is_engine_class_name("Detached <li class=\"result\">"));
+        assert!(!is_engine_class_name("Detached Text"));
+        // A Rust allocation site is not Chromium's.
+        assert!(!is_engine_class_name("alloc::vec::Vec<T>::push"));
         assert_eq!(without_detached_prefix("Detached <div>"), "<div>");
         assert_eq!(type_class_name(NodeKind::Number, "number"), "(number)");
         assert_eq!(type_class_name(NodeKind::Hidden, "hidden"), "(system)");
