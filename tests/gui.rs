@@ -769,3 +769,29 @@ fn trends_view_plots_three_snapshots_and_selects_a_newest_object() {
     let id = tab.doc.data.graph().id(n);
     assert!(newest.contains(&format!("@{id} ")), "{newest}");
 }
+
+/// Files opened together keep the order given, whichever finishes loading first, and the last
+/// one given is shown (its Trends view then covers the series): a big file first, small ones
+/// after it.
+#[test]
+fn files_opened_together_keep_their_order_and_show_the_last() {
+    let dir = "sample-snapshots/node-trend";
+    let files = [
+        SAMPLE.to_string(),
+        format!("{dir}/step1.heapsnapshot.gz"),
+        format!("{dir}/step2.heapsnapshot.gz"),
+        format!("{dir}/step3.heapsnapshot.gz"),
+    ];
+    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    let h = app_with(&refs);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    let open: Vec<&std::path::Path> = h
+        .state()
+        .tabs
+        .iter()
+        .map(|t| t.doc.path.as_path())
+        .collect();
+    let given: Vec<&std::path::Path> = files.iter().map(std::path::Path::new).collect();
+    assert_eq!(open, given);
+    assert_eq!(h.state().active, 3);
+}

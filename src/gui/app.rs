@@ -42,6 +42,8 @@ pub struct SnapshotTab {
     pub search: SearchBox,
     /// Whether the tab has been drawn (see `HEAPSIGHT_LOG_TIMINGS`).
     drawn: bool,
+    /// When its file was asked for ([`LoadJob::asked`]): the tabs' order.
+    asked: u64,
 }
 
 impl SnapshotTab {
@@ -68,6 +70,7 @@ impl SnapshotTab {
             retainers: RetainersPanel::default(),
             search: SearchBox::default(),
             drawn: false,
+            asked: 0,
         }
     }
 
@@ -81,6 +84,7 @@ impl SnapshotTab {
                 *new = carried;
             }
         }
+        tab.asked = self.asked;
         *self = tab;
     }
 
@@ -316,6 +320,28 @@ impl HeapsightApp {
         self.capture_series.as_ref().map_or(0, |(w, _)| w.len())
     }
 
+    /// Add the tab of a file that finished loading. Files opened together (on the command
+    /// line, several at once in the dialog, dropped together) finish in any order; their tabs
+    /// keep the order they were asked for, and the one asked for last is shown: a file that
+    /// finishes late does not take the place, or the focus, of one asked for after it.
+    fn add_tab(&mut self, tab: SnapshotTab) {
+        let at = self
+            .tabs
+            .iter()
+            .position(|t| t.asked > tab.asked)
+            .unwrap_or(self.tabs.len());
+        let shown_is_later = self
+            .tabs
+            .get(self.active)
+            .is_some_and(|t| t.asked > tab.asked);
+        self.tabs.insert(at, tab);
+        if !shown_is_later {
+            self.active = at;
+        } else if self.active >= at {
+            self.active += 1;
+        }
+    }
+
     /// One file of a captured series is open; when the last one is, show its trend.
     fn series_loaded(&mut self, path: &std::path::Path) {
         let Some((waiting, last)) = self.capture_series.as_mut() else {
@@ -360,9 +386,9 @@ impl HeapsightApp {
                             let doc = Arc::new(doc);
                             super::worker::write_index_later(&doc);
                             self.store.insert(doc.clone());
-                            self.tabs
-                                .push(SnapshotTab::new(doc, self.start_view.as_deref()));
-                            self.active = self.tabs.len() - 1;
+                            let mut tab = SnapshotTab::new(doc, self.start_view.as_deref());
+                            tab.asked = job.asked;
+                            self.add_tab(tab);
                             self.series_loaded(&job.path);
                         }
                         Err(crate::Error::Cancelled) => {}

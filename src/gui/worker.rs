@@ -156,6 +156,8 @@ impl<K: PartialEq + Clone, T: Send + 'static> Deferred<K, T> {
 pub struct LoadJob {
     /// The file.
     pub path: PathBuf,
+    /// When it was asked for, counting every load the app starts: tabs keep this order.
+    pub asked: u64,
     /// The open document this reopens with other options (its tabs keep their place).
     pub reopens: Option<DocumentId>,
     /// The work.
@@ -170,9 +172,11 @@ impl LoadJob {
         options: LoadOptions,
         reopens: Option<DocumentId>,
     ) -> Self {
+        static ASKED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let p = path.clone();
         Self {
             path,
+            asked: ASKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             reopens,
             task: BackgroundTask::spawn(ctx, move |progress| {
                 let id = reopens.unwrap_or_else(DocumentId::next);
