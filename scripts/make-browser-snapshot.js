@@ -38,10 +38,9 @@
 // holds what the page reported after each step, in the same shape as the Node scenario's.
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
-const puppeteer = require('puppeteer-core');
+const { launch, snapshotText } = require('./chromium');
 
 const ROWS = 200;
 const LISTENERS = 100;
@@ -219,15 +218,7 @@ async function wasmSeries(page, cdp, outDir, version) {
 }
 
 async function takeSnapshot(cdp, file, options = {}) {
-  const chunks = [];
-  const onChunk = ({ chunk }) => chunks.push(chunk);
-  cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
-  // Two full GCs: the first can leave objects that only finalizers or weak callbacks free.
-  await cdp.send('HeapProfiler.collectGarbage');
-  await cdp.send('HeapProfiler.collectGarbage');
-  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false, ...options });
-  cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
-  const text = chunks.join('');
+  const text = await snapshotText(cdp, options);
   for (const stale of [file, file + '.gz']) fs.rmSync(stale, { force: true });
   if (Buffer.byteLength(text) > GZIP_OVER) {
     fs.writeFileSync(file + '.gz', zlib.gzipSync(text, { level: 9 }));
@@ -246,14 +237,8 @@ async function takeSnapshot(cdp, file, options = {}) {
     'browser-detached';
   const outDir = args[0] || path.join('sample-snapshots', defaultDir);
   fs.mkdirSync(outDir, { recursive: true });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsight-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`],
-  });
+  const chromium = await launch();
+  const { browser } = chromium;
   try {
     const page = await browser.newPage();
     const content = { '--tree': TREE_PAGE, '--wasm': mode === '--wasm' ? wasmPage() : '' }[mode];
@@ -321,7 +306,6 @@ async function takeSnapshot(cdp, file, options = {}) {
     fs.writeFileSync(path.join(outDir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
     console.log(`${version}: wrote ${written.join(', ')}`);
   } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await chromium.close();
   }
 })().catch((e) => { console.error(e); process.exit(1); });

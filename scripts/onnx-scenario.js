@@ -170,8 +170,8 @@ async function inNode() {
 
 // --- in a page ----------------------------------------------------------------------------------
 async function inBrowser() {
-  const http = require('http'), os = require('os'), path = require('path');
-  const puppeteer = require('puppeteer-core');
+  const http = require('http'), path = require('path');
+  const { launch, snapshotText } = require('./chromium');
   const dist = path.join(path.dirname(require.resolve('onnxruntime-web')));
   const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
   const files = {
@@ -195,14 +195,8 @@ async function inBrowser() {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsight-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`],
-  });
+  const chromium = await launch();
+  const { browser } = chromium;
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => process.stderr.write(`page: ${e.message}\n`));
@@ -220,20 +214,12 @@ async function inBrowser() {
       finish: () => page.evaluate(() => window.service.finish()),
     };
     await drive(service, async (name) => {
-      const chunks = [];
-      const onChunk = ({ chunk }) => chunks.push(chunk);
-      cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
-      await cdp.send('HeapProfiler.collectGarbage');
-      await cdp.send('HeapProfiler.collectGarbage');
-      await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
-      cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
-      fs.writeFileSync(`${out}/${name}.heapsnapshot`, chunks.join(''));
+      fs.writeFileSync(`${out}/${name}.heapsnapshot`, await snapshotText(cdp));
     });
     process.stdout.write(`${await browser.version()}\n`);
   } finally {
-    await browser.close();
+    await chromium.close();
     server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
