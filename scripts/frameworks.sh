@@ -4,7 +4,8 @@
 # (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
-# (scripts/onnx-scenario.js) in Node and in a Chromium page. Right both ways means:
+# (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page. Right both
+# ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
 # usage: scripts/frameworks.sh          (run from anywhere; needs node, npm, a release build and
@@ -13,7 +14,7 @@
 #                                       and onnx-page-grow-once/ (the ONNX Runtime Web trios, in
 #                                       Node and in a page, whose memory grew once, gzipped, with
 #                                       DevTools' class tables)
-# Prints one line per check (44) and exits 1 if any failed. About six minutes.
+# Prints one line per check (53) and exits 1 if any failed. About eight minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -128,8 +129,32 @@ for threads in 1 2; do
   done
 done
 # The same service in a Chromium page, whose results are also shown as the latest ten rows of
-# a list: --leak-dom keeps the rows taken off it (detached DOM).
+# a list: --leak-dom keeps the rows taken off it (detached DOM); and TensorFlow.js's training
+# loop in a page, as in Node above.
 if [ -x "$chromium" ]; then
+  for backend in cpu wasm; do
+    for variant in clean leak grow-once; do
+      [ $variant = grow-once ] && [ $backend = cpu ] && continue
+      flag=$([ $variant = clean ] || echo "--$variant")
+      for shape in trio series; do
+        [ $variant = grow-once ] && [ $shape = series ] && continue
+        case $variant-$backend-$shape in
+          leak-wasm-trio) want=0 ;;
+          leak-*) want=1 ;;
+          *) want=0 ;;
+        esac
+        dir=$out/tfjs-page-$backend-$variant-$shape
+        NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/tfjs-scenario.js "$backend" \
+          "$dir" "$shape" $flag --browser >/dev/null 2>&1 ||
+          { echo "FAIL tfjs-page-$backend $variant $shape: the scenario failed"; failed=1; continue; }
+        gate "tfjs-page-$backend" $variant $shape "$dir" "$want"
+        if [ $backend = wasm ] && [ $shape = trio ] && [ $variant != clean ] &&
+          ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
+          echo "FAIL tfjs-page-wasm $variant trio: the grown memory is not listed"; failed=1
+        fi
+      done
+    done
+  done
   for variant in clean leak leak-session leak-dom grow-once; do
     flag=$([ $variant = clean ] || echo "--$variant")
     for shape in trio series; do

@@ -1,36 +1,42 @@
 #!/usr/bin/env node
 // A training loop on TensorFlow.js, the library many of our users' front ends run, on its CPU
 // backend (tensor data in typed arrays, in a WeakMap keyed by each tensor's dataId) or its
-// WebAssembly backend (tensor data in the module's memory, freed only by dispose()). Each step
-// minimises a small dense model's loss with Adam and disposes what it made.
+// WebAssembly backend (tensor data in the module's memory, freed only by dispose()), in Node or
+// in a headless Chromium page. Each step minimises a small dense model's loss with Adam and
+// disposes what it made.
 //   --leak        each step also computes a 256×256 product and never disposes it; on the CPU
 //                 backend the program keeps the tensors in a list (a plot for later), on the
 //                 WebAssembly backend it drops them: their 256 KiB stay allocated inside the
 //                 memory, which grows, with no object left in the JS heap
 //   --grow-once   (clean) right after the baseline, one 2048×2048 product is made and disposed:
 //                 the WebAssembly memory grows once, and Emscripten replaces its views of it
+//   --browser     run in Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) through
+//                 puppeteer-core, the page and the library's bundles served from 127.0.0.1,
+//                 snapshots taken over the DevTools protocol
 //
-// usage: node --expose-gc scripts/tfjs-scenario.js cpu|wasm OUT_DIR trio|series [--leak|--grow-once]
+// usage: node --expose-gc scripts/tfjs-scenario.js cpu|wasm OUT_DIR trio|series [--leak|--grow-once] [--browser]
 //   trio:   20 warm-up steps, baseline, 40 steps, target, final
 //   series: 20 warm-up steps, then step1 … step5 with 20 steps before each
-// Needs @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm 4.x on NODE_PATH; scripts/frameworks.sh
-// installs them and runs every combination through the leak and growth gates.
+// Needs @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm 4.x (and for --browser
+// puppeteer-core) on NODE_PATH; scripts/frameworks.sh installs them and runs every combination
+// through the leak and growth gates.
 'use strict';
 const v8 = require('v8'), fs = require('fs');
 const [backend, out, shape] = process.argv.slice(2);
-const LEAK = process.argv.includes('--leak'), GROW = process.argv.includes('--grow-once');
+const opts = { backend, leak: process.argv.includes('--leak') };
+const GROW = process.argv.includes('--grow-once'), BROWSER = process.argv.includes('--browser');
 if (!['cpu', 'wasm'].includes(backend) || !out || !['trio', 'series'].includes(shape)
-    || typeof global.gc !== 'function') {
-  process.stderr.write('usage: node --expose-gc tfjs-scenario.js cpu|wasm OUT_DIR trio|series [--leak|--grow-once]\n');
+    || (!BROWSER && typeof global.gc !== 'function')) {
+  process.stderr.write('usage: node --expose-gc tfjs-scenario.js cpu|wasm OUT_DIR trio|series '
+    + '[--leak|--grow-once] [--browser]\n');
   process.exit(2);
 }
-const tf = require('@tensorflow/tfjs');
-if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
 
-async function main() {
-  await tf.setBackend(backend);
+// The same code in Node and in the page (served there as a script of its own): what the driver
+// calls between snapshots. `tf` is TensorFlow.js with the backend's package loaded.
+async function makeTrainer(tf, opts) {
+  if (!await tf.setBackend(opts.backend)) throw new Error(`no ${opts.backend} backend`);
   await tf.ready();
-  fs.mkdirSync(out, { recursive: true });
   const model = tf.sequential({ layers: [
     tf.layers.dense({ inputShape: [64], units: 128, activation: 'relu' }),
     tf.layers.dense({ units: 10, activation: 'softmax' }) ] });
@@ -42,31 +48,109 @@ async function main() {
   const step = () => {
     const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs)), true);
     loss.dispose();
-    if (LEAK) {
+    if (opts.leak) {
       const product = tf.matMul(features, projection); // never disposed
-      if (backend === 'cpu') kept.push(product);
+      if (opts.backend === 'cpu') kept.push(product);
     }
   };
-  const growOnce = () => {
-    const a = tf.randomNormal([2048, 64]), b = tf.randomNormal([64, 2048]);
-    tf.tidy(() => tf.matMul(a, b).sum().dataSync());
-    tf.dispose([a, b]);
+  return {
+    train: (n) => {
+      for (let i = 0; i < n; i++) step();
+      return n;
+    },
+    grow: () => {
+      const a = tf.randomNormal([2048, 64]), b = tf.randomNormal([64, 2048]);
+      tf.tidy(() => tf.matMul(a, b).sum().dataSync());
+      tf.dispose([a, b]);
+      return 0;
+    },
+    finish: () => {
+      const m = tf.memory();
+      return `${tf.getBackend()}: ${m.numTensors} tensors, ${m.numBytes} bytes`;
+    },
   };
-  const snap = (name) => { global.gc(); v8.writeHeapSnapshot(`${out}/${name}.heapsnapshot`); };
-  for (let i = 0; i < 20; i++) step();
+}
+
+// The driver: warm-up, then the trio's or the series' snapshots.
+async function drive(trainer, snap) {
+  await trainer.train(20);
   if (shape === 'trio') {
-    snap('baseline');
-    if (GROW) growOnce();
-    for (let i = 0; i < 40; i++) step();
-    snap('target');
-    snap('final');
+    await snap('baseline');
+    if (GROW) await trainer.grow();
+    await trainer.train(40);
+    await snap('target');
+    await snap('final');
   } else {
     for (let s = 1; s <= 5; s++) {
-      for (let i = 0; i < 20; i++) step();
-      snap(`step${s}`);
+      await trainer.train(20);
+      await snap(`step${s}`);
     }
   }
-  const m = tf.memory();
-  process.stdout.write(`${backend}: ${m.numTensors} tensors, ${m.numBytes} bytes\n`);
+  process.stdout.write(`${await trainer.finish()}\n`);
 }
-main().catch((e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+
+async function inNode() {
+  const tf = require('@tensorflow/tfjs');
+  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  await drive(await makeTrainer(tf, opts), async (name) => {
+    global.gc();
+    v8.writeHeapSnapshot(`${out}/${name}.heapsnapshot`);
+  });
+}
+
+async function inBrowser() {
+  const http = require('http'), path = require('path');
+  const { launch, snapshotText } = require('./chromium');
+  const dist = (pkg) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist');
+  const served = {
+    '/tf.min.js': path.join(dist('@tensorflow/tfjs'), 'tf.min.js'),
+    '/tf-backend-wasm.min.js': path.join(dist('@tensorflow/tfjs-backend-wasm'), 'tf-backend-wasm.min.js'),
+  };
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+    served[`/wasm/${f}`] = path.join(dist('@tensorflow/tfjs-backend-wasm'), f);
+  }
+  const page = '<!doctype html><html><head><meta charset="utf-8">'
+    + '<title>heapsight TensorFlow.js scenario</title></head><body>'
+    + '<script src="/tf.min.js"></script><script src="/tf-backend-wasm.min.js"></script>'
+    + '<script src="/trainer.js"></script></body></html>';
+  const server = http.createServer((req, res) => {
+    const url = req.url.split('?')[0];
+    const type = url.endsWith('.wasm') ? 'application/wasm' : url.endsWith('.js') ? 'text/javascript' : 'text/html';
+    let body = null;
+    if (url === '/') body = page;
+    else if (url === '/trainer.js') body = `window.makeTrainer = ${makeTrainer.toString()};\n`;
+    else if (served[url]) body = fs.readFileSync(served[url]);
+    if (body === null) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': type });
+    res.end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const chromium = await launch();
+  try {
+    const page = await chromium.browser.newPage();
+    page.on('pageerror', (e) => process.stderr.write(`page: ${e.message}\n`));
+    await page.goto(`http://127.0.0.1:${server.address().port}/`, { waitUntil: 'load' });
+    await page.evaluate(async (opts) => {
+      window.tf.wasm.setWasmPaths(`${location.origin}/wasm/`);
+      window.trainer = await window.makeTrainer(window.tf, opts);
+    }, opts);
+    const cdp = await page.createCDPSession();
+    await cdp.send('HeapProfiler.enable');
+    const trainer = {
+      train: (n) => page.evaluate((k) => window.trainer.train(k), n),
+      grow: () => page.evaluate(() => window.trainer.grow()),
+      finish: () => page.evaluate(() => window.trainer.finish()),
+    };
+    await drive(trainer, async (name) => {
+      fs.writeFileSync(`${out}/${name}.heapsnapshot`, await snapshotText(cdp));
+    });
+    process.stdout.write(`${await chromium.browser.version()}\n`);
+  } finally {
+    await chromium.close();
+    server.close();
+  }
+}
+
+fs.mkdirSync(out, { recursive: true });
+(BROWSER ? inBrowser() : inNode()).then(() => process.exit(0),
+  (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });

@@ -165,7 +165,8 @@ fn is_engine_path(g: &HeapGraph, holders: &PathFacts, last: &PathStep) -> bool {
     holders.through_engine || is_engine_cache_edge(g, &last.edge)
 }
 
-/// Is the object `path` ends at a one-time allocation of the runtime (docs/leak-rules.md)? It
+/// Is the object the last step of its shortest path leads to (`holders`: the facts of the
+/// path before it, [`PathFacts`]) a one-time allocation of the runtime (docs/leak-rules.md)? It
 /// is when the runtime itself holds it, in a slot it already had:
 /// - every closure on the path is the runtime's own code, and every closure scope (`system /
 ///   Context`) on it is entered from such a closure (its `context` edge) or from another such
@@ -213,10 +214,10 @@ const RUNTIME_WORK_OBJECTS: usize = 8;
 /// The most objects one path shape of the runtime's pending work may hold: more is a pile.
 const RUNTIME_WORK_GROUP: usize = 4;
 
-/// Is the object `path` ends at the runtime's own pending work (docs/leak-rules.md, "The
-/// runtime's pending work")? Node's HTTP server keeps a one-second timer to refresh its date
-/// header, in a timer list keyed by the delay: a new list whenever the last one ran out. It is
-/// when
+/// Is the object `last` leads to (`holders` as for [`is_one_time_path`]) the runtime's own
+/// pending work (docs/leak-rules.md, "The runtime's pending work")? Node's HTTP server keeps a
+/// one-second timer to refresh its date header, in a timer list keyed by the delay: a new list
+/// whenever the last one ran out. It is when
 /// - only the runtime's code holds it, through holders from before the baseline (rules 1 and
 ///   2 of [`is_one_time_path`]; here the last edge may be a collection entry);
 /// - it and the new objects it reaches (at most [`RUNTIME_WORK_OBJECTS`] new nodes) are all
@@ -277,9 +278,9 @@ fn class_constructors(g: &HeapGraph, n: NodeIx) -> impl Iterator<Item = NodeIx> 
         .map(|e| e.to)
 }
 
-/// Is the object `path` ends at one of the embedder's interface objects, which a browser makes
-/// lazily, the first time a page touches an API (docs/leak-rules.md, "The embedder's interface
-/// objects")? It is when it is an API function (its code is the embedder's: a
+/// Is the object `last` leads to (`holders` as for [`is_one_time_path`]) one of the embedder's
+/// interface objects, which a browser makes lazily, the first time a page touches an API
+/// (docs/leak-rules.md, "The embedder's interface objects")? It is when it is an API function (its code is the embedder's: a
 /// `FunctionTemplateInfo` behind its `SharedFunctionInfo`, like `window.IntersectionObserver`)
 /// or the prototype of an embedder (native) object (`Navigator (prototype)`), and no function
 /// of the program's is on its path. The caller also requires that it reaches none.
@@ -468,9 +469,9 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
         .collect()
 }
 
-/// Is the object `path` ends at the latest value of a slot rather than something piling up
-/// (docs/leak-rules.md, "Replaced values")? It is when its holder already existed in the
-/// baseline and
+/// Is the object `last` (the last step of its shortest path) leads to the latest value of a
+/// slot rather than something piling up (docs/leak-rules.md, "Replaced values")? It is when
+/// its holder already existed in the baseline and
 /// - for a named slot (a property, a scope variable, a named internal field): the holder had
 ///   the same slot in the baseline, holding another object (or a primitive: then the new value
 ///   may retain at most [`PRIMITIVE_SLOT_LIMIT`] bytes);
