@@ -8,6 +8,10 @@
 //! distance search's parent edges), so each answer is worked out from the parent's, once per
 //! node, and an object's path is only ever materialised as the steps a reader is shown (the
 //! first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]).
+//!
+//! Memory: one map entry (24 bytes, 25–50 with the hash table's slack) per node that holds a
+//! reported object or lies on the path to one; nothing per leaked object. The 300,000-link
+//! trio above peaks at 151 MB in all.
 
 use super::distances::NO_EDGE;
 use super::retainers::{PathStep, RetainerPath, SHOWN_HEAD, SHOWN_TAIL};
