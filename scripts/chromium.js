@@ -1,11 +1,14 @@
 // Debian's Chromium for the scripts that make heap snapshots of real pages: launched headless
 // through puppeteer-core (never a downloaded browser), and a heap snapshot taken over the
-// DevTools protocol. Used by make-browser-snapshot.js and onnx-scenario.js.
+// DevTools protocol, and a scenario's snapshots of a page served from 127.0.0.1. Used by
+// make-browser-snapshot.js, onnx-scenario.js and tfjs-scenario.js.
 'use strict';
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
+const { takeSnapshots } = require('./scenario-steps');
 
 // Chromium at $CHROMIUM or /usr/bin/chromium, headless, no network of its own, with a fresh
 // profile that `close()` removes.
@@ -41,4 +44,40 @@ async function snapshotText(cdp, options = {}) {
   return chunks.join('');
 }
 
-module.exports = { launch, snapshotText };
+// A scenario in a page: `serve(url)` gives the page's files ([content type, body], or null for
+// 404), served on 127.0.0.1; `setup` runs in the page once it has loaded, with `setupArg`, and
+// leaves the work object (run, grow, finish: see scenario-steps.js) at `window[name]`; then
+// the scenario's snapshots (`steps`: shape, warmup, grow) are written to OUT_DIR.
+async function snapshotsOfPage({ serve, setup, setupArg, name, steps, out }) {
+  const server = http.createServer((req, res) => {
+    const found = serve(req.url.split('?')[0]);
+    if (!found) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': found[0] });
+    res.end(found[1]);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const chromium = await launch();
+  try {
+    const page = await chromium.browser.newPage();
+    page.on('pageerror', (e) => process.stderr.write(`page: ${e.message}\n`));
+    await page.goto(`http://127.0.0.1:${server.address().port}/`, { waitUntil: 'load' });
+    await page.evaluate(setup, setupArg);
+    const cdp = await page.createCDPSession();
+    await cdp.send('HeapProfiler.enable');
+    const call = (method, n) => page.evaluate((w, m, k) => window[w][m](k), name, method, n);
+    const work = { run: (n) => call('run', n), grow: () => call('grow'), finish: () => call('finish') };
+    await takeSnapshots(steps, work, async (snap) => {
+      fs.writeFileSync(path.join(out, `${snap}.heapsnapshot`), await snapshotText(cdp));
+    });
+    process.stdout.write(`${await chromium.browser.version()}\n`);
+  } finally {
+    await chromium.close();
+    server.close();
+  }
+}
+
+module.exports = { launch, snapshotText, snapshotsOfPage };

@@ -77,33 +77,40 @@ for variant in clean leak; do
     gate training $variant $shape "$dir" "$want"
   done
 done
-# TensorFlow.js (scripts/tfjs-scenario.js) on its CPU and WebAssembly backends. A tensor leaked
-# on the WebAssembly backend leaves no object in the JS heap, only a bigger memory: the trio
-# cannot see it (exit 0, and the memory is listed as grown, not counted), the trend can.
-for backend in cpu wasm; do
-  for variant in clean leak grow-once; do
-    [ $variant = grow-once ] && [ $backend = cpu ] && continue
-    flag=$([ $variant = clean ] || echo "--$variant")
-    for shape in trio series; do
-      [ $variant = grow-once ] && [ $shape = series ] && continue
-      # A leak trips both gates, except the WebAssembly backend's trio (see above).
-      case $variant-$backend-$shape in
-        leak-wasm-trio) want=0 ;;
-        leak-*) want=1 ;;
-        *) want=0 ;;
-      esac
-      dir=$out/tfjs-$backend-$variant-$shape
-      NODE_PATH=$deps/node_modules node --expose-gc scripts/tfjs-scenario.js "$backend" "$dir" \
-        "$shape" $flag >/dev/null 2>&1 ||
-        { echo "FAIL tfjs-$backend $variant $shape: the scenario failed"; failed=1; continue; }
-      gate "tfjs-$backend" $variant $shape "$dir" "$want"
-      if [ $backend = wasm ] && [ $shape = trio ] && [ $variant != clean ] &&
-        ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
-        echo "FAIL tfjs-wasm $variant trio: the grown memory is not listed"; failed=1
-      fi
+# TensorFlow.js (scripts/tfjs-scenario.js) on its CPU and WebAssembly backends, in Node
+# (`tfjs_gates node`) or in a Chromium page (`tfjs_gates page`). A tensor leaked on the
+# WebAssembly backend leaves no object in the JS heap, only a bigger memory: the trio cannot see
+# it (exit 0, and the memory is listed as grown, not counted), the trend can.
+tfjs_gates() { # node|page
+  local where=$1 backend variant flag shape want name dir run
+  for backend in cpu wasm; do
+    for variant in clean leak grow-once; do
+      [ $variant = grow-once ] && [ $backend = cpu ] && continue
+      flag=$([ $variant = clean ] || echo "--$variant")
+      for shape in trio series; do
+        [ $variant = grow-once ] && [ $shape = series ] && continue
+        # A leak trips both gates, except the WebAssembly backend's trio (see above).
+        case $variant-$backend-$shape in
+          leak-wasm-trio) want=0 ;;
+          leak-*) want=1 ;;
+          *) want=0 ;;
+        esac
+        if [ "$where" = node ]; then name=tfjs-$backend; run=(node --expose-gc); else
+          name=tfjs-page-$backend; run=(env CHROMIUM="$chromium" node); fi
+        dir=$out/$name-$variant-$shape
+        NODE_PATH=$deps/node_modules "${run[@]}" scripts/tfjs-scenario.js "$backend" "$dir" \
+          "$shape" $flag $([ "$where" = page ] && echo --browser) >/dev/null 2>&1 ||
+          { echo "FAIL $name $variant $shape: the scenario failed"; failed=1; continue; }
+        gate "$name" $variant $shape "$dir" "$want"
+        if [ $backend = wasm ] && [ $shape = trio ] && [ $variant != clean ] &&
+          ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
+          echo "FAIL $name $variant trio: the grown memory is not listed"; failed=1
+        fi
+      done
     done
   done
-done
+}
+tfjs_gates node
 # ONNX Runtime Web (scripts/onnx-scenario.js), an inference service on one thread and on two
 # (a shared memory and a worker). Sessions opened and never released leak both in the JS heap
 # (the runtime's map of open sessions) and inside the WebAssembly memory; a clean run whose
@@ -132,29 +139,7 @@ done
 # a list: --leak-dom keeps the rows taken off it (detached DOM); and TensorFlow.js's training
 # loop in a page, as in Node above.
 if [ -x "$chromium" ]; then
-  for backend in cpu wasm; do
-    for variant in clean leak grow-once; do
-      [ $variant = grow-once ] && [ $backend = cpu ] && continue
-      flag=$([ $variant = clean ] || echo "--$variant")
-      for shape in trio series; do
-        [ $variant = grow-once ] && [ $shape = series ] && continue
-        case $variant-$backend-$shape in
-          leak-wasm-trio) want=0 ;;
-          leak-*) want=1 ;;
-          *) want=0 ;;
-        esac
-        dir=$out/tfjs-page-$backend-$variant-$shape
-        NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/tfjs-scenario.js "$backend" \
-          "$dir" "$shape" $flag --browser >/dev/null 2>&1 ||
-          { echo "FAIL tfjs-page-$backend $variant $shape: the scenario failed"; failed=1; continue; }
-        gate "tfjs-page-$backend" $variant $shape "$dir" "$want"
-        if [ $backend = wasm ] && [ $shape = trio ] && [ $variant != clean ] &&
-          ! grep -q '^WebAssembly memory that grew' "$dir.txt"; then
-          echo "FAIL tfjs-page-wasm $variant trio: the grown memory is not listed"; failed=1
-        fi
-      done
-    done
-  done
+  tfjs_gates page
   for variant in clean leak leak-session leak-dom grow-once; do
     flag=$([ $variant = clean ] || echo "--$variant")
     for shape in trio series; do

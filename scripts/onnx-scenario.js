@@ -28,6 +28,7 @@
 // gates.
 'use strict';
 const v8 = require('v8'), fs = require('fs');
+const { takeSnapshots } = require('./scenario-steps');
 const [out, shape] = process.argv.slice(2);
 const flag = (name) => process.argv.includes(name);
 const threadsAt = process.argv.indexOf('--threads');
@@ -129,7 +130,7 @@ async function makeService(ort, model, opts) {
     show(y);
   };
   return {
-    serve: async (n) => {
+    run: async (n) => {
       for (let i = 0; i < n; i++) await request();
       return served;
     },
@@ -141,28 +142,10 @@ async function makeService(ort, model, opts) {
   };
 }
 
-// The driver: warm-up, then the trio's or the series' snapshots.
-async function drive(service, snap) {
-  await service.serve(30);
-  if (shape === 'trio') {
-    await snap('baseline');
-    if (GROW) await service.grow();
-    await service.serve(60);
-    await snap('target');
-    await snap('final');
-  } else {
-    for (let s = 1; s <= 5; s++) {
-      await service.serve(30);
-      await snap(`step${s}`);
-    }
-  }
-  process.stdout.write(`${await service.finish()}\n`);
-}
-
 async function inNode() {
   const ort = require('onnxruntime-web');
   const service = await makeService(ort, mlpModel(), opts);
-  await drive(service, async (name) => {
+  await takeSnapshots({ shape, warmup: 30, grow: GROW }, service, async (name) => {
     global.gc();
     v8.writeHeapSnapshot(`${out}/${name}.heapsnapshot`);
   });
@@ -170,8 +153,8 @@ async function inNode() {
 
 // --- in a page ----------------------------------------------------------------------------------
 async function inBrowser() {
-  const http = require('http'), path = require('path');
-  const { launch, snapshotText } = require('./chromium');
+  const path = require('path');
+  const { snapshotsOfPage } = require('./chromium');
   const dist = path.join(path.dirname(require.resolve('onnxruntime-web')));
   const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
   const files = {
@@ -182,45 +165,25 @@ async function inBrowser() {
     '/service.js': ['text/javascript', `window.makeService = ${makeService.toString()};\n`],
     '/model.onnx': ['application/octet-stream', Buffer.from(mlpModel())],
   };
-  const server = http.createServer((req, res) => {
-    const url = req.url.split('?')[0];
-    let body = files[url];
-    if (!body && url.startsWith('/ort/') && !url.includes('..')) {
-      const file = path.join(dist, url.slice(5));
-      if (fs.existsSync(file)) body = [types[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file)];
-    }
-    if (!body) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': body[0] });
-    res.end(body[1]);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  const chromium = await launch();
-  const { browser } = chromium;
-  try {
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => process.stderr.write(`page: ${e.message}\n`));
-    await page.goto(`${origin}/`, { waitUntil: 'load' });
-    await page.evaluate(async (opts) => {
+  const serve = (url) => {
+    if (files[url]) return files[url];
+    if (!url.startsWith('/ort/') || url.includes('..')) return null;
+    const file = path.join(dist, url.slice(5));
+    return fs.existsSync(file)
+      ? [types[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file)] : null;
+  };
+  await snapshotsOfPage({
+    serve,
+    setup: async (o) => {
       window.ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
       const model = new Uint8Array(await (await fetch('/model.onnx')).arrayBuffer());
-      window.service = await window.makeService(window.ort, model, opts);
-    }, opts);
-    const cdp = await page.createCDPSession();
-    await cdp.send('HeapProfiler.enable');
-    const service = {
-      serve: (n) => page.evaluate((k) => window.service.serve(k), n),
-      grow: () => page.evaluate(() => window.service.grow()),
-      finish: () => page.evaluate(() => window.service.finish()),
-    };
-    await drive(service, async (name) => {
-      fs.writeFileSync(`${out}/${name}.heapsnapshot`, await snapshotText(cdp));
-    });
-    process.stdout.write(`${await browser.version()}\n`);
-  } finally {
-    await chromium.close();
-    server.close();
-  }
+      window.service = await window.makeService(window.ort, model, o);
+    },
+    setupArg: opts,
+    name: 'service',
+    steps: { shape, warmup: 30, grow: GROW },
+    out,
+  });
 }
 
 fs.mkdirSync(out, { recursive: true });

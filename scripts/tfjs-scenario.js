@@ -22,6 +22,7 @@
 // through the leak and growth gates.
 'use strict';
 const v8 = require('v8'), fs = require('fs');
+const { takeSnapshots } = require('./scenario-steps');
 const [backend, out, shape] = process.argv.slice(2);
 const opts = { backend, leak: process.argv.includes('--leak') };
 const GROW = process.argv.includes('--grow-once'), BROWSER = process.argv.includes('--browser');
@@ -54,7 +55,7 @@ async function makeTrainer(tf, opts) {
     }
   };
   return {
-    train: (n) => {
+    run: (n) => {
       for (let i = 0; i < n; i++) step();
       return n;
     },
@@ -71,36 +72,19 @@ async function makeTrainer(tf, opts) {
   };
 }
 
-// The driver: warm-up, then the trio's or the series' snapshots.
-async function drive(trainer, snap) {
-  await trainer.train(20);
-  if (shape === 'trio') {
-    await snap('baseline');
-    if (GROW) await trainer.grow();
-    await trainer.train(40);
-    await snap('target');
-    await snap('final');
-  } else {
-    for (let s = 1; s <= 5; s++) {
-      await trainer.train(20);
-      await snap(`step${s}`);
-    }
-  }
-  process.stdout.write(`${await trainer.finish()}\n`);
-}
-
 async function inNode() {
   const tf = require('@tensorflow/tfjs');
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
-  await drive(await makeTrainer(tf, opts), async (name) => {
+  const trainer = await makeTrainer(tf, opts);
+  await takeSnapshots({ shape, warmup: 20, grow: GROW }, trainer, async (name) => {
     global.gc();
     v8.writeHeapSnapshot(`${out}/${name}.heapsnapshot`);
   });
 }
 
 async function inBrowser() {
-  const http = require('http'), path = require('path');
-  const { launch, snapshotText } = require('./chromium');
+  const path = require('path');
+  const { snapshotsOfPage } = require('./chromium');
   const dist = (pkg) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist');
   const served = {
     '/tf.min.js': path.join(dist('@tensorflow/tfjs'), 'tf.min.js'),
@@ -113,42 +97,23 @@ async function inBrowser() {
     + '<title>heapsight TensorFlow.js scenario</title></head><body>'
     + '<script src="/tf.min.js"></script><script src="/tf-backend-wasm.min.js"></script>'
     + '<script src="/trainer.js"></script></body></html>';
-  const server = http.createServer((req, res) => {
-    const url = req.url.split('?')[0];
-    const type = url.endsWith('.wasm') ? 'application/wasm' : url.endsWith('.js') ? 'text/javascript' : 'text/html';
-    let body = null;
-    if (url === '/') body = page;
-    else if (url === '/trainer.js') body = `window.makeTrainer = ${makeTrainer.toString()};\n`;
-    else if (served[url]) body = fs.readFileSync(served[url]);
-    if (body === null) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': type });
-    res.end(body);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const chromium = await launch();
-  try {
-    const page = await chromium.browser.newPage();
-    page.on('pageerror', (e) => process.stderr.write(`page: ${e.message}\n`));
-    await page.goto(`http://127.0.0.1:${server.address().port}/`, { waitUntil: 'load' });
-    await page.evaluate(async (opts) => {
+  const serve = (url) => {
+    if (url === '/') return ['text/html', page];
+    if (url === '/trainer.js') return ['text/javascript', `window.makeTrainer = ${makeTrainer.toString()};\n`];
+    if (!served[url]) return null;
+    return [url.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', fs.readFileSync(served[url])];
+  };
+  await snapshotsOfPage({
+    serve,
+    setup: async (o) => {
       window.tf.wasm.setWasmPaths(`${location.origin}/wasm/`);
-      window.trainer = await window.makeTrainer(window.tf, opts);
-    }, opts);
-    const cdp = await page.createCDPSession();
-    await cdp.send('HeapProfiler.enable');
-    const trainer = {
-      train: (n) => page.evaluate((k) => window.trainer.train(k), n),
-      grow: () => page.evaluate(() => window.trainer.grow()),
-      finish: () => page.evaluate(() => window.trainer.finish()),
-    };
-    await drive(trainer, async (name) => {
-      fs.writeFileSync(`${out}/${name}.heapsnapshot`, await snapshotText(cdp));
-    });
-    process.stdout.write(`${await chromium.browser.version()}\n`);
-  } finally {
-    await chromium.close();
-    server.close();
-  }
+      window.trainer = await window.makeTrainer(window.tf, o);
+    },
+    setupArg: opts,
+    name: 'trainer',
+    steps: { shape, warmup: 20, grow: GROW },
+    out,
+  });
 }
 
 fs.mkdirSync(out, { recursive: true });
