@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::retainers::{left_out_note, shortest_path};
+use super::retainers::{left_out_note, shortest_path, PathStep};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::is_detached;
 use crate::model::{EdgeKind, FxHashMap, NodeIx};
@@ -83,6 +83,19 @@ pub(crate) fn is_zero(n: &usize) -> bool {
 }
 
 impl PathText {
+    /// Step `st` of a path in `s`, with `left_out_before` steps left out just before it.
+    pub fn of(s: &AnalyzedSnapshot, left_out_before: usize, st: &PathStep) -> Self {
+        let g = s.graph();
+        let e = st.edge.index as usize;
+        PathText {
+            edge_name: g.edge_label(e),
+            edge_type: g.edge_type_name(e).to_string(),
+            node_class: s.path_label(st.edge.to).to_string(),
+            node_id: g.id(st.edge.to),
+            left_out_before,
+        }
+    }
+
     /// The line a writer prints before this step: where a long path's middle was left out.
     pub fn gap(&self) -> Option<String> {
         (self.left_out_before > 0).then(|| left_out_note(self.left_out_before))
@@ -104,20 +117,10 @@ pub struct DetachedDom {
 
 /// Turn the shortest path to `n` into report steps (the middle of a long one left out).
 pub fn path_text(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<PathText> {
-    let g = s.graph();
-    shortest_path(g, &s.analysis, n)
+    shortest_path(s.graph(), &s.analysis, n)
         .map(|p| {
             p.shown()
-                .map(|(left_out_before, st)| {
-                    let e = st.edge.index as usize;
-                    PathText {
-                        edge_name: g.edge_label(e),
-                        edge_type: g.edge_type_name(e).to_string(),
-                        node_class: s.path_label(st.edge.to).to_string(),
-                        node_id: g.id(st.edge.to),
-                        left_out_before,
-                    }
-                })
+                .map(|(left_out, st)| PathText::of(s, left_out, st))
                 .collect()
         })
         .unwrap_or_default()

@@ -13,8 +13,7 @@
 //! reported object or lies on the path to one; nothing per leaked object. The 300,000-link
 //! trio above peaks at 151 MB in all.
 
-use super::distances::NO_EDGE;
-use super::retainers::{PathStep, RetainerPath, SHOWN_HEAD, SHOWN_TAIL};
+use super::retainers::{parent_edge, PathStep, SHOWN_HEAD, SHOWN_TAIL};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{CONTEXT, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES};
 use crate::model::{EdgeRef, FxHashMap, HeapGraph, NodeIx, NodeKind};
@@ -131,14 +130,7 @@ impl<'a> LeakPaths<'a> {
 
     /// The edge into `n` on its shortest path, if it is reachable and not the root.
     pub fn parent_edge(&self, n: NodeIx) -> Option<EdgeRef> {
-        let g = self.s.graph();
-        if n == g.root() {
-            return None;
-        }
-        match self.parents.get(n as usize) {
-            Some(&e) if e != NO_EDGE => Some(g.edge_ref(e as usize)),
-            _ => None,
-        }
+        parent_edge(self.s.graph(), self.parents, n)
     }
 
     /// The facts of the path to `n` (the root's: nothing on it), or `None` when `n` is
@@ -210,16 +202,16 @@ impl<'a> LeakPaths<'a> {
     }
 
     /// The steps of the shortest path to `last.to` that a reader is shown (all of them, or the
-    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]), and how many were left out between;
-    /// `holders` are the facts of the path to `last.from`. The node itself is not remembered:
-    /// millions of leaked objects in one array cost nothing here.
-    pub fn shown_path(&self, last: &EdgeRef, holders: &PathFacts) -> Option<(RetainerPath, usize)> {
+    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]), each with the number of steps left
+    /// out just before it, as [`RetainerPath::shown`](super::retainers::RetainerPath::shown)
+    /// gives them; `holders` are the facts of the path to `last.from`. The node itself is not
+    /// remembered: millions of leaked objects in one array cost nothing here.
+    pub fn shown_path(
+        &self,
+        last: &EdgeRef,
+        holders: &PathFacts,
+    ) -> Option<Vec<(usize, PathStep)>> {
         let depth = holders.depth as usize + 1;
-        let head = if depth <= SHOWN_HEAD {
-            last.to
-        } else {
-            holders.head
-        };
         let up = |from: NodeIx, count: usize| -> Option<Vec<PathStep>> {
             let mut rev = Vec::with_capacity(count);
             let mut x = from;
@@ -232,15 +224,14 @@ impl<'a> LeakPaths<'a> {
             Some(rev)
         };
         if depth <= SHOWN_HEAD + SHOWN_TAIL {
-            return Some((
-                RetainerPath {
-                    steps: up(last.to, depth)?,
-                },
-                0,
-            ));
+            return Some(up(last.to, depth)?.into_iter().map(|st| (0, st)).collect());
         }
-        let mut steps = up(head, SHOWN_HEAD)?;
-        steps.extend(up(last.to, SHOWN_TAIL)?);
-        Some((RetainerPath { steps }, depth - SHOWN_HEAD - SHOWN_TAIL))
+        let mut steps: Vec<(usize, PathStep)> = up(holders.head, SHOWN_HEAD)?
+            .into_iter()
+            .chain(up(last.to, SHOWN_TAIL)?)
+            .map(|st| (0, st))
+            .collect();
+        steps[SHOWN_HEAD].0 = depth - SHOWN_HEAD - SHOWN_TAIL;
+        Some(steps)
     }
 }

@@ -13,12 +13,12 @@
 
 use serde::Serialize;
 
-use super::detached::is_zero;
+use super::detached::PathText;
 use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
 use super::leak_paths::{is_engine_cache_edge, LeakPaths, NodeTests, PathFacts, NO_NODE};
 use super::memory_map::wasm_memory_sizes;
-use super::retainers::{PathStep, RetainerPath};
+use super::retainers::PathStep;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     closure_script, edge_name, is_detached, is_dom_like, is_runtime_closure,
@@ -26,21 +26,9 @@ use crate::model::v8_rules::{
 };
 use crate::model::{EdgeKind, EdgeRef, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
-/// One step of a leak trace: the edge taken and the node it reaches.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TraceStep {
-    /// Class of the node reached.
-    pub node_class: String,
-    /// Id of the node reached (of the cluster's representative object).
-    pub node_id: u32,
-    /// The edge's name as DevTools prints it.
-    pub edge_name: String,
-    /// The edge's type.
-    pub edge_type: String,
-    /// Steps of a long path left out just before this one (see `retainers::SHOWN_HEAD`).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub left_out_before: usize,
-}
+/// One step of a leak trace: the edge taken and the node it reaches, as every retainer path
+/// in a report is written.
+pub type TraceStep = PathText;
 
 /// Leaked objects that share one retainer path shape.
 #[derive(Debug, Clone, Serialize)]
@@ -280,10 +268,10 @@ fn class_constructors(g: &HeapGraph, n: NodeIx) -> impl Iterator<Item = NodeIx> 
 
 /// Is the object `last` leads to (`holders` as for [`is_one_time_path`]) one of the embedder's
 /// interface objects, which a browser makes lazily, the first time a page touches an API
-/// (docs/leak-rules.md, "The embedder's interface objects")? It is when it is an API function (its code is the embedder's: a
-/// `FunctionTemplateInfo` behind its `SharedFunctionInfo`, like `window.IntersectionObserver`)
-/// or the prototype of an embedder (native) object (`Navigator (prototype)`), and no function
-/// of the program's is on its path. The caller also requires that it reaches none.
+/// (docs/leak-rules.md, "The embedder's interface objects")? It is when it is an API function
+/// (its code is the embedder's: a `FunctionTemplateInfo` behind its `SharedFunctionInfo`, like
+/// `window.IntersectionObserver`) or the prototype of an embedder (native) object (`Navigator
+/// (prototype)`), and no function of the program's is on its path. The caller also requires that it reaches none.
 fn is_embedder_interface(g: &HeapGraph, holders: &PathFacts, last: &PathStep) -> bool {
     let v = last.edge.to;
     let api_function = || {
@@ -719,35 +707,11 @@ fn edge_shape(g: &HeapGraph, e: usize) -> String {
     }
 }
 
-/// The trace of `p`, the steps a reader is shown of a path with `left_out` steps left out
-/// after the first [`SHOWN_HEAD`](super::retainers::SHOWN_HEAD) ([`LeakPaths::shown_path`]).
-fn trace_steps(s: &AnalyzedSnapshot, p: &RetainerPath, left_out: usize) -> Vec<TraceStep> {
-    let g = s.graph();
-    p.steps
-        .iter()
-        .enumerate()
-        .map(|(i, st)| {
-            let e = st.edge.index as usize;
-            TraceStep {
-                node_class: s.path_label(st.edge.to).to_string(),
-                node_id: g.id(st.edge.to),
-                edge_name: g.edge_label(e),
-                edge_type: g.edge_type_name(e).to_string(),
-                left_out_before: if i == super::retainers::SHOWN_HEAD {
-                    left_out
-                } else {
-                    0
-                },
-            }
-        })
-        .collect()
-}
-
-/// A leaked object the search found, with the shown steps of its path and its cluster key.
+/// A leaked object the search found, with the steps of its path a reader is shown (each with
+/// the number left out just before it, [`LeakPaths::shown_path`]) and its cluster key.
 struct Found {
     v: NodeIx,
-    path: RetainerPath,
-    left_out: usize,
+    steps: Vec<(usize, PathStep)>,
     key: Vec<String>,
 }
 
@@ -755,12 +719,12 @@ struct Found {
 /// (the edge into the leaked object by kind only: a dictionary object holds each entry under
 /// its own key, and those are still one leak), with a mark where a long path's middle was left
 /// out, so that lists of different lengths under the same holders make one cluster.
-fn cluster_key(s: &AnalyzedSnapshot, path: &RetainerPath, left_out: usize) -> Vec<String> {
+fn cluster_key(s: &AnalyzedSnapshot, steps: &[(usize, PathStep)]) -> Vec<String> {
     let g = s.graph();
-    let last = path.steps.len().saturating_sub(1);
-    let mut key: Vec<String> = Vec::with_capacity(path.steps.len() + 1);
-    for (i, st) in path.steps.iter().enumerate() {
-        if i == super::retainers::SHOWN_HEAD && left_out > 0 {
+    let last = steps.len().saturating_sub(1);
+    let mut key: Vec<String> = Vec::with_capacity(steps.len() + 1);
+    for (i, (left_out, st)) in steps.iter().enumerate() {
+        if *left_out > 0 {
             key.push("…".to_string());
         }
         let e = st.edge.index as usize;
@@ -852,17 +816,15 @@ impl LeakReport {
         // The same for the runtime's pending work, which must stay a handful per path shape.
         let mut maybe_runtime_work = Vec::new();
         let add = |groups: &mut FxHashMap<Vec<String>, LeakCluster>, found: Found| {
-            let Found {
-                v,
-                path,
-                left_out,
-                key,
-            } = found;
+            let Found { v, steps, key } = found;
             let c = groups.entry(key).or_insert_with(|| LeakCluster {
                 class: final_.class_name(v).to_string(),
                 count: 0,
                 retained_size: 0,
-                trace: trace_steps(final_, &path, left_out),
+                trace: steps
+                    .iter()
+                    .map(|(l, st)| PathText::of(final_, *l, st))
+                    .collect(),
                 reached_through: 0,
                 reached_size: 0,
                 example_ids: Vec::new(),
@@ -914,16 +876,11 @@ impl LeakReport {
             if is_engine_path(g, &holders, &last) {
                 continue;
             }
-            let Some((path, left_out)) = paths.shown_path(&last.edge, &holders) else {
+            let Some(steps) = paths.shown_path(&last.edge, &holders) else {
                 continue;
             };
-            let key = cluster_key(final_, &path, left_out);
-            let found = Found {
-                v,
-                path,
-                left_out,
-                key,
-            };
+            let key = cluster_key(final_, &steps);
+            let found = Found { v, steps, key };
             // The walk is the costly test: once, and only when a rule needs it.
             let program = std::cell::OnceCell::new();
             let reaches_program =

@@ -114,6 +114,18 @@ fn closeness(g: &HeapGraph, a: &Analysis, e: &EdgeRef) -> u64 {
     }
 }
 
+/// The edge into `n` on its shortest path, from the distance search's `parents` (see
+/// [`Analysis::parent_edges`]); `None` for the root and for unreachable nodes.
+pub fn parent_edge(g: &HeapGraph, parents: &[u32], n: NodeIx) -> Option<EdgeRef> {
+    if n == g.root() {
+        return None;
+    }
+    match parents.get(n as usize) {
+        Some(&e) if e != NO_EDGE => Some(g.edge_ref(e as usize)),
+        _ => None,
+    }
+}
+
 /// The shortest path from the root to `n`, along the distance search's parent edges (never
 /// weak); `None` for the root and for unreachable nodes. O(path length).
 pub fn shortest_path(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Option<RetainerPath> {
@@ -121,11 +133,10 @@ pub fn shortest_path(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Option<RetainerP
     let mut rev = Vec::new();
     let mut v = n;
     while v != g.root() {
-        let e = *parents.get(v as usize)?;
-        if e == NO_EDGE || rev.len() > g.node_count() {
+        let edge = parent_edge(g, parents, v)?;
+        if rev.len() > g.node_count() {
             return None;
         }
-        let edge = g.edge_ref(e as usize);
         rev.push(PathStep { edge });
         v = edge.from;
     }

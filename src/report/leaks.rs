@@ -9,7 +9,6 @@ use super::human_bytes;
 use super::json::to_json;
 use crate::analysis::diff::IDS_RENUMBERED;
 use crate::analysis::leaks::{LeakCluster, LeakReport, TraceStep, WasmGrowth};
-use crate::analysis::retainers::left_out_note;
 use crate::error::Result;
 
 /// `N leaked objects in K cluster(s)`: the start of every sentence about a leak search.
@@ -217,14 +216,12 @@ pub fn gate_message(tripped: &[&LeakCluster], min_count: u64, min_bytes: u64) ->
     msg
 }
 
-/// A leak trace as path lines, root first, with a line where a long path's middle was left
-/// out.
+/// A leak trace, or any retainer path of a report, as lines, root first, with a line where a
+/// long path's middle was left out.
 pub fn trace_lines(steps: &[TraceStep]) -> Vec<String> {
     let mut v = vec!["(root)".to_string()];
     for s in steps {
-        if s.left_out_before > 0 {
-            v.push(left_out_note(s.left_out_before));
-        }
+        v.extend(s.gap());
         v.push(format!(
             "--{} {}--> {} @{}",
             s.edge_type, s.edge_name, s.node_class, s.node_id

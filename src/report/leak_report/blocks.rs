@@ -3,7 +3,6 @@
 use super::alloc_blocks::{alloc_blocks, alloc_diff_blocks};
 use super::memory_blocks::{memory_growth_blocks, snapshot_memory_blocks};
 use super::{LeakSuspectsReport, SnapshotSection};
-use crate::analysis::detached::PathText;
 use crate::analysis::diff::ids_not_kept_message;
 use crate::analysis::leaks::{LeakCluster, LeakReport};
 use crate::model::v8_rules::is_engine_class_name;
@@ -17,18 +16,6 @@ fn pct(part: u64, total: u64) -> String {
     } else {
         format!("{:.1} %", part as f64 * 100.0 / total as f64)
     }
-}
-
-fn path_lines(steps: &[PathText]) -> Vec<String> {
-    let mut v = vec!["(root)".to_string()];
-    for s in steps {
-        v.extend(s.gap());
-        v.push(format!(
-            "--{} {}--> {} @{}",
-            s.edge_type, s.edge_name, s.node_class, s.node_id
-        ));
-    }
-    v
 }
 
 /// The leak clusters as report blocks.
@@ -381,7 +368,7 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                     .collect(),
             ));
         }
-        b.push(Block::Path(path_lines(&x.path)));
+        b.push(Block::Path(trace_lines(&x.path)));
     }
     b.push(Block::Heading(3, "Largest classes".into()));
     b.push(Block::Bars {
@@ -450,7 +437,7 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
                 "What keeps {} @{} alive:",
                 t.root_class, t.root_id
             )));
-            b.push(Block::Path(path_lines(&t.retainer_path)));
+            b.push(Block::Path(trace_lines(&t.retainer_path)));
         }
     }
     if !s.duplicated_strings.is_empty() {
