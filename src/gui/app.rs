@@ -824,3 +824,37 @@ fn folding_from_text(s: &str) -> Folding {
     let standard = lines.next() != Some("none");
     Folding::with_extra(standard, lines.map(String::from))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tabs asked for in the order 0, 1, 2 that finish loading in the order 2, 0, 1 (the
+    /// kittest test in tests/gui.rs depends on which file finishes first; this one does not).
+    #[test]
+    fn tabs_keep_the_order_asked_for_and_show_the_last() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-snapshots/node-trend/step1.heapsnapshot.gz");
+        let doc = Arc::new(
+            Document::open(
+                &path,
+                &LoadOptions::default(),
+                crate::analysis::AnalysisOptions::default(),
+                crate::progress::Progress::default(),
+            )
+            .expect("the sample opens"),
+        );
+        let mut app = HeapsightApp::new(None, Vec::new(), None);
+        for asked in [2, 0, 1] {
+            let mut tab = SnapshotTab::new(doc.clone(), None);
+            tab.asked = asked;
+            app.add_tab(tab);
+        }
+        let order: Vec<u64> = app.tabs.iter().map(|t| t.asked).collect();
+        assert_eq!(order, [0, 1, 2]);
+        assert_eq!(
+            app.tabs[app.active].asked, 2,
+            "the one asked for last stays shown"
+        );
+    }
+}
