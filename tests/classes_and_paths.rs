@@ -4,7 +4,7 @@
 mod common;
 
 use common::Heap;
-use heapsight::analysis::retainers::retainer_paths;
+use heapsight::analysis::retainers::{retainer_paths, shortest_path, ShownPaths};
 use heapsight::analysis::{AnalyzedSnapshot, ClassRow};
 use heapsight::model::NodeIx;
 
@@ -414,5 +414,50 @@ fn class_retained_sizes_equal_a_count_over_dominator_chains() {
     ] {
         let s = common::analyze_file(&common::sample(rel), heapsight::analysis::RuleSet::DevTools);
         check_class_retained(&s, rel);
+    }
+}
+
+/// Paths asked about one after another share what the earlier ones found out (the leaks, the
+/// memory map and the detached trees list thousands under one deep list): each must still be
+/// the node's own shortest path, cut as a whole path is, whatever order they are asked in.
+#[test]
+fn shown_paths_asked_in_any_order_equal_each_whole_path() {
+    let mut rng = common::Rng::new(11);
+    for round in 0..12 {
+        let mut h = Heap::new();
+        let root = h.node("synthetic", "", 0);
+        // A list 0–200 links deep, then a random tree hung from its links, then cross edges.
+        let depth = rng.below(if round < 6 { 40 } else { 200 }) as usize;
+        let mut nodes = vec![root];
+        for _ in 0..depth {
+            let link = h.node("object", "Link", 16);
+            h.edge(*nodes.last().unwrap(), "property", "next", link);
+            nodes.push(link);
+        }
+        for _ in 0..300 {
+            let from = nodes[rng.below(nodes.len() as u64) as usize];
+            let n = h.node("object", "Leaf", 8);
+            h.edge(from, "property", "x", n);
+            nodes.push(n);
+        }
+        for _ in 0..100 {
+            let from = nodes[rng.below(nodes.len() as u64) as usize];
+            let to = nodes[1 + rng.below(nodes.len() as u64 - 1) as usize];
+            h.edge(from, "property", "y", to);
+        }
+        h.node("object", "Unreachable", 8);
+        let s = h.analyze();
+        let (g, a) = (s.graph(), &s.analysis);
+        let mut memo = ShownPaths::new(g, a);
+        let mut order: Vec<NodeIx> = (0..g.node_count() as NodeIx).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        for n in order {
+            let whole = shortest_path(g, a, n)
+                .filter(|p| !p.steps.is_empty())
+                .map(|p| p.shown().map(|(k, st)| (k, *st)).collect::<Vec<_>>());
+            assert_eq!(memo.shown(n), whole, "round {round}, node {n}");
+        }
     }
 }

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::detached::{path_text, PathText};
+use super::detached::{path_text_in, PathText};
+use super::retainers::ShownPaths;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     backing_store_owner, buffer_views, is_array_buffer_name, is_system_name, is_typed_array_name,
@@ -221,6 +222,7 @@ pub fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx], paths: bool) -> Ve
             .or_default()
             .push(st);
     }
+    let mut shown = ShownPaths::new(g, &s.analysis);
     let mut rows: Vec<BufferHolder> = by_holder
         .into_iter()
         .map(|((n, via), stores)| BufferHolder {
@@ -236,7 +238,11 @@ pub fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx], paths: bool) -> Ve
             bytes: stores.iter().map(|st| st.bytes).sum(),
             shapes: shapes(&stores),
             pool: pool(s, &stores),
-            retainer_path: if paths { path_text(s, n) } else { Vec::new() },
+            retainer_path: if paths {
+                path_text_in(s, &mut shown, n)
+            } else {
+                Vec::new()
+            },
             node: n,
         })
         .collect();

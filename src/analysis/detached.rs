@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::retainers::{left_out_note, shortest_path, PathStep};
+use super::retainers::{left_out_note, PathStep, ShownPaths};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::is_detached;
 use crate::model::{EdgeKind, FxHashMap, NodeIx};
@@ -117,10 +117,17 @@ pub struct DetachedDom {
 
 /// Turn the shortest path to `n` into report steps (the middle of a long one left out).
 pub fn path_text(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<PathText> {
-    shortest_path(s.graph(), &s.analysis, n)
+    path_text_in(s, &mut ShownPaths::new(s.graph(), &s.analysis), n)
+}
+
+/// [`path_text`] for one of many nodes: `paths` keeps what the paths before found out, so
+/// paths that share a long stretch (objects under one deep list) cost their shown steps each.
+pub fn path_text_in(s: &AnalyzedSnapshot, paths: &mut ShownPaths, n: NodeIx) -> Vec<PathText> {
+    paths
+        .shown(n)
         .map(|p| {
-            p.shown()
-                .map(|(left_out, st)| PathText::of(s, left_out, st))
+            p.iter()
+                .map(|(left_out, st)| PathText::of(s, *left_out, st))
                 .collect()
         })
         .unwrap_or_default()
@@ -170,6 +177,7 @@ impl DetachedDom {
             }
         }
         let a = &s.analysis;
+        let mut paths = ShownPaths::new(g, a);
         let mut members: FxHashMap<u32, Vec<NodeIx>> = FxHashMap::default();
         for v in 0..n as NodeIx {
             if dom[v as usize] {
@@ -193,8 +201,8 @@ impl DetachedDom {
                     node_count: group.len() as u64,
                     retained_size: tree_retained_size(s, &group),
                     by_class: class_counts(s, &group),
-                    retainer_path: path_text(s, entry),
-                    held_through: held_through(s, &dom, &group),
+                    retainer_path: path_text_in(s, &mut paths, entry),
+                    held_through: held_through(s, &mut paths, &dom, &group),
                     root,
                 }
             })
@@ -260,25 +268,7 @@ fn topmost(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> NodeIx {
             });
         }
     }
-    // Break any cycle the guesses made, keeping the forest a forest.
-    for i in 0..group.len() {
-        let mut seen = 0;
-        let mut x = i;
-        while let Some(p) = up[x] {
-            seen += 1;
-            if p == i || seen > group.len() {
-                up[x] = None;
-                break;
-            }
-            x = p;
-        }
-    }
-    let root_of = |up: &[Option<usize>], mut x: usize| {
-        while let Some(p) = up[x] {
-            x = p;
-        }
-        x
-    };
+    break_cycles(&mut up);
     let is_leaf_kind = |v: NodeIx| {
         let name = crate::model::v8_rules::without_detached_prefix(g.name(v));
         name == "Text" || name == "Comment"
@@ -287,8 +277,8 @@ fn topmost(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> NodeIx {
     // only children are joined one level a round, 64 levels at most.
     for round in 0.. {
         let mut size = vec![0usize; group.len()];
-        for i in 0..group.len() {
-            size[root_of(&up, i)] += 1;
+        for r in roots(&up) {
+            size[r] += 1;
         }
         let joined = (0..group.len()).find_map(|r| {
             if up[r].is_some() {
@@ -329,6 +319,75 @@ fn topmost(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> NodeIx {
         }
     }
     group[0]
+}
+
+/// Break any cycle the guesses of [`topmost`] made, keeping the forest a forest: for each node
+/// in order whose way up runs into a cycle, the cycle is cut where a walk from that node, of as
+/// many steps as there are nodes, ends (the link into the node itself when it is on the cycle).
+/// Each node is walked over once: a 45,000-node tree nested 15,000 deep took 3 s when every
+/// node's way up was walked whole.
+fn break_cycles(up: &mut [Option<usize>]) {
+    const NEW: u8 = 0;
+    const ON_WALK: u8 = 1;
+    const ENDS_AT_ROOT: u8 = 2;
+    let mut state = vec![NEW; up.len()];
+    let mut walk = Vec::new();
+    for i in 0..up.len() {
+        walk.clear();
+        let mut x = i;
+        loop {
+            match state[x] {
+                ENDS_AT_ROOT => break,
+                ON_WALK => {
+                    let tail = walk.iter().position(|&w| w == x).unwrap_or(0);
+                    let cycle = walk.len() - tail;
+                    let cut = if tail == 0 {
+                        walk[walk.len() - 1]
+                    } else {
+                        walk[tail + (up.len() - tail) % cycle]
+                    };
+                    up[cut] = None;
+                    break;
+                }
+                _ => {
+                    state[x] = ON_WALK;
+                    walk.push(x);
+                    match up[x] {
+                        Some(p) => x = p,
+                        None => break,
+                    }
+                }
+            }
+        }
+        for &w in &walk {
+            state[w] = ENDS_AT_ROOT;
+        }
+    }
+}
+
+/// The root of each node's tree in the forest `up`, each node walked over once.
+fn roots(up: &[Option<usize>]) -> Vec<usize> {
+    const UNKNOWN: usize = usize::MAX;
+    let mut root = vec![UNKNOWN; up.len()];
+    let mut walk = Vec::new();
+    for i in 0..up.len() {
+        let mut x = i;
+        while root[x] == UNKNOWN {
+            walk.push(x);
+            match up[x] {
+                Some(p) => x = p,
+                None => {
+                    root[x] = x;
+                    break;
+                }
+            }
+        }
+        let r = root[x];
+        for w in walk.drain(..) {
+            root[w] = r;
+        }
+    }
+    root
 }
 
 /// Bytes a set of nodes retains together: the retained sizes of members no other member
@@ -376,7 +435,12 @@ fn class_counts(s: &AnalyzedSnapshot, group: &[NodeIx]) -> Vec<ClassCount> {
 /// The ways JS holds members of a tree: edges into members from reachable JS objects outside
 /// the tree (not native, not weak), named by the nearest named property on the way from the GC
 /// roots (`LeakyCache.rows`); each way counts the members it holds once.
-fn held_through(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> Vec<TreeHolder> {
+fn held_through(
+    s: &AnalyzedSnapshot,
+    paths: &mut ShownPaths,
+    dom: &[bool],
+    group: &[NodeIx],
+) -> Vec<TreeHolder> {
     let g = s.graph();
     let a = &s.analysis;
     // Holders of one class through edges of one name lead the same way: one path per such key.
@@ -401,7 +465,7 @@ fn held_through(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> Vec<Tre
             };
             let class = s.class_name(u);
             let way = *via_of.entry((class, name.clone())).or_insert_with(|| {
-                let mut path = path_text(s, u);
+                let mut path = path_text_in(s, paths, u);
                 path.push(PathText {
                     edge_name: g.edge_label(e.index as usize),
                     edge_type: g.edge_type_name(e.index as usize).to_string(),
@@ -438,4 +502,51 @@ fn held_through(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> Vec<Tre
     ways.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.via.cmp(&y.via)));
     ways.truncate(10);
     ways
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule [`break_cycles`] keeps, walked the slow way: from each node in order, as many
+    /// steps as there are nodes.
+    fn break_cycles_walking(up: &mut [Option<usize>]) {
+        for i in 0..up.len() {
+            let (mut seen, mut x) = (0, i);
+            while let Some(p) = up[x] {
+                seen += 1;
+                if p == i || seen > up.len() {
+                    up[x] = None;
+                    break;
+                }
+                x = p;
+            }
+        }
+    }
+
+    #[test]
+    fn cycles_are_cut_where_a_whole_walk_would_cut_them() {
+        let mut next = crate::test_rng::xorshift(5);
+        for round in 0..2000 {
+            let n = 1 + (next() % if round < 1000 { 8 } else { 60 }) as usize;
+            // Random guesses: most nodes point up somewhere, which makes cycles of every
+            // length, with tails into them.
+            let mut up: Vec<Option<usize>> = (0..n)
+                .map(|_| (next() % 5 != 0).then(|| (next() % n as u64) as usize))
+                .collect();
+            let mut want = up.clone();
+            break_cycles_walking(&mut want);
+            break_cycles(&mut up);
+            assert_eq!(up, want, "round {round}");
+            let want_roots: Vec<usize> = (0..n)
+                .map(|mut x| {
+                    while let Some(p) = up[x] {
+                        x = p;
+                    }
+                    x
+                })
+                .collect();
+            assert_eq!(roots(&up), want_roots, "round {round}");
+        }
+    }
 }

@@ -7,13 +7,13 @@
 //! newer ones ran out of 24 GB. Here the path to a node is its parent's plus one edge (the
 //! distance search's parent edges), so each answer is worked out from the parent's, once per
 //! node, and an object's path is only ever materialised as the steps a reader is shown (the
-//! first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]).
+//! first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`](super::retainers::SHOWN_TAIL)).
 //!
 //! Memory: one map entry (24 bytes, 25–50 with the hash table's slack) per node that holds a
 //! reported object or lies on the path to one; nothing per leaked object. The 300,000-link
 //! trio above peaks at 151 MB in all.
 
-use super::retainers::{parent_edge, PathStep, SHOWN_HEAD, SHOWN_TAIL};
+use super::retainers::{parent_edge, shown_steps_to, PathStep, SHOWN_HEAD};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{CONTEXT, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES};
 use crate::model::{EdgeRef, FxHashMap, HeapGraph, NodeIx, NodeKind};
@@ -202,7 +202,7 @@ impl<'a> LeakPaths<'a> {
     }
 
     /// The steps of the shortest path to `last.to` that a reader is shown (all of them, or the
-    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]), each with the number of steps left
+    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`](super::retainers::SHOWN_TAIL)), each with the number of steps left
     /// out just before it, as [`RetainerPath::shown`](super::retainers::RetainerPath::shown)
     /// gives them; `holders` are the facts of the path to `last.from`. The node itself is not
     /// remembered: millions of leaked objects in one array cost nothing here.
@@ -212,26 +212,6 @@ impl<'a> LeakPaths<'a> {
         holders: &PathFacts,
     ) -> Option<Vec<(usize, PathStep)>> {
         let depth = holders.depth as usize + 1;
-        let up = |from: NodeIx, count: usize| -> Option<Vec<PathStep>> {
-            let mut rev = Vec::with_capacity(count);
-            let mut x = from;
-            for _ in 0..count {
-                let edge = self.parent_edge(x)?;
-                rev.push(PathStep { edge });
-                x = edge.from;
-            }
-            rev.reverse();
-            Some(rev)
-        };
-        if depth <= SHOWN_HEAD + SHOWN_TAIL {
-            return Some(up(last.to, depth)?.into_iter().map(|st| (0, st)).collect());
-        }
-        let mut steps: Vec<(usize, PathStep)> = up(holders.head, SHOWN_HEAD)?
-            .into_iter()
-            .chain(up(last.to, SHOWN_TAIL)?)
-            .map(|st| (0, st))
-            .collect();
-        steps[SHOWN_HEAD].0 = depth - SHOWN_HEAD - SHOWN_TAIL;
-        Some(steps)
+        shown_steps_to(self.s.graph(), self.parents, last.to, depth, holders.head)
     }
 }

@@ -22,7 +22,8 @@ use serde::Serialize;
 
 use super::buffer_holders::buffer_holders;
 pub use super::buffer_holders::{BufferHolder, BufferPool, BufferShape};
-use super::detached::{path_text, PathText};
+use super::detached::{path_text_in, PathText};
+use super::retainers::ShownPaths;
 use super::wasm_wrappers::WasmWrappers;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
@@ -286,6 +287,7 @@ fn find_wasm_memories(s: &AnalyzedSnapshot, paths: bool) -> Vec<WasmMemory> {
     if memory_names.is_empty() {
         return Vec::new();
     }
+    let mut shown = ShownPaths::new(g, &s.analysis);
     (0..g.node_count() as NodeIx)
         .filter_map(|n| {
             if !memory_names.contains(g.name_id(n)) {
@@ -308,13 +310,17 @@ fn find_wasm_memories(s: &AnalyzedSnapshot, paths: bool) -> Vec<WasmMemory> {
                     .map(|x| g.id(x)),
                 instance_path: instance
                     .filter(|_| paths)
-                    .map(|i| path_text(s, i))
+                    .map(|i| path_text_in(s, &mut shown, i))
                     .unwrap_or_default(),
                 id: g.id(n),
                 buffer_id: g.id(buffer),
                 bytes,
                 pages: bytes / WASM_PAGE_SIZE,
-                retainer_path: if paths { path_text(s, n) } else { Vec::new() },
+                retainer_path: if paths {
+                    path_text_in(s, &mut shown, n)
+                } else {
+                    Vec::new()
+                },
                 views: buffer_views(g, buffer)
                     .into_iter()
                     .map(|v| BufferView {

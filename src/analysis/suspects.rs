@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::detached::{path_text, PathText};
+use super::detached::{path_text_in, PathText};
+use super::retainers::ShownPaths;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{is_engine_class_name, is_system_name, is_user_root, CLOSURE_CLASS};
 use crate::model::{FxHashMap, HeapGraph, NodeIx, NodeKind};
@@ -155,6 +156,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
     let total = a.retained_size(g.root()).max(1);
     let big = (opts.threshold * total as f64).ceil() as u64;
     let mut out: Vec<LeakSuspect> = Vec::new();
+    let mut shown = ShownPaths::new(g, a);
 
     // Large retainers: walk down only into children above the threshold; a real object is a
     // suspect unless deeper suspects account for all but less than the threshold of it.
@@ -218,7 +220,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             share,
             explanation: text,
             breakdown: parts,
-            path: path_text(s, v),
+            path: path_text_in(s, &mut shown, v),
             node: v,
         });
     }
@@ -287,7 +289,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             share: r as f64 / total as f64,
             explanation: text,
             breakdown: breakdown(s, owner, 5),
-            path: path_text(s, owner),
+            path: path_text_in(s, &mut shown, owner),
             node: owner,
         });
     }

@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::buffer_holders::nearest_holder;
-use super::detached::{path_text, PathText};
+use super::detached::{path_text_in, PathText};
+use super::retainers::ShownPaths;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     map_descriptor_keys, number_value, prototype_has_free, LEGACY_PTR_FIELD, SMI_NUMBER,
@@ -120,9 +121,10 @@ impl WasmWrappers {
                 .or_default()
                 .push((n, state));
         }
+        let mut shown = ShownPaths::new(g, &s.analysis);
         let mut classes: Vec<WrapperClass> = found
             .into_iter()
-            .map(|((class, field), members)| class_row(s, class, field, &members))
+            .map(|((class, field), members)| class_row(s, &mut shown, class, field, &members))
             .collect();
         classes.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
         Self {
@@ -247,6 +249,7 @@ fn pointer_state(g: &HeapGraph, value: NodeIx) -> PointerState {
 /// Count, states, holders and an example path for one class's wrappers.
 fn class_row(
     s: &AnalyzedSnapshot,
+    shown: &mut ShownPaths,
     class: &str,
     field: &'static str,
     members: &[(NodeIx, PointerState)],
@@ -284,10 +287,12 @@ fn class_row(
                 id: g.id(h),
                 via,
                 count,
-                retainer_path: path_text(s, h),
+                retainer_path: path_text_in(s, shown, h),
                 node: h,
             })
             .collect(),
-        example_path: example.map(|n| path_text(s, n)).unwrap_or_default(),
+        example_path: example
+            .map(|n| path_text_in(s, shown, n))
+            .unwrap_or_default(),
     }
 }
