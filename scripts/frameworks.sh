@@ -4,17 +4,19 @@
 # (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
-# (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page. Right both
-# ways means:
+# (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page, and on a
+# React 18 and a React 19 page (scripts/react-scenario.js): clean, leaking listeners, leaking
+# rows. Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
 # usage: scripts/frameworks.sh          (run from anywhere; needs node, npm, a release build and
 #                                       Debian's chromium)
 #        scripts/frameworks.sh samples  the same, then rewrites sample-snapshots/onnx-grow-once/
 #                                       and onnx-page-grow-once/ (the ONNX Runtime Web trios, in
-#                                       Node and in a page, whose memory grew once, gzipped, with
-#                                       DevTools' class tables)
-# Prints one line per check (53) and exits 1 if any failed. About eight minutes.
+#                                       Node and in a page, whose memory grew once) and
+#                                       react-clean/ (the clean React trio), gzipped, with
+#                                       DevTools' class tables
+# Prints one line per check (65) and exits 1 if any failed. About nine minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -33,6 +35,16 @@ fi
 if [ ! -d "$deps/node_modules/onnxruntime-web" ]; then
   (cd "$deps" && npm install onnxruntime-web@1 >/dev/null 2>&1) ||
     { echo "cannot install ONNX Runtime Web" >&2; exit 1; }
+fi
+if [ ! -d "$deps/node_modules/react-dom" ]; then
+  (cd "$deps" && npm install react@18 react-dom@18 >/dev/null 2>&1) ||
+    { echo "cannot install React" >&2; exit 1; }
+fi
+# React 19 in a folder of its own, put first on NODE_PATH for its runs.
+if [ ! -d "$deps/react19/node_modules/react-dom" ]; then
+  mkdir -p "$deps/react19"
+  (cd "$deps/react19" && npm init -y >/dev/null && npm install react@19 react-dom@19 >/dev/null 2>&1) ||
+    { echo "cannot install React 19" >&2; exit 1; }
 fi
 # The page scenarios drive Debian's Chromium (apt-get install chromium) with puppeteer-core,
 # never a downloaded browser.
@@ -155,12 +167,30 @@ if [ -x "$chromium" ]; then
       fi
     done
   done
+  # A React page (scripts/react-scenario.js), React 18 and 19: rows rendered afresh every unit
+  # of work; --leak never unsubscribes the rows' listeners, --leak-dom keeps every row's <li>.
+  for react in 18 19; do
+    modules=$deps/node_modules
+    [ $react = 19 ] && modules=$deps/react19/node_modules:$modules
+    for variant in clean leak leak-dom; do
+      flag=$([ $variant = clean ] || echo "--$variant")
+      for shape in trio series; do
+        want=$([ $variant = clean ] && echo 0 || echo 1)
+        dir=$out/react$react-$variant-$shape
+        NODE_PATH=$modules CHROMIUM=$chromium node scripts/react-scenario.js "$dir" "$shape" \
+          $flag >/dev/null 2>&1 ||
+          { echo "FAIL react$react $variant $shape: the scenario failed"; failed=1; continue; }
+        gate react$react $variant $shape "$dir" "$want"
+      done
+    done
+  done
 else
-  echo "FAIL onnx-page: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
+  echo "FAIL onnx-page, react: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
   failed=1
 fi
 if [ "${1:-}" = samples ]; then
-  for pair in onnx-grow-once:onnx-t1-grow-once-trio onnx-page-grow-once:onnx-page-grow-once-trio; do
+  for pair in onnx-grow-once:onnx-t1-grow-once-trio onnx-page-grow-once:onnx-page-grow-once-trio \
+    react-clean:react18-clean-trio; do
     dest=sample-snapshots/${pair%%:*}
     rm -rf "$dest"
     mkdir -p "$dest"

@@ -818,3 +818,80 @@ fn a_value_only_the_running_code_holds_is_replaced_unless_a_collection_holds_it_
     assert_eq!(groups(&r.clusters), vec![("Result".into(), 1)]);
     assert_eq!(groups(&r.replaced_values), vec![("Function".into(), 1)]);
 }
+
+/// A React fiber with id `id`: its fields (most null, as React leaves a removed fiber), and a
+/// `deletions` slot holding `deleted` (or null).
+fn fiber(h: &mut Heap, id: u32, deleted: Option<NodeIx>) -> NodeIx {
+    let f = h.node_with_id("object", "FiberNode", id, 100);
+    let null = h.node_with_id("hidden", "null", 2, 0);
+    for field in ["stateNode", "return", "child", "memoizedProps", "alternate"] {
+        h.edge(f, "property", field, null);
+    }
+    h.edge(f, "property", "deletions", deleted.unwrap_or(null));
+    f
+}
+
+/// A list (`<ul>`) fiber older than the baseline whose `deletions` holds the row fibers React
+/// removed in its last render: at the final snapshot, the rows the target showed (ids 201,
+/// 202); `also` adds what else holds them.
+fn removed_rows_trio(also: impl Fn(&mut Heap, NodeIx, NodeIx)) -> LeakReport {
+    program_trio(|h, app, stage| {
+        let rows: Vec<NodeIx> = match stage {
+            Stage::Baseline => vec![fiber(h, 101, None)],
+            Stage::Target => vec![fiber(h, 201, None), fiber(h, 202, None)],
+            Stage::Final => vec![fiber(h, 201, None), fiber(h, 202, None)],
+        };
+        let list_id = if stage == Stage::Final { 301 } else { 111 };
+        let list = h.node_with_id("object", "Array", list_id, 16);
+        for (i, &r) in rows.iter().enumerate() {
+            h.edge(list, "element", &i.to_string(), r);
+        }
+        let ul = fiber(h, 31, Some(list));
+        h.edge(app, "property", "root", ul);
+        if stage == Stage::Final {
+            also(h, app, rows[0]);
+        }
+    })
+}
+
+#[test]
+fn fibers_react_removed_in_its_last_render_are_replaced_values_unless_the_program_holds_them() {
+    // memlab's "back" action renders once more: the target's rows are now the removed ones.
+    let r = removed_rows_trio(|_, _, _| {});
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("FiberNode".into(), 2)]);
+    // A listener the removed row never unsubscribed still holds its fiber: a leak.
+    let r = removed_rows_trio(|h, app, row| {
+        let listeners = h.node_with_id("object", "Array", 41, 16);
+        h.edge(app, "property", "listeners", listeners);
+        let listener = h.node_with_id("closure", "onEvent", 401, 32);
+        h.edge(listeners, "element", "0", listener);
+        let scope = h.node_with_id("object", "system / Context", 403, 32);
+        h.edge(listener, "internal", "context", scope);
+        h.edge(scope, "context", "fiber", row);
+    });
+    assert_eq!(groups(&r.clusters), vec![("FiberNode".into(), 1)]);
+    assert_eq!(r.clusters[0].example_ids, vec![201]);
+    assert_eq!(groups(&r.replaced_values), vec![("FiberNode".into(), 1)]);
+    // An array that is not a fiber's `deletions` is a collection of the program's.
+    let r = program_trio(|h, app, stage| {
+        let kept = h.node_with_id("object", "Array", 51, 16);
+        h.edge(app, "property", "removed", kept);
+        if stage != Stage::Baseline {
+            let row = fiber(h, 201, None);
+            h.edge(kept, "element", "0", row);
+        }
+    });
+    assert_eq!(groups(&r.clusters), vec![("FiberNode".into(), 1)]);
+}
+
+#[test]
+fn a_clean_react_page_has_no_leaks() {
+    // scripts/react-scenario.js (scripts/frameworks.sh samples): a React 18 page rendering 20 new
+    // rows a unit of work, with one more render between target and final. The 20 rows the
+    // target showed are in their list fiber's `deletions` at the final snapshot.
+    let r = leaks("react-clean");
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(r.replaced_values.iter().map(|c| c.count).sum::<u64>(), 20);
+    assert_eq!(gate("react-clean").0, 0);
+}

@@ -202,8 +202,8 @@ impl<'a> LeakPaths<'a> {
     }
 
     /// The steps of the shortest path to `last.to` that a reader is shown (all of them, or the
-    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`](super::retainers::SHOWN_TAIL)), each with the number of steps left
-    /// out just before it, as [`RetainerPath::shown`](super::retainers::RetainerPath::shown)
+    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`](super::retainers::SHOWN_TAIL)), each
+    /// with the number of steps left out just before it, as [`RetainerPath::shown`](super::retainers::RetainerPath::shown)
     /// gives them; `holders` are the facts of the path to `last.from`. The node itself is not
     /// remembered: millions of leaked objects in one array cost nothing here.
     pub fn shown_path(

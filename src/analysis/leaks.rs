@@ -638,6 +638,83 @@ fn held_elsewhere_in_replaced_slots(
     })
 }
 
+/// Is `v` a fiber React removed in its last render of the fiber's parent? React keeps such
+/// fibers (emptied: no props, state or DOM node left) in the parent fiber's `deletions` list
+/// until it renders that parent again, so a final snapshot taken one render after the target
+/// (memlab's "back" action) still finds the rows the target showed. Counted with the replaced
+/// values: the parent's `deletions` slot is replaced by every render. Only when nothing else
+/// holds the fiber: a removed row's fiber a listener's closure still holds is a leak.
+fn is_pending_removal(g: &HeapGraph, v: NodeIx) -> bool {
+    if !is_react_fiber(g, v) {
+        return false;
+    }
+    let mut in_list = false;
+    for e in g.retainer_edges(v) {
+        if e.kind == EdgeKind::Weak {
+            continue;
+        }
+        if is_deletions_list(g, e.from) {
+            in_list = true;
+        } else if !(g.kind(e.from) == NodeKind::Array && held_only_by(g, e.from, is_deletions_list))
+        {
+            // Not the list, nor its element store (which V8 lists as a holder too).
+            return false;
+        }
+    }
+    in_list
+}
+
+/// Is `list` an array held only in React fibers' `deletions` slots?
+fn is_deletions_list(g: &HeapGraph, list: NodeIx) -> bool {
+    g.kind(list) == NodeKind::Object
+        && g.name(list) == "Array"
+        && held_only_by(g, list, |g, fiber| {
+            is_react_fiber(g, fiber)
+                && own_edges(g, fiber).any(|e| {
+                    e.to == list
+                        && e.kind == EdgeKind::Property
+                        && edge_name(g, &e) == Some("deletions")
+                })
+        })
+}
+
+/// Does `n` have strong holders (each with at most [`MAX_OTHER_SLOT_HOLDER_EDGES`] edges, so
+/// a big collection is not looked through), all passing `test`?
+fn held_only_by(g: &HeapGraph, n: NodeIx, test: impl Fn(&HeapGraph, NodeIx) -> bool) -> bool {
+    let mut any = false;
+    for r in g.retainer_nodes(n) {
+        if g.edge_range(r).len() > MAX_OTHER_SLOT_HOLDER_EDGES {
+            return false;
+        }
+        if g.edges(r).any(|e| e.to == n && e.kind != EdgeKind::Weak) {
+            if !test(g, r) {
+                return false;
+            }
+            any = true;
+        }
+    }
+    any
+}
+
+/// Is `n` a React fiber (React 18 and 19; checked on 18.3 and 19.3)? Its fields are properties whose names minifiers keep,
+/// whatever the class is called (`FiberNode`, or `Tk` in a production build).
+fn is_react_fiber(g: &HeapGraph, n: NodeIx) -> bool {
+    g.kind(n) == NodeKind::Object
+        && g.edge_range(n).len() <= MAX_OTHER_SLOT_HOLDER_EDGES
+        && REACT_FIBER_FIELDS.iter().all(|f| {
+            own_edges(g, n).any(|e| e.kind == EdgeKind::Property && edge_name(g, &e) == Some(f))
+        })
+}
+
+/// Fields every React fiber has (`deletions` since React 18).
+const REACT_FIBER_FIELDS: [&str; 5] = [
+    "stateNode",
+    "memoizedProps",
+    "alternate",
+    "return",
+    "deletions",
+];
+
 /// The most other holders a replaced value may have (see
 /// [`held_elsewhere_in_replaced_slots`]).
 const MAX_OTHER_SLOT_HOLDERS: usize = 8;
@@ -892,7 +969,9 @@ impl LeakReport {
                 add(&mut one_time, found);
             } else if is_runtime_work(final_, &holders, &last, &surviving) && !reaches_program() {
                 maybe_runtime_work.push(found);
-            } else if is_replaced_value(final_, &last, baseline, &base_ids, &mut collections) {
+            } else if is_pending_removal(g, v)
+                || is_replaced_value(final_, &last, baseline, &base_ids, &mut collections)
+            {
                 maybe_replaced.push(found);
             } else {
                 add(&mut clusters, found);

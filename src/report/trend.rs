@@ -52,10 +52,14 @@ pub fn ids_note(t: &Trend) -> Option<String> {
     })
 }
 
-/// The gate's limits in words.
+/// The gate's limits in words (a WebAssembly memory's own limit only when there is one).
 pub fn limits_text(t: &Trend) -> String {
     let memory_steps = memory_steps_needed(t.min_steps);
-    let memory = if memory_steps < t.min_steps {
+    let has_memory = t
+        .series
+        .iter()
+        .any(|s| s.kind == crate::analysis::trend::SeriesKind::WasmMemory);
+    let memory = if has_memory && memory_steps < t.min_steps {
         format!(" (a WebAssembly memory, which grows in chunks: in {memory_steps} of them)")
     } else {
         String::new()
