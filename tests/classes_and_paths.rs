@@ -461,3 +461,58 @@ fn shown_paths_asked_in_any_order_equal_each_whole_path() {
         }
     }
 }
+
+/// Removed rows kept one by one are as many detached trees, alike: one group, its counts summed;
+/// a tree of another shape or held another way is a group of its own.
+#[test]
+fn alike_detached_trees_make_one_group() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let window = h.node("object", "Window", 64);
+    h.edge(root, "shortcut", "1", window);
+    let kept = h.node("object", "Array", 16);
+    h.edge(window, "property", "keptRows", kept);
+    let row = |h: &mut Heap, size: u64| {
+        let li = h.node("native", "Detached <li>", size);
+        let text = h.node("native", "Detached Text", 8);
+        h.edge(li, "element", "1", text);
+        h.edge(text, "element", "1", li);
+        h.detachedness(li, 2);
+        h.detachedness(text, 2);
+        li
+    };
+    for i in 0..3 {
+        let li = row(&mut h, 100 + i);
+        h.edge(kept, "element", &i.to_string(), li);
+    }
+    let other = row(&mut h, 500);
+    h.edge(window, "property", "lastRow", other);
+    let s = h.analyze();
+    let d = heapsight::analysis::detached::DetachedDom::compute(&s);
+    assert_eq!(d.trees.len(), 4);
+    let groups = d.groups();
+    let shape: Vec<(u64, u64, u64)> = groups
+        .iter()
+        .map(|g| (g.trees, g.total.node_count, g.total.retained_size))
+        .collect();
+    assert_eq!(shape, vec![(1, 2, 508), (3, 6, 100 + 101 + 102 + 3 * 8)]);
+    let rows = &groups[1].total;
+    assert_eq!(
+        rows.by_class.iter().map(|c| c.count).collect::<Vec<_>>(),
+        [3, 3]
+    );
+    assert_eq!(rows.held_through.len(), 1);
+    assert_eq!(
+        (
+            rows.held_through[0].via.as_str(),
+            rows.held_through[0].count
+        ),
+        ("Window.keptRows", 3)
+    );
+    let text = heapsight::report::text::detached(&d);
+    assert!(text.contains(" and 2 trees alike: 6 node(s)"), "{text}");
+    assert!(
+        text.contains("held through Window.keptRows (3 members)"),
+        "{text}"
+    );
+}

@@ -53,7 +53,7 @@ pub struct TreeHolder {
 }
 
 /// How many members of a detached tree have one class.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash)]
 pub struct ClassCount {
     /// Class name.
     pub class: String,
@@ -218,6 +218,53 @@ impl DetachedDom {
             other_detached_count: other,
             from_detachedness_field: g.has_detachedness(),
         }
+    }
+}
+
+/// Detached trees alike: the same root class, the same members by class and the same ways JS
+/// holds them. A list whose removed rows are kept one by one makes a thousand such trees, read
+/// better as one line than as a thousand.
+#[derive(Debug, Clone)]
+pub struct TreeGroup {
+    /// How many trees are alike.
+    pub trees: u64,
+    /// The group's first tree (the one retaining the most), with its counts and sizes summed
+    /// over the group: node and member counts, retained size and members held each way.
+    pub total: DetachedTree,
+}
+
+impl DetachedDom {
+    /// The trees in groups of alike ones, in the order of their first (largest) tree.
+    pub fn groups(&self) -> Vec<TreeGroup> {
+        type Key<'t> = (&'t str, &'t [ClassCount], Vec<&'t str>);
+        let mut index: FxHashMap<Key, usize> = FxHashMap::default();
+        let mut out: Vec<TreeGroup> = Vec::new();
+        for t in &self.trees {
+            let vias = t.held_through.iter().map(|h| h.via.as_str()).collect();
+            let key = (t.root_class.as_str(), t.by_class.as_slice(), vias);
+            match index.get(&key) {
+                Some(&i) => {
+                    out[i].trees += 1;
+                    let g = &mut out[i].total;
+                    g.node_count += t.node_count;
+                    g.retained_size += t.retained_size;
+                    for (sum, c) in g.by_class.iter_mut().zip(&t.by_class) {
+                        sum.count += c.count;
+                    }
+                    for (sum, h) in g.held_through.iter_mut().zip(&t.held_through) {
+                        sum.count += h.count;
+                    }
+                }
+                None => {
+                    index.insert(key, out.len());
+                    out.push(TreeGroup {
+                        trees: 1,
+                        total: t.clone(),
+                    });
+                }
+            }
+        }
+        out
     }
 }
 
@@ -532,7 +579,7 @@ mod tests {
             // Random guesses: most nodes point up somewhere, which makes cycles of every
             // length, with tails into them.
             let mut up: Vec<Option<usize>> = (0..n)
-                .map(|_| (next() % 5 != 0).then(|| (next() % n as u64) as usize))
+                .map(|_| (!next().is_multiple_of(5)).then(|| (next() % n as u64) as usize))
                 .collect();
             let mut want = up.clone();
             break_cycles_walking(&mut want);

@@ -215,15 +215,26 @@ pub fn detached_holders(t: &crate::analysis::detached::DetachedTree) -> String {
         .join(", ")
 }
 
-/// `heapsight detached`: the headline, then the first 20 trees with what keeps each alive.
+/// A group of alike detached trees by its first: `Detached <li> @94811 and 1199 trees alike`.
+pub fn detached_group_title(g: &crate::analysis::detached::TreeGroup) -> String {
+    let t = &g.total;
+    match g.trees {
+        1 => format!("{} @{}", t.root_class, t.root_id),
+        n => format!("{} @{} and {} trees alike", t.root_class, t.root_id, n - 1),
+    }
+}
+
+/// `heapsight detached`: the headline, then the first 20 groups of alike trees (most often one
+/// tree each) with what keeps each alive.
 pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
     let mut out = detached_headline(d);
     out.push('\n');
-    for t in d.trees.iter().take(20) {
+    let groups = d.groups();
+    for g in groups.iter().take(20) {
+        let t = &g.total;
         out.push_str(&format!(
-            "\n{} @{}: {} node(s), retained {}\n  {}\n",
-            t.root_class,
-            t.root_id,
+            "\n{}: {} node(s), retained {}\n  {}\n",
+            detached_group_title(g),
             t.node_count,
             human_bytes(t.retained_size),
             detached_members(t)
@@ -244,6 +255,13 @@ pub fn detached(d: &crate::analysis::detached::DetachedDom) -> String {
                 s.node_id
             ));
         }
+    }
+    if groups.len() > 20 {
+        let trees: u64 = groups[20..].iter().map(|g| g.trees).sum();
+        out.push_str(&format!(
+            "\n… {trees} more tree(s) in {} group(s) (use --json for all)\n",
+            groups.len() - 20
+        ));
     }
     out
 }

@@ -418,12 +418,13 @@ fn snapshot_blocks(s: &SnapshotSection) -> Vec<Block> {
             &["Tree", "Nodes", "Retained", "Members", "Held through"],
             &[false, true, true, false, false],
             s.detached
-                .trees
+                .groups()
                 .iter()
                 .take(20)
-                .map(|t| {
+                .map(|g| {
+                    let t = &g.total;
                     vec![
-                        format!("{} @{}", t.root_class, t.root_id),
+                        crate::report::text::detached_group_title(g),
                         t.node_count.to_string(),
                         human_bytes(t.retained_size),
                         crate::report::text::detached_members(t),
