@@ -516,3 +516,45 @@ fn alike_detached_trees_make_one_group() {
         "{text}"
     );
 }
+
+/// A list of removed rows kept in a closure's variable (`let lastSeenRows = []` in the module
+/// that also exports `app.run`) is named by that variable, not by the property above it; a
+/// handler's own variable holding its button says less than the handlers' list above it.
+#[test]
+fn detached_trees_are_held_through_the_nearest_named_slot() {
+    let mut h = Heap::new();
+    let root = h.node("synthetic", "", 0);
+    let window = h.node("object", "Window", 64);
+    h.edge(root, "shortcut", "1", window);
+    let app = h.node("object", "Object", 16);
+    h.edge(window, "property", "app", app);
+    let run = h.node("closure", "run", 32);
+    h.edge(app, "property", "run", run);
+    let scope = h.node("object", "system / Context", 32);
+    h.edge(run, "internal", "context", scope);
+    let rows = h.node("object", "Array", 16);
+    h.edge(scope, "context", "lastSeenRows", rows);
+    let li = h.node("native", "Detached <li>", 100);
+    h.detachedness(li, 2);
+    h.edge(rows, "element", "0", li);
+    let cache = h.node("object", "Cache", 16);
+    h.edge(window, "property", "cache", cache);
+    let handlers = h.node("object", "Array", 16);
+    h.edge(cache, "property", "handlers", handlers);
+    let handler = h.node("closure", "onClick", 32);
+    h.edge(handlers, "element", "0", handler);
+    let own = h.node("object", "system / Context", 32);
+    h.edge(handler, "internal", "context", own);
+    let button = h.node("native", "Detached <button>", 80);
+    h.detachedness(button, 2);
+    h.edge(own, "context", "button", button);
+    let s = h.analyze();
+    let d = heapsight::analysis::detached::DetachedDom::compute(&s);
+    let mut vias: Vec<&str> = d
+        .trees
+        .iter()
+        .map(|t| t.held_through[0].via.as_str())
+        .collect();
+    vias.sort();
+    assert_eq!(vias, ["Cache.handlers", "closure variable lastSeenRows"]);
+}

@@ -41,8 +41,9 @@ pub struct DetachedTree {
 /// One way JS holds members of a detached tree: edges of one kind, from holders of one class.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TreeHolder {
-    /// The nearest named property on the way, as `Class.property` (`LeakyCache.rows`), else the
-    /// holder's class and the edge (`Context.button`).
+    /// The nearest named slot on the way: a property, as `Class.property` (`LeakyCache.rows`),
+    /// or a closure's variable above the member's own slot (`closure variable lastSeenRows`);
+    /// else the holder's class and the edge (`Context.button`).
     pub via: String,
     /// Class of the objects holding members directly (`Array`, `system / Context`).
     pub holder_class: String,
@@ -480,8 +481,8 @@ fn class_counts(s: &AnalyzedSnapshot, group: &[NodeIx]) -> Vec<ClassCount> {
 }
 
 /// The ways JS holds members of a tree: edges into members from reachable JS objects outside
-/// the tree (not native, not weak), named by the nearest named property on the way from the GC
-/// roots (`LeakyCache.rows`); each way counts the members it holds once.
+/// the tree (not native, not weak), named by the nearest named slot on the way from the GC roots
+/// (see [`TreeHolder::via`]); each way counts the members it holds once.
 fn held_through(
     s: &AnalyzedSnapshot,
     paths: &mut ShownPaths,
@@ -520,12 +521,23 @@ fn held_through(
                     node_id: g.id(v),
                     left_out_before: 0,
                 });
-                // The nearest named property: its holder is the step before it (on the path,
-                // not across a left-out middle).
+                // The nearest named slot: a property (its holder is the step before it, on the
+                // path, not across a left-out middle), or a closure's variable that is not the
+                // member's own slot (a click handler's `button` says less than the handlers'
+                // list above it; a `lastSeenRows` list under `app.run` says more than `run`).
+                let last = path.len() - 1;
                 let via = (1..path.len())
                     .rev()
-                    .find(|&i| path[i].edge_type == "property" && path[i].left_out_before == 0)
-                    .map(|i| format!("{}.{}", path[i - 1].node_class, path[i].edge_name))
+                    .filter(|&i| path[i].left_out_before == 0)
+                    .find_map(|i| match path[i].edge_type.as_str() {
+                        "property" => {
+                            Some(format!("{}.{}", path[i - 1].node_class, path[i].edge_name))
+                        }
+                        "context" if i < last => {
+                            Some(format!("closure variable {}", path[i].edge_name))
+                        }
+                        _ => None,
+                    })
                     .unwrap_or_else(|| format!("{class}.{name}"));
                 match ways.iter().position(|w| w.via == via) {
                     Some(i) => i,

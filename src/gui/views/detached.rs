@@ -1,12 +1,12 @@
-//! The Detached DOM view: detached DOM trees with their size and the JS path that keeps each
-//! one alive.
+//! The Detached DOM view: detached DOM trees, alike ones in one row, with their size and the JS
+//! path that keeps each one alive.
 
 use std::sync::Arc;
 
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
-use crate::analysis::detached::DetachedDom;
+use crate::analysis::detached::{DetachedDom, TreeGroup};
 use crate::gui::format::{number_cell, size_cell};
 use crate::gui::views::{Action, View, ViewContext};
 use crate::gui::worker::BackgroundTask;
@@ -16,8 +16,8 @@ use crate::store::Document;
 /// Detached view state.
 #[derive(Default)]
 pub struct DetachedView {
-    task: Option<BackgroundTask<DetachedDom>>,
-    result: Option<DetachedDom>,
+    task: Option<BackgroundTask<(DetachedDom, Vec<TreeGroup>)>>,
+    result: Option<(DetachedDom, Vec<TreeGroup>)>,
     chosen: usize,
 }
 
@@ -27,7 +27,9 @@ impl DetachedView {
         if self.result.is_none() && self.task.is_none() {
             let s = snap.clone();
             self.task = Some(BackgroundTask::spawn(ui.ctx(), move |_| {
-                DetachedDom::compute(&s.data)
+                let d = DetachedDom::compute(&s.data);
+                let groups = d.groups();
+                (d, groups)
             }));
         }
         if let Some(t) = self.task.as_mut() {
@@ -42,14 +44,14 @@ impl DetachedView {
                 }
             }
         }
-        let Some(d) = &self.result else {
+        let Some((d, groups)) = &self.result else {
             return;
         };
         ui.label(crate::report::text::detached_headline(d));
-        if d.trees.is_empty() {
+        if groups.is_empty() {
             return;
         }
-        let mut chosen = self.chosen.min(d.trees.len() - 1);
+        let mut chosen = self.chosen.min(groups.len() - 1);
         ui.push_id("detached trees", |ui| {
             let height = ui.available_height() * 0.6;
             TableBuilder::new(ui)
@@ -58,25 +60,24 @@ impl DetachedView {
                 .column(Column::remainder().at_least(200.0).clip(true))
                 .columns(Column::auto().at_least(80.0), 2)
                 .header(20.0, |mut h| {
-                    for t in ["Tree (its topmost node)", "Nodes", "Retained"] {
+                    for t in [
+                        "Tree (its topmost node; alike trees together)",
+                        "Nodes",
+                        "Retained",
+                    ] {
                         h.col(|ui| {
                             ui.strong(t);
                         });
                     }
                 })
                 .body(|body| {
-                    body.rows(20.0, d.trees.len(), |mut row| {
+                    body.rows(20.0, groups.len(), |mut row| {
                         let i = row.index();
-                        let t = &d.trees[i];
+                        let t = &groups[i].total;
                         row.set_selected(i == chosen);
                         row.col(|ui| {
-                            if ui
-                                .selectable_label(
-                                    i == chosen,
-                                    format!("{} @{}", t.root_class, t.root_id),
-                                )
-                                .clicked()
-                            {
+                            let title = crate::report::text::detached_group_title(&groups[i]);
+                            if ui.selectable_label(i == chosen, title).clicked() {
                                 chosen = i;
                                 selection.node = Some(t.root);
                             }
@@ -87,7 +88,7 @@ impl DetachedView {
                 });
         });
         self.chosen = chosen;
-        let t = &d.trees[chosen];
+        let t = &groups[chosen].total;
         ui.separator();
         ui.label(crate::report::text::detached_members(t));
         if !t.held_through.is_empty() {
