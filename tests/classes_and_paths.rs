@@ -462,14 +462,20 @@ fn shown_paths_asked_in_any_order_equal_each_whole_path() {
     }
 }
 
-/// Removed rows kept one by one are as many detached trees, alike: one group, its counts summed;
-/// a tree of another shape or held another way is a group of its own.
-#[test]
-fn alike_detached_trees_make_one_group() {
+/// A heap of a page: the root and its `Window`.
+fn page_heap() -> (Heap, NodeIx) {
     let mut h = Heap::new();
     let root = h.node("synthetic", "", 0);
     let window = h.node("object", "Window", 64);
     h.edge(root, "shortcut", "1", window);
+    (h, window)
+}
+
+/// Removed rows kept one by one are as many detached trees, alike: one group, its counts summed;
+/// a tree of another shape or held another way is a group of its own.
+#[test]
+fn alike_detached_trees_make_one_group() {
+    let (mut h, window) = page_heap();
     let kept = h.node("object", "Array", 16);
     h.edge(window, "property", "keptRows", kept);
     let row = |h: &mut Heap, size: u64| {
@@ -522,10 +528,7 @@ fn alike_detached_trees_make_one_group() {
 /// handler's own variable holding its button says less than the handlers' list above it.
 #[test]
 fn detached_trees_are_held_through_the_nearest_named_slot() {
-    let mut h = Heap::new();
-    let root = h.node("synthetic", "", 0);
-    let window = h.node("object", "Window", 64);
-    h.edge(root, "shortcut", "1", window);
+    let (mut h, window) = page_heap();
     let app = h.node("object", "Object", 16);
     h.edge(window, "property", "app", app);
     let run = h.node("closure", "run", 32);
