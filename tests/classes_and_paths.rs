@@ -531,26 +531,31 @@ fn detached_trees_are_held_through_the_nearest_named_slot() {
     let (mut h, window) = page_heap();
     let app = h.node("object", "Object", 16);
     h.edge(window, "property", "app", app);
-    let run = h.node("closure", "run", 32);
-    h.edge(app, "property", "run", run);
-    let scope = h.node("object", "system / Context", 32);
-    h.edge(run, "internal", "context", scope);
+    // `holder --slot--> closure --context--> scope --variable--> value`.
+    let closure_variable = |h: &mut Heap, holder, kind, slot, name, variable, value| {
+        let f = h.node("closure", name, 32);
+        h.edge(holder, kind, slot, f);
+        let scope = h.node("object", "system / Context", 32);
+        h.edge(f, "internal", "context", scope);
+        h.edge(scope, "context", variable, value);
+    };
+    let detached = |h: &mut Heap, class, size| {
+        let n = h.node("native", class, size);
+        h.detachedness(n, 2);
+        n
+    };
     let rows = h.node("object", "Array", 16);
-    h.edge(scope, "context", "lastSeenRows", rows);
-    let li = h.node("native", "Detached <li>", 100);
-    h.detachedness(li, 2);
+    closure_variable(&mut h, app, "property", "run", "run", "lastSeenRows", rows);
+    let li = detached(&mut h, "Detached <li>", 100);
     h.edge(rows, "element", "0", li);
     let cache = h.node("object", "Cache", 16);
     h.edge(window, "property", "cache", cache);
     let handlers = h.node("object", "Array", 16);
     h.edge(cache, "property", "handlers", handlers);
-    let handler = h.node("closure", "onClick", 32);
-    h.edge(handlers, "element", "0", handler);
-    let own = h.node("object", "system / Context", 32);
-    h.edge(handler, "internal", "context", own);
-    let button = h.node("native", "Detached <button>", 80);
-    h.detachedness(button, 2);
-    h.edge(own, "context", "button", button);
+    let button = detached(&mut h, "Detached <button>", 80);
+    closure_variable(
+        &mut h, handlers, "element", "0", "onClick", "button", button,
+    );
     let s = h.analyze();
     let d = heapsight::analysis::detached::DetachedDom::compute(&s);
     let mut vias: Vec<&str> = d

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::detached::{path_text_in, PathText};
+use super::detached::{path_text, PathText};
 use super::retainers::ShownPaths;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
@@ -239,7 +239,7 @@ pub fn buffer_holders(s: &AnalyzedSnapshot, large: &[NodeIx], paths: bool) -> Ve
             shapes: shapes(&stores),
             pool: pool(s, &stores),
             retainer_path: if paths {
-                path_text_in(s, &mut shown, n)
+                path_text(s, &mut shown, n)
             } else {
                 Vec::new()
             },

@@ -117,13 +117,9 @@ pub struct DetachedDom {
 }
 
 /// Turn the shortest path to `n` into report steps (the middle of a long one left out).
-pub fn path_text(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<PathText> {
-    path_text_in(s, &mut ShownPaths::new(s.graph(), &s.analysis), n)
-}
-
-/// [`path_text`] for one of many nodes: `paths` keeps what the paths before found out, so
-/// paths that share a long stretch (objects under one deep list) cost their shown steps each.
-pub fn path_text_in(s: &AnalyzedSnapshot, paths: &mut ShownPaths, n: NodeIx) -> Vec<PathText> {
+/// `paths` keeps what the paths asked before found out, so the paths of a listing that share a
+/// long stretch (objects under one deep list) cost their shown steps each.
+pub fn path_text(s: &AnalyzedSnapshot, paths: &mut ShownPaths, n: NodeIx) -> Vec<PathText> {
     paths
         .shown(n)
         .map(|p| {
@@ -202,7 +198,7 @@ impl DetachedDom {
                     node_count: group.len() as u64,
                     retained_size: tree_retained_size(s, &group),
                     by_class: class_counts(s, &group),
-                    retainer_path: path_text_in(s, &mut paths, entry),
+                    retainer_path: path_text(s, &mut paths, entry),
                     held_through: held_through(s, &mut paths, &dom, &group),
                     root,
                 }
@@ -513,14 +509,8 @@ fn held_through(
             };
             let class = s.class_name(u);
             let way = *via_of.entry((class, name.clone())).or_insert_with(|| {
-                let mut path = path_text_in(s, paths, u);
-                path.push(PathText {
-                    edge_name: g.edge_label(e.index as usize),
-                    edge_type: g.edge_type_name(e.index as usize).to_string(),
-                    node_class: s.path_label(v).to_string(),
-                    node_id: g.id(v),
-                    left_out_before: 0,
-                });
+                let mut path = path_text(s, paths, u);
+                path.push(PathText::of(s, 0, &PathStep { edge: e }));
                 // The nearest named slot: a property (its holder is the step before it, on the
                 // path, not across a left-out middle), or a closure's variable that is not the
                 // member's own slot (a click handler's `button` says less than the handlers'

@@ -7,13 +7,15 @@
 //! newer ones ran out of 24 GB. Here the path to a node is its parent's plus one edge (the
 //! distance search's parent edges), so each answer is worked out from the parent's, once per
 //! node, and an object's path is only ever materialised as the steps a reader is shown (the
-//! first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`](super::retainers::SHOWN_TAIL)).
+//! first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]).
 //!
 //! Memory: one map entry (24 bytes, 25–50 with the hash table's slack) per node that holds a
 //! reported object or lies on the path to one; nothing per leaked object. The 300,000-link
 //! trio above peaks at 151 MB in all.
 
-use super::retainers::{parent_edge, shown_steps_to, PathStep, SHOWN_HEAD};
+use super::retainers::{facts_along, one_step_deeper, parent_edge, shown_steps_to, PathStep};
+#[cfg(doc)]
+use super::retainers::{RetainerPath, SHOWN_HEAD, SHOWN_TAIL};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{CONTEXT, ENGINE_CACHE_EDGES, ENGINE_CACHE_NODES};
 use crate::model::{EdgeRef, FxHashMap, HeapGraph, NodeIx, NodeKind};
@@ -136,75 +138,21 @@ impl<'a> LeakPaths<'a> {
     /// The facts of the path to `n` (the root's: nothing on it), or `None` when `n` is
     /// unreachable.
     pub fn facts(&mut self, n: NodeIx) -> Option<PathFacts> {
-        let g = self.s.graph();
-        // Up to the root or to a node already known, then back down.
-        let mut pending = Vec::new();
-        let mut x = n;
-        let mut known = loop {
-            if x == g.root() {
-                break self.root_facts();
-            }
-            if let Some(&f) = self.facts.get(&x) {
-                break f;
-            }
-            let e = self.parent_edge(x)?;
-            if pending.len() > g.node_count() {
-                return None;
-            }
-            pending.push(e);
-            x = e.from;
-        };
-        for e in pending.into_iter().rev() {
-            known = self.step(known, &e);
-            self.facts.insert(e.to, known);
-        }
-        Some(known)
-    }
-
-    fn root_facts(&self) -> PathFacts {
-        PathFacts {
-            depth: 0,
-            first_candidate: NO_NODE,
-            head: self.s.graph().root(),
-            through_engine: false,
-            program_closure: false,
-            runtime: RuntimeHolders::default(),
-        }
-    }
-
-    /// The facts after one more step, along edge `e`, from a path with facts `p`.
-    fn step(&self, p: PathFacts, e: &EdgeRef) -> PathFacts {
-        let g = self.s.graph();
-        let n = e.to;
-        let t = &self.tests;
-        let depth = p.depth + 1;
-        PathFacts {
-            depth,
-            first_candidate: if p.first_candidate == NO_NODE && (t.surviving_candidate)(n) {
-                n
-            } else {
-                p.first_candidate
-            },
-            head: if depth as usize <= SHOWN_HEAD {
-                n
-            } else {
-                p.head
-            },
-            through_engine: p.through_engine
-                || is_engine_cache_edge(g, e)
-                || g.kind(n) == NodeKind::Code
-                || ENGINE_CACHE_NODES.contains(&g.name(n)),
-            program_closure: p.program_closure || (t.program_closure)(n),
-            runtime: p
-                .runtime
-                .then(g, n, (t.in_baseline)(n), (t.runtime_closure)(n)),
-        }
+        let Self {
+            s,
+            parents,
+            facts,
+            tests,
+        } = self;
+        let root = root_facts(s.graph());
+        facts_along(s.graph(), parents, facts, n, root, |p, e| {
+            step(s, tests, p, e)
+        })
     }
 
     /// The steps of the shortest path to `last.to` that a reader is shown (all of them, or the
-    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`](super::retainers::SHOWN_TAIL)), each
-    /// with the number of steps left out just before it, as [`RetainerPath::shown`](super::retainers::RetainerPath::shown)
-    /// gives them; `holders` are the facts of the path to `last.from`. The node itself is not
+    /// first [`SHOWN_HEAD`] and the last [`SHOWN_TAIL`]), each with the number of steps left out
+    /// just before it, as [`RetainerPath::shown`] gives them; `holders` are the facts of the path to `last.from`. The node itself is not
     /// remembered: millions of leaked objects in one array cost nothing here.
     pub fn shown_path(
         &self,
@@ -213,5 +161,41 @@ impl<'a> LeakPaths<'a> {
     ) -> Option<Vec<(usize, PathStep)>> {
         let depth = holders.depth as usize + 1;
         shown_steps_to(self.s.graph(), self.parents, last.to, depth, holders.head)
+    }
+}
+
+/// The root's path facts: nothing on it.
+fn root_facts(g: &HeapGraph) -> PathFacts {
+    PathFacts {
+        depth: 0,
+        first_candidate: NO_NODE,
+        head: g.root(),
+        through_engine: false,
+        program_closure: false,
+        runtime: RuntimeHolders::default(),
+    }
+}
+
+/// The facts after one more step, along edge `e`, from a path with facts `p`.
+fn step(s: &AnalyzedSnapshot, t: &NodeTests, p: PathFacts, e: &EdgeRef) -> PathFacts {
+    let g = s.graph();
+    let n = e.to;
+    let (depth, head) = one_step_deeper(p.depth, p.head, n);
+    PathFacts {
+        depth,
+        first_candidate: if p.first_candidate == NO_NODE && (t.surviving_candidate)(n) {
+            n
+        } else {
+            p.first_candidate
+        },
+        head,
+        through_engine: p.through_engine
+            || is_engine_cache_edge(g, e)
+            || g.kind(n) == NodeKind::Code
+            || ENGINE_CACHE_NODES.contains(&g.name(n)),
+        program_closure: p.program_closure || (t.program_closure)(n),
+        runtime: p
+            .runtime
+            .then(g, n, (t.in_baseline)(n), (t.runtime_closure)(n)),
     }
 }

@@ -209,8 +209,8 @@ const RUNTIME_WORK_GROUP: usize = 4;
 /// - only the runtime's code holds it, through holders from before the baseline (rules 1 and
 ///   2 of [`is_one_time_path`]; here the last edge may be a collection entry);
 /// - it and the new objects it reaches (at most [`RUNTIME_WORK_OBJECTS`] new nodes) are all
-///   instances of the runtime's own classes (their prototype's `constructor` is a runtime closure), and
-///   every function they refer to is the runtime's: no callback of the program's.
+///   instances of the runtime's own classes (their prototype's `constructor` is a runtime
+///   closure), and every function they refer to is the runtime's: no callback of the program's.
 ///
 /// The caller also requires that its group (same path shape) has at most a few objects.
 fn is_runtime_work(
@@ -271,7 +271,8 @@ fn class_constructors(g: &HeapGraph, n: NodeIx) -> impl Iterator<Item = NodeIx> 
 /// (docs/leak-rules.md, "The embedder's interface objects")? It is when it is an API function
 /// (its code is the embedder's: a `FunctionTemplateInfo` behind its `SharedFunctionInfo`, like
 /// `window.IntersectionObserver`) or the prototype of an embedder (native) object (`Navigator
-/// (prototype)`), and no function of the program's is on its path. The caller also requires that it reaches none.
+/// (prototype)`), and no function of the program's is on its path. The caller also requires
+/// that it reaches none.
 fn is_embedder_interface(g: &HeapGraph, holders: &PathFacts, last: &PathStep) -> bool {
     let v = last.edge.to;
     let api_function = || {
@@ -645,23 +646,12 @@ fn held_elsewhere_in_replaced_slots(
 /// values: the parent's `deletions` slot is replaced by every render. Only when nothing else
 /// holds the fiber: a removed row's fiber a listener's closure still holds is a leak.
 fn is_pending_removal(g: &HeapGraph, v: NodeIx) -> bool {
-    if !is_react_fiber(g, v) {
-        return false;
-    }
-    let mut in_list = false;
-    for e in g.retainer_edges(v) {
-        if e.kind == EdgeKind::Weak {
-            continue;
-        }
-        if is_deletions_list(g, e.from) {
-            in_list = true;
-        } else if !(g.kind(e.from) == NodeKind::Array && held_only_by(g, e.from, is_deletions_list))
-        {
-            // Not the list, nor its element store (which V8 lists as a holder too).
-            return false;
-        }
-    }
-    in_list
+    // Held by the lists, or by their element stores (which V8 lists as holders too).
+    is_react_fiber(g, v)
+        && held_only_by(g, v, |g, r| {
+            is_deletions_list(g, r)
+                || (g.kind(r) == NodeKind::Array && held_only_by(g, r, is_deletions_list))
+        })
 }
 
 /// Is `list` an array held only in React fibers' `deletions` slots?
@@ -696,8 +686,9 @@ fn held_only_by(g: &HeapGraph, n: NodeIx, test: impl Fn(&HeapGraph, NodeIx) -> b
     any
 }
 
-/// Is `n` a React fiber (React 18 and 19; checked on 18.3 and 19.3)? Its fields are properties whose names minifiers keep,
-/// whatever the class is called (`FiberNode`, or `Tk` in a production build).
+/// Is `n` a React fiber (React 18 and 19; checked on 18.3 and 19.3)? Its fields are properties
+/// whose names minifiers keep, whatever the class is called (`FiberNode`, or `Tk` in a
+/// production build).
 fn is_react_fiber(g: &HeapGraph, n: NodeIx) -> bool {
     g.kind(n) == NodeKind::Object
         && g.edge_range(n).len() <= MAX_OTHER_SLOT_HOLDER_EDGES

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::buffer_holders::buffer_holders;
 pub use super::buffer_holders::{BufferHolder, BufferPool, BufferShape};
-use super::detached::{path_text_in, PathText};
+use super::detached::{path_text, PathText};
 use super::retainers::ShownPaths;
 use super::wasm_wrappers::WasmWrappers;
 use super::AnalyzedSnapshot;
@@ -310,14 +310,14 @@ fn find_wasm_memories(s: &AnalyzedSnapshot, paths: bool) -> Vec<WasmMemory> {
                     .map(|x| g.id(x)),
                 instance_path: instance
                     .filter(|_| paths)
-                    .map(|i| path_text_in(s, &mut shown, i))
+                    .map(|i| path_text(s, &mut shown, i))
                     .unwrap_or_default(),
                 id: g.id(n),
                 buffer_id: g.id(buffer),
                 bytes,
                 pages: bytes / WASM_PAGE_SIZE,
                 retainer_path: if paths {
-                    path_text_in(s, &mut shown, n)
+                    path_text(s, &mut shown, n)
                 } else {
                     Vec::new()
                 },

@@ -170,30 +170,15 @@ impl<'a> ShownPaths<'a> {
     /// The length of the shortest path to `n` and the node [`SHOWN_HEAD`] steps down it, or
     /// `None` when `n` is unreachable.
     fn depth_and_head(&mut self, n: NodeIx) -> Option<(u32, NodeIx)> {
-        let g = self.g;
-        let mut pending = Vec::new();
-        let mut x = n;
-        let (mut depth, mut head) = loop {
-            if x == g.root() {
-                break (0, x);
-            }
-            if let Some(&known) = self.known.get(&x) {
-                break known;
-            }
-            if pending.len() > g.node_count() {
-                return None;
-            }
-            pending.push(x);
-            x = parent_edge(g, self.parents, x)?.from;
-        };
-        for v in pending.into_iter().rev() {
-            depth += 1;
-            if depth as usize <= SHOWN_HEAD {
-                head = v;
-            }
-            self.known.insert(v, (depth, head));
-        }
-        Some((depth, head))
+        let root = (0, self.g.root());
+        facts_along(
+            self.g,
+            self.parents,
+            &mut self.known,
+            n,
+            root,
+            |(depth, head), e| one_step_deeper(depth, head, e.to),
+        )
     }
 
     /// The shown steps of the shortest path to `n`, each with the number left out just before
@@ -205,6 +190,55 @@ impl<'a> ShownPaths<'a> {
         }
         shown_steps_to(self.g, self.parents, n, depth as usize, head)
     }
+}
+
+/// The facts of the shortest path to `n`, worked out from the root down, each node's from its
+/// parent's and the edge between (`step`), and kept in `known`: a node's facts serve every node
+/// below it, so paths asked about one after another cost O(nodes on them) in all, whatever
+/// their depth. `root` are the root's facts; `None` when `n` is unreachable.
+pub(crate) fn facts_along<T: Copy>(
+    g: &HeapGraph,
+    parents: &[u32],
+    known: &mut FxHashMap<NodeIx, T>,
+    n: NodeIx,
+    root: T,
+    mut step: impl FnMut(T, &EdgeRef) -> T,
+) -> Option<T> {
+    // Up to the root or to a node already known, then back down.
+    let mut pending = Vec::new();
+    let mut x = n;
+    let mut facts = loop {
+        if x == g.root() {
+            break root;
+        }
+        if let Some(&f) = known.get(&x) {
+            break f;
+        }
+        if pending.len() > g.node_count() {
+            return None;
+        }
+        let e = parent_edge(g, parents, x)?;
+        pending.push(e);
+        x = e.from;
+    };
+    for e in pending.into_iter().rev() {
+        facts = step(facts, &e);
+        known.insert(e.to, facts);
+    }
+    Some(facts)
+}
+
+/// A path's length and the node [`SHOWN_HEAD`] steps down it, one step deeper, to `n`.
+pub(crate) fn one_step_deeper(depth: u32, head: NodeIx, n: NodeIx) -> (u32, NodeIx) {
+    let depth = depth + 1;
+    (
+        depth,
+        if depth as usize <= SHOWN_HEAD {
+            n
+        } else {
+            head
+        },
+    )
 }
 
 /// The shown steps of the path of `depth` steps to `to`, each with the number left out just

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::detached::{path_text_in, PathText};
+use super::detached::{path_text, PathText};
 use super::retainers::ShownPaths;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{is_engine_class_name, is_system_name, is_user_root, CLOSURE_CLASS};
@@ -220,7 +220,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             share,
             explanation: text,
             breakdown: parts,
-            path: path_text_in(s, &mut shown, v),
+            path: path_text(s, &mut shown, v),
             node: v,
         });
     }
@@ -289,7 +289,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             share: r as f64 / total as f64,
             explanation: text,
             breakdown: breakdown(s, owner, 5),
-            path: path_text_in(s, &mut shown, owner),
+            path: path_text(s, &mut shown, owner),
             node: owner,
         });
     }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::buffer_holders::nearest_holder;
-use super::detached::{path_text_in, PathText};
+use super::detached::{path_text, PathText};
 use super::retainers::ShownPaths;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
@@ -287,12 +287,10 @@ fn class_row(
                 id: g.id(h),
                 via,
                 count,
-                retainer_path: path_text_in(s, shown, h),
+                retainer_path: path_text(s, shown, h),
                 node: h,
             })
             .collect(),
-        example_path: example
-            .map(|n| path_text_in(s, shown, n))
-            .unwrap_or_default(),
+        example_path: example.map(|n| path_text(s, shown, n)).unwrap_or_default(),
     }
 }
