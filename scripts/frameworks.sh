@@ -5,8 +5,8 @@
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
 # (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page, and on a
-# React 18 and a React 19 page (scripts/react-scenario.js): clean, leaking listeners, leaking
-# rows. Right both ways means:
+# React 18 and a React 19 page (scripts/react-scenario.js) and a Vue 3 page
+# (scripts/vue-scenario.js): clean, leaking listeners, leaking rows. Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
 # usage: scripts/frameworks.sh          (run from anywhere; needs node, npm, a release build and
@@ -16,7 +16,7 @@
 #                                       Node and in a page, whose memory grew once) and
 #                                       react-clean/ (the clean React trio), gzipped, with
 #                                       DevTools' class tables
-# Prints one line per check (65) and exits 1 if any failed. About nine minutes.
+# Prints one line per check (71) and exits 1 if any failed. About nine minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -39,6 +39,9 @@ fi
 if [ ! -d "$deps/node_modules/react-dom" ]; then
   (cd "$deps" && npm install react@18 react-dom@18 >/dev/null 2>&1) ||
     { echo "cannot install React" >&2; exit 1; }
+fi
+if [ ! -d "$deps/node_modules/vue" ]; then
+  (cd "$deps" && npm install vue@3 >/dev/null 2>&1) || { echo "cannot install Vue" >&2; exit 1; }
 fi
 # React 19 in a folder of its own, put first on NODE_PATH for its runs.
 if [ ! -d "$deps/react19/node_modules/react-dom" ]; then
@@ -184,8 +187,20 @@ if [ -x "$chromium" ]; then
       done
     done
   done
+  # A Vue 3 page (scripts/vue-scenario.js), the same rows, modal and listeners.
+  for variant in clean leak leak-dom; do
+    flag=$([ $variant = clean ] || echo "--$variant")
+    for shape in trio series; do
+      want=$([ $variant = clean ] && echo 0 || echo 1)
+      dir=$out/vue3-$variant-$shape
+      NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/vue-scenario.js "$dir" "$shape" \
+        $flag >/dev/null 2>&1 ||
+        { echo "FAIL vue3 $variant $shape: the scenario failed"; failed=1; continue; }
+      gate vue3 $variant $shape "$dir" "$want"
+    done
+  done
 else
-  echo "FAIL onnx-page, react: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
+  echo "FAIL onnx-page, react, vue: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
   failed=1
 fi
 if [ "${1:-}" = samples ]; then

@@ -525,7 +525,8 @@ fn alike_detached_trees_make_one_group() {
 
 /// A list of removed rows kept in a closure's variable (`let lastSeenRows = []` in the module
 /// that also exports `app.run`) is named by that variable, not by the property above it; a
-/// handler's own variable holding its button says less than the handlers' list above it.
+/// handler's own variable holding its button says less than the handlers' list above it; a
+/// module's variable holding a tooltip, reached through the module's `show`, is named with it.
 #[test]
 fn detached_trees_are_held_through_the_nearest_named_slot() {
     let (mut h, window) = page_heap();
@@ -556,6 +557,18 @@ fn detached_trees_are_held_through_the_nearest_named_slot() {
     closure_variable(
         &mut h, handlers, "element", "0", "onClick", "button", button,
     );
+    let tooltips = h.node("object", "Object", 16);
+    h.edge(window, "property", "tooltips", tooltips);
+    let tooltip = detached(&mut h, "Detached <div>", 60);
+    closure_variable(
+        &mut h,
+        tooltips,
+        "property",
+        "show",
+        "show",
+        "currentTooltip",
+        tooltip,
+    );
     let s = h.analyze();
     let d = heapsight::analysis::detached::DetachedDom::compute(&s);
     let mut vias: Vec<&str> = d
@@ -564,5 +577,12 @@ fn detached_trees_are_held_through_the_nearest_named_slot() {
         .map(|t| t.held_through[0].via.as_str())
         .collect();
     vias.sort();
-    assert_eq!(vias, ["Cache.handlers", "closure variable lastSeenRows"]);
+    assert_eq!(
+        vias,
+        [
+            "Cache.handlers",
+            "closure variable currentTooltip (in Object.show)",
+            "closure variable lastSeenRows"
+        ]
+    );
 }

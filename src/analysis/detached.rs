@@ -511,24 +511,7 @@ fn held_through(
             let way = *via_of.entry((class, name.clone())).or_insert_with(|| {
                 let mut path = path_text(s, paths, u);
                 path.push(PathText::of(s, 0, &PathStep { edge: e }));
-                // The nearest named slot: a property (its holder is the step before it, on the
-                // path, not across a left-out middle), or a closure's variable that is not the
-                // member's own slot (a click handler's `button` says less than the handlers'
-                // list above it; a `lastSeenRows` list under `app.run` says more than `run`).
-                let last = path.len() - 1;
-                let via = (1..path.len())
-                    .rev()
-                    .filter(|&i| path[i].left_out_before == 0)
-                    .find_map(|i| match path[i].edge_type.as_str() {
-                        "property" => {
-                            Some(format!("{}.{}", path[i - 1].node_class, path[i].edge_name))
-                        }
-                        "context" if i < last => {
-                            Some(format!("closure variable {}", path[i].edge_name))
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| format!("{class}.{name}"));
+                let via = nearest_named_slot(&path).unwrap_or_else(|| format!("{class}.{name}"));
                 match ways.iter().position(|w| w.via == via) {
                     Some(i) => i,
                     None => {
@@ -551,6 +534,40 @@ fn held_through(
     ways.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.via.cmp(&y.via)));
     ways.truncate(10);
     ways
+}
+
+/// The nearest named slot on a path to a tree member (see [`TreeHolder::via`]): a property
+/// (its holder is the step before it, on the path, not across a left-out middle), or a
+/// closure's variable that is not the member's own slot (a click handler's `button` says less
+/// than the handlers' list above it; a `lastSeenRows` list under `app.run` says more than
+/// `run`). The member's own slot is named too when the property above holds the closure itself,
+/// not a list of them: a module's `let currentTooltip` reached through one of its exports reads
+/// `closure variable currentTooltip (in Object.show)`.
+fn nearest_named_slot(path: &[PathText]) -> Option<String> {
+    let last = path.len() - 1;
+    let (i, step) = (1..path.len())
+        .rev()
+        .filter(|&i| path[i].left_out_before == 0)
+        .map(|i| (i, &path[i]))
+        .find(|(i, p)| p.edge_type == "property" || (p.edge_type == "context" && *i < last))?;
+    if step.edge_type == "context" {
+        return Some(format!("closure variable {}", step.edge_name));
+    }
+    // A page's global reads `Window.lastItem`, without its URL.
+    let holder = &path[i - 1].node_class;
+    let holder = holder.split_once(" [JSGlobalObject]").map_or(holder.as_str(), |(w, _)| w);
+    let property = format!("{holder}.{}", step.edge_name);
+    let own = &path[last];
+    let through_a_list = path[i + 1..]
+        .iter()
+        .any(|p| p.edge_type == "element" || p.edge_type == "hidden" || p.left_out_before > 0);
+    Some(
+        if own.edge_type == "context" && i < last && !through_a_list {
+            format!("closure variable {} (in {property})", own.edge_name)
+        } else {
+            property
+        },
+    )
 }
 
 #[cfg(test)]
