@@ -6,7 +6,8 @@
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
 # (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page, and on a
 # React 18 and a React 19 page (scripts/react-scenario.js) and a Vue 3 page
-# (scripts/vue-scenario.js): clean, leaking listeners, leaking rows. Right both ways means:
+# (scripts/vue-scenario.js): clean, leaking listeners, leaking rows; and on a page of web
+# components and iframes (scripts/components-scenario.js). Right both ways means:
 #   leaks --fail-on-leak   exit 0 on the clean trio, 1 on the leaking one;
 #   trend --fail-on-growth exit 0 on the clean series of five, 1 on the leaking one.
 # usage: scripts/frameworks.sh          (run from anywhere; needs node, npm, a release build and
@@ -16,7 +17,7 @@
 #                                       Node and in a page, whose memory grew once) and
 #                                       react-clean/ (the clean React trio), gzipped, with
 #                                       DevTools' class tables
-# Prints one line per check (71) and exits 1 if any failed. About nine minutes.
+# Prints one line per check (77) and exits 1 if any failed. About ten minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -199,8 +200,21 @@ if [ -x "$chromium" ]; then
       gate vue3 $variant $shape "$dir" "$want"
     done
   done
+  # Web components and iframes, no library (scripts/components-scenario.js): --leak keeps the
+  # removed cards (custom elements with shadow trees), --leak-frame removed iframes' windows.
+  for variant in clean leak leak-frame; do
+    flag=$([ $variant = clean ] || echo "--$variant")
+    for shape in trio series; do
+      want=$([ $variant = clean ] && echo 0 || echo 1)
+      dir=$out/components-$variant-$shape
+      NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/components-scenario.js "$dir" \
+        "$shape" $flag >/dev/null 2>&1 ||
+        { echo "FAIL components $variant $shape: the scenario failed"; failed=1; continue; }
+      gate components $variant $shape "$dir" "$want"
+    done
+  done
 else
-  echo "FAIL onnx-page, react, vue: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
+  echo "FAIL onnx-page, react, vue, components: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
   failed=1
 fi
 if [ "${1:-}" = samples ]; then

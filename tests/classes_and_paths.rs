@@ -586,3 +586,43 @@ fn detached_trees_are_held_through_the_nearest_named_slot() {
         ]
     );
 }
+
+/// A removed iframe's window that a script keeps is a detached DOM tree topped by the window,
+/// held through the script's list only: the frame's own global object names its window
+/// `globalThis`, but lives only because the window does. The window is what the leak search
+/// counts, not the frame's globals and builtins below it.
+#[test]
+fn a_kept_frame_window_is_one_detached_tree_held_by_the_script() {
+    let (mut h, window) = page_heap();
+    let frames = h.node("object", "Array", 16);
+    h.edge(window, "property", "closedFrames", frames);
+    let frame = h.node("native", "Detached Window", 900);
+    h.detachedness(frame, 2);
+    h.edge(frames, "element", "0", frame);
+    let global = h.node("object", "Window", 4000);
+    let proxy = h.node("object", "Window", 32);
+    h.edge(frame, "internal", "proxy", proxy);
+    h.edge(proxy, "internal", "global", global);
+    h.edge(global, "property", "globalThis", frame);
+    let document = h.node("native", "Detached HTMLDocument", 3000);
+    h.detachedness(document, 2);
+    h.edge(frame, "element", "5", document);
+    h.edge(document, "element", "1", frame);
+    let body = h.node("native", "Detached <body>", 100);
+    h.detachedness(body, 2);
+    h.edge(document, "element", "2", body);
+    h.edge(body, "element", "1", document);
+    let s = h.analyze();
+    let d = heapsight::analysis::detached::DetachedDom::compute(&s);
+    assert_eq!(d.trees.len(), 1);
+    let tree = &d.trees[0];
+    assert_eq!(tree.root_class, "Detached Window");
+    assert_eq!(tree.node_count, 3);
+    let vias: Vec<(&str, u64)> = tree
+        .held_through
+        .iter()
+        .map(|w| (w.via.as_str(), w.count))
+        .collect();
+    assert_eq!(vias, [("Window.closedFrames", 1)]);
+    assert!(heapsight::analysis::leaks::is_leak_candidate(&s, tree.root));
+}

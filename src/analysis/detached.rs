@@ -175,6 +175,7 @@ impl DetachedDom {
         }
         let a = &s.analysis;
         let mut paths = ShownPaths::new(g, a);
+        let mut kept = KeptByDom::default();
         let mut members: FxHashMap<u32, Vec<NodeIx>> = FxHashMap::default();
         for v in 0..n as NodeIx {
             if dom[v as usize] {
@@ -199,7 +200,7 @@ impl DetachedDom {
                     retained_size: tree_retained_size(s, &group),
                     by_class: class_counts(s, &group),
                     retainer_path: path_text(s, &mut paths, entry),
-                    held_through: held_through(s, &mut paths, &dom, &group),
+                    held_through: held_through(s, &mut paths, &mut kept, &dom, &group),
                     root,
                 }
             })
@@ -271,9 +272,16 @@ impl DetachedDom {
 /// goes from a child up to its parent; a first child's parent is the node its siblings link to
 /// one way. Following those links up gives a forest; a root of it whose one link both ways goes
 /// to a lone node (an only child and its parent) is joined under that node unless it is a Text or
-/// Comment node, which have no children. The biggest tree left is the DOM tree's top.
+/// Comment node, which have no children. The biggest tree left is the DOM tree's top. A tree
+/// with a window in it (a removed frame's) is topped by the window.
 fn topmost(s: &AnalyzedSnapshot, dom: &[bool], group: &[NodeIx]) -> NodeIx {
     let g = s.graph();
+    // A removed frame's window holds its document, which holds the rest.
+    let is_window =
+        |v: NodeIx| crate::model::v8_rules::without_detached_prefix(g.name(v)) == "Window";
+    if let Some(&w) = group.iter().find(|&&v| is_window(v)) {
+        return w;
+    }
     let links = |v: NodeIx| {
         let mut out: Vec<NodeIx> = g
             .edge_range(v)
@@ -476,12 +484,56 @@ fn class_counts(s: &AnalyzedSnapshot, group: &[NodeIx]) -> Vec<ClassCount> {
     v
 }
 
+/// For each object asked about, the nearest detached DOM node on its dominator chain, if any:
+/// an object that a tree's member dominates lives only because the tree does (a removed frame's
+/// global object, which names its window `globalThis`). Kept across the trees of a listing, so
+/// that trees under one long chain walk it once.
+#[derive(Default)]
+struct KeptByDom {
+    memo: FxHashMap<NodeIx, Option<NodeIx>>,
+}
+
+impl KeptByDom {
+    /// The nearest detached DOM node that dominates `u` (not `u` itself).
+    fn dominating_member(
+        &mut self,
+        s: &AnalyzedSnapshot,
+        dom: &[bool],
+        u: NodeIx,
+    ) -> Option<NodeIx> {
+        let a = &s.analysis;
+        let mut walked = Vec::new();
+        let mut x = u;
+        let found = loop {
+            let d = a.dominator(x);
+            if d == x {
+                break None;
+            }
+            if dom[d as usize] {
+                break Some(d);
+            }
+            if let Some(&known) = self.memo.get(&d) {
+                break known;
+            }
+            walked.push(d);
+            x = d;
+        };
+        self.memo.insert(u, found);
+        for w in walked {
+            self.memo.insert(w, found);
+        }
+        found
+    }
+}
+
 /// The ways JS holds members of a tree: edges into members from reachable JS objects outside
-/// the tree (not native, not weak), named by the nearest named slot on the way from the GC roots
-/// (see [`TreeHolder::via`]); each way counts the members it holds once.
+/// the tree (not native, not weak, not kept alive by the tree itself: see [`KeptByDom`]), named
+/// by the nearest named slot on the way from the GC roots (see [`TreeHolder::via`]); each way
+/// counts the members it holds once.
 fn held_through(
     s: &AnalyzedSnapshot,
     paths: &mut ShownPaths,
+    kept: &mut KeptByDom,
     dom: &[bool],
     group: &[NodeIx],
 ) -> Vec<TreeHolder> {
@@ -498,6 +550,9 @@ fn held_through(
                 || e.kind == EdgeKind::Weak
                 || g.kind(u) == crate::model::NodeKind::Native
                 || a.distance(u).is_none()
+                || kept
+                    .dominating_member(s, dom, u)
+                    .is_some_and(|m| group.binary_search(&m).is_ok())
             {
                 continue;
             }
@@ -555,7 +610,9 @@ fn nearest_named_slot(path: &[PathText]) -> Option<String> {
     }
     // A page's global reads `Window.lastItem`, without its URL.
     let holder = &path[i - 1].node_class;
-    let holder = holder.split_once(" [JSGlobalObject]").map_or(holder.as_str(), |(w, _)| w);
+    let holder = holder
+        .split_once(" [JSGlobalObject]")
+        .map_or(holder.as_str(), |(w, _)| w);
     let property = format!("{holder}.{}", step.edge_name);
     let own = &path[last];
     let through_a_list = path[i + 1..]

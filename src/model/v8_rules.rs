@@ -368,6 +368,8 @@ pub fn is_detached(g: &HeapGraph, detached: &[u8], n: NodeIx) -> bool {
 /// Does this native node look like a DOM node rather than an embedder's own object? Blink
 /// names DOM nodes by tag (`<div>`) or interface (`HTMLDivElement`, `Text`, `Document…`);
 /// embedders name their own objects `Node / BindingData`, `system / …`, `v8::…`, `blink::…`.
+/// A `Window` counts too: a removed iframe's window that a script still holds is detached, and
+/// it keeps the frame's whole document and global object.
 pub fn is_dom_like(g: &HeapGraph, n: NodeIx) -> bool {
     if g.kind(n) != NodeKind::Native {
         return false;
@@ -381,7 +383,13 @@ pub fn is_dom_like(g: &HeapGraph, n: NodeIx) -> bool {
         || name.starts_with("SVG")
         || matches!(
             name,
-            "Text" | "Comment" | "CDATASection" | "DocumentFragment" | "ShadowRoot" | "Attr"
+            "Text"
+                | "Comment"
+                | "CDATASection"
+                | "DocumentFragment"
+                | "ShadowRoot"
+                | "Attr"
+                | "Window"
         )
         || name.starts_with("Document")
 }
