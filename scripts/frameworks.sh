@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The leak and growth gates on heaps made by real web frameworks: Express 4, Fastify 4 and Koa 2
 # (installed from the npm registry under target/frameworks), each clean and leaking
-# (scripts/framework-scenario.js), and on a training loop over WebAssembly memory
+# (scripts/framework-scenario.js), on a service in front of lru-cache and quick-lru
+# (scripts/cache-scenario.js), on a training loop over WebAssembly memory
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
 # (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page, and on a
@@ -17,7 +18,7 @@
 #                                       Node and in a page, whose memory grew once) and
 #                                       react-clean/ (the clean React trio), gzipped, with
 #                                       DevTools' class tables
-# Prints one line per check (77) and exits 1 if any failed. About ten minutes.
+# Prints one line per check (85) and exits 1 if any failed. About ten minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -40,6 +41,10 @@ fi
 if [ ! -d "$deps/node_modules/react-dom" ]; then
   (cd "$deps" && npm install react@18 react-dom@18 >/dev/null 2>&1) ||
     { echo "cannot install React" >&2; exit 1; }
+fi
+if [ ! -d "$deps/node_modules/quick-lru" ]; then
+  (cd "$deps" && npm install lru-cache@11 quick-lru@7 >/dev/null 2>&1) ||
+    { echo "cannot install the caches" >&2; exit 1; }
 fi
 if [ ! -d "$deps/node_modules/vue" ]; then
   (cd "$deps" && npm install vue@3 >/dev/null 2>&1) || { echo "cannot install Vue" >&2; exit 1; }
@@ -91,6 +96,21 @@ for variant in clean leak; do
     node --expose-gc scripts/training-loop-scenario.js "$dir" "$shape" $flag >/dev/null ||
       { echo "FAIL training $variant $shape: the scenario failed"; failed=1; continue; }
     gate training $variant $shape "$dir" "$want"
+  done
+done
+# A lookup service in front of lru-cache and quick-lru, full and turning over
+# (scripts/cache-scenario.js); --leak also keeps every value built in a list.
+for cache in lru-cache quick-lru; do
+  for variant in clean leak; do
+    flag=$([ $variant = leak ] && echo --leak || true)
+    want=$([ $variant = leak ] && echo 1 || echo 0)
+    for shape in trio series; do
+      dir=$out/$cache-$variant-$shape
+      NODE_PATH=$deps/node_modules node --expose-gc scripts/cache-scenario.js "$cache" "$dir" \
+        "$shape" $flag >/dev/null 2>&1 ||
+        { echo "FAIL $cache $variant $shape: the scenario failed"; failed=1; continue; }
+      gate "$cache" $variant $shape "$dir" "$want"
+    done
   done
 done
 # TensorFlow.js (scripts/tfjs-scenario.js) on its CPU and WebAssembly backends, in Node

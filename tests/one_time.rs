@@ -895,3 +895,46 @@ fn a_clean_react_page_has_no_leaks() {
     assert_eq!(r.replaced_values.iter().map(|c| c.count).sum::<u64>(), 20);
     assert_eq!(gate("react-clean").0, 0);
 }
+
+/// A generational cache (quick-lru: `#cache` fills up, becomes `#oldCache`, a new `Map`
+/// starts): both `Map`s are new since the baseline, hold new entries, and one is bigger than its
+/// slot's was. Bounded together (at most twice the entries of the baseline's two, plus 16), they
+/// and their entries are replaced values; two generations that grew past that are a leak.
+#[test]
+fn generations_of_a_bounded_cache_are_replaced_values_and_a_grown_pair_leaks() {
+    // `app.cache` and `app.oldCache`, each a `Map` whose `table` holds `entries` entries
+    // (`{value}` with a part of its own: more than the parts a replaced value may have).
+    let generations = |baseline: [usize; 2], now: [usize; 2]| {
+        program_trio(move |h, app, stage| {
+            let (counts, mut id) = if stage == Stage::Baseline {
+                (baseline, 100)
+            } else {
+                (now, 1000)
+            };
+            for (slot, entries) in ["cache", "oldCache"].into_iter().zip(counts) {
+                let map = h.node_with_id("object", "Map", id, 32);
+                let table = h.node_with_id("array", "", id + 1, 16 * entries as u64);
+                id += 2;
+                h.edge(app, "property", slot, map);
+                h.edge(map, "internal", "table", table);
+                for i in 0..entries {
+                    let entry = h.node_with_id("object", "Entry", id, 24);
+                    let part = h.node_with_id("object", "Value", id + 1, 40);
+                    id += 2;
+                    h.edge(table, "internal", &i.to_string(), entry);
+                    h.edge(entry, "property", "value", part);
+                }
+            }
+        })
+    };
+    // 5 + 20 entries where the baseline had 10 + 5: the old generation is bigger than its slot's
+    // was, the two together within twice.
+    let r = generations([10, 5], [5, 20]);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(r.leaked_count, 0);
+    assert!(groups(&r.replaced_values).contains(&("Map".into(), 2)));
+    // 5 + 50: grown past twice the baseline's 15, plus 16.
+    let r = generations([10, 5], [5, 50]);
+    assert!(!r.clusters.is_empty());
+    assert!(r.replaced_values.iter().all(|c| c.count < 50));
+}

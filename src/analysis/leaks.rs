@@ -482,7 +482,8 @@ fn id_index(s: &AnalyzedSnapshot) -> FxHashMap<u32, NodeIx> {
 ///
 /// The caller also requires that at most [`REPLACED_VALUE_PARTS`] new objects are reported
 /// under it (a replaced head of a linked list, a new state object holding new items stay
-/// leaks).
+/// leaks). A generation of a generational cache ([`is_cache_generation`]) is excused from the
+/// size and parts limits, and so are the entries of a new one.
 fn is_replaced_value(
     final_: &AnalyzedSnapshot,
     last: &PathStep,
@@ -513,7 +514,16 @@ fn is_replaced_value(
             .all(|r| r == holder || is_running_code_slot(g, r));
     }
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
-        return false;
+        // An entry of a new generation of a generational cache (quick-lru's entries move to the
+        // new `#cache` when looked up): bounded with its cache.
+        return is_entry_edge(g, e)
+            && g.retainer_count(v) <= 2
+            && collections
+                .entry(holder)
+                .or_insert_with(|| {
+                    in_cache_generation(final_, baseline, base_index, holder).then_some(u64::MAX)
+                })
+                .is_some();
     };
     // A value something else holds too (the growing array a `last` slot also points into) is
     // not merely the slot's. No edge list is searched here: the holder may be a collection of
@@ -556,8 +566,10 @@ fn is_replaced_value(
     let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
     if !is_entry_edge(g, e) {
         // A named slot: the same slot held another object at the baseline.
-        return replaced_slot_limit(final_, baseline, old_holder, e, v)
-            .is_some_and(|limit| final_.analysis.retained_size(v) <= limit);
+        return replaced_slot_limit(final_, baseline, old_holder, e, v).is_some_and(|limit| {
+            final_.analysis.retained_size(v) <= limit
+                || is_cache_generation(final_, baseline, old_holder, last)
+        });
     }
     // An entry of a collection: the collection holds no more objects than at the baseline, so
     // its entries were replaced, not added. Worked out once per collection.
@@ -573,6 +585,110 @@ fn is_replaced_value(
             .then(|| before.iter().map(|&o| size_limit(o)).max().unwrap_or(0))
     });
     limit.is_some_and(|limit| final_.analysis.retained_size(v) <= limit)
+}
+
+/// Is the collection `last` leads to (a named slot of an old object, `old_holder` in the
+/// baseline) one generation of a generational cache? quick-lru keeps two `Map`s, `#cache` and
+/// `#oldCache`: when `#cache` is full it becomes `#oldCache`, the old one is dropped and a new
+/// `Map` starts. So at any snapshot both may be new, with hundreds of new entries, and one may
+/// be bigger than that slot's `Map` was at the baseline; what is bounded is the two together.
+/// It is one when its holder has 2 to 4 named slots holding collections of its class (entries
+/// directly, or in a `table` as a `Map`'s and a `Set`'s), had the same slots at the baseline
+/// holding collections of that class too, and holds at most twice as many entries in them as
+/// then, plus 16: a leak into one generation that the other's shrinking hides would have to
+/// stay within that.
+fn is_cache_generation(
+    final_: &AnalyzedSnapshot,
+    baseline: &AnalyzedSnapshot,
+    old_holder: NodeIx,
+    last: &PathStep,
+) -> bool {
+    // The named slots of `h` holding collections of `class`: (slot name, entries).
+    fn generations(s: &AnalyzedSnapshot, h: NodeIx, class: &str) -> Option<Vec<(String, usize)>> {
+        let g = s.graph();
+        if g.edge_range(h).len() > MAX_OTHER_SLOT_HOLDER_EDGES {
+            return None;
+        }
+        let mut out: Vec<(String, usize)> = g
+            .edges(h)
+            .filter(|x| {
+                !matches!(x.kind, EdgeKind::Weak | EdgeKind::Shortcut)
+                    && !is_entry_edge(g, x.index as usize)
+                    && s.class_name(x.to) == class
+            })
+            .map(|x| (g.edge_label(x.index as usize), collection_entries(g, x.to)))
+            .collect();
+        out.sort();
+        Some(out)
+    }
+    let v = last.edge.to;
+    let g = final_.graph();
+    if collection_entries(g, v) == 0 {
+        return false;
+    }
+    let class = final_.class_name(v);
+    let (Some(now), Some(before)) = (
+        generations(final_, last.edge.from, class),
+        generations(baseline, old_holder, class),
+    ) else {
+        return false;
+    };
+    let names = |x: &[(String, usize)]| x.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let total = |x: &[(String, usize)]| x.iter().map(|(_, n)| n).sum::<usize>();
+    (2..=4).contains(&now.len())
+        && names(&now) == names(&before)
+        && total(&before) > 0
+        && total(&now) <= 2 * total(&before) + 16
+}
+
+/// Is `holder` (new since the baseline) a generation of a generational cache
+/// ([`is_cache_generation`]) that an old object holds in a named slot, or that collection's
+/// `table`?
+fn in_cache_generation(
+    final_: &AnalyzedSnapshot,
+    baseline: &AnalyzedSnapshot,
+    base_index: &FxHashMap<u32, NodeIx>,
+    holder: NodeIx,
+) -> bool {
+    let g = final_.graph();
+    // The edges into `x`, if it has few holders, none of them big.
+    let into = |x: NodeIx| -> Vec<EdgeRef> {
+        if g.retainer_count(x) > MAX_OTHER_SLOT_HOLDERS
+            || g.retainer_nodes(x)
+                .any(|r| g.edge_range(r).len() > MAX_OTHER_SLOT_HOLDER_EDGES)
+        {
+            return Vec::new();
+        }
+        g.retainer_edges(x)
+    };
+    let tables_of = into(holder)
+        .into_iter()
+        .filter(|e| e.kind == EdgeKind::Internal && edge_name(g, e) == Some("table"))
+        .map(|e| e.from);
+    std::iter::once(holder).chain(tables_of).any(|c| {
+        into(c).into_iter().any(|edge| {
+            !matches!(edge.kind, EdgeKind::Weak | EdgeKind::Shortcut)
+                && !is_entry_edge(g, edge.index as usize)
+                && base_index.get(&g.id(edge.from)).is_some_and(|&old| {
+                    is_cache_generation(final_, baseline, old, &PathStep { edge })
+                })
+        })
+    })
+}
+
+/// How many entries the collection `x` holds: its elements, or a `Map`'s or `Set`'s in its
+/// `table` (0 for an object that is not a collection).
+fn collection_entries(g: &HeapGraph, x: NodeIx) -> usize {
+    let entries = |y: NodeIx| {
+        g.edges(y)
+            .filter(|e| is_entry_edge(g, e.index as usize))
+            .count()
+    };
+    entries(x)
+        + g.edges(x)
+            .filter(|e| e.kind == EdgeKind::Internal && edge_name(g, e) == Some("table"))
+            .map(|e| entries(e.to))
+            .sum::<usize>()
 }
 
 /// The most a value may retain in named slot `e` (into `v`) of a holder that existed at the
@@ -990,12 +1106,22 @@ impl LeakReport {
             }
         });
         for f in maybe_replaced {
-            // Its own parts (a request's body) may hang under it; a list of new objects may not.
-            let group = if reached.get(&f.v).map_or(0, |r| r.0) > REPLACED_VALUE_PARTS {
-                &mut clusters
-            } else {
-                &mut replaced
+            // Its own parts (a request's body) may hang under it; a list of new objects may not,
+            // unless it is a generation of a bounded cache.
+            let generation = || {
+                f.steps.last().is_some_and(|(_, last)| {
+                    !is_entry_edge(g, last.edge.index as usize)
+                        && base_ids
+                            .get(&g.id(last.edge.from))
+                            .is_some_and(|&old| is_cache_generation(final_, baseline, old, last))
+                })
             };
+            let group =
+                if reached.get(&f.v).map_or(0, |r| r.0) > REPLACED_VALUE_PARTS && !generation() {
+                    &mut clusters
+                } else {
+                    &mut replaced
+                };
             add(group, f);
         }
         for c in clusters
