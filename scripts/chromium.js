@@ -1,7 +1,8 @@
 // Debian's Chromium for the scripts that make heap snapshots of real pages: launched headless
 // through puppeteer-core (never a downloaded browser), and a heap snapshot taken over the
 // DevTools protocol, and a scenario's snapshots of a page served from 127.0.0.1. Used by
-// make-browser-snapshot.js, onnx-scenario.js and tfjs-scenario.js.
+// make-browser-snapshot.js, onnx-scenario.js, tfjs-scenario.js and the UI scenarios (react-,
+// vue- and components-scenario.js).
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -80,4 +81,28 @@ async function snapshotsOfPage({ serve, setup, setupArg, name, steps, out }) {
   }
 }
 
-module.exports = { launch, snapshotText, snapshotsOfPage };
+// A UI scenario's command line and run, the same for react-scenario.js, vue-scenario.js and
+// components-scenario.js: `node SCRIPT OUT_DIR trio|series [FLAG]`, FLAG one of `flags`
+// (`--leak-dom` reaches `setup` as `leakDom: true`); snapshots 20 units of work apart, with one
+// unit between target and final (memlab's "back" action), so that the rows the target shows
+// are no longer shown at the final. The app is `window.app` once `setup` has run.
+function runUiScenario({ script, flags, serve, setup }) {
+  const [out, shape] = process.argv.slice(2);
+  const camel = (f) => f.slice(2).replace(/-(.)/g, (_, c) => c.toUpperCase());
+  const opts = Object.fromEntries(flags.map((f) => [camel(f), process.argv.includes(f)]));
+  if (!out || !['trio', 'series'].includes(shape)) {
+    process.stderr.write(`usage: node ${script} OUT_DIR trio|series [${flags.join('|')}]\n`);
+    process.exit(2);
+  }
+  fs.mkdirSync(out, { recursive: true });
+  snapshotsOfPage({
+    serve,
+    setup,
+    setupArg: opts,
+    name: 'app',
+    steps: { shape, warmup: 20, grow: false, revert: 1 },
+    out,
+  }).then(() => process.exit(0), (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+}
+
+module.exports = { launch, snapshotText, snapshotsOfPage, runUiScenario };

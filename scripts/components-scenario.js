@@ -16,15 +16,7 @@
 //          node scripts/components-scenario.js OUT_DIR trio|series [--leak|--leak-frame]
 // Needs puppeteer-core and Debian's chromium (or $CHROMIUM); scripts/frameworks.sh installs it.
 'use strict';
-const fs = require('fs');
-const { snapshotsOfPage } = require('./chromium');
-
-const [out, shape] = process.argv.slice(2);
-const opts = { leak: process.argv.includes('--leak'), leakFrame: process.argv.includes('--leak-frame') };
-if (!out || !['trio', 'series'].includes(shape)) {
-  process.stderr.write('usage: node components-scenario.js OUT_DIR trio|series [--leak|--leak-frame]\n');
-  process.exit(2);
-}
+const { runUiScenario } = require('./chromium');
 
 // Runs in the page: the app, and what the driver calls between snapshots.
 function makeApp(o) {
@@ -88,12 +80,9 @@ const serve = (url) => {
   return null;
 };
 
-fs.mkdirSync(out, { recursive: true });
-snapshotsOfPage({
+runUiScenario({
+  script: 'components-scenario.js',
+  flags: ['--leak', '--leak-frame'],
   serve,
   setup: (o) => { window.app = window.makeApp(o); },
-  setupArg: opts,
-  name: 'app',
-  steps: { shape, warmup: 20, grow: false, revert: 1 },
-  out,
-}).then(() => process.exit(0), (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+});

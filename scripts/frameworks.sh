@@ -81,6 +81,24 @@ gate() { # NAME VARIANT SHAPE DIR WANT
     "$(head -1 "$4.txt" | cut -c1-110)"
 }
 
+# The gates on a UI scenario in a Chromium page (react-, vue- or components-scenario.js), its
+# modules from MODULES (a NODE_PATH), for each VARIANT: clean passes both, the others trip both.
+page_gates() { # NAME SCRIPT MODULES VARIANT…
+  local name=$1 script=$2 modules=$3 variant flag shape want dir
+  shift 3
+  for variant in "$@"; do
+    flag=$([ "$variant" = clean ] || echo "--$variant")
+    want=$([ "$variant" = clean ] && echo 0 || echo 1)
+    for shape in trio series; do
+      dir=$out/$name-$variant-$shape
+      NODE_PATH=$modules CHROMIUM=$chromium node "scripts/$script" "$dir" "$shape" $flag \
+        >/dev/null 2>&1 ||
+        { echo "FAIL $name $variant $shape: the scenario failed"; failed=1; continue; }
+      gate "$name" "$variant" $shape "$dir" "$want"
+    done
+  done
+}
+
 for variant in clean leak; do
   flag=$([ $variant = leak ] && echo --leak || true)
   want=$([ $variant = leak ] && echo 1 || echo 0)
@@ -193,46 +211,14 @@ if [ -x "$chromium" ]; then
   done
   # A React page (scripts/react-scenario.js), React 18 and 19: rows rendered afresh every unit
   # of work; --leak never unsubscribes the rows' listeners, --leak-dom keeps every row's <li>.
-  for react in 18 19; do
-    modules=$deps/node_modules
-    [ $react = 19 ] && modules=$deps/react19/node_modules:$modules
-    for variant in clean leak leak-dom; do
-      flag=$([ $variant = clean ] || echo "--$variant")
-      for shape in trio series; do
-        want=$([ $variant = clean ] && echo 0 || echo 1)
-        dir=$out/react$react-$variant-$shape
-        NODE_PATH=$modules CHROMIUM=$chromium node scripts/react-scenario.js "$dir" "$shape" \
-          $flag >/dev/null 2>&1 ||
-          { echo "FAIL react$react $variant $shape: the scenario failed"; failed=1; continue; }
-        gate react$react $variant $shape "$dir" "$want"
-      done
-    done
-  done
+  page_gates react18 react-scenario.js "$deps/node_modules" clean leak leak-dom
+  page_gates react19 react-scenario.js "$deps/react19/node_modules:$deps/node_modules" \
+    clean leak leak-dom
   # A Vue 3 page (scripts/vue-scenario.js), the same rows, modal and listeners.
-  for variant in clean leak leak-dom; do
-    flag=$([ $variant = clean ] || echo "--$variant")
-    for shape in trio series; do
-      want=$([ $variant = clean ] && echo 0 || echo 1)
-      dir=$out/vue3-$variant-$shape
-      NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/vue-scenario.js "$dir" "$shape" \
-        $flag >/dev/null 2>&1 ||
-        { echo "FAIL vue3 $variant $shape: the scenario failed"; failed=1; continue; }
-      gate vue3 $variant $shape "$dir" "$want"
-    done
-  done
+  page_gates vue3 vue-scenario.js "$deps/node_modules" clean leak leak-dom
   # Web components and iframes, no library (scripts/components-scenario.js): --leak keeps the
   # removed cards (custom elements with shadow trees), --leak-frame removed iframes' windows.
-  for variant in clean leak leak-frame; do
-    flag=$([ $variant = clean ] || echo "--$variant")
-    for shape in trio series; do
-      want=$([ $variant = clean ] && echo 0 || echo 1)
-      dir=$out/components-$variant-$shape
-      NODE_PATH=$deps/node_modules CHROMIUM=$chromium node scripts/components-scenario.js "$dir" \
-        "$shape" $flag >/dev/null 2>&1 ||
-        { echo "FAIL components $variant $shape: the scenario failed"; failed=1; continue; }
-      gate components $variant $shape "$dir" "$want"
-    done
-  done
+  page_gates components components-scenario.js "$deps/node_modules" clean leak leak-frame
 else
   echo "FAIL onnx-page, react, vue, components: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)"
   failed=1

@@ -21,14 +21,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { snapshotsOfPage } = require('./chromium');
-
-const [out, shape] = process.argv.slice(2);
-const opts = { leak: process.argv.includes('--leak'), leakDom: process.argv.includes('--leak-dom') };
-if (!out || !['trio', 'series'].includes(shape)) {
-  process.stderr.write('usage: node react-scenario.js OUT_DIR trio|series [--leak|--leak-dom]\n');
-  process.exit(2);
-}
+const { runUiScenario } = require('./chromium');
 
 // Runs in the page: the app, and what the driver calls between snapshots.
 function makeApp(React, ReactDOM, o) {
@@ -119,12 +112,9 @@ const serve = (url) => {
     : `window.define(${JSON.stringify(name)}, function (module, exports, require) {\n${body}\n});\n`];
 };
 
-fs.mkdirSync(out, { recursive: true });
-snapshotsOfPage({
+runUiScenario({
+  script: 'react-scenario.js',
+  flags: ['--leak', '--leak-dom'],
   serve,
   setup: (o) => { window.app = window.makeApp(window.React, window.ReactDOM, o); },
-  setupArg: opts,
-  name: 'app',
-  steps: { shape, warmup: 20, grow: false, revert: 1 },
-  out,
-}).then(() => process.exit(0), (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+});

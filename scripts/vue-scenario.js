@@ -15,21 +15,14 @@
 // step1…step5), 20 units of work apart; in the trio, one more unit between target and final
 // (memlab's "back" action).
 //
-// usage: NODE_PATH=target/frameworks/vue3/node_modules \
+// usage: NODE_PATH=target/frameworks/node_modules \
 //          node scripts/vue-scenario.js OUT_DIR trio|series [--leak|--leak-dom]
 // Needs vue 3 (its global build is served from 127.0.0.1 with the page), puppeteer-core and
 // Debian's chromium (or $CHROMIUM); scripts/frameworks.sh installs them.
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { snapshotsOfPage } = require('./chromium');
-
-const [out, shape] = process.argv.slice(2);
-const opts = { leak: process.argv.includes('--leak'), leakDom: process.argv.includes('--leak-dom') };
-if (!out || !['trio', 'series'].includes(shape)) {
-  process.stderr.write('usage: node vue-scenario.js OUT_DIR trio|series [--leak|--leak-dom]\n');
-  process.exit(2);
-}
+const { runUiScenario } = require('./chromium');
 
 // Runs in the page: the app, and what the driver calls between snapshots.
 function makeApp(Vue, o) {
@@ -111,12 +104,9 @@ const serve = (url) => {
   return null;
 };
 
-fs.mkdirSync(out, { recursive: true });
-snapshotsOfPage({
+runUiScenario({
+  script: 'vue-scenario.js',
+  flags: ['--leak', '--leak-dom'],
   serve,
   setup: (o) => { window.app = window.makeApp(window.Vue, o); },
-  setupArg: opts,
-  name: 'app',
-  steps: { shape, warmup: 20, grow: false, revert: 1 },
-  out,
-}).then(() => process.exit(0), (e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+});

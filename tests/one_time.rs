@@ -938,3 +938,26 @@ fn generations_of_a_bounded_cache_are_replaced_values_and_a_grown_pair_leaks() {
     assert!(!r.clusters.is_empty());
     assert!(r.replaced_values.iter().all(|c| c.count < 50));
 }
+
+/// A shared WebAssembly memory that grew has a new `SharedArrayBuffer` in its buffer slot, and
+/// the program's views of it (ten, in named slots overwritten since) hold it too: the memory's
+/// current buffer, a replaced value (the growth is listed apart), not a leak.
+#[test]
+fn the_new_buffer_of_a_grown_memory_is_a_replaced_value() {
+    let r = program_trio(|h, app, stage| {
+        let id = if stage == Stage::Baseline { 100 } else { 200 };
+        let memory = h.node_with_id("object", "Memory", 50, 104);
+        h.edge(app, "property", "memory", memory);
+        let buffer = h.node_with_id("object", "SharedArrayBuffer", id, 96);
+        h.edge(memory, "hidden", "2", buffer);
+        let module = h.node_with_id("object", "Module", 60, 64);
+        h.edge(app, "property", "module", module);
+        for i in 0..10 {
+            let view = h.node_with_id("object", "Int8Array", id + 1 + i, 64);
+            h.edge(module, "property", &format!("HEAP{i}"), view);
+            h.edge(view, "internal", "buffer", buffer);
+        }
+    });
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert!(groups(&r.replaced_values).contains(&("SharedArrayBuffer".into(), 1)));
+}

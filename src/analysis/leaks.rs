@@ -22,7 +22,8 @@ use super::retainers::PathStep;
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     closure_script, edge_name, is_detached, is_dom_like, is_runtime_closure,
-    is_runtime_script_name, is_system_name, script_url, PROTO_EDGE, STACK_ROOTS,
+    is_runtime_script_name, is_system_name, script_url, wasm_memory_buffer, PROTO_EDGE,
+    STACK_ROOTS,
 };
 use crate::model::{EdgeKind, EdgeRef, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind};
 
@@ -513,6 +514,12 @@ fn is_replaced_value(
             .essential_retainer_nodes(v)
             .all(|r| r == holder || is_running_code_slot(g, r));
     }
+    if wasm_memory_buffer(g, holder) == Some(v) && base_index.contains_key(&g.id(holder)) {
+        // The buffer a WebAssembly memory that existed at the baseline has now: growing it
+        // replaces it (a shared memory's, held by a hidden index, too). The growth is listed
+        // apart (`wasm_growth`), and what leaks inside the memory has no objects to count.
+        return true;
+    }
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
         // An entry of a new generation of a generational cache (quick-lru's entries move to the
         // new `#cache` when looked up): bounded with its cache.
@@ -642,8 +649,8 @@ fn is_cache_generation(
 }
 
 /// Is `holder` (new since the baseline) a generation of a generational cache
-/// ([`is_cache_generation`]) that an old object holds in a named slot, or that collection's
-/// `table`?
+/// ([`is_cache_generation`]) that an old object holds in a named slot, or the `table` of such a
+/// collection, itself new?
 fn in_cache_generation(
     final_: &AnalyzedSnapshot,
     baseline: &AnalyzedSnapshot,
@@ -665,14 +672,17 @@ fn in_cache_generation(
         .into_iter()
         .filter(|e| e.kind == EdgeKind::Internal && edge_name(g, e) == Some("table"))
         .map(|e| e.from);
+    // A new generation: a collection new since the baseline (an old `Map` with a new table
+    // has grown; it is not a generation).
     std::iter::once(holder).chain(tables_of).any(|c| {
-        into(c).into_iter().any(|edge| {
-            !matches!(edge.kind, EdgeKind::Weak | EdgeKind::Shortcut)
-                && !is_entry_edge(g, edge.index as usize)
-                && base_index.get(&g.id(edge.from)).is_some_and(|&old| {
-                    is_cache_generation(final_, baseline, old, &PathStep { edge })
-                })
-        })
+        !base_index.contains_key(&g.id(c))
+            && into(c).into_iter().any(|edge| {
+                !matches!(edge.kind, EdgeKind::Weak | EdgeKind::Shortcut)
+                    && !is_entry_edge(g, edge.index as usize)
+                    && base_index.get(&g.id(edge.from)).is_some_and(|&old| {
+                        is_cache_generation(final_, baseline, old, &PathStep { edge })
+                    })
+            })
     })
 }
 
