@@ -81,12 +81,32 @@ async function snapshotsOfPage({ serve, setup, setupArg, name, steps, out }) {
   }
 }
 
+// Runs in the page: an event bus that a UI scenario's rows listen to (`on` returns the
+// unsubscribe).
+function makeBus() {
+  return {
+    listeners: [],
+    on(f) {
+      this.listeners.push(f);
+      return () => {
+        const i = this.listeners.indexOf(f);
+        if (i >= 0) this.listeners.splice(i, 1);
+      };
+    },
+    emit(x) { for (const f of this.listeners.slice()) f(x); },
+  };
+}
+
 // A UI scenario's command line and run, the same for react-scenario.js, vue-scenario.js and
 // components-scenario.js: `node SCRIPT OUT_DIR trio|series [FLAG]`, FLAG one of `flags`
 // (`--leak-dom` reaches `setup` as `leakDom: true`); snapshots 20 units of work apart, with one
 // unit between target and final (memlab's "back" action), so that the rows the target shows
-// are no longer shown at the final. The app is `window.app` once `setup` has run.
-function runUiScenario({ script, flags, serve, setup }) {
+// are no longer shown at the final. `/app.js` serves `makeApp` (and `makeBus`, above) as
+// globals for the page to load; `serve` gives the page's other files. The app is `window.app`
+// once `setup` has run.
+function runUiScenario({ script, flags, makeApp, serve: serveFiles, setup }) {
+  const app = `window.makeBus = ${makeBus.toString()};\nwindow.makeApp = ${makeApp.toString()};\n`;
+  const serve = (url) => (url === '/app.js' ? ['text/javascript', app] : serveFiles(url));
   const [out, shape] = process.argv.slice(2);
   const camel = (f) => f.slice(2).replace(/-(.)/g, (_, c) => c.toUpperCase());
   const opts = Object.fromEntries(flags.map((f) => [camel(f), process.argv.includes(f)]));

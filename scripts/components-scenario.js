@@ -76,11 +76,11 @@ const frame = '<!doctype html><html><head><title>frame</title></head><body><ul>'
 const serve = (url) => {
   if (url === '/') return ['text/html', page];
   if (url === '/frame.html') return ['text/html', frame];
-  if (url === '/app.js') return ['text/javascript', `window.makeApp = ${makeApp.toString()};\n`];
   return null;
 };
 
 runUiScenario({
+  makeApp,
   script: 'components-scenario.js',
   flags: ['--leak', '--leak-frame'],
   serve,

@@ -26,17 +26,7 @@ const { runUiScenario } = require('./chromium');
 // Runs in the page: the app, and what the driver calls between snapshots.
 function makeApp(React, ReactDOM, o) {
   const h = React.createElement;
-  const bus = {
-    listeners: [],
-    on(f) {
-      this.listeners.push(f);
-      return () => {
-        const i = this.listeners.indexOf(f);
-        if (i >= 0) this.listeners.splice(i, 1);
-      };
-    },
-    emit(x) { for (const f of this.listeners.slice()) f(x); },
-  };
+  const bus = window.makeBus();
   const lastSeenRows = [];
   function Row({ item }) {
     const [hits, setHits] = React.useState(0);
@@ -103,7 +93,6 @@ const page = '<!doctype html><html><head><meta charset="utf-8"><title>heapsight 
   + `${globals}<script src="/app.js"></script></body></html>`;
 const serve = (url) => {
   if (url === '/') return ['text/html', page];
-  if (url === '/app.js') return ['text/javascript', `window.makeApp = ${makeApp.toString()};\n`];
   const i = modules.findIndex((_, k) => script(k) === url);
   if (i < 0) return null;
   const [name, file] = modules[i];
@@ -113,6 +102,7 @@ const serve = (url) => {
 };
 
 runUiScenario({
+  makeApp,
   script: 'react-scenario.js',
   flags: ['--leak', '--leak-dom'],
   serve,

@@ -27,17 +27,7 @@ const { runUiScenario } = require('./chromium');
 // Runs in the page: the app, and what the driver calls between snapshots.
 function makeApp(Vue, o) {
   const { h } = Vue;
-  const bus = {
-    listeners: [],
-    on(f) {
-      this.listeners.push(f);
-      return () => {
-        const i = this.listeners.indexOf(f);
-        if (i >= 0) this.listeners.splice(i, 1);
-      };
-    },
-    emit(x) { for (const f of this.listeners.slice()) f(x); },
-  };
+  const bus = window.makeBus();
   const lastSeenRows = [];
   const Row = {
     props: ['item'],
@@ -100,11 +90,11 @@ const page = '<!doctype html><html><head><meta charset="utf-8"><title>heapsight 
 const serve = (url) => {
   if (url === '/') return ['text/html', page];
   if (url === '/vue.js') return ['text/javascript', fs.readFileSync(vue, 'utf8')];
-  if (url === '/app.js') return ['text/javascript', `window.makeApp = ${makeApp.toString()};\n`];
   return null;
 };
 
 runUiScenario({
+  makeApp,
   script: 'vue-scenario.js',
   flags: ['--leak', '--leak-dom'],
   serve,
