@@ -463,6 +463,13 @@ fn shown_paths_asked_in_any_order_equal_each_whole_path() {
 }
 
 /// A heap of a page: the root and its `Window`.
+/// A native node of `class` that Blink marked detached.
+fn detached(h: &mut Heap, class: &str, size: u64) -> NodeIx {
+    let n = h.node("native", class, size);
+    h.detachedness(n, 2);
+    n
+}
+
 fn page_heap() -> (Heap, NodeIx) {
     let mut h = Heap::new();
     let root = h.node("synthetic", "", 0);
@@ -540,11 +547,6 @@ fn detached_trees_are_held_through_the_nearest_named_slot() {
         h.edge(f, "internal", "context", scope);
         h.edge(scope, "context", variable, value);
     };
-    let detached = |h: &mut Heap, class, size| {
-        let n = h.node("native", class, size);
-        h.detachedness(n, 2);
-        n
-    };
     let rows = h.node("object", "Array", 16);
     closure_variable(&mut h, app, "property", "run", "run", "lastSeenRows", rows);
     let li = detached(&mut h, "Detached <li>", 100);
@@ -596,20 +598,17 @@ fn a_kept_frame_window_is_one_detached_tree_held_by_the_script() {
     let (mut h, window) = page_heap();
     let frames = h.node("object", "Array", 16);
     h.edge(window, "property", "closedFrames", frames);
-    let frame = h.node("native", "Detached Window", 900);
-    h.detachedness(frame, 2);
+    let frame = detached(&mut h, "Detached Window", 900);
     h.edge(frames, "element", "0", frame);
     let global = h.node("object", "Window", 4000);
     let proxy = h.node("object", "Window", 32);
     h.edge(frame, "internal", "proxy", proxy);
     h.edge(proxy, "internal", "global", global);
     h.edge(global, "property", "globalThis", frame);
-    let document = h.node("native", "Detached HTMLDocument", 3000);
-    h.detachedness(document, 2);
+    let document = detached(&mut h, "Detached HTMLDocument", 3000);
     h.edge(frame, "element", "5", document);
     h.edge(document, "element", "1", frame);
-    let body = h.node("native", "Detached <body>", 100);
-    h.detachedness(body, 2);
+    let body = detached(&mut h, "Detached <body>", 100);
     h.edge(document, "element", "2", body);
     h.edge(body, "element", "1", document);
     let s = h.analyze();
