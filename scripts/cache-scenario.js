@@ -7,6 +7,12 @@
 //                length, overwritten in place
 //   quick-lru    quick-lru 7 (`maxSize: 1000`): two Maps; when the new one is full it becomes
 //                the old one and a fresh Map starts
+//   hashlru      hashlru 2 (`max 1000`): the same two generations, as null-prototype objects in
+//                the closure's variables `cache` and `_cache`
+//   tiny-lru     tiny-lru 11 (`max 1000`): a null-prototype object of linked entries; the oldest
+//                entry is unlinked and deleted when a new one comes in
+//   mnemonist    mnemonist 0.40 `LRUCache` (capacity 1000): a Map to slots, and key and value
+//                arrays with typed-array links, overwritten in place
 // Each unit of work is 100 lookups of keys drawn from 3,000 (deterministic); a miss builds the
 // value (an object with a 20-element list and a 200-character string) and stores it.
 //   --leak       every value built is also pushed to a module-level "audit" array
@@ -15,7 +21,7 @@
 // step1…step5), 20 units of work apart; in the trio, one more unit between target and final.
 //
 // usage: NODE_PATH=target/frameworks/node_modules \
-//          node --expose-gc scripts/cache-scenario.js lru-cache|quick-lru OUT_DIR trio|series \
+//          node --expose-gc scripts/cache-scenario.js KIND OUT_DIR trio|series \
 //          [--leak] [--seed N]
 'use strict';
 const fs = require('fs');
@@ -24,10 +30,11 @@ const v8 = require('v8');
 const xorshift = require('./xorshift');
 const { takeSnapshots } = require('./scenario-steps');
 
+const kinds = ['lru-cache', 'quick-lru', 'hashlru', 'tiny-lru', 'mnemonist'];
 const [kind, out, shape] = process.argv.slice(2);
 const leak = process.argv.includes('--leak');
-if (!['lru-cache', 'quick-lru'].includes(kind) || !out || !['trio', 'series'].includes(shape)) {
-  process.stderr.write('usage: cache-scenario.js lru-cache|quick-lru OUT_DIR trio|series [--leak]\n');
+if (!kinds.includes(kind) || !out || !['trio', 'series'].includes(shape)) {
+  process.stderr.write(`usage: cache-scenario.js ${kinds.join('|')} OUT_DIR trio|series [--leak]\n`);
   process.exit(2);
 }
 if (typeof global.gc !== 'function') {
@@ -41,8 +48,15 @@ async function makeCache() {
     const { LRUCache } = require('lru-cache');
     return new LRUCache({ max: 1000 });
   }
+  if (kind === 'hashlru') {
+    const cache = require('hashlru')(1000);
+    let size = 0; // hashlru keeps no count of its own
+    return { get: cache.get, set: (k, v) => { size += 1; cache.set(k, v); }, get size() { return size; } };
+  }
+  if (kind === 'tiny-lru') return require('tiny-lru').lru(1000);
+  if (kind === 'mnemonist') return new (require('mnemonist/lru-cache'))(1000);
   const dir = (process.env.NODE_PATH || '').split(path.delimiter)
-    .map((d) => path.join(d, 'quick-lru')).find((d) => fs.existsSync(d));
+    .map((d) => path.resolve(d, 'quick-lru')).find((d) => fs.existsSync(d));
   if (!dir) throw new Error('quick-lru is not installed where NODE_PATH points');
   const { default: QuickLRU } = await import(path.join(dir, 'index.js'));
   return new QuickLRU({ maxSize: 1000 });

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The leak and growth gates on heaps made by real web frameworks: Express 4, Fastify 4 and Koa 2
 # (installed from the npm registry under target/frameworks), each clean and leaking
-# (scripts/framework-scenario.js), on a service in front of lru-cache and quick-lru
-# (scripts/cache-scenario.js), on a training loop over WebAssembly memory
+# (scripts/framework-scenario.js), on a service in front of lru-cache, quick-lru, hashlru,
+# tiny-lru and mnemonist's LRUCache (scripts/cache-scenario.js), on a training loop over WebAssembly memory
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
 # (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page, and on a
@@ -18,7 +18,7 @@
 #                                       Node and in a page, whose memory grew once) and
 #                                       react-clean/ (the clean React trio), gzipped, with
 #                                       DevTools' class tables
-# Prints one line per check (85) and exits 1 if any failed. About ten minutes.
+# Prints one line per check (97) and exits 1 if any failed. About ten minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,8 +42,9 @@ if [ ! -d "$deps/node_modules/react-dom" ]; then
   (cd "$deps" && npm install react@18 react-dom@18 >/dev/null 2>&1) ||
     { echo "cannot install React" >&2; exit 1; }
 fi
-if [ ! -d "$deps/node_modules/quick-lru" ]; then
-  (cd "$deps" && npm install lru-cache@11 quick-lru@7 >/dev/null 2>&1) ||
+if [ ! -d "$deps/node_modules/tiny-lru" ]; then
+  (cd "$deps" && npm install lru-cache@11 quick-lru@7 hashlru@2 tiny-lru@11 mnemonist@0.40 \
+    >/dev/null 2>&1) ||
     { echo "cannot install the caches" >&2; exit 1; }
 fi
 if [ ! -d "$deps/node_modules/vue" ]; then
@@ -116,9 +117,9 @@ for variant in clean leak; do
     gate training $variant $shape "$dir" "$want"
   done
 done
-# A lookup service in front of lru-cache and quick-lru, full and turning over
+# A lookup service in front of five bounded caches, full and turning over
 # (scripts/cache-scenario.js); --leak also keeps every value built in a list.
-for cache in lru-cache quick-lru; do
+for cache in lru-cache quick-lru hashlru tiny-lru mnemonist; do
   for variant in clean leak; do
     flag=$([ $variant = leak ] && echo --leak || true)
     want=$([ $variant = leak ] && echo 1 || echo 0)

@@ -627,17 +627,34 @@ fn a_detached_dom_node_in_an_overwritten_slot_is_still_a_leak() {
 }
 
 #[test]
-fn a_last_value_that_a_growing_collection_also_holds_is_still_a_leak() {
+fn a_last_value_that_a_growing_collection_also_holds_is_still_a_leak_and_of_a_bounded_one_replaced()
+{
     // `app.last = item; app.items.push(item)`: `last` was overwritten, but the item is the
-    // array's too.
+    // array's too, and the array grew (item 101 is still in it).
+    let r = program_trio(|h, app, stage| {
+        let item = overwritten(h, app, stage, "object", "Item", "last");
+        let items = h.node_with_id("object", "Array", 21, 16);
+        h.edge(app, "property", "items", items);
+        if stage == Stage::Baseline {
+            h.edge(items, "element", "0", item);
+        } else {
+            let first = h.node_with_id("object", "Item", 101, 40);
+            h.edge(items, "element", "0", first);
+            h.edge(items, "element", "1", item);
+        }
+    });
+    assert_eq!(groups(&r.clusters), vec![("Item".into(), 1)]);
+    assert!(r.replaced_values.is_empty());
+    // The same array not grown, its one entry replaced (a cache of one whose `last` points at
+    // it, as tiny-lru's does at its newest entry): replaced, in the slot and in the array.
     let r = program_trio(|h, app, stage| {
         let item = overwritten(h, app, stage, "object", "Item", "last");
         let items = h.node_with_id("object", "Array", 21, 16);
         h.edge(app, "property", "items", items);
         h.edge(items, "element", "0", item);
     });
-    assert_eq!(groups(&r.clusters), vec![("Item".into(), 1)]);
-    assert!(r.replaced_values.is_empty());
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(groups(&r.replaced_values), vec![("Item".into(), 1)]);
 }
 
 #[test]
@@ -927,13 +944,21 @@ fn generations_of_a_bounded_cache_are_replaced_values_and_a_grown_pair_leaks() {
             }
         })
     };
-    // 5 + 20 entries where the baseline had 10 + 5: the old generation is bigger than its slot's
-    // was, the two together within twice.
+    two_generations_bounded_and_grown(generations, "Map");
+}
+
+/// What `generations(baseline, now)` (the entries of two generations of class `class`, at the
+/// baseline and since) must give: 5 + 20 entries where the baseline had 10 + 5 (the old
+/// generation bigger than its slot's was, the two together within twice) are replaced values;
+/// 5 + 50 (grown past twice the baseline's 15, plus 16) leak.
+fn two_generations_bounded_and_grown(
+    generations: impl Fn([usize; 2], [usize; 2]) -> LeakReport,
+    class: &str,
+) {
     let r = generations([10, 5], [5, 20]);
     assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
     assert_eq!(r.leaked_count, 0);
-    assert!(groups(&r.replaced_values).contains(&("Map".into(), 2)));
-    // 5 + 50: grown past twice the baseline's 15, plus 16.
+    assert!(groups(&r.replaced_values).contains(&(class.into(), 2)));
     let r = generations([10, 5], [5, 50]);
     assert!(!r.clusters.is_empty());
     assert!(r.replaced_values.iter().all(|c| c.count < 50));
@@ -960,4 +985,139 @@ fn the_new_buffer_of_a_grown_memory_is_a_replaced_value() {
     });
     assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
     assert!(groups(&r.replaced_values).contains(&("SharedArrayBuffer".into(), 1)));
+}
+
+/// A null-prototype object used as a map (`Object.create(null)`), as V8 writes one in
+/// dictionary mode: each key a property, and a `(object properties)` store listing each key
+/// (a string) beside its value. Ids from `id` on (`id + 1` the store, then the keys).
+fn keyed(h: &mut Heap, id: u32, entries: &[(String, NodeIx)]) -> NodeIx {
+    let o = h.node_with_id("object", "Object", id, 24);
+    let store = h.node_with_id(
+        "array",
+        "(object properties)",
+        id + 1,
+        16 + 24 * entries.len() as u64,
+    );
+    let null = h.node_with_id("hidden", "system / Oddball", 71, 48);
+    let map = h.node_with_id("object shape", "system / Map", 73, 72);
+    for (key, v) in entries {
+        h.edge(o, "property", key, *v);
+    }
+    h.edge(o, "property", "__proto__", null);
+    h.edge(o, "internal", "properties", store);
+    h.edge(o, "internal", "map", map);
+    h.edge(store, "internal", "map", map);
+    for (i, (key, v)) in entries.iter().enumerate() {
+        let k = h.node_with_id("string", key, id + 2 + i as u32, 24);
+        h.edge(store, "internal", &format!("{}", 2 * i + 1), k);
+        h.edge(store, "internal", &format!("{}", 2 * i + 2), *v);
+    }
+    o
+}
+
+/// hashlru's generations: two null-prototype maps in its closure's variables `cache` and
+/// `_cache`; when `cache` is full it becomes `_cache` and a new one starts, and an entry read
+/// from `_cache` is copied into `cache` (both hold it then). Bounded together (at most twice
+/// the entries of the baseline's two, plus 16), they and their entries are replaced values;
+/// two that grew past that are a leak.
+#[test]
+fn keyed_generations_of_a_bounded_cache_are_replaced_values_and_a_grown_pair_leaks() {
+    let generations = |baseline: [usize; 2], now: [usize; 2]| {
+        program_trio(move |h, app, stage| {
+            let scope = h.node_with_id("object", "system / Context", 7, 48);
+            h.edge(app, "internal", "context", scope);
+            let (counts, mut id) = if stage == Stage::Baseline {
+                (baseline, 100)
+            } else {
+                (now, 10_000)
+            };
+            let mut shared = None;
+            for (slot, count) in ["cache", "_cache"].into_iter().zip(counts) {
+                let mut entries = Vec::new();
+                for i in 0..count {
+                    let value = h.node_with_id("object", "Entry", id, 48);
+                    let part = h.node_with_id("object", "Value", id + 1, 40);
+                    h.edge(value, "property", "value", part);
+                    id += 2;
+                    entries.push((format!("k{i}"), value));
+                }
+                // The newest generation's first entry was read from the older one.
+                if let Some(v) = shared.take() {
+                    entries.push(("read".to_string(), v));
+                } else if let Some(&(_, v)) = entries.first() {
+                    shared = Some(v);
+                }
+                let map = keyed(h, id, &entries);
+                id += 2 + entries.len() as u32;
+                h.edge(scope, "context", slot, map);
+            }
+        })
+    };
+    two_generations_bounded_and_grown(generations, "Object");
+}
+
+/// tiny-lru: a null-prototype map `items` of entries linked to each other (`prev`, `next`),
+/// and the cache's `first` and `last` pointing at the oldest and newest. Full, it unlinks and
+/// deletes its oldest entry for each new one: entries new since the baseline in a map that
+/// holds no more than then are replaced values, the newest one in `last` too. One more entry
+/// than at the baseline is a leak; so is a fast object (its store holds values only, its keys
+/// are its shape's) whose new properties hold new entries.
+#[test]
+fn linked_entries_of_a_keyed_map_that_did_not_grow_are_replaced_and_of_one_that_grew_leak() {
+    let cache = |count: usize, dictionary: bool| {
+        program_trio(move |h, app, stage| {
+            let lru = h.node_with_id("object", "LRU", 7, 48);
+            h.edge(app, "property", "cache", lru);
+            let (count, first_id) = if stage == Stage::Baseline {
+                (10, 100)
+            } else {
+                (count, 10_000)
+            };
+            let items: Vec<NodeIx> = (0..count as u32)
+                .map(|i| {
+                    let item = h.node_with_id("object", "Item", first_id + 2 * i, 64);
+                    let value = h.node_with_id("object", "Value", first_id + 2 * i + 1, 40);
+                    h.edge(item, "property", "value", value);
+                    item
+                })
+                .collect();
+            for pair in items.windows(2) {
+                h.edge(pair[0], "property", "next", pair[1]);
+                h.edge(pair[1], "property", "prev", pair[0]);
+            }
+            let entries: Vec<(String, NodeIx)> = items
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (format!("k{}", first_id as usize + i), v))
+                .collect();
+            let map = if dictionary {
+                keyed(h, 5_000, &entries)
+            } else {
+                let o = h.node_with_id("object", "Object", 5_000, 24);
+                let store = h.node_with_id("hidden", "system / PropertyArray", 5_001, 96);
+                for (key, v) in &entries {
+                    h.edge(o, "property", key, *v);
+                    h.edge(store, "internal", key, *v);
+                }
+                h.edge(o, "internal", "properties", store);
+                o
+            };
+            h.edge(lru, "property", "items", map);
+            h.edge(lru, "property", "first", items[0]);
+            h.edge(lru, "property", "last", items[count - 1]);
+        })
+    };
+    let r = cache(10, true);
+    assert!(r.clusters.is_empty(), "{:?}", groups(&r.clusters));
+    assert_eq!(r.leaked_count, 0);
+    assert_eq!(
+        r.replaced_values.iter().map(|c| c.count).sum::<u64>(),
+        10,
+        "{:?}",
+        groups(&r.replaced_values)
+    );
+    let r = cache(11, true);
+    assert_eq!(r.leaked_count, 11, "{:?}", groups(&r.clusters));
+    let r = cache(10, false);
+    assert_eq!(r.leaked_count, 10, "{:?}", groups(&r.clusters));
 }

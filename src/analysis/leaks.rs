@@ -523,8 +523,9 @@ fn is_replaced_value(
     let Some(&old_holder) = base_index.get(&g.id(holder)) else {
         // An entry of a new generation of a generational cache (quick-lru's entries move to the
         // new `#cache` when looked up): bounded with its cache.
-        return is_entry_edge(g, e)
-            && g.retainer_count(v) <= 2
+        return is_entry_of(g, holder, e)
+            && g.retainer_count(v) <= 2 * MAX_GENERATIONS
+            && holders_but_stores(g, v).len() <= 2
             && collections
                 .entry(holder)
                 .or_insert_with(|| {
@@ -546,53 +547,105 @@ fn is_replaced_value(
             return false;
         }
     }
-    // A holder's own property store (a V8 array only that holder retains; V8 lists it as
-    // holding the value too, beside the holder's named property) counts as its holder: the
-    // path's holder, or another one (Emscripten's `Module.HEAP32`, kept out of the object).
-    // Node writes it as a hidden node, Chromium as a native one (`system / PropertyArray`).
-    let is_property_store = |r: NodeIx| {
-        (matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
-            || (g.kind(r) == NodeKind::Native && is_system_name(g.name(r))))
-            && g.retainer_nodes(r)
-                .all(|x| x == holder || (x != r && retainers.contains(&x)))
-    };
     let others: Vec<NodeIx> = retainers
         .iter()
         .copied()
-        .filter(|&r| !is_property_store(r))
+        .filter(|&r| !is_property_store(g, r, |x| x == holder || retainers.contains(&x)))
         .collect();
-    if others.len() > MAX_OTHER_SLOT_HOLDERS {
+    // The collection `v` is an entry of: the path's holder, or an old collection among the
+    // others, when the path came through a named slot pointing into its entries (tiny-lru's
+    // `last`, its newest entry).
+    let path_is_entry = is_entry_of(g, holder, e);
+    let collection = if path_is_entry {
+        Some((holder, old_holder))
+    } else {
+        others.iter().find_map(|&r| {
+            let old = *base_index.get(&g.id(r))?;
+            let range = g.edge_range(r);
+            (range.len() <= MAX_OTHER_SLOT_HOLDER_EDGES
+                && range
+                    .into_iter()
+                    .any(|x| g.edge_target(x) == v && is_entry_of(g, r, x)))
+            .then_some((r, old))
+        })
+    };
+    // Other entries of that collection holding `v` (a list threaded through its entries, as
+    // tiny-lru's): bounded with it. A chain that outgrows the collection behind them is still
+    // a leak: it is more than the parts a replaced value may have under it.
+    let is_fellow_entry = |r: NodeIx| {
+        collection.is_some_and(|(c, _)| {
+            r != c
+                && g.retainer_count(r) <= MAX_OTHER_SLOT_HOLDER_EDGES
+                && g.retainer_nodes(r).any(|x| x == c)
+        })
+    };
+    let rest: Vec<NodeIx> = others
+        .iter()
+        .copied()
+        .filter(|&r| collection.is_none_or(|(c, _)| r != c) && !is_fellow_entry(r))
+        .collect();
+    if rest.len() > MAX_OTHER_SLOT_HOLDERS {
         return false;
     }
-    if !others.is_empty()
-        && !held_elsewhere_in_replaced_slots(final_, baseline, base_index, v, &others)
+    if !rest.is_empty() && !held_elsewhere_in_replaced_slots(final_, baseline, base_index, v, &rest)
     {
         return false;
     }
-    let b = baseline.graph();
-    let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
-    if !is_entry_edge(g, e) {
+    let retained = final_.analysis.retained_size(v);
+    let Some((collection, old_collection)) = collection else {
         // A named slot: the same slot held another object at the baseline.
         return replaced_slot_limit(final_, baseline, old_holder, e, v).is_some_and(|limit| {
-            final_.analysis.retained_size(v) <= limit
-                || is_cache_generation(final_, baseline, old_holder, last)
+            retained <= limit || is_cache_generation(final_, baseline, old_holder, last)
         });
+    };
+    // The named slot the path came through (`last`) was overwritten too.
+    if !path_is_entry
+        && replaced_slot_limit(final_, baseline, old_holder, e, v).is_none_or(|l| retained > l)
+    {
+        return false;
     }
     // An entry of a collection: the collection holds no more objects than at the baseline, so
     // its entries were replaced, not added. Worked out once per collection.
-    let limit = *collections.entry(holder).or_insert_with(|| {
+    let b = baseline.graph();
+    let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
+    let limit = *collections.entry(collection).or_insert_with(|| {
         let entries = |gr: &HeapGraph, h: NodeIx| {
             gr.edges(h)
-                .filter(|x| is_entry_edge(gr, x.index as usize) && is_object_kind(gr.kind(x.to)))
+                .filter(|x| is_entry_of(gr, h, x.index as usize) && is_object_kind(gr.kind(x.to)))
                 .map(|x| x.to)
                 .collect::<Vec<_>>()
         };
-        let before = entries(b, old_holder);
-        (!before.is_empty() && entries(g, holder).len() <= before.len())
+        let before = entries(b, old_collection);
+        (!before.is_empty() && entries(g, collection).len() <= before.len())
             .then(|| before.iter().map(|&o| size_limit(o)).max().unwrap_or(0))
     });
-    limit.is_some_and(|limit| final_.analysis.retained_size(v) <= limit)
+    limit.is_some_and(|limit| retained <= limit)
 }
+
+/// Is `r` a holder's own property store (a V8 array only that holder retains; V8 lists it as
+/// holding each value too, beside the holder's property)? The holder is one passing
+/// `is_holder`: the path's holder, or another one (Emscripten's `Module.HEAP32`, kept out of
+/// the object). Node writes a store as a hidden node or an array (a dictionary's
+/// `(object properties)`), Chromium as a native one (`system / PropertyArray`).
+fn is_property_store(g: &HeapGraph, r: NodeIx, is_holder: impl Fn(NodeIx) -> bool) -> bool {
+    (matches!(g.kind(r), NodeKind::Hidden | NodeKind::Array)
+        || (g.kind(r) == NodeKind::Native && is_system_name(g.name(r))))
+        && g.retainer_nodes(r).all(|x| x != r && is_holder(x))
+}
+
+/// The nodes holding `v`, their property stores ([`is_property_store`]) left out: hashlru's
+/// two generations (and their dictionaries) holding an entry looked up in the old one.
+fn holders_but_stores(g: &HeapGraph, v: NodeIx) -> Vec<NodeIx> {
+    let mut all: Vec<NodeIx> = g.essential_retainer_nodes(v).collect();
+    all.dedup();
+    all.iter()
+        .copied()
+        .filter(|&r| !is_property_store(g, r, |x| all.contains(&x)))
+        .collect()
+}
+
+/// The most generations a generational cache may keep ([`is_cache_generation`]).
+const MAX_GENERATIONS: usize = 4;
 
 /// Is the collection `last` leads to (a named slot of an old object, `old_holder` in the
 /// baseline) one generation of a generational cache? quick-lru keeps two `Map`s, `#cache` and
@@ -620,7 +673,7 @@ fn is_cache_generation(
             .edges(h)
             .filter(|x| {
                 !matches!(x.kind, EdgeKind::Weak | EdgeKind::Shortcut)
-                    && !is_entry_edge(g, x.index as usize)
+                    && !is_entry_of(g, h, x.index as usize)
                     && s.class_name(x.to) == class
             })
             .map(|x| (g.edge_label(x.index as usize), collection_entries(g, x.to)))
@@ -642,7 +695,7 @@ fn is_cache_generation(
     };
     let names = |x: &[(String, usize)]| x.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     let total = |x: &[(String, usize)]| x.iter().map(|(_, n)| n).sum::<usize>();
-    (2..=4).contains(&now.len())
+    (2..=MAX_GENERATIONS).contains(&now.len())
         && names(&now) == names(&before)
         && total(&before) > 0
         && total(&now) <= 2 * total(&before) + 16
@@ -678,7 +731,7 @@ fn in_cache_generation(
         !base_index.contains_key(&g.id(c))
             && into(c).into_iter().any(|edge| {
                 !matches!(edge.kind, EdgeKind::Weak | EdgeKind::Shortcut)
-                    && !is_entry_edge(g, edge.index as usize)
+                    && !is_entry_of(g, edge.from, edge.index as usize)
                     && base_index.get(&g.id(edge.from)).is_some_and(|&old| {
                         is_cache_generation(final_, baseline, old, &PathStep { edge })
                     })
@@ -690,8 +743,12 @@ fn in_cache_generation(
 /// `table` (0 for an object that is not a collection).
 fn collection_entries(g: &HeapGraph, x: NodeIx) -> usize {
     let entries = |y: NodeIx| {
+        let keyed = is_keyed_object(g, y);
         g.edges(y)
-            .filter(|e| is_entry_edge(g, e.index as usize))
+            .filter(|e| {
+                let e = e.index as usize;
+                is_entry_edge(g, e) || (keyed && is_keyed_property(g, e))
+            })
             .count()
     };
     entries(x)
@@ -758,7 +815,7 @@ fn held_elsewhere_in_replaced_slots(
         slots.peek().is_some()
             && slots.all(|e| {
                 !matches!(g.edge_kind(e), EdgeKind::Weak | EdgeKind::Shortcut)
-                    && !is_entry_edge(g, e)
+                    && !is_entry_of(g, r, e)
                     && replaced_slot_limit(final_, baseline, old_r, e, v)
                         .is_some_and(|limit| retained <= limit)
             })
@@ -871,6 +928,46 @@ fn is_entry_edge(g: &HeapGraph, e: usize) -> bool {
         let name = g.strings().get(g.edge_name_or_index(e));
         name.is_empty() || is_number_name(name)
     }
+}
+
+/// Is edge `e` (from `holder`) an entry of a collection: an entry edge ([`is_entry_edge`]),
+/// or a keyed property of an object used as a map ([`is_keyed_object`])?
+fn is_entry_of(g: &HeapGraph, holder: NodeIx, e: usize) -> bool {
+    is_entry_edge(g, e) || (is_keyed_property(g, e) && is_keyed_object(g, holder))
+}
+
+/// A property edge other than `__proto__`: a key, when its object is used as a map.
+fn is_keyed_property(g: &HeapGraph, e: usize) -> bool {
+    g.edge_kind(e) == EdgeKind::Property && g.strings().get(g.edge_name_or_index(e)) != PROTO_EDGE
+}
+
+/// Is `x` an object V8 keeps in dictionary mode, used as a map (`Object.create(null)` with a
+/// key per entry: hashlru's two generations, tiny-lru's `items`)? Its `properties` store is
+/// then a dictionary listing each key beside its value, so it has at least two edges for each
+/// of `x`'s properties, plus its map; a fast object's store holds values only. V8 writes an
+/// object's properties first, then `__proto__` and its internal edges, so only the last few
+/// edges are read: the test costs the same for a map of millions. Another engine's layout
+/// simply fails it.
+fn is_keyed_object(g: &HeapGraph, x: NodeIx) -> bool {
+    if g.kind(x) != NodeKind::Object {
+        return false;
+    }
+    let range = g.edge_range(x);
+    let mut tail = 0;
+    let mut store = None;
+    for e in range.clone().rev().take(8) {
+        if is_keyed_property(g, e) {
+            break;
+        }
+        tail += 1;
+        if g.edge_kind(e) == EdgeKind::Internal
+            && g.strings().get(g.edge_name_or_index(e)) == "properties"
+        {
+            store = Some(g.edge_target(e));
+        }
+    }
+    let properties = range.len() - tail;
+    store.is_some_and(|s| g.edge_range(s).len() > 2 * properties)
 }
 
 /// Is `name` a decimal index (`"3"`, a dictionary's numbered key)?
@@ -1120,7 +1217,7 @@ impl LeakReport {
             // unless it is a generation of a bounded cache.
             let generation = || {
                 f.steps.last().is_some_and(|(_, last)| {
-                    !is_entry_edge(g, last.edge.index as usize)
+                    !is_entry_of(g, last.edge.from, last.edge.index as usize)
                         && base_ids
                             .get(&g.id(last.edge.from))
                             .is_some_and(|&old| is_cache_generation(final_, baseline, old, last))
