@@ -853,6 +853,64 @@ fn node_leak_suspects_name_the_contexts_map() {
     assert_eq!(ids.len(), suspects.len());
 }
 
+/// A snapshot written while the program runs (near the heap limit, or `v8.writeHeapSnapshot()`
+/// from inside it) reaches a module's `const kept = []` first through the running code's
+/// stack frame (a deoptimization literal): the suspect still reads by the name the program
+/// gave it, `closure variable kept`, and a function's static `map` by that function's name.
+#[test]
+fn suspects_are_named_by_the_slots_that_hold_them_not_the_stack() {
+    let mut w = World::new();
+    let root = 0;
+    let stack = w.h.node_with_id("synthetic", "(Stack roots)", 5, 0);
+    w.h.edge(root, "element", "2", stack);
+    let module = w.obj("system / Context", 7, 48);
+    let main = w.h.node_with_id("closure", "main", 9, 32);
+    let g = w.global;
+    w.h.edge(g, "property", "main", main);
+    w.h.edge(main, "internal", "context", module);
+    let kept = w.obj("Array", 11, 32);
+    w.h.edge(stack, "internal", "28 / deoptimization literal", kept);
+    w.h.edge(module, "context", "kept", kept);
+    let store = w.h.node_with_id("array", "", 13, 8 * 200);
+    w.h.edge(kept, "internal", "elements", store);
+    for i in 0..200 {
+        let o = w.obj("Request", 100 + 2 * i, 64);
+        w.h.edge(store, "element", &i.to_string(), o);
+    }
+    let registry = w.h.node_with_id("closure", "Registry", 15, 32);
+    w.h.edge(g, "property", "Registry", registry);
+    let modules = w.obj("Map", 17, 32);
+    w.h.edge(registry, "property", "map", modules);
+    for i in 0..150 {
+        let o = w.obj("Module", 1000 + 2 * i, 64);
+        w.h.edge(modules, "element", &i.to_string(), o);
+    }
+    let s = w.h.analyze();
+    let suspects = find_suspects(&s, SuspectOptions::default());
+    let by_class = |class: &str| {
+        suspects
+            .iter()
+            .find(|x| x.class == class)
+            .unwrap_or_else(|| panic!("no {class}: {suspects:#?}"))
+    };
+    let array = by_class("Array");
+    assert_eq!(array.held_as, ["closure variable kept"]);
+    assert!(
+        array
+            .explanation
+            .starts_with("Array @11 (closure variable kept) "),
+        "{}",
+        array.explanation
+    );
+    let map = by_class("Map");
+    assert_eq!(map.held_as, ["Registry.map"]);
+    assert!(
+        map.explanation.starts_with("Map @17 (Registry.map) "),
+        "{}",
+        map.explanation
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Duplicated strings and growing collections.
 

@@ -2,8 +2,9 @@
 //! never through weak edges, always stepping to a retainer one step closer to the roots.
 
 use super::distances::{NO_DISTANCE, NO_EDGE};
-use super::Analysis;
-use crate::model::{EdgeKind, EdgeRef, FxHashMap, HeapGraph, NodeIx};
+use super::{Analysis, AnalyzedSnapshot};
+use crate::model::v8_rules::PROTO_EDGE;
+use crate::model::{EdgeKind, EdgeRef, FxHashMap, HeapGraph, NodeIx, NodeKind};
 
 /// One step of a retainer path: the edge and the node it leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +104,74 @@ pub fn sorted_retainers(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Vec<EdgeRef> 
             .then_with(|| g.name(x.from).cmp(g.name(y.from)))
     });
     v
+}
+
+/// What the program calls `n`: the named slots that hold it, a closure's variable (`closure
+/// variable kept`) or an object's property (`Session.items`, a page's global `Window.cache`),
+/// closest to the roots first, at most `max`. Edges V8 adds for itself (a stack frame's slot,
+/// a deoptimization literal, a `Map`'s table) and a collection's indices name nothing the
+/// program wrote and are left out, so the name helps where the shortest path passes through
+/// the running code (a snapshot written near the heap limit, or from inside the program).
+pub fn slot_names(s: &AnalyzedSnapshot, n: NodeIx, max: usize) -> Vec<String> {
+    let held = sorted_retainers(s.graph(), &s.analysis, n)
+        .into_iter()
+        .filter(|e| s.analysis.distance(e.from).is_some());
+    slot_names_among(s, held, max)
+}
+
+/// [`slot_names`] without distances (a trend's snapshots have none): in the order of the
+/// graph's retainer lists, and not looking through a holder of more than [`SCAN_LIMIT`] edges
+/// (a collection's entries are not named slots anyway).
+pub fn slot_names_unsorted(s: &AnalyzedSnapshot, n: NodeIx, max: usize) -> Vec<String> {
+    let g = s.graph();
+    let mut holders: Vec<NodeIx> = g.retainer_nodes(n).collect();
+    holders.dedup();
+    let held = holders
+        .into_iter()
+        .filter(|&r| g.edge_range(r).len() <= SCAN_LIMIT)
+        .flat_map(|r| {
+            g.edges(r)
+                .filter(move |e| e.to == n && e.kind != EdgeKind::Weak)
+        });
+    slot_names_among(s, held, max)
+}
+
+/// The labels of the named slots among `edges` (see [`slot_names`]), at most `max`, each once.
+fn slot_names_among(
+    s: &AnalyzedSnapshot,
+    edges: impl Iterator<Item = EdgeRef>,
+    max: usize,
+) -> Vec<String> {
+    let g = s.graph();
+    let mut out: Vec<String> = Vec::new();
+    for e in edges {
+        if out.len() == max {
+            break;
+        }
+        let name = g.edge_label(e.index as usize);
+        if name.is_empty() || name == PROTO_EDGE || name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let label = match e.kind {
+            EdgeKind::Context => format!("closure variable {name}"),
+            EdgeKind::Property => {
+                // A function's static property reads by the function's name, not `Function`.
+                let class = match g.name(e.from) {
+                    f if g.kind(e.from) == NodeKind::Closure && !f.is_empty() => f,
+                    _ => s.class_name(e.from),
+                };
+                let holder = class
+                    .split_once(" [JSGlobalObject]")
+                    .map_or(class, |(w, _)| w);
+                format!("{holder}.{name}")
+            }
+            _ => continue,
+        };
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
 }
 
 /// Sort key of a retainer: the root first, then by distance.

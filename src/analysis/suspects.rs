@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::detached::{path_text, PathText};
-use super::retainers::ShownPaths;
+use super::retainers::{slot_names, ShownPaths};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{is_engine_class_name, is_system_name, is_user_root, CLOSURE_CLASS};
 use crate::model::{FxHashMap, HeapGraph, NodeIx, NodeKind};
@@ -50,6 +50,9 @@ pub struct LeakSuspect {
     pub explanation: String,
     /// Largest classes among what it holds.
     pub breakdown: Vec<ClassShare>,
+    /// What the program calls it: the named slots holding it (see
+    /// [`slot_names`](super::retainers::slot_names)), at most [`HELD_AS`].
+    pub held_as: Vec<String>,
     /// Path from a GC root to the suspect.
     pub path: Vec<PathText>,
     /// The suspect (node index).
@@ -140,9 +143,18 @@ fn is_storage(g: &HeapGraph, n: NodeIx) -> bool {
     matches!(g.kind(n), NodeKind::Array | NodeKind::Hidden)
 }
 
-fn describe(s: &AnalyzedSnapshot, n: NodeIx) -> String {
+/// The most slot names a suspect lists.
+pub const HELD_AS: usize = 3;
+
+/// `Array @6157 (closure variable kept)`: the suspect's class, id and what the program calls
+/// it.
+fn describe(s: &AnalyzedSnapshot, n: NodeIx, held_as: &[String]) -> String {
     let g = s.graph();
-    format!("{} @{}", s.class_name(n), g.id(n))
+    let mut text = format!("{} @{}", s.class_name(n), g.id(n));
+    if !held_as.is_empty() {
+        text.push_str(&format!(" ({})", held_as.join(", ")));
+    }
+    text
 }
 
 fn is_user_root_of(g: &HeapGraph, n: NodeIx) -> bool {
@@ -198,9 +210,10 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
         let r = a.retained_size(v);
         let share = r as f64 / total as f64;
         let parts = breakdown(s, v, 5);
+        let held_as = slot_names(s, v, HELD_AS);
         let mut text = format!(
             "{} retains {} ({:.1} % of the heap).",
-            describe(s, v),
+            describe(s, v, &held_as),
             human_bytes(r),
             share * 100.0
         );
@@ -220,6 +233,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             share,
             explanation: text,
             breakdown: parts,
+            held_as,
             path: path_text(s, &mut shown, v),
             node: v,
         });
@@ -255,6 +269,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
         }
         let class_name = &s.classes.names[class as usize];
         let r = a.retained_size(owner);
+        let held_as = slot_names(s, owner, HELD_AS);
         let via = if owner != v {
             format!(" (in its internal {} @{})", s.class_name(v), g.id(v))
         } else {
@@ -269,13 +284,12 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             human_bytes(retained),
             retained as f64 * 100.0 / total as f64
         );
-        let text = format!("{} {holds}", describe(s, owner));
         // Already a large retainer: say what it accumulates instead of listing it twice.
         if let Some(existing) = out.iter_mut().find(|x| x.node == owner) {
             existing.kind = SuspectKind::Accumulation;
             existing.explanation = format!(
                 "{} retains {} ({:.1} % of the heap). It {holds}",
-                describe(s, owner),
+                describe(s, owner, &existing.held_as),
                 human_bytes(existing.retained_size),
                 existing.share * 100.0,
             );
@@ -287,8 +301,9 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             class: s.class_name(owner).to_string(),
             retained_size: r,
             share: r as f64 / total as f64,
-            explanation: text,
+            explanation: format!("{} {holds}", describe(s, owner, &held_as)),
             breakdown: breakdown(s, owner, 5),
+            held_as,
             path: path_text(s, &mut shown, owner),
             node: owner,
         });

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::analysis::allocation_stacks::{has_stacks, stack_of, StackFrame, TraceIndex};
 use crate::analysis::classes::propagate_detachedness;
 use crate::analysis::memory_map::{MemoryMap, PartKind};
+use crate::analysis::retainers::slot_names_unsorted;
 use crate::analysis::{Analysis, AnalyzedSnapshot, ClassIndex, RuleSet, Summary};
 use crate::model::v8_rules::{
     is_engine_class_name, map_table_entries, table_slot, JS_ARRAY_NAME, PROTO_EDGE, TABLE_EDGE,
@@ -24,6 +25,9 @@ pub const MANY_ENTRIES: u32 = 64;
 /// Objects with fewer entries than this are not recorded at all (a collection absent from a
 /// snapshot counts 0 entries there).
 pub const MIN_RECORDED_OBJECT_ENTRIES: u32 = 8;
+
+/// The most names kept for a collection.
+pub const COLLECTION_NAMES: usize = 2;
 
 /// Frames kept of a class's newest allocation stack (innermost first).
 pub const NEWEST_STACK_FRAMES: usize = 8;
@@ -90,6 +94,10 @@ pub struct SnapshotPart {
     pub collections: Vec<CollectionSize>,
     /// The kind of each collection, by id (only for naming; sorted by id).
     pub(super) collection_kinds: Vec<CollectionKind>,
+    /// What the program calls each collection of at least [`MANY_ENTRIES`] entries (see
+    /// [`slot_names`](crate::analysis::retainers::slot_names)), by id; sorted by id. Kept only
+    /// for the snapshot the trend ends with, like `id_classes`.
+    pub(super) collection_names: Vec<(u32, Vec<String>)>,
     /// `ArrayBuffer` backing stores (not WebAssembly memory): bytes and count.
     pub array_buffers: (u64, u64),
     /// Each `WebAssembly.Memory`: id, bytes, pages; sorted by id.
@@ -370,6 +378,15 @@ impl SnapshotPart {
             .collect();
         collections.sort_by_key(|c| c.0.id);
         collections.dedup_by_key(|c| c.0.id);
+        let mut collection_names: Vec<(u32, Vec<String>)> = tables
+            .collections
+            .iter()
+            .filter(|c| c.2 >= MANY_ENTRIES)
+            .map(|&(n, _, _)| (g.id(n), slot_names_unsorted(s, n, COLLECTION_NAMES)))
+            .filter(|c| !c.1.is_empty())
+            .collect();
+        collection_names.sort_by_key(|c| c.0);
+        collection_names.dedup_by_key(|c| c.0);
 
         let map = MemoryMap::figures(s, 0, false);
         let ab = map.part(PartKind::ArrayBuffers);
@@ -395,6 +412,7 @@ impl SnapshotPart {
             node_count: g.node_count() as u64,
             total_size: summary.total_size,
             collection_kinds: collections.iter().map(|c| c.1).collect(),
+            collection_names,
             collections: collections.into_iter().map(|c| c.0).collect(),
             array_buffers,
             wasm,
@@ -470,6 +488,16 @@ impl SnapshotPart {
     pub(super) fn forget_classes(&mut self) {
         self.id_classes = Vec::new();
         self.newest_stacks = Vec::new();
+        self.collection_names = Vec::new();
+    }
+
+    /// What the program calls collection `id` (empty when nothing names it, or when this is not
+    /// the snapshot the trend ends with).
+    pub(super) fn collection_names(&self, id: u32) -> Vec<String> {
+        self.collection_names
+            .binary_search_by_key(&id, |c| c.0)
+            .map(|i| self.collection_names[i].1.clone())
+            .unwrap_or_default()
     }
 
     /// The allocation stack of the newest object of class `class` (index in `classes`) that

@@ -156,6 +156,12 @@ pub struct Series {
     /// The node id of a collection, holder or memory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u32>,
+    /// A collection's names in the last snapshot: the named slots that hold it (`closure
+    /// variable sessions`, `Cache.items`; see
+    /// [`slot_names`](crate::analysis::retainers::slot_names)), for one of at least
+    /// [`MANY_ENTRIES`](extract::MANY_ENTRIES) entries there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_as: Vec<String>,
     /// Objects, entries, buffers or pages per snapshot ([`SeriesKind::count_unit`]).
     pub counts: Vec<u64>,
     /// Bytes per snapshot: shallow for classes, retained for collections, backing store bytes
@@ -201,6 +207,9 @@ impl Series {
                 format!("buffers held by {} @{id}", self.class)
             }
             (SeriesKind::WasmMemory, Some(id)) => format!("WebAssembly.Memory @{id}"),
+            (_, Some(id)) if !self.held_as.is_empty() => {
+                format!("{} @{id} ({})", self.class, self.held_as.join(", "))
+            }
             (_, Some(id)) => format!("{} @{id}", self.class),
             (_, None) => self.class.clone(),
         }
@@ -242,6 +251,7 @@ impl Series {
             kind,
             class,
             id,
+            held_as: Vec::new(),
             counts,
             bytes,
             retained: None,
@@ -426,7 +436,7 @@ fn series_matched_by_id(parts: &[SnapshotPart]) -> Vec<Series> {
             CollectionKind::Array => "Array",
             CollectionKind::Object => "Object",
         };
-        let s = Series::new(
+        let mut s = Series::new(
             SeriesKind::Collection(kind),
             class.to_string(),
             Some(c.id),
@@ -435,6 +445,7 @@ fn series_matched_by_id(parts: &[SnapshotPart]) -> Vec<Series> {
         );
         // Unchanged collections say nothing about growth; there are thousands of them.
         if s.verdict != Verdict::Stable {
+            s.held_as = last.collection_names(c.id);
             series.push(s);
         }
     }

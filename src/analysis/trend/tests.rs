@@ -33,6 +33,11 @@ fn snapshot(leaks: &[u32], pool: &[u32], map_entries: &[u32], gone: &[u32]) -> A
             b.edge(holder, EdgeKind::Element, &i.to_string(), n);
         }
     }
+    analysed(b)
+}
+
+/// The graph `b` built, analysed.
+fn analysed(b: GraphBuilder) -> AnalyzedSnapshot {
     let snapshot = Snapshot {
         graph: b.finish().expect("a valid graph"),
         ..Snapshot::default()
@@ -256,4 +261,52 @@ fn sorted_ids_round_trip_gaps_of_every_width() {
             .collect::<Vec<_>>(),
         v8
     );
+}
+
+/// A module's `const kept = []` that grows (64, 100, 150 entries), held by its scope and, like
+/// a snapshot written while the program runs, by a stack slot V8 names by a number: the series
+/// reads by the name the program gave it, from the snapshot the trend ends with (given last
+/// here or not); a collection below [`extract::MANY_ENTRIES`] entries there is not named.
+#[test]
+fn a_growing_collection_is_named_by_the_slot_that_holds_it() {
+    let snapshot = |entries: u32| {
+        let mut b = GraphBuilder::new();
+        let root = b.node(NodeKind::Synthetic, "", 1, 0);
+        let stack = b.node(NodeKind::Synthetic, "(Stack roots)", 3, 0);
+        b.edge(root, EdgeKind::Element, "1", stack);
+        let scope = b.node(NodeKind::Object, "system / Context", 5, 40);
+        b.edge(stack, EdgeKind::Internal, "7", scope);
+        let kept = b.node(NodeKind::Object, "Array", 7, 32);
+        b.edge(
+            stack,
+            EdgeKind::Internal,
+            "28 / deoptimization literal",
+            kept,
+        );
+        b.edge(scope, EdgeKind::Context, "kept", kept);
+        let store = b.node(NodeKind::Array, "", 9, 8 * u64::from(entries));
+        b.edge(kept, EdgeKind::Internal, "elements", store);
+        for i in 0..entries {
+            let v = b.node(NodeKind::Object, "Item", 101 + 2 * i, 16);
+            b.edge(kept, EdgeKind::Element, &i.to_string(), v);
+        }
+        analysed(b)
+    };
+    let series = |t: &Trend| {
+        t.series
+            .iter()
+            .find(|s| s.kind == SeriesKind::Collection(CollectionKind::Array))
+            .expect("the array")
+            .clone()
+    };
+    let snaps = vec![snapshot(64), snapshot(100), snapshot(150)];
+    for order in [[0, 1, 2], [2, 0, 1]] {
+        let s = series(&trend(&snaps, &order, TrendOptions::default()));
+        assert_eq!(s.held_as, ["closure variable kept"], "order {order:?}");
+        assert_eq!(s.label(), "Array @7 (closure variable kept)");
+    }
+    let small = vec![snapshot(10), snapshot(30), snapshot(63)];
+    let s = series(&trend(&small, &[0, 1, 2], TrendOptions::default()));
+    assert!(s.held_as.is_empty(), "{:?}", s.held_as);
+    assert_eq!(s.label(), "Array @7");
 }
