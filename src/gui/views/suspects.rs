@@ -66,6 +66,10 @@ impl SuspectsView {
                     {
                         selection.node = Some(s.node);
                     }
+                    if !s.held_as.is_empty() {
+                        ui.label(egui::RichText::new(s.held_as.join(", ")).italics())
+                            .on_hover_text("The named slots that hold it");
+                    }
                     ui.label(format!("{} · {:.1} %", human_bytes(s.retained_size), s.share * 100.0));
                 });
                 ui.label(&s.explanation);
