@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::retainers::{left_out_note, PathStep, ShownPaths};
+use super::retainers::{holder_name, left_out_note, PathStep, ShownPaths};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::is_detached;
 use crate::model::{EdgeKind, FxHashMap, NodeIx};
@@ -609,10 +609,7 @@ fn nearest_named_slot(path: &[PathText]) -> Option<String> {
         return Some(format!("closure variable {}", step.edge_name));
     }
     // A page's global reads `Window.lastItem`, without its URL.
-    let holder = &path[i - 1].node_class;
-    let holder = holder
-        .split_once(" [JSGlobalObject]")
-        .map_or(holder.as_str(), |(w, _)| w);
+    let holder = holder_name(&path[i - 1].node_class);
     let property = format!("{holder}.{}", step.edge_name);
     let own = &path[last];
     let through_a_list = path[i + 1..]

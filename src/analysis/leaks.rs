@@ -610,8 +610,9 @@ fn is_replaced_value(
     let size_limit = |old: NodeIx| 2 * baseline.analysis.retained_size(old) + 256;
     let limit = *collections.entry(collection).or_insert_with(|| {
         let entries = |gr: &HeapGraph, h: NodeIx| {
+            let is_entry = entry_test(gr, h);
             gr.edges(h)
-                .filter(|x| is_entry_of(gr, h, x.index as usize) && is_object_kind(gr.kind(x.to)))
+                .filter(|x| is_entry(x.index as usize) && is_object_kind(gr.kind(x.to)))
                 .map(|x| x.to)
                 .collect::<Vec<_>>()
         };
@@ -669,11 +670,12 @@ fn is_cache_generation(
         if g.edge_range(h).len() > MAX_OTHER_SLOT_HOLDER_EDGES {
             return None;
         }
+        let is_entry = entry_test(g, h);
         let mut out: Vec<(String, usize)> = g
             .edges(h)
             .filter(|x| {
                 !matches!(x.kind, EdgeKind::Weak | EdgeKind::Shortcut)
-                    && !is_entry_of(g, h, x.index as usize)
+                    && !is_entry(x.index as usize)
                     && s.class_name(x.to) == class
             })
             .map(|x| (g.edge_label(x.index as usize), collection_entries(g, x.to)))
@@ -743,13 +745,8 @@ fn in_cache_generation(
 /// `table` (0 for an object that is not a collection).
 fn collection_entries(g: &HeapGraph, x: NodeIx) -> usize {
     let entries = |y: NodeIx| {
-        let keyed = is_keyed_object(g, y);
-        g.edges(y)
-            .filter(|e| {
-                let e = e.index as usize;
-                is_entry_edge(g, e) || (keyed && is_keyed_property(g, e))
-            })
-            .count()
+        let is_entry = entry_test(g, y);
+        g.edges(y).filter(|e| is_entry(e.index as usize)).count()
     };
     entries(x)
         + g.edges(x)
@@ -934,6 +931,12 @@ fn is_entry_edge(g: &HeapGraph, e: usize) -> bool {
 /// or a keyed property of an object used as a map ([`is_keyed_object`])?
 fn is_entry_of(g: &HeapGraph, holder: NodeIx, e: usize) -> bool {
     is_entry_edge(g, e) || (is_keyed_property(g, e) && is_keyed_object(g, holder))
+}
+
+/// [`is_entry_of`] for many edges of one `holder`: whether it is used as a map is read once.
+fn entry_test(g: &HeapGraph, holder: NodeIx) -> impl Fn(usize) -> bool + '_ {
+    let keyed = is_keyed_object(g, holder);
+    move |e| is_entry_edge(g, e) || (keyed && is_keyed_property(g, e))
 }
 
 /// A property edge other than `__proto__`: a key, when its object is used as a map.

@@ -160,10 +160,7 @@ fn slot_names_among(
                     f if g.kind(e.from) == NodeKind::Closure && !f.is_empty() => f,
                     _ => s.class_name(e.from),
                 };
-                let holder = class
-                    .split_once(" [JSGlobalObject]")
-                    .map_or(class, |(w, _)| w);
-                format!("{holder}.{name}")
+                format!("{}.{name}", holder_name(class))
             }
             _ => continue,
         };
@@ -172,6 +169,14 @@ fn slot_names_among(
         }
     }
     out
+}
+
+/// A holder's class as a slot's name shows it: a page's global reads `Window`, without
+/// ` [JSGlobalObject] / url`.
+pub fn holder_name(class: &str) -> &str {
+    class
+        .split_once(" [JSGlobalObject]")
+        .map_or(class, |(w, _)| w)
 }
 
 /// Sort key of a retainer: the root first, then by distance.

@@ -269,7 +269,6 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
         }
         let class_name = &s.classes.names[class as usize];
         let r = a.retained_size(owner);
-        let held_as = slot_names(s, owner, HELD_AS);
         let via = if owner != v {
             format!(" (in its internal {} @{})", s.class_name(v), g.id(v))
         } else {
@@ -295,6 +294,7 @@ pub fn find_suspects(s: &AnalyzedSnapshot, opts: SuspectOptions) -> Vec<LeakSusp
             );
             continue;
         }
+        let held_as = slot_names(s, owner, HELD_AS);
         out.push(LeakSuspect {
             kind: SuspectKind::Accumulation,
             node_id: g.id(owner),
