@@ -532,6 +532,8 @@ fn junit_xml_has_one_failing_test_case_per_tripping_cluster() {
     assert!(xml.contains("name=\"RequestContext\""), "{xml}");
     // The failure carries the retainer trace (escaped).
     assert!(xml.contains("--context contexts--&gt; Map @"), "{xml}");
+    // And the holder's name.
+    assert!(xml.contains(" (closure variable contexts)\n"), "{xml}");
     // Written atomically: nothing else left in the folder.
     let names: Vec<_> = std::fs::read_dir(&dir.0)
         .unwrap()

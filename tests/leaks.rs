@@ -137,6 +137,14 @@ fn node_leak_is_one_request_context_cluster_held_by_the_contexts_map() {
     assert_eq!(c.trace[map_step].node_class, "Map");
     assert_eq!(c.trace[map_step].edge_type, "context");
     assert!(map_step < c.trace.len() - 1);
+    // The Map is named by its variable (the trace shows it too, from the module's context).
+    assert_eq!(c.held_as, ["closure variable contexts"]);
+    let held_by = heapsight::report::leaks::held_by(c);
+    assert!(
+        held_by.starts_with("Map @") && held_by.ends_with(" (closure variable contexts)"),
+        "{held_by}"
+    );
+    assert!(heapsight::report::leaks::text(&r).contains(&format!("  held by {held_by}\n")));
     // The other classes of the scenario never make a cluster of their own: LeakedPayload is held
     // by its RequestContext (and counted in its retained size), the cache was cleared, TempBuffer
     // never survived, WeakHeld and CycleNode predate the baseline.
@@ -209,6 +217,7 @@ fn browser_detached_reports_the_detached_list_and_the_listeners() {
         listeners.trace[listeners.trace.len() - 2].edge_name,
         "leakyListeners"
     );
+    assert_eq!(listeners.held_as, ["Window.leakyListeners"]);
     // ScratchEntry lives in the target only (expected.json: 300, then 0).
     assert_eq!(objects_named(t, "ScratchEntry").len(), 300);
     assert_eq!(objects_named(f, "ScratchEntry").len(), 0);
@@ -385,6 +394,57 @@ fn fifty_entries_of_one_array_are_one_cluster() {
     assert_eq!(r.gate(50, 600).len(), 1);
     assert!(r.gate(51, 0).is_empty());
     assert!(r.gate(50, 601).is_empty());
+}
+
+#[test]
+fn a_cluster_reached_through_the_stack_is_named_by_its_variable() {
+    // A snapshot written while the program runs (near the heap limit): the shortest path to
+    // the growing array is the running code's deoptimization literal, not the module's
+    // variable `kept`.
+    let (r, _) = handmade_leaks(|w, stage| {
+        // As in Node: no page global, every path from (GC roots).
+        let gc_roots = w.h.node_with_id("synthetic", "(GC roots)", 15, 0);
+        w.h.edge(0, "element", "2", gc_roots);
+        let stack = w.h.node_with_id("synthetic", "(Stack roots)", 5, 0);
+        w.h.edge(gc_roots, "element", "1", stack);
+        let handles = w.h.node_with_id("synthetic", "(Global handles)", 17, 0);
+        w.h.edge(gc_roots, "element", "2", handles);
+        let main = w.h.node_with_id("closure", "main", 9, 32);
+        let module = w.obj("system / Context", 7, 48);
+        w.h.edge(handles, "element", "1", main);
+        w.h.edge(main, "internal", "context", module);
+        let kept = w.obj("Array", 11, 32);
+        w.h.edge(stack, "internal", "28 / deoptimization literal", kept);
+        w.h.edge(module, "context", "kept", kept);
+        let store = w.h.node_with_id("array", "", 13, 8 * 64);
+        w.h.edge(kept, "internal", "elements", store);
+        let count = match stage {
+            Baseline => 0,
+            Target => 20,
+            Final => 40,
+        };
+        for i in 0..count {
+            let o = w.obj("Request", 100 + 2 * i, 64);
+            w.h.edge(store, "element", &i.to_string(), o);
+        }
+    });
+    assert_eq!(classes_of(&r), vec![("Request".to_string(), 20)]);
+    let c = &r.clusters[0];
+    let holder = &c.trace[heapsight::analysis::leaks::holder_step(&c.trace).unwrap()];
+    assert_eq!((holder.node_class.as_str(), holder.node_id), ("Array", 11));
+    assert_eq!(
+        holder.edge_name, "28 / deoptimization literal",
+        "{:?}",
+        c.trace
+    );
+    assert_eq!(c.held_as, ["closure variable kept"]);
+    assert_eq!(
+        heapsight::report::leaks::held_by(c),
+        "Array @11 (closure variable kept)"
+    );
+    assert!(
+        heapsight::report::leaks::text(&r).contains("held by Array @11 (closure variable kept)")
+    );
 }
 
 #[test]

@@ -493,6 +493,7 @@ mod tests {
                 step("627", class),
             ],
             example_ids: vec![],
+            held_as: vec![],
             nodes: vec![],
         }
     }

@@ -18,10 +18,10 @@ use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
 use super::leak_paths::{is_engine_cache_edge, LeakPaths, NodeTests, PathFacts, NO_NODE};
 use super::memory_map::wasm_memory_sizes;
-use super::retainers::PathStep;
+use super::retainers::{slot_names, PathStep, HELD_AS};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
-    closure_script, edge_name, is_detached, is_dom_like, is_runtime_closure,
+    closure_script, edge_name, is_detached, is_dom_like, is_engine_class_name, is_runtime_closure,
     is_runtime_script_name, is_system_name, script_url, wasm_memory_buffer, PROTO_EDGE,
     STACK_ROOTS,
 };
@@ -53,9 +53,24 @@ pub struct LeakCluster {
     pub reached_size: u64,
     /// Ids of up to 20 leaked objects in the cluster.
     pub example_ids: Vec<u32>,
+    /// What the program calls the representative's holder (the step [`holder_step`] picks
+    /// from the trace): the named slots holding it, at most [`HELD_AS`]. The trace is the
+    /// shortest path, which may run through the running code's stack (a snapshot written
+    /// near the heap limit) or an engine cache; these say which variable or property it is.
+    pub held_as: Vec<String>,
     /// All leaked objects of the cluster (final snapshot's node indices).
     #[serde(skip)]
     pub nodes: Vec<NodeIx>,
+}
+
+/// The step of a cluster's trace that reaches the object holding its representative: the
+/// nearest one a user would recognise, not V8's storage in between (a `Map`, not its
+/// `system / Hashtable`). `None` for a trace of one step or of engine objects only.
+pub fn holder_step(trace: &[TraceStep]) -> Option<usize> {
+    let before_last = trace.len().checked_sub(1)?;
+    (0..before_last)
+        .rev()
+        .find(|&i| !is_engine_class_name(&trace[i].node_class))
 }
 
 impl LeakCluster {
@@ -1111,18 +1126,25 @@ impl LeakReport {
         let mut maybe_runtime_work = Vec::new();
         let add = |groups: &mut FxHashMap<Vec<String>, LeakCluster>, found: Found| {
             let Found { v, steps, key } = found;
-            let c = groups.entry(key).or_insert_with(|| LeakCluster {
-                class: final_.class_name(v).to_string(),
-                count: 0,
-                retained_size: 0,
-                trace: steps
+            let c = groups.entry(key).or_insert_with(|| {
+                let trace: Vec<TraceStep> = steps
                     .iter()
                     .map(|(l, st)| PathText::of(final_, *l, st))
-                    .collect(),
-                reached_through: 0,
-                reached_size: 0,
-                example_ids: Vec::new(),
-                nodes: Vec::new(),
+                    .collect();
+                let held_as = holder_step(&trace)
+                    .map(|i| slot_names(final_, steps[i].1.edge.to, HELD_AS))
+                    .unwrap_or_default();
+                LeakCluster {
+                    class: final_.class_name(v).to_string(),
+                    count: 0,
+                    retained_size: 0,
+                    trace,
+                    reached_through: 0,
+                    reached_size: 0,
+                    example_ids: Vec::new(),
+                    held_as,
+                    nodes: Vec::new(),
+                }
             });
             c.count += 1;
             c.retained_size += a.retained_size(v);

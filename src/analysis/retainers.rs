@@ -106,6 +106,9 @@ pub fn sorted_retainers(g: &HeapGraph, a: &Analysis, n: NodeIx) -> Vec<EdgeRef> 
     v
 }
 
+/// The most slot names a suspect or a leak cluster lists.
+pub const HELD_AS: usize = 3;
+
 /// What the program calls `n`: the named slots that hold it, a closure's variable (`closure
 /// variable kept`) or an object's property (`Session.items`, a page's global `Window.cache`),
 /// closest to the roots first, at most `max`. Edges V8 adds for itself (a stack frame's slot,

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::detached::{path_text, PathText};
-use super::retainers::{slot_names, ShownPaths};
+use super::retainers::{slot_names, ShownPaths, HELD_AS};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{is_engine_class_name, is_system_name, is_user_root, CLOSURE_CLASS};
 use crate::model::{FxHashMap, HeapGraph, NodeIx, NodeKind};
@@ -142,9 +142,6 @@ fn is_user_class(name: &str) -> bool {
 fn is_storage(g: &HeapGraph, n: NodeIx) -> bool {
     matches!(g.kind(n), NodeKind::Array | NodeKind::Hidden)
 }
-
-/// The most slot names a suspect lists.
-pub const HELD_AS: usize = 3;
 
 /// `Array @6157 (closure variable kept)`: the suspect's class, id and what the program calls
 /// it.

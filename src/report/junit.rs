@@ -109,10 +109,11 @@ pub fn to_junit(g: &GatedLeaks) -> String {
                     limits.min_count,
                     human_bytes(limits.min_bytes)
                 );
-                let mut body = format!(
-                    "{}\n\nRetainer trace of one of them, from the GC roots:\n",
-                    what(c)
-                );
+                let mut body = what(c);
+                if !c.held_as.is_empty() {
+                    let _ = write!(body, "\nHeld by {}", super::leaks::held_by(c));
+                }
+                body.push_str("\n\nRetainer trace of one of them, from the GC roots:\n");
                 for (d, line) in trace_lines(&c.trace).iter().enumerate() {
                     let _ = writeln!(body, "{}{}", "  ".repeat(d), line);
                 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::human_bytes;
 use super::json::to_json;
 use crate::analysis::diff::IDS_RENUMBERED;
-use crate::analysis::leaks::{LeakCluster, LeakReport, TraceStep, WasmGrowth};
+use crate::analysis::leaks::{holder_step, LeakCluster, LeakReport, TraceStep, WasmGrowth};
 use crate::error::Result;
 
 /// `N leaked objects in K cluster(s)`: the start of every sentence about a leak search.
@@ -71,6 +71,9 @@ pub fn text(r: &LeakReport) -> String {
             human_bytes(c.retained_size),
             reached_through_note(c)
         ));
+        if !c.held_as.is_empty() {
+            out.push_str(&format!("  held by {}\n", held_by(c)));
+        }
         for (d, line) in trace_lines(&c.trace).iter().enumerate() {
             out.push_str(&format!("  {}{}\n", "  ".repeat(d), line));
         }
@@ -164,14 +167,36 @@ fn not_counted_groups(what: &str, why: &str, groups: &[LeakCluster]) -> String {
 }
 
 /// The holder and slot of a one-time allocation or a replaced value: `BuiltinModule.exports`,
-/// `Context.utilColors`, `Layer.params`.
+/// `Context.utilColors`, `Layer.params`; with what the program calls that holder when it
+/// has a name (`Object.k2947 (closure variable cache)`: an entry of a keyed map).
 pub fn held_in_slot(c: &LeakCluster) -> String {
     let n = c.trace.len();
-    match (n.checked_sub(2).map(|i| &c.trace[i]), c.trace.last()) {
+    let holder = n.checked_sub(2);
+    let slot = match (holder.map(|i| &c.trace[i]), c.trace.last()) {
         (Some(holder), Some(last)) => format!("{}.{}", holder.node_class, last.edge_name),
         (None, Some(last)) => last.edge_name.clone(),
         _ => String::new(),
+    };
+    match holder_step(&c.trace) {
+        Some(i) if Some(i) == holder && !c.held_as.is_empty() => {
+            format!("{slot} ({})", c.held_as.join(", "))
+        }
+        _ => slot,
     }
+}
+
+/// The object holding a cluster's representative, as [`holder_step`] picks it, with what the
+/// program calls it: `Array @6159 (closure variable kept)`. Empty when no step is one a user
+/// would recognise.
+pub fn held_by(c: &LeakCluster) -> String {
+    let Some(step) = holder_step(&c.trace).map(|i| &c.trace[i]) else {
+        return String::new();
+    };
+    let mut text = format!("{} @{}", step.node_class, step.node_id);
+    if !c.held_as.is_empty() {
+        text.push_str(&format!(" ({})", c.held_as.join(", ")));
+    }
+    text
 }
 
 /// The whole result as JSON, naming the three files.

@@ -11,7 +11,7 @@ use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell, without_arrows};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::report::leaks::{one_time_text, replaced_text, trace_lines, wasm_growth_text};
+use crate::report::leaks::{held_by, one_time_text, replaced_text, trace_lines, wasm_growth_text};
 use crate::store::{Document, DocumentId};
 
 /// Leaks view state.
@@ -160,6 +160,9 @@ impl LeaksView {
             "{} × {}: what keeps one of them alive",
             c.count, c.class
         ));
+        if !c.held_as.is_empty() {
+            ui.label(egui::RichText::new(format!("held by {}", held_by(c))).italics());
+        }
         for (depth, line) in trace_lines(&c.trace).iter().enumerate() {
             ui.monospace(format!("{}{}", "  ".repeat(depth), line));
         }

@@ -5,7 +5,6 @@ use super::memory_blocks::{memory_growth_blocks, snapshot_memory_blocks};
 use super::{LeakSuspectsReport, SnapshotSection};
 use crate::analysis::diff::ids_not_kept_message;
 use crate::analysis::leaks::{LeakCluster, LeakReport};
-use crate::model::v8_rules::is_engine_class_name;
 use crate::report::document::Block;
 use crate::report::leaks::{self, trace_lines};
 use crate::report::{diff, human_bytes};
@@ -69,22 +68,13 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                // The nearest object a user would recognise, not V8's storage in between.
-                let holder = c
-                    .trace
-                    .iter()
-                    .rev()
-                    .skip(1)
-                    .find(|s| !is_engine_class_name(&s.node_class))
-                    .map(|s| format!("{} @{}", s.node_class, s.node_id))
-                    .unwrap_or_default();
                 vec![
                     (i + 1).to_string(),
                     c.class.clone(),
                     c.count.to_string(),
                     human_bytes(c.retained_size),
                     human_bytes(c.reached_size),
-                    holder,
+                    leaks::held_by(c),
                 ]
             })
             .collect(),
@@ -114,6 +104,9 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                  `WeakMap` keyed by the tensor){holding}.",
                 c.reached_through
             )));
+        }
+        if !c.held_as.is_empty() {
+            b.push(Block::Paragraph(format!("Held by {}.", leaks::held_by(c))));
         }
         b.push(Block::Paragraph(
             "Retainer trace of one of them, from the GC roots:".into(),
