@@ -448,6 +448,71 @@ fn a_cluster_reached_through_the_stack_is_named_by_its_variable() {
 }
 
 #[test]
+fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
+    // The classic closure leak: each new `theThing` has a method whose closure shares a
+    // context with one that read `originalThing`, the thing before it.
+    let (r, _) = handmade_leaks(|w, stage| {
+        let module = w.obj("system / Context", 5, 48);
+        let g = w.global;
+        w.h.edge(g, "internal", "context", module);
+        let count = match stage {
+            Baseline => 0,
+            Target | Final => 30,
+        };
+        let mut older = None;
+        for i in 0..count {
+            let thing = w.obj("Thing", 100 + 8 * i, 40);
+            let method = w.h.node_with_id("closure", "someMethod", 102 + 8 * i, 32);
+            let scope = w.obj("system / Context", 104 + 8 * i, 24);
+            w.h.edge(thing, "property", "someMethod", method);
+            w.h.edge(method, "internal", "context", scope);
+            if let Some(o) = older {
+                w.h.edge(scope, "context", "originalThing", o);
+            }
+            older = Some(thing);
+        }
+        if let Some(newest) = older {
+            w.h.edge(module, "context", "theThing", newest);
+        }
+    });
+    assert_eq!(classes_of(&r), vec![("Thing".to_string(), 1)]);
+    let c = &r.clusters[0];
+    // The older things and every method (scopes are V8's own, never counted).
+    assert_eq!(c.reached_through, 29 + 30);
+    let links: Vec<(&str, &str)> = c
+        .chain
+        .iter()
+        .map(|s| (s.edge_name.as_str(), s.node_class.as_str()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("someMethod", "Function"),
+            ("context", "system / Context"),
+            ("originalThing", "Thing")
+        ]
+    );
+    assert_eq!(c.chain[2].node_id, 100 + 8 * 28, "the thing just before");
+    let line = heapsight::report::leaks::chain_line(c).unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "chained, each holding another: Thing @{} --property someMethod--> Function @{} \
+             --internal context--> system / Context @{} --context originalThing--> Thing @{}",
+            100 + 8 * 29,
+            102 + 8 * 29,
+            104 + 8 * 29,
+            100 + 8 * 28
+        )
+    );
+    assert!(heapsight::report::leaks::text(&r).contains(&line));
+    // Objects that hold only others of another class make no chain.
+    let node_leak = sample_leaks("node-leak");
+    assert!(node_leak.clusters[0].reached_through > 0);
+    assert!(node_leak.clusters[0].chain.is_empty());
+}
+
+#[test]
 fn objects_in_two_containers_are_two_clusters() {
     let (r, _) = handmade_leaks(|w, stage| {
         let a = w.global_prop("a", "Registry", 201, 8);

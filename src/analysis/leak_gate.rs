@@ -494,6 +494,7 @@ mod tests {
             ],
             example_ids: vec![],
             held_as: vec![],
+            chain: vec![],
             nodes: vec![],
         }
     }

@@ -58,6 +58,11 @@ pub struct LeakCluster {
     /// shortest path, which may run through the running code's stack (a snapshot written
     /// near the heap limit) or an engine cache; these say which variable or property it is.
     pub held_as: Vec<String>,
+    /// When the cluster's objects hold older ones of their own class (each new object keeps
+    /// the one before: the classic closure leak through a shared context, a linked list, a ring
+    /// of timers), the steps from the representative to the nearest such object, through new
+    /// objects only: how the chain is linked. Empty otherwise.
+    pub chain: Vec<TraceStep>,
     /// All leaked objects of the cluster (final snapshot's node indices).
     #[serde(skip)]
     pub nodes: Vec<NodeIx>,
@@ -1047,6 +1052,54 @@ fn cluster_key(s: &AnalyzedSnapshot, steps: &[(usize, PathStep)]) -> Vec<String>
     key
 }
 
+/// The most new objects [`chain_link`] looks through, and the longest link it reports.
+const CHAIN_SEARCH: usize = 4096;
+const CHAIN_STEPS: usize = 8;
+
+/// The shortest path from `rep` through new objects (`surviving`) to another new object of its
+/// class that is reported under another ([`LeakCluster::chain`]), or nothing.
+fn chain_link(
+    s: &AnalyzedSnapshot,
+    rep: NodeIx,
+    surviving: &[bool],
+    under: &FxHashMap<NodeIx, NodeIx>,
+) -> Vec<TraceStep> {
+    let g = s.graph();
+    let class = s.class_name(rep);
+    // Breadth first, each node with the edge it was reached by and its depth.
+    let mut seen: FxHashMap<NodeIx, (Option<EdgeRef>, usize)> = FxHashMap::default();
+    seen.insert(rep, (None, 0));
+    let mut queue = std::collections::VecDeque::from([rep]);
+    while let Some(v) = queue.pop_front() {
+        let depth = seen[&v].1;
+        if depth == CHAIN_STEPS {
+            continue;
+        }
+        for e in g.edges(v) {
+            let t = e.to;
+            if e.kind == EdgeKind::Weak || !surviving[t as usize] || seen.contains_key(&t) {
+                continue;
+            }
+            seen.insert(t, (Some(e), depth + 1));
+            if under.contains_key(&t) && s.class_name(t) == class {
+                let mut steps = Vec::new();
+                let mut x = t;
+                while let Some((Some(e), _)) = seen.get(&x) {
+                    steps.push(PathText::of(s, 0, &PathStep { edge: *e }));
+                    x = e.from;
+                }
+                steps.reverse();
+                return steps;
+            }
+            if seen.len() >= CHAIN_SEARCH {
+                return Vec::new();
+            }
+            queue.push_back(t);
+        }
+    }
+    Vec::new()
+}
+
 /// Groups, largest retained size first (then most objects, then by class).
 fn sorted(groups: FxHashMap<Vec<String>, LeakCluster>) -> Vec<LeakCluster> {
     let mut v: Vec<LeakCluster> = groups.into_values().collect();
@@ -1143,6 +1196,7 @@ impl LeakReport {
                     reached_size: 0,
                     example_ids: Vec::new(),
                     held_as,
+                    chain: Vec::new(),
                     nodes: Vec::new(),
                 }
             });
@@ -1263,6 +1317,11 @@ impl LeakReport {
         {
             let mine = c.nodes.iter().filter_map(|v| reached.get(v));
             (c.reached_through, c.reached_size) = mine.fold((0, 0), |t, r| (t.0 + r.0, t.1 + r.1));
+        }
+        for c in clusters.values_mut() {
+            if c.reached_through > 0 {
+                c.chain = chain_link(final_, c.nodes[0], &surviving, &under);
+            }
         }
         let clusters = sorted(clusters);
         Self {

@@ -113,6 +113,9 @@ pub fn to_junit(g: &GatedLeaks) -> String {
                 if !c.held_as.is_empty() {
                     let _ = write!(body, "\nHeld by {}", super::leaks::held_by(c));
                 }
+                if let Some(chain) = super::leaks::chain_line(c) {
+                    let _ = write!(body, "\nThey are {chain}");
+                }
                 body.push_str("\n\nRetainer trace of one of them, from the GC roots:\n");
                 for (d, line) in trace_lines(&c.trace).iter().enumerate() {
                     let _ = writeln!(body, "{}{}", "  ".repeat(d), line);

@@ -74,6 +74,9 @@ pub fn text(r: &LeakReport) -> String {
         if !c.held_as.is_empty() {
             out.push_str(&format!("  held by {}\n", held_by(c)));
         }
+        if let Some(chain) = chain_line(c) {
+            out.push_str(&format!("  {chain}\n"));
+        }
         for (d, line) in trace_lines(&c.trace).iter().enumerate() {
             out.push_str(&format!("  {}{}\n", "  ".repeat(d), line));
         }
@@ -183,6 +186,26 @@ pub fn held_in_slot(c: &LeakCluster) -> String {
         }
         _ => slot,
     }
+}
+
+/// `chained, each holding another: {a, b} @7 --property next--> {a, b} @9`: how the
+/// cluster's objects hold more of their class ([`LeakCluster::chain`]), or `None`.
+pub fn chain_line(c: &LeakCluster) -> Option<String> {
+    if c.chain.is_empty() {
+        return None;
+    }
+    let start = c
+        .trace
+        .last()
+        .map(|t| format!("{} @{}", t.node_class, t.node_id))?;
+    let mut line = format!("chained, each holding another: {start}");
+    for st in &c.chain {
+        line.push_str(&format!(
+            " --{} {}--> {} @{}",
+            st.edge_type, st.edge_name, st.node_class, st.node_id
+        ));
+    }
+    Some(line)
 }
 
 /// The object holding a cluster's representative, as [`holder_step`] picks it, with what the

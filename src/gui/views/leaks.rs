@@ -11,7 +11,9 @@ use crate::analysis::leaks::LeakReport;
 use crate::gui::format::{number_cell, size_cell, without_arrows};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
-use crate::report::leaks::{held_by, one_time_text, replaced_text, trace_lines, wasm_growth_text};
+use crate::report::leaks::{
+    chain_line, held_by, one_time_text, replaced_text, trace_lines, wasm_growth_text,
+};
 use crate::store::{Document, DocumentId};
 
 /// Leaks view state.
@@ -162,6 +164,9 @@ impl LeaksView {
         ));
         if !c.held_as.is_empty() {
             ui.label(egui::RichText::new(format!("held by {}", held_by(c))).italics());
+        }
+        if let Some(chain) = chain_line(c) {
+            ui.label(egui::RichText::new(chain).italics());
         }
         for (depth, line) in trace_lines(&c.trace).iter().enumerate() {
             ui.monospace(format!("{}{}", "  ".repeat(depth), line));

@@ -108,6 +108,9 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         if !c.held_as.is_empty() {
             b.push(Block::Paragraph(format!("Held by {}.", leaks::held_by(c))));
         }
+        if let Some(chain) = leaks::chain_line(c) {
+            b.push(Block::Paragraph(format!("They are {chain}.")));
+        }
         b.push(Block::Paragraph(
             "Retainer trace of one of them, from the GC roots:".into(),
         ));
