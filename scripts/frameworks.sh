@@ -2,7 +2,8 @@
 # The leak and growth gates on heaps made by real web frameworks: Express 4, Fastify 4 and Koa 2
 # (installed from the npm registry under target/frameworks), each clean and leaking
 # (scripts/framework-scenario.js), on a service in front of lru-cache, quick-lru, hashlru,
-# tiny-lru and mnemonist's LRUCache (scripts/cache-scenario.js), on a training loop over WebAssembly memory
+# tiny-lru and mnemonist's LRUCache (scripts/cache-scenario.js), on the classic leaks of a Node
+# service and their fixes (scripts/classic-leaks-scenario.js), on a training loop over WebAssembly memory
 # (scripts/training-loop-scenario.js), on TensorFlow.js's CPU and WebAssembly backends
 # (scripts/tfjs-scenario.js), and on an inference service on ONNX Runtime Web
 # (scripts/onnx-scenario.js), in Node and (both of the last two) in a Chromium page, and on a
@@ -18,7 +19,7 @@
 #                                       Node and in a page, whose memory grew once) and
 #                                       react-clean/ (the clean React trio), gzipped, with
 #                                       DevTools' class tables
-# Prints one line per check (97) and exits 1 if any failed. About ten minutes.
+# Prints one line per check (113) and exits 1 if any failed. About ten minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -129,6 +130,21 @@ for cache in lru-cache quick-lru hashlru tiny-lru mnemonist; do
         "$shape" $flag >/dev/null 2>&1 ||
         { echo "FAIL $cache $variant $shape: the scenario failed"; failed=1; continue; }
       gate "$cache" $variant $shape "$dir" "$want"
+    done
+  done
+done
+# The classic leaks of a Node service and their fixes (scripts/classic-leaks-scenario.js): a
+# chain of closures through a shared context, listeners, intervals, pending promises.
+for pattern in closure listeners interval promises; do
+  for variant in clean leak; do
+    flag=$([ $variant = leak ] && echo --leak || true)
+    want=$([ $variant = leak ] && echo 1 || echo 0)
+    for shape in trio series; do
+      dir=$out/$pattern-$variant-$shape
+      node --expose-gc scripts/classic-leaks-scenario.js "$pattern" "$dir" "$shape" $flag \
+        >/dev/null 2>&1 ||
+        { echo "FAIL $pattern $variant $shape: the scenario failed"; failed=1; continue; }
+      gate "$pattern" $variant $shape "$dir" "$want"
     done
   done
 done
