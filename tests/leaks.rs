@@ -479,6 +479,10 @@ fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
     let c = &r.clusters[0];
     // The older things and every method (scopes are V8's own, never counted).
     assert_eq!(c.reached_through, 29 + 30);
+    assert_eq!((c.chained, c.objects()), (29, 30));
+    // The gate's `min-count` counts the chain's links.
+    assert_eq!(r.gate(30, 0).len(), 1);
+    assert!(r.gate(31, 0).is_empty());
     let links: Vec<(&str, &str)> = c
         .chain
         .iter()
@@ -497,7 +501,8 @@ fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
     assert_eq!(
         line,
         format!(
-            "chained, each holding another: Thing @{} --property someMethod--> Function @{} \
+            "chained, 30 in all, each holding another: Thing @{} --property someMethod--> \
+             Function @{} \
              --internal context--> system / Context @{} --context originalThing--> Thing @{}",
             100 + 8 * 29,
             102 + 8 * 29,
@@ -510,6 +515,7 @@ fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
     let node_leak = sample_leaks("node-leak");
     assert!(node_leak.clusters[0].reached_through > 0);
     assert!(node_leak.clusters[0].chain.is_empty());
+    assert_eq!(node_leak.clusters[0].chained, 0);
 }
 
 #[test]

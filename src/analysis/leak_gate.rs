@@ -383,7 +383,7 @@ impl GateVerdict {
                     };
                 }
                 let l = rules.limits_for(&c.class, limits);
-                if c.count >= l.min_count && c.held_size() >= l.min_bytes {
+                if c.objects() >= l.min_count && c.held_size() >= l.min_bytes {
                     ClusterStatus::Tripped { limits: l }
                 } else {
                     ClusterStatus::Passed { limits: l }
@@ -495,6 +495,7 @@ mod tests {
             example_ids: vec![],
             held_as: vec![],
             chain: vec![],
+            chained: 0,
             nodes: vec![],
         }
     }

@@ -51,6 +51,11 @@ pub struct LeakCluster {
     /// such as TensorFlow.js's tensor data in its backend's store), with what they dominate.
     /// [`retained_size`](Self::retained_size) plus this is what the cluster holds.
     pub reached_size: u64,
+    /// Of [`reached_through`](Self::reached_through), the objects of the cluster's own class:
+    /// the older links of a chain (see [`chain`](Self::chain)). They are leaked objects of
+    /// the class as much as the cluster's own, so the CI gate's `min-count` is compared with
+    /// [`objects`](Self::objects), `count` plus these.
+    pub chained: u64,
     /// Ids of up to 20 leaked objects in the cluster.
     pub example_ids: Vec<u32>,
     /// What the program calls the representative's holder (the step [`holder_step`] picks
@@ -83,6 +88,12 @@ impl LeakCluster {
     /// through them retain besides. The CI gate's `min-bytes` limit is on this.
     pub fn held_size(&self) -> u64 {
         self.retained_size + self.reached_size
+    }
+
+    /// The leaked objects of the cluster's class: its own and the older links of chains
+    /// under them ([`chained`](Self::chained)). The CI gate's `min-count` limit is on this.
+    pub fn objects(&self) -> u64 {
+        self.count + self.chained
     }
 }
 
@@ -380,17 +391,30 @@ fn is_runtime_class_instance(g: &HeapGraph, n: NodeIx) -> bool {
     class_constructors(g, n).any(|c| is_runtime_closure(g, c))
 }
 
-/// For each reported object, how many objects are under it, directly or through others
-/// (`under` maps an object to the one it is reported under), and the bytes `extra` gives them
-/// (what each adds to the top one's retained size).
+/// What is reported under one object ([`reached_through`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Reached {
+    /// Objects under it, directly or through others.
+    objects: u64,
+    /// The bytes they add to its retained size.
+    bytes: u64,
+    /// Those of them of its own class: older links of a chain.
+    same_class: u64,
+}
+
+/// For each reported object, what is under it, directly or through others (`under` maps an
+/// object to the one it is reported under): how many, the bytes `extra` gives them (what each
+/// adds to the top one's retained size), and how many `same_class(object, top)` says are of
+/// the top one's class.
 fn reached_through(
     under: &FxHashMap<NodeIx, NodeIx>,
     extra: impl Fn(NodeIx) -> u64,
-) -> FxHashMap<NodeIx, (u64, u64)> {
+    same_class: impl Fn(NodeIx, NodeIx) -> bool,
+) -> FxHashMap<NodeIx, Reached> {
     // The reported object at the top of each chain, with the chains shortened as they are
     // walked so that long lists cost one walk, not one per element.
     let mut top: FxHashMap<NodeIx, NodeIx> = FxHashMap::default();
-    let mut reached: FxHashMap<NodeIx, (u64, u64)> = FxHashMap::default();
+    let mut reached: FxHashMap<NodeIx, Reached> = FxHashMap::default();
     let mut chain = Vec::new();
     for &start in under.keys() {
         let mut x = start;
@@ -410,8 +434,9 @@ fn reached_through(
             top.insert(y, t);
         }
         let r = reached.entry(t).or_default();
-        r.0 += 1;
-        r.1 += extra(start);
+        r.objects += 1;
+        r.bytes += extra(start);
+        r.same_class += u64::from(same_class(start, t));
     }
     reached
 }
@@ -1194,6 +1219,7 @@ impl LeakReport {
                     trace,
                     reached_through: 0,
                     reached_size: 0,
+                    chained: 0,
                     example_ids: Vec::new(),
                     held_as,
                     chain: Vec::new(),
@@ -1284,13 +1310,17 @@ impl LeakReport {
             add(group, f);
         }
         let uncounted = outside_counted_subtrees(final_, &undominated, &past_leak);
-        let reached = reached_through(&under, |v| {
-            if uncounted.contains(&v) {
-                a.retained_size(v)
-            } else {
-                0
-            }
-        });
+        let reached = reached_through(
+            &under,
+            |v| {
+                if uncounted.contains(&v) {
+                    a.retained_size(v)
+                } else {
+                    0
+                }
+            },
+            |v, top| final_.class_name(v) == final_.class_name(top),
+        );
         for f in maybe_replaced {
             // Its own parts (a request's body) may hang under it; a list of new objects may not,
             // unless it is a generation of a bounded cache.
@@ -1302,12 +1332,13 @@ impl LeakReport {
                             .is_some_and(|&old| is_cache_generation(final_, baseline, old, last))
                 })
             };
-            let group =
-                if reached.get(&f.v).map_or(0, |r| r.0) > REPLACED_VALUE_PARTS && !generation() {
-                    &mut clusters
-                } else {
-                    &mut replaced
-                };
+            let group = if reached.get(&f.v).map_or(0, |r| r.objects) > REPLACED_VALUE_PARTS
+                && !generation()
+            {
+                &mut clusters
+            } else {
+                &mut replaced
+            };
             add(group, f);
         }
         for c in clusters
@@ -1315,8 +1346,11 @@ impl LeakReport {
             .chain(one_time.values_mut())
             .chain(replaced.values_mut())
         {
-            let mine = c.nodes.iter().filter_map(|v| reached.get(v));
-            (c.reached_through, c.reached_size) = mine.fold((0, 0), |t, r| (t.0 + r.0, t.1 + r.1));
+            for r in c.nodes.iter().filter_map(|v| reached.get(v)) {
+                c.reached_through += r.objects;
+                c.reached_size += r.bytes;
+                c.chained += r.same_class;
+            }
         }
         for c in clusters.values_mut() {
             if c.reached_through > 0 {
@@ -1342,7 +1376,7 @@ impl LeakReport {
     pub fn gate(&self, min_count: u64, min_bytes: u64) -> Vec<&LeakCluster> {
         self.clusters
             .iter()
-            .filter(|c| c.count >= min_count && c.held_size() >= min_bytes)
+            .filter(|c| c.objects() >= min_count && c.held_size() >= min_bytes)
             .collect()
     }
 }

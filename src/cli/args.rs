@@ -191,7 +191,8 @@ pub enum Command {
         /// Exit with code 1 when a leak cluster passes the limits below (for CI).
         #[arg(long)]
         fail_on_leak: bool,
-        /// With --fail-on-leak: objects a cluster needs to count.
+        /// With --fail-on-leak: objects of its class a cluster needs to count (its own, and the
+        /// older links of chains under them).
         #[arg(long, default_value_t = 1, requires = "fail_on_leak")]
         min_count: u64,
         /// With --fail-on-leak: bytes a cluster must hold to count (what its objects retain,

@@ -188,7 +188,7 @@ pub fn held_in_slot(c: &LeakCluster) -> String {
     }
 }
 
-/// `chained, each holding another: {a, b} @7 --property next--> {a, b} @9`: how the
+/// `chained, 30 in all, each holding another: {a, b} @7 --property next--> {a, b} @9`: how the
 /// cluster's objects hold more of their class ([`LeakCluster::chain`]), or `None`.
 pub fn chain_line(c: &LeakCluster) -> Option<String> {
     if c.chain.is_empty() {
@@ -198,7 +198,10 @@ pub fn chain_line(c: &LeakCluster) -> Option<String> {
         .trace
         .last()
         .map(|t| format!("{} @{}", t.node_class, t.node_id))?;
-    let mut line = format!("chained, each holding another: {start}");
+    let mut line = format!(
+        "chained, {} in all, each holding another: {start}",
+        c.objects()
+    );
     for st in &c.chain {
         line.push_str(&format!(
             " --{} {}--> {} @{}",

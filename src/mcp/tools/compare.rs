@@ -49,7 +49,8 @@ struct LeaksArgs {
     /// Snapshot after undoing the action, e.g. "#3".
     #[serde(rename = "final")]
     final_: String,
-    /// Objects a cluster needs to trip the gate (default 1).
+    /// Objects of its class a cluster needs to trip the gate, a chain's older links included
+    /// (default 1).
     min_count: Option<u64>,
     /// Bytes a cluster must retain to trip the gate (default 0).
     min_bytes: Option<u64>,
