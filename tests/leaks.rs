@@ -519,6 +519,38 @@ fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
 }
 
 #[test]
+fn a_ring_reached_from_both_ends_is_one_cluster() {
+    // Node's timer list: a head and a doubly linked ring of timers. Five timers predate the
+    // baseline; ten new ones were linked in after the head. The shortest paths reach the new
+    // part from both ends: the newest through `head.next`, the oldest new one through the old
+    // timers' `prev`.
+    let (r, _) = handmade_leaks(|w, stage| {
+        let head = w.global_prop("timers", "TimersList", 21, 40);
+        let new_links = if stage == Baseline { 0 } else { 10 };
+        let mut ring = Vec::new();
+        for i in 0..new_links {
+            ring.push(w.obj("Timeout", 1001 + 2 * i, 80));
+        }
+        for i in 0..5 {
+            ring.push(w.obj("Timeout", 31 + 2 * i, 80));
+        }
+        let mut all = vec![head];
+        all.extend(ring);
+        for (i, &x) in all.iter().enumerate() {
+            let next = all[(i + 1) % all.len()];
+            w.h.edge(x, "property", "next", next);
+            w.h.edge(next, "property", "prev", x);
+        }
+    });
+    assert_eq!(classes_of(&r), vec![("Timeout".to_string(), 2)]);
+    let c = &r.clusters[0];
+    assert_eq!((c.count, c.chained, c.objects()), (2, 8, 10));
+    assert_eq!(c.retained_size + c.reached_size, 10 * 80);
+    assert_eq!(r.gate(10, 0).len(), 1);
+    assert!(r.gate(11, 0).is_empty());
+}
+
+#[test]
 fn objects_in_two_containers_are_two_clusters() {
     let (r, _) = handmade_leaks(|w, stage| {
         let a = w.global_prop("a", "Registry", 201, 8);

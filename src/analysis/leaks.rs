@@ -1077,6 +1077,9 @@ fn cluster_key(s: &AnalyzedSnapshot, steps: &[(usize, PathStep)]) -> Vec<String>
     key
 }
 
+/// The most example ids a cluster keeps.
+const EXAMPLE_IDS: usize = 20;
+
 /// The most new objects [`chain_link`] looks through, and the longest link it reports.
 const CHAIN_SEARCH: usize = 4096;
 const CHAIN_STEPS: usize = 8;
@@ -1123,6 +1126,69 @@ fn chain_link(
         }
     }
     Vec::new()
+}
+
+/// Clusters of one class whose objects are linked to each other through new objects of that
+/// class are one leak: a doubly linked ring (Node's list of timers) is reached from both
+/// ends, so its first and its last new link each top part of it. Each chain's links are
+/// walked once (new objects of the class only, any edge but weak ones); a cluster whose
+/// representative an earlier walk reached joins that walk's cluster, which keeps its trace
+/// and chain. Walks start from the clusters that hold most.
+fn merge_chain_ends(
+    s: &AnalyzedSnapshot,
+    surviving: &[bool],
+    clusters: &mut FxHashMap<Vec<String>, LeakCluster>,
+) {
+    let g = s.graph();
+    let mut starts: Vec<(&Vec<String>, &LeakCluster)> =
+        clusters.iter().filter(|(_, c)| c.chained > 0).collect();
+    if starts.len() < 2 {
+        return;
+    }
+    starts.sort_by_key(|(k, c)| (std::cmp::Reverse(c.held_size()), *k));
+    // The walk (by the key of the cluster it started from) each reached link belongs to.
+    let mut walk_of: FxHashMap<NodeIx, usize> = FxHashMap::default();
+    let mut joins: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    let mut stack = Vec::new();
+    for (i, (key, c)) in starts.iter().enumerate() {
+        let rep = c.nodes[0];
+        if let Some(&w) = walk_of.get(&rep) {
+            joins.push((starts[w].0.clone(), (*key).clone()));
+            continue;
+        }
+        walk_of.insert(rep, i);
+        stack.push(rep);
+        while let Some(v) = stack.pop() {
+            for e in g.edges(v) {
+                let t = e.to;
+                if e.kind != EdgeKind::Weak
+                    && surviving[t as usize]
+                    && !walk_of.contains_key(&t)
+                    && s.class_name(t) == c.class
+                {
+                    walk_of.insert(t, i);
+                    stack.push(t);
+                }
+            }
+        }
+    }
+    for (into, from) in joins {
+        let Some(c) = clusters.remove(&from) else {
+            continue;
+        };
+        let Some(kept) = clusters.get_mut(&into) else {
+            continue;
+        };
+        kept.count += c.count;
+        kept.retained_size += c.retained_size;
+        kept.reached_through += c.reached_through;
+        kept.reached_size += c.reached_size;
+        kept.chained += c.chained;
+        let room = EXAMPLE_IDS.saturating_sub(kept.example_ids.len());
+        kept.example_ids
+            .extend(c.example_ids.into_iter().take(room));
+        kept.nodes.extend(c.nodes);
+    }
 }
 
 /// Groups, largest retained size first (then most objects, then by class).
@@ -1228,7 +1294,7 @@ impl LeakReport {
             });
             c.count += 1;
             c.retained_size += a.retained_size(v);
-            if c.example_ids.len() < 20 {
+            if c.example_ids.len() < EXAMPLE_IDS {
                 c.example_ids.push(g.id(v));
             }
             c.nodes.push(v);
@@ -1357,6 +1423,7 @@ impl LeakReport {
                 c.chain = chain_link(final_, c.nodes[0], &surviving, &under);
             }
         }
+        merge_chain_ends(final_, &surviving, &mut clusters);
         let clusters = sorted(clusters);
         Self {
             leaked_count: clusters.iter().map(|c| c.count).sum(),
