@@ -18,7 +18,7 @@ use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
 use super::leak_paths::{is_engine_cache_edge, LeakPaths, NodeTests, PathFacts, NO_NODE};
 use super::memory_map::wasm_memory_sizes;
-use super::retainers::{slot_names, PathStep, HELD_AS};
+use super::retainers::{slot_names_where, PathStep, HELD_AS};
 use super::AnalyzedSnapshot;
 use crate::model::v8_rules::{
     closure_script, edge_name, is_detached, is_dom_like, is_engine_class_name, is_runtime_closure,
@@ -1275,11 +1275,18 @@ impl LeakReport {
                     .iter()
                     .map(|(l, st)| PathText::of(final_, *l, st))
                     .collect();
+                // Not the slots of the leaked objects' own class: in a ring (Node's timers)
+                // they point back at the holder, and name nothing that holds the leak.
+                let class = final_.class_name(v);
                 let held_as = holder_step(&trace)
-                    .map(|i| slot_names(final_, steps[i].1.edge.to, HELD_AS))
+                    .map(|i| {
+                        slot_names_where(final_, steps[i].1.edge.to, HELD_AS, |e| {
+                            final_.class_name(e.from) != class
+                        })
+                    })
                     .unwrap_or_default();
                 LeakCluster {
-                    class: final_.class_name(v).to_string(),
+                    class: class.to_string(),
                     count: 0,
                     retained_size: 0,
                     trace,

@@ -116,9 +116,19 @@ pub const HELD_AS: usize = 3;
 /// program wrote and are left out, so the name helps where the shortest path passes through
 /// the running code (a snapshot written near the heap limit, or from inside the program).
 pub fn slot_names(s: &AnalyzedSnapshot, n: NodeIx, max: usize) -> Vec<String> {
+    slot_names_where(s, n, max, |_| true)
+}
+
+/// [`slot_names`] among the retainer edges `keep` accepts.
+pub fn slot_names_where(
+    s: &AnalyzedSnapshot,
+    n: NodeIx,
+    max: usize,
+    keep: impl Fn(&EdgeRef) -> bool,
+) -> Vec<String> {
     let held = sorted_retainers(s.graph(), &s.analysis, n)
         .into_iter()
-        .filter(|e| s.analysis.distance(e.from).is_some());
+        .filter(|e| s.analysis.distance(e.from).is_some() && keep(e));
     slot_names_among(s, held, max)
 }
 
