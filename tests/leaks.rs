@@ -510,7 +510,12 @@ fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
             100 + 8 * 28
         )
     );
-    assert!(heapsight::report::leaks::text(&r).contains(&line));
+    let text = heapsight::report::leaks::text(&r);
+    assert!(text.contains(&line), "{text}");
+    assert!(
+        text.starts_with("1 leaked objects (30 with their chains' older links) in 1 cluster(s)"),
+        "{text}"
+    );
     // Objects that hold only others of another class make no chain.
     let node_leak = sample_leaks("node-leak");
     assert!(node_leak.clusters[0].reached_through > 0);

@@ -11,10 +11,16 @@ use crate::analysis::diff::IDS_RENUMBERED;
 use crate::analysis::leaks::{holder_step, LeakCluster, LeakReport, TraceStep, WasmGrowth};
 use crate::error::Result;
 
-/// `N leaked objects in K cluster(s)`: the start of every sentence about a leak search.
+/// `N leaked objects in K cluster(s)` (with `(M with their chains' older links)` after the
+/// objects when clusters are chains): the start of every sentence about a leak search.
 pub fn counts(r: &LeakReport) -> String {
+    let chained: u64 = r.clusters.iter().map(|c| c.chained).sum();
+    let with_chains = match chained {
+        0 => String::new(),
+        n => format!(" ({} with their chains' older links)", r.leaked_count + n),
+    };
     format!(
-        "{} leaked objects in {} cluster(s)",
+        "{} leaked objects{with_chains} in {} cluster(s)",
         r.leaked_count,
         r.clusters.len()
     )
