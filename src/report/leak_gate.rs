@@ -80,11 +80,10 @@ pub fn verdict_line(g: &GatedLeaks) -> String {
             limits_text(g.verdict.limits)
         ),
         Some(first) => format!(
-            "❌ Leak gate failed: {} leak cluster(s) with {}{per_class} (largest: {} × {}, retaining {}){ignored}.",
+            "❌ Leak gate failed: {} leak cluster(s) with {}{per_class} (largest: {}, retaining {}){ignored}.",
             tripped.len(),
             limits_text(g.verdict.limits),
-            first.count,
-            first.class,
+            leaks::count_and_class(first),
             human_bytes(first.retained_size)
         ),
     }

@@ -200,21 +200,24 @@ pub fn chain_line(c: &LeakCluster) -> Option<String> {
     if c.chain.is_empty() {
         return None;
     }
+    Some(format!(
+        "chained, {} in all, each holding another: {}",
+        c.objects(),
+        chain_lines(c).join(" ")
+    ))
+}
+
+/// A cluster's [`chain`](LeakCluster::chain) as lines, as [`trace_lines`] writes a trace: the
+/// representative, then each step.
+pub fn chain_lines(c: &LeakCluster) -> Vec<String> {
     let start = c
         .trace
         .last()
-        .map(|t| format!("{} @{}", t.node_class, t.node_id))?;
-    let mut line = format!(
-        "chained, {} in all, each holding another: {start}",
-        c.objects()
-    );
-    for st in &c.chain {
-        line.push_str(&format!(
-            " --{} {}--> {} @{}",
-            st.edge_type, st.edge_name, st.node_class, st.node_id
-        ));
-    }
-    Some(line)
+        .map(|t| format!("{} @{}", t.node_class, t.node_id));
+    start
+        .into_iter()
+        .chain(c.chain.iter().map(step_line))
+        .collect()
 }
 
 /// The object holding a cluster's representative, as [`holder_step`] picks it, with what the
@@ -260,6 +263,15 @@ pub fn json_with<E: Serialize>(files: [&Path; 3], r: &LeakReport, extra: &E) -> 
     })
 }
 
+/// `1000 × RequestContext`, or `1 × {next}, 300000 with its chains` for a chain.
+pub fn count_and_class(c: &LeakCluster) -> String {
+    let chain = match c.chained {
+        0 => String::new(),
+        _ => format!(", {} with its chains", c.objects()),
+    };
+    format!("{} × {}{chain}", c.count, c.class)
+}
+
 /// Why the CI gate failed: how many clusters passed the thresholds, and the largest.
 pub fn gate_message(tripped: &[&LeakCluster], min_count: u64, min_bytes: u64) -> String {
     let mut msg = format!(
@@ -268,7 +280,7 @@ pub fn gate_message(tripped: &[&LeakCluster], min_count: u64, min_bytes: u64) ->
         human_bytes(min_bytes),
     );
     if let Some(first) = tripped.first() {
-        msg.push_str(&format!(" (largest: {} × {})", first.count, first.class));
+        msg.push_str(&format!(" (largest: {})", count_and_class(first)));
     }
     msg
 }
@@ -279,10 +291,15 @@ pub fn trace_lines(steps: &[TraceStep]) -> Vec<String> {
     let mut v = vec!["(root)".to_string()];
     for s in steps {
         v.extend(s.gap());
-        v.push(format!(
-            "--{} {}--> {} @{}",
-            s.edge_type, s.edge_name, s.node_class, s.node_id
-        ));
+        v.push(step_line(s));
     }
     v
+}
+
+/// One step of a path: `--property next--> {next} @9`.
+fn step_line(s: &TraceStep) -> String {
+    format!(
+        "--{} {}--> {} @{}",
+        s.edge_type, s.edge_name, s.node_class, s.node_id
+    )
 }

@@ -108,8 +108,12 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
         if !c.held_as.is_empty() {
             b.push(Block::Paragraph(format!("Held by {}.", leaks::held_by(c))));
         }
-        if let Some(chain) = leaks::chain_line(c) {
-            b.push(Block::Paragraph(format!("They are {chain}.")));
+        if !c.chain.is_empty() {
+            b.push(Block::Paragraph(format!(
+                "They are chained, {} in all, each holding another:",
+                c.objects()
+            )));
+            b.push(Block::Path(leaks::chain_lines(c)));
         }
         b.push(Block::Paragraph(
             "Retainer trace of one of them, from the GC roots:".into(),
