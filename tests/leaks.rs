@@ -516,6 +516,25 @@ fn a_chain_of_leaked_objects_shows_how_each_holds_the_one_before() {
         text.starts_with("1 leaked objects (30 with their chains' older links) in 1 cluster(s)"),
         "{text}"
     );
+    // A listener whose scope keeps a state setter holds another new Function, but the setter
+    // holds none the same way: not a chain, and the setters don't count toward min-count.
+    let (r, _) = handmade_leaks(|w, stage| {
+        let listeners = w.global_prop("listeners", "Array", 21, 16);
+        let count = if stage == Baseline { 0 } else { 20 };
+        for i in 0..count {
+            let listener = w.h.node_with_id("closure", "onClick", 1001 + 6 * i, 32);
+            let scope = w.obj("system / Context", 1003 + 6 * i, 24);
+            let setter = w.h.node_with_id("closure", "setHits", 1005 + 6 * i, 32);
+            w.h.edge(listeners, "element", &i.to_string(), listener);
+            w.h.edge(listener, "internal", "context", scope);
+            w.h.edge(scope, "context", "setHits", setter);
+        }
+    });
+    assert_eq!(classes_of(&r), vec![("Function".to_string(), 20)]);
+    let c = &r.clusters[0];
+    assert_eq!(c.reached_through, 20);
+    assert!(c.chain.is_empty(), "{:?}", c.chain);
+    assert_eq!((c.chained, c.objects()), (0, 20));
     // Objects that hold only others of another class make no chain.
     let node_leak = sample_leaks("node-leak");
     assert!(node_leak.clusters[0].reached_through > 0);

@@ -51,8 +51,9 @@ pub struct LeakCluster {
     /// such as TensorFlow.js's tensor data in its backend's store), with what they dominate.
     /// [`retained_size`](Self::retained_size) plus this is what the cluster holds.
     pub reached_size: u64,
-    /// Of [`reached_through`](Self::reached_through), the objects of the cluster's own class:
-    /// the older links of a chain (see [`chain`](Self::chain)). They are leaked objects of
+    /// Of [`reached_through`](Self::reached_through), the objects of the cluster's own class,
+    /// when they are the older links of a chain (see [`chain`](Self::chain)); 0 when there is
+    /// no chain. They are leaked objects of
     /// the class as much as the cluster's own, so the CI gate's `min-count` is compared with
     /// [`objects`](Self::objects), `count` plus these.
     pub chained: u64,
@@ -66,7 +67,8 @@ pub struct LeakCluster {
     /// When the cluster's objects hold older ones of their own class (each new object keeps
     /// the one before: the classic closure leak through a shared context, a linked list, a ring
     /// of timers), the steps from the representative to the nearest such object, through new
-    /// objects only: how the chain is linked. Empty otherwise.
+    /// objects only: how the chain is linked. The object found must hold another the same way
+    /// (a closure whose scope keeps a state setter is no chain). Empty otherwise.
     pub chain: Vec<TraceStep>,
     /// All leaked objects of the cluster (final snapshot's node indices).
     #[serde(skip)]
@@ -1110,14 +1112,22 @@ fn chain_link(
             }
             seen.insert(t, (Some(e), depth + 1));
             if under.contains_key(&t) && s.class_name(t) == class {
-                let mut steps = Vec::new();
+                let mut edges = Vec::new();
                 let mut x = t;
                 while let Some((Some(e), _)) = seen.get(&x) {
-                    steps.push(PathText::of(s, 0, &PathStep { edge: *e }));
+                    edges.push(*e);
                     x = e.from;
                 }
-                steps.reverse();
-                return steps;
+                edges.reverse();
+                // A chain repeats: the object found holds another the same way. Else it is
+                // only another object of the class that this one holds (a closure's context
+                // keeps a state setter, an array a nested array).
+                if repeats(s, t, &edges, surviving, class) {
+                    let steps = edges
+                        .iter()
+                        .map(|&edge| PathText::of(s, 0, &PathStep { edge }));
+                    return steps.collect();
+                }
             }
             if seen.len() >= CHAIN_SEARCH {
                 return Vec::new();
@@ -1126,6 +1136,32 @@ fn chain_link(
         }
     }
     Vec::new()
+}
+
+/// Does following `edges`' names and kinds from `t`, through new objects, reach another new
+/// object of `class`?
+fn repeats(
+    s: &AnalyzedSnapshot,
+    t: NodeIx,
+    edges: &[EdgeRef],
+    surviving: &[bool],
+    class: &str,
+) -> bool {
+    let g = s.graph();
+    let mut x = t;
+    for step in edges {
+        let next = g.edges(x).find(|e| {
+            e.kind == step.kind
+                && e.name_or_index == step.name_or_index
+                && surviving[e.to as usize]
+                && e.to != t
+        });
+        match next {
+            Some(e) => x = e.to,
+            None => return false,
+        }
+    }
+    s.class_name(x) == class
 }
 
 /// Clusters of one class whose objects are linked to each other through new objects of that
@@ -1428,6 +1464,11 @@ impl LeakReport {
         for c in clusters.values_mut() {
             if c.reached_through > 0 {
                 c.chain = chain_link(final_, c.nodes[0], &surviving, &under);
+            }
+            // Objects of the class reached through the cluster's count as its own only when
+            // they are a chain's older links.
+            if c.chain.is_empty() {
+                c.chained = 0;
             }
         }
         merge_chain_ends(final_, &surviving, &mut clusters);
