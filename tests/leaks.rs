@@ -396,6 +396,18 @@ fn fifty_entries_of_one_array_are_one_cluster() {
     assert!(r.gate(50, 601).is_empty());
 }
 
+/// `const kept = []` (Array @11, its store @13 of `slots` slots, returned) in `module`'s
+/// variables, and a deoptimization literal of the running code on the `stack`: a snapshot
+/// written near the heap limit.
+fn array_kept_on_the_stack(w: &mut World, stack: NodeIx, module: NodeIx, slots: u64) -> NodeIx {
+    let kept = w.obj("Array", 11, 32);
+    w.h.edge(stack, "internal", "28 / deoptimization literal", kept);
+    w.h.edge(module, "context", "kept", kept);
+    let store = w.h.node_with_id("array", "", 13, 8 * slots);
+    w.h.edge(kept, "internal", "elements", store);
+    store
+}
+
 #[test]
 fn a_cluster_reached_through_the_stack_is_named_by_its_variable() {
     // A snapshot written while the program runs (near the heap limit): the shortest path to
@@ -413,11 +425,7 @@ fn a_cluster_reached_through_the_stack_is_named_by_its_variable() {
         let module = w.obj("system / Context", 7, 48);
         w.h.edge(handles, "element", "1", main);
         w.h.edge(main, "internal", "context", module);
-        let kept = w.obj("Array", 11, 32);
-        w.h.edge(stack, "internal", "28 / deoptimization literal", kept);
-        w.h.edge(module, "context", "kept", kept);
-        let store = w.h.node_with_id("array", "", 13, 8 * 64);
-        w.h.edge(kept, "internal", "elements", store);
+        let store = array_kept_on_the_stack(w, stack, module, 64);
         let count = match stage {
             Baseline => 0,
             Target => 20,
@@ -1055,11 +1063,7 @@ fn suspects_are_named_by_the_slots_that_hold_them_not_the_stack() {
     let g = w.global;
     w.h.edge(g, "property", "main", main);
     w.h.edge(main, "internal", "context", module);
-    let kept = w.obj("Array", 11, 32);
-    w.h.edge(stack, "internal", "28 / deoptimization literal", kept);
-    w.h.edge(module, "context", "kept", kept);
-    let store = w.h.node_with_id("array", "", 13, 8 * 200);
-    w.h.edge(kept, "internal", "elements", store);
+    let store = array_kept_on_the_stack(&mut w, stack, module, 200);
     for i in 0..200 {
         let o = w.obj("Request", 100 + 2 * i, 64);
         w.h.edge(store, "element", &i.to_string(), o);
