@@ -53,9 +53,8 @@ pub struct LeakCluster {
     pub reached_size: u64,
     /// Of [`reached_through`](Self::reached_through), the objects of the cluster's own class,
     /// when they are the older links of a chain (see [`chain`](Self::chain)); 0 when there is
-    /// no chain. They are leaked objects of
-    /// the class as much as the cluster's own, so the CI gate's `min-count` is compared with
-    /// [`objects`](Self::objects), `count` plus these.
+    /// no chain. They are leaked objects of the class as much as the cluster's own, so the CI
+    /// gate's `min-count` is compared with [`objects`](Self::objects), `count` plus these.
     pub chained: u64,
     /// Ids of up to 20 leaked objects in the cluster.
     pub example_ids: Vec<u32>,
