@@ -110,8 +110,8 @@ pub fn to_junit(g: &GatedLeaks) -> String {
                     human_bytes(limits.min_bytes)
                 );
                 let mut body = what(c);
-                if !c.held_as.is_empty() {
-                    let _ = write!(body, "\nHeld by {}", super::leaks::held_by(c));
+                if let Some(holder) = super::leaks::named_holder(c) {
+                    let _ = write!(body, "\nHeld by {holder}");
                 }
                 if let Some(chain) = super::leaks::chain_line(c) {
                     let _ = write!(body, "\nThey are {chain}");

@@ -77,8 +77,8 @@ pub fn text(r: &LeakReport) -> String {
             human_bytes(c.retained_size),
             reached_through_note(c)
         ));
-        if !c.held_as.is_empty() {
-            out.push_str(&format!("  held by {}\n", held_by(c)));
+        if let Some(holder) = named_holder(c) {
+            out.push_str(&format!("  held by {holder}\n"));
         }
         if let Some(chain) = chain_line(c) {
             out.push_str(&format!("  {chain}\n"));
@@ -232,6 +232,12 @@ pub fn held_by(c: &LeakCluster) -> String {
         text.push_str(&format!(" ({})", c.held_as.join(", ")));
     }
     text
+}
+
+/// [`held_by`] when the holder has a name the program gives it, else `None` (the trace
+/// already shows the holder): what the text, the report, JUnit and the Leaks view print.
+pub fn named_holder(c: &LeakCluster) -> Option<String> {
+    (!c.held_as.is_empty()).then(|| held_by(c))
 }
 
 /// The whole result as JSON, naming the three files.

@@ -12,7 +12,7 @@ use crate::gui::format::{number_cell, size_cell, without_arrows};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
 use crate::report::leaks::{
-    chain_line, held_by, one_time_text, replaced_text, trace_lines, wasm_growth_text,
+    chain_line, named_holder, one_time_text, replaced_text, trace_lines, wasm_growth_text,
 };
 use crate::store::{Document, DocumentId};
 
@@ -162,8 +162,8 @@ impl LeaksView {
             "{} × {}: what keeps one of them alive",
             c.count, c.class
         ));
-        if !c.held_as.is_empty() {
-            ui.label(egui::RichText::new(format!("held by {}", held_by(c))).italics());
+        if let Some(holder) = named_holder(c) {
+            ui.label(egui::RichText::new(format!("held by {holder}")).italics());
         }
         if let Some(chain) = chain_line(c) {
             ui.label(egui::RichText::new(chain).italics());

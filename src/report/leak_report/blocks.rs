@@ -105,8 +105,8 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
                 c.reached_through
             )));
         }
-        if !c.held_as.is_empty() {
-            b.push(Block::Paragraph(format!("Held by {}.", leaks::held_by(c))));
+        if let Some(holder) = leaks::named_holder(c) {
+            b.push(Block::Paragraph(format!("Held by {holder}.")));
         }
         if !c.chain.is_empty() {
             b.push(Block::Paragraph(format!(
