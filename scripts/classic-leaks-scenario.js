@@ -10,6 +10,12 @@
 //   interval  a `setInterval` started for each connection (fixed: cleared)
 //   promises  each request waits on a reply kept in a pending list that never comes (fixed: it
 //             comes, and the list is emptied)
+//   log       an access log built in memory by `log += line` (fixed: flushed, as to a file, once
+//             it reaches 8 KiB): a new string each time, no object of the program's
+//   latencies each request's stage timings pushed onto an array of numbers (fixed: trimmed to
+//             the last 1000): the array's element store grows, no object is added
+// The last two add no object a leak trio counts (it counts objects new since the baseline):
+// only `trend` sees them, through the retained size of what holds them.
 // No dependencies. Snapshots as scripts/scenario-steps.js takes them (trio: baseline, target,
 // final; series: step1…step5), 4 units apart.
 //
@@ -23,7 +29,7 @@ const { takeSnapshots } = require('./scenario-steps');
 
 const [pattern, outDir, shape] = process.argv.slice(2);
 const leak = process.argv.includes('--leak');
-const patterns = ['closure', 'listeners', 'interval', 'promises'];
+const patterns = ['closure', 'listeners', 'interval', 'promises', 'log', 'latencies'];
 if (!patterns.includes(pattern) || !outDir || !['trio', 'series'].includes(shape)) {
   console.error(`usage: classic-leaks-scenario.js ${patterns.join('|')} OUT_DIR trio|series [--leak]`);
   process.exit(2);
@@ -34,6 +40,8 @@ const bus = new EventEmitter();
 bus.setMaxListeners(0);
 let theThing = null;
 const pending = [];
+let log = '';
+const latencies = [];
 let served = 0;
 
 const handlers = {
@@ -74,6 +82,14 @@ const handlers = {
       resolve();
       pending.length = 0;
     }
+  },
+  log(i) {
+    log += `${new Date(1.7e12 + i * 1000).toISOString()} GET /items/${i} 200 ${i % 97}ms\n`;
+    if (!leak && log.length > 8192) log = '';
+  },
+  latencies(i) {
+    for (let stage = 0; stage < 10; stage++) latencies.push(((i * 31 + stage * 7) % 1000) / 10);
+    if (!leak && latencies.length > 5000) latencies.splice(0, latencies.length - 1000);
   },
 };
 

@@ -214,7 +214,7 @@ pub enum Command {
     },
     /// Growth trends over N ≥ 2 snapshots of one process: per class, per collection (matched
     /// by node id) and per buffer, the verdict (grows, grows then plateaus, stable, shrinks,
-    /// fluctuates), the slope, and the objects new in each step still alive at the end.
+    /// grows in steps, fluctuates), the slope, and the objects new in each step still alive at the end.
     /// Exit code 1 when --fail-on-growth trips, 2 for a malformed ignore file.
     Trend {
         /// The snapshots (ordered by their own clock, the highest object id; else as given).

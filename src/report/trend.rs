@@ -12,7 +12,7 @@ use crate::analysis::allocation_stacks::StackFrame;
 use crate::analysis::diff::IDS_RENUMBERED;
 use crate::analysis::leak_gate::IgnoreRules;
 use crate::analysis::trend::verdict::memory_steps_needed;
-use crate::analysis::trend::{OrderSource, Series, SeriesGate, Trend};
+use crate::analysis::trend::{OrderSource, Series, SeriesGate, SeriesKind, Trend};
 use crate::error::Result;
 
 /// Tripped series named in the gate's message.
@@ -21,6 +21,40 @@ const GATE_MESSAGE_SERIES: usize = 10;
 /// `200 → 400 → 600`.
 pub fn arrow_list(v: &[u64]) -> String {
     v.iter().map(u64::to_string).collect::<Vec<_>>().join(" → ")
+}
+
+/// A series' counts in a row: `objects 3 → 5 → 7`; an object's retained sizes in bytes
+/// (`retained 78.3 KiB → 118 KiB`), which are its counts.
+pub fn counts_text(s: &Series) -> String {
+    counts_of(s, &s.counts)
+}
+
+/// [`counts_text`] of the first and last snapshots only.
+fn first_and_last(s: &Series) -> String {
+    let ends = [
+        s.counts.first().copied().unwrap_or(0),
+        s.counts.last().copied().unwrap_or(0),
+    ];
+    counts_of(s, &ends)
+}
+
+fn counts_of(s: &Series, v: &[u64]) -> String {
+    if s.kind == SeriesKind::Holder {
+        let sizes: Vec<String> = v.iter().map(|&b| human_bytes(b)).collect();
+        format!("retained {}", sizes.join(" → "))
+    } else {
+        format!("{} {}", s.kind.count_unit(), arrow_list(v))
+    }
+}
+
+/// A series' count per step (`+52.0`); none for an object's retained size, whose bytes per
+/// step are beside it.
+pub fn count_per_step(s: &Series) -> String {
+    if s.kind == SeriesKind::Holder {
+        "–".to_string()
+    } else {
+        per_step(s.count_per_step)
+    }
 }
 
 /// `+52.0/step` with a sign, one decimal.
@@ -103,13 +137,11 @@ pub fn verdict_line(t: &Trend) -> String {
     match tripped.first() {
         None => format!("✅ Growth gate passed: no series {}.", limits_text(t)),
         Some(first) => format!(
-            "❌ Growth gate failed: {} series {} (largest: {}, {} {} → {}, {}).",
+            "❌ Growth gate failed: {} series {} (largest: {}, {}, {}).",
             tripped.len(),
             limits_text(t),
             first.label(),
-            first.kind.count_unit(),
-            first.counts.first().copied().unwrap_or(0),
-            first.counts.last().copied().unwrap_or(0),
+            first_and_last(first),
             signed_bytes(first.bytes_added)
         ),
     }
@@ -204,14 +236,13 @@ pub fn text(t: &Trend, rules: &IgnoreRules, gated: bool, top: usize) -> String {
     for s in &rows {
         let _ = writeln!(
             out,
-            "{:<20} {:>12} {:>12} {:>10}  {:<40} {} {}  {}",
+            "{:<20} {:>12} {:>12} {:>10}  {:<40} {}  {}",
             s.verdict.label(),
             signed_bytes(s.bytes_added),
             signed_bytes(s.bytes_per_step.round() as i64),
-            per_step(s.count_per_step),
+            count_per_step(s),
             super::one_line(&s.label(), 40),
-            s.kind.count_unit(),
-            arrow_list(&s.counts),
+            counts_text(s),
             gate_word(s)
         );
     }
@@ -360,10 +391,10 @@ pub fn blocks(t: &Trend, gated: bool, top: usize) -> Vec<Block> {
                 vec![
                     s.label(),
                     s.verdict.label().to_string(),
-                    format!("{} {}", s.kind.count_unit(), arrow_list(&s.counts)),
+                    counts_text(s),
                     signed_bytes(s.bytes_added),
                     signed_bytes(s.bytes_per_step.round() as i64),
-                    per_step(s.count_per_step),
+                    count_per_step(s),
                     gate_word(s),
                 ]
             })

@@ -20,6 +20,8 @@ use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind, 
 use crate::progress::Progress;
 use crate::store::Document;
 
+use super::big_objects::BigObjects;
+
 /// A plain or user object counts as a collection from this many property and element entries.
 pub const MANY_ENTRIES: u32 = 64;
 /// Objects with fewer entries than this are not recorded at all (a collection absent from a
@@ -105,6 +107,9 @@ pub struct SnapshotPart {
     /// Holders of backing stores (see [`MemoryMap`]): id, class, buffer count, bytes; sorted
     /// by id.
     pub holders: Vec<(u32, Arc<str>, u64, u64)>,
+    /// The objects retaining the most, to follow their retained sizes
+    /// ([`super::big_objects`]).
+    pub(super) big_objects: BigObjects,
     /// Every node id, sorted, without duplicates.
     pub(super) ids: SortedIds,
     /// For the snapshot the trend ends with: the index in `classes` of each node of `ids`
@@ -417,6 +422,7 @@ impl SnapshotPart {
             array_buffers,
             wasm,
             holders,
+            big_objects: BigObjects::record(s, |n| Arc::from(s.classes.name_of(n))),
             ids: SortedIds::default(),
             id_classes: Vec::new(),
             newest_stacks: Vec::new(),
@@ -482,6 +488,7 @@ impl SnapshotPart {
         for h in &mut self.holders {
             share(&mut h.1);
         }
+        self.big_objects.share_names(&mut share);
     }
 
     /// Drop the per-node classes and stacks (kept only for the snapshot the trend ends with).
@@ -489,6 +496,7 @@ impl SnapshotPart {
         self.id_classes = Vec::new();
         self.newest_stacks = Vec::new();
         self.collection_names = Vec::new();
+        self.big_objects.forget_names();
     }
 
     /// What the program calls collection `id` (empty when nothing names it, or when this is not

@@ -32,6 +32,7 @@
 //! last snapshot appeared in, 2 bytes a node. No graph is kept. (10 snapshots of ~200 MB keep
 //! ~25 MB between them; the peak is one open snapshot's.)
 
+mod big_objects;
 mod extract;
 pub mod verdict;
 
@@ -104,6 +105,9 @@ pub enum SeriesKind {
     BufferHolder,
     /// One `WebAssembly.Memory`, matched by id; its count is pages.
     WasmMemory,
+    /// One object whose retained size grew, matched by id (see [`big_objects`]); its count
+    /// is that size too.
+    Holder,
 }
 
 impl SeriesKind {
@@ -114,6 +118,7 @@ impl SeriesKind {
             SeriesKind::Collection(_) => "entries",
             SeriesKind::ArrayBuffers | SeriesKind::BufferHolder => "buffers",
             SeriesKind::WasmMemory => "pages",
+            SeriesKind::Holder => "retained bytes",
         }
     }
 
@@ -121,7 +126,10 @@ impl SeriesKind {
     pub fn judged_on_bytes(self) -> bool {
         matches!(
             self,
-            SeriesKind::ArrayBuffers | SeriesKind::BufferHolder | SeriesKind::WasmMemory
+            SeriesKind::ArrayBuffers
+                | SeriesKind::BufferHolder
+                | SeriesKind::WasmMemory
+                | SeriesKind::Holder
         )
     }
 }
@@ -548,7 +556,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
             ids.sort_unstable_by(|a, b| b.cmp(a));
             ids.truncate(NEWEST_IDS);
             s.newest_ids = std::mem::take(ids);
-            if matches!(s.verdict, Verdict::Grows | Verdict::GrowsThenPlateaus) {
+            if s.verdict.is_growth() {
                 s.newest_stack = last.newest_stack(i as u32);
             }
         }
@@ -564,6 +572,13 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
     // Only where the objects keep their ids from one snapshot to the next.
     if ids_kept {
         series.extend(series_matched_by_id(&parts));
+        let followed: FxHashSet<u32> = series.iter().filter_map(|s| s.id).collect();
+        series.extend(big_objects::holder_series(
+            &parts,
+            &born,
+            &followed,
+            opts.min_bytes,
+        ));
     }
 
     let min_steps = opts.min_steps.unwrap_or(steps).clamp(1, steps);
@@ -609,7 +624,8 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
 
 /// The gate's decision for `s`: ignored by class name, V8's own class, or tripped when its
 /// main metric grew in `min_steps` consecutive steps (a WebAssembly memory: in all but one in
-/// four of them, [`verdict::memory_steps_needed`]) and it added at least the limits.
+/// four of them, [`verdict::memory_steps_needed`]; an object's retained size: as many, and
+/// never shrinking in between) and it added at least the limits.
 fn gate(s: &Series, rules: &IgnoreRules, global: Limits, min_steps: usize) -> SeriesGate {
     if let Some(r) = rules
         .rules
@@ -625,11 +641,16 @@ fn gate(s: &Series, rules: &IgnoreRules, global: Limits, min_steps: usize) -> Se
         return SeriesGate::Engine;
     }
     let l = rules.limits_for(&s.class, global);
-    let grew_enough = if s.kind == SeriesKind::WasmMemory {
-        verdict::most_growth_in_window(s.judged(), min_steps)
-            >= verdict::memory_steps_needed(min_steps)
-    } else {
-        s.growing_steps >= min_steps
+    let grew_enough = match s.kind {
+        SeriesKind::WasmMemory => {
+            verdict::most_growth_in_window(s.judged(), min_steps)
+                >= verdict::memory_steps_needed(min_steps)
+        }
+        SeriesKind::Holder => {
+            verdict::most_growth_in_staircase(s.judged(), min_steps)
+                >= verdict::memory_steps_needed(min_steps)
+        }
+        _ => s.growing_steps >= min_steps,
     };
     let enough = grew_enough
         && s.bytes_added > 0

@@ -310,3 +310,69 @@ fn a_growing_collection_is_named_by_the_slot_that_holds_it() {
     assert!(s.held_as.is_empty(), "{:?}", s.held_as);
     assert_eq!(s.label(), "Array @7");
 }
+
+/// Five snapshots of a module whose scope builds `log += line` (a new string each step) and
+/// keeps `latencies` (an array of numbers: its element store replaced by a bigger one, a half
+/// more each time it fills), beside a clean scope whose function's compiled code grows and an
+/// array trimmed once. Neither leak adds an object a class or collection series sees.
+#[test]
+fn objects_whose_retained_size_grows_are_followed() {
+    let logs = [8000, 16000, 24000, 32000, 40000];
+    let store = [8000, 12000, 18000, 18000, 27000];
+    let trimmed = [8000, 16000, 8000, 16000, 24000];
+    let snapshot = |k: usize| {
+        let mut b = GraphBuilder::new();
+        let root = b.node(NodeKind::Synthetic, "", 1, 0);
+        let module = b.node(NodeKind::Object, "Module", 3, 64);
+        b.edge(root, EdgeKind::Element, "1", module);
+        let scope = b.node(NodeKind::Object, "system / Context", 5, 40);
+        b.edge(module, EdgeKind::Property, "scope", scope);
+        let log = b.node(NodeKind::ConsString, "GET /", 1001 + 2 * k as u32, logs[k]);
+        b.edge(scope, EdgeKind::Context, "log", log);
+        let handler = b.node(NodeKind::Closure, "handler", 7, 32);
+        b.edge(scope, EdgeKind::Context, "handler", handler);
+        let code = b.node(NodeKind::Code, "(code)", 9, 8192 * k as u64);
+        b.edge(handler, EdgeKind::Internal, "code", code);
+        let latencies = b.node(NodeKind::Object, "Array", 11, 32);
+        b.edge(module, EdgeKind::Property, "latencies", latencies);
+        let elements = b.node(NodeKind::Array, "", 2001 + 2 * k as u32, store[k]);
+        b.edge(latencies, EdgeKind::Internal, "elements", elements);
+        // The clean scope: only its function's code grows.
+        let clean = b.node(NodeKind::Object, "system / Context", 13, 40);
+        b.edge(root, EdgeKind::Element, "2", clean);
+        let f = b.node(NodeKind::Closure, "f", 15, 32);
+        b.edge(clean, EdgeKind::Context, "f", f);
+        let f_code = b.node(NodeKind::Code, "(code)", 17, 8192 * (k as u64 + 1));
+        b.edge(f, EdgeKind::Internal, "code", f_code);
+        // An array trimmed once: it fell, so it is no staircase.
+        let recent = b.node(NodeKind::Object, "Array", 19, 32);
+        b.edge(root, EdgeKind::Element, "3", recent);
+        let recent_store = b.node(NodeKind::Array, "", 3001 + 2 * k as u32, trimmed[k]);
+        b.edge(recent, EdgeKind::Internal, "elements", recent_store);
+        analysed(b)
+    };
+    let snaps: Vec<AnalyzedSnapshot> = (0..5).map(snapshot).collect();
+    let t = trend(&snaps, &[0, 1, 2, 3, 4], TrendOptions::default());
+    let holder = |id: u32| {
+        t.series
+            .iter()
+            .find(|s| s.kind == SeriesKind::Holder && s.id == Some(id))
+    };
+    let scope = holder(5).expect("the scope of `log`");
+    assert_eq!(scope.label(), "system / Context @5 (closure variable log)");
+    // The scope's own 40 bytes and the closure's 32, not the closure's code.
+    let want: Vec<u64> = logs.iter().map(|l| l + 72).collect();
+    assert_eq!(scope.bytes, want);
+    assert_eq!(scope.verdict, Verdict::Grows);
+    assert!(scope.tripped());
+    let array = holder(11).expect("the array of numbers");
+    assert_eq!(array.bytes, store.map(|s| s + 32));
+    assert_eq!(array.verdict, Verdict::GrowsInSteps);
+    assert!(array.tripped(), "3 of 4 steps, never falling");
+    // The module grew by both, but mostly by its scope: that is listed, not the module.
+    assert!(holder(3).is_none());
+    // Compiled code is not the program's growth; a store that fell is not a staircase.
+    assert!(holder(13).is_none());
+    assert!(holder(19).is_none_or(|s| !s.tripped()));
+    assert!(t.failed());
+}

@@ -11,11 +11,14 @@ pub enum Verdict {
     Grows,
     /// Grew (never fell), then stayed equal in the last step or steps.
     GrowsThenPlateaus,
+    /// Never fell, and grew with flat steps in between: a staircase, as a store grown by a
+    /// factor climbs, or a WebAssembly memory grown in chunks.
+    GrowsInSteps,
     /// Equal in every snapshot.
     Stable,
     /// Never grew, and ended smaller.
     Shrinks,
-    /// Anything else: it rose and fell, or grew with pauses in between.
+    /// Anything else: it rose and fell.
     Fluctuates,
 }
 
@@ -25,6 +28,7 @@ impl Verdict {
         match self {
             Verdict::Grows => "grows",
             Verdict::GrowsThenPlateaus => "grows then plateaus",
+            Verdict::GrowsInSteps => "grows in steps",
             Verdict::Stable => "stable",
             Verdict::Shrinks => "shrinks",
             Verdict::Fluctuates => "fluctuates",
@@ -33,7 +37,10 @@ impl Verdict {
 
     /// Did it grow at all (the verdicts a user chasing a leak looks at)?
     pub fn is_growth(self) -> bool {
-        matches!(self, Verdict::Grows | Verdict::GrowsThenPlateaus)
+        matches!(
+            self,
+            Verdict::Grows | Verdict::GrowsThenPlateaus | Verdict::GrowsInSteps
+        )
     }
 }
 
@@ -56,6 +63,9 @@ pub fn verdict(v: &[u64]) -> Verdict {
     let head = &steps[..steps.len() - flat_tail];
     if flat_tail > 0 && !head.is_empty() && head.iter().all(|&s| s == Greater) {
         return Verdict::GrowsThenPlateaus;
+    }
+    if !steps.contains(&Less) {
+        return Verdict::GrowsInSteps;
     }
     Verdict::Fluctuates
 }
@@ -82,6 +92,26 @@ pub fn most_growth_in_window(v: &[u64], window: usize) -> usize {
     }
     grew.windows(window)
         .map(|w| w.iter().filter(|&&g| g).count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The most steps in which `v` grew within any `window` consecutive steps in which it never
+/// shrank: a staircase, as a store grown by a factor climbs (an array's elements, a string
+/// built by concatenation, a hash table), its flat steps lengthening as it gets bigger.
+pub fn most_growth_in_staircase(v: &[u64], window: usize) -> usize {
+    let steps: Vec<std::cmp::Ordering> = v.windows(2).map(|w| w[1].cmp(&w[0])).collect();
+    if window == 0 || steps.len() < window {
+        return 0;
+    }
+    steps
+        .windows(window)
+        .filter(|w| !w.contains(&std::cmp::Ordering::Less))
+        .map(|w| {
+            w.iter()
+                .filter(|&&s| s == std::cmp::Ordering::Greater)
+                .count()
+        })
         .max()
         .unwrap_or(0)
 }
@@ -123,12 +153,24 @@ mod tests {
         assert_eq!(verdict(&[4, 3, 2, 1]), Verdict::Shrinks);
         assert_eq!(verdict(&[4, 4, 2]), Verdict::Shrinks);
         assert_eq!(verdict(&[0, 300, 0]), Verdict::Fluctuates);
-        assert_eq!(verdict(&[1, 1, 2, 3]), Verdict::Fluctuates);
-        assert_eq!(verdict(&[1, 2, 2, 3]), Verdict::Fluctuates);
+        assert_eq!(verdict(&[1, 1, 2, 3]), Verdict::GrowsInSteps);
+        assert_eq!(verdict(&[1, 2, 2, 3]), Verdict::GrowsInSteps);
+        assert_eq!(verdict(&[1, 2, 3, 2]), Verdict::Fluctuates);
         assert_eq!(longest_growth(&[1, 2, 3, 3, 4, 5, 6]), 3);
         assert_eq!(longest_growth(&[3, 2]), 0);
         assert_eq!(added(&[10, 4]), -6);
         assert_eq!(slope(&[100, 200, 300, 400]), 100.0);
+    }
+
+    #[test]
+    fn growth_in_a_staircase() {
+        // An array's store growing by half each time it fills: flat steps in between.
+        assert_eq!(most_growth_in_staircase(&[80, 120, 180, 180, 271], 4), 3);
+        // A fall anywhere in the window breaks it.
+        assert_eq!(most_growth_in_staircase(&[80, 120, 100, 180, 271], 4), 0);
+        assert_eq!(most_growth_in_staircase(&[80, 120, 100, 180, 271], 2), 2);
+        assert_eq!(most_growth_in_staircase(&[5, 5, 5], 2), 0);
+        assert_eq!(most_growth_in_staircase(&[1, 2], 3), 0);
     }
 
     #[test]

@@ -236,7 +236,7 @@ fn series_table(
                     });
                     row.col(|ui| number_cell(ui, signed_bytes(s.bytes_added)));
                     row.col(|ui| number_cell(ui, signed_bytes(s.bytes_per_step.round() as i64)));
-                    row.col(|ui| number_cell(ui, format!("{:+.1}", s.count_per_step)));
+                    row.col(|ui| number_cell(ui, crate::report::trend::count_per_step(s)));
                 });
             });
     });
@@ -279,10 +279,11 @@ fn sorted_rows(t: &Trend, sort: SortBy, ascending: bool) -> Vec<usize> {
         .collect();
     let rank = |v: Verdict| match v {
         Verdict::Grows => 0,
-        Verdict::GrowsThenPlateaus => 1,
-        Verdict::Fluctuates => 2,
-        Verdict::Shrinks => 3,
-        Verdict::Stable => 4,
+        Verdict::GrowsInSteps => 1,
+        Verdict::GrowsThenPlateaus => 2,
+        Verdict::Fluctuates => 3,
+        Verdict::Shrinks => 4,
+        Verdict::Stable => 5,
     };
     let s = &t.series;
     // Stable sorts: ties keep the trend's order (most bytes added first).
@@ -364,10 +365,9 @@ fn objects(
     selection: &mut Selection,
 ) {
     ui.strong(format!(
-        "{}: {} {}: {} ({})",
+        "{}: {}: {} ({})",
         s.label(),
-        s.kind.count_unit(),
-        without_arrows(&crate::report::trend::arrow_list(&s.counts)),
+        without_arrows(&crate::report::trend::counts_text(s)),
         s.verdict.label(),
         signed_bytes(s.bytes_added)
     ));

@@ -93,7 +93,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             "trend",
             "Growth over 2 or more snapshots of one process: per class, collection and buffer \
              (WebAssembly memories and tensors' backing stores too), the verdict (grows, \
-             plateaus, stable, shrinks, fluctuates), the slope, and the gate's verdict.",
+             plateaus, grows in steps, stable, shrinks, fluctuates), the slope, and the gate's verdict.",
             trend_tool,
         ),
     ]

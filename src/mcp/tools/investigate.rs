@@ -15,7 +15,7 @@ use crate::analysis::detached::DetachedDom;
 use crate::analysis::leak_gate::{trace_text, IgnoreRules, Limits};
 use crate::analysis::memory_map::{MemoryMap, DEFAULT_MIN_BUFFER};
 use crate::analysis::suspects::{find_suspects, SuspectOptions};
-use crate::analysis::trend::{Trend, TrendOptions, Verdict};
+use crate::analysis::trend::{Trend, TrendOptions};
 use crate::error::{Error, Result};
 use crate::mcp::session::Session;
 use crate::progress::Progress;
@@ -251,7 +251,7 @@ fn trend_findings(out: &mut Vec<Finding>, docs: &[&Document]) -> Result<()> {
     for s in t
         .series
         .iter()
-        .filter(|s| matches!(s.verdict, Verdict::Grows | Verdict::GrowsThenPlateaus))
+        .filter(|s| s.verdict.is_growth())
         .filter(|s| s.bytes_added > 0)
         .take(10)
     {
@@ -266,15 +266,7 @@ fn trend_findings(out: &mut Vec<Finding>, docs: &[&Document]) -> Result<()> {
                 t.steps
             ),
             evidence: vec![
-                format!(
-                    "{}: {}",
-                    s.kind.count_unit(),
-                    s.counts
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" → ")
-                ),
+                crate::report::trend::counts_text(s),
                 format!(
                     "bytes: {}",
                     s.bytes
