@@ -1335,3 +1335,57 @@ fn leaks_under_a_deep_list_cost_one_walk_of_it_and_show_its_ends() {
     let lines = heapsight::report::leaks::trace_lines(&deep.trace);
     assert_eq!(lines.len(), 32, "the root, 30 steps and the gap");
 }
+
+/// A log built by `log += line` in a module's scope adds no object of the program's: the trio
+/// counts nothing for it, and lists the scope among the objects that grew without new objects
+/// (not counted). The array holding leaked objects grew too, but those are counted, so it is
+/// not listed; nor is growth under 16 KiB.
+#[test]
+fn a_scope_that_grew_without_new_objects_is_listed_not_counted() {
+    let (r, _) = handmade_leaks(|w, stage| {
+        let scope = w.global_prop("scope", "system / Context", 5, 40);
+        let (log_id, log_size) = match stage {
+            Baseline => (201, 8000),
+            Target | Final => (203, 40000),
+        };
+        let log =
+            w.h.node_with_id("concatenated string", "GET /", log_id, log_size);
+        w.h.edge(scope, "context", "log", log);
+        let kept = w.global_prop("kept", "Array", 7, 32);
+        let small = w.global_prop("small", "Array", 9, 32);
+        let store = w.h.node_with_id(
+            "array",
+            "",
+            if stage == Baseline { 401 } else { 403 },
+            if stage == Baseline { 8000 } else { 10000 },
+        );
+        w.h.edge(small, "internal", "elements", store);
+        if stage != Baseline {
+            for i in 0..20 {
+                let leak = w.obj("Leak", 301 + 2 * i, 1000);
+                w.h.edge(kept, "element", &i.to_string(), leak);
+            }
+        }
+    });
+    assert_eq!(classes_of(&r), vec![("Leak".to_string(), 20)]);
+    let grown: Vec<(String, u64, u64, u64)> = r
+        .grown_holders
+        .iter()
+        .map(|h| (h.label(), h.baseline_bytes, h.target_bytes, h.final_bytes))
+        .collect();
+    assert_eq!(
+        grown,
+        vec![(
+            "system / Context @5 (closure variable log)".to_string(),
+            8040,
+            40040,
+            40040
+        )]
+    );
+    assert_eq!(r.grown_holders[0].grown_by(), 32000);
+    let text = heapsight::report::leaks::not_counted_text(&r);
+    assert!(
+        text.contains("grew without new objects (not counted): 1 object(s)"),
+        "{text}"
+    );
+}

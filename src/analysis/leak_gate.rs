@@ -443,6 +443,7 @@ impl GateVerdict {
             one_time_allocations: report.one_time_allocations.clone(),
             replaced_values: report.replaced_values.clone(),
             wasm_growth: report.wasm_growth.clone(),
+            grown_holders: report.grown_holders.clone(),
         }
     }
 

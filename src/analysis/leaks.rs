@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+use super::big_objects::{grown_since_baseline, GrownHolder, Trio};
 use super::detached::PathText;
 use super::diff::ids_kept;
 use super::distances::NO_DISTANCE;
@@ -130,6 +131,11 @@ pub struct LeakReport {
     /// so growth is a leak inside it or its allocator's high-water mark; a series of
     /// snapshots (`trend`) tells them apart.
     pub wasm_growth: Vec<WasmGrowth>,
+    /// Old objects that retain more since the baseline with no leaked object under them: a
+    /// string built by `+=`, an array of numbers (see [`grown_since_baseline`]). Never
+    /// counted: three snapshots can't tell that from a buffer filling up to its cap, and a
+    /// series of snapshots (`trend`) can.
+    pub grown_holders: Vec<GrownHolder>,
 }
 
 /// One `WebAssembly.Memory` that grew between the baseline and the final snapshot.
@@ -1472,6 +1478,18 @@ impl LeakReport {
         }
         merge_chain_ends(final_, &surviving, &mut clusters);
         let clusters = sorted(clusters);
+        let trio = Trio {
+            baseline,
+            target,
+            final_,
+            in_baseline: |id| base_ids.contains_key(&id),
+            in_target: |id| target_ids.contains(&id),
+        };
+        let grown_holders = grown_since_baseline(
+            trio,
+            clusters.iter().flat_map(|c| c.nodes.iter().copied()),
+            crate::analysis::trend::DEFAULT_MIN_BYTES,
+        );
         Self {
             leaked_count: clusters.iter().map(|c| c.count).sum(),
             leaked_retained_size: clusters.iter().map(|c| c.retained_size).sum(),
@@ -1482,6 +1500,7 @@ impl LeakReport {
             one_time_allocations: sorted(one_time),
             replaced_values: sorted(replaced),
             wasm_growth: wasm_growth(baseline, final_),
+            grown_holders,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod allocation_stacks;
+pub mod big_objects;
 pub mod buffer_holders;
 pub mod call_tree;
 pub mod classes;

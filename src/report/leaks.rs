@@ -97,10 +97,38 @@ pub fn text(r: &LeakReport) -> String {
     out
 }
 
-/// What was found but not counted: [`one_time_text`], [`replaced_text`], then
-/// [`wasm_growth_text`].
+/// What was found but not counted: [`one_time_text`], [`replaced_text`],
+/// [`wasm_growth_text`], then [`grown_text`].
 pub fn not_counted_text(r: &LeakReport) -> String {
-    one_time_text(r) + &replaced_text(r) + &wasm_growth_text(r)
+    one_time_text(r) + &replaced_text(r) + &wasm_growth_text(r) + &grown_text(r)
+}
+
+/// Why objects that grew without new objects are shown but not counted.
+pub const GROWN_WHY: &str = "they retain more than at the baseline with no leaked object \
+    under them (a string built by `+=`, an array of numbers, a buffer filling up); three \
+    snapshots can't tell a leak from a buffer that stops at its cap, a series of snapshots \
+    can (`heapsight trend`, the Trends view)";
+
+/// `grew without new objects (not counted): …` and one line per object, or nothing.
+pub fn grown_text(r: &LeakReport) -> String {
+    if r.grown_holders.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\ngrew without new objects (not counted): {} object(s); {GROWN_WHY}\n",
+        r.grown_holders.len()
+    );
+    for h in &r.grown_holders {
+        out.push_str(&format!(
+            "  {}  {} → {} → {} (+{})\n",
+            h.label(),
+            human_bytes(h.baseline_bytes),
+            human_bytes(h.target_bytes),
+            human_bytes(h.final_bytes),
+            human_bytes(h.grown_by())
+        ));
+    }
+    out
 }
 
 /// Why grown WebAssembly memory is shown but not counted.

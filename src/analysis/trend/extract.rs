@@ -20,7 +20,7 @@ use crate::model::{EdgeKind, FxHashMap, FxHashSet, HeapGraph, NodeIx, NodeKind, 
 use crate::progress::Progress;
 use crate::store::Document;
 
-use super::big_objects::BigObjects;
+use crate::analysis::big_objects::BigObjects;
 
 /// A plain or user object counts as a collection from this many property and element entries.
 pub const MANY_ENTRIES: u32 = 64;
@@ -108,7 +108,7 @@ pub struct SnapshotPart {
     /// by id.
     pub holders: Vec<(u32, Arc<str>, u64, u64)>,
     /// The objects retaining the most, to follow their retained sizes
-    /// ([`super::big_objects`]).
+    /// ([`crate::analysis::big_objects`]).
     pub(super) big_objects: BigObjects,
     /// Every node id, sorted, without duplicates.
     pub(super) ids: SortedIds,

@@ -32,8 +32,8 @@
 //! last snapshot appeared in, 2 bytes a node. No graph is kept. (10 snapshots of ~200 MB keep
 //! ~25 MB between them; the peak is one open snapshot's.)
 
-mod big_objects;
 mod extract;
+mod holders;
 pub mod verdict;
 
 pub use extract::{
@@ -105,7 +105,7 @@ pub enum SeriesKind {
     BufferHolder,
     /// One `WebAssembly.Memory`, matched by id; its count is pages.
     WasmMemory,
-    /// One object whose retained size grew, matched by id (see [`big_objects`]); its count
+    /// One object whose retained size grew, matched by id (see [`crate::analysis::big_objects`]); its count
     /// is that size too.
     Holder,
 }
@@ -573,7 +573,7 @@ fn compute(parts: Vec<SnapshotPart>, rules: &IgnoreRules, opts: TrendOptions) ->
     if ids_kept {
         series.extend(series_matched_by_id(&parts));
         let followed: FxHashSet<u32> = series.iter().filter_map(|s| s.id).collect();
-        series.extend(big_objects::holder_series(
+        series.extend(holders::holder_series(
             &parts,
             &born,
             &followed,

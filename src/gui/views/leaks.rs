@@ -12,7 +12,8 @@ use crate::gui::format::{number_cell, size_cell, without_arrows};
 use crate::gui::worker::BackgroundTask;
 use crate::gui::Selection;
 use crate::report::leaks::{
-    chain_line, named_holder, one_time_text, replaced_text, trace_lines, wasm_growth_text,
+    chain_line, grown_text, named_holder, one_time_text, replaced_text, trace_lines,
+    wasm_growth_text,
 };
 use crate::store::{Document, DocumentId};
 
@@ -119,6 +120,12 @@ impl LeaksView {
             "WebAssembly memory that grew",
             (report.wasm_growth.len(), "memory(ies)"),
             || without_arrows(&wasm_growth_text(report)),
+        );
+        not_counted(
+            ui,
+            "Grew without new objects",
+            (report.grown_holders.len(), "object(s)"),
+            || without_arrows(&grown_text(report)),
         );
         if report.clusters.is_empty() {
             ui.label("No leaks found.");

@@ -124,8 +124,8 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
     b
 }
 
-/// What was found but not counted: the one-time allocations, the replaced values, then the
-/// WebAssembly memories that grew.
+/// What was found but not counted: the one-time allocations, the replaced values, the
+/// WebAssembly memories that grew, then the objects that grew without new objects.
 fn not_counted_blocks_of(l: &LeakReport) -> Vec<Block> {
     let mut b = one_time_blocks(l);
     b.extend(replaced_blocks(l));
@@ -149,6 +149,32 @@ fn not_counted_blocks_of(l: &LeakReport) -> Vec<Block> {
                         human_bytes(w.baseline_bytes),
                         human_bytes(w.final_bytes),
                         human_bytes(w.grown_by()),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+    if !l.grown_holders.is_empty() {
+        b.push(Block::Heading(
+            3,
+            "Grew without new objects (not counted)".into(),
+        ));
+        b.push(Block::Paragraph(format!(
+            "Old objects whose retained size (without V8's compiled code) grew: {}.",
+            leaks::GROWN_WHY
+        )));
+        b.push(Block::table(
+            &["Object", "Baseline", "Target", "Final", "Grew by"],
+            &[false, true, true, true, true],
+            l.grown_holders
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.label(),
+                        human_bytes(h.baseline_bytes),
+                        human_bytes(h.target_bytes),
+                        human_bytes(h.final_bytes),
+                        human_bytes(h.grown_by()),
                     ]
                 })
                 .collect(),

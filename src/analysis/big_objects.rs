@@ -1,26 +1,28 @@
-//! Objects whose retained size keeps growing: where the memory a program adds piles up when
-//! it adds no objects a class or collection series can see. A string built by `log += line`
-//! is a new string each time (strings are V8's own class, which never trips the gate), and an
-//! array of numbers or a `Set` of small numbers grows by replacing its element store; the
-//! object that holds them is old, and its retained size grows in every step.
+//! Objects whose retained size grows: where the memory a program adds piles up when it adds
+//! no object of its own. A string built by `log += line` is a new string each time (strings
+//! are V8's own), and an array of numbers or a `Set` of small numbers grows by replacing its
+//! element store; the object that holds them is old, and its retained size grows.
 //!
-//! **Recorded per snapshot** (about [`MAX_HOLDERS`] × 16 bytes): the objects (and closure
-//! scopes) that retain at least [`MIN_RETAINED`], the biggest first, each with the id of its
-//! nearest recorded dominator.
+//! **Recorded per snapshot** ([`BigObjects`], about [`MAX_HOLDERS`] × 16 bytes): the objects
+//! (and closure scopes) that retain at least [`MIN_RETAINED`], the biggest first, each with the
+//! id of its nearest recorded dominator, and what it retains without V8's compiled code and
+//! shapes.
 //!
-//! **Reported** ([`holder_series`]): an object of the last snapshot that was in every one
-//! (matched by id), whose retained size grew in a run of steps, and whose growth is not mostly
-//! that of one recorded object it dominates (that one is reported instead, nearer to where the
-//! memory is added): the Map whose entries each grow, not the scope that holds the Map.
+//! **Reported**: an object that was in every snapshot (matched by id), whose retained size
+//! grew, and whose growth is not mostly that of one recorded object it dominates
+//! ([`not_mostly_below`]: that one is reported instead, nearer to where the memory is added,
+//! the Map whose entries each grow, not the scope that holds the Map). `heapsight trend`
+//! follows them over a series (`crate::analysis::trend`); `leaks` lists those that grew since
+//! the baseline without new objects under them ([`grown_since_baseline`]), not counted.
 
 use std::sync::Arc;
 
-use super::extract::SnapshotPart;
-use super::{Series, SeriesKind};
+use serde::Serialize;
+
 use crate::analysis::retainers::slot_names_unsorted;
 use crate::analysis::AnalyzedSnapshot;
 use crate::model::v8_rules::{is_system_name, CONTEXT};
-use crate::model::{FxHashMap, FxHashSet, NodeIx, NodeKind};
+use crate::model::{FxHashMap, NodeIx, NodeKind};
 
 /// Objects retaining less than this are not recorded (in that snapshot the series reads this
 /// value: what it retained is known to be no more).
@@ -32,12 +34,15 @@ pub const MAX_HOLDERS: usize = 100_000;
 /// Recorded objects retaining at least this get their names (what holds them) too.
 const NAMED_FROM: u64 = 16 * 1024;
 
+/// The most names kept for an object (as for a trend's collections).
+const NAMES: usize = 2;
+
 /// How many dominators up a recorded object's parent is looked for.
 const PARENT_STEPS: usize = 4096;
 
 /// One recorded object in one snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct HeldBytes {
+pub struct HeldBytes {
     /// Its id.
     pub id: u32,
     /// The id of its nearest dominator that is recorded too (0: none).
@@ -48,8 +53,9 @@ pub(super) struct HeldBytes {
 
 /// The objects one snapshot records ([`HeldBytes`]), sorted by id.
 #[derive(Debug, Clone, Default)]
-pub(super) struct BigObjects {
-    rows: Vec<HeldBytes>,
+pub struct BigObjects {
+    /// The recorded objects, by id.
+    pub rows: Vec<HeldBytes>,
     /// What an object of the snapshot that is not recorded retains at most.
     floor: u64,
     /// Class of each row (same order as `rows`).
@@ -83,7 +89,7 @@ fn names_of(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<String> {
             .max_by_key(|e| a.retained_size(e.to));
         return biggest.map_or_else(Vec::new, |e| slot_names_unsorted(s, e.to, 1));
     }
-    slot_names_unsorted(s, n, super::extract::COLLECTION_NAMES)
+    slot_names_unsorted(s, n, NAMES)
 }
 
 /// The recorded nodes and their dominator tree: each one's nearest recorded dominator.
@@ -182,7 +188,7 @@ impl RecordedTree {
 
 impl BigObjects {
     /// Record the snapshot's biggest holders.
-    pub(super) fn record(s: &AnalyzedSnapshot, class_name: impl Fn(NodeIx) -> Arc<str>) -> Self {
+    pub fn record(s: &AnalyzedSnapshot, class_name: impl Fn(NodeIx) -> Arc<str>) -> Self {
         let g = s.graph();
         let a = &s.analysis;
         let root = g.root();
@@ -234,7 +240,7 @@ impl BigObjects {
 
     /// What object `id` retained in this snapshot: its row's figure, or the floor when it is
     /// not recorded (it retained no more than that).
-    fn retained(&self, id: u32) -> u64 {
+    pub fn retained(&self, id: u32) -> u64 {
         self.row(id).map_or(self.floor, |i| self.rows[i].retained)
     }
 
@@ -242,78 +248,178 @@ impl BigObjects {
         self.rows.binary_search_by_key(&id, |r| r.id).ok()
     }
 
+    /// The class of row `i`.
+    pub fn class(&self, i: usize) -> &Arc<str> {
+        &self.classes[i]
+    }
+
+    /// What the program calls object `id` (see [`names_of`]): empty when nothing names it,
+    /// when it retains less than 16 KiB, or after [`forget_names`](Self::forget_names).
+    pub fn names(&self, id: u32) -> Vec<String> {
+        self.names
+            .binary_search_by_key(&id, |x| x.0)
+            .map(|j| self.names[j].1.clone())
+            .unwrap_or_default()
+    }
+
+    /// The row of the nearest recorded dominator of node `n` of the snapshot `s` these rows
+    /// were recorded from (not `n` itself).
+    fn nearest_row(&self, s: &AnalyzedSnapshot, n: NodeIx) -> Option<usize> {
+        let (g, a) = (s.graph(), &s.analysis);
+        let mut d = n;
+        for _ in 0..PARENT_STEPS {
+            let up = a.dominator(d);
+            if up == d || up == g.root() {
+                return None;
+            }
+            if let Some(i) = self.row(g.id(up)) {
+                return Some(i);
+            }
+            d = up;
+        }
+        None
+    }
+
     /// Its class names, shared with the trend's other names.
-    pub(super) fn share_names(&mut self, share: &mut impl FnMut(&mut Arc<str>)) {
+    pub fn share_names(&mut self, share: &mut impl FnMut(&mut Arc<str>)) {
         self.classes.iter_mut().for_each(share);
     }
 
     /// Drop the names (kept only for the snapshot the trend ends with).
-    pub(super) fn forget_names(&mut self) {
+    pub fn forget_names(&mut self) {
         self.names = Vec::new();
     }
 }
 
-/// The series of the objects whose retained size grew (see the module docs). `born` is, per
-/// id of the last snapshot (in id order), the step its presence began (0: in every snapshot);
-/// `followed` the ids that have a series already (collections, buffer holders); only growth of
-/// at least `min_bytes` is listed.
-pub(super) fn holder_series(
-    parts: &[SnapshotPart],
-    born: &[u16],
-    followed: &FxHashSet<u32>,
-    min_bytes: u64,
-) -> Vec<Series> {
-    let last = &parts[parts.len() - 1];
-    let rows = &last.big_objects.rows;
-    // Which rows of the last snapshot were in every snapshot (both lists are in id order).
-    let mut in_all = vec![false; rows.len()];
-    let mut ids = last.ids.iter().zip(born).peekable();
-    for (i, r) in rows.iter().enumerate() {
-        while ids.next_if(|&(id, _)| id < r.id).is_some() {}
-        in_all[i] = ids.peek().is_some_and(|&(id, &b)| id == r.id && b == 0);
+/// Per row of `rows` (one snapshot's, by id), whether its growth (`None`: not followed) is
+/// its own, not mostly (half or more) that of a followed row directly below it.
+pub fn not_mostly_below(rows: &[HeldBytes], growth: &[Option<i64>]) -> Vec<bool> {
+    let mut below: FxHashMap<u32, i64> = FxHashMap::default();
+    for (r, g) in rows.iter().zip(growth) {
+        if let (Some(g), true) = (g, r.parent != 0) {
+            let m = below.entry(r.parent).or_insert(i64::MIN);
+            *m = (*m).max(*g);
+        }
     }
-    let series: Vec<Option<Series>> = rows
+    rows.iter()
+        .zip(growth)
+        .map(|(r, g)| match (g, below.get(&r.id)) {
+            (Some(g), Some(&b)) => b.saturating_mul(2) < *g,
+            (Some(_), None) => true,
+            (None, _) => false,
+        })
+        .collect()
+}
+
+/// An old object that retains more in the final snapshot than in the baseline with no new
+/// object of the program's under it (see [`grown_since_baseline`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrownHolder {
+    /// Its node id (the same object in all three snapshots).
+    pub id: u32,
+    /// Its class (`system / Context` for a closure's scope).
+    pub class: String,
+    /// What the program calls it: the slots that hold it, or for a scope its variable that
+    /// retains the most (`closure variable log`); may be empty.
+    pub held_as: Vec<String>,
+    /// What it retained in the baseline, the target and the final snapshot, without V8's
+    /// compiled code and shapes.
+    pub baseline_bytes: u64,
+    /// In the target.
+    pub target_bytes: u64,
+    /// In the final snapshot.
+    pub final_bytes: u64,
+}
+
+impl GrownHolder {
+    /// Bytes added from the baseline to the final snapshot.
+    pub fn grown_by(&self) -> u64 {
+        self.final_bytes.saturating_sub(self.baseline_bytes)
+    }
+
+    /// `Array @11 (closure variable ids)`.
+    pub fn label(&self) -> String {
+        if self.held_as.is_empty() {
+            format!("{} @{}", self.class, self.id)
+        } else {
+            format!("{} @{} ({})", self.class, self.id, self.held_as.join(", "))
+        }
+    }
+}
+
+/// The three snapshots of a leak trio, with a test of whether an id is in the baseline and in
+/// the target.
+pub struct Trio<'a, B: Fn(u32) -> bool, T: Fn(u32) -> bool> {
+    /// The baseline.
+    pub baseline: &'a AnalyzedSnapshot,
+    /// The target.
+    pub target: &'a AnalyzedSnapshot,
+    /// The final snapshot.
+    pub final_: &'a AnalyzedSnapshot,
+    /// Is this id in the baseline?
+    pub in_baseline: B,
+    /// Is this id in the target?
+    pub in_target: T,
+}
+
+/// The objects of a leak trio that grew since the baseline by at least `min_bytes`, in the
+/// target and still in the final snapshot (keeping at least half of that), without any of
+/// `counted` (the leaked objects, nodes of the final snapshot) under them: a string built by
+/// `+=`, an array of numbers. Most bytes first. Three snapshots can't tell such growth from a
+/// buffer filling up to its cap, so a trio lists them and counts nothing.
+pub fn grown_since_baseline<B: Fn(u32) -> bool, T: Fn(u32) -> bool>(
+    trio: Trio<'_, B, T>,
+    counted: impl Iterator<Item = NodeIx>,
+    min_bytes: u64,
+) -> Vec<GrownHolder> {
+    let Trio {
+        baseline,
+        target,
+        final_,
+        in_baseline,
+        in_target,
+    } = trio;
+    let record = |s: &AnalyzedSnapshot| BigObjects::record(s, |n| Arc::from(s.classes.name_of(n)));
+    let (b, t, f) = (record(baseline), record(target), record(final_));
+    // Rows holding a counted object, and the rows above them.
+    let mut holds_counted = vec![false; f.rows.len()];
+    let row_of_id: FxHashMap<u32, usize> =
+        f.rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    for v in counted {
+        let mut at = f.nearest_row(final_, v);
+        while let Some(i) = at.filter(|&i| !holds_counted[i]) {
+            holds_counted[i] = true;
+            at = row_of_id.get(&f.rows[i].parent).copied();
+        }
+    }
+    let growth: Vec<Option<i64>> = f
+        .rows
         .iter()
-        .zip(&in_all)
-        .map(|(r, &old)| {
-            old.then(|| {
-                let bytes: Vec<u64> = parts.iter().map(|p| p.big_objects.retained(r.id)).collect();
-                Series::new(
-                    SeriesKind::Holder,
-                    String::new(),
-                    Some(r.id),
-                    bytes.clone(),
-                    bytes,
-                )
+        .map(|r| {
+            let old = in_baseline(r.id) && in_target(r.id);
+            old.then(|| r.retained as i64 - b.retained(r.id) as i64)
+        })
+        .collect();
+    let own = not_mostly_below(&f.rows, &growth);
+    let mut out: Vec<GrownHolder> = f
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| own[i] && !holds_counted[i])
+        .filter_map(|(i, r)| {
+            let (bb, tb, fb) = (b.retained(r.id), t.retained(r.id), r.retained);
+            let grew = fb.saturating_sub(bb);
+            let kept = fb.saturating_sub(bb) * 2 >= tb.saturating_sub(bb);
+            (grew >= min_bytes && tb > bb && kept).then(|| GrownHolder {
+                id: r.id,
+                class: f.class(i).to_string(),
+                held_as: f.names(r.id),
+                baseline_bytes: bb,
+                target_bytes: tb,
+                final_bytes: fb,
             })
         })
         .collect();
-    // The most any recorded object directly below each one grew.
-    let mut below: FxHashMap<u32, i64> = FxHashMap::default();
-    for (r, s) in rows.iter().zip(&series) {
-        if let (Some(s), true) = (s, r.parent != 0) {
-            let m = below.entry(r.parent).or_insert(0);
-            *m = (*m).max(s.bytes_added);
-        }
-    }
-    let mut out = Vec::new();
-    for ((i, r), s) in rows.iter().enumerate().zip(series) {
-        let Some(mut s) = s else { continue };
-        let grew = s.bytes_added;
-        let mostly_below = below.get(&r.id).is_some_and(|&b| 2 * b >= grew);
-        let climbs = s.verdict.is_growth()
-            || super::verdict::most_growth_in_staircase(&s.bytes, parts.len() - 1) > 0;
-        if !climbs || grew < min_bytes as i64 || mostly_below || followed.contains(&r.id) {
-            continue;
-        }
-        s.class = last.big_objects.classes[i].to_string();
-        s.held_as = last
-            .big_objects
-            .names
-            .binary_search_by_key(&r.id, |x| x.0)
-            .map(|j| last.big_objects.names[j].1.clone())
-            .unwrap_or_default();
-        out.push(s);
-    }
+    out.sort_by_key(|h| (std::cmp::Reverse(h.grown_by()), h.id));
     out
 }
