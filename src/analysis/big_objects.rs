@@ -40,6 +40,10 @@ const NAMES: usize = 2;
 /// How many dominators up a recorded object's parent is looked for.
 const PARENT_STEPS: usize = 4096;
 
+/// How many dominators up the object holding a piece of compiled code is looked for (there
+/// are many such pieces; code deeper than this below any recorded object counts as data).
+const CODE_STEPS: usize = 64;
+
 /// One recorded object in one snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldBytes {
@@ -115,15 +119,18 @@ impl RecordedTree {
             row_of,
             up: Vec::new(),
         };
-        t.up = nodes.iter().map(|&n| t.nearest(s, n)).collect();
+        t.up = nodes
+            .iter()
+            .map(|&n| t.nearest(s, n, PARENT_STEPS))
+            .collect();
         t
     }
 
-    /// The row of `n`'s nearest recorded dominator (not `n` itself).
-    fn nearest(&self, s: &AnalyzedSnapshot, n: NodeIx) -> u32 {
+    /// The row of `n`'s nearest recorded dominator (not `n` itself), at most `steps` up.
+    fn nearest(&self, s: &AnalyzedSnapshot, n: NodeIx, steps: usize) -> u32 {
         let (a, root) = (&s.analysis, s.graph().root());
         let mut d = n;
-        for _ in 0..PARENT_STEPS {
+        for _ in 0..steps {
             let up = a.dominator(d);
             if up == d || up == root {
                 return NONE;
@@ -148,7 +155,11 @@ impl RecordedTree {
         for n in 0..g.node_count() as NodeIx {
             if matches!(g.kind(n), NodeKind::Code | NodeKind::ObjectShape) {
                 let size = a.shallow_size(n);
-                let row = if size > 0 { self.nearest(s, n) } else { NONE };
+                let row = if size > 0 {
+                    self.nearest(s, n, CODE_STEPS)
+                } else {
+                    NONE
+                };
                 if row != NONE {
                     total[row as usize] += size;
                 }

@@ -129,58 +129,61 @@ pub fn leak_blocks(l: &LeakReport, files: [&str; 3]) -> Vec<Block> {
 fn not_counted_blocks_of(l: &LeakReport) -> Vec<Block> {
     let mut b = one_time_blocks(l);
     b.extend(replaced_blocks(l));
-    if !l.wasm_growth.is_empty() {
-        b.push(Block::Heading(
-            3,
-            "WebAssembly memory that grew (not counted)".into(),
-        ));
-        b.push(Block::Paragraph(format!(
+    let wasm = l.wasm_growth.iter().map(|w| {
+        vec![
+            format!("WebAssembly.Memory @{}", w.id),
+            human_bytes(w.baseline_bytes),
+            human_bytes(w.final_bytes),
+            human_bytes(w.grown_by()),
+        ]
+    });
+    b.extend(growth_blocks(
+        "WebAssembly memory that grew (not counted)",
+        format!(
             "Bigger in the final snapshot than in the baseline: {}.",
             leaks::WASM_GROWTH_WHY
-        )));
-        b.push(Block::table(
-            &["Memory", "Baseline", "Final", "Grew by"],
-            &[false, true, true, true],
-            l.wasm_growth
-                .iter()
-                .map(|w| {
-                    vec![
-                        format!("WebAssembly.Memory @{}", w.id),
-                        human_bytes(w.baseline_bytes),
-                        human_bytes(w.final_bytes),
-                        human_bytes(w.grown_by()),
-                    ]
-                })
-                .collect(),
-        ));
-    }
-    if !l.grown_holders.is_empty() {
-        b.push(Block::Heading(
-            3,
-            "Grew without new objects (not counted)".into(),
-        ));
-        b.push(Block::Paragraph(format!(
+        ),
+        &["Memory", "Baseline", "Final", "Grew by"],
+        wasm.collect(),
+    ));
+    let grown = l.grown_holders.iter().map(|h| {
+        vec![
+            h.label(),
+            human_bytes(h.baseline_bytes),
+            human_bytes(h.target_bytes),
+            human_bytes(h.final_bytes),
+            human_bytes(h.grown_by()),
+        ]
+    });
+    b.extend(growth_blocks(
+        "Grew without new objects (not counted)",
+        format!(
             "Old objects whose retained size (without V8's compiled code) grew: {}.",
             leaks::GROWN_WHY
-        )));
-        b.push(Block::table(
-            &["Object", "Baseline", "Target", "Final", "Grew by"],
-            &[false, true, true, true, true],
-            l.grown_holders
-                .iter()
-                .map(|h| {
-                    vec![
-                        h.label(),
-                        human_bytes(h.baseline_bytes),
-                        human_bytes(h.target_bytes),
-                        human_bytes(h.final_bytes),
-                        human_bytes(h.grown_by()),
-                    ]
-                })
-                .collect(),
-        ));
-    }
+        ),
+        &["Object", "Baseline", "Target", "Final", "Grew by"],
+        grown.collect(),
+    ));
     b
+}
+
+/// A heading, a paragraph and a table of what grew (a name, then sizes), or nothing when
+/// `rows` is empty.
+fn growth_blocks(
+    heading: &str,
+    why: String,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Vec<Block> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let right: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
+    vec![
+        Block::Heading(3, heading.into()),
+        Block::Paragraph(why),
+        Block::table(header, &right, rows),
+    ]
 }
 
 /// The runtime's one-time allocations: a short paragraph and a table, or nothing.
