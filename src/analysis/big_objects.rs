@@ -62,7 +62,7 @@ pub struct BigObjects {
     pub rows: Vec<HeldBytes>,
     /// What an object of the snapshot that is not recorded retains at most.
     floor: u64,
-    /// Class of each row (same order as `rows`).
+    /// Class of each row (same order as `rows`; empty when not described).
     classes: Vec<Arc<str>>,
     /// What the program calls the biggest rows (see [`names_of`]), by id; sorted by id.
     names: Vec<(u32, Vec<String>)>,
@@ -94,6 +94,29 @@ fn names_of(s: &AnalyzedSnapshot, n: NodeIx) -> Vec<String> {
         return biggest.map_or_else(Vec::new, |e| slot_names_unsorted(s, e.to, 1));
     }
     slot_names_unsorted(s, n, NAMES)
+}
+
+/// The nearest dominator of `n` (not `n` itself, nor the root), at most `steps` up, that
+/// `found` gives a value for.
+fn nearest_dominator<T>(
+    s: &AnalyzedSnapshot,
+    n: NodeIx,
+    steps: usize,
+    found: impl Fn(NodeIx) -> Option<T>,
+) -> Option<T> {
+    let (a, root) = (&s.analysis, s.graph().root());
+    let mut d = n;
+    for _ in 0..steps {
+        let up = a.dominator(d);
+        if up == d || up == root {
+            return None;
+        }
+        if let Some(x) = found(up) {
+            return Some(x);
+        }
+        d = up;
+    }
+    None
 }
 
 /// The recorded nodes and their dominator tree: each one's nearest recorded dominator.
@@ -128,19 +151,7 @@ impl RecordedTree {
 
     /// The row of `n`'s nearest recorded dominator (not `n` itself), at most `steps` up.
     fn nearest(&self, s: &AnalyzedSnapshot, n: NodeIx, steps: usize) -> u32 {
-        let (a, root) = (&s.analysis, s.graph().root());
-        let mut d = n;
-        for _ in 0..steps {
-            let up = a.dominator(d);
-            if up == d || up == root {
-                return NONE;
-            }
-            if let Some(&row) = self.row_of.get(&up) {
-                return row;
-            }
-            d = up;
-        }
-        NONE
+        nearest_dominator(s, n, steps, |d| self.row_of.get(&d).copied()).unwrap_or(NONE)
     }
 
     /// Per row, the bytes of V8's compiled code and shapes among what it retains. Functions
@@ -198,8 +209,9 @@ impl RecordedTree {
 }
 
 impl BigObjects {
-    /// Record the snapshot's biggest holders.
-    pub fn record(s: &AnalyzedSnapshot, class_name: impl Fn(NodeIx) -> Arc<str>) -> Self {
+    /// Record the snapshot's biggest holders; with `describe`, their classes and names too
+    /// (for the snapshot whose objects are listed).
+    pub fn record(s: &AnalyzedSnapshot, describe: bool) -> Self {
         let g = s.graph();
         let a = &s.analysis;
         let root = g.root();
@@ -235,18 +247,29 @@ impl BigObjects {
             .collect();
         rows.sort_by_key(|r| r.0.id);
         rows.dedup_by_key(|r| r.0.id);
-        let names = rows
-            .iter()
-            .filter(|r| r.0.retained >= NAMED_FROM)
-            .map(|&(r, n)| (r.id, names_of(s, n)))
-            .filter(|x| !x.1.is_empty())
-            .collect();
-        Self {
-            classes: rows.iter().map(|&(_, n)| class_name(n)).collect(),
-            rows: rows.into_iter().map(|r| r.0).collect(),
+        let mut out = Self {
+            rows: rows.iter().map(|r| r.0).collect(),
             floor,
-            names,
+            ..Self::default()
+        };
+        if describe {
+            // One allocation a class name, not one a row.
+            let mut interned: FxHashMap<&str, Arc<str>> = FxHashMap::default();
+            out.classes = rows
+                .iter()
+                .map(|&(_, n)| {
+                    let name = s.classes.name_of(n);
+                    Arc::clone(interned.entry(name).or_insert_with(|| Arc::from(name)))
+                })
+                .collect();
+            out.names = rows
+                .iter()
+                .filter(|r| r.0.retained >= NAMED_FROM)
+                .map(|&(r, n)| (r.id, names_of(s, n)))
+                .filter(|x| !x.1.is_empty())
+                .collect();
         }
+        out
     }
 
     /// What object `id` retained in this snapshot: its row's figure, or the floor when it is
@@ -259,7 +282,7 @@ impl BigObjects {
         self.rows.binary_search_by_key(&id, |r| r.id).ok()
     }
 
-    /// The class of row `i`.
+    /// The class of row `i` (recorded with `describe`).
     pub fn class(&self, i: usize) -> &Arc<str> {
         &self.classes[i]
     }
@@ -276,19 +299,7 @@ impl BigObjects {
     /// The row of the nearest recorded dominator of node `n` of the snapshot `s` these rows
     /// were recorded from (not `n` itself).
     fn nearest_row(&self, s: &AnalyzedSnapshot, n: NodeIx) -> Option<usize> {
-        let (g, a) = (s.graph(), &s.analysis);
-        let mut d = n;
-        for _ in 0..PARENT_STEPS {
-            let up = a.dominator(d);
-            if up == d || up == g.root() {
-                return None;
-            }
-            if let Some(i) = self.row(g.id(up)) {
-                return Some(i);
-            }
-            d = up;
-        }
-        None
+        nearest_dominator(s, n, PARENT_STEPS, |d| self.row(s.graph().id(d)))
     }
 
     /// Its class names, shared with the trend's other names.
@@ -296,8 +307,9 @@ impl BigObjects {
         self.classes.iter_mut().for_each(share);
     }
 
-    /// Drop the names (kept only for the snapshot the trend ends with).
+    /// Drop the classes and names (kept only for the snapshot the trend ends with).
     pub fn forget_names(&mut self) {
+        self.classes = Vec::new();
         self.names = Vec::new();
     }
 }
@@ -390,17 +402,18 @@ pub fn grown_since_baseline<B: Fn(u32) -> bool, T: Fn(u32) -> bool>(
         in_baseline,
         in_target,
     } = trio;
-    let record = |s: &AnalyzedSnapshot| BigObjects::record(s, |n| Arc::from(s.classes.name_of(n)));
-    let (b, t, f) = (record(baseline), record(target), record(final_));
+    let (b, t) = (
+        BigObjects::record(baseline, false),
+        BigObjects::record(target, false),
+    );
+    let f = BigObjects::record(final_, true);
     // Rows holding a counted object, and the rows above them.
     let mut holds_counted = vec![false; f.rows.len()];
-    let row_of_id: FxHashMap<u32, usize> =
-        f.rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     for v in counted {
         let mut at = f.nearest_row(final_, v);
         while let Some(i) = at.filter(|&i| !holds_counted[i]) {
             holds_counted[i] = true;
-            at = row_of_id.get(&f.rows[i].parent).copied();
+            at = f.row(f.rows[i].parent);
         }
     }
     let growth: Vec<Option<i64>> = f
@@ -420,7 +433,8 @@ pub fn grown_since_baseline<B: Fn(u32) -> bool, T: Fn(u32) -> bool>(
         .filter_map(|(i, r)| {
             let (bb, tb, fb) = (b.retained(r.id), t.retained(r.id), r.retained);
             let grew = fb.saturating_sub(bb);
-            let kept = fb.saturating_sub(bb) * 2 >= tb.saturating_sub(bb);
+            // Still at least half of what it had grown by in the target.
+            let kept = grew * 2 >= tb.saturating_sub(bb);
             (grew >= min_bytes && tb > bb && kept).then(|| GrownHolder {
                 id: r.id,
                 class: f.class(i).to_string(),

@@ -422,7 +422,7 @@ impl SnapshotPart {
             array_buffers,
             wasm,
             holders,
-            big_objects: BigObjects::record(s, |n| Arc::from(s.classes.name_of(n))),
+            big_objects: BigObjects::record(s, true),
             ids: SortedIds::default(),
             id_classes: Vec::new(),
             newest_stacks: Vec::new(),

@@ -7,8 +7,8 @@ use super::{Series, SeriesKind};
 use crate::analysis::big_objects::not_mostly_below;
 use crate::model::FxHashSet;
 
-/// The series of the objects whose retained size grew by at least `min_bytes`, never falling
-/// or climbing in a staircase. `born` is, per id of the last snapshot (in id order), the step
+/// The series of the objects whose retained size grew by at least `min_bytes` and never fell
+/// (in every step, or in a staircase). `born` is, per id of the last snapshot (in id order), the step
 /// its presence began (0: in every snapshot); `followed` the ids that have a series already
 /// (collections, buffer holders).
 pub(super) fn holder_series(
@@ -47,8 +47,8 @@ pub(super) fn holder_series(
     for (i, s) in series.into_iter().enumerate() {
         let Some(mut s) = s else { continue };
         let id = last.rows[i].id;
-        let climbs = s.verdict.is_growth()
-            || super::verdict::most_growth_in_staircase(&s.bytes, parts.len() - 1) > 0;
+        // Grew and never fell (`grows in steps` included).
+        let climbs = s.verdict.is_growth();
         if !own[i] || !climbs || s.bytes_added < min_bytes as i64 || followed.contains(&id) {
             continue;
         }
